@@ -1,0 +1,192 @@
+/**
+ * Helpers shared by the kernel dispatchers: shader loading with constants written in by
+ * TypeScript, buffer creation and read-back, dispatch-grid clamping, the loop-iteration
+ * assertion, and running a unit of work with a redo when the device is lost.
+ */
+import { type Gpu, LOOP_CAP } from "./gpu.ts";
+
+const shaderText = new Map<string, string>();
+
+/**
+ * Reads a `.wgsl` file (relative to the caller's `import.meta.url`) and writes the constants
+ * into it: every `{{NAME}}` becomes `String(constants[NAME])`. Works for `file:` and remote
+ * module URLs. Throws SyntaxError when a placeholder is left unfilled.
+ */
+export async function loadShader(
+  url: URL,
+  constants: Record<string, number | string>,
+): Promise<string> {
+  let text = shaderText.get(url.href);
+  if (text === undefined) {
+    text = url.protocol === "file:"
+      ? await Deno.readTextFile(url)
+      : await (await fetch(url)).text();
+    shaderText.set(url.href, text);
+  }
+  const filled = text.replace(/\{\{([A-Z_][A-Z0-9_]*)\}\}/g, (whole, name: string) => {
+    const value = constants[name];
+    return value === undefined ? whole : String(value);
+  });
+  const left = filled.match(/\{\{[A-Z_][A-Z0-9_]*\}\}/);
+  if (left) {
+    throw new SyntaxError(
+      `Shader ${url.pathname.split("/").pop()} has the placeholder ${
+        left[0]
+      } with no value; pass it in the constants.`,
+    );
+  }
+  return filled;
+}
+
+/**
+ * Throws RangeError unless `iterations` (the planned total loop iterations of one invocation)
+ * is at most {@linkcode LOOP_CAP}.
+ */
+export function assertLoopBound(label: string, iterations: number): void {
+  if (!(iterations <= LOOP_CAP)) {
+    throw new RangeError(
+      `${label}: one invocation would run ${iterations} loop iterations, more than the cap of ${LOOP_CAP}; split the work further.`,
+    );
+  }
+}
+
+/** Splits `count` workgroups into an x × y grid within `maxComputeWorkgroupsPerDimension`. */
+export function grid2d(device: GPUDevice, count: number): { x: number; y: number } {
+  const max = device.limits.maxComputeWorkgroupsPerDimension;
+  if (count <= max) return { x: Math.max(1, count), y: 1 };
+  const y = Math.ceil(count / max);
+  if (y > max) {
+    throw new RangeError(
+      `A dispatch of ${count} workgroups exceeds ${max}² workgroups; split the input into smaller batches.`,
+    );
+  }
+  return { x: Math.ceil(count / y), y };
+}
+
+/** Creates buffers for one unit of work and destroys them all at the end. */
+export class BufferSet {
+  #buffers: GPUBuffer[] = [];
+  constructor(readonly device: GPUDevice) {}
+
+  /** A storage buffer holding `data` (or `bytes` zeroed bytes), readable by copy. */
+  storage(label: string, data: ArrayBufferView | number, writable = false): GPUBuffer {
+    const bytes = typeof data === "number" ? data : data.byteLength;
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const buffer = this.device.createBuffer({
+      label,
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST |
+        (writable ? GPUBufferUsage.COPY_SRC : 0),
+      mappedAtCreation: typeof data !== "number",
+    });
+    if (typeof data !== "number") {
+      new Uint8Array(buffer.getMappedRange()).set(
+        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      );
+      buffer.unmap();
+    }
+    this.#buffers.push(buffer);
+    return buffer;
+  }
+
+  /** A uniform buffer of 32-bit words (u32, i32 or f32 bit patterns). */
+  uniform(label: string, words: Uint32Array): GPUBuffer {
+    const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
+    const buffer = this.device.createBuffer({
+      label,
+      size,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      mappedAtCreation: true,
+    });
+    new Uint32Array(buffer.getMappedRange()).set(words);
+    buffer.unmap();
+    this.#buffers.push(buffer);
+    return buffer;
+  }
+
+  /** A bind group for `pipeline`'s group 0 with the buffers in binding order. */
+  bind(label: string, pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+
+  /**
+   * Copies `sources` (buffer, byte length) into mappable buffers after the commands in
+   * `encoder`, submits, and returns copies of their contents (via mapAsync).
+   */
+  async submitAndRead(
+    encoder: GPUCommandEncoder,
+    sources: Array<[GPUBuffer, number]>,
+  ): Promise<ArrayBuffer[]> {
+    const staging = sources.map(([source, bytes], i) => {
+      const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+      const buffer = this.device.createBuffer({
+        label: `${source.label} read-back ${i}`,
+        size,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      this.#buffers.push(buffer);
+      encoder.copyBufferToBuffer(source, 0, buffer, 0, size);
+      return buffer;
+    });
+    this.device.queue.submit([encoder.finish()]);
+    await Promise.all(staging.map((b) => b.mapAsync(GPUMapMode.READ)));
+    return staging.map((b, i) => {
+      const copy = b.getMappedRange().slice(0, sources[i]![1]);
+      b.unmap();
+      return copy;
+    });
+  }
+
+  /** Destroys every buffer this set created. */
+  destroy(): void {
+    for (const b of this.#buffers) b.destroy();
+    this.#buffers = [];
+  }
+}
+
+/**
+ * Runs one unit of work on the GPU, or `onCpu` on the CPU path. The GPU result is returned only
+ * when the whole unit completed with no validation or out-of-memory error; when the device is
+ * lost during it, the unit is redone from the start on a replacement device (or on the CPU), so
+ * a partial result is never returned. Any other failure is rethrown.
+ */
+export async function runUnit<T>(
+  gpu: Gpu,
+  label: string,
+  onGpu: (device: GPUDevice, buffers: BufferSet) => Promise<T>,
+  onCpu: () => T,
+): Promise<T> {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const device = gpu.device;
+    if (gpu.backend === "cpu" || !device) return onCpu();
+    const buffers = new BufferSet(device);
+    let result: T;
+    try {
+      device.pushErrorScope("out-of-memory");
+      device.pushErrorScope("validation");
+      let failure: unknown = null;
+      try {
+        result = await onGpu(device, buffers);
+      } catch (error) {
+        failure = error;
+      }
+      const validation = await device.popErrorScope().catch(() => null);
+      const memory = await device.popErrorScope().catch(() => null);
+      if (failure) throw failure;
+      if (gpu.isLost(device)) throw new Error(`${label}: device lost`);
+      if (validation) throw new Error(`${label}: ${validation.message}`);
+      if (memory) throw new Error(`${label}: out of memory: ${memory.message}`);
+      return result!;
+    } catch (error) {
+      if (!(await gpu.confirmLost(device))) throw error;
+      if (gpu.device === device) await gpu.recover(`${label}: ${(error as Error).message}`);
+    } finally {
+      buffers.destroy();
+    }
+  }
+  throw new Error(`${label}: the device was lost four times in a row; giving up.`);
+}

@@ -1,0 +1,279 @@
+/**
+ * Acquiring the WebGPU device, and the few helpers every kernel dispatcher shares: shader
+ * loading, the pipeline cache, buffers, read-back, dispatch clamping, the loop-iteration bound,
+ * and redoing work when the device is lost.
+ */
+
+/**
+ * The largest number of loop iterations (all loops of one shader invocation together, nested or
+ * consecutive) a dispatcher may plan for. Mesa's software adapters (llvmpipe, lavapipe) silently
+ * stop an invocation after 65,535; we stay well under it.
+ */
+export const LOOP_CAP = 60_000;
+
+/** Options for {@linkcode requestGpu}. */
+export interface RequestGpuOptions {
+  /** Use this device instead of requesting one (e.g. TensorFlow.js's WebGPU backend's device). */
+  device?: GPUDevice;
+  /** Its adapter's description, when `device` is given (used in {@linkcode Gpu.describe}). */
+  adapterName?: string;
+  /** Run the pure-TypeScript reference kernels even when an adapter exists. */
+  forceCpu?: boolean;
+  /** Passed to `navigator.gpu.requestAdapter`. */
+  powerPreference?: GPUPowerPreference;
+  /**
+   * Largest storage binding a kernel creates, in bytes (default: the device's
+   * `maxStorageBufferBindingSize`). Lower it to force kernels to split their buffers.
+   */
+  maxBindingBytes?: number;
+  /** Called with a one-line message when the device is lost or reports an uncaptured error. */
+  onWarning?: (message: string) => void;
+}
+
+const SOFTWARE_PATTERN = /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i;
+
+/**
+ * Where the kernels run: a WebGPU device, or the pure-TypeScript reference kernels.
+ * Obtain one with {@linkcode requestGpu}; every kernel takes it as its first argument.
+ */
+export class Gpu {
+  /** "webgpu" while a device is in use; "cpu" when the reference kernels run instead. */
+  backend: "webgpu" | "cpu";
+  /** The device, or null on the CPU path. Replaced by a fresh one when the device is lost. */
+  device: GPUDevice | null;
+  /** The adapter's description (vendor, device, driver), or why there is none. */
+  adapterName: string;
+  /** True for software adapters (`isFallbackAdapter`, llvmpipe, lavapipe, SwiftShader). */
+  isSoftware: boolean;
+  /** Why the CPU path runs, or what happened to the device; empty when nothing did. */
+  note: string;
+  /** How many times a lost device has been replaced (or given up for the CPU path). */
+  recoveries = 0;
+  readonly #ownsDevice: boolean;
+  readonly #options: RequestGpuOptions;
+  #maxBindingBytes: number | undefined;
+  #lost = new WeakSet<GPUDevice>();
+  #pipelines = new Map<string, GPUComputePipeline>();
+
+  /** Use {@linkcode requestGpu} instead. */
+  constructor(init: {
+    device: GPUDevice | null;
+    adapterName: string;
+    isSoftware: boolean;
+    ownsDevice: boolean;
+    note?: string;
+    options?: RequestGpuOptions;
+  }) {
+    this.device = init.device;
+    this.backend = init.device ? "webgpu" : "cpu";
+    this.adapterName = init.adapterName;
+    this.isSoftware = init.isSoftware;
+    this.note = init.note ?? "";
+    this.#ownsDevice = init.ownsDevice;
+    this.#options = init.options ?? {};
+    this.#maxBindingBytes = init.options?.maxBindingBytes;
+    if (init.device) this.#watch(init.device);
+  }
+
+  /** Largest storage binding the kernels create, in bytes (a multiple of 16). */
+  get maxBindingBytes(): number {
+    const limit = this.device?.limits.maxStorageBufferBindingSize ?? 2 ** 31;
+    const wanted = Math.min(
+      this.#maxBindingBytes ?? limit,
+      limit,
+      this.device?.limits.maxBufferSize ?? limit,
+    );
+    return Math.max(16, Math.floor(wanted / 16) * 16);
+  }
+
+  /** One line naming the backend and adapter, flagging software adapters. */
+  describe(): string {
+    if (this.backend === "cpu") {
+      return `cpu (pure-TypeScript reference kernels${this.note ? `: ${this.note}` : ""})`;
+    }
+    const soft = this.isSoftware ? " [software adapter: runs on the CPU]" : "";
+    return `webgpu: ${this.adapterName}${soft}${this.note ? ` (${this.note})` : ""}`;
+  }
+
+  /** Releases the device if this object created it, and clears the pipeline cache. */
+  destroy(): void {
+    if (this.device && this.#ownsDevice) this.device.destroy();
+    this.#pipelines.clear();
+    this.device = null;
+    this.backend = "cpu";
+    this.note = "destroyed";
+  }
+
+  /** True once `device` has been lost or destroyed. */
+  isLost(device: GPUDevice): boolean {
+    return this.#lost.has(device);
+  }
+
+  /**
+   * A compute pipeline for `code`, compiled once per `key` (the key must name everything that
+   * changes the source) and per device.
+   */
+  pipeline(device: GPUDevice, key: string, code: string): GPUComputePipeline {
+    const cached = this.#pipelines.get(key);
+    if (cached) return cached;
+    const module = device.createShaderModule({ label: key, code });
+    const pipeline = device.createComputePipeline({
+      label: key,
+      layout: "auto",
+      compute: { module, entryPoint: "main" },
+    });
+    this.#pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  /**
+   * Waits briefly for `device.lost` and says whether `device` is gone. Used after a failure to
+   * tell a lost device (redo the work) from a bug (rethrow).
+   */
+  async confirmLost(device: GPUDevice): Promise<boolean> {
+    if (this.#lost.has(device)) return true;
+    await Promise.race([device.lost, new Promise((r) => setTimeout(r, 200))]);
+    return this.#lost.has(device);
+  }
+
+  /**
+   * Replaces a lost device: a fresh device from a fresh adapter, or the CPU path when none can
+   * be had. The pipeline cache is cleared.
+   */
+  async recover(reason: string): Promise<void> {
+    this.recoveries++;
+    this.#pipelines.clear();
+    const warn = this.#options.onWarning;
+    try {
+      const adapter = await navigator.gpu?.requestAdapter({
+        powerPreference: this.#options.powerPreference,
+      });
+      if (adapter) {
+        const device = await adapter.requestDevice({
+          label: "salience kernels (recovered)",
+          requiredLimits: neededLimits(adapter),
+        });
+        this.device = device;
+        this.backend = "webgpu";
+        this.adapterName = adapterDescription(adapter);
+        this.isSoftware = isSoftwareAdapter(adapter);
+        this.note = `device lost (${reason}); replaced`;
+        this.#watch(device);
+        warn?.(`WebGPU device lost (${reason}); continuing on a new device`);
+        return;
+      }
+    } catch {
+      // fall through to the CPU path
+    }
+    this.device = null;
+    this.backend = "cpu";
+    this.note = `device lost (${reason}); no replacement, running the reference kernels`;
+    warn?.(`WebGPU device lost (${reason}); continuing on the CPU reference kernels`);
+  }
+
+  #watch(device: GPUDevice): void {
+    device.lost.then((info) => {
+      this.#lost.add(device);
+      if (info.reason !== "destroyed" || this.device === device) {
+        this.#options.onWarning?.(`WebGPU device lost: ${info.reason} ${info.message}`);
+      }
+    });
+    device.addEventListener("uncapturederror", (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error?.message ?? "unknown error";
+      this.#options.onWarning?.(`WebGPU uncaptured error: ${message}`);
+    });
+  }
+}
+
+function adapterDescription(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  const parts = [info.description, info.vendor && `vendor ${info.vendor}`, info.architecture]
+    .filter((s) => s && s.length > 0);
+  return parts.length > 0 ? parts.join(", ") : "unnamed adapter";
+}
+
+function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  // deno-lint-ignore no-explicit-any
+  const info = adapter.info as any;
+  return Boolean(info.isFallbackAdapter) ||
+    // deno-lint-ignore no-explicit-any
+    Boolean((adapter as any).isFallbackAdapter) ||
+    SOFTWARE_PATTERN.test(`${info.description} ${info.vendor} ${info.device}`);
+}
+
+function neededLimits(adapter: GPUAdapter): Record<string, number> {
+  const l = adapter.limits;
+  return {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+  };
+}
+
+/**
+ * Acquires the WebGPU adapter and device the kernels run on, requesting the adapter's full
+ * storage-buffer, buffer-size and workgroup limits, and watching `device.lost` and
+ * `uncapturederror`. Where no adapter exists (or `forceCpu` is set) the returned object runs
+ * the pure-TypeScript reference kernels and {@linkcode Gpu.describe} says so.
+ *
+ * Cost: one adapter and device request (tens of milliseconds). Never throws for want of a GPU.
+ *
+ * @example
+ * ```ts
+ * import { requestGpu } from "./mod.ts";
+ * const gpu = await requestGpu({ forceCpu: true });
+ * if (gpu.backend !== "cpu") throw new Error("forceCpu was ignored");
+ * console.log(gpu.describe());
+ * ```
+ */
+export async function requestGpu(options: RequestGpuOptions = {}): Promise<Gpu> {
+  if (options.device) {
+    return new Gpu({
+      device: options.device,
+      adapterName: options.adapterName ?? "caller-provided device",
+      isSoftware: SOFTWARE_PATTERN.test(options.adapterName ?? ""),
+      ownsDevice: false,
+      options,
+    });
+  }
+  const cpu = (note: string) =>
+    new Gpu({
+      device: null,
+      adapterName: "none",
+      isSoftware: false,
+      ownsDevice: false,
+      note,
+      options,
+    });
+  if (options.forceCpu) return cpu("forced by the forceCpu option");
+  if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
+    return cpu("this runtime has no navigator.gpu (Deno needs --unstable-webgpu)");
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference });
+  } catch (error) {
+    return cpu(`requestAdapter failed: ${(error as Error).message}`);
+  }
+  if (!adapter) return cpu("no WebGPU adapter found");
+  try {
+    const device = await adapter.requestDevice({
+      label: "salience kernels",
+      requiredLimits: neededLimits(adapter),
+    });
+    return new Gpu({
+      device,
+      adapterName: adapterDescription(adapter),
+      isSoftware: isSoftwareAdapter(adapter),
+      ownsDevice: true,
+      options,
+    });
+  } catch (error) {
+    return cpu(`requestDevice failed: ${(error as Error).message}`);
+  }
+}

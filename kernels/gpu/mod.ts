@@ -1,0 +1,9 @@
+/**
+ * The device layer: {@linkcode requestGpu} acquires the WebGPU device (or settles on the CPU
+ * reference kernels), and the dispatch helpers every kernel shares.
+ *
+ * @module
+ */
+export { Gpu, LOOP_CAP, requestGpu, type RequestGpuOptions } from "./gpu.ts";
+export { assertLoopBound, BufferSet, grid2d, loadShader, runUnit } from "./dispatch.ts";
+export { allPairs, checkBatch, checkCount, checkPairs, cosineBin } from "./checks.ts";

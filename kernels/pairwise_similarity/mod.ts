@@ -1,0 +1,22 @@
+/**
+ * Pairwise similarity kernel: for every pair of models, the sum over samples of the cosine of
+ * their gradients and the count of samples where both are non-zero, accumulated over sample
+ * batches; optionally per-sample cosines of chosen pairs and their histograms on [−1, 1].
+ *
+ * @module
+ */
+export {
+  COSINE_WG,
+  cosineLoopBound,
+  GRAM_KS,
+  GRAM_TILE,
+  GRAM_WG,
+  gramLoopBound,
+  PairwiseSimilarity,
+} from "./pairwise_similarity.ts";
+export {
+  pairCosines,
+  type PairwiseOptions,
+  type PairwiseResult,
+  pairwiseSimilarity,
+} from "./_reference.ts";
