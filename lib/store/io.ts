@@ -1,0 +1,264 @@
+/**
+ * Low-level file operations of the results store: atomic writes (temporary name, then rename),
+ * JSON reading with errors that name the file, streaming SHA-256, and an atomic directory swap.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { basename, dirname, join } from "node:path";
+
+/** Suffix of temporary files and folders: `<name>.tmp-<pid>`; readers skip such names. */
+export const TMP_MARK = ".tmp-";
+
+/** Whether a file or folder name is a temporary left by an interrupted atomic write. */
+export function isTemporaryName(name: string): boolean {
+  return name.includes(TMP_MARK) || name.includes(".old-");
+}
+
+function tmpName(path: string): string {
+  return `${path}${TMP_MARK}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Writes bytes to `path` atomically: the data goes to `<path>.tmp-<pid>-<rand>` first, is
+ * flushed to disk, and is then renamed over `path`, so a reader (or a process killed midway)
+ * sees either the old file or the new one, never half of one. Creates the parent folder.
+ *
+ * Cost: one write of `data.byteLength` bytes plus an fsync.
+ *
+ * @throws {Deno.errors.PermissionDenied} when the folder cannot be written.
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/a.bin`, new Uint8Array([1, 2, 3]));
+ * if ((await Deno.readFile(`${dir}/a.bin`)).length !== 3) throw new Error("not written");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const tmp = tmpName(path);
+  try {
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < data.byteLength) off += await file.write(data.subarray(off));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Serialises `value` as pretty JSON (two-space indent, trailing newline) and writes it
+ * atomically with {@link writeFileAtomic}.
+ *
+ * @throws {TypeError} when `value` holds a non-finite number (JSON would silently write `null`).
+ * @example
+ * ```ts
+ * import { readJson, writeJson } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeJson(`${dir}/x.json`, { a: 1 });
+ * const back = await readJson(`${dir}/x.json`) as { a: number };
+ * if (back.a !== 1) throw new Error("round trip failed");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  const text = JSON.stringify(value, (key, v) => {
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      throw new TypeError(
+        `Cannot write ${basename(path)}: field '${key}' is ${v}, expected a finite number; ` +
+          `store a missing value as null explicitly.`,
+      );
+    }
+    return v;
+  }, 2);
+  await writeFileAtomic(path, new TextEncoder().encode(text + "\n"));
+}
+
+/**
+ * Reads and parses a JSON file.
+ *
+ * @throws {SyntaxError} naming the file when its text is not valid JSON.
+ * @throws {Deno.errors.NotFound} naming the file when it does not exist.
+ * @example
+ * ```ts
+ * import { readJson } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/bad.json`, "{ nope");
+ * let threw = false;
+ * try { await readJson(`${dir}/bad.json`); } catch (e) { threw = e instanceof SyntaxError; }
+ * if (!threw) throw new Error("expected a SyntaxError");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(`${path} does not exist; expected a results-store JSON file.`);
+    }
+    throw err;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new SyntaxError(
+      `${path} is not valid JSON (${(err as Error).message}); ` +
+        `delete it and rerun the step that writes it.`,
+    );
+  }
+}
+
+/** Whether a path exists (file or folder). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/**
+ * SHA-256 of a file as lowercase hex, read in 1 MiB chunks (memory stays flat for gradient
+ * files of any size). Cost: one sequential read of the file.
+ *
+ * @throws {Deno.errors.NotFound} when the file does not exist.
+ * @example
+ * ```ts
+ * import { sha256File } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/abc`, "abc");
+ * const h = await sha256File(`${dir}/abc`);
+ * if (!h.startsWith("ba7816bf")) throw new Error(h);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await Deno.open(path, { read: true });
+  try {
+    const buf = new Uint8Array(1 << 20);
+    while (true) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      hash.update(buf.subarray(0, n));
+    }
+  } finally {
+    file.close();
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Replaces folder `dst` by the fully written folder `src` (on the same file system) so that at
+ * every instant one complete version exists: `dst` is renamed to `dst.old-<pid>`, `src` to
+ * `dst`, then the old one is removed. {@link recoverDir} repairs a swap cut off between the two
+ * renames.
+ *
+ * @example
+ * ```ts
+ * import { replaceDir } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/new`); await Deno.writeTextFile(`${dir}/new/f`, "2");
+ * await Deno.mkdir(`${dir}/cur`); await Deno.writeTextFile(`${dir}/cur/f`, "1");
+ * await replaceDir(`${dir}/new`, `${dir}/cur`);
+ * if (await Deno.readTextFile(`${dir}/cur/f`) !== "2") throw new Error("not swapped");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function replaceDir(src: string, dst: string): Promise<void> {
+  const old = `${dst}.old-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  let moved = false;
+  try {
+    await Deno.rename(dst, old);
+    moved = true;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  await Deno.rename(src, dst);
+  if (moved) await Deno.remove(old, { recursive: true });
+}
+
+/**
+ * Repairs folder `dst` after an interrupted {@link replaceDir}: when `dst` is missing but a
+ * `dst.old-*` sibling exists, the newest such sibling is renamed back to `dst`; leftover
+ * `dst.old-*` and `dst.tmp-*` siblings are removed. Returns whether `dst` exists afterwards.
+ *
+ * @example
+ * ```ts
+ * import { recoverDir } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/ck.old-1-abc`);
+ * if (!(await recoverDir(`${dir}/ck`))) throw new Error("not recovered");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function recoverDir(dst: string): Promise<boolean> {
+  const parent = dirname(dst);
+  const name = basename(dst);
+  const olds: { path: string; mtime: number }[] = [];
+  const tmps: string[] = [];
+  try {
+    for await (const e of Deno.readDir(parent)) {
+      if (e.name.startsWith(`${name}.old-`)) {
+        const st = await Deno.stat(join(parent, e.name));
+        olds.push({ path: join(parent, e.name), mtime: st.mtime?.getTime() ?? 0 });
+      } else if (e.name.startsWith(`${name}${TMP_MARK}`)) {
+        tmps.push(join(parent, e.name));
+      }
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+  let present = await exists(dst);
+  olds.sort((a, b) => b.mtime - a.mtime);
+  if (!present && olds.length > 0) {
+    await Deno.rename(olds[0]!.path, dst);
+    olds.shift();
+    present = true;
+  }
+  for (const o of olds) await Deno.remove(o.path, { recursive: true });
+  for (const t of tmps) await Deno.remove(t, { recursive: true });
+  return present;
+}
+
+/**
+ * Lists the files under `dir` recursively as `/`-separated paths relative to `dir`, sorted,
+ * skipping temporaries (see {@link isTemporaryName}) and any name in `skip`.
+ *
+ * @example
+ * ```ts
+ * import { listFiles } from "./io.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/a`); await Deno.writeTextFile(`${dir}/a/b.txt`, "");
+ * await Deno.writeTextFile(`${dir}/c.tmp-1`, "");
+ * if ((await listFiles(dir)).join() !== "a/b.txt") throw new Error("wrong listing");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function listFiles(dir: string, skip: readonly string[] = []): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(abs: string, rel: string): Promise<void> {
+    for await (const e of Deno.readDir(abs)) {
+      if (isTemporaryName(e.name) || skip.includes(e.name)) continue;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(join(abs, e.name), r);
+      else if (e.isFile) out.push(r);
+    }
+  }
+  await walk(dir, "");
+  return out.sort();
+}

@@ -1,0 +1,281 @@
+/**
+ * Types of every JSON file in the results store (schema version 1) and the checks applied when
+ * they are read. `docs/store.md` describes the same layout in prose.
+ *
+ * @module
+ */
+
+/** The schema version this toolkit writes and reads. */
+export const SCHEMA_VERSION = 1 as const;
+
+/** The scalar whose input gradient is the salience (see the design's definitions). */
+export type SalienceScalar = "true-logit" | "pred-logit" | "true-prob" | "loss";
+
+/** Which images a sweep trains and probes on. */
+export interface DatasetConfig {
+  /** Loader name in `lib/data`: `fmnist-default`, `fmnist`, `synthetic`, `cifar10`, `cifar100`, `tinyimagenet`. */
+  name: string;
+  /** Folder holding the data set's files; `null` uses the loader's default location. */
+  dir: string | null;
+  /** The first N training images are used; `null` means all of them. */
+  trainImages: number | null;
+  /** The first N test images measure test loss and accuracy; `null` means all of them. */
+  testImages: number | null;
+  /** The first N test images form the probe set whose salience is written. */
+  probeImages: number;
+}
+
+/** Optimiser and schedule; one run per entry of `batchSizes`. */
+export interface TrainingConfig {
+  epochs: number;
+  /** Each batch size is its own run (the `batch-size` preset has four). */
+  batchSizes: number[];
+  /** SGD learning rate (no momentum, no weight decay). */
+  lr: number;
+  /** `inv-sqrt`: lr / sqrt(epoch + 1) (the paper's); `none`: constant. */
+  lrDecay: "inv-sqrt" | "none";
+  /** tfjs-convention batch-norm momentum (0.9 equals PyTorch's 0.1). */
+  bnMomentum: number;
+}
+
+/** How salience is taken on the probe set. */
+export interface SalienceConfig {
+  scalar: SalienceScalar;
+  /** Area-pool each channel of the gradient to pool × pool; `null` keeps full resolution. */
+  pool: number | null;
+}
+
+/** Options handed to the analysis and the experiments at the end of a sweep. */
+export interface ExperimentsConfig {
+  /** Write the probe-set logits of every run (`logits.npy`), needed by the ensembles. */
+  logits: boolean;
+  /** Ensemble sizes to evaluate per width; `null` skips ensembles. */
+  ensembles: { sizes: number[] } | null;
+  /** FGSM black-box attack settings; `null` skips the attack. */
+  attack: {
+    epsilon: number;
+    strategies: ("largest" | "same-width" | "mean-direction")[];
+  } | null;
+}
+
+/** A resolved sweep configuration: what `sweep.json` stores under `config`. */
+export interface SweepConfig {
+  /** Preset name (or the `name` of a `--config` file); the sweep id starts with it. */
+  name: string;
+  dataset: DatasetConfig;
+  /** Model families, e.g. `CNNSmall`, `ResNetSmall` (names as in `lib/models`). */
+  families: string[];
+  /** Widths k, ascending. */
+  widths: number[];
+  /** Seeds per (family, width, batch size): seeds 0 … seeds − 1. */
+  seeds: number;
+  training: TrainingConfig;
+  salience: SalienceConfig;
+  experiments: ExperimentsConfig;
+  /** TensorFlow.js backend: `auto` takes WebGPU when it passes its self-check, else CPU. */
+  backend: "auto" | "webgpu" | "cpu";
+}
+
+/** `sweep.json`: one per sweep folder. */
+export interface SweepJson {
+  schemaVersion: typeof SCHEMA_VERSION;
+  kind: "sweep";
+  sweepId: string;
+  /** SHA-256 (hex) of the canonical JSON of `config`. */
+  configHash: string;
+  /** ISO 8601 time the sweep folder was first written. */
+  created: string;
+  toolkit: { name: string; version: string };
+  config: SweepConfig;
+}
+
+/** One run of the plan: a (family, k, seed, batch size) under one config. */
+export interface PlanEntry {
+  /** Position in the plan's stable order; shard i of n owns the entries with index % n === i. */
+  index: number;
+  /** Folder name under `runs/`: `<family>-k<k>-s<seed>-<hash8>`. */
+  runId: string;
+  family: string;
+  k: number;
+  seed: number;
+  batchSize: number;
+  /** SHA-256 (hex) of the canonical JSON of everything that determines this run's artifacts. */
+  configHash: string;
+}
+
+/** `plan.json`: the full list of runs of a sweep, whatever shard wrote it. */
+export interface PlanJson {
+  schemaVersion: typeof SCHEMA_VERSION;
+  kind: "plan";
+  sweepId: string;
+  configHash: string;
+  runs: PlanEntry[];
+  /** How shards divide the plan. */
+  sharding: { rule: "round-robin"; description: string };
+}
+
+/** One epoch of training as recorded in `run.json`. */
+export interface EpochRecord {
+  /** 1-based epoch number. */
+  epoch: number;
+  /** Mean training loss over the epoch's batches. */
+  trainLoss: number;
+  testLoss: number;
+  /** Fraction of test images classified correctly, in [0, 1]. */
+  testAcc: number;
+  /** Learning rate used in this epoch. */
+  lr: number;
+  /** Wall-clock seconds of the epoch (training plus evaluation). */
+  seconds: number;
+}
+
+/** Which TensorFlow.js backend and adapter produced a run. */
+export interface BackendInfo {
+  /** TensorFlow.js backend name (`webgpu`, `cpu`). */
+  tfjs: string;
+  /** Adapter description, `null` without WebGPU. */
+  adapter: string | null;
+  /** Whether the adapter runs on the CPU (lavapipe, llvmpipe, or any fallback adapter). */
+  software: boolean;
+}
+
+/** Reference to an `.npy` artifact of a run. */
+export interface ArrayRef {
+  /** File name inside the run folder. */
+  file: string;
+  /** Shape of the float32 C-order array. */
+  shape: number[];
+}
+
+/** `run.json`: everything about one trained model except its arrays. */
+export interface RunJson {
+  schemaVersion: typeof SCHEMA_VERSION;
+  kind: "run";
+  runId: string;
+  family: string;
+  k: number;
+  seed: number;
+  batchSize: number;
+  configHash: string;
+  /** Trainable parameter count. */
+  params: number;
+  backend: BackendInfo;
+  /** Input shape [C, H, W] and class count of the data the model was trained on. */
+  input: { shape: [number, number, number]; classes: number };
+  history: EpochRecord[];
+  final: { testLoss: number; testAcc: number };
+  /** `salience.npy` [N, D]; its sidecar `salience.json` is written by `lib/npy`. */
+  salience: ArrayRef & { sidecar: string };
+  /** `logits.npy` [N, classes] of the probe set; `null` when not requested. */
+  logits: ArrayRef | null;
+  seconds: { train: number; salience: number };
+  /** ISO 8601 times. */
+  started: string;
+  finished: string;
+}
+
+/** One artifact's checksum in `COMPLETE`. */
+export interface FileChecksum {
+  /** `/`-separated path relative to the run folder. */
+  path: string;
+  bytes: number;
+  /** SHA-256, lowercase hex. */
+  sha256: string;
+}
+
+/** `COMPLETE`: the completion marker of a run folder, written last. */
+export interface CompleteJson {
+  schemaVersion: typeof SCHEMA_VERSION;
+  kind: "complete";
+  runId: string;
+  completed: string;
+  files: FileChecksum[];
+}
+
+/** Status of a planned run in the store. */
+export type RunStatus = "complete" | "partial" | "missing";
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "string" ? `'${v}'` : typeof v === "object" ? "an object" : String(v);
+}
+
+/**
+ * Checks that a parsed JSON value is a store file of the given kind written with this schema
+ * version, and returns it typed. Only the envelope and the fields readers rely on are checked.
+ *
+ * @throws {RangeError} when `schemaVersion` differs from {@link SCHEMA_VERSION}, saying which
+ *   was expected and what to do.
+ * @throws {TypeError} when the value is not an object, has another `kind`, or lacks a field.
+ * @example
+ * ```ts
+ * import { checkStoreFile } from "./schema.ts";
+ * let msg = "";
+ * try { checkStoreFile({ schemaVersion: 2, kind: "run" }, "run.json", "run"); }
+ * catch (e) { msg = (e as Error).message; }
+ * if (!msg.includes("schemaVersion 1")) throw new Error(msg);
+ * ```
+ */
+export function checkStoreFile<K extends keyof StoreFiles>(
+  value: unknown,
+  path: string,
+  kind: K,
+): StoreFiles[K] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `${path} holds ${describe(value)}; expected a JSON object of kind '${kind}'.`,
+    );
+  }
+  const o = value as Record<string, unknown>;
+  if (o.schemaVersion !== SCHEMA_VERSION) {
+    throw new RangeError(
+      `${path} has schemaVersion ${describe(o.schemaVersion)}, but this toolkit reads ` +
+        `schemaVersion ${SCHEMA_VERSION}; open it with the toolkit version that wrote it, or ` +
+        `rerun the sweep into a fresh folder (--out) to rewrite it.`,
+    );
+  }
+  if (o.kind !== kind) {
+    throw new TypeError(`${path} has kind ${describe(o.kind)}; expected '${kind}'.`);
+  }
+  for (const [field, type] of REQUIRED[kind]) {
+    const v = o[field];
+    const ok = type === "array" ? Array.isArray(v) : typeof v === type && v !== null;
+    if (!ok) {
+      throw new TypeError(
+        `${path} field '${field}' is ${describe(v)}; expected ${
+          type === "array" ? "an " : "a "
+        }${type}.`,
+      );
+    }
+  }
+  return value as StoreFiles[K];
+}
+
+/** Map from `kind` to the file type, used by {@link checkStoreFile}. */
+export interface StoreFiles {
+  sweep: SweepJson;
+  plan: PlanJson;
+  run: RunJson;
+  complete: CompleteJson;
+}
+
+const REQUIRED: { [K in keyof StoreFiles]: [string, "string" | "number" | "object" | "array"][] } =
+  {
+    sweep: [["sweepId", "string"], ["configHash", "string"], ["created", "string"], [
+      "config",
+      "object",
+    ]],
+    plan: [["sweepId", "string"], ["configHash", "string"], ["runs", "array"]],
+    run: [
+      ["runId", "string"],
+      ["family", "string"],
+      ["k", "number"],
+      ["seed", "number"],
+      ["params", "number"],
+      ["history", "array"],
+      ["final", "object"],
+      ["salience", "object"],
+    ],
+    complete: [["runId", "string"], ["completed", "string"], ["files", "array"]],
+  };
