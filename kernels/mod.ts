@@ -7,6 +7,7 @@
  * adapters (llvmpipe, lavapipe, SwiftShader) as such.
  *
  * Kernels (gradients are float32, model-major `[models][samples][dim]`, fed in sample batches):
+ * - {@linkcode normalizeRows}: optional area pooling, scaled norm, unit vectors, zero flags.
  * - {@linkcode PairwiseSimilarity}: Σ_x cos(u_i(x), u_j(x)) and counts for every pair,
  *   optional per-sample cosines and histograms.
  *
@@ -28,12 +29,24 @@
  */
 export { Gpu, LOOP_CAP, requestGpu, type RequestGpuOptions } from "./gpu/mod.ts";
 export {
+  type NormalizedBatch,
+  type NormalizeOptions,
+  normalizeRows,
+  type PoolOptions,
+} from "./normalize_rows/mod.ts";
+export {
   type PairwiseOptions,
   type PairwiseResult,
   PairwiseSimilarity,
 } from "./pairwise_similarity/mod.ts";
 
 import { pairCosines, pairwiseSimilarity } from "./pairwise_similarity/mod.ts";
+import { areaPool, referenceNormalizeRows } from "./normalize_rows/mod.ts";
 
 /** Plain-TypeScript reference kernels (f64 accumulation): the test oracle and the CPU path. */
-export const reference = { pairwiseSimilarity, pairCosines } as const;
+export const reference = {
+  normalizeRows: referenceNormalizeRows,
+  areaPool,
+  pairwiseSimilarity,
+  pairCosines,
+} as const;
