@@ -1,6 +1,7 @@
 /**
  * Image data sets for the salience study: loaders for Fashion-MNIST (idx, gzipped or not),
- * an embedded Fashion-MNIST subset that needs no download, and a seeded synthetic set;
+ * an embedded Fashion-MNIST subset that needs no download, CIFAR-10/100 (binary versions),
+ * TinyImageNet (folder layout, JPEG), NumPy `.npy` arrays, and a seeded synthetic set;
  * class-balanced deterministic limits, per-channel normalisation, the probe set, and batch
  * helpers.
  *
@@ -42,6 +43,18 @@ export {
   FASHION_MNIST_SUBSET_FILES,
   makeFashionMnistSubset,
 } from "./fmnist_subset.ts";
+export {
+  CIFAR100_COARSE_CLASSES,
+  CIFAR100_FINE_CLASSES,
+  type Cifar100Options,
+  CIFAR10_CLASSES,
+  type CifarRecordFormat,
+  loadCifar100Raw,
+  loadCifar10Raw,
+  parseCifarRecords,
+} from "./cifar.ts";
+export { decodeJpegRgb, loadTinyImageNetRaw, type TinyImageNetOptions } from "./tinyimagenet.ts";
+export { loadNpyRaw, type NpyDatasetOptions } from "./npy_dataset.ts";
 export { makeSyntheticRaw, type SyntheticOptions } from "./synthetic.ts";
 export {
   DATASET_NAMES,

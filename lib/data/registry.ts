@@ -8,6 +8,9 @@ import { prepareDataset, type PrepareOptions } from "./prepare.ts";
 import { loadFashionMnistRaw } from "./idx.ts";
 import { FASHION_MNIST_SUBSET_DIR } from "./fmnist_subset.ts";
 import { makeSyntheticRaw, type SyntheticOptions } from "./synthetic.ts";
+import { type Cifar100Options, loadCifar100Raw, loadCifar10Raw } from "./cifar.ts";
+import { loadTinyImageNetRaw } from "./tinyimagenet.ts";
+import { loadNpyRaw, type NpyDatasetOptions } from "./npy_dataset.ts";
 import type { Location } from "./_bytes.ts";
 
 /** The names `loadDataset()` accepts. */
@@ -15,6 +18,10 @@ export const DATASET_NAMES = Object.freeze(
   [
     "fmnist-default",
     "fmnist",
+    "cifar10",
+    "cifar100",
+    "tinyimagenet",
+    "npy",
     "synthetic",
   ] as const,
 );
@@ -27,6 +34,10 @@ export interface LoadDatasetOptions extends PrepareOptions {
   /** Folder of the data set's files (required for cifar10, cifar100, tinyimagenet, npy;
    * default Debian's folder for fmnist; ignored by fmnist-default and synthetic). */
   dir?: Location;
+  /** CIFAR-100: use the fine (default, 100 classes) or coarse (20 classes) labels. */
+  labelKind?: Cifar100Options["labelKind"];
+  /** npy: file names, 4-D layout, class names (see `loadNpyRaw()`). */
+  npy?: Omit<NpyDatasetOptions, "name">;
   /** Options of the synthetic data set (its `trainCount`/`testCount` default to 256/64). */
   synthetic?: Omit<SyntheticOptions, "trainCount" | "testCount">;
 }
@@ -39,6 +50,11 @@ export interface LoadDatasetOptions extends PrepareOptions {
  *   present;
  * - `fmnist`: the full Fashion-MNIST idx files from `dir` (default Debian's
  *   `/usr/share/datasets/fashion-mnist`);
+ * - `cifar10`, `cifar100`: the binary versions in `dir` (`labelKind` picks CIFAR-100's fine or
+ *   coarse labels);
+ * - `tinyimagenet`: the unpacked `tiny-imagenet-200` folder `dir` (validation images as the test
+ *   split; only the images kept by `trainCount`/`testCount` are decoded);
+ * - `npy`: four `.npy` files in `dir` (options under `npy`);
  * - `synthetic`: the seeded synthetic set of `makeSyntheticRaw()` (`trainCount`/`testCount` set
  *   how many images are generated).
  *
@@ -73,6 +89,18 @@ async function loadRaw(name: string, options: LoadDatasetOptions): Promise<RawDa
       });
     case "fmnist":
       return await loadFashionMnistRaw(options.dir);
+    case "cifar10":
+      return await loadCifar10Raw(options.dir);
+    case "cifar100":
+      return await loadCifar100Raw(options.dir, { labelKind: options.labelKind });
+    case "tinyimagenet":
+      return await loadTinyImageNetRaw(options.dir, {
+        trainCount: options.trainCount,
+        testCount: options.testCount,
+        selectionSeed: options.selectionSeed,
+      });
+    case "npy":
+      return await loadNpyRaw(options.dir, options.npy);
     case "synthetic":
       return makeSyntheticRaw({
         ...options.synthetic,

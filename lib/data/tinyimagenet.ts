@@ -1,0 +1,235 @@
+/**
+ * TinyImageNet (`tiny-imagenet-200`) in its folder layout: `wnids.txt` (one WordNet id per class),
+ * `train/<wnid>/images/*.JPEG` (training), `val/images/*.JPEG` with `val/val_annotations.txt`
+ * (`<file>\t<wnid>\t…` per line; used as the test split, since the test split has no labels), and
+ * optionally `words.txt` (`<wnid>\t<names>`) for class names. Images are 64×64 JPEGs (a few are
+ * grey and are expanded to RGB), decoded with `jpeg-js` into uint8 NHWC 64×64×3.
+ *
+ * Class indices follow the wnids sorted alphabetically (the order of PyTorch's `ImageFolder`).
+ *
+ * @module
+ */
+import jpeg from "jpeg-js";
+import { readdir } from "node:fs/promises";
+import type { RawDataset, RawSplit } from "./types.ts";
+import { balancedSelection } from "./prepare.ts";
+import { exists, fileIn, isDir, type Location, readBytes, shown } from "./_bytes.ts";
+
+const SIDE = 64;
+const PIXELS = SIDE * SIDE * 3;
+
+/** Options of `loadTinyImageNetRaw()`: limits applied before decoding, so they save time. */
+export interface TinyImageNetOptions {
+  /** Decode at most this many training images, class-balanced (default: all 100,000). */
+  trainCount?: number;
+  /** Decode at most this many validation (test) images, class-balanced (default: all 10,000). */
+  testCount?: number;
+  /** Seed of the balanced selections (default 0), as in `prepareDataset()`. */
+  selectionSeed?: number;
+}
+
+/**
+ * Decodes one JPEG into uint8 RGB (H×W×3), checking its size.
+ *
+ * Cost: jpeg-js decoding, about a millisecond for 64×64.
+ *
+ * @throws {SyntaxError} when the bytes are not a decodable JPEG; {TypeError} when it is not
+ *   `width`×`height`
+ * @example
+ * ```ts
+ * import jpeg from "jpeg-js";
+ * import { decodeJpegRgb } from "./tinyimagenet.ts";
+ * const rgba = new Uint8Array(2 * 2 * 4).fill(255);
+ * const file = jpeg.encode({ data: rgba, width: 2, height: 2 }, 90).data;
+ * const rgb = decodeJpegRgb(file, { name: "white.jpg", width: 2, height: 2 });
+ * if (rgb.length !== 12 || rgb[0]! < 250) throw new Error("bad decode");
+ * ```
+ */
+export function decodeJpegRgb(
+  bytes: Uint8Array,
+  options: { name: string; width: number; height: number },
+): Uint8Array {
+  let image: { width: number; height: number; data: Uint8Array };
+  try {
+    image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
+  } catch (e) {
+    throw new SyntaxError(
+      `${options.name} is not a decodable JPEG (${e instanceof Error ? e.message : e}): ` +
+        `replace it with the data set's original file`,
+    );
+  }
+  if (image.width !== options.width || image.height !== options.height) {
+    throw new TypeError(
+      `${options.name} is ${image.width}×${image.height}, expected ${options.width}×${options.height}: ` +
+        `use the data set's original images`,
+    );
+  }
+  return image.data;
+}
+
+async function readText(loc: Location, missing: string): Promise<string> {
+  return new TextDecoder().decode(await readBytes(loc, missing));
+}
+
+async function listJpegs(dir: Location, missing: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(shown(dir));
+  } catch (e) {
+    if ((e as { code?: string }).code === "ENOENT") throw new Deno.errors.NotFound(missing);
+    throw e;
+  }
+  return names.filter((n) => /\.jpe?g$/i.test(n)).sort();
+}
+
+async function decodeSelected(
+  files: Location[],
+  labels: Int32Array,
+  indices: Int32Array,
+  fix: string,
+): Promise<RawSplit> {
+  const pixels = new Uint8Array(indices.length * PIXELS);
+  const out = new Int32Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k] as number;
+    const loc = files[i] as Location;
+    const bytes = await readBytes(loc, `TinyImageNet file ${shown(loc)} is missing: ${fix}`);
+    pixels.set(
+      decodeJpegRgb(bytes, { name: `TinyImageNet file ${shown(loc)}`, width: SIDE, height: SIDE }),
+      k * PIXELS,
+    );
+    out[k] = labels[i] as number;
+  }
+  return { pixels, labels: out, count: indices.length };
+}
+
+/**
+ * Reads TinyImageNet from `dir` (or its `tiny-imagenet-200` subfolder) as a raw data set of
+ * 3×64×64 uint8 images: the training folders as the training split and the labelled validation
+ * images as the test split. Only the class-balanced selection of `trainCount`/`testCount` images
+ * is decoded (the same selection `prepareDataset()` would make, so preparing with the same counts
+ * and seed keeps them all).
+ *
+ * Cost: one jpeg-js decode per kept image (about 1 ms each; the full 110,000 take minutes) and
+ * 12 KiB of memory per image.
+ *
+ * @throws {TypeError} without a folder; {Deno.errors.NotFound} naming a missing file or folder and
+ *   the fix; {SyntaxError} for an unparsable annotation line or JPEG; {RangeError} for an
+ *   annotation whose wnid is not in `wnids.txt`; {TypeError} for an image that is not 64×64
+ * @example
+ * ```ts ignore
+ * import { loadTinyImageNetRaw } from "./tinyimagenet.ts";
+ * const raw = await loadTinyImageNetRaw("tiny-imagenet-200", { trainCount: 2000, testCount: 500 });
+ * console.log(raw.classes.length); // 200
+ * ```
+ */
+export async function loadTinyImageNetRaw(
+  dir: Location | undefined,
+  options: TinyImageNetOptions = {},
+): Promise<RawDataset> {
+  if (dir === undefined) {
+    throw new TypeError(
+      "TinyImageNet needs a folder, none was given: pass dir (--data-dir) naming the unpacked " +
+        "tiny-imagenet-200 folder (wnids.txt, train/, val/)",
+    );
+  }
+  let root = dir;
+  const sub = fileIn(dir, "tiny-imagenet-200");
+  if (!(await exists(fileIn(dir, "wnids.txt"))) && !(sub instanceof URL) && await isDir(sub)) {
+    root = sub;
+  }
+  const fix =
+    `unpack tiny-imagenet-200.zip so that ${shown(dir)} holds wnids.txt, train/ and val/, ` +
+    `or pass --data-dir`;
+  const wnidsLoc = fileIn(root, "wnids.txt");
+  const wnidsText = await readText(
+    wnidsLoc,
+    `TinyImageNet file ${shown(wnidsLoc)} is missing: ${fix}`,
+  );
+  const wnids = wnidsText.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "").sort();
+  if (wnids.length === 0) {
+    throw new SyntaxError(
+      `TinyImageNet file ${shown(wnidsLoc)} lists no wnids, expected 200: ${fix}`,
+    );
+  }
+  const index = new Map<string, number>();
+  for (const w of wnids) {
+    if (index.has(w)) {
+      throw new SyntaxError(
+        `TinyImageNet file ${shown(wnidsLoc)} lists ${w} twice, expected each wnid once: ${fix}`,
+      );
+    }
+    index.set(w, index.size);
+  }
+  const names = new Map<string, string>();
+  const wordsLoc = fileIn(root, "words.txt");
+  if (await exists(wordsLoc)) {
+    for (const line of (await readText(wordsLoc, "")).split(/\r?\n/)) {
+      const [w, words] = line.split("\t");
+      if (w && words && index.has(w)) names.set(w, (words.split(",")[0] as string).trim());
+    }
+  }
+
+  const trainFiles: Location[] = [];
+  const trainLabels: number[] = [];
+  for (const w of wnids) {
+    const folder = fileIn(fileIn(fileIn(root, "train"), w), "images");
+    const files = await listJpegs(
+      folder,
+      `TinyImageNet folder ${shown(folder)} is missing: ${fix}`,
+    );
+    if (files.length === 0) {
+      throw new Deno.errors.NotFound(
+        `TinyImageNet folder ${shown(folder)} holds no JPEG images: ${fix}`,
+      );
+    }
+    for (const f of files) {
+      trainFiles.push(fileIn(folder, f));
+      trainLabels.push(index.get(w) as number);
+    }
+  }
+
+  const valDir = fileIn(root, "val");
+  const annLoc = fileIn(valDir, "val_annotations.txt");
+  const annText = await readText(annLoc, `TinyImageNet file ${shown(annLoc)} is missing: ${fix}`);
+  const valFiles: Location[] = [];
+  const valLabels: number[] = [];
+  annText.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === "") return;
+    const [file, w] = line.split("\t");
+    if (!file || !w) {
+      throw new SyntaxError(
+        `line ${i + 1} of TinyImageNet file ${shown(annLoc)} is "${line}", expected ` +
+          `"<file>\\t<wnid>\\t…": ${fix}`,
+      );
+    }
+    const y = index.get(w);
+    if (y === undefined) {
+      throw new RangeError(
+        `label ${w} at line ${i + 1} of TinyImageNet file ${shown(annLoc)} is not among the ` +
+          `${wnids.length} wnids of wnids.txt: use the annotations of the same release`,
+      );
+    }
+    valFiles.push(fileIn(fileIn(valDir, "images"), file));
+    valLabels.push(y);
+  });
+  if (valFiles.length === 0) {
+    throw new SyntaxError(
+      `TinyImageNet file ${shown(annLoc)} lists no images, expected 10,000: ${fix}`,
+    );
+  }
+
+  const seed = options.selectionSeed ?? 0;
+  const select = (labels: Int32Array, count: number | undefined) =>
+    balancedSelection(labels, count ?? labels.length, { numClasses: wnids.length, seed });
+  const trainY = Int32Array.from(trainLabels);
+  const valY = Int32Array.from(valLabels);
+  return {
+    name: "tinyimagenet",
+    source: shown(root),
+    classes: wnids.map((w) => names.get(w) ?? w),
+    shape: { channels: 3, height: SIDE, width: SIDE },
+    train: await decodeSelected(trainFiles, trainY, select(trainY, options.trainCount), fix),
+    test: await decodeSelected(valFiles, valY, select(valY, options.testCount), fix),
+  };
+}
