@@ -238,7 +238,14 @@ export interface Table1File extends AnalysisHeader<"table1"> {
 export interface SawFit {
   kappa: number | null;
   intercept: number | null;
+  /** R² of the regression of log(p_k / P_origin) on log ψ (the paper's reading). */
   r2: number | null;
+  /**
+   * 1 − SS_res / SS_tot(log p_k): the same residuals against the spread of log p_k itself. For
+   * large d, −log P_origin sits on both sides of the regression and pushes `r2` towards 1 whatever
+   * the data; this one does not and can be negative.
+   */
+  r2LogDensity: number | null;
   /** Grid points used (where the KDE is above `densityFloor` of its maximum). */
   points: number;
 }

@@ -1,0 +1,135 @@
+/**
+ * Bootstrap and verdict helpers shared by the analysis: percentile intervals of statistics whose
+ * resampling (seeds within groups, sample blocks, targets) is drawn by the statistic itself from
+ * one seeded stream, and the holds / fails / inconclusive rule.
+ *
+ * @module
+ */
+
+import { randomInt, seededUniform, type Uniform } from "../stats/random.ts";
+import { quantileSorted } from "../stats/quantiles.ts";
+import type { Interval, Verdict } from "./schema.ts";
+
+/** Settings of one bootstrap. */
+export interface BootSettings {
+  resamples: number;
+  level: number;
+  seed: number;
+}
+
+/**
+ * Percentile interval of `stat` over `resamples` draws; `stat` receives the shared uniform stream
+ * and returns the statistic of one resample (or null when undefined for that draw). Returns null
+ * when fewer than half of the draws are defined.
+ */
+export function bootInterval(
+  stat: (u: Uniform) => number | null,
+  settings: BootSettings,
+  over: Interval["over"],
+  blocks: number | null,
+): Interval | null {
+  const u = seededUniform(settings.seed);
+  const values: number[] = [];
+  for (let r = 0; r < settings.resamples; r++) {
+    const v = stat(u);
+    if (v !== null && Number.isFinite(v)) values.push(v);
+  }
+  return percentile(values, settings, over, blocks);
+}
+
+/** Percentile interval of already drawn resample values (null when too few are defined). */
+export function percentile(
+  values: number[],
+  settings: BootSettings,
+  over: Interval["over"],
+  blocks: number | null,
+): Interval | null {
+  if (values.length < Math.max(2, settings.resamples / 2)) return null;
+  const sorted = Float64Array.from(values).sort();
+  const a = (1 - settings.level) / 2;
+  return {
+    lo: quantileSorted(sorted, a),
+    hi: quantileSorted(sorted, 1 - a),
+    level: settings.level,
+    resamples: values.length,
+    over,
+    blocks,
+  };
+}
+
+/** Block weights of one resample: how often each of `blocks` blocks was drawn. */
+export function drawBlocks(u: Uniform, blocks: number): Float64Array {
+  const w = new Float64Array(blocks);
+  for (let i = 0; i < blocks; i++) w[randomInt(u, blocks)]!++;
+  return w;
+}
+
+/** Draws `list.length` items of `list` with replacement. */
+export function drawWith<T>(u: Uniform, list: readonly T[]): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < list.length; i++) out.push(list[randomInt(u, list.length)]!);
+  return out;
+}
+
+/**
+ * The verdict of a claim that `value` lies on side `side` of `threshold`: holds when the whole
+ * interval lies strictly on that side, fails when it lies strictly on the other, inconclusive
+ * otherwise or without an interval.
+ */
+export function verdictOf(
+  interval: Interval | null,
+  threshold: number,
+  side: "above" | "below",
+): Verdict {
+  if (interval === null) return "inconclusive";
+  const above = interval.lo > threshold, below = interval.hi < threshold;
+  if (side === "above") return above ? "holds" : below ? "fails" : "inconclusive";
+  return below ? "holds" : above ? "fails" : "inconclusive";
+}
+
+/** Ordinary least-squares slope of y on x (null with fewer than 2 distinct x). */
+export function slope(x: readonly number[], y: readonly number[]): number | null {
+  const n = x.length;
+  if (n < 2) return null;
+  let mx = 0, my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += x[i]!;
+    my += y[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let sxx = 0, sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (x[i]! - mx) ** 2;
+    sxy += (x[i]! - mx) * (y[i]! - my);
+  }
+  return sxx > 0 ? sxy / sxx : null;
+}
+
+/** Mean of the finite values of a list, or null when none is finite. */
+export function meanOf(values: Iterable<number | null>): number | null {
+  let s = 0, n = 0;
+  for (const v of values) {
+    if (v !== null && Number.isFinite(v)) {
+      s += v;
+      n++;
+    }
+  }
+  return n > 0 ? s / n : null;
+}
+
+/** Mean and population std of the finite values, with their count. */
+export function meanStd(
+  values: Iterable<number>,
+): { mean: number | null; std: number | null; n: number } {
+  let s = 0, s2 = 0, n = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    s += v;
+    s2 += v * v;
+    n++;
+  }
+  if (n === 0) return { mean: null, std: null, n: 0 };
+  const mean = s / n;
+  return { mean, std: Math.sqrt(Math.max(0, s2 / n - mean * mean)), n };
+}

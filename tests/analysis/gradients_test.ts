@@ -1,0 +1,227 @@
+import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "./_synthetic.ts";
+import { analyzeGradients } from "../../lib/analysis/gradients.ts";
+import { wasserstein1 } from "../../lib/stats/wasserstein.ts";
+import { cos, dot, plant, streamOf, sum, unit, vec } from "./_synthetic.ts";
+
+function assertClose(
+  actual: number | null | undefined,
+  expected: number,
+  tol: number,
+  what: string,
+) {
+  if (actual === null || actual === undefined) {
+    throw new Error(`${what} is ${actual}, expected ${expected}`);
+  }
+  assert(actual !== null, `${what} is null, expected ${expected}`);
+  assert(Math.abs(actual - expected) <= tol, `${what} = ${actual}, expected ${expected} ± ${tol}`);
+}
+
+// Concentration rises with k: σ_k = 3, 1.5, 0.75 → cos(u, μ) ≈ 0.32, 0.55, 0.8.
+const trend = plant({
+  families: ["CNNSmall", "CNNLarge"],
+  ks: [2, 4, 8],
+  seeds: 4,
+  samples: 40,
+  dim: 48,
+  sigma: (k) => 6 / k,
+});
+const trendResult = await analyzeGradients(streamOf(trend), trend.models, {
+  resamples: 300,
+  batchSize: 7,
+  blocks: 20,
+});
+
+Deno.test("analyzeGradients() p_ind and p(k1,k2) equal a direct recomputation", () => {
+  const { similarity } = trendResult;
+  const M = trend.models.length, N = trend.samples;
+  const pInd = (i: number, j: number) => {
+    let s = 0;
+    for (let x = 0; x < N; x++) s += cos(vec(trend, i, x), vec(trend, j, x));
+    return s / N;
+  };
+  for (const [i, j] of [[0, 1], [0, 5], [3, 20], [23, 11]] as const) {
+    assertClose(similarity.pInd.values[i]![j]!, pInd(i, j), 1e-5, `p_ind(${i},${j})`);
+    assertEquals(similarity.pInd.counts[i]![j], N);
+  }
+  // p(k1, k2) for CNNSmall k=2 vs k=8: every pair of the 4 × 4 members.
+  const g2 = similarity.groups.find((g) => g.family === "CNNSmall" && g.k === 2)!;
+  const g8 = similarity.groups.find((g) => g.family === "CNNSmall" && g.k === 8)!;
+  let s = 0, n = 0;
+  for (const i of g2.members) for (const j of g8.members) (s += pInd(i, j), n++);
+  const cell = similarity.expected[g2.index]![g8.index]!;
+  assertClose(cell.mean, s / n, 1e-5, "p(2,8)");
+  assertEquals(cell.modelPairs, 16);
+  assertEquals(cell.pairs, 16 * N);
+  // Within one width only distinct pairs count: 4·3 ordered pairs.
+  assertEquals(similarity.expected[g8.index]![g8.index]!.modelPairs, 12);
+  assert(cell.ci !== null && cell.ci.lo <= cell.mean! && cell.mean! <= cell.ci.hi);
+  assertEquals(M, similarity.models.length);
+});
+
+Deno.test("analyzeGradients() spherical variance, mean direction and t match direct formulas", () => {
+  const { similarity, reduced } = trendResult;
+  const N = trend.samples;
+  const g = similarity.groups.find((h) => h.family === "CNNLarge" && h.k === 4)!;
+  const h = similarity.groups.find((q) => q.family === "CNNLarge" && q.k === 8)!;
+  let sv = 0, md = 0;
+  for (let x = 0; x < N; x++) {
+    const us = g.members.map((f) => unit(vec(trend, f, x)));
+    const S = sum(us);
+    sv += 1 - Math.sqrt(dot(S, S)) / us.length;
+    const T = sum(h.members.map((f) => unit(vec(trend, f, x))));
+    md += cos(S, T);
+    // t leave-one-out of the first member: ⟨u, μ(S − u)⟩.
+    const f = g.members[0]!, u = us[0]!;
+    const rest = S.map((v, q) => v - u[q]!);
+    assertAlmostEquals(reduced.t[f * N + x]!, cos(u, rest), 1e-5);
+  }
+  const entry = similarity.sphericalVariance.find((e) => e.group === g.index)!;
+  assertClose(entry.estimate.mean, sv / N, 1e-5, "spherical variance");
+  assertEquals(entry.n, 4);
+  assertClose(
+    similarity.meanDirection[g.index]![h.index]!.mean,
+    md / N,
+    1e-5,
+    "mean-direction cos",
+  );
+  assertEquals(similarity.meanDirection[g.index]![g.index], null);
+});
+
+Deno.test("analyzeGradients() Table 1 is the mean Wasserstein distance of direct t values", () => {
+  const { table1, similarity } = trendResult;
+  const N = trend.samples;
+  const g = similarity.groups.find((h) => h.family === "CNNSmall" && h.k === 4)!;
+  const tOf = (f: number) =>
+    Array.from({ length: N }, (_, x) => {
+      const us = g.members.map((m) => unit(vec(trend, m, x)));
+      const u = unit(vec(trend, f, x));
+      const rest = sum(us.filter((_, q) => g.members[q] !== f));
+      return cos(u, rest);
+    });
+  const ts = g.members.map(tOf);
+  const ws: number[] = [];
+  for (let a = 0; a < ts.length; a++) {
+    for (let b = a + 1; b < ts.length; b++) ws.push(wasserstein1(ts[a]!, ts[b]!));
+  }
+  const mean = ws.reduce((s, v) => s + v, 0) / ws.length;
+  const std = Math.sqrt(ws.reduce((s, v) => s + (v - mean) ** 2, 0) / ws.length);
+  const row = table1.rows.find((r) => r.family === "CNNSmall" && r.k === 4)!;
+  assertClose(row.mean, mean, 1e-5, "Table 1 mean");
+  assertClose(row.std, std, 1e-5, "Table 1 std");
+  assertEquals(row.modelPairs, 6);
+  assertEquals(table1.upperBound, 2);
+});
+
+Deno.test("analyzeGradients() finds the planted trend: similarity rises, spherical variance falls, means agree", () => {
+  const byId = new Map(trendResult.claims.map((c) => [c.id, c]));
+  assertEquals(
+    byId.get("similarity-rises-with-width")!.verdict,
+    "holds",
+    byId.get("similarity-rises-with-width")!.reason,
+  );
+  assertEquals(byId.get("spherical-variance-falls")!.verdict, "holds");
+  assertEquals(
+    byId.get("mean-directions-agree")!.verdict,
+    "holds",
+    byId.get("mean-directions-agree")!.reason,
+  );
+  // The planted κ ratio shows in the Saw fit: κ grows with k within each family.
+  const small = trendResult.marginals.groups.filter((g) => g.family === "CNNSmall");
+  assert(
+    small[2]!.saw.kappa! > small[1]!.saw.kappa! && small[1]!.saw.kappa! > 1 - 1e-9,
+    JSON.stringify(small.map((g) => g.saw)),
+  );
+  // Split-half within a width stays below 1 and the diagonal of p(k,k) rises in k.
+  const fam = trendResult.similarity.byFamily.find((f) => f.family === "CNNSmall")!;
+  assert(fam.mean[0]![0]! < fam.mean[1]![1]! && fam.mean[1]![1]! < fam.mean[2]![2]!);
+});
+
+Deno.test("analyzeGradients() does not call a planted null a trend", async () => {
+  const flat = plant({
+    families: ["MLP"],
+    ks: [2, 4, 8],
+    seeds: 4,
+    samples: 40,
+    dim: 48,
+    sigma: () => 1.5,
+    seed: 7,
+  });
+  const a = await analyzeGradients(streamOf(flat), flat.models, { resamples: 300, blocks: 20 });
+  const byId = new Map(a.claims.map((c) => [c.id, c]));
+  assertNotEquals(
+    byId.get("similarity-rises-with-width")!.verdict,
+    "holds",
+    byId.get("similarity-rises-with-width")!.reason,
+  );
+  assertNotEquals(byId.get("spherical-variance-falls")!.verdict, "holds");
+  // Separate means per width: H2 must fail although each width is concentrated.
+  const apart = plant({
+    families: ["MLP"],
+    ks: [2, 4],
+    seeds: 4,
+    samples: 40,
+    dim: 48,
+    sigma: () => 0.5,
+    sharedMean: false,
+    seed: 9,
+  });
+  const b = await analyzeGradients(streamOf(apart), apart.models, { resamples: 300, blocks: 20 });
+  const h2 = b.claims.find((c) => c.id === "mean-directions-agree")!;
+  assertEquals(h2.verdict, "fails", h2.reason);
+  assertEquals(b.claims.find((c) => c.id === "deeper-larger-distance")!.verdict, "inconclusive");
+});
+
+Deno.test("analyzeGradients() split-half of two seeds equals their individual similarity", async () => {
+  const two = plant({
+    families: ["MLP"],
+    ks: [1],
+    seeds: 2,
+    samples: 12,
+    dim: 16,
+    sigma: () => 1,
+    seed: 3,
+  });
+  const a = await analyzeGradients(streamOf(two), two.models, { resamples: 100 });
+  assertClose(
+    a.similarity.splitHalf[0]!.estimate.mean,
+    a.similarity.pInd.values[0]![1]!,
+    1e-6,
+    "split-half",
+  );
+  // With two members, corrected spherical variance is 1 − √max(0, cos).
+  let expect = 0;
+  for (let x = 0; x < 12; x++) {
+    expect += 1 - Math.sqrt(Math.max(0, cos(vec(two, 0, x), vec(two, 1, x))));
+  }
+  assertClose(
+    a.similarity.sphericalVariance[0]!.corrected.mean,
+    expect / 12,
+    1e-6,
+    "corrected spherical variance",
+  );
+});
+
+Deno.test("analyzeGradients() counts zero gradients and leaves them out", async () => {
+  const p = plant({
+    families: ["MLP"],
+    ks: [1],
+    seeds: 3,
+    samples: 10,
+    dim: 8,
+    sigma: () => 1,
+    seed: 5,
+    scale: 1e-20,
+  });
+  // Model 1, samples 2 and 5: exactly zero.
+  for (const x of [2, 5]) p.data.fill(0, (1 * 10 + x) * 8, (1 * 10 + x + 1) * 8);
+  const a = await analyzeGradients(streamOf(p), p.models, { resamples: 50 });
+  assertEquals(a.similarity.models[1]!.zeroGradients, 2);
+  assertEquals(a.similarity.zeroGradients, 2);
+  assertEquals(a.similarity.pInd.counts[0]![1], 8);
+  let s = 0;
+  for (let x = 0; x < 10; x++) if (x !== 2 && x !== 5) s += cos(vec(p, 0, x), vec(p, 1, x));
+  // 1e-20 gradients are normalised with scaled norms, so they match the f64 cosines.
+  assertClose(a.similarity.pInd.values[0]![1]!, s / 8, 1e-5, "p_ind with zeros");
+  assert(Number.isNaN(a.reduced.t[1 * 10 + 2]!));
+  assertEquals(a.marginals.groups[0]!.pooled.pairs, 28);
+});
