@@ -1,0 +1,41 @@
+// Assertion helpers for the statistics tests.
+import assert from "node:assert/strict";
+
+export { assert };
+
+/** Throws unless |actual − expected| ≤ absTol + relTol·|expected|. */
+export function assertClose(
+  actual: number,
+  expected: number,
+  tol: { abs?: number; rel?: number },
+  what = "value",
+): void {
+  const limit = (tol.abs ?? 0) + (tol.rel ?? 0) * Math.abs(expected);
+  if (!(Math.abs(actual - expected) <= limit)) {
+    throw new assert.AssertionError({
+      message: `${what}: got ${actual}, expected ${expected} ± ${limit} (off by ${
+        Math.abs(actual - expected)
+      })`,
+    });
+  }
+}
+
+/** Throws unless `fn` throws an instance of `type` whose message matches `pattern`. */
+export function assertThrowsType(
+  fn: () => unknown,
+  type: new (...args: never[]) => Error,
+  pattern?: RegExp,
+): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof type, `expected ${type.name}, got ${String(e)}`);
+    if (pattern) assert.match((e as Error).message, pattern);
+    return true;
+  });
+}
+
+/** Trapezoid integral of y over x. */
+export function trapezoid(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let s = 0;
+  for (let j = 1; j < x.length; j++) s += (x[j]! - x[j - 1]!) * (y[j]! + y[j - 1]!) / 2;
+  return s;
+}
