@@ -38,6 +38,7 @@ export {
   canonicalJson,
   clearComplete,
   hashConfig,
+  latestCheckpoint,
   listRuns,
   listSweeps,
   markComplete,

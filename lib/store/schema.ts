@@ -8,8 +8,12 @@
 /** The schema version this toolkit writes and reads. */
 export const SCHEMA_VERSION = 1 as const;
 
-/** The scalar whose input gradient is the salience (see the design's definitions). */
-export type SalienceScalar = "true-logit" | "pred-logit" | "true-prob" | "loss";
+/** The scalar whose input gradient is the salience (the same names as `lib/npy`'s sidecar). */
+export type SalienceScalar =
+  | "true-class-logit"
+  | "predicted-class-logit"
+  | "true-class-probability"
+  | "loss";
 
 /** Which images a sweep trains and probes on. */
 export interface DatasetConfig {
@@ -32,10 +36,8 @@ export interface TrainingConfig {
   batchSizes: number[];
   /** SGD learning rate (no momentum, no weight decay). */
   lr: number;
-  /** `inv-sqrt`: lr / sqrt(epoch + 1) (the paper's); `none`: constant. */
-  lrDecay: "inv-sqrt" | "none";
-  /** tfjs-convention batch-norm momentum (0.9 equals PyTorch's 0.1). */
-  bnMomentum: number;
+  /** `inverse-sqrt`: lr / sqrt(epoch + 1), epoch counted from 0 (the paper's); `constant`: lr. */
+  schedule: "inverse-sqrt" | "constant";
 }
 
 /** How salience is taken on the probe set. */

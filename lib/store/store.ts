@@ -549,3 +549,34 @@ export async function listRuns(
   }
   return out;
 }
+
+/**
+ * Folder of the latest checkpoint of a run (`checkpoint/epoch-NNNN/` with the largest NNNN, as
+ * `lib/train` writes them), or `null` when the run has none. Temporaries are ignored.
+ *
+ * @example
+ * ```ts
+ * import { latestCheckpoint } from "./store.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/checkpoint/epoch-0002`, { recursive: true });
+ * await Deno.mkdir(`${dir}/checkpoint/epoch-0003.tmp-9`, { recursive: true });
+ * if (!(await latestCheckpoint(dir))?.endsWith("epoch-0002")) throw new Error("wrong checkpoint");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function latestCheckpoint(runDir: string): Promise<string | null> {
+  const dir = join(runDir, RUN_FILES.checkpoint);
+  let best: { n: number; name: string } | null = null;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const m = /^epoch-(\d{4,})$/.exec(e.name);
+      if (m && e.isDirectory && (best === null || Number(m[1]) > best.n)) {
+        best = { n: Number(m[1]), name: e.name };
+      }
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+  return best === null ? null : join(dir, best.name);
+}
