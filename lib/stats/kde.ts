@@ -179,6 +179,17 @@ function chooseBandwidth(samples: ArrayLike<number>, rule: Bandwidth): number {
     );
   }
   const n = samples.length;
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    min = Math.min(min, samples[i]!);
+    max = Math.max(max, samples[i]!);
+  }
+  if (min === max) {
+    throw new RangeError(
+      `the ${rule} bandwidth of ${n} sample(s) with zero spread (all ${min}) is 0; ` +
+        `pass a numeric bandwidth instead.`,
+    );
+  }
   let mean = 0;
   for (let i = 0; i < n; i++) mean += samples[i]!;
   mean /= n;
@@ -187,12 +198,6 @@ function chooseBandwidth(samples: ArrayLike<number>, rule: Bandwidth): number {
     const d = samples[i]! - mean;
     ss += d * d;
   }
-  const sd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
-  if (!(sd > 0)) {
-    throw new RangeError(
-      `the ${rule} bandwidth of ${n} sample(s) with zero spread is 0; ` +
-        `pass a numeric bandwidth instead.`,
-    );
-  }
+  const sd = Math.sqrt(ss / (n - 1));
   return rule === "scott" ? sd * n ** -0.2 : sd * (0.75 * n) ** -0.2;
 }
