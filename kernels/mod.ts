@@ -10,6 +10,10 @@
  * - {@linkcode normalizeRows}: optional area pooling, scaled norm, unit vectors, zero flags.
  * - {@linkcode PairwiseSimilarity}: Σ_x cos(u_i(x), u_j(x)) and counts for every pair,
  *   optional per-sample cosines and histograms.
+ * - {@linkcode groupMeans}: per group and sample, m_G(x), ‖m_G(x)‖, μ_G(x), counts, and the
+ *   cosines between groups' mean directions.
+ * - {@linkcode cosineToMean}: t_f(x) = ⟨u_f(x), μ(x)⟩ with μ leave-one-out, from another group,
+ *   or given.
  *
  * `reference.*` holds the plain-TypeScript f64 version of each kernel (the test oracle and
  * the CPU path).
@@ -40,7 +44,17 @@ export {
   PairwiseSimilarity,
 } from "./pairwise_similarity/mod.ts";
 
+export { groupMeans, type GroupMeansOptions, type GroupMeansResult } from "./group_means/mod.ts";
+export {
+  cosineToMean,
+  type CosineToMeanOptions,
+  type CosineToMeanResult,
+  type MeanTarget,
+} from "./cosine_to_mean/mod.ts";
+
 import { pairCosines, pairwiseSimilarity } from "./pairwise_similarity/mod.ts";
+import { referenceGroupMeans } from "./group_means/mod.ts";
+import { referenceCosineToMean } from "./cosine_to_mean/mod.ts";
 import { areaPool, referenceNormalizeRows } from "./normalize_rows/mod.ts";
 
 /** Plain-TypeScript reference kernels (f64 accumulation): the test oracle and the CPU path. */
@@ -49,4 +63,6 @@ export const reference = {
   areaPool,
   pairwiseSimilarity,
   pairCosines,
+  groupMeans: referenceGroupMeans,
+  cosineToMean: referenceCosineToMean,
 } as const;

@@ -104,13 +104,20 @@ export class BufferSet {
     return buffer;
   }
 
-  /** A bind group for `pipeline`'s group 0 with the buffers in binding order. */
-  bind(label: string, pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
-    return this.device.createBindGroup({
-      label,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+  /**
+   * A bind group for `pipeline`'s group 0 with the buffers in binding order; a null entry
+   * skips a binding the entry point does not use.
+   */
+  bind(
+    label: string,
+    pipeline: GPUComputePipeline,
+    buffers: Array<GPUBuffer | null>,
+  ): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [];
+    buffers.forEach((buffer, binding) => {
+      if (buffer) entries.push({ binding, resource: { buffer } });
     });
+    return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
   }
 
   /**
@@ -189,4 +196,41 @@ export async function runUnit<T>(
     }
   }
   throw new Error(`${label}: the device was lost four times in a row; giving up.`);
+}
+
+/**
+ * The samples x0 … x1−1 of a model-major batch `[models][samples][dim]` as their own
+ * model-major array (the batch itself when the range is all of it).
+ */
+export function packSamples(
+  units: Float32Array,
+  models: number,
+  samples: number,
+  dim: number,
+  x0: number,
+  x1: number,
+): Float32Array {
+  if (x0 === 0 && x1 === samples) return units;
+  const n = x1 - x0;
+  const out = new Float32Array(models * n * dim);
+  for (let m = 0; m < models; m++) {
+    out.set(units.subarray((m * samples + x0) * dim, (m * samples + x1) * dim), m * n * dim);
+  }
+  return out;
+}
+
+/** The zero mask of samples x0 … x1−1 of `[models][samples]` as u32 for a storage buffer. */
+export function packMask(
+  mask: Uint8Array,
+  models: number,
+  samples: number,
+  x0: number,
+  x1: number,
+): Uint32Array {
+  const n = x1 - x0;
+  const out = new Uint32Array(models * n);
+  for (let m = 0; m < models; m++) {
+    for (let x = 0; x < n; x++) out[m * n + x] = mask[m * samples + x0 + x]!;
+  }
+  return out;
 }

@@ -113,16 +113,17 @@ export class Gpu {
    * A compute pipeline for `code`, compiled once per `key` (the key must name everything that
    * changes the source) and per device.
    */
-  pipeline(device: GPUDevice, key: string, code: string): GPUComputePipeline {
-    const cached = this.#pipelines.get(key);
+  pipeline(device: GPUDevice, key: string, code: string, entryPoint = "main"): GPUComputePipeline {
+    const fullKey = `${key} @${entryPoint}`;
+    const cached = this.#pipelines.get(fullKey);
     if (cached) return cached;
     const module = device.createShaderModule({ label: key, code });
     const pipeline = device.createComputePipeline({
-      label: key,
+      label: fullKey,
       layout: "auto",
-      compute: { module, entryPoint: "main" },
+      compute: { module, entryPoint },
     });
-    this.#pipelines.set(key, pipeline);
+    this.#pipelines.set(fullKey, pipeline);
     return pipeline;
   }
 

@@ -5,5 +5,13 @@
  * @module
  */
 export { Gpu, LOOP_CAP, requestGpu, type RequestGpuOptions } from "./gpu.ts";
-export { assertLoopBound, BufferSet, grid2d, loadShader, runUnit } from "./dispatch.ts";
+export {
+  assertLoopBound,
+  BufferSet,
+  grid2d,
+  loadShader,
+  packMask,
+  packSamples,
+  runUnit,
+} from "./dispatch.ts";
 export { allPairs, checkBatch, checkCount, checkPairs, cosineBin } from "./checks.ts";

@@ -175,8 +175,12 @@ async function gramChunkOn(
   }
 }
 
-/** Per-sample cosines and histograms of `pairs` for one sample-range chunk. */
-async function cosineChunk(
+/**
+ * Per-sample cosines (and, with bins > 0, histograms) of the pairs in `pairList` for one chunk
+ * of unit vectors `[M][n][D]` with its zero mask `[M][n]` (u32), on `device`. Used by the
+ * accumulator and by the group-means kernel for cosines between mean directions.
+ */
+export async function pairCosinesOnDevice(
   gpu: Gpu,
   device: GPUDevice,
   data: Float32Array,
@@ -427,13 +431,19 @@ export class PairwiseSimilarity {
         for (let m = 0; m < M; m++) {
           for (let x = 0; x < n; x++) z[m * n + x] = zero[m * N + chunk.x0 + x]!;
         }
-        const r = await cosineChunk(this.#gpu, device, packChunk(units, M, N, D, chunk), z, {
-          M,
-          n,
-          D,
-          bins: this.#bins,
-          pairList: this.#pairList,
-        });
+        const r = await pairCosinesOnDevice(
+          this.#gpu,
+          device,
+          packChunk(units, M, N, D, chunk),
+          z,
+          {
+            M,
+            n,
+            D,
+            bins: this.#bins,
+            pairList: this.#pairList,
+          },
+        );
         for (let p = 0; p < P; p++) {
           cosines.set(r.cosines.subarray(p * n, (p + 1) * n), p * N + chunk.x0);
         }
