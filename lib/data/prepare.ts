@@ -115,7 +115,8 @@ function subsetRaw(split: RawSplit, indices: Int32Array, perImage: number): RawS
  * Per-channel mean and population standard deviation of NHWC values, accumulated in f64;
  * uint8 values are scaled by 1/255 first.
  *
- * mean_c = Σ x / n, std_c = √(Σ (x − mean_c)² / n) over all pixels of channel c (two passes).
+ * mean_c = Σ x / n, std_c = √(Σ (x − mean_c)² / n) over all pixels of channel c (two passes;
+ * exactly 0 for a constant channel).
  * Cost O(N·H·W·C).
  *
  * @throws {RangeError} when `pixels` is empty or its length is not a multiple of `channels`
@@ -139,7 +140,15 @@ export function channelStats(
   const scale = pixels instanceof Uint8Array ? 1 / 255 : 1;
   const n = pixels.length / channels;
   const sum = new Float64Array(channels);
-  for (let i = 0; i < pixels.length; i++) sum[i % channels]! += (pixels[i] as number) * scale;
+  const lo = new Float64Array(channels).fill(Infinity);
+  const hi = new Float64Array(channels).fill(-Infinity);
+  for (let i = 0; i < pixels.length; i++) {
+    const c = i % channels;
+    const v = pixels[i] as number;
+    sum[c]! += v * scale;
+    if (v < lo[c]!) lo[c] = v;
+    if (v > hi[c]!) hi[c] = v;
+  }
   const mean = Array.from(sum, (s) => s / n);
   const sq = new Float64Array(channels);
   for (let i = 0; i < pixels.length; i++) {
@@ -147,7 +156,8 @@ export function channelStats(
     const d = (pixels[i] as number) * scale - (mean[c] as number);
     sq[c]! += d * d;
   }
-  return { mean, std: Array.from(sq, (s) => Math.sqrt(s / n)) };
+  // A constant channel has std exactly 0 (summation rounding would leave ~1e-17).
+  return { mean, std: Array.from(sq, (s, c) => lo[c] === hi[c] ? 0 : Math.sqrt(s / n)) };
 }
 
 function normaliseSplit(
