@@ -362,6 +362,8 @@ export interface AttacksFile extends AnalysisHeader<"attacks"> {
     sourceModels: number;
     alpha: AlphaCell;
   }>;
+  /** Claims this experiment checks (copied into `claims.json`). */
+  claims: ClaimEntry[];
 }
 
 // ---------------------------------------------------------------- ensembles.json
@@ -393,6 +395,8 @@ export interface EnsemblesFile extends AnalysisHeader<"ensembles"> {
   }>;
   /** Single models beside the ensembles: one point per model (members = 1, draws = 1). */
   singles: Array<{ model: number; family: string; k: number; seed: number; point: EnsemblePoint }>;
+  /** Claims this experiment checks (copied into `claims.json`). */
+  claims: ClaimEntry[];
 }
 
 // ---------------------------------------------------------------- batch_size.json

@@ -1,0 +1,340 @@
+/**
+ * Analysis of a whole sweep folder, and of external `[M, N, D]` gradient files: reads the
+ * gradients, runs {@link analyzeGradients}, gathers the experiments' results and claims, and
+ * writes every file of `schema.ts` atomically into an `analysis/` folder.
+ *
+ * @module
+ */
+
+import { basename, join } from "node:path";
+import { type Gpu, requestGpu } from "../../kernels/mod.ts";
+import { openGradientSource } from "../npy/mod.ts";
+import { openNpy } from "../npy/reader.ts";
+import { listRuns, readRun, readSweep, SWEEP_FILES } from "../store/mod.ts";
+import {
+  analyzeGradients,
+  type BatchStream,
+  type GradientAnalysisOptions,
+  type ModelInput,
+} from "./gradients.ts";
+import {
+  ANALYSIS_FILES,
+  ANALYSIS_SCHEMA_VERSION,
+  type AnalysisFile,
+  assertAnalysisFile,
+  type AttacksFile,
+  type ClaimEntry,
+  type ClaimsFile,
+  type EnsemblesFile,
+  type SummaryFile,
+} from "./schema.ts";
+
+/** Options of {@link analyzeSweep} and {@link analyzeExternal}. */
+export interface AnalyzeOptions extends Omit<GradientAnalysisOptions, "gpu" | "source" | "info"> {
+  /**
+   * Kernels' device: a {@link Gpu} to share (e.g. the one TensorFlow.js uses), `"auto"` (default)
+   * to request one (the reference kernels run where no adapter exists), or `"cpu"` for the
+   * pure-TypeScript path.
+   */
+  gpu?: Gpu | "auto" | "cpu";
+  /** Folder to write into (default `<sweep>/analysis`). */
+  outDir?: string;
+  /** Results of the black-box attack study (from `lib/experiments`), written as `attacks.json`. */
+  attacks?: AttacksFile;
+  /** Results of the ensemble study, written as `ensembles.json`. */
+  ensembles?: EnsemblesFile;
+}
+
+/** What an analysis run wrote. */
+export interface AnalyzeResult {
+  outDir: string;
+  files: string[];
+  summary: SummaryFile;
+  claims: ClaimsFile;
+}
+
+/**
+ * Writes `value` as JSON to `dir/name` atomically (`name.tmp-<pid>`, then rename).
+ *
+ * Cost: one write and one rename.
+ *
+ * @example
+ * ```ts
+ * import { writeAnalysisFile } from "./sweep.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeAnalysisFile(dir, "x.json", { a: 1 });
+ * if (JSON.parse(await Deno.readTextFile(dir + "/x.json")).a !== 1) throw new Error("lost");
+ * ```
+ */
+export async function writeAnalysisFile(dir: string, name: string, value: unknown): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const path = join(dir, name);
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, JSON.stringify(value) + "\n");
+  await Deno.rename(tmp, path);
+}
+
+/**
+ * Re-analyses a sweep folder: every complete run's `salience.npy` (with its sidecar) is streamed
+ * through the kernels, and `summary.json`, `similarity.json`, `table1.json`, `marginals.json`,
+ * `small_predicts_large.json`, `batch_size.json` (when batch sizes vary), `claims.json`, plus
+ * `attacks.json` / `ensembles.json` when given (or already present in the folder: their claims
+ * are carried over) are written atomically into `<sweep>/analysis/`.
+ *
+ * Cost: one pass over the gradients (O(N·M²·D)), plus bootstraps (see `analyzeGradients`).
+ *
+ * @throws {RangeError} when the sweep has no complete run.
+ * @throws the store's errors for a folder without `sweep.json`/`plan.json`.
+ *
+ * @example
+ * ```ts ignore
+ * import { analyzeSweep } from "./sweep.ts";
+ * const { claims } = await analyzeSweep("results/tiny-0123abcd");
+ * for (const c of claims.claims) console.log(c.id, c.verdict, c.reason);
+ * ```
+ */
+export async function analyzeSweep(
+  sweepDir: string,
+  options: AnalyzeOptions = {},
+): Promise<AnalyzeResult> {
+  const started = performance.now();
+  const sweep = await readSweep(sweepDir);
+  const runs = (await listRuns(sweepDir)).filter((r) => r.status === "complete");
+  if (runs.length === 0) {
+    throw new RangeError(
+      `sweep ${sweepDir} has no complete run; run the sweep (or its shards) before analysing it.`,
+    );
+  }
+  const inputs: ModelInput[] = [];
+  const paths: string[] = [];
+  for (const r of runs) {
+    const run = await readRun(r.dir);
+    inputs.push({
+      id: run.runId,
+      family: run.family,
+      k: run.k,
+      seed: run.seed,
+      batchSize: run.batchSize,
+      loss: run.final.testLoss,
+      accuracy: run.final.testAcc,
+    });
+    paths.push(join(r.dir, run.salience.file));
+  }
+  using src = await openGradientSource(paths);
+  const meta = src.meta;
+  const outDir = options.outDir ?? join(sweepDir, SWEEP_FILES.analysis);
+  return await analyzeStream(src, inputs, {
+    ...options,
+    outDir,
+    source: sweep.sweepId,
+    info: {
+      scalar: meta.scalar,
+      pooling: meta.pooling,
+      inputShape: [meta.input.channels, meta.input.height, meta.input.width],
+    },
+    started,
+    readExisting: true,
+  });
+}
+
+/** Options of {@link analyzeExternal}. */
+export interface ExternalOptions extends AnalyzeOptions {
+  /** Folder to write into (default: `analysis/` beside the gradients file). */
+  outDir?: string;
+}
+
+/** The JSON describing an external gradients file: a list of models, or an object with one. */
+export interface ExternalModels {
+  models: Array<{ family: string; k: number; seed: number; id?: string }>;
+  scalar?: string;
+  pooling?: number | null;
+  inputShape?: [number, number, number];
+}
+
+/**
+ * Analyses gradients exported from any framework: `gradsPath` is a float32 C-order `.npy` of
+ * shape [M, N, D] and `models` lists each model's family, k and seed in order. Writes the
+ * gradient-only files (similarity, Table 1, marginals, small-predicts-large, claims, summary).
+ *
+ * Cost: as {@link analyzeSweep}.
+ *
+ * @throws {TypeError} when the array is not 3-D or `models` does not have M entries.
+ *
+ * @example
+ * ```ts
+ * import { writeNpy } from "../npy/mod.ts";
+ * import { analyzeExternal } from "./sweep.ts";
+ * const dir = await Deno.makeTempDir();
+ * const data = Float32Array.from({ length: 4 * 3 * 5 }, (_, i) => Math.sin(i * 1.7) + 0.5);
+ * await writeNpy(dir + "/g.npy", [4, 3, 5], data);
+ * const models = [0, 1].flatMap((s) => [2, 4].map((k) => ({ family: "MLP", k, seed: s })));
+ * const r = await analyzeExternal(dir + "/g.npy", { models }, { gpu: "cpu", resamples: 20 });
+ * if (!r.files.includes("similarity.json")) throw new Error("nothing written");
+ * ```
+ */
+export async function analyzeExternal(
+  gradsPath: string,
+  models: ExternalModels | ExternalModels["models"],
+  options: ExternalOptions = {},
+): Promise<AnalyzeResult> {
+  const started = performance.now();
+  const desc: ExternalModels = Array.isArray(models) ? { models } : models;
+  using file = await openNpy(gradsPath);
+  if (file.shape.length !== 3) {
+    throw new TypeError(
+      `${gradsPath} has shape [${file.shape.join(", ")}]; expected [M, N, D] float32 gradients.`,
+    );
+  }
+  const [M, N, D] = file.shape as [number, number, number];
+  if (desc.models.length !== M) {
+    throw new TypeError(
+      `the models list has ${desc.models.length} entries but ${gradsPath} holds M = ${M} models; list one {family, k, seed} per model in order.`,
+    );
+  }
+  desc.models.forEach((m, i) => {
+    if (typeof m.family !== "string" || !Number.isFinite(m.k) || !Number.isFinite(m.seed)) {
+      throw new TypeError(
+        `models[${i}] is ${
+          JSON.stringify(m)
+        }; expected {"family": string, "k": number, "seed": number}.`,
+      );
+    }
+  });
+  const stream: BatchStream = {
+    models: M,
+    samples: N,
+    dim: D,
+    async *batches(batchSize: number) {
+      for (let s = 0; s < N; s += batchSize) {
+        const count = Math.min(batchSize, N - s);
+        const data = new Float32Array(M * count * D);
+        for (let m = 0; m < M; m++) {
+          await file.readElements(
+            (m * N + s) * D,
+            count * D,
+            data.subarray(m * count * D, (m + 1) * count * D),
+          );
+        }
+        yield { start: s, count, data };
+      }
+    },
+  };
+  const outDir = options.outDir ?? join(gradsPath.replace(/[^/\\]*$/, ""), "analysis");
+  return await analyzeStream(stream, desc.models, {
+    ...options,
+    outDir,
+    source: basename(gradsPath),
+    info: {
+      scalar: desc.scalar ?? null,
+      pooling: desc.pooling ?? null,
+      inputShape: desc.inputShape ?? null,
+    },
+    started,
+    readExisting: false,
+  });
+}
+
+async function analyzeStream(
+  stream: BatchStream,
+  models: readonly ModelInput[],
+  options: AnalyzeOptions & {
+    outDir: string;
+    source: string;
+    info: GradientAnalysisOptions["info"];
+    started: number;
+    readExisting: boolean;
+  },
+): Promise<AnalyzeResult> {
+  const { outDir, source } = options;
+  let gpu: Gpu | null = null, ownGpu = false;
+  if (options.gpu === undefined || options.gpu === "auto") {
+    gpu = await requestGpu();
+    ownGpu = true;
+  } else if (options.gpu !== "cpu") gpu = options.gpu;
+  try {
+    const a = await analyzeGradients(stream, models, {
+      ...options,
+      gpu,
+      source,
+      info: options.info,
+    });
+    const files: string[] = [];
+    const skipped: SummaryFile["skipped"] = [];
+    const write = async (name: string, value: AnalysisFile) => {
+      await writeAnalysisFile(outDir, name, value);
+      files.push(name);
+    };
+    await write(ANALYSIS_FILES.similarity, a.similarity);
+    await write(ANALYSIS_FILES.table1, a.table1);
+    await write(ANALYSIS_FILES.marginals, a.marginals);
+    await write(ANALYSIS_FILES.smallPredictsLarge, a.smallPredictsLarge);
+    if (a.batchSize) await write(ANALYSIS_FILES.batchSize, a.batchSize);
+    else {skipped.push({
+        file: ANALYSIS_FILES.batchSize,
+        reason: "every model has the same batch size",
+      });}
+    const claims: ClaimEntry[] = [...a.claims];
+    for (const kind of ["attacks", "ensembles"] as const) {
+      let file: AttacksFile | EnsemblesFile | undefined = options[kind];
+      if (!file && options.readExisting) {
+        try {
+          file = assertAnalysisFile(
+            JSON.parse(await Deno.readTextFile(join(outDir, ANALYSIS_FILES[kind]))),
+            kind,
+          );
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
+      }
+      if (file) {
+        if (options[kind]) await write(ANALYSIS_FILES[kind], file);
+        else files.push(ANALYSIS_FILES[kind]);
+        claims.push(...file.claims);
+      } else {
+        skipped.push({
+          file: ANALYSIS_FILES[kind],
+          reason: "needs trained models; run the sweep's experiments step",
+        });
+      }
+    }
+    const header = {
+      schemaVersion: ANALYSIS_SCHEMA_VERSION,
+      generatedAt: new Date().toISOString(),
+      source,
+    } as const;
+    const claimsFile: ClaimsFile = { ...header, kind: "claims", claims };
+    await write(ANALYSIS_FILES.claims, claimsFile);
+    const zero = a.similarity.zeroGradients;
+    const summary: SummaryFile = {
+      ...header,
+      kind: "summary",
+      backend: gpu && gpu.backend === "webgpu"
+        ? { kind: "webgpu", adapter: gpu.adapterName, software: gpu.isSoftware }
+        : { kind: "reference", adapter: gpu ? gpu.adapterName : null, software: null },
+      counts: {
+        models: stream.models,
+        groups: a.groups.length,
+        families: new Set(a.groups.map((g) => g.family)).size,
+        samples: stream.samples,
+        dimension: stream.dim,
+        zeroGradients: zero,
+        nonZeroPairs: stream.models * stream.samples - zero,
+      },
+      timings: {
+        ...roundTimings(a.timings),
+        total: Math.round(performance.now() - options.started),
+      },
+      files: [...files, ANALYSIS_FILES.summary],
+      skipped,
+      warnings: a.warnings,
+    };
+    await write(ANALYSIS_FILES.summary, summary);
+    return { outDir, files, summary, claims: claimsFile };
+  } finally {
+    if (ownGpu) gpu?.destroy();
+  }
+}
+
+function roundTimings(t: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)]));
+}
