@@ -61,12 +61,14 @@ export async function normalizeRows(
   options: NormalizeOptions,
 ): Promise<NormalizedBatch> {
   const { samples: N, outDim } = checkNormalize(grads, options);
-  return await runUnit(
+  const result = await runUnit(
     gpu,
     "normalize rows",
     (device) => onGpu(gpu, device, grads, options, N, outDim),
     () => referenceNormalizeRows(grads, options),
   );
+  if ("badRow" in result) throw nonFiniteError(Math.floor(result.badRow / N), result.badRow % N, N);
+  return result;
 }
 
 async function onGpu(
@@ -76,7 +78,7 @@ async function onGpu(
   options: NormalizeOptions,
   N: number,
   outDim: number,
-): Promise<NormalizedBatch> {
+): Promise<NormalizedBatch | { badRow: number }> {
   const { models: M, dim: D, pool } = options;
   assertLoopBound("normalize rows", normalizeLoopBound(outDim, pool));
   const code = await loadShader(URL_, { WG: NORMALIZE_WG });
@@ -134,7 +136,7 @@ async function onGpu(
   let zeroCount = 0;
   for (let r = 0; r < rows; r++) {
     const status = stats[3 * r]!;
-    if (status === 2) throw nonFiniteError(Math.floor(r / N), r % N, N);
+    if (status === 2) return { badRow: r };
     if (status === 1) {
       zero[r] = 1;
       zeroCount++;

@@ -1,0 +1,130 @@
+/** Shared fixtures of the kernel tests: seeded data, the backend variants, GPU-test gating. */
+import { type Gpu, reference, requestGpu } from "../../kernels/mod.ts";
+
+/** Mulberry32: a small seeded generator of uniform numbers in [0, 1). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seeded standard-normal-ish values (sum of uniforms) as float32. */
+export function randomGrads(seed: number, length: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(length);
+  for (let k = 0; k < length; k++) out[k] = (r() + r() + r() - 1.5) * scale;
+  return out;
+}
+
+/**
+ * A batch of unit vectors `[models][samples][dim]` from seeded gradients, with the rows listed
+ * in `zeroRows` (model·samples + sample) set to zero.
+ */
+export function randomUnits(
+  seed: number,
+  models: number,
+  samples: number,
+  dim: number,
+  zeroRows: number[] = [],
+): { units: Float32Array; zero: Uint8Array } {
+  const grads = randomGrads(seed, models * samples * dim);
+  for (const r of zeroRows) grads.fill(0, r * dim, (r + 1) * dim);
+  const { units, zero } = reference.normalizeRows(grads, { models, dim });
+  return { units, zero };
+}
+
+/** Largest absolute difference, treating equal NaNs as equal and a NaN mismatch as Infinity. */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k]!, y = b[k]!;
+    if (Number.isNaN(x) || Number.isNaN(y)) {
+      if (Number.isNaN(x) !== Number.isNaN(y)) return Infinity;
+      continue;
+    }
+    m = Math.max(m, Math.abs(x - y));
+  }
+  return m;
+}
+
+/** Throws with `message` unless `diff <= tol`. */
+export function assertClose(diff: number, tol: number, message: string): void {
+  if (!(diff <= tol)) throw new Error(`${message}: max difference ${diff} exceeds ${tol}`);
+}
+
+const CI = Deno.env.get("CI") === "true";
+const probe = await (async () => {
+  try {
+    return (await navigator.gpu?.requestAdapter()) ?? null;
+  } catch {
+    return null;
+  }
+})();
+
+/** True when this machine has a WebGPU adapter. */
+export const hasAdapter: boolean = probe !== null;
+
+/** A backend the suite runs every kernel test on. */
+export interface Variant {
+  name: "webgpu" | "cpu-reference";
+  /** Options to pass to requestGpu for this variant. */
+  options: { forceCpu?: boolean };
+  /** Whether the variant needs an adapter. */
+  needsAdapter: boolean;
+}
+
+/** Every backend variant: the suites loop over these rather than copying tests. */
+export const variants: Variant[] = [
+  { name: "webgpu", options: {}, needsAdapter: true },
+  { name: "cpu-reference", options: { forceCpu: true }, needsAdapter: false },
+];
+
+const IGNORE_REASON =
+  "no WebGPU adapter on this machine (install mesa-vulkan-drivers for lavapipe)";
+
+/**
+ * Registers a test for `variant`. A webgpu test with no adapter is skipped with a visible
+ * reason in its name, except under CI=true, where it runs and fails.
+ */
+export function variantTest(
+  variant: Variant,
+  name: string,
+  fn: (gpu: Gpu) => Promise<void> | void,
+  extra: { gpuOptions?: Parameters<typeof requestGpu>[0] } = {},
+): void {
+  const skip = variant.needsAdapter && !hasAdapter && !CI;
+  Deno.test({
+    name: `[${variant.name}] ${name}${skip ? ` (skipped: ${IGNORE_REASON})` : ""}`,
+    ignore: skip,
+    fn: async () => {
+      const gpu = await requestGpu({ ...variant.options, ...extra.gpuOptions });
+      try {
+        if (variant.needsAdapter && gpu.backend !== "webgpu") {
+          throw new Error(`CI=true and the webgpu variant cannot run: ${gpu.describe()}`);
+        }
+        await fn(gpu);
+      } finally {
+        gpu.destroy();
+      }
+    },
+  });
+}
+
+/** Registers a test that needs a WebGPU adapter (skipped visibly without one, fails under CI). */
+export function gpuTest(name: string, fn: () => Promise<void>): void {
+  const skip = !hasAdapter && !CI;
+  Deno.test({
+    name: `${name}${skip ? ` (skipped: ${IGNORE_REASON})` : ""}`,
+    ignore: skip,
+    fn: async () => {
+      if (!hasAdapter) throw new Error(`CI=true and this test needs a WebGPU adapter: none found.`);
+      await fn();
+    },
+  });
+}
