@@ -1,0 +1,296 @@
+/**
+ * `deno task sweep`: train the models of a preset (or a config file), take their salience, and
+ * analyse the results; or print the plan and its cost (`--dry-run`).
+ *
+ * ```sh
+ * deno task sweep                                  # the embedded default, end to end
+ * deno task sweep --preset tiny                    # seconds, synthetic data
+ * deno task sweep --preset cifar10-paper --dry-run # the paper's plan and its cost
+ * deno task sweep --preset fmnist --shard 2/8      # one of eight shards
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { SweepConfig } from "../store/mod.ts";
+import { loadConfigFile } from "./config.ts";
+import { DATASET_FACTS, planCost, REFERENCE_FLOPS_PER_SECOND } from "./cost.ts";
+import { buildPlan, resolveShard, type Shard, shardRuns } from "./plan.ts";
+import { PRESET_NAMES, presetConfig } from "./presets.ts";
+import { formatDuration } from "./progress.ts";
+import { runSweep } from "./runner.ts";
+
+/** The usage text printed by `--help` and after a flag error. */
+export const USAGE = `usage: deno task sweep [options]
+
+  --preset NAME       one of: ${PRESET_NAMES.join(", ")} (default: default)
+  --config FILE       a JSON file of settings; "preset" names its base, other keys override it
+  --out DIR           results root (default: results)
+  --dry-run           print the plan and its cost; train nothing
+  --shard i/n         train only shard i of n (0-based); also read from SLURM_ARRAY_TASK_ID /
+                      SLURM_ARRAY_TASK_COUNT, or from JOB_COMPLETION_INDEX with --shard-count
+  --shard-count N     shard count for a Kubernetes Indexed Job (or env SWEEP_SHARD_COUNT)
+  --analyze           run the analysis after this shard's runs (default: only when unsharded)
+  --no-analyze        skip the analysis
+  --backend B         override the config's backend: auto, webgpu or cpu
+  --tflops X          effective TFLOP/s the dry run's time estimate assumes (default ${
+  REFERENCE_FLOPS_PER_SECOND / 1e12
+})
+  --help              this text
+
+A sweep run again skips complete runs, resumes interrupted training from its last checkpoint and
+redoes any artifact whose checksum fails. After the sweep: deno task serve, or
+deno task report --run results/<sweep-id> --out site.`;
+
+/** Parsed command line of the sweep. */
+export interface SweepArgs {
+  config: SweepConfig;
+  out: string;
+  dryRun: boolean;
+  shard: Shard;
+  analyze: boolean | undefined;
+  flopsPerSecond: number;
+  help: boolean;
+}
+
+/**
+ * Parses the sweep's command line (and the shard environment variables).
+ *
+ * @throws {TypeError} for an unknown flag or a missing value (the message ends with the usage);
+ *   {@link RangeError} for a bad value; what {@link loadConfigFile} throws for a bad config.
+ * @example
+ * ```ts
+ * import { parseSweepArgs } from "./cli.ts";
+ * const a = await parseSweepArgs(["--preset", "tiny", "--shard", "1/3"], {});
+ * if (a.config.name !== "tiny" || a.shard.index !== 1) throw new Error();
+ * ```
+ */
+export async function parseSweepArgs(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<SweepArgs> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        preset: { type: "string" },
+        config: { type: "string" },
+        out: { type: "string" },
+        "dry-run": { type: "boolean" },
+        shard: { type: "string" },
+        "shard-count": { type: "string" },
+        analyze: { type: "boolean" },
+        "no-analyze": { type: "boolean" },
+        backend: { type: "string" },
+        tflops: { type: "string" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    throw new TypeError(`${msg}\n\n${USAGE}`);
+  }
+  if (values.preset !== undefined && values.config !== undefined) {
+    throw new TypeError(
+      `give --preset or --config, not both; a config file names its base preset in its "preset" key.\n\n${USAGE}`,
+    );
+  }
+  if (values.analyze && values["no-analyze"]) {
+    throw new TypeError(`give --analyze or --no-analyze, not both.\n\n${USAGE}`);
+  }
+  const config = values.config !== undefined
+    ? await loadConfigFile(values.config)
+    : presetConfig(values.preset ?? "default");
+  if (values.backend !== undefined) {
+    if (!["auto", "webgpu", "cpu"].includes(values.backend)) {
+      throw new RangeError(
+        `--backend '${values.backend}' is unknown; expected auto, webgpu or cpu.`,
+      );
+    }
+    config.backend = values.backend as SweepConfig["backend"];
+  }
+  let flopsPerSecond = REFERENCE_FLOPS_PER_SECOND;
+  if (values.tflops !== undefined) {
+    const t = Number(values.tflops);
+    if (!(t > 0) || !Number.isFinite(t)) {
+      throw new RangeError(
+        `--tflops '${values.tflops}' is not a positive number; pass e.g. --tflops 20.`,
+      );
+    }
+    flopsPerSecond = t * 1e12;
+  }
+  const shard = resolveShard({ shard: values.shard, shardCount: values["shard-count"] }, env);
+  return {
+    config,
+    out: values.out ?? "results",
+    dryRun: values["dry-run"] ?? false,
+    shard,
+    analyze: values.analyze ? true : values["no-analyze"] ? false : undefined,
+    flopsPerSecond,
+    help: values.help ?? false,
+  };
+}
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
+function fmtBytes(b: number): string {
+  if (b >= 1e9) return `${(b / 1e9).toFixed(1)} GB`;
+  if (b >= 1e6) return `${(b / 1e6).toFixed(1)} MB`;
+  return `${(b / 1e3).toFixed(1)} kB`;
+}
+function fmtFlops(f: number): string {
+  for (
+    const [u, s] of [[1e18, "EFLOP"], [1e15, "PFLOP"], [1e12, "TFLOP"], [1e9, "GFLOP"]] as const
+  ) {
+    if (f >= u) return `${(f / u).toFixed(1)} ${s}`;
+  }
+  return `${fmtInt(f)} FLOP`;
+}
+
+/**
+ * The text `--dry-run` prints: the plan (runs per family and width, this shard's share) and its
+ * cost from the per-family cost model (parameters, FLOPs, time at an assumed rate, gradient
+ * store and checkpoint sizes).
+ *
+ * @example
+ * ```ts
+ * import { dryRunReport } from "./cli.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const text = dryRunReport(presetConfig("cifar10-paper"), { index: 0, count: 1, source: "none" });
+ * if (!text.includes("runs       200")) throw new Error(text);
+ * ```
+ */
+export function dryRunReport(
+  config: SweepConfig,
+  shard: Shard,
+  options: { flopsPerSecond?: number } = {},
+): string {
+  const plan = buildPlan(config);
+  const mine = shardRuns(plan.runs, shard);
+  const cost = planCost(config, mine, options);
+  const all = shard.count > 1 ? planCost(config, plan.runs, options) : cost;
+  const facts = DATASET_FACTS[config.dataset.name]!;
+  const d = config.dataset, t = config.training;
+  const D = facts.channels *
+    (config.salience.pool === null ? facts.height * facts.width : config.salience.pool ** 2);
+  const out: string[] = [];
+  out.push(`plan ${plan.sweepId} (dry run: nothing is trained or written)`);
+  out.push(
+    `data       ${d.name}: ${facts.channels}×${facts.height}×${facts.width}, ${facts.classes} classes; ` +
+      `${fmtInt(Math.min(d.trainImages ?? facts.train, facts.train))} train, ${
+        fmtInt(Math.min(d.testImages ?? facts.test, facts.test))
+      } test, ${fmtInt(d.probeImages)} probe images`,
+  );
+  out.push(`families   ${config.families.join(", ")}`);
+  out.push(`widths     k = ${config.widths.join(", ")}`);
+  out.push(
+    `seeds      ${config.seeds} per (family, k${t.batchSizes.length > 1 ? ", batch size" : ""})`,
+  );
+  out.push(
+    `training   ${t.epochs} epochs, batch ${
+      t.batchSizes.join("/")
+    }, SGD lr ${t.lr} (${t.schedule}), backend ${config.backend}`,
+  );
+  out.push(
+    `salience   ${config.salience.scalar}, ${
+      config.salience.pool === null
+        ? "unpooled"
+        : `pooled to ${config.salience.pool}×${config.salience.pool}`
+    } (D = ${fmtInt(D)})`,
+  );
+  const ex = config.experiments;
+  out.push(
+    `experiments ensembles ${ex.ensembles ? `of ${ex.ensembles.sizes.join("/")}` : "off"}, attack ${
+      ex.attack ? `ε = ${ex.attack.epsilon} (${ex.attack.strategies.join(", ")})` : "off"
+    }`,
+  );
+  out.push(
+    `runs       ${fmtInt(all.runs)}` +
+      (shard.count > 1 ? ` (shard ${shard.index}/${shard.count}: ${fmtInt(cost.runs)})` : ""),
+  );
+  out.push("");
+  out.push("  model                 params   compute/run");
+  for (const m of all.perModel) {
+    out.push(
+      `  ${`${m.family} k=${m.k}`.padEnd(18)} ${fmtInt(m.params).padStart(11)}   ${
+        fmtFlops(m.flopsPerRun).padStart(11)
+      }`,
+    );
+  }
+  out.push("");
+  const scope = shard.count > 1 ? "this shard" : "total";
+  out.push(
+    `parameters ${fmtInt(cost.params)} summed over runs (${scope}); largest model ${
+      fmtInt(cost.maxParams)
+    }`,
+  );
+  out.push(
+    `compute    ${fmtFlops(cost.flops)} (${scope}) ≈ ${formatDuration(cost.seconds)} at ${
+      cost.flopsPerSecond / 1e12
+    } TFLOP/s effective`,
+  );
+  out.push(
+    `gradients  ${fmtBytes(cost.gradientBytes)} of salience.npy (${fmtInt(d.probeImages)} × ${
+      fmtInt(D)
+    } × 4 B per run)`,
+  );
+  out.push(`checkpoints ${fmtBytes(cost.checkpointBytes)}`);
+  return out.join("\n");
+}
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(args: string[]): Promise<number> {
+  let parsed: SweepArgs;
+  try {
+    parsed = await parseSweepArgs(args, Deno.env.toObject());
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    return 2;
+  }
+  if (parsed.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (parsed.dryRun) {
+    console.log(
+      dryRunReport(parsed.config, parsed.shard, { flopsPerSecond: parsed.flopsPerSecond }),
+    );
+    return 0;
+  }
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) Deno.exit(130);
+    interrupted = true;
+    console.error(
+      "\ninterrupted: stopping at the next batch (the last finished epoch is kept); press Ctrl-C again to quit now.",
+    );
+    controller.abort(new DOMException("Sweep interrupted.", "AbortError"));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    await runSweep(parsed.config, {
+      out: parsed.out,
+      shard: parsed.shard,
+      analyze: parsed.analyze,
+      signal: controller.signal,
+    });
+    return 0;
+  } catch (err) {
+    if (interrupted) {
+      console.error("sweep interrupted; run the same command again to resume.");
+      return 130;
+    }
+    console.error(`error: ${(err as Error).message}`);
+    if (Deno.env.get("SWEEP_DEBUG")) console.error(err);
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,301 @@
+/**
+ * Validation of sweep configurations (presets and `--config` files) with one clear error per
+ * problem: the key path, what was found, what was expected, and for a misspelt key the nearest
+ * known one.
+ *
+ * @module
+ */
+import { basename } from "node:path";
+import type { SweepConfig } from "../store/mod.ts";
+import { FAMILIES } from "../models/mod.ts";
+import { presetConfig } from "./presets.ts";
+
+/** Data sets a sweep may name (the loaders of `lib/data`, including those only dry-run here). */
+export const SWEEP_DATASETS = [
+  "fmnist-default",
+  "fmnist",
+  "synthetic",
+  "cifar10",
+  "cifar100",
+  "tinyimagenet",
+] as const;
+
+type Check = (v: unknown) => string | null;
+interface Shape {
+  [key: string]: Check | Shape;
+}
+
+const isPosInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+const str: Check = (v) => typeof v === "string" && v.length > 0 ? null : "a non-empty string";
+const strOrNull: Check = (v) =>
+  v === null || (typeof v === "string" && v.length > 0) ? null : "a non-empty string or null";
+const posInt: Check = (v) => isPosInt(v) ? null : "a positive integer";
+const posIntOrNull: Check = (v) => v === null || isPosInt(v) ? null : "a positive integer or null";
+const bool: Check = (v) => typeof v === "boolean" ? null : "true or false";
+const oneOf = (xs: readonly string[]): Check => (v) =>
+  typeof v === "string" && xs.includes(v) ? null : `one of ${xs.map((x) => `'${x}'`).join(", ")}`;
+const numIn = (lo: number, hi: number, open = false): Check => (v) =>
+  typeof v === "number" && Number.isFinite(v) && (open ? v > lo : v >= lo) && v <= hi
+    ? null
+    : `a number in ${open ? "(" : "["}${lo}, ${hi}]`;
+const posIntList = (what: string, ascending: boolean): Check => (v) => {
+  const ok = Array.isArray(v) && v.length > 0 && v.every(isPosInt) &&
+    new Set(v).size === v.length &&
+    (!ascending || v.every((x, i) => i === 0 || x > (v[i - 1] as number)));
+  return ok
+    ? null
+    : `a non-empty array of distinct positive integers${
+      ascending ? " in ascending order" : ""
+    } (${what})`;
+};
+const listOf = (xs: readonly string[], what: string): Check => (v) =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && xs.includes(x)) &&
+    new Set(v).size === v.length
+    ? null
+    : `a non-empty array of distinct ${what} from ${xs.map((x) => `'${x}'`).join(", ")}`;
+const nullOr = (shape: Shape): Shape & { __nullable: Check } =>
+  ({ ...shape, __nullable: () => null }) as Shape & { __nullable: Check };
+
+const SHAPE: Shape = {
+  name: (v) =>
+    typeof v === "string" && /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v)
+      ? null
+      : "a plain name (letters, digits, '_', '.', '-')",
+  dataset: {
+    name: oneOf(SWEEP_DATASETS),
+    dir: strOrNull,
+    trainImages: posIntOrNull,
+    testImages: posIntOrNull,
+    probeImages: posInt,
+  },
+  families: listOf(FAMILIES, "families"),
+  widths: posIntList("the widths k", true),
+  seeds: posInt,
+  training: {
+    epochs: posInt,
+    batchSizes: posIntList("one run per batch size", false),
+    lr: numIn(0, 10, true),
+    schedule: oneOf(["inverse-sqrt", "constant"]),
+  },
+  salience: {
+    scalar: oneOf(["true-class-logit", "predicted-class-logit", "true-class-probability", "loss"]),
+    pool: posIntOrNull,
+  },
+  experiments: {
+    logits: bool,
+    ensembles: nullOr({ sizes: posIntList("ensemble sizes", true) }),
+    attack: nullOr({
+      epsilon: numIn(0, 10, true),
+      strategies: listOf(["largest", "same-width", "mean-direction"], "strategies"),
+    }),
+  },
+  backend: oneOf(["auto", "webgpu", "cpu"]),
+};
+
+/** Levenshtein distance between two short strings. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The known key nearest to `key` when it is close enough to be a typo (edit distance at most
+ * 2, or a third of the key's length), else `null`.
+ *
+ * @example
+ * ```ts
+ * import { nearestKey } from "./config.ts";
+ * if (nearestKey("widhts", ["widths", "seeds"]) !== "widths") throw new Error("no suggestion");
+ * ```
+ */
+export function nearestKey(key: string, known: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = distance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : null;
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function walk(value: unknown, shape: Shape, path: string, source: string, partial: boolean): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `${source}: ${path ? `'${path}'` : "the config"} is ${show(value)}; expected an object.`,
+    );
+  }
+  const known = Object.keys(shape).filter((k) => k !== "__nullable");
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      const near = nearestKey(key, known);
+      const full = path ? `${path}.${key}` : key;
+      throw new TypeError(
+        `unknown key '${full}' in ${source}; ` +
+          (near
+            ? `did you mean '${path ? `${path}.${near}` : near}'?`
+            : `expected one of ${known.map((k) => `'${k}'`).join(", ")}.`),
+      );
+    }
+  }
+  for (const key of known) {
+    const full = path ? `${path}.${key}` : key;
+    const v = (value as Record<string, unknown>)[key];
+    const spec = shape[key]!;
+    if (v === undefined) {
+      if (partial) continue;
+      throw new TypeError(`${source}: '${full}' is missing; expected it in every resolved config.`);
+    }
+    if (typeof spec === "function") {
+      const expected = spec(v);
+      if (expected !== null) {
+        const Err = typeof v === "number" || (Array.isArray(v) && v.every((x) =>
+            typeof x === "number"
+          ))
+          ? RangeError
+          : TypeError;
+        throw new Err(`${source}: '${full}' is ${show(v)}; expected ${expected}.`);
+      }
+    } else {
+      if (v === null && "__nullable" in spec) continue;
+      walk(v, spec, full, source, partial);
+    }
+  }
+}
+
+/**
+ * Checks a fully resolved sweep config: every key known, every value of the right type and
+ * range, and the cross-field rules (probe images ≤ test images, ensemble sizes ≤ seeds, even
+ * widths for ViT). Returns it typed.
+ *
+ * @throws {TypeError} for an unknown key (suggesting the nearest known one), a missing key or a
+ *   value of the wrong type; {@link RangeError} for a number out of range. Each message names
+ *   `source`, the key path, the value and what was expected.
+ * @example
+ * ```ts
+ * import { validateConfig } from "./config.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const cfg = { ...presetConfig("tiny"), widhts: [1] };
+ * let msg = "";
+ * try { validateConfig(cfg, "my.json"); } catch (e) { msg = (e as Error).message; }
+ * if (!msg.includes("did you mean 'widths'")) throw new Error(msg);
+ * ```
+ */
+export function validateConfig(value: unknown, source: string): SweepConfig {
+  walk(value, SHAPE, "", source, false);
+  const c = value as SweepConfig;
+  const test = c.dataset.testImages;
+  if (test !== null && c.dataset.probeImages > test) {
+    throw new RangeError(
+      `${source}: 'dataset.probeImages' is ${c.dataset.probeImages}; expected at most 'dataset.testImages' (${test}), since the probe images are test images.`,
+    );
+  }
+  const sizes = c.experiments.ensembles?.sizes ?? [];
+  const big = sizes.find((s) => s > c.seeds);
+  if (big !== undefined) {
+    throw new RangeError(
+      `${source}: 'experiments.ensembles.sizes' holds ${big}; expected sizes at most 'seeds' (${c.seeds}).`,
+    );
+  }
+  if (c.families.includes("ViT")) {
+    const odd = c.widths.find((k) => k % 2 !== 0);
+    if (odd !== undefined) {
+      throw new RangeError(
+        `${source}: 'widths' holds ${odd}, but ViT needs even widths (k/2 heads); use even k or drop ViT.`,
+      );
+    }
+  }
+  return c;
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (
+    typeof base === "object" && base !== null && !Array.isArray(base) &&
+    typeof over === "object" && over !== null && !Array.isArray(over)
+  ) {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over)) out[k] = deepMerge(out[k], v);
+    return out;
+  }
+  return over;
+}
+
+/**
+ * Resolves the contents of a `--config` file: `preset` (default `default`) names the base, every
+ * other key overrides it (objects merge key by key, arrays and values replace), and `name`
+ * defaults to the file's stem. The result is validated with {@link validateConfig}.
+ *
+ * @throws as {@link validateConfig}, naming the file; {@link RangeError} for an unknown preset.
+ * @example
+ * ```ts
+ * import { resolveConfigFile } from "./config.ts";
+ * const c = resolveConfigFile({ preset: "tiny", seeds: 3 }, "three_seeds.json");
+ * if (c.seeds !== 3 || c.name !== "three_seeds" || c.dataset.name !== "synthetic") throw new Error();
+ * ```
+ */
+export function resolveConfigFile(raw: unknown, source: string): SweepConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new TypeError(`${source} holds ${show(raw)}; expected a JSON object of sweep settings.`);
+  }
+  const { preset, ...rest } = raw as Record<string, unknown>;
+  if (preset !== undefined && typeof preset !== "string") {
+    throw new TypeError(`${source}: 'preset' is ${show(preset)}; expected a preset name.`);
+  }
+  // Check the keys first so a typo is reported as a typo, not as a missing field.
+  walk(rest, { ...SHAPE, preset: str }, "", source, true);
+  const base = presetConfig(preset ?? "default");
+  const stem = basename(source).replace(/\.json$/i, "").replace(/[^A-Za-z0-9_.-]/g, "-");
+  const merged = deepMerge(base, {
+    name: /^[A-Za-z0-9]/.test(stem) ? stem : `config-${stem}`,
+    ...rest,
+  });
+  return validateConfig(merged, source);
+}
+
+/**
+ * Reads, parses and resolves a `--config` JSON file.
+ *
+ * @throws {SyntaxError} naming the file when it is not JSON; {@link Deno.errors.NotFound} when
+ *   it does not exist; otherwise as {@link resolveConfigFile}.
+ * @example
+ * ```ts
+ * import { loadConfigFile } from "./config.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/c.json`, '{"preset": "tiny", "widths": [1, 3]}');
+ * if ((await loadConfigFile(`${dir}/c.json`)).widths[1] !== 3) throw new Error();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function loadConfigFile(path: string): Promise<SweepConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(
+        `Config file ${path} does not exist; pass the path of a JSON file to --config.`,
+      );
+    }
+    throw err;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new SyntaxError(`${path} is not valid JSON (${(err as Error).message}); fix the file.`);
+  }
+  return resolveConfigFile(raw, basename(path));
+}

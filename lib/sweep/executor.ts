@@ -1,0 +1,293 @@
+/**
+ * The run executor: one function that brings one planned run to `complete`, resuming whatever a
+ * previous process left behind. It trains through `lib/train` (per-epoch checkpoints, resume),
+ * takes the probe-set salience through `lib/salience`, writes the probe logits, the run record
+ * and last the completion marker with checksums.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { join } from "node:path";
+import type { Dataset } from "../data/mod.ts";
+import { countParams, createModel, type Family } from "../models/mod.ts";
+import { type GradientMeta, writeNpy, writeSidecar } from "../npy/mod.ts";
+import { train } from "../train/mod.ts";
+import {
+  type BackendInfo,
+  clearComplete,
+  exists,
+  isTemporaryName,
+  markComplete,
+  type PlanEntry,
+  readRun,
+  RUN_FILES,
+  type RunJson,
+  SCHEMA_VERSION,
+  type SweepConfig,
+  verifyRun,
+  writeRun,
+} from "../store/mod.ts";
+import { computeSalience } from "./_salience.ts";
+import type { Progress } from "./progress.ts";
+
+/** What every run of a process shares. */
+export interface RunContext {
+  config: SweepConfig;
+  /** The prepared data set (loaded once per process). */
+  dataset: Dataset;
+  backend: BackendInfo;
+  progress: Progress;
+  /** Aborts training at the next batch (the last finished epoch stays checkpointed). */
+  signal?: AbortSignal;
+}
+
+/** What {@link executeRun} did. */
+export interface RunOutcome {
+  /** `skipped`: already complete; `done`: brought to complete in this call. */
+  status: "skipped" | "done";
+  /** Artifacts redone because their checksum failed. */
+  redone: string[];
+  /** Epoch training resumed from (`null`: started fresh or nothing to train). */
+  resumedFrom: number | null;
+  /** Epochs trained in this call. */
+  epochsTrained: number;
+  record: RunJson | null;
+}
+
+async function removeTemporaries(dir: string): Promise<void> {
+  for (const sub of [dir, join(dir, RUN_FILES.checkpoint)]) {
+    try {
+      for await (const e of Deno.readDir(sub)) {
+        if (isTemporaryName(e.name)) await Deno.remove(join(sub, e.name), { recursive: true });
+      }
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+}
+
+/**
+ * Brings one run of the plan to `complete` in `runDir`:
+ * 1. a run whose `COMPLETE` marker verifies is skipped;
+ * 2. leftover temporaries are removed; artifacts whose checksum fails are deleted (a bad
+ *    checkpoint file deletes the checkpoint and everything derived from it, so the run retrains);
+ * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch);
+ * 4. missing salience (`salience.npy` + sidecar) and logits are computed from the model;
+ * 5. `run.json` is written, then `COMPLETE` with the SHA-256 of every artifact.
+ * Every file is written atomically, so killing the process at any point loses at most the epoch
+ * in progress.
+ *
+ * Cost: the run's training, one salience pass and one forward pass over the probe set.
+ *
+ * @throws what training throws (an abort through `ctx.signal` included).
+ */
+export async function executeRun(
+  ctx: RunContext,
+  entry: PlanEntry,
+  runDir: string,
+): Promise<RunOutcome> {
+  const { config, dataset, progress } = ctx;
+  const before = await verifyRun(runDir);
+  if (before.status === "complete") {
+    return { status: "skipped", redone: [], resumedFrom: null, epochsTrained: 0, record: null };
+  }
+  await Deno.mkdir(runDir, { recursive: true });
+  await removeTemporaries(runDir);
+  const redone = before.problems.map((p) => p.path);
+  if (before.problems.length > 0) {
+    await clearComplete(runDir);
+    const bad = new Set(redone);
+    if (redone.some((p) => p.startsWith(`${RUN_FILES.checkpoint}/`))) {
+      // Everything derives from the checkpoint: retrain from scratch.
+      for (
+        const name of [
+          RUN_FILES.checkpoint,
+          RUN_FILES.salience,
+          RUN_FILES.salienceSidecar,
+          RUN_FILES.logits,
+          RUN_FILES.run,
+        ]
+      ) {
+        await removeQuietly(join(runDir, name));
+      }
+    } else {
+      if (bad.has(RUN_FILES.salience) || bad.has(RUN_FILES.salienceSidecar)) {
+        await removeQuietly(join(runDir, RUN_FILES.salience));
+        await removeQuietly(join(runDir, RUN_FILES.salienceSidecar));
+      }
+      if (bad.has(RUN_FILES.logits)) await removeQuietly(join(runDir, RUN_FILES.logits));
+      if (bad.has(RUN_FILES.run)) await removeQuietly(join(runDir, RUN_FILES.run));
+    }
+  }
+
+  const { shape, classes } = dataset;
+  const started = new Date().toISOString();
+  const model = createModel({
+    family: entry.family as Family,
+    k: entry.k,
+    seed: entry.seed,
+    shape,
+    classes: classes.length,
+  });
+  try {
+    const t0 = performance.now();
+    const result = await train(model, dataset.train, {
+      epochs: config.training.epochs,
+      batchSize: entry.batchSize,
+      learningRate: config.training.lr,
+      schedule: config.training.schedule,
+      optimizer: "sgd",
+      seed: entry.seed,
+      test: dataset.test,
+      checkpointDir: join(runDir, RUN_FILES.checkpoint),
+      signal: ctx.signal,
+      progressEvery: 1,
+      onProgress: (p) =>
+        progress.update(
+          p.epoch,
+          p.batch / p.batches,
+          `batch ${p.batch}/${p.batches} loss ${p.loss.toFixed(3)} · ${
+            p.samplesPerSecond.toFixed(0)
+          } img/s`,
+        ),
+      onEpoch: (r) =>
+        progress.epochDone(
+          r.epoch,
+          `train loss ${r.trainLoss.toFixed(3)}, test loss ${r.testLoss?.toFixed(3)}, test acc ${
+            ((r.testAccuracy ?? 0) * 100).toFixed(1)
+          } %, ${r.seconds.toFixed(1)} s`,
+        ),
+    });
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const epochsTrained = result.epochsDone - (result.resumedFrom ?? 0);
+
+    const salPath = join(runDir, RUN_FILES.salience);
+    let salienceSeconds = 0;
+    const N = dataset.probe.count;
+    const D = shape.channels *
+      (config.salience.pool === null ? shape.height * shape.width : config.salience.pool ** 2);
+    if (!(await exists(salPath)) || !(await exists(join(runDir, RUN_FILES.salienceSidecar)))) {
+      progress.phase("salience");
+      const s0 = performance.now();
+      const grads = await computeSalience(model, dataset.probe, {
+        scalar: config.salience.scalar,
+        pool: config.salience.pool,
+        shape,
+      });
+      if (grads.length !== N * D) {
+        throw new TypeError(
+          `Salience of ${entry.runId} has ${grads.length} values; expected ${N} × ${D}.`,
+        );
+      }
+      const meta: GradientMeta = {
+        format: "salience-gradients",
+        version: 1,
+        scalar: config.salience.scalar,
+        pooling: config.salience.pool,
+        input: { ...shape },
+        models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
+        probe: {
+          dataset: dataset.name,
+          split: dataset.probe.split,
+          indices: [...dataset.probe.indices],
+        },
+      };
+      await writeSidecar(salPath, meta);
+      await writeNpy(salPath, [N, D], grads);
+      salienceSeconds = (performance.now() - s0) / 1000;
+    }
+
+    const logitsPath = join(runDir, RUN_FILES.logits);
+    if (config.experiments.logits && !(await exists(logitsPath))) {
+      progress.phase("logits");
+      const logits = await probeLogits(model, dataset.probe, shape);
+      await writeNpy(logitsPath, [N, classes.length], logits);
+    }
+
+    const runPath = join(runDir, RUN_FILES.run);
+    let record: RunJson;
+    const previous = await exists(runPath) ? await readRun(runDir).catch(() => null) : null;
+    if (
+      previous && previous.configHash === entry.configHash &&
+      previous.history.length === result.history.length
+    ) {
+      record = previous;
+    } else {
+      const last = result.history.at(-1);
+      record = {
+        schemaVersion: SCHEMA_VERSION,
+        kind: "run",
+        runId: entry.runId,
+        family: entry.family,
+        k: entry.k,
+        seed: entry.seed,
+        batchSize: entry.batchSize,
+        configHash: entry.configHash,
+        params: countParams(model),
+        backend: ctx.backend,
+        input: { shape: [shape.channels, shape.height, shape.width], classes: classes.length },
+        history: result.history.map((h) => ({
+          epoch: h.epoch + 1,
+          trainLoss: h.trainLoss,
+          testLoss: h.testLoss ?? NaN,
+          testAcc: h.testAccuracy ?? NaN,
+          lr: h.learningRate,
+          seconds: h.seconds,
+        })),
+        final: { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
+        salience: { file: RUN_FILES.salience, sidecar: RUN_FILES.salienceSidecar, shape: [N, D] },
+        logits: config.experiments.logits
+          ? { file: RUN_FILES.logits, shape: [N, classes.length] }
+          : null,
+        seconds: {
+          train: result.history.reduce((a, h) => a + h.seconds, 0) || trainSeconds,
+          salience: salienceSeconds,
+        },
+        started,
+        finished: new Date().toISOString(),
+      };
+      await writeRun(runDir, record);
+    }
+    progress.phase("checksums");
+    await markComplete(runDir, entry.runId);
+    return { status: "done", redone, resumedFrom: result.resumedFrom, epochsTrained, record };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Logits of the probe set, [N, classes] row-major, in inference mode. */
+async function probeLogits(
+  model: ReturnType<typeof createModel>,
+  probe: Dataset["probe"],
+  shape: Dataset["shape"],
+): Promise<Float32Array> {
+  const per = shape.height * shape.width * shape.channels;
+  const batch = 64;
+  const parts: Float32Array[] = [];
+  for (let s = 0; s < probe.count; s += batch) {
+    const n = Math.min(batch, probe.count - s);
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(
+        probe.images.subarray(s * per, (s + n) * per),
+        [n, shape.height, shape.width, shape.channels],
+      );
+      return model.predict(x) as tf.Tensor;
+    });
+    parts.push((await out.data()) as Float32Array);
+    out.dispose();
+  }
+  const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return all;
+}

@@ -1,0 +1,200 @@
+/**
+ * The sweep presets: every value of every preset in one table.
+ *
+ * @module
+ */
+import type { SweepConfig } from "../store/mod.ts";
+
+/** Names of the built-in presets. */
+export const PRESET_NAMES = [
+  "default",
+  "tiny",
+  "fmnist",
+  "population",
+  "batch-size",
+  "vit",
+  "cifar10-paper",
+  "cifar100-paper",
+  "tinyimagenet-paper",
+] as const;
+
+/** One of {@link PRESET_NAMES}. */
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+const ALL_STRATEGIES: ("largest" | "same-width" | "mean-direction")[] = [
+  "largest",
+  "same-width",
+  "mean-direction",
+];
+
+/** The paper's training setting (SGD lr 0.1 decayed 1/√(epoch+1), batch 128, 100 epochs). */
+const PAPER_TRAINING: SweepConfig["training"] = {
+  epochs: 100,
+  batchSizes: [128],
+  lr: 0.1,
+  schedule: "inverse-sqrt",
+};
+
+function paper(name: string, dataset: string): SweepConfig {
+  return {
+    name,
+    dataset: { name: dataset, dir: null, trainImages: null, testImages: null, probeImages: 10000 },
+    families: ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge"],
+    widths: [10, 20, 40, 80, 160],
+    seeds: 10,
+    training: PAPER_TRAINING,
+    salience: { scalar: "true-class-logit", pool: null },
+    experiments: {
+      logits: true,
+      ensembles: { sizes: [1, 2, 4, 8] },
+      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
+    },
+    backend: "auto",
+  };
+}
+
+/**
+ * Every preset, fully resolved. `default` is what `deno task sweep` runs with no arguments; it
+ * is sized to finish in minutes on a 2-core machine with a software WebGPU adapter. `tiny` runs
+ * in seconds on synthetic data and is what the tests use end to end. The `*-paper` presets carry
+ * the paper's settings and are meant for `--dry-run` here and for GPU machines elsewhere.
+ */
+export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
+  default: {
+    name: "default",
+    dataset: {
+      name: "fmnist-default",
+      dir: null,
+      trainImages: 1000,
+      testImages: 500,
+      probeImages: 200,
+    },
+    families: ["CNNSmall", "ResNetSmall"],
+    widths: [1, 2, 4, 8],
+    seeds: 4,
+    training: { epochs: 2, batchSizes: [64], lr: 0.1, schedule: "inverse-sqrt" },
+    salience: { scalar: "true-class-logit", pool: null },
+    experiments: {
+      logits: true,
+      ensembles: { sizes: [1, 2, 3] },
+      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
+    },
+    backend: "auto",
+  },
+  tiny: {
+    name: "tiny",
+    dataset: { name: "synthetic", dir: null, trainImages: 64, testImages: 32, probeImages: 16 },
+    families: ["CNNSmall", "ResNetSmall"],
+    widths: [1, 2],
+    seeds: 2,
+    training: { epochs: 1, batchSizes: [16], lr: 0.1, schedule: "constant" },
+    salience: { scalar: "true-class-logit", pool: null },
+    experiments: {
+      logits: true,
+      ensembles: { sizes: [1, 2] },
+      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
+    },
+    backend: "cpu",
+  },
+  fmnist: {
+    name: "fmnist",
+    dataset: { name: "fmnist", dir: null, trainImages: null, testImages: null, probeImages: 1000 },
+    families: ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge"],
+    widths: [4, 8, 16, 32],
+    seeds: 5,
+    training: { epochs: 10, batchSizes: [64], lr: 0.1, schedule: "inverse-sqrt" },
+    salience: { scalar: "true-class-logit", pool: null },
+    experiments: {
+      logits: true,
+      ensembles: { sizes: [1, 2, 3, 4] },
+      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
+    },
+    backend: "auto",
+  },
+  population: {
+    name: "population",
+    dataset: {
+      name: "fmnist-default",
+      dir: null,
+      trainImages: 1000,
+      testImages: 500,
+      probeImages: 200,
+    },
+    families: ["CNNSmall"],
+    widths: [1, 2, 4],
+    seeds: 24,
+    training: { epochs: 2, batchSizes: [64], lr: 0.1, schedule: "inverse-sqrt" },
+    salience: { scalar: "true-class-logit", pool: null },
+    experiments: {
+      logits: true,
+      ensembles: { sizes: [1, 2, 4, 8] },
+      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
+    },
+    backend: "auto",
+  },
+  "batch-size": {
+    name: "batch-size",
+    dataset: {
+      name: "fmnist-default",
+      dir: null,
+      trainImages: 2000,
+      testImages: 500,
+      probeImages: 200,
+    },
+    families: ["CNNSmall"],
+    widths: [2, 4, 8],
+    seeds: 3,
+    training: {
+      epochs: 3,
+      batchSizes: [64, 128, 256, 512],
+      lr: 0.1,
+      schedule: "inverse-sqrt",
+    },
+    salience: { scalar: "true-class-logit", pool: null },
+    experiments: { logits: false, ensembles: null, attack: null },
+    backend: "auto",
+  },
+  vit: {
+    name: "vit",
+    dataset: {
+      name: "fmnist-default",
+      dir: null,
+      trainImages: 2000,
+      testImages: 500,
+      probeImages: 200,
+    },
+    families: ["ViT"],
+    widths: [2, 4, 8, 16],
+    seeds: 4,
+    training: { epochs: 3, batchSizes: [64], lr: 0.1, schedule: "inverse-sqrt" },
+    salience: { scalar: "true-class-logit", pool: null },
+    experiments: {
+      logits: true,
+      ensembles: { sizes: [1, 2, 3] },
+      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
+    },
+    backend: "auto",
+  },
+  "cifar10-paper": paper("cifar10-paper", "cifar10"),
+  "cifar100-paper": paper("cifar100-paper", "cifar100"),
+  "tinyimagenet-paper": paper("tinyimagenet-paper", "tinyimagenet"),
+};
+
+/**
+ * A deep copy of a preset, safe to modify.
+ *
+ * @throws {RangeError} for an unknown name, listing the known ones.
+ * @example
+ * ```ts
+ * import { presetConfig } from "./presets.ts";
+ * if (presetConfig("tiny").dataset.name !== "synthetic") throw new Error("tiny is synthetic");
+ * ```
+ */
+export function presetConfig(name: string): SweepConfig {
+  if (!(PRESET_NAMES as readonly string[]).includes(name)) {
+    throw new RangeError(
+      `Unknown preset '${name}'; expected one of ${PRESET_NAMES.join(", ")}.`,
+    );
+  }
+  return structuredClone(PRESETS[name as PresetName]);
+}

@@ -1,0 +1,241 @@
+/**
+ * Runs a sweep (or one shard of it): writes `sweep.json` and `plan.json`, brings each of the
+ * shard's runs to complete with the run executor, then, when asked, runs the analysis over
+ * whatever is complete.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { loadDataset, type LoadDatasetOptions } from "../data/mod.ts";
+import { initTf, type TfReport } from "../tf/mod.ts";
+import {
+  type BackendInfo,
+  exists,
+  listRuns,
+  readPlan,
+  readSweep,
+  runDirOf,
+  SCHEMA_VERSION,
+  type SweepConfig,
+  type SweepJson,
+  writePlan,
+  writeSweep,
+} from "../store/mod.ts";
+import { canonicalJson } from "../store/mod.ts";
+import { executeRun } from "./executor.ts";
+import { buildPlan, type Shard, shardRuns } from "./plan.ts";
+import { planCost } from "./cost.ts";
+import { formatDuration, Progress, type ProgressSink, stdoutSink } from "./progress.ts";
+import { analyzeSweepDir } from "./analyze.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+
+/** Options of {@link runSweep}. */
+export interface SweepOptions {
+  /** Results root (default `results`). */
+  out?: string;
+  /** This process's shard (default: the whole plan). */
+  shard?: Shard;
+  /** Run the analysis at the end (default: only when unsharded). */
+  analyze?: boolean;
+  /** Where progress and logs go (default stdout). */
+  sink?: ProgressSink;
+  /** Aborts training at the next batch. */
+  signal?: AbortSignal;
+}
+
+/** What {@link runSweep} did. */
+export interface SweepOutcome {
+  sweepDir: string;
+  sweepId: string;
+  /** Runs this process owned. */
+  owned: number;
+  /** Of those, complete before this call. */
+  skipped: number;
+  /** Brought to complete in this call. */
+  done: number;
+  /** Whether the analysis ran. */
+  analyzed: boolean;
+  seconds: number;
+  backend: BackendInfo | null;
+}
+
+/**
+ * Writes `sweep.json` and `plan.json` for a config into `<out>/<sweep-id>/` unless they are
+ * already there (a rerun or another shard wrote them); returns the folder.
+ *
+ * @throws {RangeError} when the folder holds a sweep of a different config (a hash collision
+ *   of the id, or a hand-edited file).
+ */
+export async function prepareSweepDir(
+  config: SweepConfig,
+  out: string,
+): Promise<{ dir: string; sweep: SweepJson }> {
+  const plan = buildPlan(config);
+  const dir = join(out, plan.sweepId);
+  let sweep: SweepJson;
+  if (await exists(join(dir, "sweep.json"))) {
+    sweep = await readSweep(dir);
+    if (
+      sweep.configHash !== plan.configHash || canonicalJson(sweep.config) !== canonicalJson(config)
+    ) {
+      throw new RangeError(
+        `${dir}/sweep.json holds another config (hash ${sweep.configHash.slice(0, 8)}, expected ${
+          plan.configHash.slice(0, 8)
+        }); move that folder away or pass another --out.`,
+      );
+    }
+  } else {
+    sweep = {
+      schemaVersion: SCHEMA_VERSION,
+      kind: "sweep",
+      sweepId: plan.sweepId,
+      configHash: plan.configHash,
+      created: new Date().toISOString(),
+      toolkit: { name: denoJson.name, version: denoJson.version },
+      config,
+    };
+    await writeSweep(dir, sweep);
+  }
+  if (!(await exists(join(dir, "plan.json")))) await writePlan(dir, plan);
+  else {
+    const existing = await readPlan(dir);
+    if (existing.configHash !== plan.configHash) {
+      throw new RangeError(
+        `${dir}/plan.json belongs to config ${existing.configHash.slice(0, 8)}, not ${
+          plan.configHash.slice(0, 8)
+        }; move the folder away or pass another --out.`,
+      );
+    }
+  }
+  return { dir, sweep };
+}
+
+/** Options `loadDataset()` gets for a sweep's data set. */
+export function datasetOptions(config: SweepConfig): LoadDatasetOptions {
+  const d = config.dataset;
+  return {
+    ...(d.dir !== null ? { dir: d.dir } : {}),
+    ...(d.trainImages !== null ? { trainCount: d.trainImages } : {}),
+    ...(d.testImages !== null ? { testCount: d.testImages } : {}),
+    probeCount: d.probeImages,
+    probeSplit: "test",
+  };
+}
+
+function describeBackend(r: TfReport): string {
+  if (r.backend === "cpu") return `TensorFlow.js CPU backend (${r.note})`;
+  return `TensorFlow.js WebGPU backend on ${r.adapter}${
+    r.software ? " — SOFTWARE adapter (runs on the CPU, slow)" : ""
+  }${r.boundedKernels.length ? `; loop-bounded kernels: ${r.boundedKernels.join(", ")}` : ""}`;
+}
+
+/**
+ * Runs the shard's part of a sweep and, when asked, the analysis.
+ *
+ * Cost: the training and salience of every incomplete run the shard owns, then the analysis.
+ *
+ * @throws the data loader's error when the data set is absent (naming where to put it), and
+ *   whatever a run throws.
+ */
+export async function runSweep(
+  config: SweepConfig,
+  options: SweepOptions = {},
+): Promise<SweepOutcome> {
+  const t0 = performance.now();
+  const out = options.out ?? "results";
+  const shard = options.shard ?? { index: 0, count: 1, source: "none" };
+  const sink = options.sink ?? stdoutSink();
+  const line = (s: string) => sink.write(s + "\n");
+  const { dir, sweep } = await prepareSweepDir(config, out);
+  const listing = shardRuns(await listRuns(dir), shard);
+  const todo = listing.filter((r) => r.status !== "complete");
+  const cost = planCost(config, listing);
+  const flopsOf = new Map(cost.perModel.map((m) => [`${m.family}/${m.k}`, m.flopsPerRun]));
+  line(
+    `sweep ${sweep.sweepId} → ${dir}` +
+      (shard.count > 1 ? ` · shard ${shard.index}/${shard.count} (${shard.source})` : "") +
+      ` · ${listing.length} runs, ${listing.length - todo.length} already complete`,
+  );
+
+  let backend: BackendInfo | null = null;
+  let done = 0;
+  if (todo.length > 0) {
+    const { dataset: d, training } = config;
+    const data = await loadDataset(d.name, datasetOptions(config));
+    const report = await initTf({
+      backend: config.backend,
+      sizes: {
+        batch: Math.max(...training.batchSizes),
+        height: data.shape.height,
+        width: data.shape.width,
+        channels: data.shape.channels,
+      },
+    });
+    if (report.maxBatch !== null) {
+      throw new RangeError(
+        `${report.note} This sweep trains at batch ${
+          Math.max(...training.batchSizes)
+        }; lower training.batchSizes to ≤ ${report.maxBatch} or set backend "cpu".`,
+      );
+    }
+    backend = { tfjs: report.backend, adapter: report.adapter, software: report.software };
+    line(`backend: ${describeBackend(report)}`);
+    line(
+      `data: ${data.name} (${data.source}) · ${data.train.count} train, ${data.test.count} test, ${data.probe.count} probe images · ${data.shape.channels}×${data.shape.height}×${data.shape.width}`,
+    );
+    const remaining = todo.reduce((a, r) => a + (flopsOf.get(`${r.family}/${r.k}`) ?? 0), 0);
+    const progress = new Progress(sink, listing.length, listing.length - todo.length, remaining);
+    try {
+      for (const r of todo) {
+        options.signal?.throwIfAborted();
+        progress.startRun({
+          runId: r.runId,
+          flops: flopsOf.get(`${r.family}/${r.k}`) ?? 0,
+          epochs: config.training.epochs,
+        });
+        const res = await executeRun(
+          { config, dataset: data, backend, progress, signal: options.signal },
+          r,
+          runDirOf(dir, r.runId),
+        );
+        const acc = res.record
+          ? ` · test acc ${(res.record.final.testAcc * 100).toFixed(1)} %`
+          : "";
+        const how = res.status === "skipped"
+          ? "already complete"
+          : `complete${res.resumedFrom ? ` (resumed from epoch ${res.resumedFrom})` : ""}${
+            res.redone.length ? ` (redone: ${res.redone.join(", ")})` : ""
+          }${acc}`;
+        progress.endRun(how);
+        done += res.status === "done" ? 1 : 0;
+      }
+    } finally {
+      progress.finish();
+    }
+  }
+
+  const analyze = options.analyze ?? shard.count === 1;
+  if (analyze) {
+    line(`analysis: reading the complete runs of ${dir}`);
+    await analyzeSweepDir(dir, { log: line });
+  } else if (shard.count > 1) {
+    line(
+      `shard ${shard.index}/${shard.count} done; when every shard has finished: deno task analyze --run ${dir}`,
+    );
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  line(`finished in ${formatDuration(seconds)}.`);
+  if (analyze) {
+    line(`report: deno task serve   (or: deno task report --run ${dir} --out site)`);
+  }
+  return {
+    sweepDir: dir,
+    sweepId: sweep.sweepId,
+    owned: listing.length,
+    skipped: listing.length - todo.length,
+    done,
+    analyzed: analyze,
+    seconds,
+    backend,
+  };
+}
