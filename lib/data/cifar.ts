@@ -183,10 +183,16 @@ function requireDir(dir: Location | undefined, dataset: string, folder: string):
  * @throws {TypeError} without a folder; {Deno.errors.NotFound} naming a missing file and the fix;
  *   {SyntaxError} for a size that is not whole records; {RangeError} for a label outside 0–9
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadCifar10Raw } from "./cifar.ts";
- * const raw = await loadCifar10Raw("cifar-10-batches-bin");
- * console.log(raw.train.count); // 50000
+ * const dir = await Deno.makeTempDir(); // one record (label 3) per file stands in for 10,000
+ * const record = new Uint8Array(3073).fill(3);
+ * for (const f of [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`).concat("test_batch.bin")) {
+ *   await Deno.writeFile(`${dir}/${f}`, record);
+ * }
+ * const raw = await loadCifar10Raw(dir);
+ * await Deno.remove(dir, { recursive: true });
+ * if (raw.train.count !== 5 || raw.classes[raw.test.labels[0]!] !== "cat") throw new Error("bad");
  * ```
  */
 export async function loadCifar10Raw(dir: Location | undefined): Promise<RawDataset> {
@@ -228,10 +234,15 @@ export interface Cifar100Options {
  * @throws {TypeError} without a folder; {Deno.errors.NotFound} naming a missing file and the fix;
  *   {SyntaxError} for a size that is not whole records; {RangeError} for a label out of range
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadCifar100Raw } from "./cifar.ts";
- * const raw = await loadCifar100Raw("cifar-100-binary", { labelKind: "coarse" });
- * console.log(raw.classes.length); // 20
+ * const dir = await Deno.makeTempDir();
+ * const record = new Uint8Array(3074); record[0] = 4; record[1] = 0; // coarse 4, fine 0
+ * await Deno.writeFile(`${dir}/train.bin`, record);
+ * await Deno.writeFile(`${dir}/test.bin`, record);
+ * const raw = await loadCifar100Raw(dir, { labelKind: "coarse" });
+ * await Deno.remove(dir, { recursive: true });
+ * if (raw.classes.length !== 20 || raw.train.labels[0] !== 4) throw new Error("bad");
  * ```
  */
 export async function loadCifar100Raw(

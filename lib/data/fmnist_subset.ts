@@ -60,9 +60,14 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * @returns the paths written
  * @throws what `loadFashionMnistRaw()` throws for missing or malformed source files
  * @example
- * ```ts ignore
- * import { makeFashionMnistSubset } from "./fmnist_subset.ts";
- * await makeFashionMnistSubset(undefined, "fashion-mnist-subset");
+ * ```ts
+ * import { FASHION_MNIST_SUBSET_DIR, makeFashionMnistSubset } from "./fmnist_subset.ts";
+ * // From the full set: makeFashionMnistSubset(undefined, dir). The subset of the subset is
+ * // itself, so this reproduces the committed files without the full set:
+ * const dir = await Deno.makeTempDir();
+ * const written = await makeFashionMnistSubset(FASHION_MNIST_SUBSET_DIR, dir);
+ * await Deno.remove(dir, { recursive: true });
+ * if (written.length !== 5) throw new Error("four idx files and SHA256SUMS expected");
  * ```
  */
 export async function makeFashionMnistSubset(

@@ -163,10 +163,12 @@ async function readSplit(
  *   not gzip/idx, or of the wrong kind; {TypeError} when image and label counts differ or the
  *   splits' image sizes differ; {RangeError} for a label outside 0–9
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadFashionMnistRaw } from "./idx.ts";
- * const raw = await loadFashionMnistRaw(); // needs Debian's dataset-fashion-mnist
- * console.log(raw.train.count); // 60000
+ * import { FASHION_MNIST_SUBSET_DIR } from "./fmnist_subset.ts";
+ * // loadFashionMnistRaw() reads Debian's full set (60,000 + 10,000); here, the embedded subset:
+ * const raw = await loadFashionMnistRaw(FASHION_MNIST_SUBSET_DIR);
+ * if (raw.train.count !== 4000 || raw.shape.height !== 28) throw new Error("unexpected");
  * ```
  */
 export async function loadFashionMnistRaw(

@@ -9,6 +9,20 @@
  * TensorFlow.js convolutions use), normalised per channel with the training split's mean and
  * standard deviation; `nhwcToNchw()` gives the C×H×W order of the gradient files.
  *
+ * | name | source | `dir` holds |
+ * | --- | --- | --- |
+ * | `fmnist-default` | embedded Fashion-MNIST subset, 4,000 + 1,000 images, 1×28×28 | (not used) |
+ * | `fmnist` | Fashion-MNIST, 60,000 + 10,000, 1×28×28 | `train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`, `t10k-…` (default: Debian's `/usr/share/datasets/fashion-mnist`) |
+ * | `cifar10` | CIFAR-10, 50,000 + 10,000, 3×32×32 | `data_batch_1.bin` … `data_batch_5.bin`, `test_batch.bin` (or a `cifar-10-batches-bin/` folder) |
+ * | `cifar100` | CIFAR-100, 50,000 + 10,000, 3×32×32, fine (default) or coarse labels | `train.bin`, `test.bin` (or `cifar-100-binary/`) |
+ * | `tinyimagenet` | TinyImageNet, 100,000 + 10,000 (val), 3×64×64 | `wnids.txt`, `train/<wnid>/images/*.JPEG`, `val/images/*.JPEG`, `val/val_annotations.txt` (or `tiny-imagenet-200/`) |
+ * | `npy` | any images as `.npy` | `train_images.npy`, `train_labels.npy`, `test_images.npy`, `test_labels.npy` |
+ * | `synthetic` | seeded class prototypes + noise, 1×8×8, 4 classes by default | (not used) |
+ *
+ * Errors name the file, what was expected and the fix: a missing file is `Deno.errors.NotFound`,
+ * a truncated or unparsable one `SyntaxError`, a count or shape mismatch `TypeError`, a label out
+ * of range `RangeError`. Nothing is read at import time.
+ *
  * ```ts
  * import { loadDataset, nhwcToNchw } from "./mod.ts";
  * const d = await loadDataset("fmnist-default", { trainCount: 100, testCount: 20 });
@@ -26,6 +40,7 @@ export {
   nhwcToNchw,
   prepareDataset,
   type PrepareOptions,
+  shuffledIndices,
 } from "./prepare.ts";
 export {
   encodeIdx,

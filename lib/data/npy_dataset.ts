@@ -129,9 +129,24 @@ function toLabels(name: string, array: NpyArray, count: number, imagesName: stri
  *   count or size mismatches; {Deno.errors.NotFound} naming a missing file; {SyntaxError} for a
  *   malformed or truncated file; {RangeError} for a label outside the classes
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadNpyRaw } from "./npy_dataset.ts";
- * const raw = await loadNpyRaw("my-data", { layout: "nchw", classes: ["cat", "dog"] });
+ * // A version-1 .npy file: magic, header length, header padded with spaces, then the data.
+ * const npy = (dict: string, data: Uint8Array) => {
+ *   const header = dict.padEnd(117) + "\n"; // 10 + 118 = 128 bytes before the data
+ *   return new Uint8Array([0x93, 78, 85, 77, 80, 89, 1, 0, 118, 0,
+ *     ...new TextEncoder().encode(header), ...data]);
+ * };
+ * const dir = await Deno.makeTempDir();
+ * const images = npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 1, 2, 2), }", new Uint8Array(8).map((_, i) => i));
+ * const labels = npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", Uint8Array.from([0, 1]));
+ * for (const split of ["train", "test"]) {
+ *   await Deno.writeFile(`${dir}/${split}_images.npy`, images);
+ *   await Deno.writeFile(`${dir}/${split}_labels.npy`, labels);
+ * }
+ * const raw = await loadNpyRaw(dir, { classes: ["cat", "dog"] }); // (2, 1, 2, 2) is read as NCHW
+ * await Deno.remove(dir, { recursive: true });
+ * if (raw.shape.channels !== 1 || raw.train.labels[1] !== 1) throw new Error("bad");
  * ```
  */
 export async function loadNpyRaw(

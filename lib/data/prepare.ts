@@ -328,3 +328,35 @@ export function nhwcToNchw(
   }
   return out;
 }
+
+/**
+ * A seeded random permutation of `0 … count − 1` (Fisher–Yates driven by mulberry32), e.g. the
+ * order of one training epoch: `shuffledIndices(n, mix(seed, epoch))` then `gatherBatch()` on
+ * consecutive slices. Equal seeds give equal permutations on every machine.
+ *
+ * Cost O(count).
+ *
+ * @throws {RangeError} when `count` is not a non-negative integer
+ * @example
+ * ```ts
+ * import { shuffledIndices } from "./prepare.ts";
+ * const order = shuffledIndices(5, 1);
+ * if ([...order].sort().join() !== "0,1,2,3,4") throw new Error("not a permutation");
+ * ```
+ */
+export function shuffledIndices(count: number, seed: number): Int32Array {
+  if (!Number.isInteger(count) || count < 0) {
+    throw new RangeError(
+      `count is ${count}, expected a non-negative integer: pass a split's count`,
+    );
+  }
+  const out = Int32Array.from({ length: count }, (_, i) => i);
+  const rand = mulberry32(seed);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = out[i] as number;
+    out[i] = out[j] as number;
+    out[j] = t;
+  }
+  return out;
+}

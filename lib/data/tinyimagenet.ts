@@ -117,10 +117,21 @@ async function decodeSelected(
  *   the fix; {SyntaxError} for an unparsable annotation line or JPEG; {RangeError} for an
  *   annotation whose wnid is not in `wnids.txt`; {TypeError} for an image that is not 64×64
  * @example
- * ```ts ignore
+ * ```ts
+ * import jpeg from "jpeg-js";
  * import { loadTinyImageNetRaw } from "./tinyimagenet.ts";
- * const raw = await loadTinyImageNetRaw("tiny-imagenet-200", { trainCount: 2000, testCount: 500 });
- * console.log(raw.classes.length); // 200
+ * // One class with one training and one validation image stands in for the 200 classes.
+ * const dir = await Deno.makeTempDir();
+ * const image = jpeg.encode({ data: new Uint8Array(64 * 64 * 4).fill(128), width: 64, height: 64 }).data;
+ * await Deno.mkdir(`${dir}/train/n01443537/images`, { recursive: true });
+ * await Deno.mkdir(`${dir}/val/images`, { recursive: true });
+ * await Deno.writeTextFile(`${dir}/wnids.txt`, "n01443537\n");
+ * await Deno.writeFile(`${dir}/train/n01443537/images/n01443537_0.JPEG`, image);
+ * await Deno.writeFile(`${dir}/val/images/val_0.JPEG`, image);
+ * await Deno.writeTextFile(`${dir}/val/val_annotations.txt`, "val_0.JPEG\tn01443537\t0\t0\t63\t63\n");
+ * const raw = await loadTinyImageNetRaw(dir, { trainCount: 2000, testCount: 500 });
+ * await Deno.remove(dir, { recursive: true });
+ * if (raw.classes[0] !== "n01443537" || raw.test.count !== 1) throw new Error("bad");
  * ```
  */
 export async function loadTinyImageNetRaw(

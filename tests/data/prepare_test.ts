@@ -7,6 +7,7 @@ import {
   nhwcToNchw,
   prepareDataset,
   type RawDataset,
+  shuffledIndices,
 } from "../../lib/data/mod.ts";
 import { assert, assertClose, assertEquals, assertRejects, bytesEqual } from "./_helpers.ts";
 
@@ -276,4 +277,15 @@ Deno.test("lib/data/mod.ts imports without reading any file", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("shuffledIndices() is a seeded permutation", () => {
+  const a = shuffledIndices(1000, 11);
+  assertEquals(
+    Array.from(a).sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i),
+    "permutation",
+  );
+  assert(bytesEqual(a, shuffledIndices(1000, 11)), "same seed, same order");
+  assert(!bytesEqual(a, shuffledIndices(1000, 12)), "other seed, other order");
 });
