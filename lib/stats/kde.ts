@@ -46,11 +46,13 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * p̂(x) = (1/n) Σᵢ [φ_h(x − tᵢ) + φ_h(x − (2 − tᵢ)) + φ_h(x − (−2 − tᵢ))], φ_h the N(0, h²)
  * density, on the grid xⱼ = −1 + 2j/(G − 1). The two mirrored terms (reflection at +1 and −1)
  * put back the kernel mass that would leak past the ends, so the trapezoid integral over the grid
- * is 1 up to grid error; without `reflect` only the first term is kept.
+ * is 1 up to grid error (while h is small against the domain, h ≲ 0.3, so mass past one
+ * reflection is negligible); without `reflect` only the first term is kept.
  *
- * Cost: O(n log n) to sort, then O(G log n + G·w) where w is the number of samples within 8h
- * of a grid point (the kernel is truncated there, relative error ≈ 1e-14): about 0.1–0.5 s for
- * 10⁵ samples × 512 points.
+ * Cost: O(n·min(G, 16h/Δ)) multiply-adds, Δ = 2/(G − 1) the grid step: each sample adds its
+ * kernel to the grid points within 8h (truncation error ≈ 1e-14 of the peak) by an exact
+ * recurrence, two multiplications per point and two exp per sample. 10⁵ samples × 512 points
+ * take about 0.1 s; memory O(n + G).
  *
  * @param samples values in [−1, 1] (not modified)
  * @throws {RangeError} when `samples` is empty, holds a non-finite entry or one outside [−1, 1]
@@ -75,7 +77,7 @@ export function kde(samples: ArrayLike<number>, options: KdeOptions = {}): KdeRe
   }
   const tol = options.clampTolerance ?? 1e-6;
   const n = samples.length;
-  const sorted = new Float64Array(n);
+  const values = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let v = samples[i]!;
     if (v < -1 || v > 1) {
@@ -87,61 +89,66 @@ export function kde(samples: ArrayLike<number>, options: KdeOptions = {}): KdeRe
       }
       v = v < -1 ? -1 : 1;
     }
-    sorted[i] = v;
+    values[i] = v;
   }
-  sorted.sort();
-  const h = chooseBandwidth(sorted, options.bandwidth ?? "scott");
+  const h = chooseBandwidth(values, options.bandwidth ?? "scott");
   const reflect = options.reflect ?? true;
 
   const grid = new Float64Array(gridSize);
   const density = new Float64Array(gridSize);
   const step = 2 / (gridSize - 1);
+  for (let j = 0; j < gridSize; j++) grid[j] = j === gridSize - 1 ? 1 : -1 + j * step;
   const reach = CUTOFF * h;
-  const inv2h2 = 1 / (2 * h * h);
-  const norm = INV_SQRT_2PI / (h * n);
-  for (let j = 0; j < gridSize; j++) {
-    const x = j === gridSize - 1 ? 1 : -1 + j * step;
-    grid[j] = x;
-    // Direct term: samples in [x − reach, x + reach].
-    let s = sumKernel(sorted, x - reach, x + reach, (t) => x - t, inv2h2);
+  const a = 1 / (2 * h * h);
+  const q = Math.exp(-2 * a * step * step);
+  for (let i = 0; i < n; i++) {
+    const t = values[i]!;
+    addKernel(density, t, step, reach, a, q);
     if (reflect) {
-      // Image 2 − t lies within reach of x iff t ∈ [2 − x − reach, 2 − x + reach].
-      s += sumKernel(sorted, 2 - x - reach, 2 - x + reach, (t) => x - (2 - t), inv2h2);
-      // Image −2 − t lies within reach iff t ∈ [−2 − x − reach, −2 − x + reach].
-      s += sumKernel(sorted, -2 - x - reach, -2 - x + reach, (t) => x - (-2 - t), inv2h2);
+      if (t + reach > 1) addKernel(density, 2 - t, step, reach, a, q);
+      if (t - reach < -1) addKernel(density, -2 - t, step, reach, a, q);
     }
-    density[j] = s * norm;
   }
+  const norm = INV_SQRT_2PI / (h * n);
+  for (let j = 0; j < gridSize; j++) density[j]! *= norm;
   return { grid, density, bandwidth: h, n };
 }
 
-function sumKernel(
-  sorted: Float64Array,
-  lo: number,
-  hi: number,
-  offset: (t: number) => number,
-  inv2h2: number,
-): number {
-  if (hi < -1 || lo > 1) return 0;
-  let i = lowerBound(sorted, lo);
-  let s = 0;
-  for (; i < sorted.length; i++) {
-    const t = sorted[i]!;
-    if (t > hi) break;
-    const u = offset(t);
-    s += Math.exp(-u * u * inv2h2);
+/**
+ * Adds exp(−a (xⱼ − c)²) to dst[j] for the grid points xⱼ = −1 + j·step within `reach` of c.
+ * Starts at the grid point nearest c and walks outwards with the exact recurrence
+ * v(u + step) = v(u) · exp(−a(2u·step + step²)), whose ratio shrinks by q = exp(−2a·step²) per
+ * step: two multiplications per point instead of one exp (relative drift ~k·1e-16 after k steps).
+ */
+function addKernel(
+  dst: Float64Array,
+  c: number,
+  step: number,
+  reach: number,
+  a: number,
+  q: number,
+): void {
+  const last = dst.length - 1;
+  const lo = Math.max(0, Math.ceil((c - reach + 1) / step));
+  const hi = Math.min(last, Math.floor((c + reach + 1) / step));
+  if (lo > hi) return;
+  const j0 = Math.min(hi, Math.max(lo, Math.round((c + 1) / step)));
+  const u = -1 + j0 * step - c;
+  const v0 = Math.exp(-a * u * u);
+  dst[j0]! += v0;
+  let v = v0, r = Math.exp(-a * (2 * u * step + step * step));
+  for (let j = j0 + 1; j <= hi; j++) {
+    v *= r;
+    r *= q;
+    dst[j]! += v;
   }
-  return s;
-}
-
-function lowerBound(sorted: Float64Array, value: number): number {
-  let lo = 0, hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else hi = mid;
+  v = v0;
+  r = Math.exp(-a * (-2 * u * step + step * step));
+  for (let j = j0 - 1; j >= lo; j--) {
+    v *= r;
+    r *= q;
+    dst[j]! += v;
   }
-  return lo;
 }
 
 /**

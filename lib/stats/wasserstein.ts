@@ -50,17 +50,20 @@ export function wasserstein1(
     sb = sortedCopy("b", b);
   }
   const n = sa.length, m = sb.length;
-  // Breakpoints i/n = i·m/(n·m) and j/m = j·n/(n·m): walk them in integer units of 1/(n·m).
+  // Breakpoints i/n = i·m/(n·m) and j/m = j·n/(n·m): walk them in integer units of 1/(n·m)
+  // (exact while n·m < 2^53; beyond that, in units of 1 with rounded fractions).
+  const exact = n * m <= Number.MAX_SAFE_INTEGER;
+  const unitA = exact ? m : 1 / n, unitB = exact ? n : 1 / m;
   let i = 0, j = 0, prev = 0, sum = 0;
   while (i < n && j < m) {
-    const nextA = (i + 1) * m, nextB = (j + 1) * n;
+    const nextA = (i + 1) * unitA, nextB = (j + 1) * unitB;
     const next = nextA < nextB ? nextA : nextB;
     sum += (next - prev) * Math.abs(sa[i]! - sb[j]!);
     prev = next;
     if (nextA === next) i++;
     if (nextB === next) j++;
   }
-  return sum / (n * m);
+  return exact ? sum / (n * m) : sum;
 }
 
 function checkAscending(name: string, x: ArrayLike<number>): void {

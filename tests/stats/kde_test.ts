@@ -89,3 +89,22 @@ Deno.test("kde() throws on empty input, NaN (by index), values past ±1 and bad 
   // f32 rounding just past 1 is clamped, not refused.
   assert.equal(kde([1 + 1e-7, 0.5], { bandwidth: 0.1 }).n, 2);
 });
+
+Deno.test("kde() equals the direct three-image sum on long grids and wide kernels", () => {
+  // Direct evaluation with one exp per (point, sample, image), no truncation: guards the
+  // recurrence over 2,048 grid steps and kernels wider than the domain.
+  const u = seededUniform(17);
+  const s = Array.from({ length: 50 }, () => 2 * u() - 1);
+  for (const h of [0.003, 0.05, 0.7]) {
+    const r = kde(s, { bandwidth: h, gridSize: 2048 });
+    for (let j = 0; j < r.grid.length; j += 97) {
+      const x = r.grid[j]!;
+      let direct = 0;
+      for (const t of s) {
+        for (const c of [t, 2 - t, -2 - t]) direct += Math.exp(-((x - c) ** 2) / (2 * h * h));
+      }
+      direct /= s.length * h * Math.sqrt(2 * Math.PI);
+      assertClose(r.density[j]!, direct, { rel: 1e-11, abs: 1e-13 }, `h = ${h}, x = ${x}`);
+    }
+  }
+});
