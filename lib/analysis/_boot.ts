@@ -37,7 +37,17 @@ export function bootInterval(
   return percentile(values, settings, over, blocks);
 }
 
-/** Percentile interval of already drawn resample values (null when too few are defined). */
+/**
+ * Percentile interval of already drawn resample values; null when fewer than half of the
+ * intended `settings.resamples` (or fewer than 2) are defined.
+ *
+ * @example
+ * ```ts
+ * import { percentile } from "./_boot.ts";
+ * const i = percentile([1, 2, 3, 4, 5], { resamples: 5, level: 0.5, seed: 0 }, ["samples"], null);
+ * if (i === null || i.lo !== 2 || i.hi !== 4) throw new Error("wrong");
+ * ```
+ */
 export function percentile(
   values: number[],
   settings: BootSettings,

@@ -22,8 +22,8 @@ import {
   meanStd,
   percentile,
   slope,
-  verdictOf,
 } from "./_boot.ts";
+import { claim } from "./claims.ts";
 import { forEachGram } from "./_grams.ts";
 import { GramReducer, type Group, type Reduced } from "./_reduce.ts";
 import {
@@ -922,52 +922,4 @@ function roundInterval(i: Interval | null): Interval | null {
 
 function fmt(v: number | null): string {
   return v === null ? "n/a" : v.toPrecision(3);
-}
-
-/** Builds a claim entry with its verdict and a one-sentence reason. */
-export function claim(c: {
-  id: string;
-  statement: string;
-  measure: string;
-  value: number | null;
-  interval: Interval | null;
-  threshold: number;
-  side: "above" | "below";
-  pairs: number;
-  unit: string;
-  missing?: string;
-}): ClaimEntry {
-  const verdict = c.value === null ? "inconclusive" : verdictOf(c.interval, c.threshold, c.side);
-  const claimed = c.side === "above" ? "above" : "below";
-  let reason: string;
-  if (c.missing) reason = `Not measurable here: ${c.missing}.`;
-  else if (c.value === null) {
-    reason = "Not measurable here: too few widths, seeds or defined samples.";
-  } else if (c.interval === null) {
-    reason = `Measured ${
-      fmt(c.value)
-    } (${c.unit}) but no bootstrap interval could be formed (too few resamples defined).`;
-  } else {
-    const ci = `${(c.interval.level * 100).toFixed(0)} % interval [${fmt(c.interval.lo)}, ${
-      fmt(c.interval.hi)
-    }]`;
-    reason = verdict === "holds"
-      ? `Measured ${fmt(c.value)} (${c.unit}); the ${ci} lies ${claimed} ${c.threshold}.`
-      : verdict === "fails"
-      ? `Measured ${
-        fmt(c.value)
-      } (${c.unit}); the ${ci} lies on the other side of ${c.threshold} from the claim.`
-      : `Measured ${fmt(c.value)} (${c.unit}); the ${ci} contains ${c.threshold}.`;
-  }
-  return {
-    id: c.id,
-    statement: c.statement,
-    measure: c.measure,
-    value: round(c.value),
-    interval: c.interval,
-    threshold: c.threshold,
-    verdict,
-    reason,
-    pairs: c.pairs,
-  };
 }

@@ -18,10 +18,10 @@
  * @module
  */
 export * from "./schema.ts";
+export { claim, percentileInterval, verdictOf } from "./claims.ts";
 export {
   analyzeGradients,
   type BatchStream,
-  claim,
   type GradientAnalysis,
   type GradientAnalysisOptions,
   type ModelInput,

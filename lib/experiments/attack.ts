@@ -1,0 +1,509 @@
+/**
+ * The black-box transfer attack of the study: FGSM under L∞ from a source gradient,
+ * `x' = clip(x − ε·sign(∇x p_y(x)))`, and the prediction decay ratio
+ * `α = mean_x p_target(y|x') / p_target(y|x)` (lower is a stronger attack), for every source and
+ * target width and for three strategies per target: the largest source model, a source of the
+ * same width, and the mean direction of a population that never includes the target.
+ *
+ * Models are plain callbacks, so the study runs on TensorFlow.js models (the sweep wraps
+ * `predictLogits` and `inputGradients(model, images, labels, "true-class-probability")`) as well
+ * as on tiny closed-form models in tests.
+ *
+ * @module
+ */
+
+import { randomInt, seededUniform } from "../stats/random.ts";
+import {
+  type AlphaCell,
+  ANALYSIS_SCHEMA_VERSION,
+  type AttacksFile,
+  claim,
+  type Estimate,
+  type Interval,
+  percentileInterval as percentile,
+} from "../analysis/mod.ts";
+
+/** A model the attack can query. Inputs are `count` images of `dim` normalised values each. */
+export interface AttackModel {
+  family: string;
+  k: number;
+  seed: number;
+  /** Logits, `count × classes`. */
+  logits(images: Float32Array, count: number): Promise<Float32Array>;
+  /** ∇x p_y(x), the gradient of the true-class softmax probability, `count × dim`. */
+  probabilityGradient(
+    images: Float32Array,
+    labels: Int32Array,
+    count: number,
+  ): Promise<Float32Array>;
+}
+
+/** The attacked images and their labels. */
+export interface AttackProbe {
+  /** `samples × dim` normalised images. */
+  images: Float32Array;
+  labels: Int32Array;
+  /** Values per image (C·H·W). */
+  dim: number;
+  classes: number;
+  /** Normalised range of valid pixel values (e.g. [(0 − mean)/std, (1 − mean)/std]). */
+  clip: readonly [number, number];
+}
+
+/**
+ * FGSM step under L∞: `x' = clip(x − ε·sign(direction))`, elementwise (sign(0) = 0).
+ *
+ * Cost: O(length). Writes into `dst` when given.
+ *
+ * @throws {TypeError} when the lengths differ.
+ * @throws {RangeError} when ε is negative or the clip range is empty.
+ *
+ * @example
+ * ```ts
+ * import { fgsm } from "./attack.ts";
+ * const x = fgsm(new Float32Array([0, 0.98, 0]), new Float32Array([1, -1, 0]), { epsilon: 0.05, clip: [-1, 1] });
+ * if (Math.abs(x[0]! + 0.05) > 1e-7 || x[1] !== 1 || x[2] !== 0) throw new Error("wrong step");
+ * ```
+ */
+export function fgsm(
+  images: Float32Array,
+  direction: Float32Array,
+  options: { epsilon: number; clip: readonly [number, number]; dst?: Float32Array },
+): Float32Array {
+  if (images.length !== direction.length) {
+    throw new TypeError(
+      `direction has ${direction.length} values but images has ${images.length}; pass one gradient value per pixel.`,
+    );
+  }
+  const { epsilon, clip: [lo, hi] } = options;
+  if (!(epsilon >= 0)) throw new RangeError(`epsilon is ${epsilon}; expected a non-negative step.`);
+  if (!(lo <= hi)) throw new RangeError(`clip range [${lo}, ${hi}] is empty; expected lo ≤ hi.`);
+  const out = options.dst ?? new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) {
+    const v = images[i]! - epsilon * Math.sign(direction[i]!);
+    out[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  return out;
+}
+
+/**
+ * Softmax probability of each sample's label and whether the argmax is the label, from
+ * `count × classes` logits (computed with the max subtracted, so large logits do not overflow).
+ *
+ * Cost: O(count · classes).
+ *
+ * @example
+ * ```ts
+ * import { trueClassProbability } from "./attack.ts";
+ * const r = trueClassProbability(new Float32Array([0, 0, 2, 0]), new Int32Array([0, 0]), 2);
+ * if (Math.abs(r.p[0]! - 0.5) > 1e-12 || r.correct[1] !== 1) throw new Error("wrong");
+ * ```
+ */
+export function trueClassProbability(
+  logits: Float32Array,
+  labels: Int32Array,
+  classes: number,
+): { p: Float64Array; correct: Uint8Array } {
+  const n = labels.length;
+  if (logits.length !== n * classes) {
+    throw new TypeError(
+      `logits has ${logits.length} values; expected ${n} samples × ${classes} classes.`,
+    );
+  }
+  const p = new Float64Array(n), correct = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let max = -Infinity, arg = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = logits[i * classes + c]!;
+      if (v > max) [max, arg] = [v, c];
+    }
+    let s = 0;
+    for (let c = 0; c < classes; c++) s += Math.exp(logits[i * classes + c]! - max);
+    p[i] = Math.exp(logits[i * classes + labels[i]!]! - max) / s;
+    correct[i] = arg === labels[i] ? 1 : 0;
+  }
+  return p.length ? { p, correct } : { p, correct };
+}
+
+/**
+ * The normalised mean direction of several gradients at each sample: Σ_s g_s(x)/‖g_s(x)‖
+ * (zero gradients left out; norms scaled by the largest magnitude). Only its sign matters to
+ * FGSM, so the sum is returned unnormalised. Cost: O(sources · samples · dim).
+ *
+ * @example
+ * ```ts
+ * import { meanUnitDirection } from "./attack.ts";
+ * const m = meanUnitDirection([new Float32Array([2, 0]), new Float32Array([0, 1e-20])], 1, 2);
+ * if (Math.abs(m[0]! - 1) > 1e-6 || Math.abs(m[1]! - 1) > 1e-6) throw new Error("wrong");
+ * ```
+ */
+export function meanUnitDirection(
+  gradients: readonly Float32Array[],
+  samples: number,
+  dim: number,
+): Float32Array {
+  const out = new Float64Array(samples * dim);
+  for (const g of gradients) {
+    if (g.length !== samples * dim) {
+      throw new TypeError(
+        `a gradient has ${g.length} values; expected ${samples} samples × ${dim}.`,
+      );
+    }
+    for (let x = 0; x < samples; x++) {
+      const o = x * dim;
+      let max = 0;
+      for (let i = 0; i < dim; i++) max = Math.max(max, Math.abs(g[o + i]!));
+      if (max === 0) continue;
+      let sq = 0;
+      for (let i = 0; i < dim; i++) sq += (g[o + i]! / max) ** 2;
+      const inv = 1 / (max * Math.sqrt(sq));
+      for (let i = 0; i < dim; i++) out[o + i]! += g[o + i]! * inv;
+    }
+  }
+  return Float32Array.from(out);
+}
+
+/** Options of {@link attackStudy}. */
+export interface AttackStudyOptions {
+  /** FGSM step in normalised units (default 0.05). */
+  epsilon?: number;
+  /** Mean-direction population: the target's width (default) or every model of every family. */
+  population?: "same-width" | "all-families";
+  /** Images per model call (default 64). */
+  batchSize?: number;
+  /** Bootstrap resamples / level / seed of the claim's interval (1000, 0.95, 0). */
+  resamples?: number;
+  level?: number;
+  seed?: number;
+  /** Source id copied into the file. */
+  source?: string;
+  onProgress?: (message: string) => void;
+}
+
+/** The study's file plus per-target per-sample ratios (for callers that want more). */
+export interface AttackStudy {
+  file: AttacksFile;
+}
+
+/**
+ * The models of the mean-direction population for `target`: the other models of its family and
+ * width (`same-width`), or every other model (`all-families`). Never includes the target.
+ *
+ * @example
+ * ```ts
+ * import { populationFor } from "./attack.ts";
+ * const ms = [{ family: "A", k: 1, seed: 0 }, { family: "A", k: 1, seed: 1 }, { family: "A", k: 2, seed: 0 }];
+ * if (populationFor(0, ms, "same-width").join() !== "1") throw new Error("wrong");
+ * ```
+ */
+export function populationFor(
+  target: number,
+  models: ReadonlyArray<{ family: string; k: number }>,
+  population: "same-width" | "all-families",
+): number[] {
+  const t = models[target]!;
+  return models.flatMap((m, i) =>
+    i === target || (population === "same-width" && (m.family !== t.family || m.k !== t.k))
+      ? []
+      : [i]
+  );
+}
+
+/**
+ * Runs the black-box attack study over `models` on `probe` and returns `attacks.json`.
+ *
+ * Every model's ∇x p_y is computed once; each single model then attacks every other model of
+ * its family (the α(k1, k2) matrices), and per target the three strategies are evaluated.
+ * Ratios where p_target(y|x) = 0 are left out and counted out of `pairs`.
+ *
+ * Cost: M gradient passes and about M² + 2M prediction passes over the probe set.
+ *
+ * @throws {RangeError} when there are no models or no images.
+ *
+ * @example
+ * ```ts
+ * import { attackStudy } from "./attack.ts";
+ * // Two 1-D linear classifiers z = [w·x, −w·x] with w = 1 and 2.
+ * const lin = (w: number, seed: number) => ({
+ *   family: "Lin", k: 1, seed,
+ *   async logits(x: Float32Array) { return Float32Array.from([...x].flatMap((v) => [w * v, -w * v])); },
+ *   async probabilityGradient(x: Float32Array, y: Int32Array) {
+ *     return Float32Array.from([...x].map((v, i) => {
+ *       const p = 1 / (1 + Math.exp(-2 * w * v)); // p(class 0)
+ *       const g = 2 * w * p * (1 - p);
+ *       return y[i] === 0 ? g : -g;
+ *     }));
+ *   },
+ * });
+ * const probe = { images: Float32Array.of(0.1, -0.2), labels: Int32Array.of(0, 1), dim: 1, classes: 2, clip: [-1, 1] as const };
+ * const { file } = await attackStudy([lin(1, 0), lin(2, 1)], probe, { resamples: 20 });
+ * if (!(file.matrices[0]!.cells[0]![0]!.all.mean! < 1)) throw new Error("the attack did not lower p_y");
+ * ```
+ */
+export async function attackStudy(
+  models: readonly AttackModel[],
+  probe: AttackProbe,
+  options: AttackStudyOptions = {},
+): Promise<AttackStudy> {
+  const M = models.length, N = probe.labels.length, D = probe.dim, C = probe.classes;
+  if (M === 0 || N === 0) {
+    throw new RangeError(
+      `attack study got ${M} models and ${N} images; expected at least one of each.`,
+    );
+  }
+  if (probe.images.length !== N * D) {
+    throw new TypeError(
+      `probe.images has ${probe.images.length} values; expected ${N} images × ${D}.`,
+    );
+  }
+  const epsilon = options.epsilon ?? 0.05;
+  const population = options.population ?? "same-width";
+  const bs = options.batchSize ?? 64;
+  const level = options.level ?? 0.95,
+    resamples = options.resamples ?? 1000,
+    seed = options.seed ?? 0;
+
+  const batched = async (
+    f: (x: Float32Array, y: Int32Array, n: number) => Promise<Float32Array>,
+    images: Float32Array,
+    width: number,
+  ) => {
+    const out = new Float32Array(N * width);
+    for (let s = 0; s < N; s += bs) {
+      const n = Math.min(bs, N - s);
+      const r = await f(images.subarray(s * D, (s + n) * D), probe.labels.subarray(s, s + n), n);
+      if (r.length !== n * width) {
+        throw new TypeError(
+          `a model returned ${r.length} values for ${n} images; expected ${n * width}.`,
+        );
+      }
+      out.set(r, s * width);
+    }
+    return out;
+  };
+  const probsOn = async (m: number, images: Float32Array) =>
+    trueClassProbability(
+      await batched((x, _y, n) => models[m]!.logits(x, n), images, C),
+      probe.labels,
+      C,
+    );
+
+  const grads: Float32Array[] = [];
+  const clean: Array<{ p: Float64Array; correct: Uint8Array }> = [];
+  for (let m = 0; m < M; m++) {
+    grads.push(
+      await batched((x, y, n) => models[m]!.probabilityGradient(x, y, n), probe.images, D),
+    );
+    clean.push(await probsOn(m, probe.images));
+    options.onProgress?.(`attack: gradients and clean predictions of model ${m + 1}/${M}`);
+  }
+  /** Per-sample ratio p'/p of target t on adversarial images (NaN where p = 0). */
+  const ratios = async (t: number, adv: Float32Array) => {
+    const after = await probsOn(t, adv);
+    const base = clean[t]!.p;
+    return Float64Array.from(after.p, (v, x) => (base[x]! > 0 ? v / base[x]! : NaN));
+  };
+  const advFrom = (dir: Float32Array) => fgsm(probe.images, dir, { epsilon, clip: probe.clip });
+
+  // Single-source attacks: every source against every other model of its family.
+  const single = new Map<string, Float64Array>();
+  for (let s = 0; s < M; s++) {
+    const adv = advFrom(grads[s]!);
+    for (let t = 0; t < M; t++) {
+      if (t === s || models[t]!.family !== models[s]!.family) continue;
+      single.set(`${s}:${t}`, await ratios(t, adv));
+    }
+    options.onProgress?.(`attack: source ${s + 1}/${M} done`);
+  }
+  const families = [...new Set(models.map((m) => m.family))].sort();
+  const summarise = (list: Array<{ t: number; r: Float64Array }>): AlphaCell => {
+    const all: number[] = [], cor: number[] = [];
+    const perAll: number[] = [], perCor: number[] = [];
+    for (const { t, r } of list) {
+      let sa = 0, na = 0, sc = 0, nc = 0;
+      r.forEach((v, x) => {
+        if (!Number.isFinite(v)) return;
+        sa += v;
+        na++;
+        all.push(v);
+        if (clean[t]!.correct[x]) {
+          sc += v;
+          nc++;
+          cor.push(v);
+        }
+      });
+      if (na) perAll.push(sa / na);
+      if (nc) perCor.push(sc / nc);
+    }
+    return { all: estimate(all, perAll), correct: estimate(cor, perCor) };
+  };
+  const matrices: AttacksFile["matrices"] = families.map((family) => {
+    const ks = [...new Set(models.filter((m) => m.family === family).map((m) => m.k))].sort((
+      a,
+      b,
+    ) => a - b);
+    const idx = (k: number) =>
+      models.flatMap((m, i) => (m.family === family && m.k === k ? [i] : []));
+    const cells = ks.map((k1) =>
+      ks.map((k2) => {
+        const list = idx(k1).flatMap((s) =>
+          idx(k2).filter((t) => t !== s).map((t) => ({ t, r: single.get(`${s}:${t}`)! }))
+        );
+        return list.length ? summarise(list) : null;
+      })
+    );
+    const modelPairs = ks.map((k1) =>
+      ks.map((k2) => idx(k1).flatMap((s) => idx(k2).filter((t) => t !== s)).length)
+    );
+    return { family, ks, cells, modelPairs };
+  });
+
+  // Strategies per target.
+  const strategyName = population === "same-width" ? "mean-direction" : "mean-direction-all";
+  type PerTarget = { t: number; r: Float64Array };
+  const perStrategy = new Map<
+    string,
+    { largest: PerTarget[]; same: PerTarget[]; mean: PerTarget[]; sources: number[] }
+  >();
+  const meanOfRatios = (list: Float64Array[]) => {
+    const out = new Float64Array(N);
+    for (let x = 0; x < N; x++) {
+      let s = 0, n = 0;
+      for (const r of list) if (Number.isFinite(r[x]!)) (s += r[x]!, n++);
+      out[x] = n ? s / n : NaN;
+    }
+    return out;
+  };
+  for (let t = 0; t < M; t++) {
+    const tm = models[t]!;
+    const key = `${tm.family}\u0000${tm.k}`;
+    let cell = perStrategy.get(key);
+    if (!cell) perStrategy.set(key, cell = { largest: [], same: [], mean: [], sources: [] });
+    const kMax = Math.max(...models.filter((m) => m.family === tm.family).map((m) => m.k));
+    const largest = models.flatMap((
+      m,
+      i,
+    ) => (m.family === tm.family && m.k === kMax && i !== t ? [i] : []));
+    const same = models.flatMap((
+      m,
+      i,
+    ) => (m.family === tm.family && m.k === tm.k && i !== t ? [i] : []));
+    if (largest.length) {
+      cell.largest.push({
+        t,
+        r: meanOfRatios(largest.map((s) => single.get(`${s}:${t}`)!)),
+      });
+    }
+    if (same.length) {
+      cell.same.push({
+        t,
+        r: meanOfRatios(same.map((s) => single.get(`${s}:${t}`)!)),
+      });
+    }
+    const pop = populationFor(t, models, population);
+    if (pop.length) {
+      const dir = meanUnitDirection(pop.map((s) => grads[s]!), N, D);
+      cell.mean.push({ t, r: await ratios(t, advFrom(dir)) });
+      cell.sources.push(pop.length);
+    }
+  }
+  const strategies: AttacksFile["strategies"] = [];
+  const cellsForClaim: Array<{ largest: PerTarget[]; same: PerTarget[]; mean: PerTarget[] }> = [];
+  for (const [key, cell] of perStrategy) {
+    const [family, kText] = key.split("\u0000") as [string, string];
+    const k = Number(kText);
+    const push = (
+      strategy: AttacksFile["strategies"][number]["strategy"],
+      list: PerTarget[],
+      sourceModels: number,
+    ) => {
+      if (list.length) {
+        strategies.push({
+          family,
+          k,
+          strategy,
+          targets: list.length,
+          sourceModels,
+          alpha: summarise(list),
+        });
+      }
+    };
+    push("largest", cell.largest, 1);
+    push("same-width", cell.same, 1);
+    push(
+      strategyName,
+      cell.mean,
+      cell.sources.length ? cell.sources.reduce((a, b) => a + b, 0) / cell.sources.length : 0,
+    );
+    if (cell.largest.length && cell.same.length && cell.mean.length) cellsForClaim.push(cell);
+  }
+  strategies.sort((a, b) => (a.family < b.family ? -1 : a.family > b.family ? 1 : a.k - b.k));
+
+  // Claim: the mean-direction attack is the strongest (α lower than both single strategies).
+  const figure = (draw: ((list: PerTarget[]) => PerTarget[]) | null, xs: Int32Array | null) => {
+    const diffs: number[] = [];
+    for (const cell of cellsForClaim) {
+      const a = (list: PerTarget[]) => {
+        let s = 0, n = 0;
+        for (const { r } of draw ? draw(list) : list) {
+          if (xs) { for (const x of xs) Number.isFinite(r[x]!) && (s += r[x]!, n++); }
+          else for (const v of r) Number.isFinite(v) && (s += v, n++);
+        }
+        return n ? s / n : null;
+      };
+      const m = a(cell.mean), l = a(cell.largest), sw = a(cell.same);
+      if (m === null || l === null || sw === null) continue;
+      diffs.push(m - Math.min(l, sw));
+    }
+    return diffs.length ? diffs.reduce((p, q) => p + q, 0) / diffs.length : null;
+  };
+  const u = seededUniform(seed);
+  const draws: number[] = [];
+  for (let rep = 0; rep < resamples && cellsForClaim.length; rep++) {
+    const xs = Int32Array.from({ length: N }, () => randomInt(u, N));
+    const v = figure((list) => list.map(() => list[randomInt(u, list.length)]!), xs);
+    if (v !== null) draws.push(v);
+  }
+  const over: Interval["over"] = ["targets", "samples"];
+  const interval = percentile(draws, { resamples, level, seed }, over, null);
+  const claimEntry = claim({
+    id: "mean-direction-attack-strongest",
+    statement:
+      "An FGSM attack along the mean gradient direction of a population transfers better than one from a single model (largest or same width).",
+    measure:
+      `mean over families and target widths of α(${strategyName}) − min(α(largest), α(same width)), over all images, ε = ${epsilon}`,
+    value: figure(null, null),
+    interval,
+    threshold: 0,
+    side: "below",
+    pairs: cellsForClaim.reduce((s, c) => s + c.mean.length * N, 0),
+    unit: "decay ratio",
+    missing: cellsForClaim.length
+      ? undefined
+      : "no target width has all three strategies (needs ≥ 2 seeds per width and ≥ 2 widths)",
+  });
+
+  return {
+    file: {
+      schemaVersion: ANALYSIS_SCHEMA_VERSION,
+      kind: "attacks",
+      generatedAt: new Date().toISOString(),
+      source: options.source ?? "attack study",
+      epsilon,
+      clip: [probe.clip[0], probe.clip[1]],
+      scalar: "true-probability",
+      samples: N,
+      matrices,
+      strategies,
+      claims: [claimEntry],
+    },
+  };
+}
+
+function estimate(values: number[], perUnit: number[]): Estimate {
+  if (values.length === 0) return { mean: null, std: null, pairs: 0, ci: null };
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const mu = perUnit.reduce((a, b) => a + b, 0) / perUnit.length;
+  const std = Math.sqrt(perUnit.reduce((a, b) => a + (b - mu) ** 2, 0) / perUnit.length);
+  return { mean, std, pairs: values.length, ci: null };
+}
