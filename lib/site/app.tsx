@@ -1,0 +1,193 @@
+/**
+ * The report site as a Hono application: read-only GET/HEAD over a results directory, file-routed
+ * pages from `routes/`, the stylesheet from `static/`, the island bundle, and security headers on
+ * every response. `Deno.serve` runs it (`serve_cli.ts`); the static export drives it in-process.
+ * @module
+ */
+import { Hono } from "hono";
+import type { JSX } from "preact";
+import { renderToString } from "preact-render-to-string";
+import { islandBundle } from "./bundle.ts";
+import { type LinkMode, relativeHref } from "./links.ts";
+import {
+  type CompiledRoute,
+  compileManifest,
+  type FileModule,
+  HttpError,
+  matchPath,
+  type PageModule,
+  type RouteContext,
+} from "./router.ts";
+import manifest from "./routes.gen.ts";
+import { renderPage } from "./render.tsx";
+import { isSafeName, securityHeaders } from "./safety.ts";
+import { openStore, type SiteStore } from "./store_reader.ts";
+
+/** Options of {@linkcode createApp}. */
+export interface AppOptions {
+  /** The results directory served (read-only). */
+  root: string;
+  /** `server` (default) links to directory URLs; `static` links to `index.html` files. */
+  mode?: LinkMode;
+  /** When set, only these sweep folders of `root` are part of the site. */
+  sweeps?: string[];
+}
+
+/** The site application. */
+export interface SiteApp {
+  /** Answers one request (what `Deno.serve` calls). */
+  fetch(request: Request): Promise<Response>;
+  store: SiteStore;
+  routes: CompiledRoute[];
+  mode: LinkMode;
+}
+
+const STATIC_TYPES: Record<string, string> = {
+  css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
+  png: "image/png",
+  ico: "image/x-icon",
+  txt: "text/plain; charset=utf-8",
+};
+
+async function loadStaticFiles(): Promise<Map<string, { body: Uint8Array; type: string }>> {
+  const dir = new URL("../../static/", import.meta.url);
+  const out = new Map<string, { body: Uint8Array; type: string }>();
+  for await (const e of Deno.readDir(dir)) {
+    const ext = e.name.split(".").pop() ?? "";
+    const type = STATIC_TYPES[ext];
+    if (!e.isFile || !type || !isSafeName(e.name)) continue;
+    out.set(e.name, { body: await Deno.readFile(new URL(e.name, dir)), type });
+  }
+  return out;
+}
+
+function withHeaders(res: Response, scriptHashes: string[] = []): Response {
+  const headers = new Headers(res.headers);
+  for (const [k, v] of Object.entries(securityHeaders(scriptHashes))) headers.set(k, v);
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
+function errorPage(status: number, message: string): Response {
+  const titles: Record<number, string> = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    500: "Server error",
+  };
+  const title = titles[status] ?? "Error";
+  const body: JSX.Element = (
+    <main>
+      <h1>{status} {title}</h1>
+      <p>{message}</p>
+    </main>
+  ) as JSX.Element;
+  const html =
+    `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${status} ${title}</title></head><body>${
+      renderToString(body)
+    }</body></html>`;
+  return new Response(html, { status, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
+/**
+ * Builds the site over the results directory `options.root`.
+ * Cost: reads `static/` once; the island bundle is built on first request and cached.
+ * @throws TypeError when `root` exists but is not a directory.
+ * @example
+ * ```ts
+ * import { createApp } from "./app.ts";
+ * const dir = await Deno.makeTempDir();
+ * const app = await createApp({ root: dir });
+ * const res = await app.fetch(new Request("http://localhost/"));
+ * if (res.status !== 200) throw new Error(String(res.status));
+ * await res.body?.cancel();
+ * await Deno.remove(dir);
+ * ```
+ */
+export async function createApp(options: AppOptions): Promise<SiteApp> {
+  const store = await openStore(options.root, { only: options.sweeps });
+  const mode = options.mode ?? "server";
+  const routes = compileManifest(manifest);
+  const statics = await loadStaticFiles();
+  const hono = new Hono();
+
+  hono.all("*", async (c) => {
+    const req = c.req.raw;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return withHeaders(errorPage(405, "This site is read-only: only GET and HEAD are served."));
+    }
+    const res = await handle(req);
+    if (req.method === "HEAD") {
+      await res.body?.cancel();
+      return new Response(null, { status: res.status, headers: res.headers });
+    }
+    return res;
+  });
+
+  async function handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const rawPath = url.pathname;
+    try {
+      if (rawPath === "/_islands/islands.js") {
+        if ([...url.searchParams.keys()].length > 0) throw new HttpError(400, "no query accepted");
+        return withHeaders(
+          new Response(await islandBundle(), {
+            headers: { "Content-Type": "text/javascript; charset=utf-8" },
+          }),
+        );
+      }
+      if (rawPath.startsWith("/static/")) {
+        const name = rawPath.slice("/static/".length);
+        const file = statics.get(name);
+        if (!file) throw new HttpError(404, "No such static file.");
+        return withHeaders(
+          new Response(file.body.slice(), { headers: { "Content-Type": file.type } }),
+        );
+      }
+      const match = matchPath(routes, rawPath, isSafeName);
+      if (match.kind === "redirect") {
+        return withHeaders(
+          new Response(null, { status: 308, headers: { Location: match.location } }),
+        );
+      }
+      if (match.kind === "none") throw new HttpError(404, "No page at this address.");
+      const { route, params, path } = match;
+      const allowed = route.module.queryKeys ?? [];
+      for (const key of url.searchParams.keys()) {
+        if (!allowed.includes(key)) {
+          throw new HttpError(
+            400,
+            `Query parameter "${key}" is not accepted here; accepted: ${
+              allowed.length ? allowed.join(", ") : "none"
+            }.`,
+          );
+        }
+      }
+      const ctx: RouteContext = {
+        params,
+        query: url.searchParams,
+        store,
+        path,
+        mode,
+        href: (to) => relativeHref(path, to, mode),
+      };
+      if (!route.page) return withHeaders(await (route.module as FileModule).GET(ctx));
+      const page = route.module as PageModule<unknown>;
+      const data = await page.load(ctx);
+      const Body = page.default;
+      const rendered = await renderPage(page.title(data, ctx), <Body data={data} ctx={ctx} />, ctx);
+      return withHeaders(
+        new Response(rendered.html, { headers: { "Content-Type": "text/html; charset=utf-8" } }),
+        rendered.scriptHashes,
+      );
+    } catch (err) {
+      if (err instanceof HttpError) return withHeaders(errorPage(err.status, err.message));
+      console.error(err);
+      return withHeaders(
+        errorPage(500, "The page failed to render; the server log has the cause."),
+      );
+    }
+  }
+
+  return { fetch: (req) => Promise.resolve(hono.fetch(req)), store, routes, mode };
+}

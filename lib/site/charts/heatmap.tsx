@@ -1,0 +1,173 @@
+/**
+ * Server-rendered SVG heatmap (a matrix of values with row and column labels, a colour bar and
+ * the value printed in each cell), readable and printable without JavaScript. The hover island
+ * reuses it and passes `active`/`onCell` to highlight a cell.
+ * @module
+ */
+import type { JSX } from "preact";
+import { formatNumber, viridis } from "./scale.ts";
+
+/** Plain, serialisable description of a heatmap. `values[r][c]` is row `r`, column `c`. */
+export interface HeatmapData {
+  /** Unique on its page; used to link the SVG title for screen readers. */
+  id: string;
+  title: string;
+  /** Label of the column axis (bottom). */
+  xLabel: string;
+  /** Label of the row axis (left). */
+  yLabel: string;
+  colLabels: string[];
+  rowLabels: string[];
+  values: (number | null)[][];
+  /** Colour-scale bounds; default: the finite range of `values`. */
+  min?: number;
+  max?: number;
+  digits?: number;
+}
+
+/** Props of {@linkcode Heatmap}: the data plus optional interaction from an island. */
+export interface HeatmapProps extends HeatmapData {
+  active?: [number, number] | null;
+  onCell?: (row: number, col: number) => void;
+  onLeave?: () => void;
+}
+
+/**
+ * The finite min and max of a matrix, or `[0, 1]` when it has no finite value.
+ * @example
+ * ```ts
+ * import { matrixRange } from "./heatmap.tsx";
+ * const [lo, hi] = matrixRange([[1, null], [3, 2]]);
+ * if (lo !== 1 || hi !== 3) throw new Error("range");
+ * ```
+ */
+export function matrixRange(values: (number | null)[][]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const row of values) {
+    for (const v of row) {
+      if (v !== null && Number.isFinite(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+  }
+  return Number.isFinite(lo) ? [lo, hi] : [0, 1];
+}
+
+/** Text readout of one cell, as shown on hover and in the cell's SVG title. */
+export function cellText(d: HeatmapData, r: number, c: number): string {
+  const v = d.values[r]?.[c] ?? null;
+  return `${d.yLabel} = ${d.rowLabels[r] ?? r}, ${d.xLabel} = ${d.colLabels[c] ?? c}: ${
+    formatNumber(v, d.digits ?? 3)
+  }`;
+}
+
+/** SVG heatmap; see {@linkcode HeatmapData}. */
+export function Heatmap(props: HeatmapProps): JSX.Element {
+  const rows = props.rowLabels.length;
+  const cols = props.colLabels.length;
+  const [autoLo, autoHi] = matrixRange(props.values);
+  const lo = props.min ?? autoLo;
+  const hi = props.max ?? autoHi;
+  const cell = Math.max(28, Math.min(56, Math.floor(420 / Math.max(rows, cols, 1))));
+  const left = 86;
+  const top = 12;
+  const gridW = cols * cell;
+  const gridH = rows * cell;
+  const barX = left + gridW + 18;
+  const width = barX + 70;
+  const height = top + gridH + 58;
+  const digits = props.digits ?? (cell >= 44 ? 3 : 2);
+  const norm = (v: number) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
+  const titleId = `${props.id}-title`;
+  const stops = Array.from({ length: 11 }, (_, i) => i / 10);
+  return (
+    <svg
+      class="chart heatmap"
+      viewBox={`0 0 ${width} ${height}`}
+      width={width}
+      height={height}
+      role="img"
+      aria-labelledby={titleId}
+      onMouseLeave={props.onLeave}
+    >
+      <title id={titleId}>{props.title}</title>
+      <defs>
+        <linearGradient id={`${props.id}-bar`} x1="0" y1="1" x2="0" y2="0">
+          {stops.map((s) => <stop offset={`${s * 100}%`} stop-color={viridis(s).color} />)}
+        </linearGradient>
+      </defs>
+      {props.values.map((row, r) =>
+        row.map((v, c) => {
+          const x = left + c * cell;
+          const y = top + r * cell;
+          const finite = v !== null && Number.isFinite(v);
+          const col = finite ? viridis(norm(v)) : { color: "#dddddd", darkText: true };
+          const isActive = props.active?.[0] === r && props.active?.[1] === c;
+          return (
+            <g
+              class={isActive ? "cell active" : "cell"}
+              data-row={r}
+              data-col={c}
+              data-value={finite ? String(v) : ""}
+              tabIndex={props.onCell ? 0 : undefined}
+              onMouseEnter={props.onCell ? () => props.onCell?.(r, c) : undefined}
+              onFocus={props.onCell ? () => props.onCell?.(r, c) : undefined}
+            >
+              <title>{cellText(props, r, c)}</title>
+              <rect
+                x={x}
+                y={y}
+                width={cell}
+                height={cell}
+                fill={col.color}
+                stroke={isActive ? "#ff2d55" : "#ffffff"}
+                stroke-width={isActive ? 3 : 1}
+              />
+              <text
+                x={x + cell / 2}
+                y={y + cell / 2 + 4}
+                text-anchor="middle"
+                font-size={cell >= 44 ? 11 : 9}
+                fill={col.darkText ? "#111111" : "#ffffff"}
+              >
+                {finite ? formatNumber(v, digits) : "n/a"}
+              </text>
+            </g>
+          );
+        })
+      )}
+      {props.rowLabels.map((label, r) => (
+        <text x={left - 6} y={top + r * cell + cell / 2 + 4} text-anchor="end" font-size="11">
+          {label}
+        </text>
+      ))}
+      {props.colLabels.map((label, c) => (
+        <text
+          x={left + c * cell + cell / 2}
+          y={top + gridH + 16}
+          text-anchor="middle"
+          font-size="11"
+        >
+          {label}
+        </text>
+      ))}
+      <text x={left + gridW / 2} y={top + gridH + 40} text-anchor="middle" class="axis-label">
+        {props.xLabel}
+      </text>
+      <text
+        x={16}
+        y={top + gridH / 2}
+        text-anchor="middle"
+        class="axis-label"
+        transform={`rotate(-90 16 ${top + gridH / 2})`}
+      >
+        {props.yLabel}
+      </text>
+      <rect x={barX} y={top} width={14} height={gridH} fill={`url(#${props.id}-bar)`} />
+      <text x={barX + 18} y={top + 10} font-size="10">{formatNumber(hi, 3)}</text>
+      <text x={barX + 18} y={top + gridH} font-size="10">{formatNumber(lo, 3)}</text>
+    </svg>
+  );
+}

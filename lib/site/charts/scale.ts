@@ -1,0 +1,158 @@
+/**
+ * Scales, ticks, colours and number formatting shared by the report's SVG charts. Pure functions
+ * with no Deno or DOM API, so the same code runs on the server and inside islands.
+ * @module
+ */
+
+/** A function from data units to pixels, with the domain it was built for. */
+export interface Scale {
+  (value: number): number;
+  domain: [number, number];
+  log: boolean;
+}
+
+/**
+ * Builds a linear or base-10 logarithmic scale mapping `[d0, d1]` onto `[r0, r1]`.
+ * Cost O(1) per call.
+ * @throws RangeError when a log scale gets a non-positive bound or the domain is not finite.
+ * @example
+ * ```ts
+ * import { makeScale } from "./scale.ts";
+ * const s = makeScale([0, 10], [0, 100]);
+ * if (s(5) !== 50) throw new Error("linear scale");
+ * ```
+ */
+export function makeScale(
+  domain: [number, number],
+  range: [number, number],
+  options: { log?: boolean } = {},
+): Scale {
+  const log = options.log ?? false;
+  let [d0, d1] = domain;
+  if (!Number.isFinite(d0) || !Number.isFinite(d1)) {
+    throw new RangeError(`scale domain [${d0}, ${d1}] is not finite; pass finite bounds.`);
+  }
+  if (log && (d0 <= 0 || d1 <= 0)) {
+    throw new RangeError(`log scale domain [${d0}, ${d1}] must be positive; use a linear scale.`);
+  }
+  if (d0 === d1) {
+    const pad = log ? 10 : (Math.abs(d0) > 0 ? Math.abs(d0) * 0.1 : 1);
+    d0 = log ? d0 / pad : d0 - pad;
+    d1 = log ? d1 * pad : d1 + pad;
+  }
+  const [r0, r1] = range;
+  const f0 = log ? Math.log10(d0) : d0;
+  const f1 = log ? Math.log10(d1) : d1;
+  const fn = ((v: number) => {
+    const x = log ? Math.log10(v) : v;
+    return r0 + ((x - f0) / (f1 - f0)) * (r1 - r0);
+  }) as Scale;
+  fn.domain = [d0, d1];
+  fn.log = log;
+  return fn;
+}
+
+/**
+ * Round tick values covering `[lo, hi]`: about `count` multiples of 1, 2 or 5 × 10^n, or the
+ * powers of ten inside the range for a log axis. Cost O(count).
+ * @example
+ * ```ts
+ * import { ticks } from "./scale.ts";
+ * const t = ticks(0, 1, 5);
+ * if (t[0] !== 0 || t[t.length - 1] !== 1) throw new Error("ticks");
+ * ```
+ */
+export function ticks(lo: number, hi: number, count = 5, log = false): number[] {
+  if (log) {
+    const out: number[] = [];
+    const a = Math.floor(Math.log10(lo));
+    const b = Math.ceil(Math.log10(hi));
+    const step = Math.max(1, Math.ceil((b - a) / 8));
+    for (let e = a; e <= b; e += step) {
+      const v = 10 ** e;
+      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
+    }
+    if (out.length < 2) return [lo, hi];
+    return out;
+  }
+  if (hi < lo) [lo, hi] = [hi, lo];
+  if (hi === lo) return [lo];
+  const raw = (hi - lo) / Math.max(1, count);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const norm = raw / mag;
+  const step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+  const out: number[] = [];
+  const start = Math.ceil(lo / step - 1e-9);
+  const end = Math.floor(hi / step + 1e-9);
+  for (let i = start; i <= end; i++) out.push(Number((i * step).toPrecision(12)));
+  return out;
+}
+
+/**
+ * Formats a number for a chart label: fixed digits for ordinary magnitudes, exponent notation for
+ * very small or large ones, "–" for null or non-finite values.
+ * @example
+ * ```ts
+ * import { formatNumber } from "./scale.ts";
+ * if (formatNumber(0.12345, 3) !== "0.123") throw new Error("format");
+ * ```
+ */
+export function formatNumber(v: number | null | undefined, digits = 3): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return "–";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(Math.max(0, digits - 1)).replace("e+", "e");
+  if (Number.isInteger(v)) return v.toLocaleString("en-US");
+  return v.toFixed(digits);
+}
+
+/** The Okabe–Ito palette (distinguishable with colour-vision deficiencies). */
+export const PALETTE: readonly string[] = [
+  "#0072B2",
+  "#D55E00",
+  "#009E73",
+  "#CC79A7",
+  "#E69F00",
+  "#56B4E9",
+  "#000000",
+  "#F0E442",
+];
+
+/** The palette colour for series `i` (cycling). */
+export function seriesColor(i: number): string {
+  return PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length] ?? "#000000";
+}
+
+const VIRIDIS: readonly [number, number, number][] = [
+  [68, 1, 84],
+  [72, 40, 120],
+  [62, 74, 137],
+  [49, 104, 142],
+  [38, 130, 142],
+  [31, 158, 137],
+  [53, 183, 121],
+  [109, 205, 89],
+  [180, 222, 44],
+  [253, 231, 37],
+];
+
+/**
+ * Viridis colour for `t` in [0, 1] (clamped), as `#rrggbb`, by linear interpolation between ten
+ * stops. Also returns whether dark text reads better on it.
+ * @example
+ * ```ts
+ * import { viridis } from "./scale.ts";
+ * if (viridis(0).color !== "#440154") throw new Error("viridis");
+ * ```
+ */
+export function viridis(t: number): { color: string; darkText: boolean } {
+  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const f = x - i;
+  const a = VIRIDIS[i] ?? [0, 0, 0];
+  const b = VIRIDIS[i + 1] ?? a;
+  const rgb = [0, 1, 2].map((c) => Math.round((a[c] ?? 0) + f * ((b[c] ?? 0) - (a[c] ?? 0))));
+  const hex = "#" + rgb.map((v) => v.toString(16).padStart(2, "0")).join("");
+  const lum = 0.2126 * (rgb[0] ?? 0) + 0.7152 * (rgb[1] ?? 0) + 0.0722 * (rgb[2] ?? 0);
+  return { color: hex, darkText: lum > 140 };
+}

@@ -1,0 +1,132 @@
+/**
+ * Server-side building blocks shared by the pages: chart figures with their data links, notices
+ * for absent or unreadable files, number and interval formatting, and the sweep navigation.
+ * @module
+ */
+import type { ComponentChildren, JSX } from "preact";
+import type { AnalysisKind, Estimate, Interval } from "../analysis/schema.ts";
+import { formatNumber } from "./charts/mod.ts";
+import { dataPath, sweepPath } from "./links.ts";
+import type { RouteContext } from "./router.ts";
+import { analysisFileName, type Loaded } from "./store_reader.ts";
+
+/** A chart or table with its title and links to the data behind it. */
+export function Figure(
+  props: {
+    title: string;
+    ctx: RouteContext;
+    sweep: string;
+    /** Data file names under the sweep's `data/` (e.g. `similarity.json`). */
+    file: string;
+    caption?: ComponentChildren;
+    children: ComponentChildren;
+  },
+): JSX.Element {
+  const base = props.file.replace(/\.json$/, "");
+  return (
+    <figure class="figure">
+      <figcaption>
+        <h3>{props.title}</h3>
+        <span class="data-links">
+          Data: <a href={props.ctx.href(dataPath(props.sweep, `${base}.json`))}>{base}.json</a> ·
+          {" "}
+          <a href={props.ctx.href(dataPath(props.sweep, `${base}.csv`))}>{base}.csv</a>
+        </span>
+      </figcaption>
+      {props.caption && <p class="caption">{props.caption}</p>}
+      <div class="figure-body">{props.children}</div>
+    </figure>
+  );
+}
+
+/** What produces each analysis file, told to the reader when it is absent. */
+export const PRODUCED_BY: Record<AnalysisKind, string> = {
+  summary: "the analysis step",
+  similarity: "the analysis step",
+  table1: "the analysis step",
+  marginals: "the analysis step",
+  attacks:
+    "the analysis step when the sweep's config enables the black-box attack (experiments.attack) and the runs kept checkpoints",
+  ensembles:
+    "the analysis step when the sweep's config writes logits and sets ensemble sizes (experiments.logits, experiments.ensembles)",
+  batchSize:
+    "the analysis step on a sweep whose config trains several batch sizes (training.batchSizes, e.g. the batch-size preset)",
+  smallPredictsLarge: "the analysis step on a sweep with at least two widths",
+  claims: "the analysis step",
+};
+
+/** Notice for an analysis file that is absent or unreadable. */
+export function AnalysisNotice(
+  props: { kind: AnalysisKind; loaded: Loaded<unknown>; sweep: string; skipped?: string | null },
+): JSX.Element {
+  const file = `analysis/${analysisFileName(props.kind)}`;
+  if (props.loaded.status === "invalid") {
+    return (
+      <div class="notice error" role="alert">
+        <strong>{file}</strong> could not be read: {props.loaded.message}
+      </div>
+    );
+  }
+  return (
+    <div class="notice missing" role="status">
+      <p>
+        <strong>{file}</strong>{" "}
+        is absent from this sweep, so this section is empty. It is written by{" "}
+        {PRODUCED_BY[props.kind]}:
+      </p>
+      <pre><code>deno task analyze --run results/{props.sweep}</code></pre>
+      {props.skipped && <p>The last analysis skipped it: {props.skipped}</p>}
+    </div>
+  );
+}
+
+/** A number, or "–" for null. */
+export function num(v: number | null | undefined, digits = 3): string {
+  return formatNumber(v, digits);
+}
+
+/** `[lo, hi]` of an interval with its level, or an empty string. */
+export function intervalText(ci: Interval | null | undefined, digits = 3): string {
+  if (!ci) return "";
+  return `[${formatNumber(ci.lo, digits)}, ${formatNumber(ci.hi, digits)}] (${
+    Math.round(ci.level * 100)
+  } %, ${ci.resamples} resamples over ${ci.over.join(" + ")})`;
+}
+
+/** `mean ± std` of an estimate. */
+export function estimateText(e: Estimate | null | undefined, digits = 3): string {
+  if (!e || e.mean === null) return "–";
+  return e.std === null
+    ? formatNumber(e.mean, digits)
+    : `${formatNumber(e.mean, digits)} ± ${formatNumber(e.std, digits)}`;
+}
+
+/** The pages of a sweep, in navigation order: [path segment, label]. */
+export const SWEEP_PAGES: readonly [string, string][] = [
+  ["", "Overview"],
+  ["similarity", "Similarity"],
+  ["distributions", "Distributions"],
+  ["attacks", "Attacks"],
+  ["ensembles", "Ensembles"],
+  ["batch_size", "Batch size"],
+  ["small_predicts_large", "Small → large"],
+  ["claims", "Claims"],
+];
+
+/** Navigation between the pages of one sweep. */
+export function SweepNav(
+  props: { ctx: RouteContext; sweep: string; current: string },
+): JSX.Element {
+  return (
+    <nav class="sweep-nav" aria-label="Sweep pages">
+      {SWEEP_PAGES.map(([page, label]) => (
+        <a
+          href={props.ctx.href(sweepPath(props.sweep, page))}
+          aria-current={page === props.current ? "page" : undefined}
+        >
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * Static export of the report site: renders every page of every sweep with relative links
+ * (`index.html` files), writes the data files (JSON and CSV), the stylesheet and the island
+ * bundle, so the folder works from any static host. The site is built in a temporary sibling
+ * folder and renamed into place at the end.
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { createApp } from "./app.tsx";
+import { ISLAND_BUNDLE_PATH, STYLESHEET_PATH } from "./render.tsx";
+import type { FileModule } from "./router.ts";
+import { listSweepEntries } from "./store_reader.ts";
+
+/** Marker file that identifies a folder written by {@linkcode exportSite}. */
+export const SITE_MARKER = ".salience-report-site";
+
+/** Options of {@linkcode exportSite}. */
+export interface ExportOptions {
+  /** Results directory to read. */
+  root: string;
+  /** Folder to write; replaced when it holds a previous export, refused when it holds other files. */
+  out: string;
+  /** Only these sweep folders (default: all). */
+  sweeps?: string[];
+}
+
+/** What {@linkcode exportSite} wrote. */
+export interface ExportResult {
+  /** Paths relative to `out`, `/`-separated. */
+  files: string[];
+  sweeps: string[];
+}
+
+/**
+ * Writes the static site for every sweep under `options.root` into `options.out`.
+ * Cost: one render per page (8 per sweep plus the index) and one read per data file.
+ * @throws Error when a page fails to render (with its path and status), or when `out` exists and
+ *   is neither empty nor a previous export.
+ */
+export async function exportSite(options: ExportOptions): Promise<ExportResult> {
+  const app = await createApp({ root: options.root, mode: "static", sweeps: options.sweeps });
+  const sweeps = (await listSweepEntries(app.store)).map((s) => s.name);
+  const paths: string[] = [STYLESHEET_PATH, ISLAND_BUNDLE_PATH];
+  for (const route of app.routes) {
+    const params = route.segments.filter((s) => typeof s !== "string");
+    if (params.length === 0) {
+      paths.push("/" + route.segments.join("/") + (route.segments.length ? "/" : ""));
+      continue;
+    }
+    for (const sweep of sweeps) {
+      const prefix = route.segments.map((
+        s,
+      ) => (typeof s === "string" ? s : encodeURIComponent(sweep)));
+      if (route.page) {
+        paths.push("/" + prefix.join("/") + "/");
+      } else {
+        const list = (route.module as FileModule & {
+          listFiles?: (store: typeof app.store, sweep: string) => Promise<string[]>;
+        }).listFiles;
+        if (!list) continue;
+        for (const file of await list(app.store, sweep)) {
+          paths.push("/" + prefix.slice(0, -1).join("/") + "/" + encodeURIComponent(file));
+        }
+      }
+    }
+  }
+  const out = options.out.replace(/[\\/]+$/, "");
+  const tmp = `${out}.tmp-${Deno.pid}`;
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp, { recursive: true });
+  const files: string[] = [];
+  try {
+    for (const path of paths) {
+      const res = await app.fetch(new Request(`http://site.invalid${path}`));
+      if (res.status !== 200) {
+        await res.body?.cancel();
+        throw new Error(`static export: ${path} answered ${res.status}; expected 200.`);
+      }
+      const rel = decodeURIComponent(path.endsWith("/") ? `${path}index.html` : path).slice(1);
+      const dest = join(tmp, ...rel.split("/"));
+      await Deno.mkdir(dirname(dest), { recursive: true });
+      await Deno.writeFile(dest, new Uint8Array(await res.arrayBuffer()));
+      files.push(rel);
+    }
+    await Deno.writeTextFile(join(tmp, SITE_MARKER), "static report site\n");
+    await replaceFolder(tmp, out);
+  } catch (err) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw err;
+  }
+  return { files, sweeps };
+}
+
+async function replaceFolder(tmp: string, out: string): Promise<void> {
+  let entries: string[] = [];
+  try {
+    for await (const e of Deno.readDir(out)) entries.push(e.name);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    entries = [];
+    await Deno.rename(tmp, out);
+    return;
+  }
+  if (entries.length > 0 && !entries.includes(SITE_MARKER)) {
+    throw new Error(
+      `output folder "${out}" holds other files; pass an empty or new folder, or a previous export.`,
+    );
+  }
+  const old = `${out}.old-${Deno.pid}`;
+  await Deno.rename(out, old);
+  await Deno.rename(tmp, out);
+  await Deno.remove(old, { recursive: true });
+}

@@ -1,0 +1,40 @@
+/**
+ * `deno task serve [--runs DIR] [--port N] [--hostname H]`: serves the report site for a results
+ * directory (default `results/`) on 127.0.0.1, read-only.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createApp } from "./app.tsx";
+
+/** Parses the command line and starts the server; returns it (tests stop it with `shutdown`). */
+export async function serveCli(args: string[]): Promise<Deno.HttpServer<Deno.NetAddr>> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      runs: { type: "string", default: "results" },
+      port: { type: "string", default: "8000" },
+      hostname: { type: "string", default: "127.0.0.1" },
+    },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`--port ${values.port} is not a port number; pass an integer in 0…65535.`);
+  }
+  const app = await createApp({ root: values.runs });
+  return Deno.serve({
+    port,
+    hostname: values.hostname,
+    onListen: ({ hostname, port }) =>
+      console.log(`Report site for ${values.runs} at http://${hostname}:${port}/ (read-only)`),
+  }, app.fetch);
+}
+
+if (import.meta.main) {
+  try {
+    await serveCli(Deno.args);
+  } catch (err) {
+    console.error((err as Error).message);
+    Deno.exit(2);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Loading helpers shared by the sweep pages: the sweep's own files, its analysis files, and the
+ * validation of the `family` query parameter.
+ * @module
+ */
+import type { AnalysisKind, SummaryFile } from "../analysis/schema.ts";
+import type { SweepJson } from "../store/mod.ts";
+import { HttpError, type RouteContext } from "./router.ts";
+import { type Loaded, readAnalysis, readSweepJson, sweepExists } from "./store_reader.ts";
+
+/** The sweep a page is about. */
+export interface SweepBase {
+  /** Folder name. */
+  name: string;
+  sweep: Loaded<SweepJson>;
+  summary: Loaded<SummaryFile>;
+}
+
+/**
+ * Loads the sweep named by the `sweep` URL parameter.
+ * @throws HttpError 404 when no such sweep folder exists inside the results directory.
+ */
+export async function requireSweep(ctx: RouteContext): Promise<SweepBase> {
+  const name = ctx.params.sweep ?? "";
+  if (!(await sweepExists(ctx.store, name))) {
+    throw new HttpError(404, "No sweep of this name in the results directory.");
+  }
+  return {
+    name,
+    sweep: await readSweepJson(ctx.store, name),
+    summary: await readAnalysis(ctx.store, name, "summary"),
+  };
+}
+
+/** The reason the last analysis gave for skipping the file of `kind`, if it did. */
+export function skippedReason(base: SweepBase, file: string): string | null {
+  if (base.summary.status !== "ok") return null;
+  return base.summary.value.skipped.find((s) => s.file === file)?.reason ?? null;
+}
+
+/** Loads one analysis file of the page's sweep. */
+export function analysis<K extends AnalysisKind>(ctx: RouteContext, base: SweepBase, kind: K) {
+  return readAnalysis(ctx.store, base.name, kind);
+}
+
+/**
+ * The family the page is restricted to by `?family=`, or null for all.
+ * @throws HttpError 400 when the value is not one of `families`.
+ */
+export function familyFilter(ctx: RouteContext, families: string[]): string | null {
+  const values = ctx.query.getAll("family");
+  if (values.length === 0) return null;
+  const v = values[0] ?? "";
+  if (values.length > 1 || !families.includes(v)) {
+    throw new HttpError(
+      400,
+      `Unknown family in the query; expected one of: ${families.join(", ") || "(none)"}.`,
+    );
+  }
+  return v;
+}

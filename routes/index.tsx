@@ -1,0 +1,101 @@
+/**
+ * `/`: the sweeps found in the results directory, with their configuration at a glance, how many
+ * runs are complete and the claims verdicts when the analysis has run.
+ * @module
+ */
+import type { JSX } from "preact";
+import type { ClaimsFile } from "../lib/analysis/schema.ts";
+import type { PlanJson } from "../lib/store/mod.ts";
+import { sweepPath } from "../lib/site/links.ts";
+import type { RouteContext } from "../lib/site/router.ts";
+import {
+  listSweepEntries,
+  type Loaded,
+  readAnalysis,
+  readPlanJson,
+  type SweepEntry,
+} from "../lib/site/store_reader.ts";
+
+interface Row {
+  entry: SweepEntry;
+  plan: Loaded<PlanJson>;
+  claims: Loaded<ClaimsFile>;
+}
+
+/** Loads every sweep's header, plan and claims. */
+export async function load(ctx: RouteContext): Promise<Row[]> {
+  const entries = await listSweepEntries(ctx.store);
+  return await Promise.all(entries.map(async (entry) => ({
+    entry,
+    plan: await readPlanJson(ctx.store, entry.name),
+    claims: await readAnalysis(ctx.store, entry.name, "claims"),
+  })));
+}
+
+/** Page title. */
+export function title(): string {
+  return "Sweeps — salience convergence report";
+}
+
+function verdicts(claims: Loaded<ClaimsFile>): string {
+  if (claims.status !== "ok") return claims.status === "missing" ? "not analysed" : "unreadable";
+  const n = (v: string) => claims.value.claims.filter((c) => c.verdict === v).length;
+  return `${n("holds")} hold, ${n("fails")} fail, ${n("inconclusive")} inconclusive`;
+}
+
+/** The index of sweeps. */
+export default function Index({ data, ctx }: { data: Row[]; ctx: RouteContext }): JSX.Element {
+  return (
+    <>
+      <h1>Sweeps</h1>
+      {data.length === 0
+        ? (
+          <div class="notice missing">
+            <p>No sweep folders (folders holding a sweep.json) in the results directory yet.</p>
+            <p>
+              Run <code>deno task sweep</code>, then reload, or serve another folder with{" "}
+              <code>deno task serve --runs DIR</code>.
+            </p>
+          </div>
+        )
+        : (
+          <table class="data">
+            <thead>
+              <tr>
+                <th>Sweep</th>
+                <th>Created</th>
+                <th>Data set</th>
+                <th>Families</th>
+                <th>Widths k</th>
+                <th>Seeds</th>
+                <th>Planned runs</th>
+                <th>Paper claims</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.map(({ entry, plan, claims }) => {
+                const s = entry.sweep.status === "ok" ? entry.sweep.value : null;
+                return (
+                  <tr>
+                    <td>
+                      <a href={ctx.href(sweepPath(entry.name))}>{entry.name}</a>
+                      {entry.sweep.status === "invalid" && (
+                        <span class="badge fails">sweep.json unreadable</span>
+                      )}
+                    </td>
+                    <td>{s?.created ?? "–"}</td>
+                    <td>{s?.config.dataset.name ?? "–"}</td>
+                    <td>{s?.config.families.join(", ") ?? "–"}</td>
+                    <td>{s?.config.widths.join(", ") ?? "–"}</td>
+                    <td>{s?.config.seeds ?? "–"}</td>
+                    <td>{plan.status === "ok" ? plan.value.runs.length : "–"}</td>
+                    <td>{verdicts(claims)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+    </>
+  );
+}

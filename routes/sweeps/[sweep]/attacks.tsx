@@ -1,0 +1,198 @@
+/**
+ * `/sweeps/:sweep/attacks/`: the black-box FGSM attack: α(k1, k2) per family (source width rows,
+ * target width columns) and the three strategies by target width. Accepts `?family=NAME`.
+ * @module
+ */
+import type { JSX } from "preact";
+import type { AttacksFile } from "../../../lib/analysis/schema.ts";
+import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
+import {
+  AnalysisNotice,
+  estimateText,
+  Figure,
+  intervalText,
+  SweepNav,
+} from "../../../lib/site/components.tsx";
+import { Island } from "../../../lib/site/island.tsx";
+import type { RouteContext } from "../../../lib/site/router.ts";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
+import {
+  analysis,
+  familyFilter,
+  requireSweep,
+  skippedReason,
+  type SweepBase,
+} from "../../../lib/site/sweep_data.ts";
+
+/** Query keys accepted. */
+export const queryKeys = ["family"] as const;
+
+interface Data {
+  base: SweepBase;
+  attacks: Loaded<AttacksFile>;
+  family: string | null;
+}
+
+/** Loads attacks.json; validates `?family=`. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const base = await requireSweep(ctx);
+  const attacks = await analysis(ctx, base, "attacks");
+  const families = new Set<string>();
+  if (attacks.status === "ok") attacks.value.matrices.forEach((m) => families.add(m.family));
+  if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
+  return { base, attacks, family: familyFilter(ctx, [...families]) };
+}
+
+/** Page title. */
+export function title(data: Data): string {
+  return `${data.base.name} — attacks`;
+}
+
+/** Colours of the paper's Figure 11: largest red, same width green, mean direction blue. */
+const STRATEGY_STYLE: Record<string, { label: string; color: string }> = {
+  "largest": { label: "largest model", color: "#D55E00" },
+  "same-width": { label: "same width", color: "#009E73" },
+  "mean-direction": { label: "mean direction", color: "#0072B2" },
+  "mean-direction-all": { label: "mean direction (all families)", color: "#56B4E9" },
+};
+
+function Sections(
+  { a, ctx, sweep, family }: {
+    a: AttacksFile;
+    ctx: RouteContext;
+    sweep: string;
+    family: string | null;
+  },
+): JSX.Element {
+  const matrices = a.matrices.filter((m) => family === null || m.family === family);
+  const families = [...new Set(a.strategies.map((s) => s.family))].filter((f) =>
+    family === null || f === family
+  );
+  return (
+    <>
+      <p>
+        FGSM (L∞) with ε = {a.epsilon} in normalised units, clipped to [{a.clip[0]},{" "}
+        {a.clip[1]}], along the sign of the gradient of the {a.scalar}; {a.samples}{" "}
+        probe images. α = mean over x of p_target(y|x′) / p_target(y|x): lower is a stronger attack.
+      </p>
+      <section>
+        <h2>α(k1, k2): source width against target width</h2>
+        {matrices.map((m) => (
+          <Figure title={`α(k1, k2), ${m.family}`} ctx={ctx} sweep={sweep} file="attacks.json">
+            <Island
+              name="HeatmapHover"
+              props={{
+                id: `alpha-${m.family}`,
+                title: `Prediction decay ratio α over all images, ${m.family}`,
+                xLabel: "target k2",
+                yLabel: "source k1",
+                rowLabels: m.ks.map(String),
+                colLabels: m.ks.map(String),
+                values: m.cells.map((row) =>
+                  row.map((c) =>
+                    c?.all.mean ?? null
+                  )
+                ),
+              }}
+            />
+            <Island
+              name="HeatmapHover"
+              props={{
+                id: `alpha-correct-${m.family}`,
+                title: `α over correctly classified images, ${m.family}`,
+                xLabel: "target k2",
+                yLabel: "source k1",
+                rowLabels: m.ks.map(String),
+                colLabels: m.ks.map(String),
+                values: m.cells.map((row) => row.map((c) => c?.correct.mean ?? null)),
+              }}
+            />
+          </Figure>
+        ))}
+      </section>
+      <section>
+        <h2>Three strategies</h2>
+        {families.map((f) => {
+          const rows = a.strategies.filter((s) => s.family === f);
+          const ks = [...new Set(rows.map((r) => r.k))].sort((x, y) => x - y);
+          const series: Series[] = [...new Set(rows.map((r) => r.strategy))].map((st) => {
+            const rs = ks.map((k) => rows.find((r) => r.k === k && r.strategy === st));
+            return {
+              name: STRATEGY_STYLE[st]?.label ?? st,
+              color: STRATEGY_STYLE[st]?.color,
+              mode: "both" as const,
+              points: rs.map((r, i) => [i, r?.alpha.all.mean ?? NaN] as [number, number]),
+              intervals: rs.map((r) =>
+                r?.alpha.all.ci ? [r.alpha.all.ci.lo, r.alpha.all.ci.hi] as [number, number] : null
+              ),
+            };
+          });
+          return (
+            <Figure
+              title={`Attack strategies by target width, ${f}`}
+              ctx={ctx}
+              sweep={sweep}
+              file="attacks.json"
+            >
+              <LineChart
+                id={`strategies-${f}`}
+                title={`α by target width for three source strategies, ${f}`}
+                xLabel="target width k"
+                yLabel="α (lower = stronger attack)"
+                xCategories={ks.map(String)}
+                series={series}
+              />
+              <table class="data">
+                <thead>
+                  <tr>
+                    <th>k</th>
+                    <th>Strategy</th>
+                    <th>Targets</th>
+                    <th>Sources</th>
+                    <th>α all</th>
+                    <th>Interval</th>
+                    <th>α correct</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((r) => (
+                    <tr>
+                      <td>{r.k}</td>
+                      <td>{STRATEGY_STYLE[r.strategy]?.label ?? r.strategy}</td>
+                      <td>{r.targets}</td>
+                      <td>{r.sourceModels}</td>
+                      <td>{estimateText(r.alpha.all)}</td>
+                      <td>{intervalText(r.alpha.all.ci)}</td>
+                      <td>{estimateText(r.alpha.correct)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Figure>
+          );
+        })}
+      </section>
+    </>
+  );
+}
+
+/** The attacks page. */
+export default function Attacks({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
+  const { base, attacks, family } = data;
+  return (
+    <>
+      <h1>Black-box attacks — {base.name}{family ? ` (${family})` : ""}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="attacks" />
+      {attacks.status === "ok"
+        ? <Sections a={attacks.value} ctx={ctx} sweep={base.name} family={family} />
+        : (
+          <AnalysisNotice
+            kind="attacks"
+            loaded={attacks}
+            sweep={base.name}
+            skipped={skippedReason(base, "attacks.json")}
+          />
+        )}
+    </>
+  );
+}

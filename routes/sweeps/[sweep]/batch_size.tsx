@@ -1,0 +1,158 @@
+/**
+ * `/sweeps/:sweep/batch_size/`: similarity, test loss and accuracy by training batch size (the
+ * paper's Figure 18), per family and width.
+ * @module
+ */
+import type { JSX } from "preact";
+import type { BatchSizeFile } from "../../../lib/analysis/schema.ts";
+import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
+import {
+  AnalysisNotice,
+  estimateText,
+  Figure,
+  intervalText,
+  num,
+  SweepNav,
+} from "../../../lib/site/components.tsx";
+import type { RouteContext } from "../../../lib/site/router.ts";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
+import {
+  analysis,
+  requireSweep,
+  skippedReason,
+  type SweepBase,
+} from "../../../lib/site/sweep_data.ts";
+
+interface Data {
+  base: SweepBase;
+  batch: Loaded<BatchSizeFile>;
+}
+
+/** Loads batch_size.json. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const base = await requireSweep(ctx);
+  return { base, batch: await analysis(ctx, base, "batchSize") };
+}
+
+/** Page title. */
+export function title(data: Data): string {
+  return `${data.base.name} — batch size`;
+}
+
+function Sections(
+  { b, ctx, sweep }: { b: BatchSizeFile; ctx: RouteContext; sweep: string },
+): JSX.Element {
+  const sizes = [...new Set(b.rows.map((r) => r.batchSize))].sort((x, y) => x - y);
+  const keys = [...new Set(b.rows.map((r) => `${r.family}\u0000${r.k}`))];
+  const families = [...new Set(b.rows.map((r) => r.family))];
+  const make = (
+    pick: (r: BatchSizeFile["rows"][number]) => number | null,
+    withCi: boolean,
+  ): Series[] =>
+    keys.map((key, idx) => {
+      const [family = "", kText = ""] = key.split("\u0000");
+      const rows = sizes.map((s) =>
+        b.rows.find((r) => r.family === family && String(r.k) === kText && r.batchSize === s)
+      );
+      return {
+        name: `${family} k=${kText}`,
+        group: family,
+        color: seriesColor(families.indexOf(family)),
+        dashed: idx % 2 === 1,
+        mode: "both" as const,
+        points: rows.map((r, i) => [i, r ? pick(r) ?? NaN : NaN] as [number, number]),
+        intervals: withCi
+          ? rows.map((r) =>
+            r?.similarity.ci ? [r.similarity.ci.lo, r.similarity.ci.hi] as [number, number] : null
+          )
+          : undefined,
+      };
+    });
+  const cats = sizes.map(String);
+  return (
+    <>
+      <Figure title="Similarity by batch size" ctx={ctx} sweep={sweep} file="batch_size.json">
+        <LineChart
+          id="bs-sim"
+          title="Mean pairwise cosine between seeds by batch size"
+          xLabel="batch size"
+          yLabel="mean pairwise cosine"
+          xCategories={cats}
+          series={make((r) => r.similarity.mean, true)}
+        />
+      </Figure>
+      <Figure
+        title="Test loss and accuracy by batch size"
+        ctx={ctx}
+        sweep={sweep}
+        file="batch_size.json"
+      >
+        <LineChart
+          id="bs-loss"
+          title="Mean test loss by batch size"
+          xLabel="batch size"
+          yLabel="test cross-entropy"
+          xCategories={cats}
+          series={make((r) => r.loss, false)}
+        />
+        <LineChart
+          id="bs-acc"
+          title="Mean test accuracy by batch size"
+          xLabel="batch size"
+          yLabel="test accuracy"
+          xCategories={cats}
+          series={make((r) => r.accuracy, false)}
+        />
+      </Figure>
+      <table class="data">
+        <thead>
+          <tr>
+            <th>Family</th>
+            <th>k</th>
+            <th>Batch</th>
+            <th>Models</th>
+            <th>Similarity</th>
+            <th>Interval</th>
+            <th>Loss</th>
+            <th>Accuracy</th>
+          </tr>
+        </thead>
+        <tbody>
+          {b.rows.map((r) => (
+            <tr>
+              <td>{r.family}</td>
+              <td>{r.k}</td>
+              <td>{r.batchSize}</td>
+              <td>{r.models}</td>
+              <td>{estimateText(r.similarity, 4)}</td>
+              <td>{intervalText(r.similarity.ci, 4)}</td>
+              <td>{num(r.loss, 4)}</td>
+              <td>{num(r.accuracy, 4)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+/** The batch-size page. */
+export default function BatchSize({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
+  const { base, batch } = data;
+  return (
+    <>
+      <h1>Batch size — {base.name}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="batch_size" />
+      {batch.status === "ok"
+        ? <Sections b={batch.value} ctx={ctx} sweep={base.name} />
+        : (
+          <AnalysisNotice
+            kind="batchSize"
+            loaded={batch}
+            sweep={base.name}
+            skipped={skippedReason(base, "batch_size.json")}
+          />
+        )}
+    </>
+  );
+}

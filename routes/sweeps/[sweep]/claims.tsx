@@ -1,0 +1,107 @@
+/**
+ * `/sweeps/:sweep/claims/`: the paper-claims checklist: each claim with the measured figure, its
+ * bootstrap interval, the threshold and the verdict (holds / fails / inconclusive).
+ * @module
+ */
+import type { JSX } from "preact";
+import type { ClaimsFile } from "../../../lib/analysis/schema.ts";
+import {
+  AnalysisNotice,
+  Figure,
+  intervalText,
+  num,
+  SweepNav,
+} from "../../../lib/site/components.tsx";
+import type { RouteContext } from "../../../lib/site/router.ts";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
+import {
+  analysis,
+  requireSweep,
+  skippedReason,
+  type SweepBase,
+} from "../../../lib/site/sweep_data.ts";
+
+interface Data {
+  base: SweepBase;
+  claims: Loaded<ClaimsFile>;
+}
+
+/** Loads claims.json. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const base = await requireSweep(ctx);
+  return { base, claims: await analysis(ctx, base, "claims") };
+}
+
+/** Page title. */
+export function title(data: Data): string {
+  return `${data.base.name} — paper claims`;
+}
+
+const VERDICTS = new Set(["holds", "fails", "inconclusive"]);
+
+/** The claims page. */
+export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
+  const { base, claims } = data;
+  return (
+    <>
+      <h1>Paper claims — {base.name}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="claims" />
+      {claims.status !== "ok"
+        ? (
+          <AnalysisNotice
+            kind="claims"
+            loaded={claims}
+            sweep={base.name}
+            skipped={skippedReason(base, "claims.json")}
+          />
+        )
+        : (
+          <Figure
+            title="Claims checklist"
+            ctx={ctx}
+            sweep={base.name}
+            file="claims.json"
+            caption="A claim holds when its bootstrap interval lies entirely on the claimed side of the threshold, fails when it lies entirely on the other side, and is inconclusive otherwise."
+          >
+            <table class="data claims">
+              <thead>
+                <tr>
+                  <th>Claim</th>
+                  <th>Measured</th>
+                  <th>Value</th>
+                  <th>Interval</th>
+                  <th>Threshold</th>
+                  <th>Verdict</th>
+                  <th>Why</th>
+                </tr>
+              </thead>
+              <tbody>
+                {claims.value.claims.map((c) => (
+                  <tr id={`claim-${c.id}`}>
+                    <td>
+                      {c.statement}
+                      <br />
+                      <code>{c.id}</code>
+                    </td>
+                    <td>
+                      {c.measure}
+                      <br />({c.pairs} (model, sample) pairs)
+                    </td>
+                    <td>{num(c.value, 4)}</td>
+                    <td>{intervalText(c.interval, 4) || "–"}</td>
+                    <td>{num(c.threshold, 4)}</td>
+                    <td>
+                      <span class={`badge ${VERDICTS.has(c.verdict) ? c.verdict : "inconclusive"}`}>
+                        {c.verdict}
+                      </span>
+                    </td>
+                    <td>{c.reason}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Figure>
+        )}
+    </>
+  );
+}

@@ -1,0 +1,285 @@
+/**
+ * `/sweeps/:sweep/distributions/`: the marginal of t per width (KDE curves, toggled by family),
+ * deciles beside the uniform-sphere ones, the Saw fit (log(p_k / P_origin) against log ψ) and the
+ * random-baseline tail P(Z > p) for the data dimension. Accepts `?family=NAME`.
+ * @module
+ */
+import type { JSX } from "preact";
+import type { MarginalsFile } from "../../../lib/analysis/schema.ts";
+import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
+import { AnalysisNotice, Figure, num, SweepNav } from "../../../lib/site/components.tsx";
+import { Island } from "../../../lib/site/island.tsx";
+import type { RouteContext } from "../../../lib/site/router.ts";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
+import {
+  analysis,
+  familyFilter,
+  requireSweep,
+  skippedReason,
+  type SweepBase,
+} from "../../../lib/site/sweep_data.ts";
+
+/** Query keys accepted. */
+export const queryKeys = ["family"] as const;
+
+interface Data {
+  base: SweepBase;
+  marginals: Loaded<MarginalsFile>;
+  family: string | null;
+}
+
+/** Loads marginals.json; validates `?family=`. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const base = await requireSweep(ctx);
+  const marginals = await analysis(ctx, base, "marginals");
+  const families = new Set<string>();
+  if (marginals.status === "ok") marginals.value.groups.forEach((g) => families.add(g.family));
+  if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
+  return { base, marginals, family: familyFilter(ctx, [...families]) };
+}
+
+/** Page title. */
+export function title(data: Data): string {
+  return `${data.base.name} — distributions`;
+}
+
+const DASHES = [false, true, false, true, false, true];
+
+function Sections(
+  { m, ctx, sweep, family }: {
+    m: MarginalsFile;
+    ctx: RouteContext;
+    sweep: string;
+    family: string | null;
+  },
+): JSX.Element {
+  const groups = m.groups.filter((g) => family === null || g.family === family)
+    .sort((a, b) => a.family.localeCompare(b.family) || a.k - b.k);
+  const families = [...new Set(groups.map((g) => g.family))];
+  const colorOf = (f: string) => seriesColor(Math.max(0, families.indexOf(f)));
+  // Restrict the KDE plot to where any curve has visible mass, so the peaks are readable.
+  let lo = 1;
+  let hi = -1;
+  for (const g of groups) {
+    const mx = Math.max(...g.pooled.density);
+    g.pooled.density.forEach((v, i) => {
+      if (v > mx * 1e-3) {
+        lo = Math.min(lo, m.grid[i] ?? lo);
+        hi = Math.max(hi, m.grid[i] ?? hi);
+      }
+    });
+  }
+  const originDensity = m.logPOrigin.map((v) => Math.exp(v));
+  const omx = Math.max(...originDensity);
+  originDensity.forEach((v, i) => {
+    if (v > omx * 1e-3) {
+      lo = Math.min(lo, m.grid[i] ?? lo);
+      hi = Math.max(hi, m.grid[i] ?? hi);
+    }
+  });
+  if (!(hi > lo)) [lo, hi] = [-1, 1];
+  const inRange = (t: number) => t >= lo && t <= hi;
+  const kdeSeries: Series[] = groups.map((g) => {
+    const ks = groups.filter((x) => x.family === g.family).map((x) => x.k);
+    return {
+      name: `${g.family} k=${g.k} (mean t ${num(g.pooled.mean, 3)})`,
+      group: g.family,
+      color: colorOf(g.family),
+      dashed: DASHES[ks.indexOf(g.k) % DASHES.length],
+      points: m.grid.map((t, i) => [t, g.pooled.density[i] ?? NaN] as [number, number]).filter((
+        [t],
+      ) => inRange(t)),
+    };
+  });
+  kdeSeries.push({
+    name: `uniform sphere, d = ${m.dimension}`,
+    group: "uniform sphere",
+    color: "#777777",
+    dashed: true,
+    points: m.grid.map((t, i) => [t, originDensity[i] ?? NaN] as [number, number]).filter(([t]) =>
+      inRange(t)
+    ),
+  });
+  const sawSeries: Series[] = [];
+  for (const g of groups) {
+    const psi = m.saw.logPsi.find((p) => p.family === g.family)?.values ?? [];
+    const mx = Math.max(...g.pooled.density);
+    const pts: [number, number][] = [];
+    m.grid.forEach((_, i) => {
+      const lp = psi[i];
+      const dens = g.pooled.density[i] ?? 0;
+      const lo = m.logPOrigin[i];
+      if (lp === null || lp === undefined || lo === undefined || dens <= m.saw.densityFloor * mx) {
+        return;
+      }
+      pts.push([lp, Math.log(dens) - lo]);
+    });
+    const ks = groups.filter((x) => x.family === g.family).map((x) => x.k);
+    sawSeries.push({
+      name: `${g.family} k=${g.k}`,
+      group: g.family,
+      color: colorOf(g.family),
+      mode: "markers",
+      points: pts,
+    });
+    const { kappa, intercept } = g.saw;
+    if (kappa !== null && intercept !== null && pts.length > 1) {
+      const xs = pts.map((p) => p[0]);
+      const x0 = Math.min(...xs);
+      const x1 = Math.max(...xs);
+      sawSeries.push({
+        name: `fit κ = ${num(kappa, 3)}, ${g.family} k=${g.k}`,
+        group: g.family,
+        color: colorOf(g.family),
+        dashed: DASHES[ks.indexOf(g.k) % DASHES.length],
+        points: [[x0, kappa * x0 + intercept], [x1, kappa * x1 + intercept]],
+      });
+    }
+  }
+  const rb = m.randomBaseline;
+  return (
+    <>
+      <section>
+        <h2>Marginal of t per width</h2>
+        <p>
+          t = ⟨u_f(x), μ(x)⟩ with μ estimated{" "}
+          {m.mu === "leave-one-out" ? "without f (leave-one-out)" : m.mu}, pooled over members and
+          probe images; Gaussian KDE. The grey dashed curve is the uniform-sphere marginal P_origin
+          for d = {m.dimension}.
+        </p>
+        <Figure title="KDE of t by family and width" ctx={ctx} sweep={sweep} file="marginals.json">
+          <Island
+            name="KdeFamilies"
+            props={{
+              id: "kde",
+              title: "Marginal density of t (KDE) by family and width",
+              xLabel: "t = cos(u_f(x), μ(x))",
+              yLabel: "density",
+              series: kdeSeries,
+            }}
+          />
+        </Figure>
+        <Figure title="Deciles of t" ctx={ctx} sweep={sweep} file="marginals.json">
+          <table class="data">
+            <thead>
+              <tr>
+                <th>Group</th>
+                <th>(model, sample) pairs</th>
+                {[10, 20, 30, 40, 50, 60, 70, 80, 90].map((q) => <th>{q} %</th>)}
+              </tr>
+            </thead>
+            <tbody>
+              {groups.map((g) => (
+                <tr>
+                  <th>{g.family} k={g.k}</th>
+                  <td>{g.pooled.pairs}</td>
+                  {g.pooled.deciles.map((d) => <td>{num(d, 3)}</td>)}
+                </tr>
+              ))}
+              <tr>
+                <th>uniform sphere</th>
+                <td>–</td>
+                {m.originDeciles.map((d) => <td>{num(d, 3)}</td>)}
+              </tr>
+            </tbody>
+          </table>
+        </Figure>
+      </section>
+      <section>
+        <h2>Saw fit</h2>
+        <p>
+          p_k(t) ∝ ψ(t)^κ_k · P_origin(t): log ψ is estimated from the{" "}
+          {m.saw.reference === "smallest-k"
+            ? "smallest width (κ = 1 and R² = 1 there by construction)"
+            : "pooled marginal"}, then each width's log(KDE_k / P_origin) is regressed on it over
+          the grid points above {m.saw.densityFloor} of the maximum density.
+        </p>
+        <Figure
+          title="log(p_k / P_origin) against log ψ"
+          ctx={ctx}
+          sweep={sweep}
+          file="marginals.json"
+        >
+          <Island
+            name="KdeFamilies"
+            props={{
+              id: "saw",
+              title: "Saw fit: log(p_k / P_origin) against log ψ, with fitted lines",
+              xLabel: "log ψ(t)",
+              yLabel: "log(p_k(t) / P_origin(t))",
+              series: sawSeries,
+            }}
+          />
+          <table class="data">
+            <thead>
+              <tr>
+                <th>Group</th>
+                <th>κ</th>
+                <th>intercept</th>
+                <th>R²</th>
+                <th>R² of log density</th>
+                <th>points</th>
+              </tr>
+            </thead>
+            <tbody>
+              {groups.map((g) => (
+                <tr>
+                  <th>{g.family} k={g.k}</th>
+                  <td>{num(g.saw.kappa, 3)}</td>
+                  <td>{num(g.saw.intercept, 3)}</td>
+                  <td>{num(g.saw.r2, 3)}</td>
+                  <td>{num(g.saw.r2LogDensity, 3)}</td>
+                  <td>{g.saw.points}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Figure>
+      </section>
+      <section>
+        <h2>Random baseline</h2>
+        <Figure
+          title={`Random-baseline tail P(Z > p) for d = ${m.dimension}`}
+          ctx={ctx}
+          sweep={sweep}
+          file="marginals.json"
+          caption="The chance that a direction drawn uniformly on the sphere has cosine above p with a fixed one (log scale). Measured similarities far above the curve's support are not chance."
+        >
+          <LineChart
+            id="random-baseline"
+            title={`log10 P(Z > p) for d = ${m.dimension}`}
+            xLabel="cosine similarity p"
+            yLabel="log10 P(Z > p)"
+            series={[{
+              name: `d = ${m.dimension}`,
+              points: rb.p.map((p, i) => [p, rb.log10Tail[i] ?? NaN] as [number, number]),
+            }]}
+          />
+        </Figure>
+      </section>
+    </>
+  );
+}
+
+/** The distributions page. */
+export default function Distributions(
+  { data, ctx }: { data: Data; ctx: RouteContext },
+): JSX.Element {
+  const { base, marginals, family } = data;
+  return (
+    <>
+      <h1>Distributions — {base.name}{family ? ` (${family})` : ""}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="distributions" />
+      {marginals.status === "ok"
+        ? <Sections m={marginals.value} ctx={ctx} sweep={base.name} family={family} />
+        : (
+          <AnalysisNotice
+            kind="marginals"
+            loaded={marginals}
+            sweep={base.name}
+            skipped={skippedReason(base, "marginals.json")}
+          />
+        )}
+    </>
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * `/sweeps/:sweep/ensembles/`: E_x[t] of single models and deep ensembles against their test
+ * loss (the paper's Figure 9/24), and the ensemble curves by size.
+ * @module
+ */
+import type { JSX } from "preact";
+import type { EnsemblesFile } from "../../../lib/analysis/schema.ts";
+import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
+import {
+  AnalysisNotice,
+  estimateText,
+  Figure,
+  num,
+  SweepNav,
+} from "../../../lib/site/components.tsx";
+import type { RouteContext } from "../../../lib/site/router.ts";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
+import {
+  analysis,
+  requireSweep,
+  skippedReason,
+  type SweepBase,
+} from "../../../lib/site/sweep_data.ts";
+
+interface Data {
+  base: SweepBase;
+  ensembles: Loaded<EnsemblesFile>;
+}
+
+/** Loads ensembles.json. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const base = await requireSweep(ctx);
+  return { base, ensembles: await analysis(ctx, base, "ensembles") };
+}
+
+/** Page title. */
+export function title(data: Data): string {
+  return `${data.base.name} — ensembles`;
+}
+
+function Sections(
+  { e, ctx, sweep }: { e: EnsemblesFile; ctx: RouteContext; sweep: string },
+): JSX.Element {
+  const families = [
+    ...new Set([...e.curves.map((c) => c.family), ...e.singles.map((s) => s.family)]),
+  ];
+  const color = (f: string) => seriesColor(families.indexOf(f));
+  const series: Series[] = [
+    ...families.map((f) => ({
+      name: `${f} single models`,
+      group: f,
+      color: color(f),
+      mode: "markers" as const,
+      points: e.singles.filter((s) => s.family === f).map((s) =>
+        [s.point.meanT.mean ?? NaN, s.point.loss] as [number, number]
+      ),
+    })),
+    ...e.curves.map((c) => ({
+      name: `${c.family} k=${c.k} ensembles of 1…${Math.max(...c.points.map((p) => p.members))}`,
+      group: c.family,
+      color: color(c.family),
+      dashed: true,
+      mode: "both" as const,
+      points: [...c.points].sort((a, b) => a.members - b.members).map((p) =>
+        [p.meanT.mean ?? NaN, p.loss] as [number, number]
+      ),
+    })),
+  ];
+  return (
+    <>
+      <p>
+        E_x[t]: cosine between the salience of a model or an ensemble (logits averaged) and the mean
+        direction μ of seeds outside it; {e.samples} samples.
+      </p>
+      <Figure title="E_x[t] against test loss" ctx={ctx} sweep={sweep} file="ensembles.json">
+        <LineChart
+          id="ensembles"
+          title="Test loss against E_x[t] for single models and deep ensembles"
+          xLabel="E_x[t]"
+          yLabel="test cross-entropy"
+          series={series}
+        />
+      </Figure>
+      <Figure title="Ensemble curves" ctx={ctx} sweep={sweep} file="ensembles.json">
+        <table class="data">
+          <thead>
+            <tr>
+              <th>Family</th>
+              <th>k</th>
+              <th>Members</th>
+              <th>Draws</th>
+              <th>E_x[t]</th>
+              <th>Test loss</th>
+              <th>Accuracy</th>
+            </tr>
+          </thead>
+          <tbody>
+            {e.curves.flatMap((c) =>
+              c.points.map((p) => (
+                <tr>
+                  <td>{c.family}</td>
+                  <td>{c.k}</td>
+                  <td>{p.members}</td>
+                  <td>{p.draws}</td>
+                  <td>{estimateText(p.meanT)}</td>
+                  <td>{num(p.loss, 4)}</td>
+                  <td>{num(p.accuracy, 4)}</td>
+                </tr>
+              ))
+            )}
+          </tbody>
+        </table>
+      </Figure>
+    </>
+  );
+}
+
+/** The ensembles page. */
+export default function Ensembles({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
+  const { base, ensembles } = data;
+  return (
+    <>
+      <h1>Deep ensembles — {base.name}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="ensembles" />
+      {ensembles.status === "ok"
+        ? <Sections e={ensembles.value} ctx={ctx} sweep={base.name} />
+        : (
+          <AnalysisNotice
+            kind="ensembles"
+            loaded={ensembles}
+            sweep={base.name}
+            skipped={skippedReason(base, "ensembles.json")}
+          />
+        )}
+    </>
+  );
+}

@@ -1,0 +1,341 @@
+/**
+ * `/sweeps/:sweep/`: the sweep's configuration, the state of its runs, the trained models with
+ * their accuracy and loss curves, and the parameter counts by family and width.
+ * @module
+ */
+import type { JSX } from "preact";
+import type { PlanJson } from "../../../lib/store/mod.ts";
+import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
+import { AnalysisNotice, Figure, num, SweepNav } from "../../../lib/site/components.tsx";
+import { dataPath } from "../../../lib/site/links.ts";
+import type { RouteContext } from "../../../lib/site/router.ts";
+import {
+  type Loaded,
+  readPlanJson,
+  readRuns,
+  type RunEntry,
+} from "../../../lib/site/store_reader.ts";
+import { requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
+
+interface Data {
+  base: SweepBase;
+  plan: Loaded<PlanJson>;
+  runs: RunEntry[];
+}
+
+/** Loads sweep.json, plan.json, every run.json and summary.json. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const base = await requireSweep(ctx);
+  const plan = await readPlanJson(ctx.store, base.name);
+  const runs = plan.status === "ok" ? await readRuns(ctx.store, base.name, plan.value) : [];
+  return { base, plan, runs };
+}
+
+/** Page title. */
+export function title(data: Data): string {
+  return `${data.base.name} — overview`;
+}
+
+interface GroupCurve {
+  family: string;
+  k: number;
+  batchSize: number;
+  runs: RunEntry[];
+}
+
+function groups(runs: RunEntry[]): GroupCurve[] {
+  const map = new Map<string, GroupCurve>();
+  for (const r of runs) {
+    if (!r.run || r.run.history.length === 0) continue;
+    const key = `${r.family}\u0000${r.k}\u0000${r.batchSize}`;
+    const g = map.get(key) ?? { family: r.family, k: r.k, batchSize: r.batchSize, runs: [] };
+    g.runs.push(r);
+    map.set(key, g);
+  }
+  return [...map.values()].sort((a, b) =>
+    a.family.localeCompare(b.family) || a.k - b.k || a.batchSize - b.batchSize
+  );
+}
+
+/** Mean over the group's seeds of one history field per epoch. */
+function meanCurve(g: GroupCurve, field: "testAcc" | "testLoss" | "trainLoss"): [number, number][] {
+  const byEpoch = new Map<number, number[]>();
+  for (const r of g.runs) {
+    for (const h of r.run?.history ?? []) {
+      const v = h[field];
+      if (Number.isFinite(v)) byEpoch.set(h.epoch, [...(byEpoch.get(h.epoch) ?? []), v]);
+    }
+  }
+  return [...byEpoch.entries()].sort((a, b) => a[0] - b[0])
+    .map(([e, vs]) => [e, vs.reduce((s, v) => s + v, 0) / vs.length]);
+}
+
+function curveSeries(gs: GroupCurve[], field: "testAcc" | "testLoss" | "trainLoss"): Series[] {
+  const families = [...new Set(gs.map((g) => g.family))];
+  const batches = new Set(gs.map((g) => g.batchSize));
+  return gs.map((g) => {
+    const fi = families.indexOf(g.family);
+    const ks = gs.filter((x) => x.family === g.family).map((x) => x.k);
+    return {
+      name: `${g.family} k=${g.k}${
+        batches.size > 1 ? ` b=${g.batchSize}` : ""
+      } (${g.runs.length} seeds)`,
+      group: g.family,
+      points: meanCurve(g, field),
+      color: seriesColor(fi),
+      dashed: ks.indexOf(g.k) % 2 === 1,
+      mode: "both" as const,
+    };
+  });
+}
+
+/** The resolved config as `path: value` rows (arrays joined), whatever fields it has. */
+function configRows(config: unknown): [string, string][] {
+  const rows: [string, string][] = [];
+  const walk = (v: unknown, path: string) => {
+    if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) {
+      rows.push([path, v.map(String).join(", ")]);
+    } else if (typeof v === "object" && v !== null) {
+      for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    } else rows.push([path, v === null ? "null" : String(v)]);
+  };
+  walk(config, "");
+  return rows;
+}
+
+/** The sweep overview. */
+export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
+  const { base, plan, runs } = data;
+  const s = base.sweep.status === "ok" ? base.sweep.value : null;
+  const c = s?.config;
+  const counts = {
+    complete: runs.filter((r) => r.status === "complete").length,
+    partial: runs.filter((r) => r.status === "partial").length,
+    missing: runs.filter((r) => r.status === "missing").length,
+  };
+  const gs = groups(runs);
+  const families = [...new Set(runs.map((r) => r.family))];
+  const paramSeries: Series[] = families.map((f, i) => {
+    const byK = new Map<number, number>();
+    for (const r of runs) if (r.family === f && r.run) byK.set(r.k, r.run.params);
+    return {
+      name: f,
+      group: f,
+      points: [...byK.entries()].sort((a, b) => a[0] - b[0]),
+      color: seriesColor(i),
+      mode: "both" as const,
+    };
+  });
+  const ks = [...new Set(runs.map((r) => r.k))].sort((a, b) => a - b);
+  const summary = base.summary.status === "ok" ? base.summary.value : null;
+  return (
+    <>
+      <h1>Sweep {base.name}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="" />
+      <section>
+        <h2>Configuration</h2>
+        {base.sweep.status === "invalid" && (
+          <div class="notice error" role="alert">
+            sweep.json could not be read: {base.sweep.message}
+          </div>
+        )}
+        {s && c && (
+          <table class="kv">
+            <tbody>
+              <tr>
+                <th>Sweep id</th>
+                <td>{s.sweepId}</td>
+              </tr>
+              <tr>
+                <th>Config hash</th>
+                <td>
+                  <code>{s.configHash}</code>
+                </td>
+              </tr>
+              <tr>
+                <th>Created</th>
+                <td>{s.created}</td>
+              </tr>
+              <tr>
+                <th>Toolkit</th>
+                <td>{s.toolkit.name} {s.toolkit.version}</td>
+              </tr>
+              {configRows(c).map(([k, v]) => (
+                <tr>
+                  <th>{k}</th>
+                  <td>{v}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <p class="data-links">
+          Data: <a href={ctx.href(dataPath(base.name, "sweep.json"))}>sweep.json</a> ·{" "}
+          <a href={ctx.href(dataPath(base.name, "plan.json"))}>plan.json</a> ·{" "}
+          <a href={ctx.href(dataPath(base.name, "plan.csv"))}>plan.csv</a>
+        </p>
+      </section>
+      <section>
+        <h2>Runs</h2>
+        {plan.status !== "ok"
+          ? (
+            <div class="notice missing">
+              plan.json{" "}
+              {plan.status === "missing" ? "is absent" : `is unreadable: ${plan.message}`}; the
+              sweep writes it first (<code>deno task sweep</code>).
+            </div>
+          )
+          : (
+            <p>
+              {plan.value.runs.length} planned: {counts.complete} complete, {counts.partial}{" "}
+              in progress or partial, {counts.missing} not started.
+            </p>
+          )}
+        {summary && (
+          <p>
+            Analysis backend: {summary.backend.kind}
+            {summary.backend.adapter
+              ? ` (${summary.backend.adapter}${
+                summary.backend.software ? ", software adapter" : ""
+              })`
+              : ""}; {summary.counts.models} models, {summary.counts.samples}{" "}
+            probe samples of dimension {summary.counts.dimension}, {summary.counts.zeroGradients}
+            {" "}
+            zero gradients left out.
+            {summary.warnings.length > 0 && (
+              <ul class="warnings">{summary.warnings.map((w) => <li>{w}</li>)}</ul>
+            )}
+          </p>
+        )}
+        {base.summary.status !== "ok" && (
+          <AnalysisNotice kind="summary" loaded={base.summary} sweep={base.name} />
+        )}
+      </section>
+      {gs.length > 0 && (
+        <section>
+          <h2>Training curves</h2>
+          <Figure
+            title="Test accuracy by epoch (mean over seeds)"
+            ctx={ctx}
+            sweep={base.name}
+            file="runs.json"
+          >
+            <LineChart
+              id="acc-curves"
+              title="Test accuracy by epoch (mean over seeds)"
+              xLabel="epoch"
+              yLabel="test accuracy"
+              series={curveSeries(gs, "testAcc")}
+            />
+          </Figure>
+          <Figure
+            title="Test and training loss by epoch (mean over seeds)"
+            ctx={ctx}
+            sweep={base.name}
+            file="runs.json"
+          >
+            <LineChart
+              id="test-loss-curves"
+              title="Test loss by epoch (mean over seeds)"
+              xLabel="epoch"
+              yLabel="test cross-entropy"
+              series={curveSeries(gs, "testLoss")}
+            />
+            <LineChart
+              id="train-loss-curves"
+              title="Training loss by epoch (mean over seeds)"
+              xLabel="epoch"
+              yLabel="training cross-entropy"
+              series={curveSeries(gs, "trainLoss")}
+            />
+          </Figure>
+          <Figure
+            title="Trainable parameters by family and width k"
+            ctx={ctx}
+            sweep={base.name}
+            file="runs.json"
+          >
+            <LineChart
+              id="params"
+              title="Trainable parameters by family and width k"
+              xLabel="width k"
+              yLabel="trainable parameters"
+              xLog
+              yLog
+              xTicks={ks}
+              series={paramSeries}
+            />
+            <table class="data">
+              <thead>
+                <tr>
+                  <th>Family</th>
+                  {ks.map((k) => <th>k = {k}</th>)}
+                </tr>
+              </thead>
+              <tbody>
+                {paramSeries.map((ps) => (
+                  <tr>
+                    <th>{ps.name}</th>
+                    {ks.map((k) => <td>{num(ps.points.find((p) => p[0] === k)?.[1] ?? null)}</td>)}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Figure>
+        </section>
+      )}
+      {runs.length > 0 && (
+        <section>
+          <h2>Models</h2>
+          <table class="data">
+            <thead>
+              <tr>
+                <th>Run</th>
+                <th>Family</th>
+                <th>k</th>
+                <th>Seed</th>
+                <th>Batch</th>
+                <th>Status</th>
+                <th>Parameters</th>
+                <th>Test accuracy</th>
+                <th>Test loss</th>
+                <th>Backend</th>
+                <th>Training s</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map((r) => (
+                <tr>
+                  <td>
+                    <code>{r.runId}</code>
+                  </td>
+                  <td>{r.family}</td>
+                  <td>{r.k}</td>
+                  <td>{r.seed}</td>
+                  <td>{r.batchSize}</td>
+                  <td>
+                    <span class={`badge ${r.status}`}>{r.status}</span>
+                    {r.problem && <span class="problem">{r.problem}</span>}
+                  </td>
+                  <td>{num(r.run?.params ?? null)}</td>
+                  <td>{num(r.run?.final.testAcc ?? null, 3)}</td>
+                  <td>{num(r.run?.final.testLoss ?? null, 3)}</td>
+                  <td>
+                    {r.run
+                      ? `${r.run.backend.tfjs}${r.run.backend.software ? " (software)" : ""}`
+                      : "–"}
+                  </td>
+                  <td>{num(r.run?.seconds.train ?? null, 1)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p class="data-links">
+            Data: <a href={ctx.href(dataPath(base.name, "runs.json"))}>runs.json</a> ·{" "}
+            <a href={ctx.href(dataPath(base.name, "runs.csv"))}>runs.csv</a>
+          </p>
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,333 @@
+/**
+ * `/sweeps/:sweep/similarity/`: p(k1, k2) per family and across families, mean-direction
+ * similarity beside its split-half control, spherical variance by width, and Table 1.
+ * Accepts `?family=NAME` to show one family.
+ * @module
+ */
+import type { JSX } from "preact";
+import type { SimilarityFile, Table1File } from "../../../lib/analysis/schema.ts";
+import {
+  type HeatmapData,
+  LineChart,
+  type Series,
+  seriesColor,
+} from "../../../lib/site/charts/mod.ts";
+import {
+  AnalysisNotice,
+  estimateText,
+  Figure,
+  intervalText,
+  num,
+  SweepNav,
+} from "../../../lib/site/components.tsx";
+import { Island } from "../../../lib/site/island.tsx";
+import type { RouteContext } from "../../../lib/site/router.ts";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
+import {
+  analysis,
+  familyFilter,
+  requireSweep,
+  skippedReason,
+  type SweepBase,
+} from "../../../lib/site/sweep_data.ts";
+
+/** Query keys accepted. */
+export const queryKeys = ["family"] as const;
+
+interface Data {
+  base: SweepBase;
+  similarity: Loaded<SimilarityFile>;
+  table1: Loaded<Table1File>;
+  family: string | null;
+}
+
+/** Loads similarity.json and table1.json; validates `?family=`. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const base = await requireSweep(ctx);
+  const similarity = await analysis(ctx, base, "similarity");
+  const table1 = await analysis(ctx, base, "table1");
+  const families = new Set<string>();
+  if (similarity.status === "ok") similarity.value.groups.forEach((g) => families.add(g.family));
+  if (table1.status === "ok") table1.value.rows.forEach((r) => families.add(r.family));
+  if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
+  const family = familyFilter(ctx, [...families]);
+  return { base, similarity, table1, family };
+}
+
+/** Page title. */
+export function title(data: Data): string {
+  return `${data.base.name} — similarity`;
+}
+
+function groupLabel(g: { family: string; k: number }): string {
+  return `${g.family} k=${g.k}`;
+}
+
+function SimilaritySections(
+  { s, ctx, sweep, family }: {
+    s: SimilarityFile;
+    ctx: RouteContext;
+    sweep: string;
+    family: string | null;
+  },
+): JSX.Element {
+  const fams = s.byFamily.filter((f) => family === null || f.family === family);
+  const groups = s.groups.filter((g) => family === null || g.family === family);
+  const across = new Set(s.groups.map((g) => g.family)).size > 1 && family === null;
+  const mdHeat = (fam: string): HeatmapData => {
+    const gs = s.groups.filter((g) => g.family === fam).sort((a, b) => a.k - b.k);
+    return {
+      id: `md-${fam}`,
+      title: `Mean-direction similarity, ${fam}`,
+      xLabel: "k2",
+      yLabel: "k1",
+      rowLabels: gs.map((g) => String(g.k)),
+      colLabels: gs.map((g) => String(g.k)),
+      values: gs.map((a) => gs.map((b) => s.meanDirection[a.index]?.[b.index]?.mean ?? null)),
+      min: 0,
+      max: 1,
+    };
+  };
+  const families = [...new Set(groups.map((g) => g.family))];
+  const svSeries: Series[] = families.flatMap((f, i) => {
+    const rows = s.sphericalVariance.filter((r) => r.family === f).sort((a, b) => a.k - b.k);
+    return [
+      {
+        name: `${f} corrected`,
+        group: f,
+        color: seriesColor(i),
+        mode: "both" as const,
+        points: rows.map((r) => [r.k, r.corrected.mean ?? NaN] as [number, number]),
+        intervals: rows.map((r) =>
+          r.corrected.ci ? [r.corrected.ci.lo, r.corrected.ci.hi] as [number, number] : null
+        ),
+      },
+      {
+        name: `${f} raw (n seeds)`,
+        group: f,
+        color: seriesColor(i),
+        dashed: true,
+        mode: "both" as const,
+        points: rows.map((r) => [r.k, r.estimate.mean ?? NaN] as [number, number]),
+      },
+    ];
+  });
+  return (
+    <>
+      <section>
+        <h2>Expected similarity p(k1, k2)</h2>
+        <p>
+          Mean over model pairs f1 ∈ F(k1), f2 ∈ F(k2), f1 ≠ f2, of p_ind = mean over x of
+          cos(g_f1(x), g_f2(x)); {s.gradients.samples} probe samples, dimension{" "}
+          {s.gradients.dimension}, gradient of {s.gradients.scalar ?? "an unknown scalar"}
+          {s.zeroGradients > 0 ? `; ${s.zeroGradients} zero gradients left out` : ""}.
+        </p>
+        {fams.map((f) => (
+          <Figure title={`p(k1, k2), ${f.family}`} ctx={ctx} sweep={sweep} file="similarity.json">
+            <Island
+              name="HeatmapHover"
+              props={{
+                id: `p-${f.family}`,
+                title: `Expected similarity p(k1, k2), ${f.family}`,
+                xLabel: "k2",
+                yLabel: "k1",
+                rowLabels: f.ks.map(String),
+                colLabels: f.ks.map(String),
+                values: f.mean,
+              }}
+            />
+          </Figure>
+        ))}
+        {across && (
+          <Figure title="p(g1, g2) across families" ctx={ctx} sweep={sweep} file="similarity.json">
+            <Island
+              name="HeatmapHover"
+              props={{
+                id: "p-across",
+                title: "Expected similarity across families and widths",
+                xLabel: "group 2",
+                yLabel: "group 1",
+                rowLabels: s.groups.map(groupLabel),
+                colLabels: s.groups.map(groupLabel),
+                values: s.expected.map((row) =>
+                  row.map((c) =>
+                    c.mean
+                  )
+                ),
+              }}
+            />
+          </Figure>
+        )}
+      </section>
+      <section>
+        <h2>Mean-direction similarity</h2>
+        <p>
+          mean over x of cos(μ_k1(x), μ_k2(x)) (H2: near 1 across widths). Averaging alone raises
+          it, so read it beside the split-half control below; the diagonal is left empty.
+        </p>
+        {families.map((f) => (
+          <Figure
+            title={`Mean-direction similarity, ${f}`}
+            ctx={ctx}
+            sweep={sweep}
+            file="similarity.json"
+          >
+            <Island name="HeatmapHover" props={mdHeat(f)} />
+          </Figure>
+        ))}
+        {across && (
+          <Figure
+            title="Mean-direction similarity across families"
+            ctx={ctx}
+            sweep={sweep}
+            file="similarity.json"
+          >
+            <Island
+              name="HeatmapHover"
+              props={{
+                id: "md-across",
+                title: "Mean-direction similarity across families and widths",
+                xLabel: "group 2",
+                yLabel: "group 1",
+                rowLabels: s.groups.map(groupLabel),
+                colLabels: s.groups.map(groupLabel),
+                values: s.meanDirection.map((row) => row.map((c) => c?.mean ?? null)),
+                min: 0,
+                max: 1,
+              }}
+            />
+          </Figure>
+        )}
+        <Figure title="Split-half control" ctx={ctx} sweep={sweep} file="similarity.json">
+          <table class="data">
+            <thead>
+              <tr>
+                <th>Family</th>
+                <th>k</th>
+                <th>Halves</th>
+                <th>Splits</th>
+                <th>mean ± std</th>
+                <th>Interval</th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.splitHalf.filter((r) => family === null || r.family === family).map((r) => (
+                <tr>
+                  <td>{r.family}</td>
+                  <td>{r.k}</td>
+                  <td>{r.halfSizes.join(" + ")}</td>
+                  <td>{r.splits}</td>
+                  <td>{estimateText(r.estimate)}</td>
+                  <td>{intervalText(r.estimate.ci)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Figure>
+      </section>
+      <section>
+        <h2>Spherical variance by width</h2>
+        <Figure
+          title="Spherical variance 1 − ‖m(x)‖ by width k"
+          ctx={ctx}
+          sweep={sweep}
+          file="similarity.json"
+        >
+          <LineChart
+            id="spherical-variance"
+            title="Spherical variance by width k (solid: corrected for n; dashed: raw)"
+            xLabel="width k"
+            yLabel="spherical variance"
+            xLog
+            xTicks={[...new Set(groups.map((g) => g.k))]}
+            series={svSeries}
+          />
+        </Figure>
+      </section>
+    </>
+  );
+}
+
+function Table1Section(
+  { t, ctx, sweep, family }: {
+    t: Table1File;
+    ctx: RouteContext;
+    sweep: string;
+    family: string | null;
+  },
+): JSX.Element {
+  const rows = t.rows.filter((r) => family === null || r.family === family);
+  const families = [...new Set(rows.map((r) => r.family))];
+  const ks = [...new Set(rows.map((r) => r.k))].sort((a, b) => a - b);
+  return (
+    <Figure
+      title="Table 1: Wasserstein distance between models of one family (mean ± std)"
+      ctx={ctx}
+      sweep={sweep}
+      file="table1.json"
+      caption={`W1 between the distributions over x of each model's ${t.basis} values, over pairs f1 ≠ f2 in F(k); the upper bound is ${t.upperBound}.`}
+    >
+      <table class="data table1">
+        <thead>
+          <tr>
+            <th>Family</th>
+            {ks.map((k) => <th>k = {k}</th>)}
+          </tr>
+        </thead>
+        <tbody>
+          {families.map((f) => (
+            <tr>
+              <th>{f}</th>
+              {ks.map((k) => {
+                const r = rows.find((x) => x.family === f && x.k === k);
+                return (
+                  <td
+                    title={r
+                      ? `${r.modelPairs} model pairs, ${r.samplesPerModel} samples per model`
+                      : ""}
+                  >
+                    {r && r.mean !== null ? `${num(r.mean, 4)} ± ${num(r.std, 4)}` : "–"}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Figure>
+  );
+}
+
+/** The similarity page. */
+export default function Similarity({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
+  const { base, similarity, table1, family } = data;
+  return (
+    <>
+      <h1>Similarity — {base.name}{family ? ` (${family})` : ""}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="similarity" />
+      {similarity.status === "ok"
+        ? <SimilaritySections s={similarity.value} ctx={ctx} sweep={base.name} family={family} />
+        : (
+          <AnalysisNotice
+            kind="similarity"
+            loaded={similarity}
+            sweep={base.name}
+            skipped={skippedReason(base, "similarity.json")}
+          />
+        )}
+      <section>
+        <h2>Table 1</h2>
+        {table1.status === "ok"
+          ? <Table1Section t={table1.value} ctx={ctx} sweep={base.name} family={family} />
+          : (
+            <AnalysisNotice
+              kind="table1"
+              loaded={table1}
+              sweep={base.name}
+              skipped={skippedReason(base, "table1.json")}
+            />
+          )}
+      </section>
+    </>
+  );
+}

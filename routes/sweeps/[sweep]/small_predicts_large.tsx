@@ -1,0 +1,145 @@
+/**
+ * `/sweeps/:sweep/small_predicts_large/`: how well the mean direction of small models predicts
+ * the salience of large ones, beside the individual similarity of small and large models.
+ * @module
+ */
+import type { JSX } from "preact";
+import type { SmallPredictsLargeFile } from "../../../lib/analysis/schema.ts";
+import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
+import {
+  AnalysisNotice,
+  estimateText,
+  Figure,
+  intervalText,
+  SweepNav,
+} from "../../../lib/site/components.tsx";
+import type { RouteContext } from "../../../lib/site/router.ts";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
+import {
+  analysis,
+  requireSweep,
+  skippedReason,
+  type SweepBase,
+} from "../../../lib/site/sweep_data.ts";
+
+interface Data {
+  base: SweepBase;
+  spl: Loaded<SmallPredictsLargeFile>;
+}
+
+/** Loads small_predicts_large.json. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const base = await requireSweep(ctx);
+  return { base, spl: await analysis(ctx, base, "smallPredictsLarge") };
+}
+
+/** Page title. */
+export function title(data: Data): string {
+  return `${data.base.name} — small models predict large ones`;
+}
+
+function Sections(
+  { s, ctx, sweep }: { s: SmallPredictsLargeFile; ctx: RouteContext; sweep: string },
+): JSX.Element {
+  const families = [...new Set(s.rows.map((r) => r.family))];
+  return (
+    <>
+      <p>
+        For each pair of widths k_small &lt; k_large: the mean over large models f and x of
+        cos(μ_small(x), g_f(x)), with μ over all small seeds, against the mean individual similarity
+        cos(g_small(x), g_large(x)) over model pairs.
+      </p>
+      {families.map((f) => {
+        const rows = s.rows.filter((r) => r.family === f).sort((a, b) =>
+          a.kSmall - b.kSmall || a.kLarge - b.kLarge
+        );
+        const cats = rows.map((r) => `${r.kSmall}→${r.kLarge}`);
+        const series: Series[] = [
+          {
+            name: "mean direction of small models",
+            color: "#0072B2",
+            mode: "both",
+            points: rows.map((r, i) => [i, r.meanDirection.mean ?? NaN]),
+            intervals: rows.map((r) =>
+              r.meanDirection.ci ? [r.meanDirection.ci.lo, r.meanDirection.ci.hi] : null
+            ),
+          },
+          {
+            name: "individual small model",
+            color: "#D55E00",
+            dashed: true,
+            mode: "both",
+            points: rows.map((r, i) => [i, r.individual.mean ?? NaN]),
+            intervals: rows.map((r) =>
+              r.individual.ci ? [r.individual.ci.lo, r.individual.ci.hi] : null
+            ),
+          },
+        ];
+        return (
+          <Figure
+            title={`Small predicts large, ${f}`}
+            ctx={ctx}
+            sweep={sweep}
+            file="small_predicts_large.json"
+          >
+            <LineChart
+              id={`spl-${f}`}
+              title={`Cosine to large models' salience, ${f}`}
+              xLabel="k_small → k_large"
+              yLabel="mean cosine"
+              xCategories={cats}
+              series={series}
+            />
+            <table class="data">
+              <thead>
+                <tr>
+                  <th>k_small</th>
+                  <th>k_large</th>
+                  <th>Mean direction</th>
+                  <th>Interval</th>
+                  <th>Individual</th>
+                  <th>Small / large models</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r) => (
+                  <tr>
+                    <td>{r.kSmall}</td>
+                    <td>{r.kLarge}</td>
+                    <td>{estimateText(r.meanDirection, 4)}</td>
+                    <td>{intervalText(r.meanDirection.ci, 4)}</td>
+                    <td>{estimateText(r.individual, 4)}</td>
+                    <td>{r.smallModels} / {r.largeModels}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Figure>
+        );
+      })}
+    </>
+  );
+}
+
+/** The small-predicts-large page. */
+export default function SmallPredictsLarge(
+  { data, ctx }: { data: Data; ctx: RouteContext },
+): JSX.Element {
+  const { base, spl } = data;
+  return (
+    <>
+      <h1>Small models predict large ones — {base.name}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="small_predicts_large" />
+      {spl.status === "ok"
+        ? <Sections s={spl.value} ctx={ctx} sweep={base.name} />
+        : (
+          <AnalysisNotice
+            kind="smallPredictsLarge"
+            loaded={spl}
+            sweep={base.name}
+            skipped={skippedReason(base, "small_predicts_large.json")}
+          />
+        )}
+    </>
+  );
+}
