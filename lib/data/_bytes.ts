@@ -3,11 +3,11 @@ import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** A folder given as a file-system path or a URL (file: or http(s):). */
-export type Location = string | URL;
+import type { DataLocation } from "./types.ts";
+export type { DataLocation };
 
 /** The location of `name` inside folder `dir`. */
-export function fileIn(dir: Location, name: string): Location {
+export function fileIn(dir: DataLocation, name: string): DataLocation {
   if (dir instanceof URL) {
     const base = dir.href.endsWith("/") ? dir : new URL(dir.href + "/");
     return new URL(name, base);
@@ -16,13 +16,13 @@ export function fileIn(dir: Location, name: string): Location {
 }
 
 /** A location as a reader would write it in a message. */
-export function shown(loc: Location): string {
+export function shown(loc: DataLocation): string {
   if (loc instanceof URL) return loc.protocol === "file:" ? fileURLToPath(loc) : loc.href;
   return loc;
 }
 
 /** Whether a file exists at `loc` (remote URLs are asked with HEAD). */
-export async function exists(loc: Location): Promise<boolean> {
+export async function exists(loc: DataLocation): Promise<boolean> {
   if (loc instanceof URL && loc.protocol !== "file:") {
     const r = await fetch(loc, { method: "HEAD" });
     await r.body?.cancel();
@@ -38,7 +38,7 @@ export async function exists(loc: Location): Promise<boolean> {
 }
 
 /** Whether a folder exists at a local `loc`. */
-export async function isDir(loc: Location): Promise<boolean> {
+export async function isDir(loc: DataLocation): Promise<boolean> {
   if (loc instanceof URL && loc.protocol !== "file:") return true;
   try {
     return (await Deno.stat(loc)).isDirectory;
@@ -49,7 +49,7 @@ export async function isDir(loc: Location): Promise<boolean> {
 }
 
 /** Reads all bytes at `loc`; `missing` is the message of the NotFound error thrown if absent. */
-export async function readBytes(loc: Location, missing: string): Promise<Uint8Array> {
+export async function readBytes(loc: DataLocation, missing: string): Promise<Uint8Array> {
   if (loc instanceof URL && loc.protocol !== "file:") {
     const r = await fetch(loc);
     if (!r.ok) {

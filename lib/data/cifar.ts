@@ -13,7 +13,7 @@
  * @module
  */
 import type { RawDataset, RawSplit } from "./types.ts";
-import { exists, fileIn, fmt, isDir, type Location, readBytes, shown } from "./_bytes.ts";
+import { type DataLocation, exists, fileIn, fmt, isDir, readBytes, shown } from "./_bytes.ts";
 
 /** CIFAR-10's class names in label order. */
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
@@ -139,7 +139,7 @@ function concatSplits(parts: RawSplit[]): RawSplit {
 }
 
 /** `dir`, or its `sub` folder when the files sit there (as the archives unpack). */
-async function resolveDir(dir: Location, first: string, sub: string): Promise<Location> {
+async function resolveDir(dir: DataLocation, first: string, sub: string): Promise<DataLocation> {
   if (await exists(fileIn(dir, first))) return dir;
   const inner = fileIn(dir, sub);
   if (!(inner instanceof URL) && await isDir(inner) && await exists(fileIn(inner, first))) {
@@ -149,7 +149,7 @@ async function resolveDir(dir: Location, first: string, sub: string): Promise<Lo
 }
 
 async function readCifar(
-  dir: Location,
+  dir: DataLocation,
   files: string[],
   format: Omit<CifarRecordFormat, "name">,
   dataset: string,
@@ -164,7 +164,7 @@ async function readCifar(
   return parts.length === 1 ? parts[0] as RawSplit : concatSplits(parts);
 }
 
-function requireDir(dir: Location | undefined, dataset: string, folder: string): Location {
+function requireDir(dir: DataLocation | undefined, dataset: string, folder: string): DataLocation {
   if (dir === undefined) {
     throw new TypeError(
       `${dataset} needs a folder, none was given: pass dir (--data-dir) naming the folder that ` +
@@ -195,7 +195,7 @@ function requireDir(dir: Location | undefined, dataset: string, folder: string):
  * if (raw.train.count !== 5 || raw.classes[raw.test.labels[0]!] !== "cat") throw new Error("bad");
  * ```
  */
-export async function loadCifar10Raw(dir: Location | undefined): Promise<RawDataset> {
+export async function loadCifar10Raw(dir: DataLocation | undefined): Promise<RawDataset> {
   const given = requireDir(dir, "CIFAR-10", "cifar-10-batches-bin");
   const where = await resolveDir(given, "data_batch_1.bin", "cifar-10-batches-bin");
   const fix = `put the binary version (cifar-10-batches-bin, from cifar-10-binary.tar.gz) in ` +
@@ -246,7 +246,7 @@ export interface Cifar100Options {
  * ```
  */
 export async function loadCifar100Raw(
-  dir: Location | undefined,
+  dir: DataLocation | undefined,
   options: Cifar100Options = {},
 ): Promise<RawDataset> {
   const given = requireDir(dir, "CIFAR-100", "cifar-100-binary");

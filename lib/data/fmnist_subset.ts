@@ -10,7 +10,7 @@ import { gzipSync } from "node:zlib";
 import { encodeIdx, FASHION_MNIST_DEBIAN_DIR, loadFashionMnistRaw } from "./idx.ts";
 import { balancedSelection } from "./prepare.ts";
 import type { RawSplit } from "./types.ts";
-import { fileIn, type Location, shown } from "./_bytes.ts";
+import { type DataLocation, fileIn, shown } from "./_bytes.ts";
 
 /** The recipe of the embedded subset: counts and the selection seed. */
 export const FASHION_MNIST_SUBSET: Readonly<
@@ -71,7 +71,7 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * ```
  */
 export async function makeFashionMnistSubset(
-  srcDir: Location = FASHION_MNIST_DEBIAN_DIR,
+  srcDir: DataLocation = FASHION_MNIST_DEBIAN_DIR,
   dstDir: string | URL = FASHION_MNIST_SUBSET_DIR,
 ): Promise<string[]> {
   const raw = await loadFashionMnistRaw(srcDir);

@@ -8,7 +8,7 @@
  * @module
  */
 import type { RawDataset, RawSplit } from "./types.ts";
-import { exists, fileIn, fmt, type Location, maybeGunzip, readBytes, shown } from "./_bytes.ts";
+import { type DataLocation, exists, fileIn, fmt, maybeGunzip, readBytes, shown } from "./_bytes.ts";
 
 /** Where Debian's `dataset-fashion-mnist` package installs the four idx files. */
 export const FASHION_MNIST_DEBIAN_DIR = "/usr/share/datasets/fashion-mnist";
@@ -101,7 +101,7 @@ export function parseIdx(
 
 /** Reads `<dir>/<base>.gz`, or `<dir>/<base>` when only the uncompressed file is there. */
 async function readIdxFile(
-  dir: Location,
+  dir: DataLocation,
   base: string,
   magic: number,
   fix: string,
@@ -118,7 +118,7 @@ async function readIdxFile(
 }
 
 async function readSplit(
-  dir: Location,
+  dir: DataLocation,
   prefix: string,
   numClasses: number,
   fix: string,
@@ -172,7 +172,7 @@ async function readSplit(
  * ```
  */
 export async function loadFashionMnistRaw(
-  dir: Location = FASHION_MNIST_DEBIAN_DIR,
+  dir: DataLocation = FASHION_MNIST_DEBIAN_DIR,
   options: { name?: string; fix?: string } = {},
 ): Promise<RawDataset> {
   const where = shown(dir);

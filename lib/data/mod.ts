@@ -32,7 +32,15 @@
  *
  * @module
  */
-export type { Dataset, ImageShape, ImageSplit, ProbeSplit, RawDataset, RawSplit } from "./types.ts";
+export type {
+  DataLocation,
+  Dataset,
+  ImageShape,
+  ImageSplit,
+  ProbeSplit,
+  RawDataset,
+  RawSplit,
+} from "./types.ts";
 export {
   balancedSelection,
   channelStats,

@@ -13,7 +13,7 @@
  * @module
  */
 import type { ImageShape, RawDataset, RawSplit } from "./types.ts";
-import { fileIn, fmt, type Location, readBytes, shown } from "./_bytes.ts";
+import { type DataLocation, fileIn, fmt, readBytes, shown } from "./_bytes.ts";
 import { type NpyArray, parseNpy } from "./_npy_images.ts";
 
 /** Options of `loadNpyRaw()`. */
@@ -35,7 +35,7 @@ export interface NpyDatasetOptions {
 }
 
 async function readNpy(
-  dir: Location,
+  dir: DataLocation,
   file: string,
   fix: string,
 ): Promise<{ name: string; array: NpyArray }> {
@@ -150,7 +150,7 @@ function toLabels(name: string, array: NpyArray, count: number, imagesName: stri
  * ```
  */
 export async function loadNpyRaw(
-  dir: Location | undefined,
+  dir: DataLocation | undefined,
   options: NpyDatasetOptions = {},
 ): Promise<RawDataset> {
   if (dir === undefined) {

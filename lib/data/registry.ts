@@ -11,7 +11,7 @@ import { makeSyntheticRaw, type SyntheticOptions } from "./synthetic.ts";
 import { type Cifar100Options, loadCifar100Raw, loadCifar10Raw } from "./cifar.ts";
 import { loadTinyImageNetRaw } from "./tinyimagenet.ts";
 import { loadNpyRaw, type NpyDatasetOptions } from "./npy_dataset.ts";
-import type { Location } from "./_bytes.ts";
+import type { DataLocation } from "./_bytes.ts";
 
 /** The names `loadDataset()` accepts. */
 export const DATASET_NAMES = Object.freeze(
@@ -33,7 +33,7 @@ export type DatasetName = (typeof DATASET_NAMES)[number];
 export interface LoadDatasetOptions extends PrepareOptions {
   /** Folder of the data set's files (required for cifar10, cifar100, tinyimagenet, npy;
    * default Debian's folder for fmnist; ignored by fmnist-default and synthetic). */
-  dir?: Location;
+  dir?: DataLocation;
   /** CIFAR-100: use the fine (default, 100 classes) or coarse (20 classes) labels. */
   labelKind?: Cifar100Options["labelKind"];
   /** npy: file names, 4-D layout, class names (see `loadNpyRaw()`). */

@@ -13,7 +13,7 @@ import jpeg from "jpeg-js";
 import { readdir } from "node:fs/promises";
 import type { RawDataset, RawSplit } from "./types.ts";
 import { balancedSelection } from "./prepare.ts";
-import { exists, fileIn, isDir, type Location, readBytes, shown } from "./_bytes.ts";
+import { type DataLocation, exists, fileIn, isDir, readBytes, shown } from "./_bytes.ts";
 
 const SIDE = 64;
 const PIXELS = SIDE * SIDE * 3;
@@ -67,11 +67,11 @@ export function decodeJpegRgb(
   return image.data;
 }
 
-async function readText(loc: Location, missing: string): Promise<string> {
+async function readText(loc: DataLocation, missing: string): Promise<string> {
   return new TextDecoder().decode(await readBytes(loc, missing));
 }
 
-async function listJpegs(dir: Location, missing: string): Promise<string[]> {
+async function listJpegs(dir: DataLocation, missing: string): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(shown(dir));
@@ -83,7 +83,7 @@ async function listJpegs(dir: Location, missing: string): Promise<string[]> {
 }
 
 async function decodeSelected(
-  files: Location[],
+  files: DataLocation[],
   labels: Int32Array,
   indices: Int32Array,
   fix: string,
@@ -92,7 +92,7 @@ async function decodeSelected(
   const out = new Int32Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k] as number;
-    const loc = files[i] as Location;
+    const loc = files[i] as DataLocation;
     const bytes = await readBytes(loc, `TinyImageNet file ${shown(loc)} is missing: ${fix}`);
     pixels.set(
       decodeJpegRgb(bytes, { name: `TinyImageNet file ${shown(loc)}`, width: SIDE, height: SIDE }),
@@ -135,7 +135,7 @@ async function decodeSelected(
  * ```
  */
 export async function loadTinyImageNetRaw(
-  dir: Location | undefined,
+  dir: DataLocation | undefined,
   options: TinyImageNetOptions = {},
 ): Promise<RawDataset> {
   if (dir === undefined) {
@@ -181,7 +181,7 @@ export async function loadTinyImageNetRaw(
     }
   }
 
-  const trainFiles: Location[] = [];
+  const trainFiles: DataLocation[] = [];
   const trainLabels: number[] = [];
   for (const w of wnids) {
     const folder = fileIn(fileIn(fileIn(root, "train"), w), "images");
@@ -203,7 +203,7 @@ export async function loadTinyImageNetRaw(
   const valDir = fileIn(root, "val");
   const annLoc = fileIn(valDir, "val_annotations.txt");
   const annText = await readText(annLoc, `TinyImageNet file ${shown(annLoc)} is missing: ${fix}`);
-  const valFiles: Location[] = [];
+  const valFiles: DataLocation[] = [];
   const valLabels: number[] = [];
   annText.split(/\r?\n/).forEach((line, i) => {
     if (line.trim() === "") return;

@@ -8,6 +8,9 @@
  * @module
  */
 
+/** A file or folder given as a file-system path or a URL (`file:`, or `http(s):` for files). */
+export type DataLocation = string | URL;
+
 /** The size of one image: channels × height × width. */
 export interface ImageShape {
   /** Number of channels C (1 for grey, 3 for RGB). */

@@ -7,7 +7,7 @@ import {
   makeFashionMnistSubset,
   parseIdx,
 } from "../../lib/data/mod.ts";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -52,7 +52,14 @@ Deno.test({
     for (const name of [...FASHION_MNIST_SUBSET_FILES, "SHA256SUMS"]) {
       const committed = await Deno.readFile(new URL(name, FASHION_MNIST_SUBSET_DIR));
       const fresh = await Deno.readFile(join(tmp.dir, name));
-      assert(bytesEqual(committed, fresh), `${name} differs from the regenerated file`);
+      if (bytesEqual(committed, fresh)) continue;
+      const sameContent = name.endsWith(".gz") &&
+        bytesEqual(gunzipSync(committed), gunzipSync(fresh));
+      throw new Error(
+        sameContent
+          ? `${name}: same images and labels, but this Deno's zlib compresses them to other bytes`
+          : `${name} differs from the regenerated file`,
+      );
     }
   },
 });
