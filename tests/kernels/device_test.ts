@@ -1,5 +1,5 @@
 import {
-  Gpu,
+  type Gpu,
   LOOP_CAP,
   normalizeRows,
   PairwiseSimilarity,
