@@ -36,6 +36,8 @@ export interface EnsembleMember {
 export interface EnsembleStudyOptions {
   /** Seeds per width held out for μ (default ⌊n/2⌋, at least 1). */
   heldOut?: number;
+  /** Ensemble sizes to evaluate (default 1 … the seeds not held out; larger sizes are dropped). */
+  sizes?: number[];
   /** Most distinct ensembles drawn per size (default 8). */
   draws?: number;
   /**
@@ -181,7 +183,10 @@ export async function ensembleStudy(
     const mu = meanUnitDirection(held.map((i) => members[i]!.gradient), N, D);
     const points: EnsemblePoint[] = [];
     const perSample: Array<{ members: number; t: Float64Array[]; loss: Float64Array[] }> = [];
-    for (let size = 1; size <= pool.length; size++) {
+    const sizes = (options.sizes ?? pool.map((_, i) => i + 1)).filter((z) =>
+      Number.isInteger(z) && z >= 1 && z <= pool.length
+    );
+    for (const size of [...new Set(sizes)].sort((a, b) => a - b)) {
       const subsets = drawSubsets(pool, size, maxDraws, u);
       const ts: Float64Array[] = [], losses: Float64Array[] = [];
       let lossSum = 0, accSum = 0, pairs = 0;
