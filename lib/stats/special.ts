@@ -149,17 +149,19 @@ const CF_TINY = 1e-300;
 const CF_EPS = 1e-16;
 
 /**
- * The continued fraction of I_x(a, b) (Numerical Recipes' betacf), evaluated by the modified
- * Lentz method; converges fast for x < (a + 1)/(a + b + 2).
+ * ln of the continued fraction of I_x(a, b) (Numerical Recipes' betacf) by the modified Lentz
+ * method; y = 1 − x exactly. Converges fast for x < (a + 1)/(a + b + 2). Its first term
+ * 1 − (a + b)x/(a + 1) is formed as (1 − b + (a + b)y)/(a + 1) when x is near 1, where the plain
+ * form cancels.
  */
-function betaContinuedFraction(x: number, a: number, b: number): number {
+function logBetaContinuedFraction(x: number, y: number, a: number, b: number): number {
   const qab = a + b, qap = a + 1, qam = a - 1;
   let c = 1;
-  let d = 1 - qab * x / qap;
+  let d = x > 0.5 ? (1 - b + qab * y) / qap : 1 - qab * x / qap;
   if (Math.abs(d) < CF_TINY) d = CF_TINY;
   d = 1 / d;
   let h = d;
-  const maxIter = 1000 + Math.ceil(20 * Math.sqrt(Math.max(a, b)));
+  const maxIter = 1000 + Math.ceil(40 * Math.sqrt(Math.max(a, b)));
   for (let m = 1; m <= maxIter; m++) {
     const m2 = 2 * m;
     let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
@@ -177,7 +179,7 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
     d = 1 / d;
     const del = d * c;
     h *= del;
-    if (Math.abs(del - 1) < CF_EPS) return h;
+    if (Math.abs(del - 1) < CF_EPS) return Math.log(h);
   }
   throw new RangeError(
     `the incomplete beta continued fraction did not converge for x = ${x}, a = ${a}, b = ${b} ` +
@@ -187,8 +189,12 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
 
 /** ln I_x(a, b) by the continued fraction, valid for x < (a+1)/(a+b+2); y = 1 − x exactly. */
 function logIncBetaCf(x: number, y: number, a: number, b: number): number {
-  return a * Math.log(x) + b * Math.log(y) - logBetaUnchecked(a, b) - Math.log(a) +
-    Math.log(betaContinuedFraction(x, a, b));
+  // ln x from y when x is near 1 (and vice versa): with a ~ 1e5 the absolute error of x itself
+  // would be multiplied by a.
+  const lnX = x > 0.5 ? Math.log1p(-y) : Math.log(x);
+  const lnY = y > 0.5 ? Math.log1p(-x) : Math.log(y);
+  return a * lnX + b * lnY - logBetaUnchecked(a, b) - Math.log(a) +
+    logBetaContinuedFraction(x, y, a, b);
 }
 
 /**
@@ -196,8 +202,11 @@ function logIncBetaCf(x: number, y: number, a: number, b: number): number {
  * ln I_x(a, b) = ln( (1/B(a, b)) ∫₀ˣ s^(a−1) (1 − s)^(b−1) ds ), accurate far into the tail
  * (results like −1e5 come back finite, where I itself underflows). For x < (a+1)/(a+b+2) it is
  * a·ln x + b·ln(1 − x) − ln B(a, b) − ln a + ln CF, with CF the continued fraction evaluated by
- * the modified Lentz method; otherwise log1p(−I_{1−x}(b, a)). Pass `oneMinusX` when 1 − x is
- * known more accurately than the subtraction gives (e.g. x = 1 − p² with p² tiny).
+ * the modified Lentz method; otherwise log1p(−I_{1−x}(b, a)). Just below the switch point with
+ * x > ½ and a > 100·b (where the direct fraction cancels) the complement is tried first and kept
+ * when I_x ≥ 1e-3. Pass `oneMinusX` when 1 − x is known more accurately than the subtraction
+ * gives (e.g. x = 1 − p² with p² tiny). Relative error ~1e-15 typically, up to a few 1e-12
+ * near the switch point for a ~ 1e5 (checked against mpmath).
  *
  * Cost: O(√max(a, b)) continued-fraction terms in the worst case (near the switch point),
  * a few dozen typically.
@@ -228,6 +237,18 @@ export function logRegIncBeta(x: number, a: number, b: number, oneMinusX?: numbe
   }
   if (x === 0) return -Infinity;
   if (y === 0) return 0;
-  if (x < (a + 1) / (a + b + 2)) return logIncBetaCf(x, y, a, b);
-  return Math.log1p(-Math.exp(logIncBetaCf(y, x, b, a)));
+  if (x >= (a + 1) / (a + b + 2)) return Math.log1p(-Math.exp(logIncBetaCf(y, x, b, a)));
+  if (x > 0.5 && a > 100 * b && y < 8 * (b + 1) / (a + b + 2)) {
+    // Just below the switch point with x near 1 and a ≫ b, the direct fraction's terms cancel
+    // (it loses up to ~1e-11); the complement's does not and still converges up to 8× its
+    // switch point (further out it can go wrong without failing), and while
+    // I_x ≥ 1e-3 the subtraction 1 − I_{1−x}(b, a) costs at most 3 digits.
+    try {
+      const complement = Math.exp(logIncBetaCf(y, x, b, a));
+      if (complement <= 0.999) return Math.log1p(-complement);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+    }
+  }
+  return logIncBetaCf(x, y, a, b);
 }

@@ -97,7 +97,9 @@ export interface LogProbability {
  * P(Z > p) = ½ I_{1−p²}((d−1)/2, ½) (regularised incomplete beta, evaluated in log space by
  * {@link logRegIncBeta} with 1 − p² formed as (1 − p)(1 + p)); for p < 0, 1 − P(Z > −p).
  * Returns the value and its log₁₀, which stays finite far past double underflow (d = 150,528,
- * p = 0.1 gives log₁₀ ≈ −328).
+ * p = 0.1 gives log₁₀ ≈ −330.5). Checked against mpmath (50 digits) for d from 2 to 10⁶: relative
+ * error of log₁₀ below ~3e-12 (the worst cases lie near the incomplete beta's branch switch,
+ * p² ≈ 3/d, for large d).
  *
  * Cost: O(√d) continued-fraction terms at worst, typically a few dozen.
  *
