@@ -64,6 +64,7 @@ export async function renderPage(
       )}
       <meta name="referrer" content="no-referrer" />
       <title>{title}</title>
+      <link rel="icon" href="data:," />
       <link rel="stylesheet" href={ctx.href(STYLESHEET_PATH)} />
     </>,
   );

@@ -1,0 +1,287 @@
+/**
+ * HTTP tests of the report site over a synthetic fixture sweep: every route's status and content,
+ * escaping of names from results files, path traversal, query validation, security headers, the
+ * data files (JSON and CSV), graceful notices for absent analysis files, and the static export.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
+import { join } from "node:path";
+import { createApp, exportSite, type SiteApp } from "../../lib/site/mod.ts";
+import { compileRouteFile, matchPath } from "../../lib/site/router.ts";
+import manifest from "../../lib/site/routes.gen.ts";
+import { sha256Base64 } from "../../lib/site/safety.ts";
+import { HOSTILE, writeFixtureSweep, writeHostileSweep } from "./fixture.ts";
+
+const root = await Deno.makeTempDir({ prefix: "site-test-" });
+const sweep = await writeFixtureSweep(root);
+const hostile = await writeHostileSweep(root);
+const sparse = await writeFixtureSweep(root, {
+  name: "sparse",
+  omit: ["attacks", "ensembles", "batchSize", "marginals", "claims"],
+});
+// A secret outside the results directory, and a symlink pointing at it.
+const outside = await Deno.makeTempDir({ prefix: "site-outside-" });
+await Deno.mkdir(join(outside, "evil"));
+await Deno.writeTextFile(join(outside, "evil", "sweep.json"), '{"secret": "TOPSECRET"}');
+await Deno.writeTextFile(join(outside, "secret.json"), '{"secret": "TOPSECRET"}');
+await Deno.symlink(join(outside, "evil"), join(root, "linked"));
+await Deno.symlink(join(outside, "secret.json"), join(root, sweep, "analysis", "claims_link.json"));
+const app: SiteApp = await createApp({ root });
+
+async function get(path: string, init?: RequestInit): Promise<{ res: Response; text: string }> {
+  const res = await app.fetch(new Request(`http://127.0.0.1${path}`, init));
+  return { res, text: await res.text() };
+}
+
+const PAGES = [
+  "",
+  "similarity",
+  "distributions",
+  "attacks",
+  "ensembles",
+  "batch_size",
+  "small_predicts_large",
+  "claims",
+];
+
+Deno.test("routes.gen.ts lists exactly the files under routes/", async () => {
+  const files: string[] = [];
+  const walk = async (dir: URL, prefix: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(new URL(`${e.name}/`, dir), `${prefix}${e.name}/`);
+      else if (/\.tsx?$/.test(e.name)) files.push(`${prefix}${e.name}`);
+    }
+  };
+  await walk(new URL("../../routes/", import.meta.url), "");
+  assertEquals(Object.keys(manifest).sort(), files.sort());
+});
+
+Deno.test("compileRouteFile() maps index, pages, params and file routes", () => {
+  assertEquals(compileRouteFile("index.tsx").segments, []);
+  assertEquals(compileRouteFile("sweeps/[sweep]/index.tsx").segments, ["sweeps", {
+    param: "sweep",
+  }]);
+  const data = compileRouteFile("sweeps/[sweep]/data/[file].ts");
+  assertEquals(data.page, false);
+  assertEquals(data.segments.length, 4);
+});
+
+Deno.test("matchPath() decodes once and rejects traversal in parameters", () => {
+  const safe = (s: string) => /^[a-z0-9-]+$/.test(s);
+  assertEquals(matchPath(app.routes, "/sweeps/%2e%2e/", safe).kind, "none");
+  assertEquals(matchPath(app.routes, "/sweeps/a%2fb/", safe).kind, "none");
+  assertEquals(matchPath(app.routes, "/sweeps/%252e%252e/", safe).kind, "none");
+  assertEquals(matchPath(app.routes, "/sweeps/%E0%A4%A/", safe).kind, "none");
+  assertEquals(matchPath(app.routes, "/sweeps/ok/similarity", safe).kind, "redirect");
+  assertEquals(matchPath(app.routes, "/sweeps/ok/similarity/", safe).kind, "route");
+});
+
+Deno.test("index page lists the sweeps with their configuration", async () => {
+  const { res, text } = await get("/");
+  assertEquals(res.status, 200);
+  assertStringIncludes(text, `href="sweeps/${sweep}/"`);
+  assertStringIncludes(text, "CNNSmall, ResNetSmall");
+  const claims = JSON.parse(await Deno.readTextFile(join(root, sweep, "analysis", "claims.json")));
+  const n = (v: string) => claims.claims.filter((c: { verdict: string }) => c.verdict === v).length;
+  assertStringIncludes(
+    text,
+    `${n("holds")} hold, ${n("fails")} fail, ${n("inconclusive")} inconclusive`,
+  );
+  assert(!text.includes("TOPSECRET"), "a symlinked sweep outside the root must not be listed");
+  assert(!text.includes('href="sweeps/linked/"'));
+});
+
+for (const page of PAGES) {
+  Deno.test(`sweep page "${page || "overview"}" renders with navigation, charts and data links`, async () => {
+    const { res, text } = await get(`/sweeps/${sweep}/${page ? `${page}/` : ""}`);
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get("Content-Type"), "text/html; charset=utf-8");
+    assertStringIncludes(text, 'aria-current="page"');
+    assert(!text.includes("is absent from this sweep"), `${page} should have all its files`);
+    if (page !== "claims") assertMatch(text, /<svg class="chart/);
+    if (page === "") assertStringIncludes(text, 'href="data/runs.csv"');
+    else assertStringIncludes(text, 'href="../data/');
+  });
+}
+
+Deno.test("overview shows the models with accuracy and the parameter counts by family and k", async () => {
+  const { text } = await get(`/sweeps/${sweep}/`);
+  assertStringIncludes(text, "Trainable parameters by family and width k");
+  // CNNSmall(k = 8) with one input channel: 378·64 + 134·8 + 10 = 25,274.
+  assertStringIncludes(text, "25,274");
+  assertStringIncludes(text, "36 planned: 36 complete");
+});
+
+Deno.test("similarity page shows hover heatmaps, Table 1 and a hashed island bootstrap", async () => {
+  const { res, text } = await get(`/sweeps/${sweep}/similarity/`);
+  assertEquals((text.match(/data-island="HeatmapHover"/g) ?? []).length, 6);
+  assertStringIncludes(text, "Table 1: Wasserstein distance");
+  const script = /<script type="module">([^<]*)<\/script>/.exec(text)?.[1];
+  assert(script, "bootstrap script present");
+  assertStringIncludes(script, '"../../../_islands/islands.js"');
+  const csp = res.headers.get("Content-Security-Policy") ?? "";
+  assertStringIncludes(csp, `'sha256-${await sha256Base64(script)}'`);
+  assert(!csp.includes("unsafe-inline"));
+  assertEquals((text.match(/<script(?![^>]*type="application\/json")/g) ?? []).length, 1);
+});
+
+Deno.test("?family= filters, and unknown query keys or values answer 400", async () => {
+  const one = await get(`/sweeps/${sweep}/similarity/?family=CNNSmall`);
+  assertEquals(one.res.status, 200);
+  assert(!one.text.includes("p(k1, k2), ResNetSmall"));
+  for (
+    const q of [
+      "?family=VGG",
+      "?family=%3Cscript%3E",
+      "?foo=1",
+      "?family=CNNSmall&family=ResNetSmall",
+    ]
+  ) {
+    const r = await get(`/sweeps/${sweep}/similarity/${q}`);
+    assertEquals(r.res.status, 400, q);
+    assert(!r.text.includes("<script>"), "the error page does not reflect input");
+  }
+  assertEquals((await get(`/sweeps/${sweep}/claims/?family=CNNSmall`)).res.status, 400);
+  assertEquals((await get(`/?x=1`)).res.status, 400);
+});
+
+Deno.test("absent analysis files give a notice naming the file and the command", async () => {
+  for (
+    const [page, file] of [
+      ["attacks", "attacks.json"],
+      ["ensembles", "ensembles.json"],
+      ["batch_size", "batch_size.json"],
+      ["distributions", "marginals.json"],
+      ["claims", "claims.json"],
+    ]
+  ) {
+    const { res, text } = await get(`/sweeps/${sparse}/${page}/`);
+    assertEquals(res.status, 200, page);
+    assertStringIncludes(text, `analysis/${file}</strong> is absent`);
+    assertStringIncludes(text, `deno task analyze --run results/${sparse}`);
+  }
+  assertEquals((await get(`/sweeps/${sparse}/data/attacks.json`)).res.status, 404);
+});
+
+Deno.test("names from results files are escaped, never markup", async () => {
+  for (
+    const path of [
+      `/`,
+      `/sweeps/${hostile}/`,
+      `/sweeps/${hostile}/claims/`,
+      `/sweeps/${hostile}/similarity/`,
+    ]
+  ) {
+    const { res, text } = await get(path);
+    assertEquals(res.status, 200, path);
+    assert(!text.includes(HOSTILE), `${path} contains raw markup`);
+    assert(!text.includes("<img src=x"), path);
+  }
+  const { text } = await get(`/sweeps/${hostile}/`);
+  assertStringIncludes(text, "&lt;script>alert(1)&lt;/script>");
+  assertStringIncludes(text, "run id is not a plain name");
+});
+
+Deno.test("path traversal, encoded forms and outside symlinks answer 404", async () => {
+  const paths = [
+    "/sweeps/..%2f..%2fetc/",
+    "/sweeps/%2e%2e%2f%2e%2e%2fetc/",
+    "/sweeps/%252e%252e/",
+    `/sweeps/${sweep}/data/..%2f..%2fsweep.json`,
+    `/sweeps/${sweep}/data/%2e%2e%2fplan.json`,
+    `/sweeps/${sweep}/data/claims_link.json`,
+    "/sweeps/linked/",
+    "/sweeps/linked/data/sweep.json",
+    "/sweeps/.hidden/",
+    "/sweeps/a%00b/",
+    "/static/..%2fdeno.json",
+    "/static/%2e%2e/deno.json",
+    "/../../etc/passwd",
+    "/sweeps/nope/",
+  ];
+  for (const p of paths) {
+    const { res, text } = await get(p);
+    assertEquals(res.status, 404, p);
+    assert(!text.includes("TOPSECRET"), p);
+  }
+});
+
+Deno.test("data files serve the analysis JSON verbatim and a CSV conversion", async () => {
+  const json = await get(`/sweeps/${sweep}/data/similarity.json`);
+  assertEquals(json.res.status, 200);
+  assertEquals(json.res.headers.get("Content-Type"), "application/json; charset=utf-8");
+  assertEquals(
+    json.text,
+    await Deno.readTextFile(join(root, sweep, "analysis", "similarity.json")),
+  );
+  const csv = await get(`/sweeps/${sweep}/data/table1.csv`);
+  assertEquals(csv.res.headers.get("Content-Type"), "text/csv; charset=utf-8");
+  assertStringIncludes(csv.text, "/rows/0/family,CNNSmall");
+  const runs = await get(`/sweeps/${sweep}/data/runs.csv`);
+  assertEquals(
+    runs.text.split("\r\n")[0],
+    "runId,family,k,seed,batchSize,params,epoch,trainLoss,testLoss,testAcc,lr,seconds",
+  );
+  assertEquals(runs.text.trim().split("\r\n").length, 1 + 36 * 3);
+  assertEquals((await get(`/sweeps/${sweep}/data/other.json`)).res.status, 404);
+});
+
+Deno.test("every response carries the security headers; only GET and HEAD are served", async () => {
+  for (const p of ["/", `/sweeps/${sweep}/`, "/static/site.css", "/_islands/islands.js", "/nope"]) {
+    const { res } = await get(p);
+    assertEquals(res.headers.get("X-Content-Type-Options"), "nosniff", p);
+    assertEquals(res.headers.get("Referrer-Policy"), "no-referrer", p);
+    assertStringIncludes(
+      res.headers.get("Content-Security-Policy") ?? "",
+      "frame-ancestors 'none'",
+    );
+    assertStringIncludes(res.headers.get("Content-Security-Policy") ?? "", "default-src 'none'");
+  }
+  assertEquals((await get("/", { method: "POST", body: "x" })).res.status, 405);
+  const head = await get(`/sweeps/${sweep}/`, { method: "HEAD" });
+  assertEquals(head.res.status, 200);
+  assertEquals(head.text, "");
+  const redirect = await app.fetch(new Request(`http://127.0.0.1/sweeps/${sweep}`));
+  assertEquals(redirect.status, 308);
+  assertEquals(redirect.headers.get("Location"), `./${sweep}/`);
+});
+
+Deno.test("the island bundle is an ES module exporting boot", async () => {
+  const { res, text } = await get("/_islands/islands.js");
+  assertEquals(res.headers.get("Content-Type"), "text/javascript; charset=utf-8");
+  assertMatch(text, /export\s*\{[^}]*as boot|export\s*\{\s*boot/);
+});
+
+Deno.test("exportSite() writes a static site whose links are all relative and resolvable", async () => {
+  const out = join(await Deno.makeTempDir({ prefix: "site-export-" }), "site");
+  const result = await exportSite({ root, out });
+  assertEquals(result.sweeps.sort(), [hostile, sweep, sparse].sort());
+  const html = result.files.filter((f) => f.endsWith(".html"));
+  assertEquals(html.length, 1 + 3 * PAGES.length);
+  let checked = 0;
+  for (const file of html) {
+    const text = await Deno.readTextFile(join(out, file));
+    assertStringIncludes(text, '<meta http-equiv="Content-Security-Policy"');
+    for (const m of text.matchAll(/(?:href|src)="([^"]*)"|from"([^"]*)"/g)) {
+      const link = (m[1] ?? m[2] ?? "").replace(/&amp;/g, "&");
+      if (link.startsWith("data:") || link.startsWith("#")) continue;
+      assert(!/^([a-z]+:|\/)/i.test(link), `${file}: absolute link ${link}`);
+      const target = new URL(link, `file:///site/${file}`).pathname.slice("/site/".length);
+      const stat = await Deno.stat(join(out, decodeURIComponent(target))).catch(() => null);
+      assert(stat?.isFile, `${file}: link ${link} does not resolve to a file`);
+      checked++;
+    }
+  }
+  assert(checked > 200, `checked ${checked} links`);
+  // A second export replaces the first; a folder of other files is refused.
+  await exportSite({ root, out });
+  const foreign = await Deno.makeTempDir();
+  await Deno.writeTextFile(join(foreign, "keep.txt"), "x");
+  let refused = false;
+  try {
+    await exportSite({ root, out: foreign });
+  } catch (err) {
+    refused = (err as Error).message.includes("holds other files");
+  }
+  assert(refused);
+  assertEquals(await Deno.readTextFile(join(foreign, "keep.txt")), "x");
+});
