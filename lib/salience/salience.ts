@@ -1,0 +1,294 @@
+// Input gradients (salience) of a chosen scalar with respect to the normalised input, batched,
+// in inference mode; logits; ensembles; streaming to a float32 .npy with its JSON sidecar.
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import {
+  createNpyRowWriter,
+  type ModelRef,
+  type ProbeSet,
+  SALIENCE_SCALARS,
+  type SalienceScalar,
+} from "../npy/mod.ts";
+import { evaluate } from "../train/mod.ts";
+
+export { SALIENCE_SCALARS };
+export type { SalienceScalar };
+
+/** Images and labels: NHWC normalised floats (count·H·W·C) and count labels. */
+export interface LabelledImages {
+  images: Float32Array;
+  labels: Int32Array;
+}
+
+/** Options of {@link inputGradients}. */
+export interface GradientOptions {
+  /** What to differentiate (default "true-class-logit"). */
+  scalar?: SalienceScalar;
+  /** "chw" (default): each sample's gradient as C×H×W; "hwc": as the input's H×W×C. */
+  layout?: "chw" | "hwc";
+  /** Samples per forward/backward pass (default 128). */
+  batchSize?: number;
+}
+
+type Model = tfl.LayersModel;
+
+function dims(model: Model): { h: number; w: number; c: number; classes: number } {
+  const s = model.inputs[0]!.shape, o = model.outputs[0]!.shape;
+  return { h: s[1]!, w: s[2]!, c: s[3]!, classes: o[o.length - 1]! };
+}
+
+function countOf(images: Float32Array, per: number): number {
+  if (images.length % per !== 0 || images.length === 0) {
+    throw new TypeError(
+      `images hold ${images.length} floats, expected a positive multiple of H·W·C = ${per}; pass NHWC images matching the model input.`,
+    );
+  }
+  return images.length / per;
+}
+
+function checkScalar(s: string): asserts s is SalienceScalar {
+  if (!(SALIENCE_SCALARS as readonly string[]).includes(s)) {
+    throw new RangeError(
+      `Unknown salience scalar "${s}"; expected one of ${SALIENCE_SCALARS.join(", ")}.`,
+    );
+  }
+}
+
+/** Sum over the batch of each sample's scalar (so the gradient of the sum is per-sample). */
+function scalarOf(
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  classes: number,
+  scalar: SalienceScalar,
+): tf.Scalar {
+  switch (scalar) {
+    case "true-class-logit":
+      return tf.sum(tf.mul(logits, tf.oneHot(labels, classes)));
+    case "predicted-class-logit":
+      return tf.sum(tf.mul(logits, tf.oneHot(tf.argMax(logits, 1), classes)));
+    case "true-class-probability":
+      return tf.sum(tf.mul(tf.softmax(logits), tf.oneHot(labels, classes)));
+    case "loss":
+      return tf.sum(
+        tf.losses.softmaxCrossEntropy(
+          tf.oneHot(labels, classes),
+          logits,
+          undefined,
+          undefined,
+          tf.Reduction.NONE,
+        ),
+      );
+  }
+}
+
+function meanLogits(models: Model[], x: tf.Tensor4D): tf.Tensor2D {
+  const outs = models.map((m) => m.apply(x, { training: false }) as tf.Tensor2D);
+  return outs.length === 1 ? outs[0]! : tf.div(tf.addN(outs), outs.length);
+}
+
+function sameInput(models: Model[]): ReturnType<typeof dims> {
+  if (models.length === 0) throw new RangeError("No models given; pass at least one.");
+  const d = dims(models[0]!);
+  for (const m of models) {
+    const e = dims(m);
+    if (e.h !== d.h || e.w !== d.w || e.c !== d.c || e.classes !== d.classes) {
+      throw new TypeError(
+        `Model ${m.name} takes ${e.h}×${e.w}×${e.c} → ${e.classes}, not ${d.h}×${d.w}×${d.c} → ${d.classes} like the first; ensemble models of one input shape and class count.`,
+      );
+    }
+  }
+  return d;
+}
+
+/**
+ * Logits of the average of `models`' logits (one model: its logits), batched, inference mode
+ * (batch norm uses running statistics). Returns a [N, classes] row-major Float32Array.
+ * Cost: one forward pass per model over the images.
+ *
+ * @throws {TypeError} when the images do not match the input shape or the models disagree.
+ */
+export async function ensembleLogits(
+  models: Model[],
+  images: Float32Array,
+  options: { batchSize?: number } = {},
+): Promise<Float32Array> {
+  const d = sameInput(models);
+  const per = d.h * d.w * d.c, n = countOf(images, per), bs = options.batchSize ?? 256;
+  const out = new Float32Array(n * d.classes);
+  for (let s = 0; s < n; s += bs) {
+    const e = Math.min(n, s + bs);
+    const t = tf.tidy(() =>
+      meanLogits(models, tf.tensor4d(images.subarray(s * per, e * per), [e - s, d.h, d.w, d.c]))
+    );
+    out.set(await t.data(), s * d.classes);
+    t.dispose();
+  }
+  return out;
+}
+
+/**
+ * Logits of one model, batched, in inference mode. Returns [N, classes] row-major.
+ *
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { predictLogits } from "./mod.ts";
+ * await initTf({ backend: "cpu" });
+ * const m = createModel({ family: "MLP", k: 1, seed: 0, shape: { channels: 1, height: 2, width: 2 }, classes: 3 });
+ * const logits = await predictLogits(m, new Float32Array(8));
+ * if (logits.length !== 6) throw new Error("expected 2 × 3 logits");
+ * m.dispose();
+ * ```
+ */
+export function predictLogits(
+  model: Model,
+  images: Float32Array,
+  options: { batchSize?: number } = {},
+): Promise<Float32Array> {
+  return ensembleLogits([model], images, options);
+}
+
+/**
+ * Input gradients of the ensemble's scalar (computed on the average of the members' logits)
+ * with respect to the normalised input, per sample, in inference mode. Rows are C×H×W
+ * (`layout: "chw"`, default) or H×W×C. The scalar of sample i depends only on sample i, so the
+ * gradient of the batch sum is each sample's own gradient.
+ * Cost: one forward and one backward pass per model per batch.
+ *
+ * @throws {TypeError} for mismatched shapes, {RangeError} for an unknown scalar or bad label.
+ */
+export async function ensembleInputGradients(
+  models: Model[],
+  data: LabelledImages,
+  options: GradientOptions = {},
+): Promise<Float32Array> {
+  const d = sameInput(models);
+  const scalar = options.scalar ?? "true-class-logit";
+  checkScalar(scalar);
+  const per = d.h * d.w * d.c, n = countOf(data.images, per), bs = options.batchSize ?? 128;
+  if (data.labels.length !== n) {
+    throw new TypeError(
+      `labels hold ${data.labels.length} entries, expected one per image (${n}).`,
+    );
+  }
+  for (const l of data.labels) {
+    if (l < 0 || l >= d.classes) {
+      throw new RangeError(`label ${l} is outside 0 … ${d.classes - 1}.`);
+    }
+  }
+  const chw = (options.layout ?? "chw") === "chw";
+  const out = new Float32Array(n * per);
+  for (let s = 0; s < n; s += bs) {
+    const e = Math.min(n, s + bs);
+    const g = tf.tidy(() => {
+      const x = tf.tensor4d(data.images.subarray(s * per, e * per), [e - s, d.h, d.w, d.c]);
+      const y = tf.tensor1d(data.labels.subarray(s, e), "int32");
+      const grad = tf.grad((xx: tf.Tensor) =>
+        scalarOf(meanLogits(models, xx as tf.Tensor4D), y, d.classes, scalar)
+      )(x);
+      return chw ? tf.transpose(grad, [0, 3, 1, 2]) : grad;
+    });
+    out.set(await g.data(), s * per);
+    g.dispose();
+  }
+  return out;
+}
+
+/**
+ * Input gradients of one model's scalar (see {@link ensembleInputGradients}); FGSM attacks use
+ * `scalar: "true-class-probability", layout: "hwc"`.
+ *
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { inputGradients } from "./mod.ts";
+ * await initTf({ backend: "cpu" });
+ * const m = createModel({ family: "MLP", k: 1, seed: 0, shape: { channels: 2, height: 2, width: 2 }, classes: 3 });
+ * const g = await inputGradients(m, { images: new Float32Array(16), labels: new Int32Array([0, 2]) });
+ * if (g.length !== 16) throw new Error("expected 2 × 8 floats");
+ * m.dispose();
+ * ```
+ */
+export function inputGradients(
+  model: Model,
+  data: LabelledImages,
+  options: GradientOptions = {},
+): Promise<Float32Array> {
+  return ensembleInputGradients([model], data, options);
+}
+
+/** Options of {@link writeSalience}. */
+export interface WriteSalienceOptions {
+  /** Destination `.npy` path; the sidecar goes beside it (same stem, `.json`). */
+  path: string;
+  /** The model, as the sidecar names it. */
+  model: ModelRef;
+  /** The probe set, as the sidecar names it. */
+  probe: ProbeSet;
+  scalar?: SalienceScalar;
+  batchSize?: number;
+  /** Refuse (RangeError) when the probe accuracy is below this fraction (default 0: report only). */
+  minAccuracy?: number;
+  /** Free text for the sidecar. */
+  note?: string;
+}
+
+/**
+ * Checks the model's accuracy on the probe set, then streams its per-sample input gradients
+ * (C×H×W rows) to a float32 `.npy` [N, D] with a JSON sidecar (scalar, input shape, model,
+ * probe), both written atomically by lib/npy's writer. Returns the accuracy and the shape.
+ * Cost: one evaluation pass plus one forward/backward pass over the probe set.
+ *
+ * @throws {RangeError} when the accuracy is below `minAccuracy` (salience of an untrained or
+ *   broken model is not trustworthy).
+ */
+export async function writeSalience(
+  model: Model,
+  probe: LabelledImages & { count: number },
+  options: WriteSalienceOptions,
+): Promise<{ accuracy: number; loss: number; shape: [number, number] }> {
+  const d = dims(model);
+  const per = d.h * d.w * d.c;
+  const scalar = options.scalar ?? "true-class-logit";
+  checkScalar(scalar);
+  const ev = await evaluate(model, probe);
+  const min = options.minAccuracy ?? 0;
+  if (ev.accuracy < min) {
+    throw new RangeError(
+      `Model ${options.model.family}(${options.model.k}) seed ${options.model.seed} has probe accuracy ${
+        ev.accuracy.toFixed(4)
+      }, below the required ${min}; train longer or lower minAccuracy before trusting its salience.`,
+    );
+  }
+  const writer = await createNpyRowWriter(options.path, {
+    dim: per,
+    meta: {
+      format: "salience-gradients",
+      version: 1,
+      scalar,
+      pooling: null,
+      input: { channels: d.c, height: d.h, width: d.w },
+      models: [options.model],
+      probe: options.probe,
+      note: options.note ?? `probe accuracy ${ev.accuracy.toFixed(4)}`,
+    },
+  });
+  try {
+    const bs = options.batchSize ?? 128;
+    for (let s = 0; s < probe.count; s += bs) {
+      const e = Math.min(probe.count, s + bs);
+      const g = await inputGradients(model, {
+        images: probe.images.subarray(s * per, e * per),
+        labels: probe.labels.subarray(s, e),
+      }, { scalar, batchSize: bs });
+      await writer.append(g);
+    }
+    const { shape } = await writer.close();
+    return { accuracy: ev.accuracy, loss: ev.loss, shape };
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+}

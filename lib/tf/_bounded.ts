@@ -1,0 +1,106 @@
+// Bounded replacements for tfjs-backend-webgpu kernels whose shaders loop over a whole reduction
+// in one invocation. Mesa's software adapters stop every invocation after 65,535 loop
+// iterations, so these wrappers split the reduction into chunks that stay under the cap and add
+// the partial results. Each wrapper calls the backend's own kernel on every chunk.
+import * as tf from "@tensorflow/tfjs-core";
+
+/** Mesa's per-invocation loop cap (back-edges of all loops of one shader invocation). */
+export const LOOP_CAP = 65535;
+
+type KernelFunc = tf.KernelConfig["kernelFunc"];
+type Backend = tf.KernelBackend & { disposeData(id: object): boolean };
+
+const installed = new Map<string, KernelFunc>();
+
+function kernel(name: string, backend: string): KernelFunc {
+  const k = tf.getKernel(name, backend);
+  if (!k) throw new TypeError(`Kernel ${name} is not registered for backend ${backend}.`);
+  return k.kernelFunc;
+}
+
+/**
+ * Largest batch chunk b whose Conv2DBackpropFilter invocation stays under `cap` loop iterations,
+ * counted conservatively as b·(oH + 2)·(oW + 2): the exact count b·(1 + oH·(1 + oW)) is not
+ * enough on llvmpipe (b = 80 at 28×28 gives 65,040 by that count and still comes out wrong;
+ * b = 72 is exact), since skipped padding positions cost iterations too.
+ *
+ * @example
+ * ```ts
+ * import { filterGradChunk } from "./mod.ts";
+ * if (filterGradChunk(28, 28) !== 72) throw new Error("unexpected chunk");
+ * ```
+ */
+export function filterGradChunk(outHeight: number, outWidth: number, cap = LOOP_CAP): number {
+  return Math.max(1, Math.floor(cap / ((outHeight + 2) * (outWidth + 2))));
+}
+
+function boundedConv2DBackpropFilter(
+  orig: KernelFunc,
+  backendName: string,
+  cap: number,
+): KernelFunc {
+  const slice = kernel("Slice", backendName);
+  const add = kernel("Add", backendName);
+  return (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const backend = args.backend as Backend;
+    const [n, oh, ow] = dy.shape as [number, number, number, number];
+    const chunk = filterGradChunk(oh, ow, cap);
+    if (n <= chunk) return orig(args);
+    let acc: tf.TensorInfo | null = null;
+    for (let start = 0; start < n; start += chunk) {
+      const len = Math.min(chunk, n - start);
+      const xs = slice({
+        inputs: { x },
+        backend,
+        attrs: { begin: [start, 0, 0, 0], size: [len, -1, -1, -1] },
+      }) as tf.TensorInfo;
+      const ds = slice({
+        inputs: { x: dy },
+        backend,
+        attrs: { begin: [start, 0, 0, 0], size: [len, -1, -1, -1] },
+      }) as tf.TensorInfo;
+      const part = orig({ ...args, inputs: { x: xs, dy: ds } }) as tf.TensorInfo;
+      backend.disposeData(xs.dataId);
+      backend.disposeData(ds.dataId);
+      if (acc === null) acc = part;
+      else {
+        const sum = add({ inputs: { a: acc, b: part }, backend, attrs: {} }) as tf.TensorInfo;
+        backend.disposeData(acc.dataId);
+        backend.disposeData(part.dataId);
+        acc = sum;
+      }
+    }
+    return acc!;
+  };
+}
+
+/**
+ * Replaces the backend's Conv2DBackpropFilter with a batch-chunked one whose every chunk stays
+ * under `cap` loop iterations. Idempotent. Returns the names of the kernels replaced.
+ */
+export function installBoundedKernels(backendName: string, cap = LOOP_CAP): string[] {
+  const name = "Conv2DBackpropFilter";
+  const key = `${name}@${backendName}`;
+  if (installed.has(key)) return [name];
+  const orig = kernel(name, backendName);
+  tf.unregisterKernel(name, backendName);
+  tf.registerKernel({
+    kernelName: name,
+    backendName,
+    kernelFunc: boundedConv2DBackpropFilter(orig, backendName, cap),
+  });
+  installed.set(key, orig);
+  return [name];
+}
+
+/** Restores the original kernels replaced by {@link installBoundedKernels}. */
+export function uninstallBoundedKernels(backendName: string): void {
+  for (const [key, orig] of installed) {
+    const [name, b] = key.split("@") as [string, string];
+    if (b !== backendName) continue;
+    tf.unregisterKernel(name, b);
+    tf.registerKernel({ kernelName: name, backendName: b, kernelFunc: orig });
+    installed.delete(key);
+  }
+}

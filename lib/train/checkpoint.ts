@@ -1,0 +1,181 @@
+// Checkpoints in the TensorFlow.js layers format (model.json + weights.bin) written through a
+// custom IO handler, plus state.json (epoch, history, optimiser step, RNG position) and
+// optimizer.bin (optimiser slots). Each epoch's checkpoint is one folder renamed into place, so a
+// reader sees a whole checkpoint or none.
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { join } from "node:path";
+
+/** One epoch's record in the training history. */
+export interface EpochRecord {
+  /** Epoch index, 0-based. */
+  epoch: number;
+  learningRate: number;
+  /** Mean training loss over the epoch's batches (weighted by batch size). */
+  trainLoss: number;
+  /** Test loss and accuracy after the epoch, in inference mode (null without a test split). */
+  testLoss: number | null;
+  testAccuracy: number | null;
+  /** Training samples per second over the epoch. */
+  samplesPerSecond: number;
+  seconds: number;
+}
+
+/** What state.json holds. */
+export interface CheckpointState {
+  format: "salience-train-checkpoint";
+  version: 1;
+  /** Number of completed epochs (the next epoch to run). */
+  epochsDone: number;
+  history: EpochRecord[];
+  /** Optimiser steps taken so far. */
+  optimizerStep: number;
+  /** Position of the data-order generator at the start of the next epoch. */
+  rngState: number;
+  /** The training settings that must match on resume. */
+  config: Record<string, unknown>;
+}
+
+const STATE = "state.json";
+/** A named tensor, as optimisers' getWeights() return them. */
+export type NamedTensor = { name: string; tensor: tf.Tensor };
+
+const dirName = (epoch: number) => `epoch-${String(epoch).padStart(4, "0")}`;
+
+function joinWeightData(d: tf.io.WeightData | undefined): Uint8Array {
+  if (d === undefined) return new Uint8Array(0);
+  const parts = Array.isArray(d) ? d : [d];
+  const total = parts.reduce((a, p) => a + p.byteLength, 0);
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(new Uint8Array(p), o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Writes one checkpoint folder `<dir>/epoch-NNNN` atomically (written as a temporary folder, then
+ * renamed), then removes older checkpoint folders. Cost: one read-back of every weight.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  model: tfl.LayersModel,
+  opts: { state: CheckpointState; optimizerWeights: NamedTensor[] },
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const final = join(dir, dirName(opts.state.epochsDone));
+  const tmp = `${final}.tmp-${Deno.pid}`;
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp);
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    const json = {
+      modelTopology: artifacts.modelTopology,
+      format: artifacts.format ?? "layers-model",
+      generatedBy: artifacts.generatedBy,
+      convertedBy: artifacts.convertedBy ?? null,
+      weightsManifest: [{ paths: ["./weights.bin"], weights: artifacts.weightSpecs }],
+    };
+    await Deno.writeFile(join(tmp, "weights.bin"), joinWeightData(artifacts.weightData));
+    await Deno.writeTextFile(join(tmp, "model.json"), JSON.stringify(json));
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }));
+  const opt = await tf.io.encodeWeights(opts.optimizerWeights);
+  await Deno.writeFile(join(tmp, "optimizer.bin"), joinWeightData(opt.data));
+  await Deno.writeTextFile(
+    join(tmp, STATE),
+    JSON.stringify({ ...opts.state, optimizerSpecs: opt.specs }, null, 1),
+  );
+  await Deno.remove(final, { recursive: true }).catch(() => {});
+  await Deno.rename(tmp, final);
+  for (const e of await listCheckpoints(dir)) {
+    if (e < opts.state.epochsDone) await Deno.remove(join(dir, dirName(e)), { recursive: true });
+  }
+  return final;
+}
+
+/** Completed checkpoint epochs in `dir`, ascending (missing folder: empty). */
+export async function listCheckpoints(dir: string): Promise<number[]> {
+  const out: number[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const m = /^epoch-(\d{4,})$/.exec(e.name);
+      if (m && e.isDirectory) out.push(Number(m[1]));
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** A loaded checkpoint: its state, the model's named weights and the optimiser's. Dispose the tensors. */
+export interface LoadedCheckpoint {
+  path: string;
+  state: CheckpointState;
+  weights: tf.NamedTensorMap;
+  optimizerWeights: NamedTensor[];
+  /** model.json's contents (TensorFlow.js layers format). */
+  modelJson: tf.io.ModelJSON;
+}
+
+/**
+ * Reads the latest checkpoint in `dir`, or null when there is none.
+ *
+ * @throws {SyntaxError} when its state.json or model.json cannot be parsed.
+ */
+export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoint | null> {
+  const epochs = await listCheckpoints(dir);
+  const last = epochs.at(-1);
+  if (last === undefined) return null;
+  const path = join(dir, dirName(last));
+  let state: CheckpointState & { optimizerSpecs: tf.io.WeightsManifestEntry[] };
+  let modelJson: tf.io.ModelJSON;
+  try {
+    state = JSON.parse(await Deno.readTextFile(join(path, STATE)));
+    modelJson = JSON.parse(await Deno.readTextFile(join(path, "model.json")));
+  } catch (e) {
+    throw new SyntaxError(
+      `Checkpoint ${path} has an unreadable state.json or model.json (${
+        (e as Error).message
+      }); delete the folder to restart from the previous one.`,
+    );
+  }
+  const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
+  const bin = await Deno.readFile(join(path, "weights.bin"));
+  const weights = tf.io.decodeWeights(
+    bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+    specs,
+  );
+  const ob = await Deno.readFile(join(path, "optimizer.bin"));
+  const om = tf.io.decodeWeights(
+    ob.buffer.slice(ob.byteOffset, ob.byteOffset + ob.byteLength),
+    state.optimizerSpecs,
+  );
+  const optimizerWeights = state.optimizerSpecs.map((s) => ({ name: s.name, tensor: om[s.name]! }));
+  const { optimizerSpecs: _, ...rest } = state;
+  return { path, state: rest, weights, optimizerWeights, modelJson };
+}
+
+/**
+ * Loads a checkpoint folder (or `model.json` path) as a standalone tfjs-layers model through a
+ * file IO handler. Custom ViT layers are registered by importing lib/models.
+ */
+export async function loadCheckpointModel(path: string): Promise<tfl.LayersModel> {
+  const folder = path.endsWith("model.json") ? path.slice(0, -"model.json".length) : path;
+  const handler: tf.io.IOHandler = {
+    load: async () => {
+      const json = JSON.parse(
+        await Deno.readTextFile(join(folder, "model.json")),
+      ) as tf.io.ModelJSON;
+      const bin = await Deno.readFile(join(folder, "weights.bin"));
+      return {
+        modelTopology: json.modelTopology,
+        format: json.format,
+        weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+        weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+      };
+    },
+  };
+  return await tfl.loadLayersModel(handler);
+}

@@ -1,0 +1,35 @@
+/**
+ * Training with the paper's recipe (plain SGD, lr 0.1/√(epoch+1), batch 128, softmax
+ * cross-entropy on logits), seeded data order, per-epoch test metrics, and checkpoints in the
+ * TensorFlow.js layers format that make an interrupted run resume exactly.
+ *
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { train } from "./mod.ts";
+ * await initTf({ backend: "cpu" });
+ * const m = createModel({ family: "MLP", k: 1, seed: 0, shape: { channels: 1, height: 2, width: 2 }, classes: 2 });
+ * const r = await train(m, { images: new Float32Array(8), labels: new Int32Array([0, 1]), count: 2 }, { batchSize: 2 });
+ * console.log(r.history[0]!.trainLoss);
+ * m.dispose();
+ * ```
+ *
+ * @module
+ */
+export {
+  createOptimizer,
+  defaultBatchSize,
+  evaluate,
+  gatherSamples,
+  learningRateAt,
+  train,
+  trainStep,
+} from "./train.ts";
+export type { OptimizerKind, Split, TrainOptions, TrainProgress, TrainResult } from "./train.ts";
+export {
+  listCheckpoints,
+  loadCheckpointModel,
+  loadLatestCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+export type { CheckpointState, EpochRecord, LoadedCheckpoint } from "./checkpoint.ts";
