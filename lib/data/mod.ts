@@ -76,7 +76,8 @@ export {
   loadCifar10Raw,
   parseCifarRecords,
 } from "./cifar.ts";
-export { decodeJpegRgb, loadTinyImageNetRaw, type TinyImageNetOptions } from "./tinyimagenet.ts";
+export { loadTinyImageNetRaw, type TinyImageNetOptions } from "./tinyimagenet.ts";
+export { decodeJpegRgb } from "./jpeg.ts";
 export { loadNpyRaw, type NpyDatasetOptions } from "./npy_dataset.ts";
 export { makeSyntheticRaw, type SyntheticOptions } from "./synthetic.ts";
 export {

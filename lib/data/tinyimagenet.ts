@@ -9,10 +9,10 @@
  *
  * @module
  */
-import jpeg from "jpeg-js";
 import { readdir } from "node:fs/promises";
 import type { RawDataset, RawSplit } from "./types.ts";
 import { balancedSelection } from "./prepare.ts";
+import { decodeJpegFiles } from "./_jpeg_pool.ts";
 import { type DataLocation, exists, fileIn, isDir, readBytes, shown } from "./_bytes.ts";
 
 const SIDE = 64;
@@ -26,45 +26,9 @@ export interface TinyImageNetOptions {
   testCount?: number;
   /** Seed of the balanced selections (default 0), as in `prepareDataset()`. */
   selectionSeed?: number;
-}
-
-/**
- * Decodes one JPEG into uint8 RGB (H×W×3), checking its size.
- *
- * Cost: jpeg-js decoding, about a millisecond for 64×64.
- *
- * @throws {SyntaxError} when the bytes are not a decodable JPEG; {TypeError} when it is not
- *   `width`×`height`
- * @example
- * ```ts
- * import jpeg from "jpeg-js";
- * import { decodeJpegRgb } from "./tinyimagenet.ts";
- * const rgba = new Uint8Array(2 * 2 * 4).fill(255);
- * const file = jpeg.encode({ data: rgba, width: 2, height: 2 }, 90).data;
- * const rgb = decodeJpegRgb(file, { name: "white.jpg", width: 2, height: 2 });
- * if (rgb.length !== 12 || rgb[0]! < 250) throw new Error("bad decode");
- * ```
- */
-export function decodeJpegRgb(
-  bytes: Uint8Array,
-  options: { name: string; width: number; height: number },
-): Uint8Array {
-  let image: { width: number; height: number; data: Uint8Array };
-  try {
-    image = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
-  } catch (e) {
-    throw new SyntaxError(
-      `${options.name} is not a decodable JPEG (${e instanceof Error ? e.message : e}): ` +
-        `replace it with the data set's original file`,
-    );
-  }
-  if (image.width !== options.width || image.height !== options.height) {
-    throw new TypeError(
-      `${options.name} is ${image.width}×${image.height}, expected ${options.width}×${options.height}: ` +
-        `use the data set's original images`,
-    );
-  }
-  return image.data;
+  /** Web Workers decoding JPEGs in parallel (default: up to 8, one per core, from 256 images;
+   * 1 decodes on the calling thread). */
+  workers?: number;
 }
 
 async function readText(loc: DataLocation, missing: string): Promise<string> {
@@ -86,21 +50,20 @@ async function decodeSelected(
   files: DataLocation[],
   labels: Int32Array,
   indices: Int32Array,
-  fix: string,
+  options: { fix: string; workers?: number },
 ): Promise<RawSplit> {
-  const pixels = new Uint8Array(indices.length * PIXELS);
-  const out = new Int32Array(indices.length);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k] as number;
-    const loc = files[i] as DataLocation;
-    const bytes = await readBytes(loc, `TinyImageNet file ${shown(loc)} is missing: ${fix}`);
-    pixels.set(
-      decodeJpegRgb(bytes, { name: `TinyImageNet file ${shown(loc)}`, width: SIDE, height: SIDE }),
-      k * PIXELS,
-    );
-    out[k] = labels[i] as number;
-  }
-  return { pixels, labels: out, count: indices.length };
+  const chosen = Array.from(indices, (i) => files[i] as DataLocation);
+  const pixels = await decodeJpegFiles(chosen, {
+    width: SIDE,
+    height: SIDE,
+    label: "TinyImageNet file",
+    ...options,
+  });
+  return {
+    pixels,
+    labels: Int32Array.from(indices, (i) => labels[i] as number),
+    count: indices.length,
+  };
 }
 
 /**
@@ -110,8 +73,8 @@ async function decodeSelected(
  * is decoded (the same selection `prepareDataset()` would make, so preparing with the same counts
  * and seed keeps them all).
  *
- * Cost: one jpeg-js decode per kept image (about 1 ms each; the full 110,000 take minutes) and
- * 12 KiB of memory per image.
+ * Cost: one jpeg-js decode per kept image (1–3 ms each on one core; the full 110,000 take a few
+ * minutes on one core, spread over up to 8 Web Workers) and 12 KiB of memory per image.
  *
  * @throws {TypeError} without a folder; {Deno.errors.NotFound} naming a missing file or folder and
  *   the fix; {SyntaxError} for an unparsable annotation line or JPEG; {RangeError} for an
@@ -122,7 +85,8 @@ async function decodeSelected(
  * import { loadTinyImageNetRaw } from "./tinyimagenet.ts";
  * // One class with one training and one validation image stands in for the 200 classes.
  * const dir = await Deno.makeTempDir();
- * const image = jpeg.encode({ data: new Uint8Array(64 * 64 * 4).fill(128), width: 64, height: 64 }).data;
+ * const rgba = new Uint8Array(64 * 64 * 4).fill(128);
+ * const image = jpeg.encode({ data: rgba, width: 64, height: 64 }).data;
  * await Deno.mkdir(`${dir}/train/n01443537/images`, { recursive: true });
  * await Deno.mkdir(`${dir}/val/images`, { recursive: true });
  * await Deno.writeTextFile(`${dir}/wnids.txt`, "n01443537\n");
@@ -230,6 +194,7 @@ export async function loadTinyImageNetRaw(
     );
   }
 
+  const decode = { fix, workers: options.workers };
   const seed = options.selectionSeed ?? 0;
   const select = (labels: Int32Array, count: number | undefined) =>
     balancedSelection(labels, count ?? labels.length, { numClasses: wnids.length, seed });
@@ -240,7 +205,7 @@ export async function loadTinyImageNetRaw(
     source: shown(root),
     classes: wnids.map((w) => names.get(w) ?? w),
     shape: { channels: 3, height: SIDE, width: SIDE },
-    train: await decodeSelected(trainFiles, trainY, select(trainY, options.trainCount), fix),
-    test: await decodeSelected(valFiles, valY, select(valY, options.testCount), fix),
+    train: await decodeSelected(trainFiles, trainY, select(trainY, options.trainCount), decode),
+    test: await decodeSelected(valFiles, valY, select(valY, options.testCount), decode),
   };
 }

@@ -157,3 +157,23 @@ Deno.test("loadTinyImageNetRaw() reports a JPEG of the wrong size and an undecod
     `${path} is not a decodable JPEG`,
   ]);
 });
+
+Deno.test("loadTinyImageNetRaw() decodes the same pixels in Web Workers and keeps error classes", async () => {
+  await using tmp = await tempDir("tiny-");
+  await writeTiny(tmp.dir, 4, 2);
+  const inline = await loadTinyImageNetRaw(tmp.dir, { workers: 1 });
+  const pooled = await loadTinyImageNetRaw(tmp.dir, { workers: 2 });
+  assert(bytesEqual(inline.train.pixels, pooled.train.pixels), "train pixels agree");
+  assert(bytesEqual(inline.test.pixels, pooled.test.pixels), "test pixels agree");
+  const path = join(tmp.dir, "train", "n02085620", "images", "n02085620_2.JPEG");
+  await Deno.writeFile(path, new TextEncoder().encode("not a jpeg"));
+  await assertRejects(() => loadTinyImageNetRaw(tmp.dir, { workers: 2 }), SyntaxError, [
+    `TinyImageNet file ${path} is not a decodable JPEG`,
+  ]);
+  await Deno.remove(path);
+  const listed = join(tmp.dir, "val", "images", "val_3.JPEG");
+  await Deno.remove(listed);
+  await assertRejects(() => loadTinyImageNetRaw(tmp.dir, { workers: 2 }), Deno.errors.NotFound, [
+    `TinyImageNet file ${listed} is missing`,
+  ]);
+});
