@@ -16,7 +16,6 @@ import { decodeJpegFiles } from "./_jpeg_pool.ts";
 import { type DataLocation, exists, fileIn, isDir, readBytes, shown } from "./_bytes.ts";
 
 const SIDE = 64;
-const PIXELS = SIDE * SIDE * 3;
 
 /** Options of `loadTinyImageNetRaw()`: limits applied before decoding, so they save time. */
 export interface TinyImageNetOptions {
