@@ -172,3 +172,39 @@ export function verdict(interval: { lower: number; upper: number }, claim: Claim
   }
   throw new RangeError(`direction is ${String(direction)}; expected ">" or "<".`);
 }
+
+/** A claim checked by bootstrap: the interval, the claim and its verdict. */
+export interface ClaimAssessment extends BootstrapInterval {
+  /** The claim that was checked. */
+  claim: Claim;
+  /** "holds" / "fails" / "inconclusive" from {@link verdict} on the interval. */
+  verdict: Verdict;
+}
+
+/**
+ * Bootstraps a statistic ({@link bootstrapInterval}) and gives the claim's {@link verdict} on
+ * the resulting percentile interval, in one call.
+ *
+ * Cost: that of {@link bootstrapInterval}.
+ *
+ * @throws {RangeError} as {@link bootstrapInterval} and {@link verdict}
+ * @example
+ * ```ts
+ * import { assessClaim } from "./mod.ts";
+ * const sims = [0.31, 0.28, 0.35, 0.3, 0.33, 0.29];
+ * const r = assessClaim(
+ *   (_m, s) => s.reduce((acc, i) => acc + sims[i]!, 0) / s.length,
+ *   { direction: ">", threshold: 0.2 },
+ *   { models: 1, samples: sims.length, seed: 3 },
+ * );
+ * if (r.verdict !== "holds") throw new Error(`expected holds, got ${r.verdict}`);
+ * ```
+ */
+export function assessClaim(
+  statistic: ResampledStatistic,
+  claim: Claim,
+  options: BootstrapOptions,
+): ClaimAssessment {
+  const interval = bootstrapInterval(statistic, options);
+  return { ...interval, claim, verdict: verdict(interval, claim) };
+}

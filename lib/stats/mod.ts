@@ -52,10 +52,12 @@ export {
   sphericalVariance,
 } from "./directional.ts";
 export {
+  assessClaim,
   type BootstrapInterval,
   bootstrapInterval,
   type BootstrapOptions,
   type Claim,
+  type ClaimAssessment,
   type ResampledStatistic,
   type Verdict,
   verdict,

@@ -1,4 +1,10 @@
-import { bootstrapInterval, normalSampler, seededUniform, verdict } from "../../lib/stats/mod.ts";
+import {
+  assessClaim,
+  bootstrapInterval,
+  normalSampler,
+  seededUniform,
+  verdict,
+} from "../../lib/stats/mod.ts";
 import { assert, assertClose, assertThrowsType } from "./_assert.ts";
 
 Deno.test("bootstrapInterval() of a mean covers the truth at about the stated rate", () => {
@@ -100,4 +106,18 @@ Deno.test("verdict() rejects reversed intervals, NaN ends and unknown directions
     RangeError,
     /direction is >=/,
   );
+});
+
+Deno.test("assessClaim() returns the interval with the verdict on it", () => {
+  const x = [0.5, 0.52, 0.49, 0.51, 0.5, 0.48];
+  const mean = (_m: Int32Array, s: Int32Array) => s.reduce((acc, i) => acc + x[i]!, 0) / s.length;
+  const opts = { models: 1, samples: x.length, seed: 2 };
+  const above = assessClaim(mean, { direction: ">", threshold: 0.4 }, opts);
+  assert.equal(above.verdict, "holds");
+  assert.deepEqual(
+    { lower: above.lower, upper: above.upper },
+    (({ lower, upper }) => ({ lower, upper }))(bootstrapInterval(mean, opts)),
+  );
+  assert.equal(assessClaim(mean, { direction: "<", threshold: 0.4 }, opts).verdict, "fails");
+  assert.equal(assessClaim(mean, { direction: ">", threshold: 0.5 }, opts).verdict, "inconclusive");
 });
