@@ -1,0 +1,114 @@
+/**
+ * Real-browser check of the report site: Debian's chromium driven by playwright-core (pinned in
+ * deno.json), with a fresh profile. Loads the similarity and distributions pages of a served
+ * sweep, checks that the heatmap renders, that hovering a cell shows its value, that a family
+ * toggle hides its curves, and that the console stays free of errors (CSP violations included),
+ * and saves screenshots.
+ * @module
+ */
+import { join } from "node:path";
+
+/** Flags Chromium runs with: no sandbox (root in CI), no GPU, no network side traffic. */
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+/** What the check saw. */
+export interface BrowserCheck {
+  status: number | null;
+  heatmapCells: number;
+  cellValue: number;
+  readout: string;
+  activeOutlined: number;
+  toggle: { group: string | null; before: number; after: number };
+  errors: string[];
+  screenshots: string[];
+}
+
+/**
+ * Runs the check against `sweepUrl` (the sweep's overview URL, ending in `/`), writing
+ * screenshots into `shotDir`. Cost: one browser launch (about 5 s here) and two page loads.
+ */
+export async function checkSite(
+  sweepUrl: string,
+  shotDir: string,
+  executablePath: string,
+): Promise<BrowserCheck> {
+  const { chromium } = await import("playwright-core");
+  const profile = await Deno.makeTempDir({ prefix: "site-browser-profile-" });
+  const errors: string[] = [];
+  const screenshots: string[] = [];
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on("console", (msg) => {
+      if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
+    });
+    page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
+    page.on("requestfailed", (req) => errors.push(`requestfailed: ${req.url()}`));
+
+    const res = await page.goto(`${sweepUrl}similarity/`, { waitUntil: "load" });
+    const heatmap = page.locator('[data-island="HeatmapHover"] svg.heatmap').first();
+    await heatmap.waitFor({ state: "visible", timeout: 10_000 });
+    const heatmapCells = await heatmap.locator("g.cell").count();
+    const cell = heatmap.locator('g.cell[data-row="2"][data-col="1"]');
+    const cellValue = Number(await cell.getAttribute("data-value"));
+    const readoutEl = page.locator(".readout").first();
+    // Hydration is asynchronous: hover until the island answers (at most 10 s).
+    let readout = "";
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      await page.mouse.move(0, 0);
+      await cell.locator("rect").hover();
+      readout = (await readoutEl.textContent()) ?? "";
+      if (!readout.startsWith("Hover")) break;
+      await page.waitForTimeout(100);
+    }
+    const activeOutlined = await heatmap.locator("g.cell.active").count();
+    screenshots.push(join(shotDir, "similarity.png"));
+    await page.screenshot({ path: screenshots[0] });
+
+    await page.goto(`${sweepUrl}distributions/`, { waitUntil: "load" });
+    const kde = page.locator('[data-island="KdeFamilies"]').first();
+    await kde.waitFor({ state: "visible", timeout: 10_000 });
+    await page.waitForFunction(
+      () =>
+        !(document.querySelector('[data-island="KdeFamilies"] input[type=checkbox]') as
+          | HTMLInputElement
+          | null)?.disabled,
+      null,
+      { timeout: 10_000 },
+    );
+    const box = kde.locator("input[type=checkbox]").first();
+    const group = await box.getAttribute("data-group");
+    const before = await kde.locator(`g.series[data-group="${group}"]`).count();
+    await box.uncheck();
+    const after = await kde.locator(`g.series[data-group="${group}"]`).count();
+    screenshots.push(join(shotDir, "distributions.png"));
+    await page.screenshot({ path: screenshots[1] });
+    return {
+      status: res?.status() ?? null,
+      heatmapCells,
+      cellValue,
+      readout,
+      activeOutlined,
+      toggle: { group, before, after },
+      errors,
+      screenshots,
+    };
+  } finally {
+    await context.close().catch(() => {});
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+  }
+}
