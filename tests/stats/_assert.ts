@@ -1,4 +1,4 @@
-// Assertion helpers for the statistics tests.
+// Assertions shared by the statistics tests.
 import assert from "node:assert/strict";
 
 export { assert };
