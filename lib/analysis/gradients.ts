@@ -92,8 +92,12 @@ export interface GradientAnalysisOptions {
   perImageLimit?: number;
   /** KDE grid points on [−1, 1] (default 1001). */
   gridSize?: number;
-  /** Saw ψ reference (default "smallest-k"). */
-  sawReference?: "smallest-k" | "pooled";
+  /**
+   * Where log ψ comes from (default "chain"): each width fitted on the next smaller width's
+   * marginal and the slopes multiplied (κ of the smallest width = 1; needs adjacent widths'
+   * marginals to overlap), the smallest width for all ("smallest-k"), or all widths pooled.
+   */
+  sawReference?: "chain" | "smallest-k" | "pooled";
   /** Grid points below this fraction of a density's maximum are left out of the fit (0.01). */
   densityFloor?: number;
   /** Threshold of the disattenuated H2 ratio (default 0.9, fixed before looking at data). */
@@ -568,27 +572,44 @@ export async function analyzeGradients(
       saw: { kappa: null, intercept: null, r2: null, r2LogDensity: null, points: 0 },
     };
   });
-  const sawReference = options.sawReference ?? "smallest-k";
+  const sawReference = options.sawReference ?? "chain";
   const logPsiOut: MarginalsFile["saw"]["logPsi"] = [];
+  const floorOpt = { relativeFloor: densityFloor };
   for (const [fi, fg] of familyGroups.entries()) {
     const withDensity = fg.filter((x) => densities.has(x.i));
     if (withDensity.length === 0) continue;
     let ref: Float64Array;
-    if (sawReference === "smallest-k") ref = densities.get(withDensity[0]!.i)!;
-    else {
+    if (sawReference === "pooled") {
       const pooled: number[] = [];
       for (const { g } of withDensity) {
         for (const f of g.members) for (const v of tSorted.get(f)!) pooled.push(v);
       }
       ref = kde(pooled, { gridSize }).density;
-    }
-    const logPsi = sawLogShape(grid, ref, dSphere, { relativeFloor: densityFloor });
+    } else ref = densities.get(withDensity[0]!.i)!;
+    const logPsi = sawLogShape(grid, ref, dSphere, floorOpt);
     logPsiOut.push({ family: families[fi]!, values: Array.from(logPsi, (v) => round(v)) });
-    for (const { g, i } of withDensity) {
+    // Chain: width i is fitted on width i−1's shape; κ_i = a·κ_{i−1}, c_i = a·c_{i−1} + b.
+    let prev: { kappa: number; intercept: number } | null = { kappa: 1, intercept: 0 };
+    for (const [q, { g, i }] of withDensity.entries()) {
       try {
-        const fit = fitSawWidth(grid, densities.get(i)!, logPsi, dSphere, {
-          relativeFloor: densityFloor,
-        });
+        if (sawReference === "chain" && q > 0) {
+          if (prev === null) throw new RangeError("the chain of widths is broken below this width");
+          const shape = sawLogShape(grid, densities.get(withDensity[q - 1]!.i)!, dSphere, floorOpt);
+          const fit = fitSawWidth(grid, densities.get(i)!, shape, dSphere, floorOpt);
+          prev = {
+            kappa: fit.kappa * prev.kappa,
+            intercept: fit.kappa * prev.intercept + fit.intercept,
+          };
+          groupMarginals[i]!.saw = {
+            kappa: round(prev.kappa),
+            intercept: round(prev.intercept),
+            r2: round(fit.r2),
+            r2LogDensity: round(fit.r2LogDensity),
+            points: fit.points,
+          };
+          continue;
+        }
+        const fit = fitSawWidth(grid, densities.get(i)!, logPsi, dSphere, floorOpt);
         groupMarginals[i]!.saw = {
           kappa: round(fit.kappa),
           intercept: round(fit.intercept),
@@ -597,6 +618,7 @@ export async function analyzeGradients(
           points: fit.points,
         };
       } catch (e) {
+        if (sawReference === "chain") prev = null;
         warnings.push(`Saw fit for ${g.family} k=${g.k}: ${(e as Error).message}`);
       }
     }

@@ -296,11 +296,15 @@ export interface MarginalsFile extends AnalysisHeader<"marginals"> {
   /**
    * The Saw-model fit: one shape ψ per family, one κ per width. log ψ is estimated as
    * log(KDE_ref / P_origin) from the reference marginal (`reference`), then each width's
-   * log(KDE_k / P_origin) is regressed on it. With `"smallest-k"` the reference width gets κ = 1
-   * and R² = 1 by construction; the other widths' κ are relative to it.
+   * log(KDE_k / P_origin) is regressed on it. `"chain"` (the default) regresses each width on the
+   * next smaller width's log(KDE/P_origin) and multiplies the slopes, so κ of the smallest width
+   * is 1 by construction and every other κ is relative to it; each R² is that of its own link
+   * (adjacent marginals must overlap, else κ is null from there on, with a warning). With
+   * `"smallest-k"` every width is regressed on the smallest one (which gets κ = 1, R² = 1).
+   * `logPsi` holds the smallest width's shape (or the pooled one).
    */
   saw: {
-    reference: "smallest-k" | "pooled";
+    reference: "chain" | "smallest-k" | "pooled";
     densityFloor: number;
     /** log ψ on `grid` per family (null where not estimated). */
     logPsi: Array<{ family: string; values: (number | null)[] }>;
