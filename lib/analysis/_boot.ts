@@ -6,8 +6,7 @@
  * @module
  */
 
-import { randomInt, seededUniform, type Uniform } from "../stats/random.ts";
-import { quantileSorted } from "../stats/quantiles.ts";
+import { quantileSorted, randomInt, seededUniform, type Uniform, verdict } from "../stats/mod.ts";
 import type { Interval, Verdict } from "./schema.ts";
 
 /** Settings of one bootstrap. */
@@ -82,19 +81,22 @@ export function drawWith<T>(u: Uniform, list: readonly T[]): T[] {
 }
 
 /**
- * The verdict of a claim that `value` lies on side `side` of `threshold`: holds when the whole
- * interval lies strictly on that side, fails when it lies strictly on the other, inconclusive
- * otherwise or without an interval.
+ * The verdict of a claim that `value` lies on side `side` of `threshold`, by `lib/stats`'
+ * `verdict` on the interval: holds when the whole interval lies on that side, fails when it lies
+ * on the other, inconclusive otherwise or without an interval.
  */
 export function verdictOf(
   interval: Interval | null,
   threshold: number,
   side: "above" | "below",
 ): Verdict {
-  if (interval === null) return "inconclusive";
-  const above = interval.lo > threshold, below = interval.hi < threshold;
-  if (side === "above") return above ? "holds" : below ? "fails" : "inconclusive";
-  return below ? "holds" : above ? "fails" : "inconclusive";
+  if (interval === null || !Number.isFinite(interval.lo) || !Number.isFinite(interval.hi)) {
+    return "inconclusive";
+  }
+  return verdict({ lower: interval.lo, upper: interval.hi }, {
+    direction: side === "above" ? ">" : "<",
+    threshold,
+  });
 }
 
 /** Ordinary least-squares slope of y on x (null with fewer than 2 distinct x). */

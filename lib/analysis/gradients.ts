@@ -7,12 +7,17 @@
  */
 
 import type { Gpu } from "../../kernels/mod.ts";
-import { deciles } from "../stats/quantiles.ts";
-import { kde } from "../stats/kde.ts";
-import { fitSawWidth, sawLogShape } from "../stats/saw.ts";
-import { logSphereMarginal, sphereTail } from "../stats/sphere.ts";
-import { randomInt, seededUniform } from "../stats/random.ts";
-import { wasserstein1 } from "../stats/wasserstein.ts";
+import {
+  deciles,
+  fitSawWidth,
+  kde,
+  logSphereMarginal,
+  randomInt,
+  sawLogShape,
+  seededUniform,
+  sphereTail,
+  wasserstein1,
+} from "../stats/mod.ts";
 import {
   bootInterval,
   type BootSettings,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { randomInt, seededUniform } from "../stats/random.ts";
+import { randomInt, seededUniform } from "../stats/mod.ts";
 import {
   type AlphaCell,
   ANALYSIS_SCHEMA_VERSION,

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { randomInt, seededUniform } from "../stats/random.ts";
+import { randomInt, seededUniform } from "../stats/mod.ts";
 import {
   ANALYSIS_SCHEMA_VERSION,
   claim,

@@ -1,5 +1,5 @@
 /** Synthetic gradient sets with planted structure, and direct (unoptimised) recomputations. */
-import { normalSampler, seededUniform } from "../../lib/stats/random.ts";
+import { normalSampler, seededUniform } from "../../lib/stats/mod.ts";
 import type { BatchStream, ModelInput } from "../../lib/analysis/gradients.ts";
 
 export interface Planted {

@@ -1,6 +1,6 @@
 import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "./_synthetic.ts";
 import { analyzeGradients } from "../../lib/analysis/gradients.ts";
-import { wasserstein1 } from "../../lib/stats/wasserstein.ts";
+import { wasserstein1 } from "../../lib/stats/mod.ts";
 import { cos, dot, plant, streamOf, sum, unit, vec } from "./_synthetic.ts";
 
 function assertClose(

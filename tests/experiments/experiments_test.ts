@@ -7,7 +7,7 @@ import {
   populationFor,
   trueClassProbability,
 } from "../../lib/experiments/mod.ts";
-import { normalSampler, seededUniform } from "../../lib/stats/random.ts";
+import { normalSampler, seededUniform } from "../../lib/stats/mod.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../analysis/_synthetic.ts";
 
 /** A linear softmax classifier z = W x: ∇x p_y = p_y (W_y − Σ_c p_c W_c) in closed form. */
