@@ -13,21 +13,26 @@ import { loadTinyImageNetRaw } from "./tinyimagenet.ts";
 import { loadNpyRaw, type NpyDatasetOptions } from "./npy_dataset.ts";
 import type { DataLocation } from "./_bytes.ts";
 
-/** The names `loadDataset()` accepts. */
-export const DATASET_NAMES = Object.freeze(
-  [
-    "fmnist-default",
-    "fmnist",
-    "cifar10",
-    "cifar100",
-    "tinyimagenet",
-    "npy",
-    "synthetic",
-  ] as const,
-);
+/** A name `loadDataset()` accepts. */
+export type DatasetName =
+  | "fmnist-default"
+  | "fmnist"
+  | "cifar10"
+  | "cifar100"
+  | "tinyimagenet"
+  | "npy"
+  | "synthetic";
 
-/** One of `DATASET_NAMES`. */
-export type DatasetName = (typeof DATASET_NAMES)[number];
+/** Every name `loadDataset()` accepts. */
+export const DATASET_NAMES: readonly DatasetName[] = Object.freeze([
+  "fmnist-default",
+  "fmnist",
+  "cifar10",
+  "cifar100",
+  "tinyimagenet",
+  "npy",
+  "synthetic",
+]);
 
 /** Options of `loadDataset()`: where the files are, what to keep, and per-loader choices. */
 export interface LoadDatasetOptions extends PrepareOptions {
@@ -36,6 +41,8 @@ export interface LoadDatasetOptions extends PrepareOptions {
   dir?: DataLocation;
   /** CIFAR-100: use the fine (default, 100 classes) or coarse (20 classes) labels. */
   labelKind?: Cifar100Options["labelKind"];
+  /** TinyImageNet: Web Workers decoding JPEGs (default up to 8 from 256 images). */
+  workers?: number;
   /** npy: file names, 4-D layout, class names (see `loadNpyRaw()`). */
   npy?: Omit<NpyDatasetOptions, "name">;
   /** Options of the synthetic data set (its `trainCount`/`testCount` default to 256/64). */
@@ -98,6 +105,7 @@ async function loadRaw(name: string, options: LoadDatasetOptions): Promise<RawDa
         trainCount: options.trainCount,
         testCount: options.testCount,
         selectionSeed: options.selectionSeed,
+        workers: options.workers,
       });
     case "npy":
       return await loadNpyRaw(options.dir, options.npy);

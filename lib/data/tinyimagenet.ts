@@ -107,6 +107,11 @@ export async function loadTinyImageNetRaw(
         "tiny-imagenet-200 folder (wnids.txt, train/, val/)",
     );
   }
+  if (dir instanceof URL && dir.protocol !== "file:") {
+    throw new TypeError(
+      `TinyImageNet needs a local folder, got ${dir.href}: download and unpack it, then pass its path`,
+    );
+  }
   let root = dir;
   const sub = fileIn(dir, "tiny-imagenet-200");
   if (!(await exists(fileIn(dir, "wnids.txt"))) && !(sub instanceof URL) && await isDir(sub)) {
