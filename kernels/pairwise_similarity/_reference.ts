@@ -13,6 +13,11 @@ export interface PairwiseOptions {
   histogramBins?: number;
   /** Keep the per-sample cosine of every pair in `pairs` (NaN where either gradient is zero). */
   cosines?: boolean;
+  /**
+   * Gram kernel version on WebGPU: "tiled" (workgroup-memory tiles, the default on GPUs) or
+   * "registers" (no barriers, the default on software adapters). Ignored on the CPU path.
+   */
+  kernel?: "tiled" | "registers";
 }
 
 /** Sums over samples for every pair of models, plus the optional per-pair distributions. */

@@ -9,8 +9,11 @@ export {
   COSINE_WG,
   cosineLoopBound,
   GRAM_KS,
+  GRAM_REG_R,
+  GRAM_REG_WG,
   GRAM_TILE,
   GRAM_WG,
+  type GramKernel,
   gramLoopBound,
   PairwiseSimilarity,
 } from "./pairwise_similarity.ts";

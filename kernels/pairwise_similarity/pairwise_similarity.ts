@@ -12,21 +12,38 @@ import {
   type PairwiseResult,
 } from "./_reference.ts";
 
-/** Invocations per workgroup side of the Gram kernel (the workgroup is WG × WG). */
+/** Invocations per workgroup side of the tiled Gram kernel (the workgroup is WG × WG). */
 export const GRAM_WG = 16;
-/** Output tile width of the Gram kernel: each invocation computes a 2×2 block. */
+/** Output tile width of both Gram kernels (tiled: each invocation computes a 2×2 block). */
 export const GRAM_TILE = 2 * GRAM_WG;
 /** Columns staged in workgroup memory per step: TILE·KS = 2·WG² (two loads per invocation). */
 export const GRAM_KS = (2 * GRAM_WG * GRAM_WG) / GRAM_TILE;
+/** Register-blocked Gram kernel: each invocation computes an R×R block (R = 4, unrolled). */
+export const GRAM_REG_R = 4;
+/** Register-blocked Gram kernel: workgroup side, so that WG·R = TILE. */
+export const GRAM_REG_WG = GRAM_TILE / GRAM_REG_R;
 /** Invocations per workgroup of the per-sample pair-cosine kernel (a power of two). */
 export const COSINE_WG = 64;
 
+/**
+ * The Gram kernel versions: "tiled" stages K-slices in workgroup memory (for GPUs);
+ * "registers" reads vec4 rows straight from storage with no barriers (for software adapters,
+ * where barriers are costly). Both give the same sums within f32 rounding.
+ */
+export type GramKernel = "tiled" | "registers";
+
 const GRAM_URL = new URL("./pairwise_similarity.wgsl", import.meta.url);
+const GRAM_REG_URL = new URL("./pairwise_registers.wgsl", import.meta.url);
 const COSINE_URL = new URL("./pair_cosines.wgsl", import.meta.url);
 
-/** Loop iterations of one Gram invocation for a span of `span` columns. */
-export function gramLoopBound(span: number): number {
-  return Math.ceil(span / GRAM_KS) * (GRAM_KS + 1) + 1;
+/**
+ * Loop iterations of one Gram invocation for a span of `span` columns (values; the register
+ * kernel walks them as vec4).
+ */
+export function gramLoopBound(span: number, kernel: GramKernel = "tiled"): number {
+  return kernel === "tiled"
+    ? Math.ceil(span / GRAM_KS) * (GRAM_KS + 1) + 1
+    : Math.ceil(span / 4) + 1;
 }
 
 /** Loop iterations of one pair-cosine invocation for vectors of `dim` values. */
@@ -34,7 +51,12 @@ export function cosineLoopBound(dim: number): number {
   return Math.ceil(dim / COSINE_WG) + Math.log2(COSINE_WG);
 }
 
-const MAX_SPAN = Math.floor((LOOP_CAP - 1) / (GRAM_KS + 1)) * GRAM_KS;
+/** Longest span (values) one Gram invocation may walk under the loop cap. */
+function maxSpan(kernel: GramKernel): number {
+  return kernel === "tiled"
+    ? Math.floor((LOOP_CAP - 1) / (GRAM_KS + 1)) * GRAM_KS
+    : (LOOP_CAP - 1) * 4;
+}
 
 /** How a batch is cut into storage bindings: sample ranges, or (x, dim-range) pieces. */
 interface Chunk {
@@ -93,28 +115,49 @@ async function gramChunk(
   data: Float32Array,
   M: number,
   sum: Float64Array,
+  kernel: GramKernel,
 ): Promise<void> {
   const buffers = new BufferSet(device);
   try {
-    await gramChunkOn(gpu, device, buffers, data, M, sum);
+    await gramChunkOn(gpu, device, buffers, data, M, sum, kernel);
   } finally {
     buffers.destroy();
   }
+}
+
+/** Rows of `data` (M × cols) padded with zeros to a multiple of 4 columns. */
+function padRows(
+  data: Float32Array,
+  M: number,
+  cols: number,
+): { data: Float32Array; cols: number } {
+  const cols4 = Math.ceil(cols / 4) * 4;
+  if (cols4 === cols) return { data, cols };
+  const out = new Float32Array(M * cols4);
+  for (let m = 0; m < M; m++) out.set(data.subarray(m * cols, (m + 1) * cols), m * cols4);
+  return { data: out, cols: cols4 };
 }
 
 async function gramChunkOn(
   gpu: Gpu,
   device: GPUDevice,
   buffers: BufferSet,
-  data: Float32Array,
+  chunk: Float32Array,
   M: number,
   sum: Float64Array,
+  kernel: GramKernel,
 ): Promise<void> {
-  const cols = data.length / M;
-  const code = await loadShader(GRAM_URL, { WG: GRAM_WG, TILE: GRAM_TILE, KS: GRAM_KS });
+  const { data, cols } = kernel === "registers"
+    ? padRows(chunk, M, chunk.length / M)
+    : { data: chunk, cols: chunk.length / M };
+  const code = kernel === "tiled"
+    ? await loadShader(GRAM_URL, { WG: GRAM_WG, TILE: GRAM_TILE, KS: GRAM_KS })
+    : await loadShader(GRAM_REG_URL, { WG: GRAM_REG_WG, TILE: GRAM_TILE, R: GRAM_REG_R });
   const pipeline = gpu.pipeline(
     device,
-    `pairwise gram WG${GRAM_WG} TILE${GRAM_TILE} KS${GRAM_KS}`,
+    kernel === "tiled"
+      ? `pairwise gram tiled WG${GRAM_WG} TILE${GRAM_TILE} KS${GRAM_KS}`
+      : `pairwise gram registers WG${GRAM_REG_WG} TILE${GRAM_TILE} R${GRAM_REG_R}`,
     code,
   );
   const nb = Math.ceil(M / GRAM_TILE);
@@ -123,12 +166,15 @@ async function gramChunkOn(
   const tileBytes = GRAM_TILE * GRAM_TILE * 4;
   // Outputs are bounded by the device's own limit (maxBindingBytes splits the inputs).
   const maxBytes = device.limits.maxStorageBufferBindingSize;
-  // Enough workgroups to fill a large GPU, each running at most MAX_SPAN columns.
-  const wantSpans = Math.max(1, Math.ceil(4096 / tilePairs.length));
-  let span = Math.ceil(cols / wantSpans / GRAM_KS) * GRAM_KS;
-  span = Math.min(MAX_SPAN, Math.max(GRAM_KS * 8, span));
+  // Enough workgroups to fill the device (a GPU: thousands; a CPU adapter: a few dozen), each
+  // walking at most maxSpan columns.
+  const target = gpu.isSoftware ? 64 : 4096;
+  const wantSpans = Math.max(1, Math.ceil(target / tilePairs.length));
+  const step = kernel === "tiled" ? GRAM_KS : 4;
+  let span = Math.ceil(cols / wantSpans / step) * step;
+  span = Math.min(maxSpan(kernel), Math.max(step * 8, span));
   const spans = Math.ceil(cols / span);
-  assertLoopBound("pairwise gram", gramLoopBound(span));
+  assertLoopBound(`pairwise gram (${kernel})`, gramLoopBound(span, kernel));
   const group = Math.max(1, Math.floor(maxBytes / (tileBytes * spans)));
   if (tileBytes * spans > maxBytes) {
     throw new RangeError(
@@ -136,13 +182,14 @@ async function gramChunkOn(
     );
   }
   const input = buffers.storage("pairwise units", data);
+  const unit = kernel === "tiled" ? 1 : 4; // the register kernel counts columns in vec4
   for (let g0 = 0; g0 < tilePairs.length; g0 += group) {
     const list = new Uint32Array(tilePairs.slice(g0, g0 + group));
     const tp = list.length;
     const grid = grid2d(device, tp * spans);
     const params = buffers.uniform(
       "pairwise params",
-      new Uint32Array([M, cols, span, tp, spans, grid.x, 0, 0]),
+      new Uint32Array([M, cols / unit, span / unit, tp, spans, grid.x, 0, 0]),
     );
     const pairBuf = buffers.storage("pairwise tile pairs", list);
     const partialBytes = spans * tp * tileBytes;
@@ -409,6 +456,7 @@ export class PairwiseSimilarity {
   ): Promise<BatchOut> {
     const M = this.options.models, D = this.options.dim;
     const sum = new Float64Array(M * M);
+    const kernel = this.options.kernel ?? (this.#gpu.isSoftware ? "registers" : "tiled");
     const chunks = planChunks(M, N, D, this.#gpu.maxBindingBytes);
     if (this.#pairList && chunks.some((c) => c.d1 - c.d0 < D)) {
       throw new RangeError(
@@ -418,7 +466,7 @@ export class PairwiseSimilarity {
       );
     }
     for (const chunk of chunks) {
-      await gramChunk(this.#gpu, device, packChunk(units, M, N, D, chunk), M, sum);
+      await gramChunk(this.#gpu, device, packChunk(units, M, N, D, chunk), M, sum, kernel);
     }
     const out: BatchOut = { sum };
     if (this.#pairList) {

@@ -222,6 +222,7 @@ gpuTest("LOOP_CAP is below the iterations this adapter runs in one invocation", 
 Deno.test("every kernel's per-invocation loop bound stays under LOOP_CAP at D = 70,000", () => {
   const bounds = {
     gram: gramLoopBound(56_000),
+    gramRegisters: gramLoopBound(200_000, "registers"),
     pairCosines: cosineLoopBound(70_000),
     normalize: normalizeLoopBound(70_000),
     normalizePooled: normalizeLoopBound(3 * 64, { channels: 3, height: 32, width: 32, size: 8 }),
@@ -271,6 +272,7 @@ Deno.test("WGSL sources take workgroup sizes from TypeScript (no hand-kept copie
     const file of [
       "normalize_rows/normalize_rows.wgsl",
       "pairwise_similarity/pairwise_similarity.wgsl",
+      "pairwise_similarity/pairwise_registers.wgsl",
       "pairwise_similarity/pair_cosines.wgsl",
       "group_means/group_means.wgsl",
       "cosine_to_mean/cosine_to_mean.wgsl",

@@ -2,16 +2,29 @@ import * as fc from "fast-check";
 import { PairwiseSimilarity, reference, requestGpu } from "../../kernels/mod.ts";
 import {
   GRAM_KS,
+  GRAM_REG_R,
+  GRAM_REG_WG,
   GRAM_TILE,
   GRAM_WG,
+  type GramKernel,
   gramLoopBound,
 } from "../../kernels/pairwise_similarity/mod.ts";
 import { type Gpu, LOOP_CAP } from "../../kernels/mod.ts";
-import { assertClose, maxDiff, randomUnits, variants, variantTest } from "./_helpers.ts";
+import {
+  assertClose,
+  maxDiff,
+  randomUnits,
+  type Variant,
+  variants,
+  variantTest,
+} from "./_helpers.ts";
 
 // Batch sums are f32 partial sums (≤ ~56,000 products each) added in f64: we allow
 // 1e-5 per sample summed (observed errors are ~1e-7 per sample).
 const tolFor = (samples: number) => 1e-5 * Math.max(1, samples);
+
+/** The Gram kernel version of the test being run (undefined: the backend's default). */
+let kernelVersion: GramKernel | undefined;
 
 async function accumulate(
   gpu: Gpu,
@@ -26,7 +39,7 @@ async function accumulate(
   },
   batches: number[] = [],
 ) {
-  const acc = new PairwiseSimilarity(gpu, options);
+  const acc = new PairwiseSimilarity(gpu, { ...options, kernel: kernelVersion });
   const M = options.models, D = options.dim, N = zero.length / M;
   const cuts = [0, ...batches, N];
   for (let b = 0; b + 1 < cuts.length; b++) {
@@ -41,20 +54,35 @@ async function accumulate(
   return acc.result();
 }
 
-Deno.test("PairwiseSimilarity tile constants agree: TILE = 2·WG and TILE·KS = 2·WG²", () => {
+Deno.test("PairwiseSimilarity tile constants agree between TypeScript and both Gram kernels", () => {
+  // tiled: TILE = 2·WG (2×2 per invocation) and TILE·KS = 2·WG² (two loads per invocation)
   if (GRAM_TILE !== 2 * GRAM_WG || GRAM_TILE * GRAM_KS !== 2 * GRAM_WG * GRAM_WG) {
     throw new Error(
-      `WG ${GRAM_WG}, TILE ${GRAM_TILE}, KS ${GRAM_KS} break the kernel's load pattern`,
+      `WG ${GRAM_WG}, TILE ${GRAM_TILE}, KS ${GRAM_KS} break the tiled kernel's loads`,
     );
   }
-  if (gramLoopBound(56_000) > LOOP_CAP) throw new Error("the longest span must fit the loop cap");
+  // registers: WG·R = TILE, and the shader unrolls R = 4
+  if (GRAM_REG_WG * GRAM_REG_R !== GRAM_TILE || GRAM_REG_R !== 4) {
+    throw new Error(`register kernel WG ${GRAM_REG_WG} × R ${GRAM_REG_R} ≠ TILE ${GRAM_TILE}`);
+  }
+  if (gramLoopBound(56_000) > LOOP_CAP || gramLoopBound(239_000, "registers") > LOOP_CAP) {
+    throw new Error("the longest spans must fit the loop cap");
+  }
 });
 
-for (const v of variants) {
+type Version = { v: Variant; kernel: GramKernel | undefined; tag: string };
+const versions: Version[] = variants.flatMap((v): Version[] =>
+  v.needsAdapter
+    ? (["tiled", "registers"] as const).map((kernel) => ({ v, kernel, tag: ` (${kernel} kernel)` }))
+    : [{ v, kernel: undefined, tag: "" }]
+);
+
+for (const { v, kernel, tag } of versions) {
   variantTest(
     v,
-    "PairwiseSimilarity matches the reference on shapes off the tile size",
+    `PairwiseSimilarity matches the reference on shapes off the tile size${tag}`,
     async (gpu) => {
+      kernelVersion = kernel;
       for (
         const [M, N, D] of [[1, 3, 7], [2, 4, 1], [33, 3, 784], [257, 2, 7], [3, 2, 3072]] as Array<
           [number, number, number]
@@ -73,8 +101,9 @@ for (const v of variants) {
 
   variantTest(
     v,
-    "PairwiseSimilarity reduces D = 70,000 and N·D far beyond 65,535 exactly",
+    `PairwiseSimilarity reduces D = 70,000 and N·D far beyond 65,535 exactly${tag}`,
     async (gpu) => {
+      kernelVersion = kernel;
       // D = 70,000: one sample's dot product is longer than Mesa's per-invocation loop cap.
       // N·D = 30 × 3,072 = 92,160: a naive nested loop over samples × dim would exceed it too.
       for (const [M, N, D] of [[2, 2, 70_000], [3, 30, 3072]] as Array<[number, number, number]>) {
@@ -90,8 +119,9 @@ for (const v of variants) {
 
   variantTest(
     v,
-    "PairwiseSimilarity over several batches and forced splits equals one batch",
+    `PairwiseSimilarity over several batches and forced splits equals one batch${tag}`,
     async (gpu) => {
+      kernelVersion = kernel;
       const M = 40, N = 20, D = 100;
       const { units, zero } = randomUnits(5, M, N, D, [3, 44, 45]);
       const whole = await accumulate(gpu, units, zero, { models: M, dim: D });
@@ -118,8 +148,9 @@ for (const v of variants) {
 
   variantTest(
     v,
-    "PairwiseSimilarity gives 1 for identical models and −1 for antipodal ones",
+    `PairwiseSimilarity gives 1 for identical models and −1 for antipodal ones${tag}`,
     async (gpu) => {
+      kernelVersion = kernel;
       const N = 6, D = 513;
       const one = randomUnits(9, 1, N, D).units;
       const units = new Float32Array(3 * N * D);
@@ -140,31 +171,39 @@ for (const v of variants) {
     },
   );
 
-  variantTest(v, "PairwiseSimilarity leaves zero gradients out of sums and counts", async (gpu) => {
-    const M = 3, N = 5, D = 17;
-    // model 0 is zero at samples 0 and 4, model 2 at sample 4
-    const { units, zero } = randomUnits(2, M, N, D, [0, 4, 2 * N + 4]);
-    const r = await accumulate(gpu, units, zero, { models: M, dim: D, histogramBins: 4 });
-    const want = reference.pairwiseSimilarity(units, zero, { models: M, dim: D });
-    if (r.count[0 * M + 1] !== 3 || r.count[0 * M + 2] !== 3 || r.count[1 * M + 2] !== 4) {
-      throw new Error(`counts ${r.count.join()}`);
-    }
-    if (r.count[0] !== 3 || r.count[4] !== 5 || r.count[8] !== 4) {
-      throw new Error("diagonal counts");
-    }
-    assertClose(maxDiff(r.sum, want.sum), tolFor(N), "sums");
-    const h = r.histograms!;
-    h.pairs.forEach(([i, j], p) => {
-      let total = 0;
-      for (let b = 0; b < h.bins; b++) total += h.counts[p * h.bins + b]!;
-      if (total !== r.count[i * M + j]) throw new Error(`histogram of (${i}, ${j}) holds ${total}`);
-    });
-  });
+  variantTest(
+    v,
+    `PairwiseSimilarity leaves zero gradients out of sums and counts${tag}`,
+    async (gpu) => {
+      kernelVersion = kernel;
+      const M = 3, N = 5, D = 17;
+      // model 0 is zero at samples 0 and 4, model 2 at sample 4
+      const { units, zero } = randomUnits(2, M, N, D, [0, 4, 2 * N + 4]);
+      const r = await accumulate(gpu, units, zero, { models: M, dim: D, histogramBins: 4 });
+      const want = reference.pairwiseSimilarity(units, zero, { models: M, dim: D });
+      if (r.count[0 * M + 1] !== 3 || r.count[0 * M + 2] !== 3 || r.count[1 * M + 2] !== 4) {
+        throw new Error(`counts ${r.count.join()}`);
+      }
+      if (r.count[0] !== 3 || r.count[4] !== 5 || r.count[8] !== 4) {
+        throw new Error("diagonal counts");
+      }
+      assertClose(maxDiff(r.sum, want.sum), tolFor(N), "sums");
+      const h = r.histograms!;
+      h.pairs.forEach(([i, j], p) => {
+        let total = 0;
+        for (let b = 0; b < h.bins; b++) total += h.counts[p * h.bins + b]!;
+        if (total !== r.count[i * M + j]) {
+          throw new Error(`histogram of (${i}, ${j}) holds ${total}`);
+        }
+      });
+    },
+  );
 
   variantTest(
     v,
-    "PairwiseSimilarity per-sample cosines and histograms match the reference",
+    `PairwiseSimilarity per-sample cosines and histograms match the reference${tag}`,
     async (gpu) => {
+      kernelVersion = kernel;
       const M = 6, N = 50, D = 9;
       const { units, zero } = randomUnits(77, M, N, D, [5, 70]);
       const pairs: Array<[number, number]> = [[0, 1], [2, 5], [4, 3], [1, 1]];
@@ -192,8 +231,9 @@ for (const v of variants) {
 
   variantTest(
     v,
-    "PairwiseSimilarity sums are symmetric with |Σ cos| ≤ count (property)",
+    `PairwiseSimilarity sums are symmetric with |Σ cos| ≤ count (property)${tag}`,
     async (gpu) => {
+      kernelVersion = kernel;
       await fc.assert(
         fc.asyncProperty(
           fc.integer({ min: 1, max: 9 }),
@@ -218,14 +258,19 @@ for (const v of variants) {
     },
   );
 
-  variantTest(v, "PairwiseSimilarity.add() throws TypeError on mismatched lengths", async (gpu) => {
-    const acc = new PairwiseSimilarity(gpu, { models: 2, dim: 3 });
-    let error: unknown = null;
-    try {
-      await acc.add(new Float32Array(7), new Uint8Array(2));
-    } catch (e) {
-      error = e;
-    }
-    if (!(error instanceof TypeError)) throw new Error(`expected TypeError, got ${error}`);
-  });
+  variantTest(
+    v,
+    `PairwiseSimilarity.add() throws TypeError on mismatched lengths${tag}`,
+    async (gpu) => {
+      kernelVersion = kernel;
+      const acc = new PairwiseSimilarity(gpu, { models: 2, dim: 3 });
+      let error: unknown = null;
+      try {
+        await acc.add(new Float32Array(7), new Uint8Array(2));
+      } catch (e) {
+        error = e;
+      }
+      if (!(error instanceof TypeError)) throw new Error(`expected TypeError, got ${error}`);
+    },
+  );
 }
