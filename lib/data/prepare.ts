@@ -16,11 +16,13 @@ export interface PrepareOptions {
   testCount?: number;
   /** Seed of the class-balanced selections (default 0). */
   selectionSeed?: number;
-  /** Normalise per channel with the training split's mean and std (default true). */
+  /** Normalise per channel with the training split's mean and std (default true); when false,
+   * `mean` is all 0 and `std` all 1, so uint8 data come out as x/255. */
   normalize?: boolean;
   /** The split the probe set is drawn from (default "test"). */
   probeSplit?: "train" | "test";
-  /** Number of probe images, class-balanced from `probeSplit` (default: the whole split). */
+  /** Number of probe images, class-balanced from `probeSplit` (default, or when at least the
+   * split's count: the whole split, sharing its arrays). */
   probeCount?: number;
 }
 
@@ -177,6 +179,34 @@ function normaliseSplit(
   return { images, labels: split.labels, count: split.count };
 }
 
+function checkRawSplit(
+  split: RawSplit,
+  which: string,
+  name: string,
+  perImage: number,
+  numClasses: number,
+): void {
+  if (!Number.isInteger(split.count) || split.count < 1) {
+    throw new RangeError(
+      `the ${which} split of ${name} holds ${split.count} images, expected at least one`,
+    );
+  }
+  if (split.pixels.length !== split.count * perImage || split.labels.length !== split.count) {
+    throw new TypeError(
+      `the ${which} split of ${name} holds ${fmt(split.pixels.length)} values and ` +
+        `${fmt(split.labels.length)} labels, expected ${fmt(split.count * perImage)} and ` +
+        `${fmt(split.count)} for ${fmt(split.count)} images of ${perImage} values: fix the loader`,
+    );
+  }
+  const bad = split.labels.findIndex((y) => !(y >= 0 && y < numClasses));
+  if (bad >= 0) {
+    throw new RangeError(
+      `label ${split.labels[bad]} at record ${bad} of the ${which} split of ${name} is outside ` +
+        `0–${numClasses - 1}: fix the labels or the class list`,
+    );
+  }
+}
+
 /**
  * Prepares a raw data set: keeps class-balanced deterministic subsets (`trainCount`,
  * `testCount`), computes per-channel mean and std on the kept training split, normalises both
@@ -185,8 +215,9 @@ function normaliseSplit(
  *
  * Cost O((N_train + N_test)·H·W·C) time, one Float32Array per split.
  *
- * @throws {RangeError} for a non-positive count, or a constant training channel (std 0) when
- *   normalising
+ * @throws {RangeError} for a non-positive count, an empty split, a label outside the classes, or
+ *   a constant training channel (std 0) when normalising; {TypeError} when a split's arrays do
+ *   not match its count and shape
  * @example
  * ```ts
  * import { prepareDataset } from "./prepare.ts";
@@ -209,6 +240,8 @@ export function prepareDataset(raw: RawDataset, options: PrepareOptions = {}): D
   }
   const perImage = channels * height * width;
   const numClasses = raw.classes.length;
+  checkRawSplit(raw.train, "training", raw.name, perImage, numClasses);
+  checkRawSplit(raw.test, "test", raw.name, perImage, numClasses);
   const seed = options.selectionSeed ?? 0;
   const pick = (split: RawSplit, count: number | undefined): RawSplit =>
     count === undefined || count >= split.count ? split : subsetRaw(
@@ -240,7 +273,10 @@ export function prepareDataset(raw: RawDataset, options: PrepareOptions = {}): D
     numClasses,
     seed: mixSeed(seed, 0x70726f62),
   });
-  const probe: ProbeSplit = { split: probeSplit, indices, ...gatherBatch(from, indices) };
+  // The whole split as probe set shares its arrays (indices are then 0 … count − 1 in order).
+  const probe: ProbeSplit = indices.length === from.count
+    ? { split: probeSplit, indices, ...from }
+    : { split: probeSplit, indices, ...gatherBatch(from, indices) };
   return {
     name: raw.name,
     source: raw.source,

@@ -289,3 +289,32 @@ Deno.test("shuffledIndices() is a seeded permutation", () => {
   assert(bytesEqual(a, shuffledIndices(1000, 11)), "same seed, same order");
   assert(!bytesEqual(a, shuffledIndices(1000, 12)), "other seed, other order");
 });
+
+Deno.test("prepareDataset() rejects raw arrays that do not match their count, and stray labels", () => {
+  const short = raw();
+  short.train.pixels = short.train.pixels.subarray(0, 100);
+  let err: unknown;
+  try {
+    prepareDataset(short);
+  } catch (e) {
+    err = e;
+  }
+  assert(
+    err instanceof TypeError &&
+      err.message.includes("holds 100 values and 30 labels, expected 120"),
+    String(err),
+  );
+  const stray = raw();
+  stray.test.labels[4] = 3;
+  let range: unknown;
+  try {
+    prepareDataset(stray);
+  } catch (e) {
+    range = e;
+  }
+  assert(
+    range instanceof RangeError &&
+      range.message.includes("label 3 at record 4 of the test split of fixture is outside 0–2"),
+    String(range),
+  );
+});
