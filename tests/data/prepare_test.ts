@@ -219,6 +219,8 @@ Deno.test("prepareDataset() limits counts class-balanced and picks the probe set
     ["test", 12],
     "default probe is the whole test split",
   );
+  assert(def.probe.images === def.test.images, "the whole split as probe shares its images");
+  assertEquals(Array.from(def.probe.indices), Array.from({ length: 12 }, (_, i) => i), "indices");
 });
 
 Deno.test("prepareDataset() rejects a constant training channel and a non-positive count", () => {
