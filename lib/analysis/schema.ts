@@ -333,8 +333,9 @@ export interface AlphaCell {
 export interface AttacksFile extends AnalysisHeader<"attacks"> {
   /** FGSM step size in normalised units. */
   epsilon: number;
-  /** The range adversarial inputs are clipped to, in normalised units. */
-  clip: [number, number];
+  /** The range adversarial inputs are clipped to, in normalised units: one [lo, hi] per channel
+   * (a single entry when one range serves every channel). */
+  clip: Array<[number, number]>;
   /** The scalar whose input gradient drives the attack. */
   scalar: "true-probability";
   /** Probe samples attacked. */

@@ -46,12 +46,32 @@ export interface AttackProbe {
   /** Values per image (C·H·W). */
   dim: number;
   classes: number;
-  /** Normalised range of valid pixel values (e.g. [(0 − mean)/std, (1 − mean)/std]). */
-  clip: readonly [number, number];
+  /**
+   * Normalised range of valid pixel values: one `[lo, hi]` for all, or one per channel of NHWC
+   * images (`[(0 − mean_c)/std_c, (1 − mean_c)/std_c]`, see `clipRangeOf`).
+   */
+  clip: ClipRange;
+}
+
+/** One `[lo, hi]` range, or one per channel (channel of element i = i mod C, NHWC). */
+export type ClipRange = readonly [number, number] | ReadonlyArray<readonly [number, number]>;
+
+function clipPairs(clip: ClipRange): Array<readonly [number, number]> {
+  const pairs = typeof clip[0] === "number"
+    ? [clip as readonly [number, number]]
+    : [...(clip as ReadonlyArray<readonly [number, number]>)];
+  if (pairs.length === 0) {
+    throw new RangeError("clip has no channel ranges; expected [lo, hi] or one per channel.");
+  }
+  for (const [lo, hi] of pairs) {
+    if (!(lo <= hi)) throw new RangeError(`clip range [${lo}, ${hi}] is empty; expected lo ≤ hi.`);
+  }
+  return pairs;
 }
 
 /**
- * FGSM step under L∞: `x' = clip(x − ε·sign(direction))`, elementwise (sign(0) = 0).
+ * FGSM step under L∞: `x' = clip(x − ε·sign(direction))`, elementwise (sign(0) = 0); `clip` is
+ * one range or one per channel of NHWC images.
  *
  * Cost: O(length). Writes into `dst` when given.
  *
@@ -68,18 +88,19 @@ export interface AttackProbe {
 export function fgsm(
   images: Float32Array,
   direction: Float32Array,
-  options: { epsilon: number; clip: readonly [number, number]; dst?: Float32Array },
+  options: { epsilon: number; clip: ClipRange; dst?: Float32Array },
 ): Float32Array {
   if (images.length !== direction.length) {
     throw new TypeError(
       `direction has ${direction.length} values but images has ${images.length}; pass one gradient value per pixel.`,
     );
   }
-  const { epsilon, clip: [lo, hi] } = options;
+  const { epsilon } = options;
   if (!(epsilon >= 0)) throw new RangeError(`epsilon is ${epsilon}; expected a non-negative step.`);
-  if (!(lo <= hi)) throw new RangeError(`clip range [${lo}, ${hi}] is empty; expected lo ≤ hi.`);
+  const pairs = clipPairs(options.clip), C = pairs.length;
   const out = options.dst ?? new Float32Array(images.length);
   for (let i = 0; i < images.length; i++) {
+    const [lo, hi] = pairs[i % C]!;
     const v = images[i]! - epsilon * Math.sign(direction[i]!);
     out[i] = v < lo ? lo : v > hi ? hi : v;
   }
@@ -490,7 +511,7 @@ export async function attackStudy(
       generatedAt: new Date().toISOString(),
       source: options.source ?? "attack study",
       epsilon,
-      clip: [probe.clip[0], probe.clip[1]],
+      clip: clipPairs(probe.clip).map(([lo, hi]) => [lo, hi] as [number, number]),
       scalar: "true-probability",
       samples: N,
       matrices,

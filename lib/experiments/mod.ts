@@ -19,6 +19,7 @@ export {
   type AttackStudy,
   attackStudy,
   type AttackStudyOptions,
+  type ClipRange,
   fgsm,
   meanUnitDirection,
   populationFor,
@@ -30,3 +31,12 @@ export {
   ensembleStudy,
   type EnsembleStudyOptions,
 } from "./ensemble.ts";
+export {
+  attackModelOf,
+  clipRangeOf,
+  type ModelExperimentsOptions,
+  type ProbeData,
+  runModelExperiments,
+  runSweepExperiments,
+  type TrainedModel,
+} from "./models.ts";

@@ -1,0 +1,216 @@
+/**
+ * The experiments on trained TensorFlow.js models: wraps `lib/salience`'s `predictLogits` and
+ * `inputGradients` into the callbacks of {@link attackStudy} and {@link ensembleStudy}, loads a
+ * sweep's checkpoints, and returns `attacks.json` / `ensembles.json` for `analyzeSweep`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import type { Dataset } from "../data/mod.ts";
+import type { AttacksFile, EnsemblesFile } from "../analysis/mod.ts";
+import {
+  ensembleInputGradients,
+  inputGradients,
+  predictLogits,
+  type SalienceScalar,
+} from "../salience/mod.ts";
+import { listRuns, readRun, readSweep, RUN_FILES } from "../store/mod.ts";
+import { loadCheckpointModel } from "../train/mod.ts";
+import { type AttackModel, attackStudy, type AttackStudyOptions } from "./attack.ts";
+import { type EnsembleMember, ensembleStudy, type EnsembleStudyOptions } from "./ensemble.ts";
+
+/** A trained model and who it is. */
+export interface TrainedModel {
+  family: string;
+  k: number;
+  seed: number;
+  model: tfl.LayersModel;
+}
+
+/** The probe set as `lib/data` prepares it (NHWC normalised images, labels) and its statistics. */
+export type ProbeData = Pick<Dataset, "probe" | "shape" | "classes" | "mean" | "std">;
+
+/**
+ * Per-channel range of valid normalised pixel values: `[(0 − mean_c)/std_c, (1 − mean_c)/std_c]`
+ * (raw values in [0, 1]); a constant channel (std 0) gets [0, 0].
+ *
+ * @example
+ * ```ts
+ * import { clipRangeOf } from "./models.ts";
+ * const r = clipRangeOf([0.5], [0.25]);
+ * if (r[0]![0] !== -2 || r[0]![1] !== 2) throw new Error("wrong range");
+ * ```
+ */
+export function clipRangeOf(
+  mean: readonly number[],
+  std: readonly number[],
+): Array<[number, number]> {
+  return mean.map((m, c) => {
+    const s = std[c]!;
+    return s > 0 ? [(0 - m) / s, (1 - m) / s] : [0, 0];
+  });
+}
+
+/**
+ * An {@link AttackModel} over a tfjs model: logits by `predictLogits`, ∇x p_y by `inputGradients`
+ * with the true-class probability in the images' NHWC layout.
+ */
+export function attackModelOf(m: TrainedModel, options: { batchSize?: number } = {}): AttackModel {
+  return {
+    family: m.family,
+    k: m.k,
+    seed: m.seed,
+    logits: (images) => predictLogits(m.model, images, { batchSize: options.batchSize }),
+    probabilityGradient: (images, labels) =>
+      inputGradients(m.model, { images, labels }, {
+        scalar: "true-class-probability",
+        layout: "hwc",
+        batchSize: options.batchSize,
+      }),
+  };
+}
+
+/** Options of {@link runModelExperiments}. */
+export interface ModelExperimentsOptions {
+  /** Run the attack study (default true); its options. */
+  attack?: false | AttackStudyOptions;
+  /** Run the ensemble study (default true); its options. */
+  ensembles?: false | EnsembleStudyOptions;
+  /** Salience scalar of the ensemble study (default "true-class-logit"). */
+  scalar?: SalienceScalar;
+  /** Images per tfjs call (default 64). */
+  batchSize?: number;
+  source?: string;
+  onProgress?: (message: string) => void;
+}
+
+/**
+ * Runs the attack and ensemble studies on trained models over the probe set. The attack uses
+ * ∇x p_y (FGSM in NHWC, clipped per channel to the valid range); the ensembles use the salience
+ * of `scalar` (unpooled), with the ensemble's gradient the mean of its members' for logit scalars
+ * (exact: the ensemble's logit is their mean) and `ensembleInputGradients` otherwise; loss and
+ * accuracy are over the probe images.
+ *
+ * Cost: M gradient passes and about M² + 2M prediction passes for the attack; M logit and
+ * gradient passes plus the ensembles' for the ensembles.
+ *
+ * @throws {RangeError} when `models` is empty.
+ */
+export async function runModelExperiments(
+  models: readonly TrainedModel[],
+  data: ProbeData,
+  options: ModelExperimentsOptions = {},
+): Promise<{ attacks: AttacksFile | null; ensembles: EnsemblesFile | null }> {
+  if (models.length === 0) throw new RangeError("no trained models given; pass at least one.");
+  const { probe, shape } = data;
+  const dim = shape.channels * shape.height * shape.width;
+  const bs = options.batchSize ?? 64;
+  const classes = data.classes.length;
+  const clip = clipRangeOf(data.mean, data.std);
+  let attacks: AttacksFile | null = null, ensembles: EnsemblesFile | null = null;
+  if (options.attack !== false) {
+    const r = await attackStudy(models.map((m) => attackModelOf(m, { batchSize: bs })), {
+      images: probe.images,
+      labels: probe.labels,
+      dim,
+      classes,
+      clip,
+    }, {
+      batchSize: bs,
+      source: options.source,
+      onProgress: options.onProgress,
+      ...(options.attack ?? {}),
+    });
+    attacks = r.file;
+  }
+  if (options.ensembles !== false) {
+    const scalar = options.scalar ?? "true-class-logit";
+    const members: EnsembleMember[] = [];
+    for (const m of models) {
+      members.push({
+        family: m.family,
+        k: m.k,
+        seed: m.seed,
+        logits: await predictLogits(m.model, probe.images, { batchSize: bs }),
+        gradient: await inputGradients(m.model, probe, { scalar, batchSize: bs }),
+      });
+      options.onProgress?.(`ensembles: outputs of ${m.family} k=${m.k} seed ${m.seed}`);
+    }
+    const linear = scalar === "true-class-logit" || scalar === "predicted-class-logit";
+    const r = await ensembleStudy(members, { labels: probe.labels, classes, dim }, {
+      source: options.source,
+      ...(linear ? {} : {
+        ensembleGradient: (idx: number[]) =>
+          ensembleInputGradients(idx.map((i) => models[i]!.model), probe, {
+            scalar,
+            batchSize: bs,
+          }),
+      }),
+      ...(options.ensembles ?? {}),
+    });
+    ensembles = r.file;
+  }
+  return { attacks, ensembles };
+}
+
+/**
+ * Loads the latest checkpoint of every complete run of a sweep (the runs of the most common batch
+ * size) and runs {@link runModelExperiments} on `data` (the sweep's data set, as the sweep loaded
+ * it). Hand the result to `analyzeSweep(dir, { attacks, ensembles })`. The models are disposed
+ * before returning.
+ *
+ * @throws {RangeError} when the sweep has no complete run with a checkpoint.
+ */
+export async function runSweepExperiments(
+  sweepDir: string,
+  data: ProbeData,
+  options: ModelExperimentsOptions = {},
+): Promise<{ attacks: AttacksFile | null; ensembles: EnsemblesFile | null }> {
+  const sweep = await readSweep(sweepDir);
+  const runs = (await listRuns(sweepDir)).filter((r) => r.status === "complete");
+  const counts = new Map<number, number>();
+  for (const r of runs) counts.set(r.batchSize, (counts.get(r.batchSize) ?? 0) + 1);
+  const primary = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const loaded: TrainedModel[] = [];
+  try {
+    for (const r of runs.filter((x) => x.batchSize === primary)) {
+      const run = await readRun(r.dir);
+      const dir = join(r.dir, RUN_FILES.checkpoint);
+      const epochs: string[] = [];
+      try {
+        for await (const e of Deno.readDir(dir)) {
+          if (e.isDirectory && /^epoch-\d{4,}$/.test(e.name)) epochs.push(e.name);
+        }
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+      const last = epochs.sort().at(-1);
+      if (!last) continue;
+      loaded.push({
+        family: run.family,
+        k: run.k,
+        seed: run.seed,
+        model: await loadCheckpointModel(join(dir, last)),
+      });
+    }
+    if (loaded.length === 0) {
+      throw new RangeError(
+        `sweep ${sweepDir} has no complete run with a checkpoint; the experiments need trained models.`,
+      );
+    }
+    const scalar = sweep.config.salience.scalar as SalienceScalar;
+    const ens = sweep.config.experiments.ensembles;
+    const att = sweep.config.experiments.attack;
+    return await runModelExperiments(loaded, data, {
+      scalar,
+      source: sweep.sweepId,
+      ...options,
+      attack: options.attack ?? (att === null ? false : { epsilon: att.epsilon }),
+      ensembles: options.ensembles ?? (ens === null ? false : { sizes: ens.sizes }),
+    });
+  } finally {
+    for (const m of loaded) m.model.dispose();
+  }
+}
