@@ -10,6 +10,7 @@ export {
   cosineLoopBound,
   GRAM_KS,
   GRAM_REG_R,
+  GRAM_REG_TILE,
   GRAM_REG_WG,
   GRAM_TILE,
   GRAM_WG,

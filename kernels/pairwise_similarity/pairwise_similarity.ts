@@ -14,14 +14,16 @@ import {
 
 /** Invocations per workgroup side of the tiled Gram kernel (the workgroup is WG × WG). */
 export const GRAM_WG = 16;
-/** Output tile width of both Gram kernels (tiled: each invocation computes a 2×2 block). */
-export const GRAM_TILE = 2 * GRAM_WG;
-/** Columns staged in workgroup memory per step: TILE·KS = 2·WG² (two loads per invocation). */
-export const GRAM_KS = (2 * GRAM_WG * GRAM_WG) / GRAM_TILE;
+/** Output tile width of the tiled Gram kernel: each invocation computes a 4×4 block. */
+export const GRAM_TILE = 4 * GRAM_WG;
+/** Columns staged in workgroup memory per step: TILE·KS = 4·WG² (four loads per invocation). */
+export const GRAM_KS = (4 * GRAM_WG * GRAM_WG) / GRAM_TILE;
 /** Register-blocked Gram kernel: each invocation computes an R×R block (R = 4, unrolled). */
 export const GRAM_REG_R = 4;
-/** Register-blocked Gram kernel: workgroup side, so that WG·R = TILE. */
-export const GRAM_REG_WG = GRAM_TILE / GRAM_REG_R;
+/** Register-blocked Gram kernel: workgroup side. */
+export const GRAM_REG_WG = 8;
+/** Register-blocked Gram kernel: output tile width WG·R. */
+export const GRAM_REG_TILE = GRAM_REG_WG * GRAM_REG_R;
 /** Invocations per workgroup of the per-sample pair-cosine kernel (a power of two). */
 export const COSINE_WG = 64;
 
@@ -152,23 +154,24 @@ async function gramChunkOn(
     : { data: chunk, cols: chunk.length / M };
   const code = kernel === "tiled"
     ? await loadShader(GRAM_URL, { WG: GRAM_WG, TILE: GRAM_TILE, KS: GRAM_KS })
-    : await loadShader(GRAM_REG_URL, { WG: GRAM_REG_WG, TILE: GRAM_TILE, R: GRAM_REG_R });
+    : await loadShader(GRAM_REG_URL, { WG: GRAM_REG_WG, TILE: GRAM_REG_TILE, R: GRAM_REG_R });
   const pipeline = gpu.pipeline(
     device,
     kernel === "tiled"
       ? `pairwise gram tiled WG${GRAM_WG} TILE${GRAM_TILE} KS${GRAM_KS}`
-      : `pairwise gram registers WG${GRAM_REG_WG} TILE${GRAM_TILE} R${GRAM_REG_R}`,
+      : `pairwise gram registers WG${GRAM_REG_WG} TILE${GRAM_REG_TILE} R${GRAM_REG_R}`,
     code,
   );
-  const nb = Math.ceil(M / GRAM_TILE);
+  const TILE = kernel === "tiled" ? GRAM_TILE : GRAM_REG_TILE;
+  const nb = Math.ceil(M / TILE);
   const tilePairs: number[] = [];
   for (let bi = 0; bi < nb; bi++) for (let bj = bi; bj < nb; bj++) tilePairs.push((bi << 16) | bj);
-  const tileBytes = GRAM_TILE * GRAM_TILE * 4;
+  const tileBytes = TILE * TILE * 4;
   // Outputs are bounded by the device's own limit (maxBindingBytes splits the inputs).
   const maxBytes = device.limits.maxStorageBufferBindingSize;
   // Enough workgroups to fill the device (a GPU: thousands; a CPU adapter: a few dozen), each
   // walking at most maxSpan columns.
-  const target = gpu.isSoftware ? 64 : 4096;
+  const target = gpu.isSoftware ? 256 : 4096;
   const wantSpans = Math.max(1, Math.ceil(target / tilePairs.length));
   const step = kernel === "tiled" ? GRAM_KS : 4;
   let span = Math.ceil(cols / wantSpans / step) * step;
@@ -208,13 +211,13 @@ async function gramChunkOn(
     for (let s = 0; s < spans; s++) {
       for (let t = 0; t < tp; t++) {
         const packed = list[t]!;
-        const r0 = (packed >>> 16) * GRAM_TILE, c0 = (packed & 0xffff) * GRAM_TILE;
-        const base = (s * tp + t) * GRAM_TILE * GRAM_TILE;
-        for (let r = 0; r < GRAM_TILE && r0 + r < M; r++) {
+        const r0 = (packed >>> 16) * TILE, c0 = (packed & 0xffff) * TILE;
+        const base = (s * tp + t) * TILE * TILE;
+        for (let r = 0; r < TILE && r0 + r < M; r++) {
           const i = r0 + r;
-          for (let c = 0; c < GRAM_TILE && c0 + c < M; c++) {
+          for (let c = 0; c < TILE && c0 + c < M; c++) {
             const j = c0 + c;
-            if (j >= i) sum[i * M + j]! += tiles[base + r * GRAM_TILE + c]!;
+            if (j >= i) sum[i * M + j]! += tiles[base + r * TILE + c]!;
           }
         }
       }

@@ -8,10 +8,10 @@
 // Tiling: each workgroup owns one TILE×TILE output tile (block row bi, block column bj, with
 // bi ≤ bj only: the matrix is symmetric) and one span of `span` columns. It walks its span in
 // slices of KS columns, staging a KS×TILE slice of rows bi and of rows bj in workgroup memory
-// (tileA, tileB, stored column-major so each thread reads one row value per column), then each
-// invocation accumulates a 2×2 block of the tile: rows (y, y+WG) × columns (x, x+WG).
-// Workgroup size: WG×WG invocations; TILE = 2·WG and TILE·KS = 2·WG² (each invocation loads
-// two values of each slice). TypeScript writes WG, TILE and KS into this source.
+// (tileA, tileB: column-major with a row stride of TILE+1 to spread banks), then each
+// invocation accumulates a 4×4 block of the tile: rows y + WG·a × columns x + WG·b, a, b < 4.
+// Workgroup size: WG×WG invocations; TILE = 4·WG and TILE·KS = 4·WG² (each invocation loads
+// four values of each slice, coalesced along the columns). TypeScript writes WG, TILE and KS.
 //
 // Loop bound per invocation (Mesa's software adapters stop an invocation after 65,535 loop
 // iterations): ceil(span/KS)·(KS+1) + 1; the dispatcher picks `span` to keep it under its cap.
@@ -30,6 +30,7 @@
 const WG: u32 = {{WG}}u;
 const TILE: u32 = {{TILE}}u;
 const KS: u32 = {{KS}}u;
+const STRIDE: u32 = TILE + 1u;
 
 struct Params {
   models: u32,
@@ -47,8 +48,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> pairIndex: array<u32>;
 @group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 
-var<workgroup> tileA: array<f32, TILE * KS>;
-var<workgroup> tileB: array<f32, TILE * KS>;
+var<workgroup> tileA: array<f32, STRIDE * KS>;
+var<workgroup> tileB: array<f32, STRIDE * KS>;
 
 fn load(row0: u32, e: u32, k0: u32, k1: u32) -> f32 {
   let r = row0 + e / KS;
@@ -57,6 +58,10 @@ fn load(row0: u32, e: u32, k0: u32, k1: u32) -> f32 {
     return units[r * params.cols + k];
   }
   return 0.0;
+}
+
+fn slot(e: u32) -> u32 {
+  return (e % KS) * STRIDE + e / KS;
 }
 
 @compute @workgroup_size(WG, WG)
@@ -73,38 +78,60 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let kBegin = s * params.span;
   let kEnd = min(kBegin + params.span, params.cols);
   let t = lid.y * WG + lid.x;
+  let n = WG * WG;
   let e0 = t;
-  let e1 = t + WG * WG;
-  // where each loaded value goes: column-major slice, index kk·TILE + r
-  let d0 = (e0 % KS) * TILE + e0 / KS;
-  let d1 = (e1 % KS) * TILE + e1 / KS;
+  let e1 = t + n;
+  let e2 = t + 2u * n;
+  let e3 = t + 3u * n;
 
-  var acc00 = 0.0;
-  var acc01 = 0.0;
-  var acc10 = 0.0;
-  var acc11 = 0.0;
+  var acc0 = vec4<f32>(0.0); // row y, columns x + WG·(0..3)
+  var acc1 = vec4<f32>(0.0); // row y + WG
+  var acc2 = vec4<f32>(0.0); // row y + 2·WG
+  var acc3 = vec4<f32>(0.0); // row y + 3·WG
   for (var k0 = kBegin; k0 < kEnd; k0 += KS) {
-    tileA[d0] = load(rowA0, e0, k0, kEnd);
-    tileA[d1] = load(rowA0, e1, k0, kEnd);
-    tileB[d0] = load(rowB0, e0, k0, kEnd);
-    tileB[d1] = load(rowB0, e1, k0, kEnd);
+    tileA[slot(e0)] = load(rowA0, e0, k0, kEnd);
+    tileA[slot(e1)] = load(rowA0, e1, k0, kEnd);
+    tileA[slot(e2)] = load(rowA0, e2, k0, kEnd);
+    tileA[slot(e3)] = load(rowA0, e3, k0, kEnd);
+    tileB[slot(e0)] = load(rowB0, e0, k0, kEnd);
+    tileB[slot(e1)] = load(rowB0, e1, k0, kEnd);
+    tileB[slot(e2)] = load(rowB0, e2, k0, kEnd);
+    tileB[slot(e3)] = load(rowB0, e3, k0, kEnd);
     workgroupBarrier();
     for (var kk = 0u; kk < KS; kk++) {
-      let base = kk * TILE;
-      let a0 = tileA[base + lid.y];
-      let a1 = tileA[base + lid.y + WG];
-      let b0 = tileB[base + lid.x];
-      let b1 = tileB[base + lid.x + WG];
-      acc00 = fma(a0, b0, acc00);
-      acc01 = fma(a0, b1, acc01);
-      acc10 = fma(a1, b0, acc10);
-      acc11 = fma(a1, b1, acc11);
+      let base = kk * STRIDE;
+      let b = vec4<f32>(
+        tileB[base + lid.x],
+        tileB[base + lid.x + WG],
+        tileB[base + lid.x + 2u * WG],
+        tileB[base + lid.x + 3u * WG],
+      );
+      acc0 = fma(vec4<f32>(tileA[base + lid.y]), b, acc0);
+      acc1 = fma(vec4<f32>(tileA[base + lid.y + WG]), b, acc1);
+      acc2 = fma(vec4<f32>(tileA[base + lid.y + 2u * WG]), b, acc2);
+      acc3 = fma(vec4<f32>(tileA[base + lid.y + 3u * WG]), b, acc3);
     }
     workgroupBarrier();
   }
   let out = (s * params.tilePairs + tp) * TILE * TILE;
-  partial[out + lid.y * TILE + lid.x] = acc00;
-  partial[out + lid.y * TILE + lid.x + WG] = acc01;
-  partial[out + (lid.y + WG) * TILE + lid.x] = acc10;
-  partial[out + (lid.y + WG) * TILE + lid.x + WG] = acc11;
+  let row0 = out + (lid.y) * TILE + lid.x;
+  partial[row0] = acc0.x;
+  partial[row0 + WG] = acc0.y;
+  partial[row0 + 2u * WG] = acc0.z;
+  partial[row0 + 3u * WG] = acc0.w;
+  let row1 = out + (lid.y + WG) * TILE + lid.x;
+  partial[row1] = acc1.x;
+  partial[row1 + WG] = acc1.y;
+  partial[row1 + 2u * WG] = acc1.z;
+  partial[row1 + 3u * WG] = acc1.w;
+  let row2 = out + (lid.y + 2u * WG) * TILE + lid.x;
+  partial[row2] = acc2.x;
+  partial[row2 + WG] = acc2.y;
+  partial[row2 + 2u * WG] = acc2.z;
+  partial[row2 + 3u * WG] = acc2.w;
+  let row3 = out + (lid.y + 3u * WG) * TILE + lid.x;
+  partial[row3] = acc3.x;
+  partial[row3 + WG] = acc3.y;
+  partial[row3 + 2u * WG] = acc3.z;
+  partial[row3 + 3u * WG] = acc3.w;
 }

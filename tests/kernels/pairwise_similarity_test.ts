@@ -3,6 +3,7 @@ import { PairwiseSimilarity, reference, requestGpu } from "../../kernels/mod.ts"
 import {
   GRAM_KS,
   GRAM_REG_R,
+  GRAM_REG_TILE,
   GRAM_REG_WG,
   GRAM_TILE,
   GRAM_WG,
@@ -55,15 +56,15 @@ async function accumulate(
 }
 
 Deno.test("PairwiseSimilarity tile constants agree between TypeScript and both Gram kernels", () => {
-  // tiled: TILE = 2·WG (2×2 per invocation) and TILE·KS = 2·WG² (two loads per invocation)
-  if (GRAM_TILE !== 2 * GRAM_WG || GRAM_TILE * GRAM_KS !== 2 * GRAM_WG * GRAM_WG) {
+  // tiled: TILE = 4·WG (4×4 per invocation) and TILE·KS = 4·WG² (four loads per invocation)
+  if (GRAM_TILE !== 4 * GRAM_WG || GRAM_TILE * GRAM_KS !== 4 * GRAM_WG * GRAM_WG) {
     throw new Error(
       `WG ${GRAM_WG}, TILE ${GRAM_TILE}, KS ${GRAM_KS} break the tiled kernel's loads`,
     );
   }
-  // registers: WG·R = TILE, and the shader unrolls R = 4
-  if (GRAM_REG_WG * GRAM_REG_R !== GRAM_TILE || GRAM_REG_R !== 4) {
-    throw new Error(`register kernel WG ${GRAM_REG_WG} × R ${GRAM_REG_R} ≠ TILE ${GRAM_TILE}`);
+  // registers: TILE = WG·R, and the shader unrolls R = 4
+  if (GRAM_REG_WG * GRAM_REG_R !== GRAM_REG_TILE || GRAM_REG_R !== 4) {
+    throw new Error(`register kernel WG ${GRAM_REG_WG} × R ${GRAM_REG_R} ≠ TILE ${GRAM_REG_TILE}`);
   }
   if (gramLoopBound(56_000) > LOOP_CAP || gramLoopBound(239_000, "registers") > LOOP_CAP) {
     throw new Error("the longest spans must fit the loop cap");
