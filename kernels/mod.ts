@@ -1,31 +1,51 @@
 /**
  * WGSL salience kernels and the GPU device layer.
  *
- * Everything runs on a {@linkcode Gpu} from {@linkcode requestGpu}: a WebGPU device (shared
- * with TensorFlow.js if you pass its device in), or, where no adapter exists or `forceCpu` is
- * set, the pure-TypeScript reference kernels — `gpu.describe()` says which, and names software
- * adapters (llvmpipe, lavapipe, SwiftShader) as such.
+ * Everything runs on a {@linkcode Gpu} from {@linkcode requestGpu}: a WebGPU device (pass
+ * TensorFlow.js's device as `device` to share one), or, where no adapter exists or `forceCpu`
+ * is set, the pure-TypeScript reference kernels. `gpu.describe()` says which, and names
+ * software adapters (llvmpipe, lavapipe, SwiftShader) as such; print it in every run's output.
+ * When the device is lost in the middle of a kernel, that kernel's work is redone from the
+ * start on a fresh device (or on the CPU when none can be had); no partial sum is returned.
  *
- * Kernels (gradients are float32, model-major `[models][samples][dim]`, fed in sample batches):
- * - {@linkcode normalizeRows}: optional area pooling, scaled norm, unit vectors, zero flags.
- * - {@linkcode PairwiseSimilarity}: Σ_x cos(u_i(x), u_j(x)) and counts for every pair,
- *   optional per-sample cosines and histograms.
- * - {@linkcode groupMeans}: per group and sample, m_G(x), ‖m_G(x)‖, μ_G(x), counts, and the
- *   cosines between groups' mean directions.
- * - {@linkcode cosineToMean}: t_f(x) = ⟨u_f(x), μ(x)⟩ with μ leave-one-out, from another group,
- *   or given.
+ * Data: float32, model-major `[models][samples][dim]`, one sample batch at a time (a real
+ * sweep does not fit in memory). A typical pass over a gradient store:
+ *
+ * 1. {@linkcode normalizeRows}`(gpu, grads, { models, dim, pool? })` → unit vectors, zero
+ *    flags and norms (optional P×P area pooling; NaN/Inf rejected naming model and sample).
+ * 2. `new` {@linkcode PairwiseSimilarity}`(gpu, { models, dim, pairs?, histogramBins?,
+ *    cosines? })`, `await acc.add(units, zero)` per batch, then `acc.result()` → M×M
+ *    `sum` (Σ_x cos) and `count` (samples where both are non-zero): p_ind = sum/count.
+ * 3. {@linkcode groupMeans}`(gpu, units, { models, dim, zero, labels, between? })` → per group
+ *    and sample m_G, ‖m_G‖, spherical variance, μ_G, counts, cosines between groups.
+ * 4. {@linkcode cosineToMean}`(gpu, units, { models, dim, zero, labels, target? })` → t_f(x),
+ *    leave-one-out by default, NaN plus a validity mask where undefined.
+ *
+ * Precision: GPU partial sums are f32 and are added across chunks and batches in f64 on the
+ * CPU. Unit vectors match the f64 reference within 1e-6 per value; pairwise sums within
+ * 1e-5 per sample summed; group means and t within 2e-6. Splitting a reduction (lower
+ * `maxBindingBytes` to force it) changes sums only within these tolerances.
+ *
+ * Limits: each dispatcher computes every invocation's total loop iterations and asserts it is
+ * under {@linkcode LOOP_CAP} (Mesa's software adapters silently stop an invocation after
+ * 65,535); long reductions are split across invocations, workgroups and dispatches.
  *
  * `reference.*` holds the plain-TypeScript f64 version of each kernel (the test oracle and
- * the CPU path).
+ * the CPU path): `normalizeRows`, `areaPool`, `pairwiseSimilarity`, `pairCosines`,
+ * `groupMeans`, `cosineToMean`.
  *
  * @example
  * ```ts
- * import { PairwiseSimilarity, requestGpu } from "./mod.ts";
+ * import { normalizeRows, PairwiseSimilarity, requestGpu } from "./mod.ts";
  * const gpu = await requestGpu();
  * console.log(gpu.describe());
+ * // 2 models × 1 sample × 3 values
+ * const grads = new Float32Array([2, 0, 0, 0, 5, 0]);
+ * const { units, zero } = await normalizeRows(gpu, grads, { models: 2, dim: 3 });
  * const acc = new PairwiseSimilarity(gpu, { models: 2, dim: 3 });
- * await acc.add(new Float32Array([1, 0, 0, 0, 1, 0]), new Uint8Array(2));
- * console.log(acc.result().sum); // [1, 0, 0, 1]
+ * await acc.add(units, zero);
+ * const { sum, count } = acc.result();
+ * if (sum[1] !== 0 || count[1] !== 1) throw new Error("orthogonal gradients");
  * gpu.destroy();
  * ```
  *

@@ -13,7 +13,9 @@ export type MeanTarget =
 
 /** Options of {@linkcode cosineToMean}. */
 export interface CosineToMeanOptions {
+  /** Number of models M. */
   models: number;
+  /** Values per unit vector D. */
   dim: number;
   /** `[models][samples]`: 1 where the gradient is zero. */
   zero: Uint8Array;
@@ -27,7 +29,9 @@ export interface CosineToMeanOptions {
 
 /** t_f(x) for every model and sample of one batch. */
 export interface CosineToMeanResult {
+  /** Number of models M. */
   models: number;
+  /** Samples in the batch N. */
   samples: number;
   /** `[models][samples]`: t_f(x) = ⟨u_f(x), μ(x)⟩, NaN where invalid. */
   t: Float32Array;

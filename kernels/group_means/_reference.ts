@@ -3,7 +3,9 @@ import { allPairs, checkBatch } from "../gpu/checks.ts";
 
 /** Options of {@linkcode groupMeans}. */
 export interface GroupMeansOptions {
+  /** Number of models M. */
   models: number;
+  /** Values per unit vector D. */
   dim: number;
   /** `[models][samples]`: 1 where the gradient is zero (left out of every mean). */
   zero: Uint8Array;
@@ -17,8 +19,11 @@ export interface GroupMeansOptions {
 
 /** Mean directions of every group at every sample of one batch. */
 export interface GroupMeansResult {
+  /** Number of groups G. */
   groups: number;
+  /** Samples in the batch N. */
   samples: number;
+  /** Values per vector D. */
   dim: number;
   /** `[groups][samples]`: models of the group with a non-zero gradient at the sample. */
   count: Uint32Array;

@@ -3,8 +3,11 @@ import { checkCount } from "../gpu/checks.ts";
 
 /** P×P area pooling per channel of a channels × height × width gradient. */
 export interface PoolOptions {
+  /** Channels C of each gradient. */
   channels: number;
+  /** Height H of each channel. */
   height: number;
+  /** Width W of each channel. */
   width: number;
   /** Output side P (1 ≤ P ≤ min(height, width)). */
   size: number;
@@ -12,6 +15,7 @@ export interface PoolOptions {
 
 /** Shape and options of {@linkcode normalizeRows}. */
 export interface NormalizeOptions {
+  /** Number of models M. */
   models: number;
   /** Values per gradient (channels·height·width when pooling). */
   dim: number;
@@ -23,7 +27,9 @@ export interface NormalizeOptions {
 
 /** Unit vectors of one batch, model-major `[models][samples][dim]`. */
 export interface NormalizedBatch {
+  /** Number of models M. */
   models: number;
+  /** Samples in the batch N. */
   samples: number;
   /** Values per unit vector (channels·P·P when pooled). */
   dim: number;

@@ -22,6 +22,7 @@ export interface PairwiseOptions {
 
 /** Sums over samples for every pair of models, plus the optional per-pair distributions. */
 export interface PairwiseResult {
+  /** Number of models M. */
   models: number;
   /** Samples added. */
   samples: number;

@@ -321,6 +321,7 @@ interface BatchOut {
  * ```
  */
 export class PairwiseSimilarity {
+  /** The options the accumulator was made with. */
   readonly options: PairwiseOptions;
   readonly #gpu: Gpu;
   readonly #sum: Float64Array;
@@ -334,6 +335,8 @@ export class PairwiseSimilarity {
   #queue: Promise<void> = Promise.resolve();
 
   /**
+   * An empty accumulator for `options.models` models of `options.dim` values per sample.
+   *
    * @throws {RangeError} when models, dim or histogramBins is not a positive integer, or a pair
    * names a model out of range.
    */
