@@ -16,13 +16,14 @@
  * calls it: upload, dispatches, read-back and f64 accumulation of the partial tiles.
  *
  * Errors are max |value − f64 reference| over up to 256 entries of the M×M result (all of them
- * when M(M+1)/2 ≤ 256), the reference computed in f64 over every sample.
+ * when M(M+1)/2 ≤ 256), the reference computed in f64 over every sample; the kernel's is checked
+ * against its documented bound (2e-5 × samples in the batch).
  *
  * @module
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import { PairwiseSimilarity, requestGpu } from "../kernels/mod.ts";
+import { type PairwiseOptions, PairwiseSimilarity, requestGpu } from "../kernels/mod.ts";
 import {
   type BenchContext,
   type BenchReport,
@@ -35,14 +36,23 @@ import {
 } from "./_harness.ts";
 import { measureRoofline, type Roofline, rooflineGflops } from "./_roofline.ts";
 
+/** The kernel's documented accuracy: max error ≤ this × samples in the batch. */
+const KERNEL_TOLERANCE = 2e-5;
+/** Gram kernel versions measured, each in its own row (see `PairwiseOptions.kernel`). */
+export const KERNEL_VERSIONS: ReadonlyArray<NonNullable<PairwiseOptions["kernel"]>> = [
+  "tiled",
+  "registers",
+];
+/** Fewest samples per batch measured (a realistic batch, even where the flop budget is hit). */
+const MIN_SAMPLES = 4;
 /** Model counts benchmarked. */
 export const MODEL_COUNTS = [16, 64, 256] as const;
 /** Gradient sizes benchmarked: 1×28×28 (Fashion-MNIST) and 3×32×32 (CIFAR). */
 export const DIMS = [784, 3072] as const;
 /** Flops of one measurement at `--scale=1`; N follows as FLOPS / (M(M+1)·D). */
-const FLOPS_PER_CASE = 4e8;
+const FLOPS_PER_CASE = 1e8;
 /** Most flops the TypeScript loop is timed on (it is timed on the first samples only). */
-const TS_FLOPS = 4e8;
+const TS_FLOPS = 1e8;
 /** Targets: speed-up over the TypeScript loop, and fraction of the roofline. */
 export const TARGET_VS_TS = 10;
 export const TARGET_VS_ROOFLINE = 0.5;
@@ -181,6 +191,7 @@ interface Row {
   M: number;
   N: number;
   D: number;
+  version: string;
   kernelSeconds: number;
   kernelGflops: number;
   kernelGBs: number;
@@ -235,7 +246,10 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     for (const M of MODEL_COUNTS) {
       const perSample = M * (M + 1) * D;
       const maxN = Math.max(1, Math.floor(gpu.maxBindingBytes / (4 * M * D)));
-      const N = Math.max(1, Math.min(maxN, Math.round(budget / perSample)));
+      const N = Math.max(
+        1,
+        Math.min(maxN, Math.max(ctx.quick ? 1 : MIN_SAMPLES, Math.round(budget / perSample))),
+      );
       const flops = perSample * N;
       const u = unitRows(M, N, D, M * 7919 + D);
       const zero = new Uint8Array(M * N);
@@ -254,14 +268,19 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       }
       const tsGflops = (perSample * tsN) / ts.median / 1e9;
 
-      // The kernel: a fresh accumulator per run, one add() of the whole batch.
-      let kernelSum: Float64Array | null = null;
-      const kernel = await timeIt(async () => {
-        const acc = new PairwiseSimilarity(gpu, { models: M, dim: D });
-        await acc.add(u, zero);
-        kernelSum = acc.result().sum;
-      }, { warmup: 1, reps });
-      const kernelError = maxError(kernelSum!, M, entries, ref);
+      // The kernel, every version: a fresh accumulator per run, one add() of the whole batch.
+      const kernels = [];
+      for (const version of gpu.backend === "webgpu" ? KERNEL_VERSIONS : ["cpu reference"]) {
+        const options: PairwiseOptions = { models: M, dim: D };
+        if (version !== "cpu reference") options.kernel = version as PairwiseOptions["kernel"];
+        let kernelSum: Float64Array | null = null;
+        const t = await timeIt(async () => {
+          const acc = new PairwiseSimilarity(gpu, options);
+          await acc.add(u, zero);
+          kernelSum = acc.result().sum;
+        }, { warmup: 1, reps });
+        kernels.push({ version, t, error: maxError(kernelSum!, M, entries, ref) });
+      }
 
       // (b) tf.matMul with tfjs's own choice of matMul program; if that result is wrong (the
       // split-K program is, on Mesa's software adapters), again with the reduce program.
@@ -271,51 +290,51 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       let tfDefaultError: number | null = null;
       if (tfState.ok) {
         const tolerance = 1e-3 * Math.max(1, ...ref.map(Math.abs));
-        const measure = async () => {
+        // One untimed run checks the default program (and warms it up).
+        const check = maxError(await tfGram(u, M, N, D), M, entries, ref);
+        const before = tf.env().get(TF_PROGRAM_FLAG);
+        if (!(check <= tolerance)) {
+          tfDefaultError = check;
+          tfProgram = "reduce";
+          tf.env().set(TF_PROGRAM_FLAG, TF_REDUCE_PROGRAM);
+        }
+        try {
           let out: Float32Array | null = null;
           const t = await timeIt(async () => {
             out = await tfGram(u, M, N, D);
-          }, { warmup: 1, reps });
-          return { gflops: flops / t.median / 1e9, error: maxError(out!, M, entries, ref) };
-        };
-        let m = await measure();
-        if (!(m.error <= tolerance)) {
-          tfDefaultError = m.error;
-          const before = tf.env().get(TF_PROGRAM_FLAG);
-          tf.env().set(TF_PROGRAM_FLAG, TF_REDUCE_PROGRAM);
-          try {
-            m = await measure();
-            tfProgram = "reduce";
-          } finally {
-            tf.env().set(TF_PROGRAM_FLAG, before);
-          }
+          }, { warmup: tfProgram === "default" ? 0 : 1, reps });
+          tfGflops = flops / t.median / 1e9;
+          tfError = maxError(out!, M, entries, ref);
+        } finally {
+          tf.env().set(TF_PROGRAM_FLAG, before);
         }
-        tfGflops = m.gflops;
-        tfError = m.error;
       }
 
-      const row: Row = {
-        M,
-        N,
-        D,
-        kernelSeconds: kernel.median,
-        kernelGflops: flops / kernel.median / 1e9,
-        kernelGBs: (4 * M * N * D) / kernel.median / 1e9,
-        kernelError,
-        tsGflops,
-        tsSamples: tsN,
-        tfGflops,
-        tfError,
-        tfProgram,
-        tfDefaultError,
-        roofline: roofline ? rooflineGflops(roofline, (M + 1) / 4) : null,
-      };
-      rows.push(row);
-      ctx.log(
-        `  kernel ${fmt(row.kernelGflops)} GFLOP/s, TS ${fmt(tsGflops)}, tf ${
-          tfGflops === null ? "-" : fmt(tfGflops)
-        }, roofline ${row.roofline === null ? "-" : fmt(row.roofline)}`,
-      );
+      for (const k of kernels) {
+        const row: Row = {
+          M,
+          N,
+          D,
+          version: k.version,
+          kernelSeconds: k.t.median,
+          kernelGflops: flops / k.t.median / 1e9,
+          kernelGBs: (4 * M * N * D) / k.t.median / 1e9,
+          kernelError: k.error,
+          tsGflops,
+          tsSamples: tsN,
+          tfGflops,
+          tfError,
+          tfProgram,
+          tfDefaultError,
+          roofline: roofline ? rooflineGflops(roofline, (M + 1) / 4) : null,
+        };
+        rows.push(row);
+        ctx.log(
+          `  kernel ${k.version} ${fmt(row.kernelGflops)} GFLOP/s, TS ${fmt(tsGflops)}, tf ${
+            tfGflops === null ? "-" : fmt(tfGflops)
+          }, roofline ${row.roofline === null ? "-" : fmt(row.roofline)}`,
+        );
+      }
     }
   }
   const load1 = loadAverage();
@@ -326,6 +345,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       "M",
       "N",
       "D",
+      "kernel",
       "kernel s",
       "kernel GB/s",
       "kernel GFLOP/s",
@@ -340,6 +360,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       String(r.M),
       String(r.N),
       String(r.D),
+      r.version,
       fmt(r.kernelSeconds),
       fmt(r.kernelGBs),
       fmt(r.kernelGflops),
@@ -360,11 +381,13 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     header: [
       "M",
       "D",
+      "kernel",
       "kernel / TS loop",
       "kernel / tf.matMul",
       "kernel / roofline",
       `≥ ${TARGET_VS_TS}× TS loop`,
       `≥ ${TARGET_VS_ROOFLINE} of roofline`,
+      "kernel result",
     ],
     rows: rows.map((r) => {
       const vsTs = r.kernelGflops / r.tsGflops;
@@ -372,25 +395,30 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       return [
         String(r.M),
         String(r.D),
+        r.version,
         ratio(vsTs),
         r.tfGflops === null ? dash : ratio(r.kernelGflops / r.tfGflops),
         vsRoof === null ? dash : fmt(vsRoof),
         verdict(vsTs >= TARGET_VS_TS),
         vsRoof === null ? dash : verdict(vsRoof >= TARGET_VS_ROOFLINE),
+        r.kernelError <= KERNEL_TOLERANCE * r.N ? "within tolerance" : "WRONG",
       ];
     }),
   };
-  // Per M: PASS only if every D passes.
-  const perM = MODEL_COUNTS.map((M) => {
-    const rs = rows.filter((r) => r.M === M);
-    const ts = rs.every((r) => r.kernelGflops / r.tsGflops >= TARGET_VS_TS);
-    const roof = rs.every((r) =>
-      r.roofline !== null && r.kernelGflops / r.roofline >= TARGET_VS_ROOFLINE
-    );
-    return `M = ${M}: ${verdict(ts)} (≥ ${TARGET_VS_TS}× TS loop), ${
-      verdict(roof)
-    } (≥ ${TARGET_VS_ROOFLINE} of roofline)`;
-  });
+  // Per M and kernel version: PASS only if every D passes.
+  const versions = [...new Set(rows.map((r) => r.version))];
+  const perM = MODEL_COUNTS.flatMap((M) =>
+    versions.map((version) => {
+      const rs = rows.filter((r) => r.M === M && r.version === version);
+      const ts = rs.every((r) => r.kernelGflops / r.tsGflops >= TARGET_VS_TS);
+      const roof = rs.every((r) =>
+        r.roofline !== null && r.kernelGflops / r.roofline >= TARGET_VS_ROOFLINE
+      );
+      return `M = ${M}, ${version}: ${verdict(ts)} (≥ ${TARGET_VS_TS}× TS loop), ${
+        verdict(roof)
+      } (≥ ${TARGET_VS_ROOFLINE} of roofline)`;
+    })
+  );
 
   const context = [
     `Adapter: ${adapter}.`,
@@ -405,7 +433,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     `gives a wrong result (error > 1e-3 of the largest entry) it is measured again with ` +
     `${TF_PROGRAM_FLAG} = ${TF_REDUCE_PROGRAM} (MatMulReduceProgram) and the table says so.`,
     `Flops = M(M+1)·N·D (the Gram by symmetry); GB/s = 4·M·N·D bytes of gradients / time; ` +
-    `kernel time = PairwiseSimilarity.add() end to end; TS loop timed on the first ` +
+    `kernel time = PairwiseSimilarity.add() end to end, per Gram kernel version ` +
+    `(options.kernel); TS loop timed on the first ` +
     `${[...new Set(rows.map((r) => r.tsSamples))].join("/")} samples; median of ${reps} ` +
     `run(s) after a warm-up.`,
     `Load average: ${load0 ?? "?"} at start, ${load1 ?? "?"} at end (other processes on this ` +
