@@ -81,7 +81,7 @@ export interface GradientAnalysisOptions {
   info?: Partial<Omit<GradientInfo, "samples" | "dimension">>;
   /** Kernels' device; null (default) computes everything in TypeScript. */
   gpu?: Gpu | null;
-  /** Samples per streamed batch (default 32). */
+  /** Samples per streamed batch (default: about 16 M floats per batch, 8 … 256 samples). */
   batchSize?: number;
   /** Contiguous sample blocks the bootstrap resamples (default min(N, 64)). */
   blocks?: number;
@@ -220,7 +220,9 @@ export async function analyzeGradients(
 
   const reducer = new GramReducer(M, N, groups, { blocks: options.blocks, halves });
   const gpu = options.gpu ?? null;
-  for await (const batch of stream.batches(options.batchSize ?? 32, { reuseBuffer: true })) {
+  const streamBatch = options.batchSize ??
+    Math.max(8, Math.min(256, Math.floor(16_000_000 / Math.max(1, M * D))));
+  for await (const batch of stream.batches(streamBatch, { reuseBuffer: true })) {
     await forEachGram(gpu, batch.data, { models: M, count: batch.count, dim: D }, (i, gram, nz) => {
       reducer.add(batch.start + i, gram, nz);
     });
