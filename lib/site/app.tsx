@@ -95,7 +95,7 @@ function errorPage(status: number, message: string): Response {
  * @throws TypeError when `root` exists but is not a directory.
  * @example
  * ```ts
- * import { createApp } from "./app.ts";
+ * import { createApp } from "./app.tsx";
  * const dir = await Deno.makeTempDir();
  * const app = await createApp({ root: dir });
  * const res = await app.fetch(new Request("http://localhost/"));

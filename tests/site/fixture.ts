@@ -415,7 +415,7 @@ async function writeAnalysis(
   const attacks: AttacksFile = {
     ...header("attacks"),
     epsilon: 0.05,
-    clip: [-0.4242, 2.8215],
+    clip: [[-0.4242, 2.8215]],
     scalar: "true-probability",
     samples: N,
     matrices: FIXTURE.families.map((family) => ({

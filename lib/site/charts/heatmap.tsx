@@ -71,13 +71,18 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
   const lo = props.min ?? autoLo;
   const hi = props.max ?? autoHi;
   const cell = Math.max(28, Math.min(56, Math.floor(420 / Math.max(rows, cols, 1))));
-  const left = 86;
+  const charW = 6.4; // approximate advance of an 11 px label character
+  const rowChars = Math.max(1, ...props.rowLabels.map((l) => l.length));
+  const colChars = Math.max(1, ...props.colLabels.map((l) => l.length));
+  const left = Math.max(56, Math.ceil(34 + rowChars * charW));
+  const rotate = colChars * charW > cell - 4;
+  const colBand = rotate ? Math.ceil(colChars * charW * 0.72) + 12 : 20;
   const top = 12;
   const gridW = cols * cell;
   const gridH = rows * cell;
   const barX = left + gridW + 18;
   const width = barX + 70;
-  const height = top + gridH + 58;
+  const height = top + gridH + colBand + 30;
   const digits = props.digits ?? (cell >= 44 ? 3 : 2);
   const norm = (v: number) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
   const titleId = `${props.id}-title`;
@@ -95,7 +100,7 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
       <title id={titleId}>{props.title}</title>
       <defs>
         <linearGradient id={`${props.id}-bar`} x1="0" y1="1" x2="0" y2="0">
-          {stops.map((s) => <stop offset={`${s * 100}%`} stop-color={viridis(s).color} />)}
+          {stops.map((s) => <stop key={s} offset={`${s * 100}%`} stop-color={viridis(s).color} />)}
         </linearGradient>
       </defs>
       {props.values.map((row, r) =>
@@ -143,17 +148,29 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
           {label}
         </text>
       ))}
-      {props.colLabels.map((label, c) => (
-        <text
-          x={left + c * cell + cell / 2}
-          y={top + gridH + 16}
-          text-anchor="middle"
-          font-size="11"
-        >
-          {label}
-        </text>
-      ))}
-      <text x={left + gridW / 2} y={top + gridH + 40} text-anchor="middle" class="axis-label">
+      {props.colLabels.map((label, c) => {
+        const x = left + c * cell + cell / 2;
+        const y = top + gridH + 16;
+        return rotate
+          ? (
+            <text
+              x={x + 4}
+              y={y - 4}
+              text-anchor="end"
+              font-size="11"
+              transform={`rotate(-45 ${x + 4} ${y - 4})`}
+            >
+              {label}
+            </text>
+          )
+          : <text key={c} x={x} y={y} text-anchor="middle" font-size="11">{label}</text>;
+      })}
+      <text
+        x={left + gridW / 2}
+        y={top + gridH + colBand + 20}
+        text-anchor="middle"
+        class="axis-label"
+      >
         {props.xLabel}
       </text>
       <text

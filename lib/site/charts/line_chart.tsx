@@ -18,6 +18,8 @@ export interface Series {
   intervals?: ([number, number] | null)[];
   color?: string;
   dashed?: boolean;
+  /** Explicit SVG dash pattern (overrides `dashed`), e.g. `"2 3"`. */
+  dash?: string;
   /** "line" (default), "markers", or "both". */
   mode?: "line" | "markers" | "both";
 }
@@ -58,6 +60,14 @@ function extent(values: number[], log: boolean): [number, number] {
   return [Math.min(...v), Math.max(...v)];
 }
 
+/** Dash patterns that tell apart the widths of one family: solid, dashed, dotted, dash-dot. */
+export const DASHES: readonly (string | undefined)[] = [undefined, "6 4", "2 3", "10 3 2 3"];
+
+/** The dash pattern for the i-th series of a group (cycling). */
+export function dashFor(i: number): string | undefined {
+  return DASHES[((i % DASHES.length) + DASHES.length) % DASHES.length];
+}
+
 /** SVG chart; see {@linkcode LineChartData}. Points that are not finite (or ≤ 0 on a log axis) are skipped. */
 export function LineChart(props: LineChartProps): JSX.Element {
   const width = 640;
@@ -87,6 +97,7 @@ export function LineChart(props: LineChartProps): JSX.Element {
   let xd = props.xDomain ?? extent(xs, xLog);
   if (!props.xDomain && xLog && xd[1] > xd[0]) xd = [xd[0] / 1.15, xd[1] * 1.15];
   let yd = props.yDomain ?? extent(ys, yLog);
+  if (!props.yDomain && yLog && yd[1] > yd[0]) yd = [yd[0] / 1.15, yd[1] * 1.15];
   if (!props.yDomain && !yLog) {
     const pad = (yd[1] - yd[0]) * 0.05;
     yd = [yd[0] - pad, yd[1] + pad];
@@ -189,14 +200,16 @@ export function LineChart(props: LineChartProps): JSX.Element {
                 fill="none"
                 stroke={color}
                 stroke-width="2"
-                stroke-dasharray={s.dashed ? "6 4" : undefined}
+                stroke-dasharray={s.dash ?? (s.dashed ? "6 4" : undefined)}
               />
             )}
             {s.points.map(([x, y], j) => {
               const e = s.errors?.[j];
               if (!ok(x, y) || e === undefined || !Number.isFinite(e) || e <= 0) return null;
               const lo = yLog ? Math.max(y - e, sy.domain[0]) : y - e;
-              return <line x1={sx(x)} x2={sx(x)} y1={sy(lo)} y2={sy(y + e)} stroke={color} />;
+              return (
+                <line key={j} x1={sx(x)} x2={sx(x)} y1={sy(lo)} y2={sy(y + e)} stroke={color} />
+              );
             })}
             {s.points.map(([x, y], j) => {
               const iv = s.intervals?.[j];
@@ -238,7 +251,7 @@ export function LineChart(props: LineChartProps): JSX.Element {
               y2={y - 4}
               stroke={s.color ?? seriesColor(i)}
               stroke-width="3"
-              stroke-dasharray={s.dashed ? "6 4" : undefined}
+              stroke-dasharray={s.dash ?? (s.dashed ? "6 4" : undefined)}
             />
             <text x={x + 28} y={y} font-size="11">{s.name}{off ? " (hidden)" : ""}</text>
           </g>

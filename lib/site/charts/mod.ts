@@ -6,6 +6,8 @@
  */
 export { cellText, Heatmap, type HeatmapData, type HeatmapProps, matrixRange } from "./heatmap.tsx";
 export {
+  DASHES,
+  dashFor,
   LineChart,
   type LineChartData,
   type LineChartProps,

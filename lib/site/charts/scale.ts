@@ -64,16 +64,18 @@ export function makeScale(
  */
 export function ticks(lo: number, hi: number, count = 5, log = false): number[] {
   if (log) {
-    const out: number[] = [];
     const a = Math.floor(Math.log10(lo));
     const b = Math.ceil(Math.log10(hi));
+    const inside = (v: number) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9);
     const step = Math.max(1, Math.ceil((b - a) / 8));
-    for (let e = a; e <= b; e += step) {
-      const v = 10 ** e;
-      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
+    const powers: number[] = [];
+    for (let e = a; e <= b; e += step) if (inside(10 ** e)) powers.push(10 ** e);
+    if (powers.length >= 2) return powers;
+    const out: number[] = [];
+    for (let e = a; e <= b; e++) {
+      for (const m of [1, 2, 5]) if (inside(m * 10 ** e)) out.push(m * 10 ** e);
     }
-    if (out.length < 2) return [lo, hi];
-    return out;
+    return out.length >= 2 ? out : [lo, hi];
   }
   if (hi < lo) [lo, hi] = [hi, lo];
   if (hi === lo) return [lo];

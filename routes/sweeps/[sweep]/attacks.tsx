@@ -11,6 +11,7 @@ import {
   estimateText,
   Figure,
   intervalText,
+  num,
   SweepNav,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
@@ -56,6 +57,15 @@ const STRATEGY_STYLE: Record<string, { label: string; color: string }> = {
   "mean-direction-all": { label: "mean direction (all families)", color: "#56B4E9" },
 };
 
+/** The clip ranges, one `[lo, hi]` per channel (older files hold a single pair). */
+function clipText(clip: unknown): string {
+  const pairs = Array.isArray(clip) && Array.isArray(clip[0])
+    ? clip as number[][]
+    : [clip as number[]];
+  const text = pairs.map((p) => `[${p.map((v) => num(v, 4)).join(", ")}]`);
+  return text.length > 1 ? `per channel ${text.join(", ")}` : (text[0] ?? "");
+}
+
 function Sections(
   { a, ctx, sweep, family }: {
     a: AttacksFile;
@@ -71,8 +81,8 @@ function Sections(
   return (
     <>
       <p>
-        FGSM (L∞) with ε = {a.epsilon} in normalised units, clipped to [{a.clip[0]},{" "}
-        {a.clip[1]}], along the sign of the gradient of the {a.scalar}; {a.samples}{" "}
+        FGSM (L∞) with ε = {a.epsilon} in normalised units, clipped to{" "}
+        {clipText(a.clip)}, along the sign of the gradient of the {a.scalar}; {a.samples}{" "}
         probe images. α = mean over x of p_target(y|x′) / p_target(y|x): lower is a stronger attack.
       </p>
       <section>

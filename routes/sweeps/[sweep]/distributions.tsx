@@ -6,7 +6,7 @@
  */
 import type { JSX } from "preact";
 import type { MarginalsFile } from "../../../lib/analysis/schema.ts";
-import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
+import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import { AnalysisNotice, Figure, num, SweepNav } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
@@ -42,8 +42,6 @@ export async function load(ctx: RouteContext): Promise<Data> {
 export function title(data: Data): string {
   return `${data.base.name} — distributions`;
 }
-
-const DASHES = [false, true, false, true, false, true];
 
 function Sections(
   { m, ctx, sweep, family }: {
@@ -85,7 +83,7 @@ function Sections(
       name: `${g.family} k=${g.k} (mean t ${num(g.pooled.mean, 3)})`,
       group: g.family,
       color: colorOf(g.family),
-      dashed: DASHES[ks.indexOf(g.k) % DASHES.length],
+      dash: dashFor(ks.indexOf(g.k)),
       points: m.grid.map((t, i) => [t, g.pooled.density[i] ?? NaN] as [number, number]).filter((
         [t],
       ) => inRange(t)),
@@ -131,7 +129,7 @@ function Sections(
         name: `fit κ = ${num(kappa, 3)}, ${g.family} k=${g.k}`,
         group: g.family,
         color: colorOf(g.family),
-        dashed: DASHES[ks.indexOf(g.k) % DASHES.length],
+        dash: dashFor(ks.indexOf(g.k)),
         points: [[x0, kappa * x0 + intercept], [x1, kappa * x1 + intercept]],
       });
     }
@@ -165,7 +163,7 @@ function Sections(
               <tr>
                 <th>Group</th>
                 <th>(model, sample) pairs</th>
-                {[10, 20, 30, 40, 50, 60, 70, 80, 90].map((q) => <th>{q} %</th>)}
+                {[10, 20, 30, 40, 50, 60, 70, 80, 90].map((q) => <th key={q}>{q} %</th>)}
               </tr>
             </thead>
             <tbody>
@@ -173,13 +171,13 @@ function Sections(
                 <tr>
                   <th>{g.family} k={g.k}</th>
                   <td>{g.pooled.pairs}</td>
-                  {g.pooled.deciles.map((d) => <td>{num(d, 3)}</td>)}
+                  {g.pooled.deciles.map((d, i) => <td key={i}>{num(d, 3)}</td>)}
                 </tr>
               ))}
               <tr>
                 <th>uniform sphere</th>
                 <td>–</td>
-                {m.originDeciles.map((d) => <td>{num(d, 3)}</td>)}
+                {m.originDeciles.map((d, i) => <td key={i}>{num(d, 3)}</td>)}
               </tr>
             </tbody>
           </table>
@@ -188,11 +186,17 @@ function Sections(
       <section>
         <h2>Saw fit</h2>
         <p>
-          p_k(t) ∝ ψ(t)^κ_k · P_origin(t): log ψ is estimated from the{" "}
-          {m.saw.reference === "smallest-k"
-            ? "smallest width (κ = 1 and R² = 1 there by construction)"
-            : "pooled marginal"}, then each width's log(KDE_k / P_origin) is regressed on it over
-          the grid points above {m.saw.densityFloor} of the maximum density.
+          p_k(t) ∝ ψ(t)^κ_k · P_origin(t). log ψ is log(KDE / P_origin) of the{" "}
+          {m.saw.reference === "pooled" ? "pooled marginal" : "smallest width"};{" "}
+          {m.saw.reference === "chain"
+            ? "each width is regressed on the next smaller one over the grid points where both densities exceed "
+            : "each width's log(KDE_k / P_origin) is regressed on it over the grid points where both densities exceed "}
+          {m.saw.densityFloor}{" "}
+          of their maximum, so κ is relative to the smallest width (κ = 1 there by
+          construction){m.saw.reference === "chain"
+            ? " and is the product of the adjacent slopes"
+            : ""}. Points: each width's log(KDE_k / P_origin) against log ψ; lines: κ_k · log ψ +
+          intercept.
         </p>
         <Figure
           title="log(p_k / P_origin) against log ψ"

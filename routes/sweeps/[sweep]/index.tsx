@@ -5,7 +5,7 @@
  */
 import type { JSX } from "preact";
 import type { PlanJson } from "../../../lib/store/mod.ts";
-import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
+import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import { AnalysisNotice, Figure, num, SweepNav } from "../../../lib/site/components.tsx";
 import { dataPath } from "../../../lib/site/links.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
@@ -83,7 +83,7 @@ function curveSeries(gs: GroupCurve[], field: "testAcc" | "testLoss" | "trainLos
       group: g.family,
       points: meanCurve(g, field),
       color: seriesColor(fi),
-      dashed: ks.indexOf(g.k) % 2 === 1,
+      dash: dashFor(ks.indexOf(g.k)),
       mode: "both" as const,
     };
   });
@@ -127,6 +127,9 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
     };
   });
   const ks = [...new Set(runs.map((r) => r.k))].sort((a, b) => a - b);
+  const epochs = [...new Set(runs.flatMap((r) => r.run?.history.map((h) => h.epoch) ?? []))]
+    .sort((a, b) => a - b);
+  const epochTicks = epochs.length <= 12 ? epochs : undefined;
   const summary = base.summary.status === "ok" ? base.summary.value : null;
   return (
     <>
@@ -203,7 +206,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
             {" "}
             zero gradients left out.
             {summary.warnings.length > 0 && (
-              <ul class="warnings">{summary.warnings.map((w) => <li>{w}</li>)}</ul>
+              <ul class="warnings">{summary.warnings.map((w, i) => <li key={i}>{w}</li>)}</ul>
             )}
           </p>
         )}
@@ -224,6 +227,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
               id="acc-curves"
               title="Test accuracy by epoch (mean over seeds)"
               xLabel="epoch"
+              xTicks={epochTicks}
               yLabel="test accuracy"
               series={curveSeries(gs, "testAcc")}
             />
@@ -238,6 +242,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
               id="test-loss-curves"
               title="Test loss by epoch (mean over seeds)"
               xLabel="epoch"
+              xTicks={epochTicks}
               yLabel="test cross-entropy"
               series={curveSeries(gs, "testLoss")}
             />
@@ -245,6 +250,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
               id="train-loss-curves"
               title="Training loss by epoch (mean over seeds)"
               xLabel="epoch"
+              xTicks={epochTicks}
               yLabel="training cross-entropy"
               series={curveSeries(gs, "trainLoss")}
             />
@@ -269,14 +275,16 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
               <thead>
                 <tr>
                   <th>Family</th>
-                  {ks.map((k) => <th>k = {k}</th>)}
+                  {ks.map((k) => <th key={k}>k = {k}</th>)}
                 </tr>
               </thead>
               <tbody>
                 {paramSeries.map((ps) => (
                   <tr>
                     <th>{ps.name}</th>
-                    {ks.map((k) => <td>{num(ps.points.find((p) => p[0] === k)?.[1] ?? null)}</td>)}
+                    {ks.map((k) => (
+                      <td key={k}>{num(ps.points.find((p) => p[0] === k)?.[1] ?? null)}</td>
+                    ))}
                   </tr>
                 ))}
               </tbody>

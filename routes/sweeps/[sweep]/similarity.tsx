@@ -271,7 +271,7 @@ function Table1Section(
         <thead>
           <tr>
             <th>Family</th>
-            {ks.map((k) => <th>k = {k}</th>)}
+            {ks.map((k) => <th key={k}>k = {k}</th>)}
           </tr>
         </thead>
         <tbody>
