@@ -1,5 +1,6 @@
 // Builders for the six model families, each a tfjs-layers functional model taking NHWC input
 // and returning logits. Widths, layouts and initialisation follow the PyTorch definitions.
+import "@tensorflow/tfjs-backend-cpu"; // a backend is always registered; lib/tf chooses the one used
 import * as tfl from "@tensorflow/tfjs-layers";
 import { SeedStream, torchBiasInit, torchKernelInit } from "./_init.ts";
 import { ClassTokenPosition, ClassTokenSelect, MultiHeadSelfAttention } from "./_vit_layers.ts";

@@ -18,7 +18,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers"; // registers gradients
 import "@tensorflow/tfjs-backend-cpu";
-import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { checkConformance, CONFORMANCE_TOLERANCE } from "./_conformance.ts";
 import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
 import {
@@ -153,6 +152,8 @@ export async function initTf(options: InitTfOptions = {}): Promise<TfReport> {
     await tf.setBackend("cpu");
     return cpuReport(null, false, "No WebGPU adapter: using the CPU backend.");
   }
+  // Imported here, not at the top, so that no code runs on an unchecked WebGPU backend by default.
+  const { WebGPUBackend } = await import("@tensorflow/tfjs-backend-webgpu");
   if (options.device && !webgpuRegistered) {
     const device = options.device;
     tf.removeBackend("webgpu");

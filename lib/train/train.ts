@@ -1,5 +1,6 @@
 // The training loop: seeded data order, SGD with 1/√(epoch+1) decay, softmax cross-entropy on
 // logits, per-epoch test evaluation and checkpoints, abort and exact resume.
+import "@tensorflow/tfjs-backend-cpu"; // a backend is always registered; lib/tf chooses the one used
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { Rng } from "./_rng.ts";
@@ -118,6 +119,11 @@ export function learningRateAt(
 function inputShapeOf(model: tfl.LayersModel): [number, number, number] {
   const s = model.inputs[0]!.shape;
   return [s[1]!, s[2]!, s[3]!];
+}
+
+/** The weight names' shapes, which identify an architecture independently of its seed. */
+function architectureOf(model: tfl.LayersModel): string {
+  return model.weights.map((w) => w.shape.join("x")).join(",");
 }
 
 function classesOf(model: tfl.LayersModel): number {
@@ -302,7 +308,7 @@ export async function train(
     optimizer: kind,
     seed,
     count: data.count,
-    model: model.name,
+    architecture: architectureOf(model),
   };
   const optimizer = createOptimizer(kind, learningRate(0));
   function learningRate(e: number) {
