@@ -73,10 +73,17 @@ export function drawBlocks(u: Uniform, blocks: number): Float64Array {
   return w;
 }
 
-/** Draws `list.length` items of `list` with replacement. */
-export function drawWith<T>(u: Uniform, list: readonly T[]): T[] {
-  const out: T[] = [];
-  for (let i = 0; i < list.length; i++) out.push(list[randomInt(u, list.length)]!);
+/**
+ * Draws `list.length` items of `list` with replacement; with `distinct`, draws again (up to 100
+ * times) while fewer than two distinct items came out, so a pair statistic stays defined.
+ */
+export function drawWith<T>(u: Uniform, list: readonly T[], distinct = false): T[] {
+  let out: T[] = [];
+  for (let attempt = 0; attempt < 100; attempt++) {
+    out = [];
+    for (let i = 0; i < list.length; i++) out.push(list[randomInt(u, list.length)]!);
+    if (!distinct || list.length < 2 || new Set(out).size >= 2) break;
+  }
   return out;
 }
 

@@ -334,7 +334,7 @@ export async function analyzeGradients(
           if (c > 0) pw[i * M + j] = pw[j * M + i] = s / c;
         }
       }
-      const drawn = groups.map((g) => drawWith(u, g.members));
+      const drawn = groups.map((g) => drawWith(u, g.members, true));
       const p = (i: number, j: number) => {
         const v = pw[i * M + j]!;
         return Number.isNaN(v) ? null : v;
@@ -819,6 +819,11 @@ export async function analyzeGradients(
       side: "above",
       pairs: adjacent.length * N,
       unit: "ratio",
+      missing: value !== null
+        ? undefined
+        : adjacent.length === 0
+        ? "no family has two widths with at least two seeds each"
+        : "the split-half similarity is not positive at some width (its mean direction is noise) or no sample had both halves defined",
     }));
   }
   {
@@ -854,7 +859,7 @@ export async function analyzeGradients(
     const interval = terms.length
       ? roundInterval(
         bootInterval(
-          (u) => diff((gi) => drawWith(u, groups[gi]!.members.map((_, q) => q))),
+          (u) => diff((gi) => drawWith(u, groups[gi]!.members.map((_, q) => q), true)),
           { ...boot, seed: seed + 4 },
           ["seeds"],
           null,
