@@ -20,7 +20,8 @@
 //
 // Bindings:
 //   0 params    uniform: models (M), cols4 (vec4 columns per row), span4 (vec4 columns per
-//               workgroup), tilePairs (in this dispatch), spans (per row), gridX.
+//               workgroup), tilePairs (in this dispatch), spans (per row), gridX, segment
+//               (vec4 columns per segment: all, or one sample's), spansPerSegment.
 //   1 units     storage read: M × cols4 vec4<f32>, row-major.
 //   2 pairIndex storage read: one u32 per tile pair, (bi << 16) | bj.
 //   3 partial   storage read_write: spans × tilePairs × TILE × TILE f32; element (r, c) at
@@ -37,8 +38,8 @@ struct Params {
   tilePairs: u32,
   spans: u32,
   gridX: u32,
-  pad0: u32,
-  pad1: u32,
+  segment: u32,
+  spansPerSegment: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -69,8 +70,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let b1 = rowBase(rowB0 + WG);
   let b2 = rowBase(rowB0 + 2u * WG);
   let b3 = rowBase(rowB0 + 3u * WG);
-  let kBegin = s * params.span4;
-  let kEnd = min(kBegin + params.span4, params.cols4);
+  // Spans never cross a segment boundary: with segment = one sample's columns, each partial
+  // tile holds per-sample dot products (the cosines behind the per-pair histograms).
+  let segment = s / params.spansPerSegment;
+  let segmentEnd = min((segment + 1u) * params.segment, params.cols4);
+  let kBegin = segment * params.segment + (s % params.spansPerSegment) * params.span4;
+  let kEnd = min(kBegin + params.span4, segmentEnd);
 
   var c00 = vec4<f32>(0.0);
   var c01 = vec4<f32>(0.0);

@@ -4,7 +4,7 @@
  */
 import { assertLoopBound, BufferSet, grid2d, loadShader, runUnit } from "../gpu/dispatch.ts";
 import { type Gpu, LOOP_CAP } from "../gpu/gpu.ts";
-import { allPairs, checkBatch, checkCount, checkPairs } from "../gpu/checks.ts";
+import { allPairs, checkBatch, checkCount, checkPairs, cosineBin } from "../gpu/checks.ts";
 import {
   addCounts,
   pairCosines as referencePairCosines,
@@ -68,11 +68,17 @@ interface Chunk {
   d1: number;
 }
 
-function planChunks(M: number, N: number, D: number, maxBytes: number): Chunk[] {
+function planChunks(
+  M: number,
+  N: number,
+  D: number,
+  maxBytes: number,
+  maxSamples = Infinity,
+): Chunk[] {
   const chunks: Chunk[] = [];
   const perSample = 4 * M * D;
   if (perSample <= maxBytes) {
-    const step = Math.max(1, Math.floor(maxBytes / perSample));
+    const step = Math.max(1, Math.min(maxSamples, Math.floor(maxBytes / perSample)));
     for (let x0 = 0; x0 < N; x0 += step) {
       chunks.push({ x0, x1: Math.min(N, x0 + step), d0: 0, d1: D });
     }
@@ -110,34 +116,63 @@ function packChunk(units: Float32Array, M: number, N: number, D: number, c: Chun
   return out;
 }
 
-/** Adds U Uᵀ of one chunk (M × cols, model-major) into `sum` (f64, upper triangle). */
+/** Tile width of a Gram kernel version. */
+function tileOf(kernel: GramKernel): number {
+  return kernel === "tiled" ? GRAM_TILE : GRAM_REG_TILE;
+}
+
+/** Values a Gram kernel steps by, and a sample's columns as that kernel sees them (padded). */
+function stepOf(kernel: GramKernel): number {
+  return kernel === "tiled" ? GRAM_KS : 4;
+}
+
+/** Spans per sample when every partial tile must hold one sample's dot products. */
+function spansPerSample(kernel: GramKernel, dim: number): number {
+  const padded = Math.ceil(dim / stepOf(kernel)) * stepOf(kernel);
+  return Math.ceil(padded / maxSpan(kernel));
+}
+
+/** For the register kernel: each sample's values padded with zeros to a multiple of 4. */
+function padSamples(data: Float32Array, rows: number, dim: number): Float32Array {
+  const dim4 = Math.ceil(dim / 4) * 4;
+  if (dim4 === dim) return data;
+  const out = new Float32Array(rows * dim4);
+  for (let r = 0; r < rows; r++) out.set(data.subarray(r * dim, (r + 1) * dim), r * dim4);
+  return out;
+}
+
+/** What one Gram chunk adds: the batch's f64 sums, and per-sample dots of chosen pairs. */
+interface GramSink {
+  /** M×M f64 sums (upper triangle filled). */
+  sum: Float64Array;
+  /** Present to collect per-sample dot products: slot[i·M + j] (i ≤ j) = output row, or −1. */
+  slot?: Int32Array;
+  /** Output `[rows][samples]` for the slots; written at columns x0 … x0+n−1. */
+  dots?: Float32Array;
+  /** Samples of the whole batch (the row length of `dots`), and this chunk's first sample. */
+  samples?: number;
+  x0?: number;
+}
+
+/**
+ * Adds U Uᵀ of one chunk (`n` samples × `dim` values per model, model-major) into
+ * `sink.sum`; with `sink.slot`, spans stop at sample boundaries and the per-sample dot
+ * products of the slotted pairs go to `sink.dots`.
+ */
 async function gramChunk(
   gpu: Gpu,
   device: GPUDevice,
-  data: Float32Array,
-  M: number,
-  sum: Float64Array,
+  chunk: Float32Array,
+  shape: { M: number; n: number; dim: number },
   kernel: GramKernel,
+  sink: GramSink,
 ): Promise<void> {
   const buffers = new BufferSet(device);
   try {
-    await gramChunkOn(gpu, device, buffers, data, M, sum, kernel);
+    await gramChunkOn(gpu, device, buffers, chunk, shape, kernel, sink);
   } finally {
     buffers.destroy();
   }
-}
-
-/** Rows of `data` (M × cols) padded with zeros to a multiple of 4 columns. */
-function padRows(
-  data: Float32Array,
-  M: number,
-  cols: number,
-): { data: Float32Array; cols: number } {
-  const cols4 = Math.ceil(cols / 4) * 4;
-  if (cols4 === cols) return { data, cols };
-  const out = new Float32Array(M * cols4);
-  for (let m = 0; m < M; m++) out.set(data.subarray(m * cols, (m + 1) * cols), m * cols4);
-  return { data: out, cols: cols4 };
 }
 
 async function gramChunkOn(
@@ -145,13 +180,14 @@ async function gramChunkOn(
   device: GPUDevice,
   buffers: BufferSet,
   chunk: Float32Array,
-  M: number,
-  sum: Float64Array,
+  shape: { M: number; n: number; dim: number },
   kernel: GramKernel,
+  sink: GramSink,
 ): Promise<void> {
-  const { data, cols } = kernel === "registers"
-    ? padRows(chunk, M, chunk.length / M)
-    : { data: chunk, cols: chunk.length / M };
+  const { M, n } = shape;
+  const data = kernel === "registers" ? padSamples(chunk, M * n, shape.dim) : chunk;
+  const dim = kernel === "registers" ? Math.ceil(shape.dim / 4) * 4 : shape.dim;
+  const cols = n * dim;
   const code = kernel === "tiled"
     ? await loadShader(GRAM_URL, { WG: GRAM_WG, TILE: GRAM_TILE, KS: GRAM_KS })
     : await loadShader(GRAM_REG_URL, { WG: GRAM_REG_WG, TILE: GRAM_REG_TILE, R: GRAM_REG_R });
@@ -162,37 +198,49 @@ async function gramChunkOn(
       : `pairwise gram registers WG${GRAM_REG_WG} TILE${GRAM_REG_TILE} R${GRAM_REG_R}`,
     code,
   );
-  const TILE = kernel === "tiled" ? GRAM_TILE : GRAM_REG_TILE;
+  const TILE = tileOf(kernel);
+  const step = stepOf(kernel);
   const nb = Math.ceil(M / TILE);
   const tilePairs: number[] = [];
   for (let bi = 0; bi < nb; bi++) for (let bj = bi; bj < nb; bj++) tilePairs.push((bi << 16) | bj);
   const tileBytes = TILE * TILE * 4;
   // Outputs are bounded by the device's own limit (maxBindingBytes splits the inputs).
   const maxBytes = device.limits.maxStorageBufferBindingSize;
-  // Enough workgroups to fill the device (a GPU: thousands; a CPU adapter: a few dozen), each
-  // walking at most maxSpan columns.
-  const target = gpu.isSoftware ? 256 : 4096;
-  const wantSpans = Math.max(1, Math.ceil(target / tilePairs.length));
-  const step = kernel === "tiled" ? GRAM_KS : 4;
-  let span = Math.ceil(cols / wantSpans / step) * step;
-  span = Math.min(maxSpan(kernel), Math.max(step * 8, span));
-  const spans = Math.ceil(cols / span);
+  let segment: number, spp: number, span: number;
+  if (sink.slot) {
+    // one segment per sample, cut into as few spans as the loop cap allows
+    segment = dim;
+    spp = spansPerSample(kernel, shape.dim);
+    span = Math.ceil(dim / spp / step) * step;
+  } else {
+    // Enough workgroups to fill the device (a GPU: thousands; a CPU adapter: a few hundred),
+    // each walking at most maxSpan columns.
+    const target = gpu.isSoftware ? 256 : 4096;
+    const wantSpans = Math.max(1, Math.ceil(target / tilePairs.length));
+    span = Math.ceil(cols / wantSpans / step) * step;
+    span = Math.min(maxSpan(kernel), Math.max(step * 8, span));
+    segment = cols;
+    spp = Math.ceil(cols / span);
+  }
+  const spans = sink.slot ? n * spp : spp;
   assertLoopBound(`pairwise gram (${kernel})`, gramLoopBound(span, kernel));
-  const group = Math.max(1, Math.floor(maxBytes / (tileBytes * spans)));
   if (tileBytes * spans > maxBytes) {
     throw new RangeError(
       `pairwise gram: ${spans} partial tiles of ${tileBytes} bytes exceed the device's maxStorageBufferBindingSize = ${maxBytes}; use smaller batches.`,
     );
   }
+  const group = Math.max(1, Math.floor(maxBytes / (tileBytes * spans)));
   const input = buffers.storage("pairwise units", data);
   const unit = kernel === "tiled" ? 1 : 4; // the register kernel counts columns in vec4
+  const { sum, slot, dots } = sink;
+  const samples = sink.samples ?? n, x0 = sink.x0 ?? 0;
   for (let g0 = 0; g0 < tilePairs.length; g0 += group) {
     const list = new Uint32Array(tilePairs.slice(g0, g0 + group));
     const tp = list.length;
     const grid = grid2d(device, tp * spans);
     const params = buffers.uniform(
       "pairwise params",
-      new Uint32Array([M, cols / unit, span / unit, tp, spans, grid.x, 0, 0]),
+      new Uint32Array([M, cols / unit, span / unit, tp, spans, grid.x, segment / unit, spp]),
     );
     const pairBuf = buffers.storage("pairwise tile pairs", list);
     const partialBytes = spans * tp * tileBytes;
@@ -208,16 +256,25 @@ async function gramChunkOn(
     pass.end();
     const [out] = await buffers.submitAndRead(encoder, [[partial, partialBytes]]);
     const tiles = new Float32Array(out!);
-    for (let s = 0; s < spans; s++) {
+    const stride = tp * TILE * TILE; // between consecutive spans
+    const segments = sink.slot ? n : 1;
+    for (let x = 0; x < segments; x++) {
       for (let t = 0; t < tp; t++) {
         const packed = list[t]!;
         const r0 = (packed >>> 16) * TILE, c0 = (packed & 0xffff) * TILE;
-        const base = (s * tp + t) * TILE * TILE;
+        const base = (x * spp * tp + t) * TILE * TILE;
         for (let r = 0; r < TILE && r0 + r < M; r++) {
           const i = r0 + r;
           for (let c = 0; c < TILE && c0 + c < M; c++) {
             const j = c0 + c;
-            if (j >= i) sum[i * M + j]! += tiles[base + r * TILE + c]!;
+            if (j < i) continue;
+            let v = 0;
+            for (let p = 0, k = base + r * TILE + c; p < spp; p++, k += stride) v += tiles[k]!;
+            sum[i * M + j]! += v;
+            if (slot) {
+              const q = slot[i * M + j]!;
+              if (q >= 0) dots![q * samples + x0 + x] = v;
+            }
           }
         }
       }
@@ -301,13 +358,20 @@ interface BatchOut {
 
 /**
  * Accumulates pairwise similarity over sample batches: `add()` each batch of unit vectors (as
- * {@linkcode normalizeRows} returns them), then `result()`. Sums are kept in f64 on the CPU;
- * each batch's GPU partial sums are f32 over at most ~56,000 products each, so a batch's sums
- * match the f64 reference within about 1e-6·(samples in the batch) absolute (tests use
- * 2e-5·samples). Only tiles i ≤ j are computed. A batch whose device is lost is redone.
+ * {@linkcode normalizeRows} returns them), then `result()`: `sum[i·M + j]` = Σ_x cos(u_i(x),
+ * u_j(x)) and `count[i·M + j]` = samples where both gradients are non-zero (p_ind =
+ * sum/count). Only output tiles i ≤ j are computed (the Gram matrix is symmetric), in 64×64
+ * tiles staged through workgroup memory on GPUs ("tiled") or 32×32 register-blocked tiles on
+ * software adapters ("registers"); long reductions are cut into spans under the loop cap and
+ * the f32 partial tiles are added in f64 on the CPU. A batch's sums match the f64 reference
+ * within 1e-5 per sample (observed ~1e-7). With `histogramBins` or `cosines`, the spans stop
+ * at sample boundaries so the same pass yields every chosen pair's per-sample cosine (f32,
+ * clamped to [−1, 1]; NaN where either gradient is zero), binned on [−1, 1] on the CPU.
+ * A batch whose device is lost is redone in full; sums change only when a batch completes.
  *
- * Cost per batch: M²·N·D multiply-adds on the GPU (half, by symmetry, plus tile padding), the
- * upload of the batch, and O(M²·N/32) on the CPU for the counts.
+ * Cost per batch: about M²·N·D/2 multiply-adds on the GPU (plus tile padding when M is not a
+ * multiple of the tile), the upload of the batch, and O(M²·N/32) on the CPU for the counts
+ * (O(M²·N) with per-pair outputs).
  *
  * @example
  * ```ts
@@ -463,48 +527,68 @@ export class PairwiseSimilarity {
     const M = this.options.models, D = this.options.dim;
     const sum = new Float64Array(M * M);
     const kernel = this.options.kernel ?? (this.#gpu.isSoftware ? "registers" : "tiled");
-    const chunks = planChunks(M, N, D, this.#gpu.maxBindingBytes);
-    if (this.#pairList && chunks.some((c) => c.d1 - c.d0 < D)) {
+    const pairs = this.#pairs;
+    // Per-sample dot products come out of the same Gram pass: its spans then stop at sample
+    // boundaries, and a chunk holds as many samples as its partial tiles allow.
+    let maxSamples = Infinity;
+    if (pairs) {
+      const tile = tileOf(kernel);
+      maxSamples = Math.max(
+        1,
+        Math.floor(
+          device.limits.maxStorageBufferBindingSize /
+            (tile * tile * 4 * spansPerSample(kernel, D) * Math.ceil(M / tile) ** 2),
+        ),
+      );
+    }
+    const chunks = planChunks(M, N, D, this.#gpu.maxBindingBytes, maxSamples);
+    if (pairs && chunks.some((c) => c.d1 - c.d0 < D)) {
       throw new RangeError(
         `pairwise similarity: one sample of all ${M} models (${
           4 * M * D
         } bytes) exceeds maxBindingBytes = ${this.#gpu.maxBindingBytes}; per-sample cosines need it whole.`,
       );
     }
+    let slot: Int32Array | undefined;
+    let dots: Float32Array | undefined;
+    const duplicates: Array<[number, number]> = [];
+    if (pairs) {
+      slot = new Int32Array(M * M).fill(-1);
+      dots = new Float32Array(pairs.length * N);
+      pairs.forEach(([i, j], p) => {
+        const k = Math.min(i, j) * M + Math.max(i, j);
+        if (slot![k]! < 0) slot![k] = p;
+        else duplicates.push([slot![k]!, p]);
+      });
+    }
     for (const chunk of chunks) {
-      await gramChunk(this.#gpu, device, packChunk(units, M, N, D, chunk), M, sum, kernel);
+      await gramChunk(
+        this.#gpu,
+        device,
+        packChunk(units, M, N, D, chunk),
+        { M, n: chunk.x1 - chunk.x0, dim: chunk.d1 - chunk.d0 },
+        kernel,
+        { sum, slot, dots, samples: N, x0: chunk.x0 },
+      );
     }
     const out: BatchOut = { sum };
-    if (this.#pairList) {
-      const P = this.#pairList.length / 2;
-      const cosines = new Float32Array(P * N);
-      const hist = new Uint32Array(P * Math.max(this.#bins, 1));
-      for (const chunk of chunks) {
-        const n = chunk.x1 - chunk.x0;
-        const z = new Uint32Array(M * n);
-        for (let m = 0; m < M; m++) {
-          for (let x = 0; x < n; x++) z[m * n + x] = zero[m * N + chunk.x0 + x]!;
+    if (pairs && dots) {
+      for (const [from, to] of duplicates) dots.copyWithin(to * N, from * N, (from + 1) * N);
+      const bins = this.#bins;
+      const hist = new Uint32Array(pairs.length * Math.max(bins, 1));
+      pairs.forEach(([i, j], p) => {
+        for (let x = 0; x < N; x++) {
+          if (zero[i * N + x] || zero[j * N + x]) {
+            dots[p * N + x] = NaN;
+            continue;
+          }
+          const c = Math.fround(Math.max(-1, Math.min(1, dots[p * N + x]!)));
+          dots[p * N + x] = c;
+          if (bins) hist[p * bins + cosineBin(c, bins)]!++;
         }
-        const r = await pairCosinesOnDevice(
-          this.#gpu,
-          device,
-          packChunk(units, M, N, D, chunk),
-          z,
-          {
-            M,
-            n,
-            D,
-            bins: this.#bins,
-            pairList: this.#pairList,
-          },
-        );
-        for (let p = 0; p < P; p++) {
-          cosines.set(r.cosines.subarray(p * n, (p + 1) * n), p * N + chunk.x0);
-        }
-        for (let k = 0; k < hist.length; k++) hist[k]! += r.hist[k]!;
-      }
-      out.cosines = cosines;
-      if (this.#bins) out.hist = hist;
+      });
+      out.cosines = dots;
+      if (bins) out.hist = hist;
     }
     return out;
   }

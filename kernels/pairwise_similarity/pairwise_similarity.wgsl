@@ -21,7 +21,8 @@
 // Bindings:
 //   0 params     uniform: models (M), cols (columns per row in this chunk), span (columns per
 //                workgroup), tilePairs (tile pairs in this dispatch), spans (spans per row),
-//                gridX (workgroups per row of the 2-D dispatch grid).
+//                gridX (workgroups per row of the 2-D dispatch grid), segment (columns per
+//                segment: all of them, or one sample's), spansPerSegment.
 //   1 units      storage read: M × cols f32, row-major.
 //   2 pairIndex  storage read: one u32 per tile pair, (bi << 16) | bj.
 //   3 partial    storage read_write: spans × tilePairs × TILE × TILE f32; tile element (r, c)
@@ -39,8 +40,8 @@ struct Params {
   tilePairs: u32,
   spans: u32,
   gridX: u32,
-  pad0: u32,
-  pad1: u32,
+  segment: u32,
+  spansPerSegment: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -75,8 +76,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let packed = pairIndex[tp];
   let rowA0 = (packed >> 16u) * TILE;
   let rowB0 = (packed & 0xffffu) * TILE;
-  let kBegin = s * params.span;
-  let kEnd = min(kBegin + params.span, params.cols);
+  // Spans never cross a segment boundary: with segment = one sample's columns, each partial
+  // tile holds per-sample dot products (the cosines behind the per-pair histograms).
+  let segment = s / params.spansPerSegment;
+  let segmentEnd = min((segment + 1u) * params.segment, params.cols);
+  let kBegin = segment * params.segment + (s % params.spansPerSegment) * params.span;
+  let kEnd = min(kBegin + params.span, segmentEnd);
   let t = lid.y * WG + lid.x;
   let n = WG * WG;
   let e0 = t;

@@ -109,9 +109,12 @@ for (const { v, kernel, tag } of versions) {
       // N·D = 30 × 3,072 = 92,160: a naive nested loop over samples × dim would exceed it too.
       for (const [M, N, D] of [[2, 2, 70_000], [3, 30, 3072]] as Array<[number, number, number]>) {
         const { units, zero } = randomUnits(D + N, M, N, D);
-        const got = await accumulate(gpu, units, zero, { models: M, dim: D });
-        const want = reference.pairwiseSimilarity(units, zero, { models: M, dim: D });
+        const options = { models: M, dim: D, cosines: true };
+        const got = await accumulate(gpu, units, zero, options);
+        const want = reference.pairwiseSimilarity(units, zero, options);
         assertClose(maxDiff(got.sum, want.sum), tolFor(N), `M=${M} N=${N} D=${D}`);
+        // per-sample cosines: a 70,000-value sample is itself split into spans
+        assertClose(maxDiff(got.cosines!.values, want.cosines!.values), 1e-5, "per-sample cosines");
         // the diagonal is Σ‖u‖² = N for non-zero unit vectors: a truncated loop would fall short
         assertClose(Math.abs(got.sum[0]! - N), tolFor(N), "diagonal");
       }
