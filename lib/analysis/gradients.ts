@@ -9,7 +9,6 @@
 import type { Gpu } from "../../kernels/mod.ts";
 import {
   deciles,
-  fitSawWidth,
   kde,
   logSphereMarginal,
   randomInt,
@@ -29,6 +28,7 @@ import {
   slope,
 } from "./_boot.ts";
 import { claim } from "./claims.ts";
+import { fitSawFamily } from "./saw_family.ts";
 import { forEachGram } from "./_grams.ts";
 import { GramReducer, type Group, type Reduced } from "./_reduce.ts";
 import {
@@ -585,50 +585,37 @@ export async function analyzeGradients(
   for (const [fi, fg] of familyGroups.entries()) {
     const withDensity = fg.filter((x) => densities.has(x.i));
     if (withDensity.length === 0) continue;
-    let ref: Float64Array;
+    let ref: Float64Array | null = null;
     if (sawReference === "pooled") {
       const pooled: number[] = [];
       for (const { g } of withDensity) {
         for (const f of g.members) for (const v of tSorted.get(f)!) pooled.push(v);
       }
       ref = kde(pooled, { gridSize }).density;
-    } else ref = densities.get(withDensity[0]!.i)!;
-    const logPsi = sawLogShape(grid, ref, dSphere, floorOpt);
-    logPsiOut.push({ family: families[fi]!, values: Array.from(logPsi, (v) => round(v)) });
-    // Chain: width i is fitted on width i−1's shape; κ_i = a·κ_{i−1}, c_i = a·c_{i−1} + b.
-    let prev: { kappa: number; intercept: number } | null = { kappa: 1, intercept: 0 };
-    for (const [q, { g, i }] of withDensity.entries()) {
-      try {
-        if (sawReference === "chain" && q > 0) {
-          if (prev === null) throw new RangeError("the chain of widths is broken below this width");
-          const shape = sawLogShape(grid, densities.get(withDensity[q - 1]!.i)!, dSphere, floorOpt);
-          const fit = fitSawWidth(grid, densities.get(i)!, shape, dSphere, floorOpt);
-          prev = {
-            kappa: fit.kappa * prev.kappa,
-            intercept: fit.kappa * prev.intercept + fit.intercept,
-          };
-          groupMarginals[i]!.saw = {
-            kappa: round(prev.kappa),
-            intercept: round(prev.intercept),
-            r2: round(fit.r2),
-            r2LogDensity: round(fit.r2LogDensity),
-            points: fit.points,
-          };
-          continue;
-        }
-        const fit = fitSawWidth(grid, densities.get(i)!, logPsi, dSphere, floorOpt);
-        groupMarginals[i]!.saw = {
-          kappa: round(fit.kappa),
-          intercept: round(fit.intercept),
-          r2: round(fit.r2),
-          r2LogDensity: round(fit.r2LogDensity),
-          points: fit.points,
-        };
-      } catch (e) {
-        if (sawReference === "chain") prev = null;
-        warnings.push(`Saw fit for ${g.family} k=${g.k}: ${(e as Error).message}`);
-      }
     }
+    const shapeOf = ref ?? densities.get(withDensity[0]!.i)!;
+    logPsiOut.push({
+      family: families[fi]!,
+      values: Array.from(sawLogShape(grid, shapeOf, dSphere, floorOpt), (v) => round(v)),
+    });
+    const fits = fitSawFamily(grid, withDensity.map((x) => densities.get(x.i)!), dSphere, {
+      reference: ref ?? (sawReference === "pooled" ? "chain" : sawReference),
+      densityFloor,
+    });
+    fits.forEach((fit, q) => {
+      const { g, i } = withDensity[q]!;
+      if ("error" in fit) {
+        warnings.push(`Saw fit for ${g.family} k=${g.k}: ${fit.error}`);
+        return;
+      }
+      groupMarginals[i]!.saw = {
+        kappa: round(fit.kappa),
+        intercept: round(fit.intercept),
+        r2: round(fit.r2),
+        r2LogDensity: round(fit.r2LogDensity),
+        points: fit.points,
+      };
+    });
   }
   const pGrid = Array.from({ length: 101 }, (_, j) => j / 100);
   const tails = pGrid.map((p) => sphereTail(p, dSphere));

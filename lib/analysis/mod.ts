@@ -19,6 +19,7 @@
  */
 export * from "./schema.ts";
 export { claim, percentileInterval, verdictOf } from "./claims.ts";
+export { fitSawFamily, type SawFamilyOptions } from "./saw_family.ts";
 export {
   analyzeGradients,
   type BatchStream,
