@@ -43,6 +43,13 @@ export function title(data: Data): string {
   return `${data.base.name} — distributions`;
 }
 
+/** At most `max` evenly spaced points of a curve (always keeping the last), for drawing. */
+function thin(points: [number, number][], max = 250): [number, number][] {
+  if (points.length <= max) return points;
+  const stride = Math.ceil(points.length / max);
+  return points.filter((_, i) => i % stride === 0 || i === points.length - 1);
+}
+
 function Sections(
   { m, ctx, sweep, family }: {
     m: MarginalsFile;
@@ -84,9 +91,11 @@ function Sections(
       group: g.family,
       color: colorOf(g.family),
       dash: dashFor(ks.indexOf(g.k)),
-      points: m.grid.map((t, i) => [t, g.pooled.density[i] ?? NaN] as [number, number]).filter((
-        [t],
-      ) => inRange(t)),
+      points: thin(
+        m.grid.map((t, i) => [t, g.pooled.density[i] ?? NaN] as [number, number]).filter((
+          [t],
+        ) => inRange(t)),
+      ),
     };
   });
   kdeSeries.push({
@@ -94,8 +103,10 @@ function Sections(
     group: "uniform sphere",
     color: "#777777",
     dashed: true,
-    points: m.grid.map((t, i) => [t, originDensity[i] ?? NaN] as [number, number]).filter(([t]) =>
-      inRange(t)
+    points: thin(
+      m.grid.map((t, i) => [t, originDensity[i] ?? NaN] as [number, number]).filter(([t]) =>
+        inRange(t)
+      ),
     ),
   });
   const sawSeries: Series[] = [];
@@ -118,7 +129,7 @@ function Sections(
       group: g.family,
       color: colorOf(g.family),
       mode: "markers",
-      points: pts,
+      points: thin(pts, 120),
     });
     const { kappa, intercept } = g.saw;
     if (kappa !== null && intercept !== null && pts.length > 1) {

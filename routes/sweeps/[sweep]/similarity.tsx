@@ -9,6 +9,7 @@ import type { SimilarityFile, Table1File } from "../../../lib/analysis/schema.ts
 import {
   type HeatmapData,
   LineChart,
+  matrixRange,
   type Series,
   seriesColor,
 } from "../../../lib/site/charts/mod.ts";
@@ -74,6 +75,8 @@ function SimilaritySections(
   const fams = s.byFamily.filter((f) => family === null || f.family === family);
   const groups = s.groups.filter((g) => family === null || g.family === family);
   const across = new Set(s.groups.map((g) => g.family)).size > 1 && family === null;
+  // Cosines can be negative: the colour scale runs from min(0, lowest value) to 1.
+  const mdLow = matrixRange(s.meanDirection.map((row) => row.map((c) => c?.mean ?? null)))[0];
   const mdHeat = (fam: string): HeatmapData => {
     const gs = s.groups.filter((g) => g.family === fam).sort((a, b) => a.k - b.k);
     return {
@@ -84,7 +87,7 @@ function SimilaritySections(
       rowLabels: gs.map((g) => String(g.k)),
       colLabels: gs.map((g) => String(g.k)),
       values: gs.map((a) => gs.map((b) => s.meanDirection[a.index]?.[b.index]?.mean ?? null)),
-      min: 0,
+      min: Math.min(0, mdLow),
       max: 1,
     };
   };
@@ -192,7 +195,7 @@ function SimilaritySections(
                 rowLabels: s.groups.map(groupLabel),
                 colLabels: s.groups.map(groupLabel),
                 values: s.meanDirection.map((row) => row.map((c) => c?.mean ?? null)),
-                min: 0,
+                min: Math.min(0, mdLow),
                 max: 1,
               }}
             />

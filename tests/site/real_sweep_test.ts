@@ -1,0 +1,81 @@
+/**
+ * End-to-end check of the report site against what the toolkit really writes: runs the `tiny`
+ * sweep preset (seconds, synthetic data) into a temporary results folder, then renders every page
+ * and data file of it and exports the static site. Catches any drift between the analysis's
+ * writers and the site's readers (a file the site cannot read shows as "could not be read").
+ */
+import { join } from "node:path";
+import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { createApp, exportSite } from "../../lib/site/mod.ts";
+
+const PAGES = [
+  "",
+  "similarity/",
+  "distributions/",
+  "attacks/",
+  "ensembles/",
+  "batch_size/",
+  "small_predicts_large/",
+  "claims/",
+];
+
+Deno.test({
+  name: "report site renders every page of a real tiny sweep without unreadable files",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "site-real-" });
+    try {
+      const cli = new URL("../../lib/sweep/cli.ts", import.meta.url).pathname;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", cli, "--preset", "tiny", "--out", root],
+        cwd: new URL("../../", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const log = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert(out.success, `the tiny sweep failed:\n${log.slice(-2000)}`);
+      const sweeps = [...Deno.readDirSync(root)].filter((e) => e.isDirectory).map((e) => e.name);
+      assertEquals(sweeps.length, 1);
+      const sweep = sweeps[0] as string;
+      const summary = JSON.parse(
+        await Deno.readTextFile(join(root, sweep, "analysis", "summary.json")),
+      ) as { files: string[]; skipped: { file: string; reason: string }[] };
+      const app = await createApp({ root });
+      for (const page of PAGES) {
+        const res = await app.fetch(new Request(`http://127.0.0.1/sweeps/${sweep}/${page}`));
+        const text = await res.text();
+        assertEquals(res.status, 200, page);
+        assert(
+          !text.includes("could not be read"),
+          `${page}: ${/could not be read[^<]*/.exec(text)}`,
+        );
+        for (const m of text.matchAll(/href="((?:\.\.\/)?data\/[^"]+)"/g)) {
+          const url = new URL(m[1] as string, `http://127.0.0.1/sweeps/${sweep}/${page}`);
+          const r = await app.fetch(new Request(url));
+          await r.body?.cancel();
+          assertEquals(r.status, 200, `${page} links ${m[1]}`);
+        }
+      }
+      // Files the analysis skipped show its reason on their page.
+      for (const s of summary.skipped) {
+        const page = {
+          "attacks.json": "attacks/",
+          "ensembles.json": "ensembles/",
+          "batch_size.json": "batch_size/",
+        }[s.file];
+        if (!page) continue;
+        const text =
+          await (await app.fetch(new Request(`http://127.0.0.1/sweeps/${sweep}/${page}`))).text();
+        assertStringIncludes(text, "is absent from this sweep");
+        assertStringIncludes(text, "The last analysis skipped it");
+      }
+      assert(summary.files.includes("similarity.json"));
+      const site = await exportSite({ root, out: join(root, "..", `${sweep}-site-${Deno.pid}`) });
+      assertEquals(site.files.filter((f) => f.endsWith(".html")).length, 1 + PAGES.length);
+      await Deno.remove(join(root, "..", `${sweep}-site-${Deno.pid}`), { recursive: true });
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
