@@ -26,7 +26,10 @@ export interface RequestGpuOptions {
    * `maxStorageBufferBindingSize`). Lower it to force kernels to split their buffers.
    */
   maxBindingBytes?: number;
-  /** Called with a one-line message when the device is lost or reports an uncaptured error. */
+  /**
+   * Called with a one-line message when the device is lost or reports an uncaptured error
+   * (default: `console.warn`).
+   */
   onWarning?: (message: string) => void;
 }
 
@@ -49,7 +52,7 @@ export class Gpu {
   note: string;
   /** How many times a lost device has been replaced (or given up for the CPU path). */
   recoveries = 0;
-  readonly #ownsDevice: boolean;
+  #ownsDevice: boolean;
   readonly #options: RequestGpuOptions;
   #maxBindingBytes: number | undefined;
   #lost = new WeakSet<GPUDevice>();
@@ -70,7 +73,7 @@ export class Gpu {
     this.isSoftware = init.isSoftware;
     this.note = init.note ?? "";
     this.#ownsDevice = init.ownsDevice;
-    this.#options = init.options ?? {};
+    this.#options = { onWarning: (m: string) => console.warn(m), ...init.options };
     this.#maxBindingBytes = init.options?.maxBindingBytes;
     if (init.device) this.#watch(init.device);
   }
@@ -155,6 +158,7 @@ export class Gpu {
           requiredLimits: neededLimits(adapter),
         });
         this.device = device;
+        this.#ownsDevice = true;
         this.backend = "webgpu";
         this.adapterName = adapterDescription(adapter);
         this.isSoftware = isSoftwareAdapter(adapter);
@@ -186,20 +190,24 @@ export class Gpu {
   }
 }
 
-function adapterDescription(adapter: GPUAdapter): string {
-  const info = adapter.info;
+function infoDescription(info: GPUAdapterInfo): string {
   const parts = [info.description, info.vendor && `vendor ${info.vendor}`, info.architecture]
     .filter((s) => s && s.length > 0);
   return parts.length > 0 ? parts.join(", ") : "unnamed adapter";
 }
 
-function isSoftwareAdapter(adapter: GPUAdapter): boolean {
-  // deno-lint-ignore no-explicit-any
-  const info = adapter.info as any;
-  return Boolean(info.isFallbackAdapter) ||
-    // deno-lint-ignore no-explicit-any
-    Boolean((adapter as any).isFallbackAdapter) ||
+function isSoftwareInfo(info: GPUAdapterInfo): boolean {
+  return Boolean((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
     SOFTWARE_PATTERN.test(`${info.description} ${info.vendor} ${info.device}`);
+}
+
+function adapterDescription(adapter: GPUAdapter): string {
+  return infoDescription(adapter.info);
+}
+
+function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  return isSoftwareInfo(adapter.info) ||
+    Boolean((adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter);
 }
 
 function neededLimits(adapter: GPUAdapter): Record<string, number> {
@@ -234,10 +242,13 @@ function neededLimits(adapter: GPUAdapter): Record<string, number> {
  */
 export async function requestGpu(options: RequestGpuOptions = {}): Promise<Gpu> {
   if (options.device) {
+    // GPUDevice.adapterInfo names the adapter behind a caller's device where the runtime has it.
+    const info = (options.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const described = info ? infoDescription(info) : undefined;
     return new Gpu({
       device: options.device,
-      adapterName: options.adapterName ?? "caller-provided device",
-      isSoftware: SOFTWARE_PATTERN.test(options.adapterName ?? ""),
+      adapterName: options.adapterName ?? described ?? "caller-provided device",
+      isSoftware: info ? isSoftwareInfo(info) : SOFTWARE_PATTERN.test(options.adapterName ?? ""),
       ownsDevice: false,
       options,
     });

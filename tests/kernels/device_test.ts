@@ -55,6 +55,11 @@ gpuTest("requestGpu() uses a caller-provided device and leaves it alive on destr
   await normalizeRows(gpu, grads, { models: 2, dim: 5 });
   gpu.destroy();
   const again = await requestGpu({ device });
+  // without a name, the device's adapterInfo (where the runtime has it) names the adapter
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (info && !again.adapterName.includes(info.description)) {
+    throw new Error(`adapterName ${again.adapterName} lacks ${info.description}`);
+  }
   const r = await normalizeRows(again, grads, { models: 2, dim: 5 });
   assertClose(
     maxDiff(r.units, reference.normalizeRows(grads, { models: 2, dim: 5 }).units),
