@@ -49,6 +49,9 @@ export interface Reduced {
   /** cos(μ_g(x), u_m(x)) summed over samples for m ∉ g ([G][M]; m ∈ g uses t). */
   toMeanSum: Float64Array;
   toMeanCount: Float64Array;
+  /** The same per sample block: [B][G][M]. */
+  toMeanBlockSum: Float64Array;
+  toMeanBlockCount: Float64Array;
 }
 
 /** Options of {@link GramReducer}. */
@@ -95,6 +98,8 @@ export class GramReducer {
       crossHalf: nan(g * g * n),
       toMeanSum: new Float64Array(g * m),
       toMeanCount: new Float64Array(g * m),
+      toMeanBlockSum: new Float64Array(blocks * g * m),
+      toMeanBlockCount: new Float64Array(blocks * g * m),
     };
     this.#groups = groups;
     this.#halves = options.halves;
@@ -192,6 +197,8 @@ export class GramReducer {
           for (const j of la) s += gram[f * m + j]!;
           r.toMeanSum[a * m + f]! += s / norm;
           r.toMeanCount[a * m + f]!++;
+          r.toMeanBlockSum[(b * g + a) * m + f]! += s / norm;
+          r.toMeanBlockCount[(b * g + a) * m + f]!++;
         }
       }
     }

@@ -295,6 +295,26 @@ export async function analyzeGradients(
     }
     return n > 0 ? s / n : null;
   };
+  /** Interval of the mean p_ind over distinct pairs of `a` × `b`, seeds and blocks resampled. */
+  const pairCellInterval = (a: number[], b: number[], seedShift: number): Interval | null =>
+    bootInterval(
+      (u) => {
+        const w = drawBlocks(u, B);
+        const da = drawWith(u, a, true), db = a === b ? da : drawWith(u, b, true);
+        return cellMean(da, db, (i, j) => {
+          let sum = 0, c = 0;
+          for (let q = 0; q < B; q++) {
+            if (w[q] === 0) continue;
+            sum += w[q]! * r.pairBlockSum[q * M * M + i * M + j]!;
+            c += w[q]! * r.pairBlockCount[q * M * M + i * M + j]!;
+          }
+          return c > 0 ? sum / c : null;
+        });
+      },
+      { ...boot, seed: seed + seedShift },
+      ["seeds", "samples"],
+      B,
+    );
   const cellDraws: number[][] = Array.from({ length: G * G }, () => []);
   const riseDraws: number[] = [];
   const families = [...new Set(groups.map((g) => g.family))];
@@ -664,7 +684,22 @@ export async function analyzeGradients(
             mean: round(cnt > 0 ? sum / cnt : null),
             std: round(ms.std),
             pairs: cnt,
-            ci: null,
+            ci: roundInterval(bootInterval(
+              (u) => {
+                const w = drawBlocks(u, B);
+                let bs = 0, bc = 0;
+                for (const f of drawWith(u, l.g.members)) {
+                  for (let q = 0; q < B; q++) {
+                    bs += w[q]! * r.toMeanBlockSum[(q * G + s.i) * M + f]!;
+                    bc += w[q]! * r.toMeanBlockCount[(q * G + s.i) * M + f]!;
+                  }
+                }
+                return bc > 0 ? bs / bc : null;
+              },
+              { ...boot, seed: seed + 40_000 + s.i * G + l.i },
+              ["seeds", "samples"],
+              B,
+            )),
           },
           individual: {
             mean: round(ind.mean),
@@ -711,7 +746,9 @@ export async function analyzeGradients(
             std: round(c.std),
             pairs: c.pairs,
             modelPairs: c.n,
-            ci: null,
+            ci: members.length >= 2
+              ? roundInterval(pairCellInterval(members, members, 50_000 + members[0]!))
+              : null,
           },
           loss: round(meanOf(members.map((i) => models[i]!.loss ?? null))),
           accuracy: round(meanOf(members.map((i) => models[i]!.accuracy ?? null))),

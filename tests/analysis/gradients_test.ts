@@ -225,3 +225,56 @@ Deno.test("analyzeGradients() counts zero gradients and leaves them out", async 
   assert(Number.isNaN(a.reduced.t[1 * 10 + 2]!));
   assertEquals(a.marginals.groups[0]!.pooled.pairs, 28);
 });
+
+Deno.test("analyzeGradients() small-predicts-large and batch-size rows equal direct recomputations", async () => {
+  const p = plant({
+    families: ["MLP"],
+    ks: [2, 8],
+    seeds: 3,
+    samples: 20,
+    dim: 24,
+    sigma: (k) => 4 / k,
+    seed: 13,
+  });
+  // Three more k = 8 models trained "at another batch size": they stay out of the groups.
+  const extra = plant({
+    families: ["MLP"],
+    ks: [8],
+    seeds: 3,
+    samples: 20,
+    dim: 24,
+    sigma: () => 3,
+    seed: 14,
+  });
+  const models = [
+    ...p.models.map((m) => ({ ...m, batchSize: 64 })),
+    ...extra.models.map((m) => ({ ...m, batchSize: 256, loss: 2, accuracy: 0.25 })),
+  ];
+  const both = { models, data: new Float32Array([...p.data, ...extra.data]), samples: 20, dim: 24 };
+  const a = await analyzeGradients(streamOf(both), models, { resamples: 100 });
+  assertEquals(a.similarity.groups.map((g) => g.members), [[0, 1, 2], [3, 4, 5]]);
+  let s = 0;
+  for (const f of [3, 4, 5]) {
+    for (let x = 0; x < 20; x++) {
+      s += cos(sum([0, 1, 2].map((m) => unit(vec(both, m, x)))), vec(both, f, x));
+    }
+  }
+  const row = a.smallPredictsLarge.rows[0]!;
+  assertClose(row.meanDirection.mean, s / 60, 1e-5, "cos(μ_small, g_large)");
+  assert(row.meanDirection.ci !== null && row.meanDirection.ci.lo <= row.meanDirection.mean!);
+  // Averaging the small models' directions predicts a large model better than one small model.
+  assert(row.meanDirection.mean! > row.individual.mean!);
+  const rows = a.batchSize!.rows;
+  assertEquals(rows.map((r) => [r.k, r.batchSize, r.models]), [[2, 64, 3], [8, 64, 3], [
+    8,
+    256,
+    3,
+  ]]);
+  let q = 0;
+  for (const [i, j] of [[6, 7], [6, 8], [7, 8]]) {
+    for (let x = 0; x < 20; x++) q += cos(vec(both, i!, x), vec(both, j!, x));
+  }
+  assertClose(rows[2]!.similarity.mean, q / 60, 1e-5, "batch-size similarity");
+  assertEquals([rows[2]!.loss, rows[2]!.accuracy, rows[0]!.loss], [2, 0.25, null]);
+  assert(rows[2]!.similarity.ci !== null);
+});
