@@ -161,7 +161,16 @@ export class BufferSet {
  * lost during it, the unit is redone from the start on a replacement device (or on the CPU), so
  * a partial result is never returned. Any other failure is rethrown.
  */
-export async function runUnit<T>(
+export function runUnit<T>(
+  gpu: Gpu,
+  label: string,
+  onGpu: (device: GPUDevice, buffers: BufferSet) => Promise<T>,
+  onCpu: () => T,
+): Promise<T> {
+  return gpu.exclusive(() => runUnitNow(gpu, label, onGpu, onCpu));
+}
+
+async function runUnitNow<T>(
   gpu: Gpu,
   label: string,
   onGpu: (device: GPUDevice, buffers: BufferSet) => Promise<T>,

@@ -107,6 +107,18 @@ export class Gpu {
     this.note = "destroyed";
   }
 
+  #turn: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `fn` after every unit of work queued before it has settled, so that units on this
+   * object never interleave (their error scopes and memory stay their own).
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(fn, fn);
+    this.#turn = run.catch(() => {});
+    return run;
+  }
+
   /** True once `device` has been lost or destroyed. */
   isLost(device: GPUDevice): boolean {
     return this.#lost.has(device);

@@ -298,3 +298,19 @@ Deno.test("WGSL sources take workgroup sizes from TypeScript (no hand-kept copie
   }
   if (!(error instanceof SyntaxError)) throw new Error("a missing constant must be a SyntaxError");
 });
+
+gpuTest("kernels called concurrently on one Gpu each return their own correct result", async () => {
+  const gpu = await requestGpu();
+  try {
+    const grads = [1, 2, 3, 4].map((k) => randomGrads(k, 3 * 4 * 50));
+    const results = await Promise.all(
+      grads.map((g) => normalizeRows(gpu, g, { models: 3, dim: 50 })),
+    );
+    results.forEach((r, k) => {
+      const want = reference.normalizeRows(grads[k]!, { models: 3, dim: 50 });
+      assertClose(maxDiff(r.units, want.units), 1e-6, `call ${k}`);
+    });
+  } finally {
+    gpu.destroy();
+  }
+});
