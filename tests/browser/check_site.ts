@@ -7,6 +7,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { Page } from "playwright-core";
 
 /** Flags Chromium runs with: no sandbox (root in CI), no GPU, no network side traffic. */
 export const CHROMIUM_ARGS = [
@@ -31,84 +32,103 @@ export interface BrowserCheck {
   screenshots: string[];
 }
 
+/** One site to check: a label (used in screenshot names) and the sweep's overview URL. */
+export interface Target {
+  label: string;
+  /** The sweep's overview URL, ending in `/`. */
+  sweepUrl: string;
+}
+
 /**
- * Runs the check against `sweepUrl` (the sweep's overview URL, ending in `/`), writing
- * screenshots into `shotDir`. Cost: one browser launch (about 5 s here) and two page loads.
+ * Runs the check against every target in one browser, writing screenshots into `shotDir`.
+ * Cost: one browser launch (about 5 s here) and two page loads per target.
  */
-export async function checkSite(
-  sweepUrl: string,
+export async function checkSites(
+  targets: Target[],
   shotDir: string,
   executablePath: string,
-): Promise<BrowserCheck> {
+): Promise<Record<string, BrowserCheck>> {
   const { chromium } = await import("playwright-core");
   const profile = await Deno.makeTempDir({ prefix: "site-browser-profile-" });
-  const errors: string[] = [];
-  const screenshots: string[] = [];
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },
   });
+  const results: Record<string, BrowserCheck> = {};
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on("console", (msg) => {
-      if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
-    });
-    page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
-    page.on("requestfailed", (req) => errors.push(`requestfailed: ${req.url()}`));
-
-    const res = await page.goto(`${sweepUrl}similarity/`, { waitUntil: "load" });
-    const heatmap = page.locator('[data-island="HeatmapHover"] svg.heatmap').first();
-    await heatmap.waitFor({ state: "visible", timeout: 10_000 });
-    const heatmapCells = await heatmap.locator("g.cell").count();
-    const cell = heatmap.locator('g.cell[data-row="2"][data-col="1"]');
-    const cellValue = Number(await cell.getAttribute("data-value"));
-    const readoutEl = page.locator(".readout").first();
-    // Hydration is asynchronous: hover until the island answers (at most 10 s).
-    let readout = "";
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      await page.mouse.move(0, 0);
-      await cell.locator("rect").hover();
-      readout = (await readoutEl.textContent()) ?? "";
-      if (!readout.startsWith("Hover")) break;
-      await page.waitForTimeout(100);
+    for (const t of targets) {
+      const page = await context.newPage();
+      try {
+        results[t.label] = await checkOne(page, t, shotDir);
+      } finally {
+        await page.close();
+      }
     }
-    const activeOutlined = await heatmap.locator("g.cell.active").count();
-    screenshots.push(join(shotDir, "similarity.png"));
-    await page.screenshot({ path: screenshots[0] });
-
-    await page.goto(`${sweepUrl}distributions/`, { waitUntil: "load" });
-    const kde = page.locator('[data-island="KdeFamilies"]').first();
-    await kde.waitFor({ state: "visible", timeout: 10_000 });
-    await page.waitForFunction(
-      () =>
-        !(document.querySelector('[data-island="KdeFamilies"] input[type=checkbox]') as
-          | HTMLInputElement
-          | null)?.disabled,
-      null,
-      { timeout: 10_000 },
-    );
-    const box = kde.locator("input[type=checkbox]").first();
-    const group = await box.getAttribute("data-group");
-    const before = await kde.locator(`g.series[data-group="${group}"]`).count();
-    await box.uncheck();
-    const after = await kde.locator(`g.series[data-group="${group}"]`).count();
-    screenshots.push(join(shotDir, "distributions.png"));
-    await page.screenshot({ path: screenshots[1] });
-    return {
-      status: res?.status() ?? null,
-      heatmapCells,
-      cellValue,
-      readout,
-      activeOutlined,
-      toggle: { group, before, after },
-      errors,
-      screenshots,
-    };
   } finally {
     await context.close().catch(() => {});
     await Deno.remove(profile, { recursive: true }).catch(() => {});
   }
+  return results;
+}
+
+async function checkOne(page: Page, target: Target, shotDir: string): Promise<BrowserCheck> {
+  const sweepUrl = target.sweepUrl;
+  const errors: string[] = [];
+  const screenshots: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
+  page.on("requestfailed", (req) => errors.push(`requestfailed: ${req.url()}`));
+  const res = await page.goto(`${sweepUrl}similarity/`, { waitUntil: "load" });
+  const heatmap = page.locator('[data-island="HeatmapHover"] svg.heatmap').first();
+  await heatmap.waitFor({ state: "visible", timeout: 10_000 });
+  const heatmapCells = await heatmap.locator("g.cell").count();
+  const cell = heatmap.locator('g.cell[data-row="2"][data-col="1"]');
+  const cellValue = Number(await cell.getAttribute("data-value"));
+  const readoutEl = page.locator(".readout").first();
+  // Hydration is asynchronous: hover until the island answers (at most 10 s).
+  let readout = "";
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    await page.mouse.move(0, 0);
+    await cell.locator("rect").hover();
+    readout = (await readoutEl.textContent()) ?? "";
+    if (!readout.startsWith("Hover")) break;
+    await page.waitForTimeout(100);
+  }
+  const activeOutlined = await heatmap.locator("g.cell.active").count();
+  screenshots.push(join(shotDir, `${target.label}-similarity.png`));
+  await page.screenshot({ path: screenshots[0] });
+
+  await page.goto(`${sweepUrl}distributions/`, { waitUntil: "load" });
+  const kde = page.locator('[data-island="KdeFamilies"]').first();
+  await kde.waitFor({ state: "visible", timeout: 10_000 });
+  await page.waitForFunction(
+    () =>
+      !(document.querySelector('[data-island="KdeFamilies"] input[type=checkbox]') as
+        | HTMLInputElement
+        | null)?.disabled,
+    null,
+    { timeout: 10_000 },
+  );
+  const box = kde.locator("input[type=checkbox]").first();
+  const group = await box.getAttribute("data-group");
+  const before = await kde.locator(`g.series[data-group="${group}"]`).count();
+  await box.uncheck();
+  const after = await kde.locator(`g.series[data-group="${group}"]`).count();
+  screenshots.push(join(shotDir, `${target.label}-distributions.png`));
+  await page.screenshot({ path: screenshots[1] });
+  return {
+    status: res?.status() ?? null,
+    heatmapCells,
+    cellValue,
+    readout,
+    activeOutlined,
+    toggle: { group, before, after },
+    errors,
+    screenshots,
+  };
 }

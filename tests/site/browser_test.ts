@@ -1,12 +1,14 @@
 /**
- * Real-browser test of the report site (Debian's chromium + playwright-core): serves the
- * synthetic fixture sweep on 127.0.0.1 with an ephemeral port and runs `tests/browser/check_site.ts`.
+ * Real-browser test of the report site (Debian's chromium + playwright-core): serves the synthetic
+ * fixture sweep on 127.0.0.1 with an ephemeral port, and also the static export of it from a plain
+ * file server (no site code, only files), and runs `tests/browser/check_site.ts` against both.
  * Without chromium it is skipped with a visible reason, except under CI=true, where it fails.
  * Screenshots go to a temporary folder (or SITE_SCREENSHOT_DIR) and their paths are printed.
  */
+import { extname, join } from "node:path";
 import { assert, assertEquals } from "./_assert.ts";
-import { createApp } from "../../lib/site/mod.ts";
-import { checkSite } from "../browser/check_site.ts";
+import { createApp, exportSite } from "../../lib/site/mod.ts";
+import { checkSites } from "../browser/check_site.ts";
 import { writeFixtureSweep } from "./fixture.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -18,9 +20,34 @@ if (!present && !CI) {
   );
 }
 
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".csv": "text/csv",
+};
+
+/** A plain static file server over `dir`, as any static host would be (no headers added). */
+function serveFolder(dir: string): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    let path = decodeURIComponent(new URL(req.url).pathname);
+    if (path.includes("..")) return new Response("no", { status: 404 });
+    if (path.endsWith("/")) path += "index.html";
+    try {
+      const body = await Deno.readFile(join(dir, path));
+      return new Response(body, {
+        headers: { "Content-Type": TYPES[extname(path)] ?? "application/octet-stream" },
+      });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+}
+
 Deno.test({
   name:
-    "report site in chromium: heatmap renders, hover shows the value, toggles work, no console errors",
+    "report site in chromium (served and static export): heatmap renders, hover shows the value, toggles work, no console errors",
   ignore: !present && !CI,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -33,25 +60,42 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "site-browser-" });
     const sweep = await writeFixtureSweep(root);
     const app = await createApp({ root });
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    const live = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    const exported = join(root, "..", `${sweep}-static-${Deno.pid}`);
+    await exportSite({ root, out: exported });
+    const files = serveFolder(exported);
     const shotDir = Deno.env.get("SITE_SCREENSHOT_DIR") ??
       await Deno.makeTempDir({ prefix: "site-screenshots-" });
     try {
-      const url = `http://127.0.0.1:${server.addr.port}/sweeps/${sweep}/`;
-      const r = await checkSite(url, shotDir, CHROMIUM);
-      console.log(`browser screenshots: ${r.screenshots.join(", ")}`);
-      assertEquals(r.errors, []);
-      assertEquals(r.status, 200);
-      assertEquals(r.heatmapCells, 9);
-      assertEquals(r.activeOutlined, 1);
-      assert(r.readout.startsWith("k1 = 8, k2 = 4: "), `readout was "${r.readout}"`);
-      const shown = Number(r.readout.split(": ").pop());
-      assert(Math.abs(shown - r.cellValue) < 5e-4, `readout ${shown} vs cell ${r.cellValue}`);
-      assert(r.toggle.before > 0 && r.toggle.after === 0, JSON.stringify(r.toggle));
-      for (const s of r.screenshots) assert((await Deno.stat(s)).size > 10_000, s);
+      const results = await checkSites(
+        [
+          { label: "served", sweepUrl: `http://127.0.0.1:${live.addr.port}/sweeps/${sweep}/` },
+          { label: "static", sweepUrl: `http://127.0.0.1:${files.addr.port}/sweeps/${sweep}/` },
+        ],
+        shotDir,
+        CHROMIUM,
+      );
+      for (const [label, r] of Object.entries(results)) {
+        console.log(`${label} screenshots: ${r.screenshots.join(", ")}`);
+        assertEquals(r.errors, [], label);
+        assertEquals(r.status, 200, label);
+        assertEquals(r.heatmapCells, 9, label);
+        assertEquals(r.activeOutlined, 1, label);
+        assert(r.readout.startsWith("k1 = 8, k2 = 4: "), `${label}: readout was "${r.readout}"`);
+        const shown = Number(r.readout.split(": ").pop());
+        assert(Math.abs(shown - r.cellValue) < 5e-4, `${label}: ${shown} vs ${r.cellValue}`);
+        assert(
+          r.toggle.before > 0 && r.toggle.after === 0,
+          `${label}: ${JSON.stringify(r.toggle)}`,
+        );
+        for (const s of r.screenshots) assert((await Deno.stat(s)).size > 10_000, s);
+      }
+      assertEquals(Object.keys(results).length, 2);
     } finally {
-      await server.shutdown();
+      await live.shutdown();
+      await files.shutdown();
       await Deno.remove(root, { recursive: true });
+      await Deno.remove(exported, { recursive: true });
     }
   },
 });
