@@ -377,6 +377,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     ]),
   };
   const verdict = (ok: boolean) => (ok ? "PASS" : "MISS");
+  // A wrong result passes nothing, however fast.
+  const correct = (r: Row) => r.kernelError <= KERNEL_TOLERANCE * r.N;
   const ratios = {
     header: [
       "M",
@@ -399,9 +401,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         ratio(vsTs),
         r.tfGflops === null ? dash : ratio(r.kernelGflops / r.tfGflops),
         vsRoof === null ? dash : fmt(vsRoof),
-        verdict(vsTs >= TARGET_VS_TS),
-        vsRoof === null ? dash : verdict(vsRoof >= TARGET_VS_ROOFLINE),
-        r.kernelError <= KERNEL_TOLERANCE * r.N ? "within tolerance" : "WRONG",
+        verdict(correct(r) && vsTs >= TARGET_VS_TS),
+        vsRoof === null ? dash : verdict(correct(r) && vsRoof >= TARGET_VS_ROOFLINE),
+        correct(r) ? "within tolerance" : "WRONG",
       ];
     }),
   };
@@ -410,9 +412,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const perM = MODEL_COUNTS.flatMap((M) =>
     versions.map((version) => {
       const rs = rows.filter((r) => r.M === M && r.version === version);
-      const ts = rs.every((r) => r.kernelGflops / r.tsGflops >= TARGET_VS_TS);
+      const ts = rs.every((r) => correct(r) && r.kernelGflops / r.tsGflops >= TARGET_VS_TS);
       const roof = rs.every((r) =>
-        r.roofline !== null && r.kernelGflops / r.roofline >= TARGET_VS_ROOFLINE
+        correct(r) && r.roofline !== null && r.kernelGflops / r.roofline >= TARGET_VS_ROOFLINE
       );
       return `M = ${M}, ${version}: ${verdict(ts)} (≥ ${TARGET_VS_TS}× TS loop), ${
         verdict(roof)

@@ -111,6 +111,7 @@ class NpyFileImpl implements NpyFile {
   readonly rows: number;
   readonly elements: number;
   #file: Deno.FsFile | null;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly path: string,
@@ -138,7 +139,14 @@ class NpyFileImpl implements NpyFile {
     return this.readElements(row * this.rowLength, count * this.rowLength, dst);
   }
 
-  async readElements(start: number, count: number, dst?: Float32Array): Promise<Float32Array> {
+  readElements(start: number, count: number, dst?: Float32Array): Promise<Float32Array> {
+    // A read is a seek then reads on one handle: queue them so concurrent reads cannot interleave.
+    const next = this.#queue.then(() => this.#read(start, count, dst));
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  async #read(start: number, count: number, dst?: Float32Array): Promise<Float32Array> {
     const file = this.#file;
     if (file === null) throw new TypeError(`${this.path}: read after close().`);
     if (

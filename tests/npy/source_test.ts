@@ -91,6 +91,21 @@ Deno.test("openGradientSource() batches over any sub-range match the data (prope
   );
 });
 
+Deno.test("openGradientSource() serves two concurrent iterations correctly", async () => {
+  await using dir = await tempDir();
+  const [m, n] = [2, 9];
+  const { all, stacked, d } = await writeBoth(dir.path, m, n, [2, 3]);
+  using src = await openGradientSource(stacked);
+  const [a, b] = await Promise.all([
+    collect(src.batches(2, { reuseBuffer: false })),
+    collect(src.batches(4, { start: 1, reuseBuffer: false })),
+  ]);
+  for (const bt of [...a, ...b]) {
+    deepEqual(bt.data, expectedBatch(all, m, n, d, bt.start, bt.count));
+  }
+  equal(a.length + b.length, 5 + 2);
+});
+
 Deno.test("openGradientSource() reads NumPy's [M, N, D] fixture model-major", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/np.npy`;
