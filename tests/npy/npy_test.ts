@@ -299,3 +299,24 @@ print(json.dumps(res))`,
     deepEqual([...back.data.subarray(0, 3)], head);
   }
 });
+
+Deno.test("openNpy().readRows() seeks past 4 GiB in a multi-GB file (sparse, no disk used)", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/big.npy`;
+  const [n, d] = [1_310_720, 1024]; // 5 GiB of float32
+  const header = formatNpyHeader([n, d]);
+  const last = randomFloats(2 * d, 42);
+  {
+    using f = await Deno.open(path, { write: true, create: true });
+    await f.write(header);
+    await f.truncate(header.length + n * d * 4); // a hole: reads as zeros
+    await f.seek(header.length + (n - 2) * d * 4, Deno.SeekMode.Start);
+    let off = 0;
+    const bytes = new Uint8Array(last.buffer);
+    while (off < bytes.length) off += await f.write(bytes.subarray(off));
+  }
+  using npy = await openNpy(path);
+  deepEqual(npy.shape, [n, d]);
+  deepEqual(await npy.readRows(n - 2, 2), last);
+  deepEqual(await npy.readRows(n / 2, 1), new Float32Array(d));
+});
