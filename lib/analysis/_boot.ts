@@ -91,6 +91,13 @@ export function drawWith<T>(u: Uniform, list: readonly T[], distinct = false): T
  * The verdict of a claim that `value` lies on side `side` of `threshold`, by `lib/stats`'
  * `verdict` on the interval: holds when the whole interval lies on that side, fails when it lies
  * on the other, inconclusive otherwise or without an interval.
+ *
+ * @example
+ * ```ts
+ * import { verdictOf } from "./_boot.ts";
+ * const i = { lo: -0.2, hi: -0.1, level: 0.95, resamples: 100, over: ["samples" as const], blocks: null };
+ * if (verdictOf(i, 0, "below") !== "holds" || verdictOf(i, 0, "above") !== "fails") throw new Error();
+ * ```
  */
 export function verdictOf(
   interval: Interval | null,

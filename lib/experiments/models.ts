@@ -56,6 +56,22 @@ export function clipRangeOf(
 /**
  * An {@link AttackModel} over a tfjs model: logits by `predictLogits`, ∇x p_y by `inputGradients`
  * with the true-class probability in the images' NHWC layout.
+ *
+ * Cost: one forward (logits) or forward + backward (gradient) pass per call.
+ *
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { attackModelOf } from "./models.ts";
+ * await initTf({ backend: "cpu" });
+ * const shape = { channels: 1, height: 2, width: 2 };
+ * const model = createModel({ family: "MLP", k: 1, seed: 0, shape, classes: 2 });
+ * const am = attackModelOf({ family: "MLP", k: 1, seed: 0, model });
+ * const g = await am.probabilityGradient(new Float32Array(4).fill(0.5), Int32Array.of(1), 1);
+ * if (g.length !== 4) throw new Error("one gradient value per pixel expected");
+ * model.dispose();
+ * ```
  */
 export function attackModelOf(m: TrainedModel, options: { batchSize?: number } = {}): AttackModel {
   return {
@@ -97,6 +113,27 @@ export interface ModelExperimentsOptions {
  * gradient passes plus the ensembles' for the ensembles.
  *
  * @throws {RangeError} when `models` is empty.
+ *
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { runModelExperiments } from "./models.ts";
+ * await initTf({ backend: "cpu" });
+ * const shape = { channels: 1, height: 2, width: 2 };
+ * const models = [0, 1, 2].map((seed) => ({
+ *   family: "MLP", k: 1, seed, model: createModel({ family: "MLP", k: 1, seed, shape, classes: 2 }),
+ * }));
+ * const probe = {
+ *   images: Float32Array.from({ length: 16 }, (_, i) => Math.sin(i)), labels: Int32Array.of(0, 1, 0, 1),
+ *   count: 4, split: "test" as const, indices: Int32Array.of(0, 1, 2, 3),
+ * };
+ * const r = await runModelExperiments(models, { probe, shape, classes: ["a", "b"], mean: [0.5], std: [0.5] }, {
+ *   attack: { resamples: 20 }, ensembles: { resamples: 20 },
+ * });
+ * if (r.attacks?.strategies.length !== 3) throw new Error("three strategies expected");
+ * for (const m of models) m.model.dispose();
+ * ```
  */
 export async function runModelExperiments(
   models: readonly TrainedModel[],
@@ -162,6 +199,17 @@ export async function runModelExperiments(
  * before returning.
  *
  * @throws {RangeError} when the sweep has no complete run with a checkpoint.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadDataset } from "../data/mod.ts";
+ * import { analyzeSweep } from "../analysis/mod.ts";
+ * import { runSweepExperiments } from "./models.ts";
+ * const dir = "results/tiny-0123abcd";
+ * const data = await loadDataset("synthetic", { trainCount: 64, testCount: 32, probeCount: 16 });
+ * const { attacks, ensembles } = await runSweepExperiments(dir, data);
+ * await analyzeSweep(dir, { attacks: attacks ?? undefined, ensembles: ensembles ?? undefined });
+ * ```
  */
 export async function runSweepExperiments(
   sweepDir: string,
