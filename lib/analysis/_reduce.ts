@@ -153,7 +153,7 @@ export class GramReducer {
           let row = 0;
           for (const j of a) row += gram[f * m + j]!;
           const rest = s2 - 2 * row + 1;
-          if (rest > 1e-12) r.t[f * n + x] = (row - 1) / Math.sqrt(rest);
+          if (rest > 1e-12) r.t[f * n + x] = Math.max(-1, Math.min(1, (row - 1) / Math.sqrt(rest)));
         }
       }
       // Split halves: only members live at x; halves with no live member are skipped.
