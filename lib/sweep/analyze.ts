@@ -1,24 +1,35 @@
 /**
- * The end of a sweep: the attack and ensemble experiments, then the analysis of every complete
- * run (`analyzeSweep()` of `lib/analysis`), written into `<sweep>/analysis/`.
+ * The end of a sweep: the attack and ensemble experiments on the trained models
+ * (`runSweepExperiments()` of `lib/experiments`), then the analysis of every complete run
+ * (`analyzeSweep()` of `lib/analysis`), written into `<sweep>/analysis/`.
  *
  * @module
  */
 import { type AnalyzeResult, analyzeSweep } from "../analysis/mod.ts";
+import { type Dataset, loadDataset } from "../data/mod.ts";
+import { runSweepExperiments } from "../experiments/mod.ts";
+import { readSweep } from "../store/mod.ts";
+import { initTf } from "../tf/mod.ts";
+import { datasetOptions } from "./config.ts";
 
 /** Options of {@link analyzeSweepDir}. */
 export interface AnalyzeSweepDirOptions {
-  /** Receives one line per claim and a summary line (default: none). */
+  /** Receives progress lines and one line per claim (default: none). */
   log?: (line: string) => void;
   /** Kernels on the CPU reference instead of WebGPU. */
   cpu?: boolean;
+  /** The sweep's data set when already loaded (else it is loaded from the config). */
+  data?: Dataset;
+  /** Whether TensorFlow.js already has its backend (else `initTf` runs with the config's). */
+  tfReady?: boolean;
 }
 
 /**
- * Runs the experiments and the analysis over the complete runs of a sweep folder and reports
- * each claim's verdict.
+ * Runs the experiments (when the config asks for any) and the analysis over the complete runs
+ * of a sweep folder, and reports each claim's verdict.
  *
- * Cost: one pass over the gradients plus the experiments (see `lib/analysis`).
+ * Cost: the experiments (a gradient pass and about M² + 2M prediction passes over the probe set
+ * for M models), then one pass of the kernels over the gradients.
  *
  * @throws {RangeError} when the sweep has no complete run.
  */
@@ -27,7 +38,45 @@ export async function analyzeSweepDir(
   options: AnalyzeSweepDirOptions = {},
 ): Promise<AnalyzeResult> {
   const log = options.log ?? (() => {});
-  const result = await analyzeSweep(sweepDir, { gpu: options.cpu ? "cpu" : "auto" });
+  const { config } = await readSweep(sweepDir);
+  const ex = config.experiments;
+  let attacks, ensembles;
+  if (ex.attack !== null || ex.ensembles !== null) {
+    const data = options.data ?? await loadDataset(config.dataset.name, datasetOptions(config));
+    if (!options.tfReady) {
+      await initTf({
+        backend: config.backend,
+        sizes: {
+          batch: 64,
+          height: data.shape.height,
+          width: data.shape.width,
+          channels: data.shape.channels,
+        },
+      });
+    }
+    const t0 = performance.now();
+    let last = 0;
+    const r = await runSweepExperiments(sweepDir, data, {
+      onProgress: (m) => {
+        if (performance.now() - last > 5000) {
+          last = performance.now();
+          log(`  experiments: ${m}`);
+        }
+      },
+    });
+    attacks = r.attacks ?? undefined;
+    ensembles = r.ensembles ?? undefined;
+    log(
+      `experiments: ${
+        [attacks ? "attack" : null, ensembles ? "ensembles" : null].filter(Boolean).join(" and ")
+      } done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  }
+  const result = await analyzeSweep(sweepDir, {
+    gpu: options.cpu ? "cpu" : "auto",
+    attacks,
+    ensembles,
+  });
   const s = result.summary;
   log(
     `analysed ${s.counts.models} models × ${s.counts.samples} samples (D = ${s.counts.dimension}) on ${s.backend.kind}` +

@@ -7,6 +7,7 @@
  */
 import { basename } from "node:path";
 import type { SweepConfig } from "../store/mod.ts";
+import type { LoadDatasetOptions } from "../data/mod.ts";
 import { FAMILIES } from "../models/mod.ts";
 import { presetConfig } from "./presets.ts";
 
@@ -298,4 +299,26 @@ export async function loadConfigFile(path: string): Promise<SweepConfig> {
     throw new SyntaxError(`${path} is not valid JSON (${(err as Error).message}); fix the file.`);
   }
   return resolveConfigFile(raw, basename(path));
+}
+
+/**
+ * The options `loadDataset()` of `lib/data` gets for a sweep's data set: the first
+ * `trainImages`/`testImages` (class-balanced), the probe set from the test split.
+ *
+ * @example
+ * ```ts
+ * import { datasetOptions } from "./config.ts";
+ * import { presetConfig } from "./presets.ts";
+ * if (datasetOptions(presetConfig("tiny")).probeCount !== 16) throw new Error();
+ * ```
+ */
+export function datasetOptions(config: SweepConfig): LoadDatasetOptions {
+  const d = config.dataset;
+  return {
+    ...(d.dir !== null ? { dir: d.dir } : {}),
+    ...(d.trainImages !== null ? { trainCount: d.trainImages } : {}),
+    ...(d.testImages !== null ? { testCount: d.testImages } : {}),
+    probeCount: d.probeImages,
+    probeSplit: "test",
+  };
 }

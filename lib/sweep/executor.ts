@@ -6,7 +6,6 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import { join } from "node:path";
 import type { Dataset } from "../data/mod.ts";
 import { countParams, createModel, type Family } from "../models/mod.ts";
@@ -27,7 +26,8 @@ import {
   verifyRun,
   writeRun,
 } from "../store/mod.ts";
-import { computeSalience } from "./_salience.ts";
+import { inputGradients, predictLogits } from "../salience/mod.ts";
+import { reference } from "../../kernels/mod.ts";
 import type { Progress } from "./progress.ts";
 
 /** What every run of a process shares. */
@@ -175,11 +175,7 @@ export async function executeRun(
     if (!(await exists(salPath)) || !(await exists(join(runDir, RUN_FILES.salienceSidecar)))) {
       progress.phase("salience");
       const s0 = performance.now();
-      const grads = await computeSalience(model, dataset.probe, {
-        scalar: config.salience.scalar,
-        pool: config.salience.pool,
-        shape,
-      });
+      const grads = await probeSalience(model, dataset, config.salience);
       if (grads.length !== N * D) {
         throw new TypeError(
           `Salience of ${entry.runId} has ${grads.length} values; expected ${N} × ${D}.`,
@@ -206,7 +202,7 @@ export async function executeRun(
     const logitsPath = join(runDir, RUN_FILES.logits);
     if (config.experiments.logits && !(await exists(logitsPath))) {
       progress.phase("logits");
-      const logits = await probeLogits(model, dataset.probe, shape);
+      const logits = await predictLogits(model, dataset.probe.images, { batchSize: 64 });
       await writeNpy(logitsPath, [N, classes.length], logits);
     }
 
@@ -262,32 +258,34 @@ export async function executeRun(
   }
 }
 
-/** Logits of the probe set, [N, classes] row-major, in inference mode. */
-async function probeLogits(
+/**
+ * Salience of the probe set: per-image input gradients of the configured scalar (C×H×W rows,
+ * through `lib/salience`), area-pooled to pool×pool per channel when asked (the kernels'
+ * reference `areaPool`, i.e. PyTorch's `interpolate(mode='area')`). Returns [N, D] row-major.
+ */
+async function probeSalience(
   model: ReturnType<typeof createModel>,
-  probe: Dataset["probe"],
-  shape: Dataset["shape"],
+  dataset: Dataset,
+  salience: SweepConfig["salience"],
 ): Promise<Float32Array> {
-  const per = shape.height * shape.width * shape.channels;
-  const batch = 64;
-  const parts: Float32Array[] = [];
-  for (let s = 0; s < probe.count; s += batch) {
-    const n = Math.min(batch, probe.count - s);
-    const out = tf.tidy(() => {
-      const x = tf.tensor4d(
-        probe.images.subarray(s * per, (s + n) * per),
-        [n, shape.height, shape.width, shape.channels],
-      );
-      return model.predict(x) as tf.Tensor;
+  const { channels, height, width } = dataset.shape;
+  const g = await inputGradients(model, dataset.probe, {
+    scalar: salience.scalar,
+    layout: "chw",
+    batchSize: 64,
+  });
+  const P = salience.pool;
+  if (P === null) return g;
+  const per = channels * height * width,
+    out = new Float32Array(dataset.probe.count * channels * P * P);
+  for (let i = 0; i < dataset.probe.count; i++) {
+    const pooled = reference.areaPool(g.subarray(i * per, (i + 1) * per), {
+      channels,
+      height,
+      width,
+      size: P,
     });
-    parts.push((await out.data()) as Float32Array);
-    out.dispose();
+    out.set(pooled, i * channels * P * P);
   }
-  const all = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return all;
+  return out;
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { loadDataset, type LoadDatasetOptions } from "../data/mod.ts";
+import { type Dataset, loadDataset } from "../data/mod.ts";
 import { initTf, type TfReport } from "../tf/mod.ts";
 import {
   type BackendInfo,
@@ -23,6 +23,7 @@ import {
 } from "../store/mod.ts";
 import { canonicalJson } from "../store/mod.ts";
 import { executeRun } from "./executor.ts";
+import { datasetOptions } from "./config.ts";
 import { buildPlan, type Shard, shardRuns } from "./plan.ts";
 import { planCost } from "./cost.ts";
 import { formatDuration, Progress, type ProgressSink, stdoutSink } from "./progress.ts";
@@ -110,18 +111,6 @@ export async function prepareSweepDir(
   return { dir, sweep };
 }
 
-/** Options `loadDataset()` gets for a sweep's data set. */
-export function datasetOptions(config: SweepConfig): LoadDatasetOptions {
-  const d = config.dataset;
-  return {
-    ...(d.dir !== null ? { dir: d.dir } : {}),
-    ...(d.trainImages !== null ? { trainCount: d.trainImages } : {}),
-    ...(d.testImages !== null ? { testCount: d.testImages } : {}),
-    probeCount: d.probeImages,
-    probeSplit: "test",
-  };
-}
-
 function describeBackend(r: TfReport): string {
   if (r.backend === "cpu") return `TensorFlow.js CPU backend (${r.note})`;
   return `TensorFlow.js WebGPU backend on ${r.adapter}${
@@ -158,10 +147,11 @@ export async function runSweep(
   );
 
   let backend: BackendInfo | null = null;
+  let data: Dataset | undefined;
   let done = 0;
   if (todo.length > 0) {
     const { dataset: d, training } = config;
-    const data = await loadDataset(d.name, datasetOptions(config));
+    data = await loadDataset(d.name, datasetOptions(config));
     const report = await initTf({
       backend: config.backend,
       sizes: {
@@ -217,7 +207,7 @@ export async function runSweep(
   const analyze = options.analyze ?? shard.count === 1;
   if (analyze) {
     line(`analysis: reading the complete runs of ${dir}`);
-    await analyzeSweepDir(dir, { log: line });
+    await analyzeSweepDir(dir, { log: line, data, tfReady: backend !== null });
   } else if (shard.count > 1) {
     line(
       `shard ${shard.index}/${shard.count} done; when every shard has finished: deno task analyze --run ${dir}`,
