@@ -118,8 +118,10 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
     }
     const res = await handle(req);
     if (req.method === "HEAD") {
-      await res.body?.cancel();
-      return new Response(null, { status: res.status, headers: res.headers });
+      const length = res.body ? (await res.arrayBuffer()).byteLength : 0;
+      const headers = new Headers(res.headers);
+      headers.set("Content-Length", String(length));
+      return new Response(null, { status: res.status, headers });
     }
     return res;
   });

@@ -21,7 +21,7 @@ export function csvField(v: unknown): string {
   if (typeof v === "boolean") return v ? "true" : "false";
   let s = typeof v === "string" ? v : JSON.stringify(v);
   if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
-  return /[",\r\n']/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 function isFlatRecord(v: unknown): v is Record<string, unknown> {
