@@ -1,5 +1,7 @@
 import {
+  cosineToMean,
   type Gpu,
+  groupMeans,
   LOOP_CAP,
   normalizeRows,
   PairwiseSimilarity,
@@ -314,3 +316,43 @@ gpuTest("kernels called concurrently on one Gpu each return their own correct re
     gpu.destroy();
   }
 });
+
+gpuTest(
+  "groupMeans() and cosineToMean() redo their work when the device is lost mid-way",
+  async () => {
+    const M = 6, N = 5, D = 30;
+    const { units, zero } = randomUnits(123, M, N, D, [7]);
+    const labels = Int32Array.from([0, 0, 0, 1, 1, -1]);
+    const gpu = await requestGpu({ maxBindingBytes: 4 * M * D * 2 }); // several submissions each
+    try {
+      destroyAfterSubmit(gpu, 2);
+      const means = await groupMeans(gpu, units, {
+        models: M,
+        dim: D,
+        zero,
+        labels,
+        between: true,
+      });
+      const wantMeans = reference.groupMeans(units, {
+        models: M,
+        dim: D,
+        zero,
+        labels,
+        between: true,
+      });
+      assertClose(maxDiff(means.direction, wantMeans.direction), 2e-6, "directions after the loss");
+      assertClose(
+        maxDiff(means.between!.sum, wantMeans.between!.sum),
+        1e-5,
+        "between after the loss",
+      );
+      destroyAfterSubmit(gpu, 2);
+      const t = await cosineToMean(gpu, units, { models: M, dim: D, zero, labels });
+      const wantT = reference.cosineToMean(units, { models: M, dim: D, zero, labels });
+      assertClose(maxDiff(t.t, wantT.t), 2e-6, "t after the loss");
+      if (gpu.recoveries < 2) throw new Error(`expected two recoveries, saw ${gpu.recoveries}`);
+    } finally {
+      gpu.destroy();
+    }
+  },
+);
