@@ -139,6 +139,7 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
         );
       }
       if (rawPath.startsWith("/static/")) {
+        if ([...url.searchParams.keys()].length > 0) throw new HttpError(400, "no query accepted");
         const name = rawPath.slice("/static/".length);
         const file = statics.get(name);
         if (!file) throw new HttpError(404, "No such static file.");

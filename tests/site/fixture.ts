@@ -392,7 +392,13 @@ async function writeAnalysis(
         bandwidth: 0.012,
         deciles: zq.map((z) => round(tMean(g) + 0.04 * z)),
       },
-      perImage: [],
+      perImage: [0, 1].map((sample) => ({
+        sample,
+        pairs: 3,
+        density: gauss(tMean(g) + 0.01 * sample, 0.06),
+        bandwidth: 0.03,
+        deciles: zq.map((z) => round(tMean(g) + 0.01 * sample + 0.06 * z)),
+      })),
       saw: {
         kappa: round(1 + 0.35 * lvl(g.k) + noise(0.03), 4),
         intercept: round(noise(0.2), 4),

@@ -111,6 +111,14 @@ Deno.test("overview shows the models with accuracy and the parameter counts by f
   assertStringIncludes(text, "36 planned: 36 complete");
 });
 
+Deno.test("distributions page shows the KDE, the one-image marginal, Saw fit and random baseline", async () => {
+  const { text } = await get(`/sweeps/${sweep}/distributions/`);
+  assertEquals((text.match(/data-island="KdeFamilies"/g) ?? []).length, 3);
+  assertStringIncludes(text, "Marginal of t for probe image 0");
+  assertStringIncludes(text, "uniform sphere, d = 784");
+  assertStringIncludes(text, "log10 P(Z > p)");
+});
+
 Deno.test("similarity page shows hover heatmaps, Table 1 and a hashed island bootstrap", async () => {
   const { res, text } = await get(`/sweeps/${sweep}/similarity/`);
   assertEquals((text.match(/data-island="HeatmapHover"/g) ?? []).length, 6);
@@ -142,6 +150,8 @@ Deno.test("?family= filters, and unknown query keys or values answer 400", async
   }
   assertEquals((await get(`/sweeps/${sweep}/claims/?family=CNNSmall`)).res.status, 400);
   assertEquals((await get(`/?x=1`)).res.status, 400);
+  assertEquals((await get(`/static/site.css?v=1`)).res.status, 400);
+  assertEquals((await get(`/sweeps/${sweep}/data/claims.json?x=1`)).res.status, 400);
 });
 
 Deno.test("absent analysis files give a notice naming the file and the command", async () => {

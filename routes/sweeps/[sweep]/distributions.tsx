@@ -146,6 +146,24 @@ function Sections(
     }
   }
   const rb = m.randomBaseline;
+  // The one-image marginal (over the group's models only): the first probe image every group has.
+  const firstImage = groups[0]?.perImage[0]?.sample;
+  const imageSeries: Series[] = firstImage === undefined ? [] : groups.flatMap((g) => {
+    const img = g.perImage.find((p) => p.sample === firstImage);
+    if (!img) return [];
+    const ks = groups.filter((x) => x.family === g.family).map((x) => x.k);
+    return [{
+      name: `${g.family} k=${g.k} (${img.pairs} models)`,
+      group: g.family,
+      color: colorOf(g.family),
+      dash: dashFor(ks.indexOf(g.k)),
+      points: thin(
+        m.grid.map((t, i) => [t, img.density[i] ?? NaN] as [number, number]).filter(([t]) =>
+          inRange(t)
+        ),
+      ),
+    }];
+  });
   return (
     <>
       <section>
@@ -193,6 +211,26 @@ function Sections(
             </tbody>
           </table>
         </Figure>
+        {imageSeries.length > 0 && (
+          <Figure
+            title={`Marginal of t for probe image ${firstImage}`}
+            ctx={ctx}
+            sweep={sweep}
+            file="marginals.json"
+            caption="t over the models of each group at one test image (the paper's one-image figure; it needs many seeds per width to be smooth)."
+          >
+            <Island
+              name="KdeFamilies"
+              props={{
+                id: "kde-image",
+                title: `Marginal density of t at probe image ${firstImage}`,
+                xLabel: "t = cos(u_f(x), μ(x))",
+                yLabel: "density",
+                series: imageSeries,
+              }}
+            />
+          </Figure>
+        )}
       </section>
       <section>
         <h2>Saw fit</h2>
