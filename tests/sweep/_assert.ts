@@ -1,0 +1,48 @@
+// Small assertion helpers on top of node:assert (jsr:@std/assert is not reachable here).
+import { strict as nodeAssert } from "node:assert";
+
+export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
+  nodeAssert.ok(cond, msg);
+}
+
+export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
+  nodeAssert.deepStrictEqual(actual, expected, msg);
+}
+
+export function assertStringIncludes(actual: string, part: string): void {
+  nodeAssert.ok(
+    actual.includes(part),
+    `expected ${JSON.stringify(actual)} to include ${JSON.stringify(part)}`,
+  );
+}
+
+// deno-lint-ignore no-explicit-any
+type ErrorClass = new (...args: any[]) => Error;
+
+function check(err: unknown, cls: ErrorClass, part?: string): Error {
+  nodeAssert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
+  if (part !== undefined) assertStringIncludes((err as Error).message, part);
+  return err as Error;
+}
+
+export function assertThrows(fn: () => unknown, cls: ErrorClass, part?: string): Error {
+  try {
+    fn();
+  } catch (err) {
+    return check(err, cls, part);
+  }
+  throw new Error(`expected ${cls.name} to be thrown`);
+}
+
+export async function assertRejects(
+  fn: () => Promise<unknown>,
+  cls: ErrorClass,
+  part?: string,
+): Promise<Error> {
+  try {
+    await fn();
+  } catch (err) {
+    return check(err, cls, part);
+  }
+  throw new Error(`expected ${cls.name} to be thrown`);
+}

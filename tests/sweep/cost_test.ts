@@ -1,0 +1,99 @@
+import "@tensorflow/tfjs-backend-cpu";
+import * as tf from "@tensorflow/tfjs-core";
+tf.env().set("PROD", true);
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
+import { countParams, createModel, FAMILIES } from "../../lib/models/mod.ts";
+import { modelCost, planCost } from "../../lib/sweep/cost.ts";
+import { buildPlan } from "../../lib/sweep/plan.ts";
+import { presetConfig } from "../../lib/sweep/presets.ts";
+import { dryRunReport } from "../../lib/sweep/cli.ts";
+
+Deno.test("modelCost() counts the same parameters as the built models", async () => {
+  await tf.setBackend("cpu");
+  const shapes = [
+    { channels: 1, height: 28, width: 28, classes: 10 },
+    { channels: 3, height: 32, width: 32, classes: 100 },
+  ];
+  for (const family of FAMILIES) {
+    for (const s of shapes) {
+      const k = family === "ViT" ? 4 : 3;
+      const m = createModel({ family, k, seed: 0, shape: s, classes: s.classes });
+      assertEquals(
+        modelCost(family, k, s).params,
+        countParams(m),
+        `${family} k=${k} ${s.channels}×${s.height}`,
+      );
+      m.dispose();
+    }
+  }
+  // The design's counts at k = 10 for 3×32×32 and 10 classes.
+  const cifar = { channels: 3, height: 32, width: 32, classes: 10 };
+  assertEquals(
+    ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge"].map((f) =>
+      modelCost(f, 10, cifar).params
+    ),
+    [39330, 116280, 124420, 276180],
+  );
+  assertThrows(
+    () => modelCost("Transformer", 1, cifar),
+    RangeError,
+    "Unknown family 'Transformer'",
+  );
+});
+
+Deno.test("modelCost() grows about quadratically in k for convolutions", () => {
+  const s = { channels: 3, height: 32, width: 32, classes: 10 };
+  const a = modelCost("CNNSmall", 10, s).macs, b = modelCost("CNNSmall", 20, s).macs;
+  assert(b / a > 3.5 && b / a < 4.1, `ratio ${b / a}`);
+  // conv1 32·32·27·10 + conv2 32·32·90·20 + conv3 16·16·180·40 + conv4 8·8·360·80 + head 80·10, plus BN.
+  const convs = 32 * 32 * 27 * 10 + 32 * 32 * 90 * 20 + 16 * 16 * 180 * 40 + 8 * 8 * 360 * 80 + 800;
+  const bn = 2 * (32 * 32 * 10 + 32 * 32 * 20 + 16 * 16 * 40 + 8 * 8 * 80);
+  assertEquals(a, convs + bn);
+});
+
+Deno.test("planCost() sums runs, FLOPs and store sizes", () => {
+  const cfg = presetConfig("cifar100-paper");
+  const plan = buildPlan(cfg);
+  const c = planCost(cfg, plan.runs, { flopsPerSecond: 1e12 });
+  assertEquals(c.runs, 4 * 5 * 10);
+  assertEquals(c.gradientBytes, 200 * 10000 * 3072 * 4);
+  assertEquals(c.perModel.length, 20);
+  assertEquals(c.flops, c.perModel.reduce((a, m) => a + 10 * m.flopsPerRun, 0));
+  assertEquals(c.seconds, c.flops / 1e12);
+  const half = planCost(cfg, plan.runs.slice(0, 100));
+  assert(half.flops < c.flops);
+  const pooled = presetConfig("tinyimagenet-paper");
+  pooled.salience.pool = 8;
+  assertEquals(planCost(pooled, buildPlan(pooled).runs).gradientBytes, 200 * 10000 * 3 * 64 * 4);
+});
+
+Deno.test("dryRunReport() prints the plan and its cost for the paper presets", () => {
+  const shard = { index: 0, count: 1, source: "none" };
+  const c10 = dryRunReport(presetConfig("cifar10-paper"), shard);
+  for (
+    const part of [
+      "dry run: nothing is trained or written",
+      "cifar10: 3×32×32, 10 classes; 50,000 train, 10,000 test, 10,000 probe images",
+      "families   CNNSmall, CNNLarge, ResNetSmall, ResNetLarge",
+      "widths     k = 10, 20, 40, 80, 160",
+      "training   100 epochs, batch 128, SGD lr 0.1 (inverse-sqrt)",
+      "runs       200",
+      "ResNetLarge k=160   69,794,730",
+      "gradients  24.6 GB of salience.npy (10,000 × 3,072 × 4 B per run)",
+      "at 10 TFLOP/s effective",
+    ]
+  ) assertStringIncludes(c10, part);
+  assertStringIncludes(dryRunReport(presetConfig("cifar100-paper"), shard), "100 classes");
+  const tin = dryRunReport(presetConfig("tinyimagenet-paper"), shard);
+  assertStringIncludes(tin, "tinyimagenet: 3×64×64, 200 classes; 100,000 train");
+  assertStringIncludes(tin, "gradients  98.3 GB");
+  const sharded = dryRunReport(presetConfig("cifar10-paper"), {
+    index: 1,
+    count: 8,
+    source: "--shard",
+  });
+  assertStringIncludes(sharded, "runs       200 (shard 1/8: 25)");
+  for (const name of ["default", "tiny", "fmnist", "population", "batch-size", "vit"]) {
+    assertStringIncludes(dryRunReport(presetConfig(name), shard), `plan ${name}-`);
+  }
+});
