@@ -17,6 +17,7 @@ export {
   type GramKernel,
   gramLoopBound,
   PairwiseSimilarity,
+  SPAN_SUM_WG,
 } from "./pairwise_similarity.ts";
 export {
   pairCosines,

@@ -16,7 +16,8 @@
 // Loop bound per invocation (Mesa's software adapters stop an invocation after 65,535 loop
 // iterations): span4 + 1; the dispatcher keeps it under its cap.
 //
-// Output: one partial tile per (tile pair, span), summed in f64 on the CPU.
+// Output: one partial tile per (tile pair, span); span_sums.wgsl adds the spans of each segment
+// on the GPU, and the CPU adds the results across chunks and batches in f64.
 //
 // Bindings:
 //   0 params    uniform: models (M), cols4 (vec4 columns per row), span4 (vec4 columns per

@@ -281,6 +281,7 @@ Deno.test("WGSL sources take workgroup sizes from TypeScript (no hand-kept copie
       "pairwise_similarity/pairwise_similarity.wgsl",
       "pairwise_similarity/pairwise_registers.wgsl",
       "pairwise_similarity/pair_cosines.wgsl",
+      "pairwise_similarity/span_sums.wgsl",
       "group_means/group_means.wgsl",
       "cosine_to_mean/cosine_to_mean.wgsl",
     ]
