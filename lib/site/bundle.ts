@@ -22,6 +22,12 @@ const denoResolver: esbuild.Plugin = {
  * The island bundle (ES module, minified) exporting `boot()`. Built once per process and cached.
  * Cost: one esbuild run (about 0.1–0.5 s).
  * @throws Error when esbuild fails, with its messages.
+ * @example
+ * ```ts
+ * import { islandBundle } from "./bundle.ts";
+ * const js = await islandBundle();
+ * if (!/export\s*\{/.test(js)) throw new Error("not an ES module");
+ * ```
  */
 export function islandBundle(): Promise<string> {
   cached ??= (async () => {

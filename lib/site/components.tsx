@@ -10,7 +10,24 @@ import { dataPath, sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
 import { analysisFileName, type Loaded } from "./store_reader.ts";
 
-/** A chart or table with its title and links to the data behind it. */
+/**
+ * A chart or table with its title and links to the data behind it.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { Figure } from "./components.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=CNNSmall"),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const html = renderToString(Figure({ title: "T", ctx, sweep: "s", file: "claims.json", children: "x" }));
+ * if (!html.includes("/sweeps/s/data/claims.csv")) throw new Error(html);
+ * ```
+ */
 export function Figure(
   props: {
     title: string;
@@ -55,7 +72,18 @@ export const PRODUCED_BY: Record<AnalysisKind, string> = {
   claims: "the analysis step",
 };
 
-/** Notice for an analysis file that is absent or unreadable. */
+/**
+ * Notice for an analysis file that is absent or unreadable.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { AnalysisNotice } from "./components.tsx";
+ * const html = renderToString(
+ *   AnalysisNotice({ kind: "attacks", loaded: { status: "missing", file: "" }, sweep: "s" }),
+ * );
+ * if (!html.includes("analysis/attacks.json")) throw new Error(html);
+ * ```
+ */
 export function AnalysisNotice(
   props: { kind: AnalysisKind; loaded: Loaded<unknown>; sweep: string; skipped?: string | null },
 ): JSX.Element {
@@ -80,12 +108,27 @@ export function AnalysisNotice(
   );
 }
 
-/** A number, or "–" for null. */
+/**
+ * A number, or "–" for null.
+ * @example
+ * ```ts
+ * import { num } from "./components.tsx";
+ * if (num(null) !== "–" || num(0.5, 2) !== "0.50") throw new Error();
+ * ```
+ */
 export function num(v: number | null | undefined, digits = 3): string {
   return formatNumber(v, digits);
 }
 
-/** `[lo, hi]` of an interval with its level, or an empty string. */
+/**
+ * `[lo, hi]` of an interval with its level, or an empty string.
+ * @example
+ * ```ts
+ * import { intervalText } from "./components.tsx";
+ * const t = intervalText({ lo: 0.1, hi: 0.2, level: 0.95, resamples: 100, over: ["seeds"], blocks: null });
+ * if (!t.startsWith("[0.100, 0.200] (95 %")) throw new Error(t);
+ * ```
+ */
 export function intervalText(ci: Interval | null | undefined, digits = 3): string {
   if (!ci) return "";
   return `[${formatNumber(ci.lo, digits)}, ${formatNumber(ci.hi, digits)}] (${
@@ -93,7 +136,14 @@ export function intervalText(ci: Interval | null | undefined, digits = 3): strin
   } %, ${ci.resamples} resamples over ${ci.over.join(" + ")})`;
 }
 
-/** `mean ± std` of an estimate. */
+/**
+ * `mean ± std` of an estimate.
+ * @example
+ * ```ts
+ * import { estimateText } from "./components.tsx";
+ * if (estimateText({ mean: 0.5, std: 0.1, pairs: 4, ci: null }) !== "0.500 ± 0.100") throw new Error();
+ * ```
+ */
 export function estimateText(e: Estimate | null | undefined, digits = 3): string {
   if (!e || e.mean === null) return "–";
   return e.std === null
@@ -113,7 +163,24 @@ export const SWEEP_PAGES: readonly [string, string][] = [
   ["claims", "Claims"],
 ];
 
-/** Navigation between the pages of one sweep. */
+/**
+ * Navigation between the pages of one sweep.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { SweepNav } from "./components.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=CNNSmall"),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const html = renderToString(SweepNav({ ctx, sweep: "s", current: "claims" }));
+ * if (!html.includes('href="/sweeps/s/claims/" aria-current="page"')) throw new Error(html);
+ * ```
+ */
 export function SweepNav(
   props: { ctx: RouteContext; sweep: string; current: string },
 ): JSX.Element {

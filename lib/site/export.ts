@@ -36,6 +36,16 @@ export interface ExportResult {
  * Cost: one render per page (8 per sweep plus the index) and one read per data file.
  * @throws Error when a page fails to render (with its path and status), or when `out` exists and
  *   is neither empty nor a previous export.
+ * @example
+ * ```ts
+ * import { exportSite } from "./export.ts";
+ * const root = await Deno.makeTempDir();
+ * const out = `${root}-site`;
+ * const result = await exportSite({ root, out });
+ * if (!result.files.includes("index.html")) throw new Error("no index");
+ * await Deno.remove(out, { recursive: true });
+ * await Deno.remove(root);
+ * ```
  */
 export async function exportSite(options: ExportOptions): Promise<ExportResult> {
   const app = await createApp({ root: options.root, mode: "static", sweeps: options.sweeps });

@@ -7,7 +7,21 @@
 import type { ComponentProps, JSX } from "preact";
 import { type IslandName, ISLANDS, safeJson } from "./islands.ts";
 
-/** Renders island `name` with plain, JSON-serialisable `props`. */
+/**
+ * Renders island `name` with plain, JSON-serialisable `props`.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { Island } from "./island.tsx";
+ * const html = renderToString(Island({
+ *   name: "HeatmapHover",
+ *   props: { id: "h", title: "T", xLabel: "k2", yLabel: "k1", rowLabels: ["1"], colLabels: ["1"], values: [[0.5]] },
+ * }));
+ * if (!html.includes('data-island="HeatmapHover"') || !html.includes('type="application/json"')) {
+ *   throw new Error(html);
+ * }
+ * ```
+ */
 export function Island<N extends IslandName>(
   { name, props }: { name: N; props: ComponentProps<(typeof ISLANDS)[N]> },
 ): JSX.Element {

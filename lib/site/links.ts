@@ -40,13 +40,27 @@ export function relativeHref(from: string, to: string, mode: LinkMode): string {
   return href;
 }
 
-/** Site path of a sweep page: `sweepPath("x", "similarity")` is `/sweeps/x/similarity/`. */
+/**
+ * Site path of a sweep page: `sweepPath("x", "similarity")` is `/sweeps/x/similarity/`.
+ * @example
+ * ```ts
+ * import { sweepPath } from "./links.ts";
+ * if (sweepPath("x", "claims") !== "/sweeps/x/claims/") throw new Error();
+ * ```
+ */
 export function sweepPath(sweep: string, page = ""): string {
   const base = `/sweeps/${encodeURIComponent(sweep)}/`;
   return page === "" ? base : `${base}${page}/`;
 }
 
-/** Site path of a data file of a sweep: `/sweeps/x/data/similarity.json`. */
+/**
+ * Site path of a data file of a sweep: `/sweeps/x/data/similarity.json`.
+ * @example
+ * ```ts
+ * import { dataPath } from "./links.ts";
+ * if (dataPath("x", "claims.json") !== "/sweeps/x/data/claims.json") throw new Error();
+ * ```
+ */
 export function dataPath(sweep: string, file: string): string {
   return `/sweeps/${encodeURIComponent(sweep)}/data/${encodeURIComponent(file)}`;
 }

@@ -20,7 +20,22 @@ export const ISLAND_BUNDLE_PATH = "/_islands/islands.js";
 /** Site path of the stylesheet. */
 export const STYLESHEET_PATH = "/static/site.css";
 
-/** The inline bootstrap that loads the island bundle relative to the page and hydrates. */
+/**
+ * The inline bootstrap that loads the island bundle relative to the page and hydrates.
+ * @example
+ * ```ts
+ * import { bootstrapScript } from "./render.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=CNNSmall"),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * if (bootstrapScript(ctx) !== 'import{boot}from"/_islands/islands.js";boot();') throw new Error();
+ * ```
+ */
 export function bootstrapScript(ctx: RouteContext): string {
   return `import{boot}from${JSON.stringify(ctx.href(ISLAND_BUNDLE_PATH))};boot();`;
 }
@@ -28,6 +43,22 @@ export function bootstrapScript(ctx: RouteContext): string {
 /**
  * Wraps a page body in the layout and renders the document. Cost: one render of the tree plus a
  * SHA-256 of the bootstrap.
+ * @example
+ * ```ts
+ * import { h } from "preact";
+ * import { renderPage } from "./render.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=CNNSmall"),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const page = await renderPage("T <1>", h("p", null, "<b>"), ctx);
+ * if (!page.html.includes("<title>T &lt;1></title>") || !page.html.includes("&lt;b>")) throw new Error();
+ * if (page.scriptHashes.length !== 0) throw new Error("no islands, no bootstrap");
+ * ```
  */
 export async function renderPage(
   title: string,

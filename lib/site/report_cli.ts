@@ -11,6 +11,15 @@ import { type ExportResult, exportSite } from "./export.ts";
  * Parses the command line and writes the site. `--run` may name a results directory (all its
  * sweeps) or a single sweep folder (a folder holding `sweep.json`).
  * @throws TypeError when `--out` is missing.
+ * @example
+ * ```ts
+ * import { reportCli } from "./report_cli.ts";
+ * const root = await Deno.makeTempDir();
+ * const r = await reportCli(["--run", root, "--out", `${root}-site`]);
+ * if (r.sweeps.length !== 0) throw new Error("empty results folder");
+ * await Deno.remove(`${root}-site`, { recursive: true });
+ * await Deno.remove(root);
+ * ```
  */
 export async function reportCli(args: string[]): Promise<ExportResult> {
   const { values } = parseArgs({

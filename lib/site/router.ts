@@ -100,7 +100,16 @@ export function compileRouteFile(file: string): Omit<CompiledRoute, "module"> {
   return { file, segments, page };
 }
 
-/** Compiles a manifest, static segments before dynamic ones so literals win. */
+/**
+ * Compiles a manifest, static segments before dynamic ones so literals win.
+ * @example
+ * ```ts
+ * import { compileManifest } from "./router.ts";
+ * const file = { GET: () => Promise.resolve(new Response("")) };
+ * const routes = compileManifest({ "[x].ts": file, "a.ts": file });
+ * if (routes[0]?.file !== "a.ts") throw new Error("literal routes come first");
+ * ```
+ */
 export function compileManifest(manifest: Manifest): CompiledRoute[] {
   const routes = Object.entries(manifest).map(([file, module]) => ({
     ...compileRouteFile(file),
@@ -122,6 +131,15 @@ export type Match =
  * that fails to decode, or a dynamic value that is not a safe name (`isSafe`), matches nothing, so
  * `..`, `%2e%2e`, `%2f` and double encodings all fall through to 404. A page path without its
  * trailing slash redirects to it.
+ * @example
+ * ```ts
+ * import { compileManifest, matchPath } from "./router.ts";
+ * const file = { GET: () => Promise.resolve(new Response("")) };
+ * const routes = compileManifest({ "files/[name].ts": file });
+ * const safe = (s: string) => /^[a-z.]+$/.test(s) && !s.includes("..");
+ * if (matchPath(routes, "/files/a.json", safe).kind !== "route") throw new Error("match");
+ * if (matchPath(routes, "/files/%2e%2e", safe).kind !== "none") throw new Error("traversal");
+ * ```
  */
 export function matchPath(
   routes: CompiledRoute[],

@@ -47,7 +47,14 @@ export async function resolveInside(realRoot: string, segments: string[]): Promi
   return isWithin(realRoot, real) ? real : null;
 }
 
-/** Whether `path` is `root` itself or lies below it (both absolute, normalised). */
+/**
+ * Whether `path` is `root` itself or lies below it (both absolute, normalised).
+ * @example
+ * ```ts
+ * import { isWithin } from "./safety.ts";
+ * if (!isWithin("/a", "/a/b") || isWithin("/a", "/ab")) throw new Error();
+ * ```
+ */
 export function isWithin(root: string, path: string): boolean {
   const rel = relative(resolve(root), resolve(path));
   return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && !rel.startsWith(sep));
@@ -78,7 +85,14 @@ export function contentSecurityPolicy(scriptHashes: string[], options: { meta?: 
   return parts.join("; ");
 }
 
-/** Security headers sent with every response. */
+/**
+ * Security headers sent with every response.
+ * @example
+ * ```ts
+ * import { securityHeaders } from "./safety.ts";
+ * if (securityHeaders()["X-Content-Type-Options"] !== "nosniff") throw new Error();
+ * ```
+ */
 export function securityHeaders(scriptHashes: string[] = []): Record<string, string> {
   return {
     "Content-Security-Policy": contentSecurityPolicy(scriptHashes),

@@ -6,7 +6,20 @@
 import { parseArgs } from "node:util";
 import { createApp } from "./app.tsx";
 
-/** Parses the command line and starts the server; returns it (tests stop it with `shutdown`). */
+/**
+ * Parses the command line and starts the server; returns it (tests stop it with `shutdown`).
+ * @example
+ * ```ts
+ * import { serveCli } from "./serve_cli.ts";
+ * const root = await Deno.makeTempDir();
+ * const server = await serveCli(["--runs", root, "--port", "0"]);
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * await res.body?.cancel();
+ * await server.shutdown();
+ * await Deno.remove(root);
+ * if (res.status !== 200) throw new Error(String(res.status));
+ * ```
+ */
 export async function serveCli(args: string[]): Promise<Deno.HttpServer<Deno.NetAddr>> {
   const { values } = parseArgs({
     args,

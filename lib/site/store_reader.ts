@@ -91,6 +91,16 @@ async function readTextInside(store: SiteStore, segments: string[]): Promise<Loa
 /**
  * Raw bytes (as text) of a file inside the results directory, or missing/invalid. Used to serve
  * JSON files verbatim.
+ * @example
+ * ```ts
+ * import { openStore, readRawFile } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.json`, "{}");
+ * const store = await openStore(dir);
+ * if ((await readRawFile(store, ["a.json"])).status !== "ok") throw new Error();
+ * if ((await readRawFile(store, ["..", "a.json"])).status !== "missing") throw new Error();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function readRawFile(store: SiteStore, segments: string[]): Promise<Loaded<string>> {
   return readTextInside(store, segments);
@@ -122,6 +132,16 @@ export interface SweepEntry {
  * The sweep folders directly under the results directory whose names are URL-safe and that hold a
  * `sweep.json` (valid or not), sorted by creation time then name. Folders with unsafe names and
  * symlinks that lead outside the directory are left out. Cost: one read of each `sweep.json`.
+ * @example
+ * ```ts
+ * import { listSweepEntries, openStore } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/s1`);
+ * await Deno.writeTextFile(`${dir}/s1/sweep.json`, "{}");
+ * const entries = await listSweepEntries(await openStore(dir));
+ * if (entries[0]?.name !== "s1" || entries[0].sweep.status !== "invalid") throw new Error();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function listSweepEntries(store: SiteStore): Promise<SweepEntry[]> {
   const out: SweepEntry[] = [];
@@ -144,14 +164,32 @@ export async function listSweepEntries(store: SiteStore): Promise<SweepEntry[]> 
   );
 }
 
-/** Whether `name` is a sweep folder of the store (safe name, inside the root, has `sweep.json`). */
+/**
+ * Whether `name` is a sweep folder of the store (safe name, inside the root, has `sweep.json`).
+ * @example
+ * ```ts
+ * import { openStore, sweepExists } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * if (await sweepExists(await openStore(dir), "..")) throw new Error();
+ * await Deno.remove(dir);
+ * ```
+ */
 export async function sweepExists(store: SiteStore, name: string): Promise<boolean> {
   if (!isSafeName(name) || (store.only && !store.only.has(name))) return false;
   const path = await resolveInside(store.realRoot, [name, SWEEP_FILES.sweep]);
   return path !== null;
 }
 
-/** Reads and checks `<sweep>/sweep.json`. */
+/**
+ * Reads and checks `<sweep>/sweep.json`.
+ * @example
+ * ```ts
+ * import { openStore, readSweepJson } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * if ((await readSweepJson(await openStore(dir), "none")).status !== "missing") throw new Error();
+ * await Deno.remove(dir);
+ * ```
+ */
 export function readSweepJson(store: SiteStore, sweep: string): Promise<Loaded<SweepJson>> {
   return readChecked(
     store,
@@ -160,7 +198,16 @@ export function readSweepJson(store: SiteStore, sweep: string): Promise<Loaded<S
   );
 }
 
-/** Reads and checks `<sweep>/plan.json`. */
+/**
+ * Reads and checks `<sweep>/plan.json`.
+ * @example
+ * ```ts
+ * import { openStore, readPlanJson } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * if ((await readPlanJson(await openStore(dir), "none")).status !== "missing") throw new Error();
+ * await Deno.remove(dir);
+ * ```
+ */
 export function readPlanJson(store: SiteStore, sweep: string): Promise<Loaded<PlanJson>> {
   return readChecked(store, [sweep, SWEEP_FILES.plan], (v, f) => checkStoreFile(v, f, "plan"));
 }
@@ -182,6 +229,15 @@ export interface RunEntry {
 /**
  * The runs of a sweep's plan with their status and records. Run ids that are not URL-safe names
  * are reported as missing, never joined into a path. Cost: one read per run.
+ * @example
+ * ```ts
+ * import { openStore, readRuns } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * const plan = { runs: [{ index: 0, runId: "../x", family: "F", k: 1, seed: 0, batchSize: 1, configHash: "0" }] };
+ * const runs = await readRuns(await openStore(dir), "s", plan as never);
+ * if (runs[0]?.status !== "missing") throw new Error("unsafe ids are never joined");
+ * await Deno.remove(dir);
+ * ```
  */
 export async function readRuns(
   store: SiteStore,
@@ -231,12 +287,31 @@ export async function readRuns(
   return out;
 }
 
-/** The analysis file name of a kind, e.g. `similarity.json`. */
+/**
+ * The analysis file name of a kind, e.g. `similarity.json`.
+ * @example
+ * ```ts
+ * import { analysisFileName } from "./store_reader.ts";
+ * if (analysisFileName("batchSize") !== "batch_size.json") throw new Error();
+ * ```
+ */
 export function analysisFileName(kind: AnalysisKind): string {
   return ANALYSIS_FILES[kind];
 }
 
-/** Reads and checks `<sweep>/analysis/<file>` of the given kind. */
+/**
+ * Reads and checks `<sweep>/analysis/<file>` of the given kind.
+ * @example
+ * ```ts
+ * import { openStore, readAnalysis } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/s/analysis`, { recursive: true });
+ * await Deno.writeTextFile(`${dir}/s/analysis/claims.json`, '{"schemaVersion": 2, "kind": "claims"}');
+ * const r = await readAnalysis(await openStore(dir), "s", "claims");
+ * if (r.status !== "invalid") throw new Error("another schema version is refused");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export function readAnalysis<K extends AnalysisKind>(
   store: SiteStore,
   sweep: string,

@@ -19,6 +19,23 @@ export interface SweepBase {
 /**
  * Loads the sweep named by the `sweep` URL parameter.
  * @throws HttpError 404 when no such sweep folder exists inside the results directory.
+ * @example
+ * ```ts
+ * import { requireSweep } from "./sweep_data.ts";
+ * const dir = await Deno.makeTempDir();
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=CNNSmall"),
+ *   store: { root: dir, realRoot: dir },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * let status = 0;
+ * try { await requireSweep(ctx); } catch (e) { status = (e as { status: number }).status; }
+ * if (status !== 404) throw new Error("an absent sweep is a 404");
+ * await Deno.remove(dir);
+ * ```
  */
 export async function requireSweep(ctx: RouteContext): Promise<SweepBase> {
   const name = ctx.params.sweep ?? "";
@@ -32,13 +49,39 @@ export async function requireSweep(ctx: RouteContext): Promise<SweepBase> {
   };
 }
 
-/** The reason the last analysis gave for skipping the file of `kind`, if it did. */
+/**
+ * The reason the last analysis gave for skipping the file of `kind`, if it did.
+ * @example
+ * ```ts
+ * import { skippedReason } from "./sweep_data.ts";
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * if (skippedReason(base, "attacks.json") !== null) throw new Error();
+ * ```
+ */
 export function skippedReason(base: SweepBase, file: string): string | null {
   if (base.summary.status !== "ok") return null;
   return base.summary.value.skipped.find((s) => s.file === file)?.reason ?? null;
 }
 
-/** Loads one analysis file of the page's sweep. */
+/**
+ * Loads one analysis file of the page's sweep.
+ * @example
+ * ```ts
+ * import { analysis } from "./sweep_data.ts";
+ * const dir = await Deno.makeTempDir();
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=CNNSmall"),
+ *   store: { root: dir, realRoot: dir },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * if ((await analysis(ctx, base, "claims")).status !== "missing") throw new Error();
+ * await Deno.remove(dir);
+ * ```
+ */
 export function analysis<K extends AnalysisKind>(ctx: RouteContext, base: SweepBase, kind: K) {
   return readAnalysis(ctx.store, base.name, kind);
 }
@@ -46,6 +89,22 @@ export function analysis<K extends AnalysisKind>(ctx: RouteContext, base: SweepB
 /**
  * The family the page is restricted to by `?family=`, or null for all.
  * @throws HttpError 400 when the value is not one of `families`.
+ * @example
+ * ```ts
+ * import { familyFilter } from "./sweep_data.ts";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=CNNSmall"),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * if (familyFilter(ctx, ["CNNSmall", "MLP"]) !== "CNNSmall") throw new Error();
+ * let status = 0;
+ * try { familyFilter(ctx, ["MLP"]); } catch (e) { status = (e as { status: number }).status; }
+ * if (status !== 400) throw new Error("unknown family must be a 400");
+ * ```
  */
 export function familyFilter(ctx: RouteContext, families: string[]): string | null {
   const values = ctx.query.getAll("family");

@@ -55,7 +55,15 @@ export function matrixRange(values: (number | null)[][]): [number, number] {
   return Number.isFinite(lo) ? [lo, hi] : [0, 1];
 }
 
-/** Text readout of one cell, as shown on hover and in the cell's SVG title. */
+/**
+ * Text readout of one cell, as shown on hover and in the cell's SVG title.
+ * @example
+ * ```ts
+ * import { cellText } from "./heatmap.tsx";
+ * const d = { id: "h", title: "", xLabel: "k2", yLabel: "k1", rowLabels: ["1"], colLabels: ["2"], values: [[0.5]] };
+ * if (cellText(d, 0, 0) !== "k1 = 1, k2 = 2: 0.500") throw new Error(cellText(d, 0, 0));
+ * ```
+ */
 export function cellText(d: HeatmapData, r: number, c: number): string {
   const v = d.values[r]?.[c] ?? null;
   return `${d.yLabel} = ${d.rowLabels[r] ?? r}, ${d.xLabel} = ${d.colLabels[c] ?? c}: ${
@@ -63,7 +71,18 @@ export function cellText(d: HeatmapData, r: number, c: number): string {
   }`;
 }
 
-/** SVG heatmap; see {@linkcode HeatmapData}. */
+/**
+ * SVG heatmap; see {@linkcode HeatmapData}.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { Heatmap } from "./heatmap.tsx";
+ * const svg = renderToString(
+ *   Heatmap({ id: "h", title: "T", xLabel: "k2", yLabel: "k1", rowLabels: ["1"], colLabels: ["1"], values: [[1]] }),
+ * );
+ * if (!svg.startsWith("<svg")) throw new Error(svg);
+ * ```
+ */
 export function Heatmap(props: HeatmapProps): JSX.Element {
   const rows = props.rowLabels.length;
   const cols = props.colLabels.length;

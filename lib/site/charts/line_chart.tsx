@@ -63,12 +63,30 @@ function extent(values: number[], log: boolean): [number, number] {
 /** Dash patterns that tell apart the widths of one family: solid, dashed, dotted, dash-dot. */
 export const DASHES: readonly (string | undefined)[] = [undefined, "6 4", "2 3", "10 3 2 3"];
 
-/** The dash pattern for the i-th series of a group (cycling). */
+/**
+ * The dash pattern for the i-th series of a group (cycling).
+ * @example
+ * ```ts
+ * import { dashFor } from "./line_chart.tsx";
+ * if (dashFor(0) !== undefined || dashFor(1) !== "6 4") throw new Error();
+ * ```
+ */
 export function dashFor(i: number): string | undefined {
   return DASHES[((i % DASHES.length) + DASHES.length) % DASHES.length];
 }
 
-/** SVG chart; see {@linkcode LineChartData}. Points that are not finite (or ≤ 0 on a log axis) are skipped. */
+/**
+ * SVG chart; see {@linkcode LineChartData}. Points that are not finite (or ≤ 0 on a log axis) are skipped.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { LineChart } from "./line_chart.tsx";
+ * const svg = renderToString(
+ *   LineChart({ id: "l", title: "T", xLabel: "x", yLabel: "y", series: [{ name: "s", points: [[0, 0], [1, 1]] }] }),
+ * );
+ * if (!svg.includes("<path")) throw new Error(svg);
+ * ```
+ */
 export function LineChart(props: LineChartProps): JSX.Element {
   const width = 640;
   const legendRows = props.series.length;

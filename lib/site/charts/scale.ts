@@ -120,7 +120,14 @@ export const PALETTE: readonly string[] = [
   "#F0E442",
 ];
 
-/** The palette colour for series `i` (cycling). */
+/**
+ * The palette colour for series `i` (cycling).
+ * @example
+ * ```ts
+ * import { PALETTE, seriesColor } from "./scale.ts";
+ * if (seriesColor(PALETTE.length) !== seriesColor(0)) throw new Error("cycles");
+ * ```
+ */
 export function seriesColor(i: number): string {
   return PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length] ?? "#000000";
 }
