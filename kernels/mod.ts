@@ -1,9 +1,10 @@
 /**
  * WGSL salience kernels and the GPU device layer.
  *
- * Everything runs on a {@linkcode Gpu} from {@linkcode requestGpu}: a WebGPU device (pass
- * TensorFlow.js's device as `device` to share one), or, where no adapter exists or `forceCpu`
- * is set, the pure-TypeScript reference kernels. `gpu.describe()` says which, and names
+ * Everything runs on a {@linkcode Gpu} from {@linkcode requestGpu}: a WebGPU device, or,
+ * where no adapter exists or `forceCpu` is set, the pure-TypeScript reference kernels. To share
+ * one device with TensorFlow.js, pass its WebGPU backend's device
+ * (`requestGpu({ device: backend.device })`), or hand `gpu.device` to the backend you create. `gpu.describe()` says which, and names
  * software adapters (llvmpipe, lavapipe, SwiftShader) as such; print it in every run's output.
  * When the device is lost in the middle of a kernel, that kernel's work is redone from the
  * start on a fresh device (or on the CPU when none can be had); no partial sum is returned.
