@@ -70,7 +70,15 @@ export async function timeIt(
   return { median: median(times), min: Math.min(...times), times };
 }
 
-/** The median of a non-empty list. Throws RangeError on an empty one. */
+/**
+ * The median of a non-empty list. Throws RangeError on an empty one.
+ *
+ * @example
+ * ```ts
+ * import { median } from "./_harness.ts";
+ * if (median([3, 1, 2]) !== 2 || median([4, 1, 2, 3]) !== 2.5) throw new Error("median");
+ * ```
+ */
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new RangeError("median: empty input, expected values.");
   const s = [...values].sort((a, b) => a - b);
@@ -78,7 +86,15 @@ export function median(values: readonly number[]): number {
   return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
-/** A number with `digits` significant digits, without exponent for everyday magnitudes. */
+/**
+ * A number with `digits` significant digits, without exponent for everyday magnitudes.
+ *
+ * @example
+ * ```ts
+ * import { fmt } from "./_harness.ts";
+ * if (fmt(3.14159) !== "3.14" || fmt(1.5e-7, 2) !== "1.5e-7") throw new Error("fmt");
+ * ```
+ */
 export function fmt(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return String(x);
   if (x === 0) return "0";
@@ -87,12 +103,28 @@ export function fmt(x: number, digits = 3): string {
   return Number(x.toPrecision(digits)).toString();
 }
 
-/** A ratio as `12.3×`. */
+/**
+ * A ratio as `12.3×`.
+ *
+ * @example
+ * ```ts
+ * import { ratio } from "./_harness.ts";
+ * if (ratio(12.34) !== "12.3×") throw new Error("ratio");
+ * ```
+ */
 export function ratio(x: number): string {
   return `${fmt(x)}×`;
 }
 
-/** Rows of cells aligned in columns for the terminal (first column left, others right). */
+/**
+ * Rows of cells aligned in columns for the terminal (first column left, others right).
+ *
+ * @example
+ * ```ts
+ * import { textTable } from "./_harness.ts";
+ * if (textTable(["a", "bb"], [["x", "1"]]) !== "a  bb\n-  --\nx   1") throw new Error("table");
+ * ```
+ */
 export function textTable(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? "").length)));
@@ -103,7 +135,16 @@ export function textTable(header: string[], rows: string[][]): string {
   );
 }
 
-/** The same rows as a Markdown table (first column left-aligned, others right-aligned). */
+/**
+ * The same rows as a Markdown table (first column left-aligned, others right-aligned).
+ *
+ * @example
+ * ```ts
+ * import { markdownTable } from "./_harness.ts";
+ * const t = markdownTable(["M", "GB/s"], [["16", "1.5"]]);
+ * if (t !== "| M | GB/s |\n| --- | ---: |\n| 16 | 1.5 |") throw new Error(t);
+ * ```
+ */
 export function markdownTable(header: string[], rows: string[][]): string {
   const esc = (s: string) => s.replaceAll("|", "\\|");
   const line = (r: string[]) => `| ${r.map(esc).join(" | ")} |`;
@@ -111,7 +152,16 @@ export function markdownTable(header: string[], rows: string[][]): string {
   return [line(header), `| ${align.join(" | ")} |`, ...rows.map(line)].join("\n");
 }
 
-/** The host's 1-minute load average, or null where it cannot be read (other load skews timings). */
+/**
+ * The host's 1-minute load average, or null where it cannot be read (other load skews timings).
+ *
+ * @example
+ * ```ts
+ * import { loadAverage } from "./_harness.ts";
+ * const l = loadAverage();
+ * if (l !== null && !(l >= 0)) throw new Error(`load ${l}`);
+ * ```
+ */
 export function loadAverage(): number | null {
   try {
     return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);

@@ -42,7 +42,17 @@ export interface Roofline {
   arithmetic: RooflineVariant[];
 }
 
-/** The roofline bound in GFLOP/s for a kernel of `intensity` flops per byte. */
+/**
+ * The roofline bound in GFLOP/s for a kernel of `intensity` flops per byte:
+ * min(bandwidth · intensity, peak).
+ *
+ * @example
+ * ```ts
+ * import { rooflineGflops } from "./_roofline.ts";
+ * const r = { bandwidth: 2, peak: 10, copies: [], arithmetic: [] };
+ * if (rooflineGflops(r, 4) !== 8 || rooflineGflops(r, 16) !== 10) throw new Error("roofline");
+ * ```
+ */
 export function rooflineGflops(r: Roofline, intensity: number): number {
   return Math.min(r.bandwidth * intensity, r.peak);
 }
@@ -115,6 +125,14 @@ export interface MeasureRooflineOptions {
  * against their closed form), so a truncated or skipped loop cannot pass as speed.
  *
  * Cost: a few seconds. Throws Error when a kernel's output is wrong.
+ *
+ * @example
+ * ```ts ignore
+ * import { measureRoofline } from "./_roofline.ts";
+ * const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+ * const r = await measureRoofline(device, { copyBytes: 1 << 20, minSeconds: 0.01, reps: 1 });
+ * console.log(`${r.bandwidth} GB/s, ${r.peak} GFLOP/s`);
+ * ```
  */
 export async function measureRoofline(
   device: GPUDevice,

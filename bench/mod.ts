@@ -26,6 +26,13 @@ export const BENCHES: ReadonlyArray<readonly [string, () => Promise<BenchModule>
  * Runs the named benchmarks (all when `names` is empty) and returns their reports.
  *
  * @throws {RangeError} naming an unknown benchmark.
+ *
+ * @example
+ * ```ts
+ * import { rejects } from "node:assert/strict";
+ * import { runBenches } from "./mod.ts";
+ * await rejects(runBenches(["nonesuch"], { quick: true, scale: 1, log: () => {} }), RangeError);
+ * ```
  */
 export async function runBenches(names: string[], ctx: BenchContext): Promise<BenchReport[]> {
   const known = BENCHES.map(([n]) => n);

@@ -31,7 +31,17 @@ function meta(models: number, n: number, d: number, first = 0): GradientMeta {
   };
 }
 
-/** Runs the benchmark; prints its table and returns it as Markdown. */
+/**
+ * Runs the benchmark; prints its table and returns it as Markdown. Cost: writes and reads a
+ * 192 MiB temporary store at `scale` 1 (`quick`: 12 MiB), removed afterwards.
+ *
+ * @example
+ * ```ts
+ * import { run } from "./npy_bench.ts";
+ * const report = await run({ quick: true, scale: 1, log: () => {} });
+ * if (!report.markdown.includes("GB/s")) throw new Error(report.markdown);
+ * ```
+ */
 export async function run(ctx: BenchContext): Promise<BenchReport> {
   const [M, D] = [16, 3072];
   const N = Math.max(8, Math.round((ctx.quick ? 64 : 1024) * ctx.scale));

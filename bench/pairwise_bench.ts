@@ -207,7 +207,17 @@ interface Row {
   roofline: number | null;
 }
 
-/** Runs the benchmark; prints its tables and returns them as Markdown. */
+/**
+ * Runs the benchmark; prints its tables and returns them as Markdown. Cost: about three
+ * minutes on a 2-core software adapter at `scale` 1 (`quick`: seconds).
+ *
+ * @example
+ * ```ts ignore
+ * import { run } from "./pairwise_bench.ts";
+ * const report = await run({ quick: true, scale: 1, log: console.error });
+ * console.log(report.markdown);
+ * ```
+ */
 export async function run(ctx: BenchContext): Promise<BenchReport> {
   const warnings: string[] = [];
   const gpu = await requestGpu({ onWarning: (m) => warnings.push(m) });

@@ -10,7 +10,19 @@ import { npyHeaderLength, parseNpyHeader } from "./header.ts";
 /** True on little-endian hosts, where float32 file bytes can be viewed in place. */
 export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Reverses the byte order of every float32 in `bytes` in place (for big-endian hosts). */
+/**
+ * Reverses the byte order of every float32 in `bytes` in place (for big-endian hosts, since
+ * `.npy` data is little-endian). Cost: O(bytes).
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { swapFloat32Bytes } from "./reader.ts";
+ * const b = new Uint8Array([1, 2, 3, 4]);
+ * swapFloat32Bytes(b);
+ * deepEqual([...b], [4, 3, 2, 1]);
+ * ```
+ */
 export function swapFloat32Bytes(bytes: Uint8Array): void {
   for (let i = 0; i + 3 < bytes.length; i += 4) {
     const a = bytes[i]!, b = bytes[i + 1]!;

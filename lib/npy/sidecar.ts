@@ -104,7 +104,17 @@ export function metaDim(meta: Pick<GradientMeta, "pooling" | "input">): number {
   return meta.pooling === null ? channels * height * width : channels * meta.pooling ** 2;
 }
 
-/** The number of probe samples N a sidecar implies. */
+/**
+ * The number of probe samples N a sidecar implies: the length of `probe.indices`, or
+ * `probe.count`.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { metaSamples } from "./sidecar.ts";
+ * deepEqual(metaSamples({ probe: { dataset: "d", split: "test", indices: [4, 8] } }), 2);
+ * ```
+ */
 export function metaSamples(meta: Pick<GradientMeta, "probe">): number {
   return "indices" in meta.probe ? meta.probe.indices.length : meta.probe.count;
 }

@@ -10,7 +10,16 @@ import { formatNpyHeader } from "./header.ts";
 import { HOST_LITTLE_ENDIAN, swapFloat32Bytes } from "./reader.ts";
 import { type GradientMeta, sidecarPath, validateGradientMeta, writeSidecar } from "./sidecar.ts";
 
-/** The temporary file a writer fills before renaming it to `path`. */
+/**
+ * The temporary file a writer fills before renaming it to `path`: `<path>.tmp-<pid>`.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "node:assert/strict";
+ * import { tempPathFor } from "./writer.ts";
+ * deepEqual(tempPathFor("g.npy"), `g.npy.tmp-${Deno.pid}`);
+ * ```
+ */
 export function tempPathFor(path: string): string {
   return `${path}.tmp-${Deno.pid}`;
 }
