@@ -18,6 +18,7 @@ import {
   SCHEMA_VERSION,
   type SweepConfig,
   type SweepJson,
+  verifyRun,
   writePlan,
   writeSweep,
 } from "../store/mod.ts";
@@ -137,7 +138,11 @@ export async function runSweep(
   const line = (s: string) => sink.write(s + "\n");
   const { dir, sweep } = await prepareSweepDir(config, out);
   const listing = shardRuns(await listRuns(dir), shard);
-  const todo = listing.filter((r) => r.status !== "complete");
+  // A run counts as complete only when every checksum of its marker still matches.
+  const todo: typeof listing = [];
+  for (const r of listing) {
+    if (r.status !== "complete" || (await verifyRun(r.dir)).status !== "complete") todo.push(r);
+  }
   const cost = planCost(config, listing);
   const flopsOf = new Map(cost.perModel.map((m) => [`${m.family}/${m.k}`, m.flopsPerRun]));
   line(
@@ -193,9 +198,11 @@ export async function runSweep(
           : "";
         const how = res.status === "skipped"
           ? "already complete"
-          : `complete${res.resumedFrom ? ` (resumed from epoch ${res.resumedFrom})` : ""}${
-            res.redone.length ? ` (redone: ${res.redone.join(", ")})` : ""
-          }${acc}`;
+          : `complete${
+            res.resumedFrom && res.epochsTrained > 0
+              ? ` (resumed from epoch ${res.resumedFrom})`
+              : ""
+          }${res.redone.length ? ` (redone: ${res.redone.join(", ")})` : ""}${acc}`;
         progress.endRun(how);
         done += res.status === "done" ? 1 : 0;
       }
