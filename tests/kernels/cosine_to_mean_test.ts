@@ -1,3 +1,4 @@
+import * as fc from "fast-check";
 import { cosineToMean, reference, requestGpu } from "../../kernels/mod.ts";
 import { assertClose, maxDiff, randomUnits, variants, variantTest } from "./_helpers.ts";
 
@@ -156,6 +157,35 @@ for (const v of variants) {
         error = e;
       }
       if (!(error instanceof TypeError)) throw new Error(`expected TypeError, got ${error}`);
+    },
+  );
+
+  variantTest(
+    v,
+    "cosineToMean() keeps t in [−1, 1] and flags exactly the NaN entries (property)",
+    async (gpu) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 8 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 30 }),
+          fc.integer({ min: 0, max: 10_000 }),
+          async (M, N, D, seed) => {
+            const { units, zero } = randomUnits(seed, M, N, D, seed % 2 ? [0] : []);
+            const labels = new Int32Array(M).map((_, f) => (f + seed) % 2);
+            const r = await cosineToMean(gpu, units, { models: M, dim: D, zero, labels });
+            let valid = 0;
+            for (let k = 0; k < M * N; k++) {
+              const t = r.t[k]!;
+              if (Number.isNaN(t) === (r.valid[k] === 1)) return false;
+              if (!Number.isNaN(t) && !(t >= -1 && t <= 1)) return false;
+              valid += r.valid[k]!;
+            }
+            return valid === r.validCount;
+          },
+        ),
+        { seed: 5, numRuns: 20 },
+      );
     },
   );
 }

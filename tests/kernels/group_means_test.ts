@@ -1,3 +1,4 @@
+import * as fc from "fast-check";
 import { groupMeans, reference, requestGpu } from "../../kernels/mod.ts";
 import { assertClose, maxDiff, randomUnits, variants, variantTest } from "./_helpers.ts";
 
@@ -131,4 +132,41 @@ for (const v of variants) {
     }
     if (!(error instanceof RangeError)) throw new Error(`expected RangeError, got ${error}`);
   });
+
+  variantTest(
+    v,
+    "groupMeans() keeps ‖m‖ in [0, 1] with unit μ wherever valid (property)",
+    async (gpu) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 8 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 30 }),
+          fc.integer({ min: 0, max: 10_000 }),
+          async (M, N, D, seed) => {
+            const { units, zero } = randomUnits(seed, M, N, D, seed % 2 ? [0] : []);
+            const labels = new Int32Array(M).map((_, f) =>
+              (f + seed) % 3 === 2 ? -1 : (f + seed) % 2
+            );
+            if (labels.every((l) => l < 0)) labels[0] = 0;
+            const r = await groupMeans(gpu, units, { models: M, dim: D, zero, labels });
+            for (let k = 0; k < r.groups * N; k++) {
+              if (r.count[k] === 0) {
+                if (!Number.isNaN(r.meanNorm[k]!) || r.valid[k]) return false;
+                continue;
+              }
+              if (!(r.meanNorm[k]! >= 0 && r.meanNorm[k]! <= 1 + 1e-6)) return false;
+              if (r.valid[k]) {
+                let n = 0;
+                for (let d = 0; d < D; d++) n += r.direction[k * D + d]! ** 2;
+                if (Math.abs(Math.sqrt(n) - 1) > 1e-5) return false;
+              }
+            }
+            return true;
+          },
+        ),
+        { seed: 11, numRuns: 20 },
+      );
+    },
+  );
 }
