@@ -82,7 +82,8 @@ Deno.test({
         assertEquals(r.heatmapCells, 9, label);
         assertEquals(r.activeOutlined, 1, label);
         assert(r.readout.startsWith("k1 = 8, k2 = 4: "), `${label}: readout was "${r.readout}"`);
-        const shown = Number(r.readout.split(": ").pop());
+        const shown = Number(/: (-?[0-9.]+(?:e-?[0-9]+)?)/.exec(r.readout)?.[1]);
+        assert(r.readout.includes("model pairs"), `${label}: readout lacks details: ${r.readout}`);
         assert(Math.abs(shown - r.cellValue) < 5e-4, `${label}: ${shown} vs ${r.cellValue}`);
         assert(
           r.toggle.before > 0 && r.toggle.after === 0,

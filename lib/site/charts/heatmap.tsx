@@ -23,6 +23,8 @@ export interface HeatmapData {
   min?: number;
   max?: number;
   digits?: number;
+  /** Extra text per cell shown after the value (e.g. `± 0.004, 6 model pairs`), same layout. */
+  details?: (string | null)[][];
 }
 
 /** Props of {@linkcode Heatmap}: the data plus optional interaction from an island. */
@@ -66,9 +68,10 @@ export function matrixRange(values: (number | null)[][]): [number, number] {
  */
 export function cellText(d: HeatmapData, r: number, c: number): string {
   const v = d.values[r]?.[c] ?? null;
+  const extra = d.details?.[r]?.[c];
   return `${d.yLabel} = ${d.rowLabels[r] ?? r}, ${d.xLabel} = ${d.colLabels[c] ?? c}: ${
     formatNumber(v, d.digits ?? 3)
-  }`;
+  }${extra ? ` (${extra})` : ""}`;
 }
 
 /**

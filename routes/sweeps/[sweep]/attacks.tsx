@@ -103,6 +103,11 @@ function Sections(
                     c?.all.mean ?? null
                   )
                 ),
+                details: m.cells.map((row) =>
+                  row.map((c) =>
+                    c ? `${estimateText(c.all)}, ${c.all.pairs} (target, sample) pairs` : null
+                  )
+                ),
               }}
             />
             <Island
@@ -115,6 +120,13 @@ function Sections(
                 rowLabels: m.ks.map(String),
                 colLabels: m.ks.map(String),
                 values: m.cells.map((row) => row.map((c) => c?.correct.mean ?? null)),
+                details: m.cells.map((row) =>
+                  row.map((c) =>
+                    c
+                      ? `${estimateText(c.correct)}, ${c.correct.pairs} (target, sample) pairs`
+                      : null
+                  )
+                ),
               }}
             />
           </Figure>

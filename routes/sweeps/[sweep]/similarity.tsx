@@ -60,6 +60,11 @@ export function title(data: Data): string {
   return `${data.base.name} — similarity`;
 }
 
+/** `± std, n model pairs` for a cell's readout. */
+function pairDetail(std: number | null, modelPairs: number): string {
+  return `${std === null ? "" : `± ${num(std, 3)}, `}${modelPairs} model pairs`;
+}
+
 function groupLabel(g: { family: string; k: number }): string {
   return `${g.family} k=${g.k}`;
 }
@@ -137,6 +142,11 @@ function SimilaritySections(
                 rowLabels: f.ks.map(String),
                 colLabels: f.ks.map(String),
                 values: f.mean,
+                details: f.mean.map((row, i) =>
+                  row.map((_, j) =>
+                    pairDetail(f.std[i]?.[j] ?? null, f.modelPairs[i]?.[j] ?? 0)
+                  )
+                ),
               }}
             />
           </Figure>
@@ -157,6 +167,7 @@ function SimilaritySections(
                     c.mean
                   )
                 ),
+                details: s.expected.map((row) => row.map((c) => pairDetail(c.std, c.modelPairs))),
               }}
             />
           </Figure>
