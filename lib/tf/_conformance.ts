@@ -54,6 +54,19 @@ function opList(sz: ConformanceSizes): OpRun[] {
   return [
     { op: "conv2d", size: nhw, run: () => tf.conv2d(x(), f(), 1, "same") },
     {
+      op: "fusedConv2d",
+      size: nhw,
+      run: () =>
+        tf.fused.conv2d({
+          x: x(),
+          filter: f(),
+          strides: 1,
+          pad: "same",
+          bias: tf.tensor1d(seededArray(cout, 6)),
+          activation: "relu",
+        }),
+    },
+    {
       op: "conv2dFilterGrad",
       size: nhw,
       run: () => {

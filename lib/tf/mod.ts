@@ -3,9 +3,12 @@
  * conformance self-check against the CPU backend on the ops training uses (conv2d forward,
  * conv2d filter and input gradients, matMul, batch norm, max pool, reductions) at the sizes the
  * run will use. On Mesa's software adapters every shader invocation stops after 65,535 loop
- * iterations, so a failing conv filter gradient is replaced by a batch-chunked kernel and
- * checked again; if that still fails the largest passing batch is reported, and if none passes
- * the CPU backend is used. The report says which.
+ * iterations, so tfjs's conv filter gradient is wrong once batch × H × W exceeds that. There (and
+ * wherever tfjs's kernels fail the check) our own loop-bounded convolution kernels are
+ * registered — tiled filter gradient, direct forward and input-gradient convolutions, faster than
+ * tfjs's on software adapters — and checked in turn; if nothing passes at the requested batch,
+ * the largest passing batch is reported, and if none passes the CPU backend is used. The report
+ * says which.
  *
  * ```ts
  * import { initTf } from "./mod.ts";
@@ -45,8 +48,12 @@ export interface InitTfOptions {
   device?: GPUDevice;
   /** Sizes the run will use; default batch 128 at 32×32×3. */
   sizes?: ConformanceSizes;
-  /** Replace kernels that fail the check with loop-bounded ones (default true). */
-  boundReductions?: boolean;
+  /**
+   * Our loop-bounded convolution kernels (see {@link installBoundedKernels}): "auto" (default)
+   * installs them on software adapters (faster there) and wherever tfjs's kernels fail the
+   * check; "always"; "never". They are used only if they pass the check themselves.
+   */
+  ownKernels?: "auto" | "always" | "never";
 }
 
 /** What {@link initTf} chose and why. */
@@ -164,16 +171,23 @@ export async function initTf(options: InitTfOptions = {}): Promise<TfReport> {
   const rawChecks = await checkConformance("webgpu", sizes);
   let checks = rawChecks;
   let bounded: string[] = [];
-  if (!allPass(checks) && (options.boundReductions ?? true)) {
+  const own = options.ownKernels ?? "auto";
+  if (own === "always" || (own === "auto" && (probe.software || !allPass(rawChecks)))) {
     bounded = installBoundedKernels("webgpu");
     checks = await checkConformance("webgpu", sizes);
+    if (!allPass(checks)) {
+      // Ours failed: keep tfjs's kernels and let the checks below decide.
+      uninstallBoundedKernels("webgpu");
+      bounded = [];
+      checks = rawChecks;
+    }
   }
   if (allPass(checks)) {
     await tf.setBackend("webgpu");
     const how = bounded.length
-      ? ` after replacing ${bounded.join(", ")} with loop-bounded kernels (raw failures: ${
-        failing(rawChecks)
-      })`
+      ? ` with our ${bounded.join(", ")} kernels${
+        allPass(rawChecks) ? "" : ` (tfjs's own fail: ${failing(rawChecks)})`
+      }`
       : "";
     return {
       backend: "webgpu",

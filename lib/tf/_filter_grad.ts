@@ -1,0 +1,164 @@
+// A tiled, loop-bounded Conv2DBackpropFilter for tfjs-backend-webgpu (NHWC, any stride and
+// padding, dilation 1). tfjs's own shader gives one invocation per filter element and loops over
+// the whole batch × output plane (B·oH·oW iterations, which Mesa cuts at 65,535 and which leaves
+// most lanes idle on small filters). Here each invocation owns a 4 (in-channel) × 4
+// (out-channel) tile of one kernel tap (kh, kw) and a chunk of at most `chunk` output positions,
+// accumulating 4 vec4 FMAs per position; a second pass (the backend's Sum kernel) adds the
+// chunks' partial tiles. Every invocation runs at most `chunk` loop iterations.
+import * as tf from "@tensorflow/tfjs-core";
+
+/** Output positions per invocation (its loop length): far under Mesa's 65,535 cap. */
+export const FILTER_GRAD_CHUNK = 1024;
+const WORKGROUP = 64;
+
+const SHADER = `
+fn storeTile(base : i32, ci : i32, co : i32, v : f32) {
+  if (ci < uniforms.ci && co < uniforms.co) {
+    result[base + ci * uniforms.co + co] = v;
+  }
+}
+
+fn main(index : i32) {
+  if (index >= uniforms.invocations) { return; }
+  let cot = index % uniforms.coTiles;
+  var r = index / uniforms.coTiles;
+  let cit = r % uniforms.ciTiles;
+  r = r / uniforms.ciTiles;
+  let kw = r % uniforms.kw;
+  r = r / uniforms.kw;
+  let kh = r % uniforms.kh;
+  let p = r / uniforms.kh;
+  let ci0 = cit * 4;
+  let co0 = cot * 4;
+  let start = p * uniforms.chunk;
+  let end = min(start + uniforms.chunk, uniforms.positions);
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  for (var q = start; q < end; q = q + 1) {
+    let ox = q % uniforms.ow;
+    let t = q / uniforms.ow;
+    let oy = t % uniforms.oh;
+    let n = t / uniforms.oh;
+    let iy = oy * uniforms.strideH - uniforms.padTop + kh;
+    let ix = ox * uniforms.strideW - uniforms.padLeft + kw;
+    if (iy >= 0 && iy < uniforms.h && ix >= 0 && ix < uniforms.w) {
+      let xb = ((n * uniforms.h + iy) * uniforms.w + ix) * uniforms.ci + ci0;
+      let db = q * uniforms.co + co0;
+      let dv = vec4<f32>(dy[db], dy[db + 1], dy[db + 2], dy[db + 3]);
+      a0 = a0 + x[xb] * dv;
+      a1 = a1 + x[xb + 1] * dv;
+      a2 = a2 + x[xb + 2] * dv;
+      a3 = a3 + x[xb + 3] * dv;
+    }
+  }
+  let base = ((p * uniforms.kh + kh) * uniforms.kw + kw) * uniforms.ci * uniforms.co;
+  storeTile(base, ci0, co0, a0.x); storeTile(base, ci0, co0 + 1, a0.y);
+  storeTile(base, ci0, co0 + 2, a0.z); storeTile(base, ci0, co0 + 3, a0.w);
+  storeTile(base, ci0 + 1, co0, a1.x); storeTile(base, ci0 + 1, co0 + 1, a1.y);
+  storeTile(base, ci0 + 1, co0 + 2, a1.z); storeTile(base, ci0 + 1, co0 + 3, a1.w);
+  storeTile(base, ci0 + 2, co0, a2.x); storeTile(base, ci0 + 2, co0 + 1, a2.y);
+  storeTile(base, ci0 + 2, co0 + 2, a2.z); storeTile(base, ci0 + 2, co0 + 3, a2.w);
+  storeTile(base, ci0 + 3, co0, a3.x); storeTile(base, ci0 + 3, co0 + 1, a3.y);
+  storeTile(base, ci0 + 3, co0 + 2, a3.z); storeTile(base, ci0 + 3, co0 + 3, a3.w);
+}
+`;
+
+const UNIFORMS = "invocations : i32, positions : i32, chunk : i32, h : i32, w : i32, ci : i32, " +
+  "oh : i32, ow : i32, co : i32, kh : i32, kw : i32, strideH : i32, strideW : i32, " +
+  "padTop : i32, padLeft : i32, ciTiles : i32, coTiles : i32,";
+
+type KernelFunc = tf.KernelConfig["kernelFunc"];
+type WebGpuBackend = tf.KernelBackend & {
+  runWebGPUProgram(
+    program: unknown,
+    inputs: tf.TensorInfo[],
+    dtype: tf.DataType,
+    uniforms?: { type: string; data: number[] }[],
+  ): tf.TensorInfo;
+  disposeData(id: object): boolean;
+};
+
+/**
+ * Builds the tiled filter-gradient kernel function for the WebGPU backend; `sum` is the
+ * backend's Sum kernel (adds the chunks' partial tiles). Falls back to `orig` for NCHW or
+ * dilated convolutions.
+ */
+export function tiledConv2DBackpropFilter(
+  orig: KernelFunc,
+  sum: KernelFunc,
+  chunk = FILTER_GRAD_CHUNK,
+): KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = args.attrs as unknown as {
+      strides: number | [number, number];
+      pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+      dataFormat: "NHWC" | "NCHW";
+      dimRoundingMode?: "floor" | "round" | "ceil";
+      filterShape: [number, number, number, number];
+    };
+    if (attrs.dataFormat === "NCHW") return orig(args);
+    const backend = args.backend as WebGpuBackend;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterShape,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      "channelsLast",
+    );
+    const [kh, kw, ci, co] = attrs.filterShape;
+    const positions = info.batchSize * info.outHeight * info.outWidth;
+    const parts = Math.ceil(positions / chunk);
+    const ciTiles = Math.ceil(ci / 4), coTiles = Math.ceil(co / 4);
+    const invocations = parts * kh * kw * ciTiles * coTiles;
+    const program = {
+      variableNames: ["x", "dy"],
+      outputShape: [parts, kh, kw, ci, co],
+      shaderKey: "salienceConv2DDerFilterTiled",
+      dispatchLayout: { x: [0, 1, 2, 3, 4] },
+      dispatch: [Math.ceil(invocations / WORKGROUP), 1, 1],
+      workgroupSize: [WORKGROUP, 1, 1],
+      uniforms: UNIFORMS,
+      getUserCode: () => SHADER,
+    };
+    const u = [
+      invocations,
+      positions,
+      chunk,
+      info.inHeight,
+      info.inWidth,
+      ci,
+      info.outHeight,
+      info.outWidth,
+      co,
+      kh,
+      kw,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      ciTiles,
+      coTiles,
+    ].map((v) => ({ type: "int32", data: [v] }));
+    const partial = backend.runWebGPUProgram(program, [x, dy], "float32", u);
+    if (parts === 1) {
+      return {
+        dataId: partial.dataId,
+        shape: attrs.filterShape,
+        dtype: "float32",
+      } as tf.TensorInfo;
+    }
+    const out = sum({
+      inputs: { x: partial },
+      backend,
+      attrs: { axis: [0], keepDims: false },
+    }) as tf.TensorInfo;
+    backend.disposeData(partial.dataId);
+    return out;
+  };
+}
