@@ -47,7 +47,7 @@ function serveFolder(dir: string): Deno.HttpServer<Deno.NetAddr> {
 
 Deno.test({
   name:
-    "report site in chromium (served and static export): heatmap renders, hover shows the value, toggles work, no console errors",
+    "checkSites() in chromium, served and static export: heatmap renders, hover shows the value, toggles work, no console errors",
   ignore: !present && !CI,
   sanitizeResources: false,
   sanitizeOps: false,

@@ -20,7 +20,7 @@ const PAGES = [
 ];
 
 Deno.test({
-  name: "report site renders every page of a real tiny sweep without unreadable files",
+  name: "createApp() renders every page of a real tiny sweep without unreadable files",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

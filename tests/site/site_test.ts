@@ -43,7 +43,7 @@ const PAGES = [
   "claims",
 ];
 
-Deno.test("routes.gen.ts lists exactly the files under routes/", async () => {
+Deno.test("compileManifest() gets every file under routes/ from routes.gen.ts", async () => {
   const files: string[] = [];
   const walk = async (dir: URL, prefix: string) => {
     for await (const e of Deno.readDir(dir)) {
@@ -75,7 +75,7 @@ Deno.test("matchPath() decodes once and rejects traversal in parameters", () => 
   assertEquals(matchPath(app.routes, "/sweeps/ok/similarity/", safe).kind, "route");
 });
 
-Deno.test("index page lists the sweeps with their configuration", async () => {
+Deno.test("createApp() GET / lists the sweeps with their configuration", async () => {
   const { res, text } = await get("/");
   assertEquals(res.status, 200);
   assertStringIncludes(text, `href="sweeps/${sweep}/"`);
@@ -91,7 +91,7 @@ Deno.test("index page lists the sweeps with their configuration", async () => {
 });
 
 for (const page of PAGES) {
-  Deno.test(`sweep page "${page || "overview"}" renders with navigation, charts and data links`, async () => {
+  Deno.test(`createApp() GET sweep page "${page || "overview"}" renders with navigation, charts and data links`, async () => {
     const { res, text } = await get(`/sweeps/${sweep}/${page ? `${page}/` : ""}`);
     assertEquals(res.status, 200);
     assertEquals(res.headers.get("Content-Type"), "text/html; charset=utf-8");
@@ -103,7 +103,7 @@ for (const page of PAGES) {
   });
 }
 
-Deno.test("overview shows the models with accuracy and the parameter counts by family and k", async () => {
+Deno.test("createApp() overview shows the models with accuracy and the parameter counts by family and k", async () => {
   const { text } = await get(`/sweeps/${sweep}/`);
   assertStringIncludes(text, "Trainable parameters by family and width k");
   // CNNSmall(k = 8) with one input channel: 378·64 + 134·8 + 10 = 25,274.
@@ -111,7 +111,7 @@ Deno.test("overview shows the models with accuracy and the parameter counts by f
   assertStringIncludes(text, "36 planned: 36 complete");
 });
 
-Deno.test("distributions page shows the KDE, the one-image marginal, Saw fit and random baseline", async () => {
+Deno.test("createApp() distributions page shows the KDE, the one-image marginal, Saw fit and random baseline", async () => {
   const { text } = await get(`/sweeps/${sweep}/distributions/`);
   assertEquals((text.match(/data-island="KdeFamilies"/g) ?? []).length, 3);
   assertStringIncludes(text, "Marginal of t for probe image 0");
@@ -119,7 +119,7 @@ Deno.test("distributions page shows the KDE, the one-image marginal, Saw fit and
   assertStringIncludes(text, "log10 P(Z > p)");
 });
 
-Deno.test("similarity page shows hover heatmaps, Table 1 and a hashed island bootstrap", async () => {
+Deno.test("createApp() similarity page shows hover heatmaps, Table 1 and a hashed island bootstrap", async () => {
   const { res, text } = await get(`/sweeps/${sweep}/similarity/`);
   assertEquals((text.match(/data-island="HeatmapHover"/g) ?? []).length, 6);
   assertStringIncludes(text, "Table 1: Wasserstein distance");
@@ -132,7 +132,7 @@ Deno.test("similarity page shows hover heatmaps, Table 1 and a hashed island boo
   assertEquals((text.match(/<script(?![^>]*type="application\/json")/g) ?? []).length, 1);
 });
 
-Deno.test("?family= filters, and unknown query keys or values answer 400", async () => {
+Deno.test("createApp() filters by ?family= and answers 400 to unknown query keys or values", async () => {
   const one = await get(`/sweeps/${sweep}/similarity/?family=CNNSmall`);
   assertEquals(one.res.status, 200);
   assert(!one.text.includes("p(k1, k2), ResNetSmall"));
@@ -154,7 +154,7 @@ Deno.test("?family= filters, and unknown query keys or values answer 400", async
   assertEquals((await get(`/sweeps/${sweep}/data/claims.json?x=1`)).res.status, 400);
 });
 
-Deno.test("absent analysis files give a notice naming the file and the command", async () => {
+Deno.test("createApp() says which analysis file is absent and which command writes it", async () => {
   for (
     const [page, file] of [
       ["attacks", "attacks.json"],
@@ -172,7 +172,7 @@ Deno.test("absent analysis files give a notice naming the file and the command",
   assertEquals((await get(`/sweeps/${sparse}/data/attacks.json`)).res.status, 404);
 });
 
-Deno.test("names from results files are escaped, never markup", async () => {
+Deno.test("createApp() escapes names from results files, never rendering them as markup", async () => {
   for (
     const path of [
       `/`,
@@ -191,7 +191,7 @@ Deno.test("names from results files are escaped, never markup", async () => {
   assertStringIncludes(text, "run id is not a plain name");
 });
 
-Deno.test("path traversal, encoded forms and outside symlinks answer 404", async () => {
+Deno.test("createApp() answers 404 to path traversal, encoded forms and symlinks leading outside", async () => {
   const paths = [
     "/sweeps/..%2f..%2fetc/",
     "/sweeps/%2e%2e%2f%2e%2e%2fetc/",
@@ -215,7 +215,7 @@ Deno.test("path traversal, encoded forms and outside symlinks answer 404", async
   }
 });
 
-Deno.test("data files serve the analysis JSON verbatim and a CSV conversion", async () => {
+Deno.test("createApp() serves the analysis JSON verbatim and a CSV conversion", async () => {
   const json = await get(`/sweeps/${sweep}/data/similarity.json`);
   assertEquals(json.res.status, 200);
   assertEquals(json.res.headers.get("Content-Type"), "application/json; charset=utf-8");
@@ -235,7 +235,7 @@ Deno.test("data files serve the analysis JSON verbatim and a CSV conversion", as
   assertEquals((await get(`/sweeps/${sweep}/data/other.json`)).res.status, 404);
 });
 
-Deno.test("every response carries the security headers; only GET and HEAD are served", async () => {
+Deno.test("createApp() sends security headers on every response and serves only GET and HEAD", async () => {
   for (const p of ["/", `/sweeps/${sweep}/`, "/static/site.css", "/_islands/islands.js", "/nope"]) {
     const { res } = await get(p);
     assertEquals(res.headers.get("X-Content-Type-Options"), "nosniff", p);
@@ -255,7 +255,7 @@ Deno.test("every response carries the security headers; only GET and HEAD are se
   assertEquals(redirect.headers.get("Location"), `./${sweep}/`);
 });
 
-Deno.test("the island bundle is an ES module exporting boot", async () => {
+Deno.test("islandBundle() is an ES module exporting boot", async () => {
   const { res, text } = await get("/_islands/islands.js");
   assertEquals(res.headers.get("Content-Type"), "text/javascript; charset=utf-8");
   assertMatch(text, /export\s*\{[^}]*as boot|export\s*\{\s*boot/);
