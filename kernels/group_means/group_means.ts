@@ -10,7 +10,7 @@ import {
 } from "../gpu/dispatch.ts";
 import type { Gpu } from "../gpu/gpu.ts";
 import { allPairs, checkBatch, checkPairs } from "../gpu/checks.ts";
-import { pairCosinesOnDevice } from "../pairwise_similarity/pairwise_similarity.ts";
+import { pairCosinesOnDevice } from "../pairwise_similarity/mod.ts";
 import {
   betweenSums,
   checkLabels,

@@ -16,6 +16,7 @@ export {
   GRAM_WG,
   type GramKernel,
   gramLoopBound,
+  pairCosinesOnDevice,
   PairwiseSimilarity,
   SPAN_SUM_WG,
 } from "./pairwise_similarity.ts";
