@@ -4,6 +4,7 @@
  * @module
  */
 import type { ComponentChildren, JSX } from "preact";
+import { renderToString } from "preact-render-to-string";
 import type { AnalysisKind, Estimate, Interval } from "../analysis/schema.ts";
 import { formatNumber } from "./charts/mod.ts";
 import { dataPath, sweepPath } from "./links.ts";
@@ -196,4 +197,32 @@ export function SweepNav(
       ))}
     </nav>
   );
+}
+
+/**
+ * Renders the sections drawn from one analysis file, or, when that file parses and carries the
+ * right kind and version but not the fields this page needs (a file written by another toolkit
+ * version), a notice naming the file instead of failing the whole page. Cost: one render.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { Guarded } from "./components.tsx";
+ * const html = renderToString(Guarded({ file: "claims.json", render: () => { throw new TypeError("x is undefined"); } }));
+ * if (!html.includes("analysis/claims.json")) throw new Error(html);
+ * ```
+ */
+export function Guarded(props: { file: string; render: () => JSX.Element }): JSX.Element {
+  let html: string;
+  try {
+    html = renderToString(props.render());
+  } catch (err) {
+    return (
+      <div class="notice error" role="alert">
+        <strong>analysis/{props.file}</strong>{" "}
+        does not have the fields this page expects ({(err as Error).message}); re-run the analysis
+        with this version of the toolkit.
+      </div>
+    );
+  }
+  return <div class="guarded" dangerouslySetInnerHTML={{ __html: html }} />;
 }

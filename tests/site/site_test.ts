@@ -172,6 +172,21 @@ Deno.test("createApp() says which analysis file is absent and which command writ
   assertEquals((await get(`/sweeps/${sparse}/data/attacks.json`)).res.status, 404);
 });
 
+Deno.test("createApp() names an analysis file that lacks expected fields instead of failing", async () => {
+  const other = await Deno.makeTempDir({ prefix: "site-shape-" });
+  const name = await writeFixtureSweep(other, { name: "shape" });
+  await Deno.writeTextFile(
+    join(other, name, "analysis", "similarity.json"),
+    JSON.stringify({ schemaVersion: 1, kind: "similarity", generatedAt: "", source: "x" }),
+  );
+  const shaped = await createApp({ root: other });
+  const res = await shaped.fetch(new Request(`http://127.0.0.1/sweeps/${name}/similarity/`));
+  const text = await res.text();
+  assertEquals(res.status, 200);
+  assertStringIncludes(text, "analysis/similarity.json</strong> does not have the fields");
+  assertStringIncludes(text, "Table 1: Wasserstein distance");
+});
+
 Deno.test("createApp() escapes names from results files, never rendering them as markup", async () => {
   for (
     const path of [

@@ -10,6 +10,7 @@ import {
   AnalysisNotice,
   estimateText,
   Figure,
+  Guarded,
   intervalText,
   num,
   SweepNav,
@@ -39,7 +40,9 @@ export async function load(ctx: RouteContext): Promise<Data> {
   const base = await requireSweep(ctx);
   const attacks = await analysis(ctx, base, "attacks");
   const families = new Set<string>();
-  if (attacks.status === "ok") attacks.value.matrices.forEach((m) => families.add(m.family));
+  if (attacks.status === "ok") {
+    (attacks.value.matrices ?? []).forEach((m) => families.add(m.family));
+  }
   if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
   return { base, attacks, family: familyFilter(ctx, [...families]) };
 }
@@ -206,7 +209,19 @@ export default function Attacks({ data, ctx }: { data: Data; ctx: RouteContext }
       <h1>Black-box attacks — {base.name}{family ? ` (${family})` : ""}</h1>
       <SweepNav ctx={ctx} sweep={base.name} current="attacks" />
       {attacks.status === "ok"
-        ? <Sections a={attacks.value} ctx={ctx} sweep={base.name} family={family} />
+        ? (
+          <Guarded
+            file="attacks.json"
+            render={() => (
+              <Sections
+                a={attacks.value}
+                ctx={ctx}
+                sweep={base.name}
+                family={family}
+              />
+            )}
+          />
+        )
         : (
           <AnalysisNotice
             kind="attacks"

@@ -10,6 +10,7 @@ import {
   AnalysisNotice,
   estimateText,
   Figure,
+  Guarded,
   intervalText,
   num,
   SweepNav,
@@ -144,7 +145,12 @@ export default function BatchSize({ data, ctx }: { data: Data; ctx: RouteContext
       <h1>Batch size — {base.name}</h1>
       <SweepNav ctx={ctx} sweep={base.name} current="batch_size" />
       {batch.status === "ok"
-        ? <Sections b={batch.value} ctx={ctx} sweep={base.name} />
+        ? (
+          <Guarded
+            file="batch_size.json"
+            render={() => <Sections b={batch.value} ctx={ctx} sweep={base.name} />}
+          />
+        )
         : (
           <AnalysisNotice
             kind="batchSize"

@@ -7,7 +7,7 @@
 import type { JSX } from "preact";
 import type { MarginalsFile } from "../../../lib/analysis/schema.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { AnalysisNotice, Figure, num, SweepNav } from "../../../lib/site/components.tsx";
+import { AnalysisNotice, Figure, Guarded, num, SweepNav } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import type { Loaded } from "../../../lib/site/store_reader.ts";
@@ -33,7 +33,9 @@ export async function load(ctx: RouteContext): Promise<Data> {
   const base = await requireSweep(ctx);
   const marginals = await analysis(ctx, base, "marginals");
   const families = new Set<string>();
-  if (marginals.status === "ok") marginals.value.groups.forEach((g) => families.add(g.family));
+  if (marginals.status === "ok") {
+    (marginals.value.groups ?? []).forEach((g) => families.add(g.family));
+  }
   if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
   return { base, marginals, family: familyFilter(ctx, [...families]) };
 }
@@ -324,7 +326,14 @@ export default function Distributions(
       <h1>Distributions — {base.name}{family ? ` (${family})` : ""}</h1>
       <SweepNav ctx={ctx} sweep={base.name} current="distributions" />
       {marginals.status === "ok"
-        ? <Sections m={marginals.value} ctx={ctx} sweep={base.name} family={family} />
+        ? (
+          <Guarded
+            file="marginals.json"
+            render={() => (
+              <Sections m={marginals.value} ctx={ctx} sweep={base.name} family={family} />
+            )}
+          />
+        )
         : (
           <AnalysisNotice
             kind="marginals"

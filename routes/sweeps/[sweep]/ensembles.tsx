@@ -10,6 +10,7 @@ import {
   AnalysisNotice,
   estimateText,
   Figure,
+  Guarded,
   num,
   SweepNav,
 } from "../../../lib/site/components.tsx";
@@ -123,7 +124,12 @@ export default function Ensembles({ data, ctx }: { data: Data; ctx: RouteContext
       <h1>Deep ensembles — {base.name}</h1>
       <SweepNav ctx={ctx} sweep={base.name} current="ensembles" />
       {ensembles.status === "ok"
-        ? <Sections e={ensembles.value} ctx={ctx} sweep={base.name} />
+        ? (
+          <Guarded
+            file="ensembles.json"
+            render={() => <Sections e={ensembles.value} ctx={ctx} sweep={base.name} />}
+          />
+        )
         : (
           <AnalysisNotice
             kind="ensembles"

@@ -330,10 +330,12 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
                   <td>{num(r.run?.final.testLoss ?? null, 3)}</td>
                   <td>
                     {r.run
-                      ? `${r.run.backend.tfjs}${r.run.backend.software ? " (software)" : ""}`
+                      ? `${r.run.backend?.tfjs ?? "?"}${
+                        r.run.backend?.software ? " (software)" : ""
+                      }`
                       : "–"}
                   </td>
-                  <td>{num(r.run?.seconds.train ?? null, 1)}</td>
+                  <td>{num(r.run?.seconds?.train ?? null, 1)}</td>
                 </tr>
               ))}
             </tbody>

@@ -17,6 +17,7 @@ import {
   AnalysisNotice,
   estimateText,
   Figure,
+  Guarded,
   intervalText,
   num,
   SweepNav,
@@ -48,8 +49,10 @@ export async function load(ctx: RouteContext): Promise<Data> {
   const similarity = await analysis(ctx, base, "similarity");
   const table1 = await analysis(ctx, base, "table1");
   const families = new Set<string>();
-  if (similarity.status === "ok") similarity.value.groups.forEach((g) => families.add(g.family));
-  if (table1.status === "ok") table1.value.rows.forEach((r) => families.add(r.family));
+  if (similarity.status === "ok") {
+    (similarity.value.groups ?? []).forEach((g) => families.add(g.family));
+  }
+  if (table1.status === "ok") (table1.value.rows ?? []).forEach((r) => families.add(r.family));
   if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
   const family = familyFilter(ctx, [...families]);
   return { base, similarity, table1, family };
@@ -320,7 +323,19 @@ export default function Similarity({ data, ctx }: { data: Data; ctx: RouteContex
       <h1>Similarity — {base.name}{family ? ` (${family})` : ""}</h1>
       <SweepNav ctx={ctx} sweep={base.name} current="similarity" />
       {similarity.status === "ok"
-        ? <SimilaritySections s={similarity.value} ctx={ctx} sweep={base.name} family={family} />
+        ? (
+          <Guarded
+            file="similarity.json"
+            render={() => (
+              <SimilaritySections
+                s={similarity.value}
+                ctx={ctx}
+                sweep={base.name}
+                family={family}
+              />
+            )}
+          />
+        )
         : (
           <AnalysisNotice
             kind="similarity"
@@ -332,7 +347,14 @@ export default function Similarity({ data, ctx }: { data: Data; ctx: RouteContex
       <section>
         <h2>Table 1</h2>
         {table1.status === "ok"
-          ? <Table1Section t={table1.value} ctx={ctx} sweep={base.name} family={family} />
+          ? (
+            <Guarded
+              file="table1.json"
+              render={() => (
+                <Table1Section t={table1.value} ctx={ctx} sweep={base.name} family={family} />
+              )}
+            />
+          )
           : (
             <AnalysisNotice
               kind="table1"

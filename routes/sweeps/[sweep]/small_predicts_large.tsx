@@ -10,6 +10,7 @@ import {
   AnalysisNotice,
   estimateText,
   Figure,
+  Guarded,
   intervalText,
   SweepNav,
 } from "../../../lib/site/components.tsx";
@@ -131,7 +132,12 @@ export default function SmallPredictsLarge(
       <h1>Small models predict large ones — {base.name}</h1>
       <SweepNav ctx={ctx} sweep={base.name} current="small_predicts_large" />
       {spl.status === "ok"
-        ? <Sections s={spl.value} ctx={ctx} sweep={base.name} />
+        ? (
+          <Guarded
+            file="small_predicts_large.json"
+            render={() => <Sections s={spl.value} ctx={ctx} sweep={base.name} />}
+          />
+        )
         : (
           <AnalysisNotice
             kind="smallPredictsLarge"
