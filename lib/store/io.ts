@@ -10,7 +10,16 @@ import { basename, dirname, join } from "node:path";
 /** Suffix of temporary files and folders: `<name>.tmp-<pid>`; readers skip such names. */
 export const TMP_MARK = ".tmp-";
 
-/** Whether a file or folder name is a temporary left by an interrupted atomic write. */
+/**
+ * Whether a file or folder name is a temporary left by an interrupted atomic write
+ * (`<name>.tmp-…`, or `<name>.old-…` from {@link replaceDir}).
+ *
+ * @example
+ * ```ts
+ * import { isTemporaryName } from "./io.ts";
+ * if (!isTemporaryName("salience.npy.tmp-42") || isTemporaryName("salience.npy")) throw new Error();
+ * ```
+ */
 export function isTemporaryName(name: string): boolean {
   return name.includes(TMP_MARK) || name.includes(".old-");
 }
@@ -119,7 +128,16 @@ export async function readJson(path: string): Promise<unknown> {
   }
 }
 
-/** Whether a path exists (file or folder). */
+/**
+ * Whether a path exists (file, folder or link).
+ *
+ * @throws what `Deno.lstat` throws other than NotFound (e.g. PermissionDenied).
+ * @example
+ * ```ts
+ * import { exists } from "./io.ts";
+ * if (await exists("/definitely/not/here")) throw new Error("phantom path");
+ * ```
+ */
 export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);

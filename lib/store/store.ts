@@ -142,7 +142,15 @@ export function sweepIdOf(name: string, configHash: string): string {
   return `${name}-${configHash.slice(0, 8)}`;
 }
 
-/** Path of a run's folder inside a sweep folder. */
+/**
+ * Path of a run's folder inside a sweep folder: `<sweepDir>/runs/<runId>`.
+ *
+ * @example
+ * ```ts
+ * import { runDirOf } from "./store.ts";
+ * if (runDirOf("results/x", "A-k1-s0-01234567") !== "results/x/runs/A-k1-s0-01234567") throw new Error();
+ * ```
+ */
 export function runDirOf(sweepDir: string, runId: string): string {
   return join(sweepDir, SWEEP_FILES.runs, runId);
 }

@@ -32,6 +32,12 @@ export interface AnalyzeSweepDirOptions {
  * for M models), then one pass of the kernels over the gradients.
  *
  * @throws {RangeError} when the sweep has no complete run.
+ * @example
+ * ```ts ignore
+ * import { analyzeSweepDir } from "./analyze.ts";
+ * const r = await analyzeSweepDir("results/tiny-ebb32b98", { log: console.log });
+ * for (const c of r.claims.claims) console.log(c.id, c.verdict);
+ * ```
  */
 export async function analyzeSweepDir(
   sweepDir: string,

@@ -240,7 +240,16 @@ export function dryRunReport(
   return out.join("\n");
 }
 
-/** Runs the CLI; returns the process exit code. */
+/**
+ * Runs the CLI; returns the process exit code (0 done, 1 a run failed, 2 bad arguments,
+ * 130 interrupted).
+ *
+ * @example
+ * ```ts
+ * import { main } from "./cli.ts";
+ * if ((await main(["--help"])) !== 0) throw new Error();
+ * ```
+ */
 export async function main(args: string[]): Promise<number> {
   let parsed: SweepArgs;
   try {

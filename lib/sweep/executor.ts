@@ -86,6 +86,13 @@ async function removeQuietly(path: string): Promise<void> {
  * Cost: the run's training, one salience pass and one forward pass over the probe set.
  *
  * @throws what training throws (an abort through `ctx.signal` included).
+ * @example
+ * ```ts ignore
+ * import { executeRun } from "./executor.ts";
+ * // ctx: the config, the loaded data set, the backend and a Progress (see runSweep()).
+ * const outcome = await executeRun(ctx, plan.runs[0], runDirOf(sweepDir, plan.runs[0].runId));
+ * console.log(outcome.status, outcome.redone);
+ * ```
  */
 export async function executeRun(
   ctx: RunContext,

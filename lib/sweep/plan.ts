@@ -18,6 +18,15 @@ import {
  * Everything that determines the artifacts of one run; its hash is the run's config hash.
  * Lists of the sweep (other widths, seed count, the experiments) are left out, so a run keeps
  * its id when the sweep around it grows.
+ *
+ * @example
+ * ```ts
+ * import { runHashInput } from "./plan.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const a = presetConfig("tiny"), b = { ...presetConfig("tiny"), seeds: 9 };
+ * const run = { family: "CNNSmall", k: 1, seed: 0, batchSize: 16 };
+ * if (JSON.stringify(runHashInput(a, run)) !== JSON.stringify(runHashInput(b, run))) throw new Error();
+ * ```
  */
 export function runHashInput(
   config: SweepConfig,
@@ -36,7 +45,17 @@ export function runHashInput(
   };
 }
 
-/** The sweep id and config hash of a resolved config. */
+/**
+ * The sweep id (`<name>-<hash8>`) and config hash (SHA-256 of the canonical JSON) of a config.
+ *
+ * @example
+ * ```ts
+ * import { sweepIdentity } from "./plan.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const { sweepId, configHash } = sweepIdentity(presetConfig("tiny"));
+ * if (sweepId !== `tiny-${configHash.slice(0, 8)}`) throw new Error(sweepId);
+ * ```
+ */
 export function sweepIdentity(config: SweepConfig): { sweepId: string; configHash: string } {
   const configHash = hashConfig(config);
   return { sweepId: sweepIdOf(config.name, configHash), configHash };

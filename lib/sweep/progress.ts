@@ -12,7 +12,15 @@ export interface ProgressSink {
   isTerminal: boolean;
 }
 
-/** The sink for the process's stdout. */
+/**
+ * The sink for the process's stdout (a terminal gets one updating line).
+ *
+ * @example
+ * ```ts
+ * import { stdoutSink } from "./progress.ts";
+ * if (typeof stdoutSink().isTerminal !== "boolean") throw new Error();
+ * ```
+ */
 export function stdoutSink(): ProgressSink {
   const enc = new TextEncoder();
   return {
@@ -51,6 +59,17 @@ export interface CurrentRun {
 /**
  * Tracks and prints progress. Call {@link Progress.startRun}, then {@link Progress.update} during
  * training, {@link Progress.phase} for the later steps, and {@link Progress.endRun}.
+ *
+ * @example
+ * ```ts
+ * import { Progress } from "./progress.ts";
+ * let text = "";
+ * const p = new Progress({ write: (t) => { text += t; }, isTerminal: false }, 2, 0, 200);
+ * p.startRun({ runId: "A-k1-s0-01234567", flops: 100, epochs: 1 });
+ * p.epochDone(0, "loss 1.0");
+ * p.endRun("complete");
+ * if (!text.includes("[1/2] A-k1-s0-01234567: complete")) throw new Error(text);
+ * ```
  */
 export class Progress {
   #sink: ProgressSink;

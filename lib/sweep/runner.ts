@@ -67,6 +67,15 @@ export interface SweepOutcome {
  *
  * @throws {RangeError} when the folder holds a sweep of a different config (a hash collision
  *   of the id, or a hand-edited file).
+ * @example
+ * ```ts
+ * import { prepareSweepDir } from "./runner.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const out = await Deno.makeTempDir();
+ * const { dir, sweep } = await prepareSweepDir(presetConfig("tiny"), out);
+ * if (!dir.endsWith(sweep.sweepId)) throw new Error(dir);
+ * await Deno.remove(out, { recursive: true });
+ * ```
  */
 export async function prepareSweepDir(
   config: SweepConfig,
@@ -126,6 +135,13 @@ function describeBackend(r: TfReport): string {
  *
  * @throws the data loader's error when the data set is absent (naming where to put it), and
  *   whatever a run throws.
+ * @example
+ * ```ts ignore
+ * import { runSweep } from "./runner.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const r = await runSweep(presetConfig("tiny"), { out: "results" }); // seconds
+ * console.log(r.sweepDir, r.done, r.analyzed);
+ * ```
  */
 export async function runSweep(
   config: SweepConfig,

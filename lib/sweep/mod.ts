@@ -1,0 +1,65 @@
+/**
+ * The sweep runner: `deno task sweep` trains families of models at several widths and seeds,
+ * takes their input salience on a probe set, runs the attack and ensemble experiments and the
+ * analysis, and writes everything into the results store (`lib/store`, `docs/store.md`).
+ *
+ * - Presets ({@link PRESETS}, all values in `presets.ts`): `default` (the embedded
+ *   Fashion-MNIST subset, minutes on a 2-core machine), `tiny` (seconds, synthetic), `fmnist`,
+ *   `population`, `batch-size`, `vit`, and the paper's `cifar10-paper`, `cifar100-paper`,
+ *   `tinyimagenet-paper` (for `--dry-run` here and GPU machines elsewhere).
+ * - `--config FILE`: a JSON object whose `preset` names the base and whose other keys override
+ *   it, validated with one clear error per problem ({@link resolveConfigFile}).
+ * - Every run is addressed by (family, k, seed, config hash) and writes only its own folder,
+ *   atomically, ending with a `COMPLETE` marker of checksums; a rerun skips complete runs,
+ *   resumes interrupted training from its last checkpoint and redoes corrupted artifacts
+ *   ({@link executeRun}).
+ * - `--shard i/n`, Slurm job arrays and Kubernetes Indexed Jobs take a deterministic slice of
+ *   the plan ({@link resolveShard}, {@link shardRuns}); the analysis reads whatever is complete.
+ *
+ * ```ts
+ * import { buildPlan, planCost, presetConfig } from "./mod.ts";
+ * const config = presetConfig("cifar10-paper");
+ * const plan = buildPlan(config);
+ * const cost = planCost(config, plan.runs);
+ * console.log(plan.runs.length, (cost.gradientBytes / 1e9).toFixed(1), "GB of gradients");
+ * ```
+ *
+ * @module
+ */
+export { PRESET_NAMES, presetConfig, type PresetName, PRESETS } from "./presets.ts";
+export {
+  datasetOptions,
+  loadConfigFile,
+  nearestKey,
+  resolveConfigFile,
+  SWEEP_DATASETS,
+  validateConfig,
+} from "./config.ts";
+export {
+  buildPlan,
+  resolveShard,
+  runHashInput,
+  type Shard,
+  shardRuns,
+  sweepIdentity,
+} from "./plan.ts";
+export {
+  DATASET_FACTS,
+  type DatasetFacts,
+  type ModelCost,
+  modelCost,
+  type PlanCost,
+  planCost,
+  REFERENCE_FLOPS_PER_SECOND,
+} from "./cost.ts";
+export {
+  type CurrentRun,
+  formatDuration,
+  Progress,
+  type ProgressSink,
+  stdoutSink,
+} from "./progress.ts";
+export { executeRun, type RunContext, type RunOutcome } from "./executor.ts";
+export { prepareSweepDir, runSweep, type SweepOptions, type SweepOutcome } from "./runner.ts";
+export { analyzeSweepDir, type AnalyzeSweepDirOptions } from "./analyze.ts";
+export { dryRunReport, main, parseSweepArgs, type SweepArgs, USAGE } from "./cli.ts";
