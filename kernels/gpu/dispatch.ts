@@ -3,7 +3,7 @@
  * TypeScript, buffer creation and read-back, dispatch-grid clamping, the loop-iteration
  * assertion, and running a unit of work with a redo when the device is lost.
  */
-import { type Gpu, LOOP_CAP } from "./gpu.ts";
+import { deviceLimit, type Gpu, LOOP_CAP } from "./gpu.ts";
 
 const shaderText = new Map<string, string>();
 
@@ -43,6 +43,12 @@ export async function loadShader(
  * is at most {@linkcode LOOP_CAP}.
  */
 export function assertLoopBound(label: string, iterations: number): void {
+  if (!Number.isSafeInteger(iterations) || iterations < 0) {
+    // A bug, not a size to split: every size and limit is validated where it enters.
+    throw new RangeError(
+      `${label}: the planned loop iterations per invocation are ${iterations}; expected a non-negative integer (a size or device limit was not a number).`,
+    );
+  }
   if (!(iterations <= LOOP_CAP)) {
     throw new RangeError(
       `${label}: one invocation would run ${iterations} loop iterations, more than the cap of ${LOOP_CAP}; split the work further.`,
@@ -52,7 +58,10 @@ export function assertLoopBound(label: string, iterations: number): void {
 
 /** Splits `count` workgroups into an x × y grid within `maxComputeWorkgroupsPerDimension`. */
 export function grid2d(device: GPUDevice, count: number): { x: number; y: number } {
-  const max = device.limits.maxComputeWorkgroupsPerDimension;
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new RangeError(`A dispatch of ${count} workgroups; expected a non-negative integer.`);
+  }
+  const max = deviceLimit(device, "maxComputeWorkgroupsPerDimension");
   if (count <= max) return { x: Math.max(1, count), y: 1 };
   const y = Math.ceil(count / max);
   if (y > max) {

@@ -33,6 +33,42 @@ export interface RequestGpuOptions {
   onWarning?: (message: string) => void;
 }
 
+/**
+ * Reads a numeric limit of `device` (`maxStorageBufferBindingSize`, …) and checks it: a device
+ * from elsewhere (a wrapper, a mock, a runtime that leaves a limit out) may lack one, and an
+ * undefined limit would otherwise turn every size computed from it into NaN.
+ *
+ * @throws {RangeError} when the limit is missing or not a positive finite number.
+ */
+export function deviceLimit(device: GPUDevice, name: keyof GPUSupportedLimits): number {
+  const value = Number((device.limits as unknown as Record<string, unknown> | undefined)?.[name]);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new RangeError(
+      `device.limits.${name} is ${
+        (device.limits as unknown as Record<string, unknown> | undefined)?.[name]
+      }; expected a positive number: pass a device from requestAdapter().requestDevice(), or let requestGpu() request one.`,
+    );
+  }
+  return value;
+}
+
+/** Throws RangeError unless `bytes` is a positive integer of at least 16 (or undefined). */
+function checkBindingBytes(bytes: number | undefined): void {
+  if (bytes === undefined) return;
+  if (!Number.isSafeInteger(bytes) || bytes < 16) {
+    throw new RangeError(
+      `maxBindingBytes is ${bytes}; expected an integer of at least 16 bytes, or leave it out to use the device's limit.`,
+    );
+  }
+}
+
+/** The device limits the dispatchers compute sizes from. */
+const LIMITS_USED = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupsPerDimension",
+] as const;
+
 const SOFTWARE_PATTERN = /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i;
 
 /**
@@ -74,17 +110,19 @@ export class Gpu {
     this.note = init.note ?? "";
     this.#ownsDevice = init.ownsDevice;
     this.#options = { onWarning: (m: string) => console.warn(m), ...init.options };
+    checkBindingBytes(init.options?.maxBindingBytes);
     this.#maxBindingBytes = init.options?.maxBindingBytes;
     if (init.device) this.#watch(init.device);
   }
 
   /** Largest storage binding the kernels create, in bytes (a multiple of 16). */
   get maxBindingBytes(): number {
-    const limit = this.device?.limits.maxStorageBufferBindingSize ?? 2 ** 31;
+    const device = this.device;
+    const limit = device ? deviceLimit(device, "maxStorageBufferBindingSize") : 2 ** 31;
     const wanted = Math.min(
       this.#maxBindingBytes ?? limit,
       limit,
-      this.device?.limits.maxBufferSize ?? limit,
+      device ? deviceLimit(device, "maxBufferSize") : limit,
     );
     return Math.max(16, Math.floor(wanted / 16) * 16);
   }
@@ -244,6 +282,10 @@ function neededLimits(adapter: GPUAdapter): Record<string, number> {
  *
  * Cost: one adapter and device request (tens of milliseconds). Never throws for want of a GPU.
  *
+ * @throws {RangeError} when `maxBindingBytes` is not an integer ≥ 16, or a caller's `device`
+ * lacks a positive `maxStorageBufferBindingSize`, `maxBufferSize` or
+ * `maxComputeWorkgroupsPerDimension` limit.
+ *
  * @example
  * ```ts
  * import { requestGpu } from "./mod.ts";
@@ -254,6 +296,9 @@ function neededLimits(adapter: GPUAdapter): Record<string, number> {
  */
 export async function requestGpu(options: RequestGpuOptions = {}): Promise<Gpu> {
   if (options.device) {
+    // Sizes are computed from these limits: refuse a device that lacks them here, at the entry,
+    // rather than let an undefined limit become a NaN size deep inside a kernel.
+    for (const name of LIMITS_USED) deviceLimit(options.device, name);
     // GPUDevice.adapterInfo names the adapter behind a caller's device where the runtime has it.
     const info = (options.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     const described = info ? infoDescription(info) : undefined;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { Gpu, LOOP_CAP, requestGpu, type RequestGpuOptions } from "./gpu.ts";
+export { deviceLimit, Gpu, LOOP_CAP, requestGpu, type RequestGpuOptions } from "./gpu.ts";
 export {
   assertLoopBound,
   BufferSet,

@@ -3,7 +3,7 @@
  * sample batches, with per-pair counts, and optional per-sample cosines and histograms.
  */
 import { assertLoopBound, BufferSet, grid2d, loadShader, runUnit } from "../gpu/dispatch.ts";
-import { type Gpu, LOOP_CAP } from "../gpu/gpu.ts";
+import { deviceLimit, type Gpu, LOOP_CAP } from "../gpu/gpu.ts";
 import { allPairs, checkBatch, checkCount, checkPairs, cosineBin } from "../gpu/checks.ts";
 import {
   addCounts,
@@ -78,6 +78,15 @@ function planChunks(
   maxBytes: number,
   maxSamples = Infinity,
 ): Chunk[] {
+  checkCount("models", M);
+  checkCount("samples", N);
+  checkCount("dim", D);
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 16) {
+    throw new RangeError(`maxBindingBytes is ${maxBytes}; expected an integer of at least 16.`);
+  }
+  if (!(maxSamples >= 1)) {
+    throw new RangeError(`samples per chunk is ${maxSamples}; expected at least 1.`);
+  }
   const chunks: Chunk[] = [];
   const perSample = 4 * M * D;
   if (perSample <= maxBytes) {
@@ -188,6 +197,14 @@ async function gramChunkOn(
   sink: GramSink,
 ): Promise<void> {
   const { M, n } = shape;
+  checkCount("models", M);
+  checkCount("chunk samples", n);
+  checkCount("chunk dim", shape.dim);
+  if (chunk.length !== M * n * shape.dim) {
+    throw new TypeError(
+      `pairwise gram: the chunk has ${chunk.length} values; expected ${M} × ${n} × ${shape.dim}.`,
+    );
+  }
   const data = kernel === "registers" ? padSamples(chunk, M * n, shape.dim) : chunk;
   const dim = kernel === "registers" ? Math.ceil(shape.dim / 4) * 4 : shape.dim;
   const cols = n * dim;
@@ -208,7 +225,7 @@ async function gramChunkOn(
   for (let bi = 0; bi < nb; bi++) for (let bj = bi; bj < nb; bj++) tilePairs.push((bi << 16) | bj);
   const tileBytes = TILE * TILE * 4;
   // Outputs are bounded by the device's own limit (maxBindingBytes splits the inputs).
-  const maxBytes = device.limits.maxStorageBufferBindingSize;
+  const maxBytes = deviceLimit(device, "maxStorageBufferBindingSize");
   let segment: number, spp: number, span: number;
   if (sink.slot) {
     // one segment per sample, cut into as few spans as the loop cap allows
@@ -562,7 +579,7 @@ export class PairwiseSimilarity {
       maxSamples = Math.max(
         1,
         Math.floor(
-          device.limits.maxStorageBufferBindingSize /
+          deviceLimit(device, "maxStorageBufferBindingSize") /
             (tile * tile * 4 * spansPerSample(kernel, D) * Math.ceil(M / tile) ** 2),
         ),
       );

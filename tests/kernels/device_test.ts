@@ -357,3 +357,101 @@ gpuTest(
     }
   },
 );
+
+/** The error `fn` throws (or rejects with), or null. */
+async function thrown(fn: () => unknown): Promise<unknown> {
+  try {
+    await fn();
+  } catch (e) {
+    return e;
+  }
+  return null;
+}
+
+Deno.test("requestGpu() rejects a maxBindingBytes that is not an integer ≥ 16 where it enters", async () => {
+  // Regression: a NaN binding size once reached the Gram dispatcher and surfaced as "one
+  // invocation would run NaN loop iterations". It is now refused by name at requestGpu().
+  for (const bad of [NaN, 0, -64, 15, 100.5, Infinity]) {
+    const e = await thrown(() => requestGpu({ forceCpu: true, maxBindingBytes: bad }));
+    if (!(e instanceof RangeError) || !String(e.message).includes("maxBindingBytes")) {
+      throw new Error(`maxBindingBytes ${bad}: expected a RangeError naming it, got ${e}`);
+    }
+  }
+  const gpu = await requestGpu({ forceCpu: true, maxBindingBytes: 17 });
+  if (gpu.maxBindingBytes !== 16) throw new Error(`rounded to ${gpu.maxBindingBytes}, not 16`);
+});
+
+Deno.test("assertLoopBound() names a NaN bound as a bug, not as work to split", async () => {
+  for (const bad of [NaN, -1, 2.5, undefined as unknown as number]) {
+    const e = await thrown(() => assertLoopBound("probe", bad));
+    if (!(e instanceof RangeError) || !String(e.message).includes("not a number")) {
+      throw new Error(
+        `bound ${bad}: expected a RangeError saying a size was not a number, got ${e}`,
+      );
+    }
+  }
+});
+
+gpuTest("requestGpu() refuses a caller's device whose limits are missing", async () => {
+  const adapter = (await navigator.gpu.requestAdapter())!;
+  const device = await adapter.requestDevice();
+  try {
+    // a wrapper that hides the real limits (as some device shims do)
+    const shim = Object.create(device, {
+      limits: { value: { maxBufferSize: 1 << 28 } },
+    }) as GPUDevice;
+    const e = await thrown(() => requestGpu({ device: shim }));
+    if (!(e instanceof RangeError) || !String(e.message).includes("maxStorageBufferBindingSize")) {
+      throw new Error(`expected a RangeError naming the missing limit, got ${e}`);
+    }
+  } finally {
+    device.destroy();
+  }
+});
+
+gpuTest("PairwiseSimilarity runs every degenerate batch shape without a NaN size", async () => {
+  // One model, one sample, dim 1, a final short batch, per-sample cosines on and off, both Gram
+  // kernel versions, and splits forced by a small maxBindingBytes: each must give the reference.
+  for (const kernel of ["tiled", "registers"] as const) {
+    for (const maxBindingBytes of [undefined, 112]) {
+      const gpu = await requestGpu({ maxBindingBytes });
+      try {
+        for (
+          const [M, N, D] of [[1, 1, 1], [2, 1, 1], [1, 5, 3], [3, 1, 9], [2, 3, 1]] as Array<
+            [number, number, number]
+          >
+        ) {
+          for (const cosines of [false, true]) {
+            const { units, zero } = randomUnits(M + N + D, M, N, D);
+            const acc = new PairwiseSimilarity(gpu, { models: M, dim: D, kernel, cosines });
+            // all but the last sample, then the last one alone (a short final batch)
+            const cut = Math.max(1, N - 1);
+            for (const [x0, x1] of [[0, cut], [cut, N]] as Array<[number, number]>) {
+              if (x1 <= x0) continue;
+              const n = x1 - x0;
+              const u = new Float32Array(M * n * D), z = new Uint8Array(M * n);
+              for (let m = 0; m < M; m++) {
+                u.set(units.subarray((m * N + x0) * D, (m * N + x1) * D), m * n * D);
+                z.set(zero.subarray(m * N + x0, m * N + x1), m * n);
+              }
+              await acc.add(u, z);
+            }
+            const got = acc.result();
+            const want = reference.pairwiseSimilarity(units, zero, {
+              models: M,
+              dim: D,
+              cosines,
+            });
+            const tag = `${kernel} M=${M} N=${N} D=${D} cosines=${cosines} max=${maxBindingBytes}`;
+            assertClose(maxDiff(got.sum, want.sum), 1e-5 * N, tag);
+            if (cosines) {
+              assertClose(maxDiff(got.cosines!.values, want.cosines!.values), 1e-6, `${tag} cos`);
+            }
+          }
+        }
+      } finally {
+        gpu.destroy();
+      }
+    }
+  }
+});
