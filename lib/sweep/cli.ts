@@ -240,6 +240,18 @@ export function dryRunReport(
   return out.join("\n");
 }
 
+/** `deno task sweep` with `args` minus the shard and analysis flags (shell-quoted). */
+function rerunCommand(args: string[]): string {
+  const keep: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--shard" || a === "--shard-count") i++;
+    else if (!/^--(shard|shard-count)=|^--(no-)?analyze$/.test(a)) keep.push(a);
+  }
+  const q = (s: string) => /^[\w./:=@%+-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+  return ["deno task sweep", ...keep.map(q)].join(" ");
+}
+
 /**
  * Runs the CLI; returns the process exit code (0 done, 1 a run failed, 2 bad arguments,
  * 130 interrupted).
@@ -285,6 +297,7 @@ export async function main(args: string[]): Promise<number> {
       shard: parsed.shard,
       analyze: parsed.analyze,
       signal: controller.signal,
+      command: rerunCommand(args),
     });
     return 0;
   } catch (err) {

@@ -185,9 +185,9 @@ export class Progress {
         return 100;
       }
     })();
-    let line = `${this.#prefix()} ${run?.runId ?? ""} ${this.#status} · ETA ${
-      formatDuration(this.eta())
-    }`;
+    let line = `${this.#prefix()} ETA ${formatDuration(this.eta())} · ${
+      run?.runId ?? ""
+    } ${this.#status}`;
     if (line.length > cols - 1) line = line.slice(0, cols - 2) + "…";
     this.#sink.write(`\r\x1b[2K${line}`);
     this.#drawn = true;

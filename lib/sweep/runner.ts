@@ -43,6 +43,8 @@ export interface SweepOptions {
   sink?: ProgressSink;
   /** Aborts training at the next batch. */
   signal?: AbortSignal;
+  /** The command that reruns this sweep unsharded, for the hint a shard prints at its end. */
+  command?: string;
 }
 
 /** What {@link runSweep} did. */
@@ -233,7 +235,11 @@ export async function runSweep(
     await analyzeSweepDir(dir, { log: line, data, tfReady: backend !== null });
   } else if (shard.count > 1) {
     line(
-      `shard ${shard.index}/${shard.count} done; when every shard has finished: deno task analyze --run ${dir}`,
+      `shard ${shard.index}/${shard.count} done. When every shard has finished: ` +
+        `${
+          options.command ?? "deno task sweep <same options>"
+        } --analyze (experiments and analysis), ` +
+        `or deno task analyze --run ${dir} (analysis only).`,
     );
   }
   const seconds = (performance.now() - t0) / 1000;
