@@ -3,7 +3,8 @@
 // the whole batch × output plane (B·oH·oW iterations, which Mesa cuts at 65,535 and which leaves
 // most lanes idle on small filters). Here each invocation owns a 4 (in-channel) × 4
 // (out-channel) tile of one kernel tap (kh, kw) and a chunk of at most `chunk` output positions,
-// accumulating 4 vec4 FMAs per position; a second pass (the backend's Sum kernel) adds the
+// accumulating 4 vec4 FMAs per position (positions taken as whole output rows, so the
+// index arithmetic divides once per row); a second pass (the backend's Sum kernel) adds the
 // chunks' partial tiles. Every invocation runs at most `chunk` loop iterations.
 import * as tf from "@tensorflow/tfjs-core";
 
@@ -30,27 +31,30 @@ fn main(index : i32) {
   let p = r / uniforms.kh;
   let ci0 = cit * 4;
   let co0 = cot * 4;
-  let start = p * uniforms.chunk;
-  let end = min(start + uniforms.chunk, uniforms.positions);
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
   var a3 = vec4<f32>(0.0);
-  for (var q = start; q < end; q = q + 1) {
-    let ox = q % uniforms.ow;
-    let t = q / uniforms.ow;
-    let oy = t % uniforms.oh;
-    let n = t / uniforms.oh;
+  let rowStart = p * uniforms.chunk;
+  let rowEnd = min(rowStart + uniforms.chunk, uniforms.positions);
+  for (var row = rowStart; row < rowEnd; row = row + 1) {
+    let oy = row % uniforms.oh;
+    let n = row / uniforms.oh;
     let iy = oy * uniforms.strideH - uniforms.padTop + kh;
-    let ix = ox * uniforms.strideW - uniforms.padLeft + kw;
-    if (iy >= 0 && iy < uniforms.h && ix >= 0 && ix < uniforms.w) {
-      let xb = ((n * uniforms.h + iy) * uniforms.w + ix) * uniforms.ci + ci0;
-      let db = q * uniforms.co + co0;
-      let dv = vec4<f32>(dy[db], dy[db + 1], dy[db + 2], dy[db + 3]);
-      a0 = a0 + x[xb] * dv;
-      a1 = a1 + x[xb + 1] * dv;
-      a2 = a2 + x[xb + 2] * dv;
-      a3 = a3 + x[xb + 3] * dv;
+    if (iy < 0 || iy >= uniforms.h) { continue; }
+    let xRow = (n * uniforms.h + iy) * uniforms.w;
+    let dRow = row * uniforms.ow;
+    for (var ox = 0; ox < uniforms.ow; ox = ox + 1) {
+      let ix = ox * uniforms.strideW - uniforms.padLeft + kw;
+      if (ix >= 0 && ix < uniforms.w) {
+        let xb = (xRow + ix) * uniforms.ci + ci0;
+        let db = (dRow + ox) * uniforms.co + co0;
+        let dv = vec4<f32>(dy[db], dy[db + 1], dy[db + 2], dy[db + 3]);
+        a0 = a0 + x[xb] * dv;
+        a1 = a1 + x[xb + 1] * dv;
+        a2 = a2 + x[xb + 2] * dv;
+        a3 = a3 + x[xb + 3] * dv;
+      }
     }
   }
   let base = ((p * uniforms.kh + kh) * uniforms.kw + kw) * uniforms.ci * uniforms.co;
@@ -112,14 +116,16 @@ export function tiledConv2DBackpropFilter(
       "channelsLast",
     );
     const [kh, kw, ci, co] = attrs.filterShape;
-    const positions = info.batchSize * info.outHeight * info.outWidth;
-    const parts = Math.ceil(positions / chunk);
+    // Each invocation takes whole output rows: at most `chunk` positions (and ≥ 1 row).
+    const rows = info.batchSize * info.outHeight;
+    const rowsPerPart = Math.max(1, Math.floor(chunk / info.outWidth));
+    const parts = Math.ceil(rows / rowsPerPart);
     const ciTiles = Math.ceil(ci / 4), coTiles = Math.ceil(co / 4);
     const invocations = parts * kh * kw * ciTiles * coTiles;
     const program = {
       variableNames: ["x", "dy"],
       outputShape: [parts, kh, kw, ci, co],
-      shaderKey: "salienceConv2DDerFilterTiled",
+      shaderKey: "salienceConv2DDerFilterRows",
       dispatchLayout: { x: [0, 1, 2, 3, 4] },
       dispatch: [Math.ceil(invocations / WORKGROUP), 1, 1],
       workgroupSize: [WORKGROUP, 1, 1],
@@ -128,8 +134,8 @@ export function tiledConv2DBackpropFilter(
     };
     const u = [
       invocations,
-      positions,
-      chunk,
+      rows,
+      rowsPerPart,
       info.inHeight,
       info.inWidth,
       ci,
