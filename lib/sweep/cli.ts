@@ -33,6 +33,8 @@ export const USAGE = `usage: deno task sweep [options]
   --analyze           run the analysis after this shard's runs (default: only when unsharded)
   --no-analyze        skip the analysis
   --backend B         override the config's backend: auto, webgpu or cpu
+  --data-dir DIR      folder of the data set's files (CIFAR, TinyImageNet, a Fashion-MNIST copy);
+                      not part of the sweep id, so machines may hold the data at different paths
   --tflops X          effective TFLOP/s the dry run's time estimate assumes (default ${
   REFERENCE_FLOPS_PER_SECOND / 1e12
 })
@@ -83,6 +85,7 @@ export async function parseSweepArgs(
         analyze: { type: "boolean" },
         "no-analyze": { type: "boolean" },
         backend: { type: "string" },
+        "data-dir": { type: "string" },
         tflops: { type: "string" },
         help: { type: "boolean" },
       },
@@ -112,6 +115,7 @@ export async function parseSweepArgs(
     }
     config.backend = values.backend as SweepConfig["backend"];
   }
+  if (values["data-dir"] !== undefined) config.dataset.dir = values["data-dir"];
   let flopsPerSecond = REFERENCE_FLOPS_PER_SECOND;
   if (values.tflops !== undefined) {
     const t = Number(values.tflops);

@@ -38,11 +38,28 @@ export function runHashInput(
     k: run.k,
     seed: run.seed,
     batchSize: run.batchSize,
-    dataset: config.dataset,
+    dataset: { ...config.dataset, dir: null },
     training,
     salience: config.salience,
     logits: config.experiments.logits,
   };
+}
+
+/**
+ * The part of a config that identifies a sweep: all of it but `dataset.dir`, so that machines
+ * holding the same data set at different paths (shards on a cluster) share sweep and run ids.
+ *
+ * @example
+ * ```ts
+ * import { identityOf } from "./plan.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const c = presetConfig("fmnist");
+ * c.dataset.dir = "/data/fmnist";
+ * if (identityOf(c).dataset.dir !== null || c.dataset.dir !== "/data/fmnist") throw new Error();
+ * ```
+ */
+export function identityOf(config: SweepConfig): SweepConfig {
+  return { ...config, dataset: { ...config.dataset, dir: null } };
 }
 
 /**
@@ -57,7 +74,7 @@ export function runHashInput(
  * ```
  */
 export function sweepIdentity(config: SweepConfig): { sweepId: string; configHash: string } {
-  const configHash = hashConfig(config);
+  const configHash = hashConfig(identityOf(config));
   return { sweepId: sweepIdOf(config.name, configHash), configHash };
 }
 

@@ -25,7 +25,7 @@ import {
 import { canonicalJson } from "../store/mod.ts";
 import { executeRun } from "./executor.ts";
 import { datasetOptions } from "./config.ts";
-import { buildPlan, type Shard, shardRuns } from "./plan.ts";
+import { buildPlan, identityOf, type Shard, shardRuns } from "./plan.ts";
 import { planCost } from "./cost.ts";
 import { formatDuration, Progress, type ProgressSink, stdoutSink } from "./progress.ts";
 import { analyzeSweepDir } from "./analyze.ts";
@@ -89,7 +89,8 @@ export async function prepareSweepDir(
   if (await exists(join(dir, "sweep.json"))) {
     sweep = await readSweep(dir);
     if (
-      sweep.configHash !== plan.configHash || canonicalJson(sweep.config) !== canonicalJson(config)
+      sweep.configHash !== plan.configHash ||
+      canonicalJson(identityOf(sweep.config)) !== canonicalJson(identityOf(config))
     ) {
       throw new RangeError(
         `${dir}/sweep.json holds another config (hash ${sweep.configHash.slice(0, 8)}, expected ${
@@ -154,6 +155,8 @@ export async function runSweep(
   const shard = options.shard ?? { index: 0, count: 1, source: "none" };
   const sink = options.sink ?? stdoutSink();
   const line = (s: string) => sink.write(s + "\n");
+  // The data first: a missing data set fails before anything is written.
+  const data: Dataset = await loadDataset(config.dataset.name, datasetOptions(config));
   const { dir, sweep } = await prepareSweepDir(config, out);
   const listing = shardRuns(await listRuns(dir), shard);
   // A run counts as complete only when every checksum of its marker still matches.
@@ -170,11 +173,9 @@ export async function runSweep(
   );
 
   let backend: BackendInfo | null = null;
-  let data: Dataset | undefined;
   let done = 0;
   if (todo.length > 0) {
-    const { dataset: d, training } = config;
-    data = await loadDataset(d.name, datasetOptions(config));
+    const { training } = config;
     const report = await initTf({
       backend: config.backend,
       sizes: {

@@ -66,6 +66,8 @@ Deno.test("parseSweepArgs() resolves presets, shards from the environment and ov
     JOB_COMPLETION_INDEX: "2",
   });
   assertEquals([c.shard.index, c.shard.count, c.dryRun, c.flopsPerSecond], [2, 3, true, 2e12]);
+  const d = await parseSweepArgs(["--preset", "cifar10-paper", "--data-dir", "data/cifar"], {});
+  assertEquals(d.config.dataset.dir, "data/cifar");
 });
 
 Deno.test("sweep CLI exits 2 with one error and the usage for an unknown flag", async () => {

@@ -110,3 +110,9 @@ Deno.test("resolveShard() rejects malformed or inconsistent shards with one clea
     assertThrows(() => resolveShard(flags, env), RangeError, part);
   }
 });
+
+Deno.test("buildPlan() ids do not depend on where the data set lives", () => {
+  const here = presetConfig("fmnist"), there = presetConfig("fmnist");
+  there.dataset.dir = "/mnt/shared/fashion-mnist";
+  assertEquals(buildPlan(there), buildPlan(here));
+});
