@@ -176,7 +176,7 @@ Deno.test({
 
     const child = sweepCommand(["--config", cfgPath, "--out", join(root, "killed"), "--no-analyze"])
       .spawn();
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 180_000;
     while (!(await exists(join(second, "checkpoint", "epoch-0001")))) {
       assert(Date.now() < deadline, "the second run never reached its first checkpoint");
       await new Promise((r) => setTimeout(r, 20));
