@@ -15,6 +15,7 @@ import { createOptimizer, trainStep } from "../lib/train/mod.ts";
 import { inputGradients } from "../lib/salience/mod.ts";
 
 type Cell = { train: number; salience: number } | null;
+type Column = "webgpu" | "tfjs" | "cpu";
 
 function syntheticBatch(n: number, per: number, seed: number) {
   let s = seed >>> 0 || 1;
@@ -68,29 +69,35 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   ];
   // The CPU backend is two orders slower: measure it where it finishes in reasonable time.
   const cpuKeys = new Set(ctx.quick ? ["CNNSmall/2"] : ["CNNSmall/2", "CNNSmall/4", "MLP/4"]);
-  const results = new Map<string, { webgpu: Cell; cpu: Cell }>();
+  const results = new Map<string, Record<Column, Cell>>();
   const reports: TfReport[] = [];
   const sizes = { batch, height: size, width: size, channels: 1 };
-  for (const backend of ["webgpu", "cpu"] as const) {
-    if (backend === "webgpu" && !(await hasWebGpuAdapter())) {
-      ctx.log("no WebGPU adapter: WebGPU column left empty");
+  // "webgpu": the backend as initTf configures it (our conv kernels on software adapters);
+  // "tfjs": the same adapter with tfjs-backend-webgpu's own kernels only.
+  for (const column of ["webgpu", "tfjs", "cpu"] as const) {
+    if (column !== "cpu" && !(await hasWebGpuAdapter())) {
+      ctx.log("no WebGPU adapter: WebGPU columns left empty");
       continue;
     }
-    const r = await initTf({ backend, sizes });
-    reports.push(r);
-    ctx.log(`${backend}: ${r.note}`);
+    const r = column === "cpu" ? await initTf({ backend: "cpu" }) : await initTf({
+      backend: "webgpu",
+      sizes,
+      ownKernels: column === "tfjs" ? "never" : "auto",
+    });
+    if (column !== "tfjs") reports.push(r);
+    ctx.log(`${column}: ${r.note}`);
     for (const [family, k] of gpuCases) {
       const key = `${family}/${k}`;
-      if (backend === "cpu" && !cpuKeys.has(key)) continue;
+      if (column === "cpu" && !cpuKeys.has(key)) continue;
       const cell = await measure(family, k, {
         batch,
         size,
-        reps: backend === "cpu" ? 1 : reps,
+        reps: column === "cpu" ? 1 : reps,
         warmup: 1,
       });
-      ctx.log(`  ${backend} ${key}: train ${fmt(cell.train)}/s, salience ${fmt(cell.salience)}/s`);
-      const row = results.get(key) ?? { webgpu: null, cpu: null };
-      row[backend] = cell;
+      ctx.log(`  ${column} ${key}: train ${fmt(cell.train)}/s, salience ${fmt(cell.salience)}/s`);
+      const row = results.get(key) ?? { webgpu: null, tfjs: null, cpu: null };
+      row[column] = cell;
       results.set(key, row);
     }
   }
@@ -98,18 +105,25 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const header = [
     "family k",
     "train/s webgpu",
+    "train/s webgpu (tfjs kernels)",
     "train/s cpu",
+    "webgpu/tfjs",
     "webgpu/cpu",
     "salience/s webgpu",
+    "salience/s webgpu (tfjs kernels)",
     "salience/s cpu",
   ];
   const v = (c: Cell, f: "train" | "salience") => (c ? fmt(c[f]) : "–");
+  const q = (a: Cell, b: Cell) => (a && b ? `${fmt(a.train / b.train)}×` : "–");
   const rows = [...results].map(([key, r]) => [
     key.replace("/", " "),
     v(r.webgpu, "train"),
+    v(r.tfjs, "train"),
     v(r.cpu, "train"),
-    r.webgpu && r.cpu ? `${fmt(r.webgpu.train / r.cpu.train)}×` : "–",
+    q(r.webgpu, r.tfjs),
+    q(r.webgpu, r.cpu),
     v(r.webgpu, "salience"),
+    v(r.tfjs, "salience"),
     v(r.cpu, "salience"),
   ]);
   const checkHeader = [

@@ -81,3 +81,74 @@ gpuTest(
     await tf.setBackend("cpu");
   },
 );
+
+gpuTest(
+  "installBoundedKernels() convolutions match the CPU backend on strided, padded, 1×1, 7×7 and odd shapes",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    // [batch, side, in channels, out channels, stride, padding, kernel]
+    const cases = [
+      [4, 28, 1, 8, 1, "same", 3],
+      [3, 7, 32, 64, 1, "same", 3],
+      [4, 16, 6, 10, 2, 1, 3],
+      [4, 31, 3, 5, 2, 0, 1],
+      [2, 32, 3, 6, 2, 3, 7],
+      [4, 9, 5, 7, 2, "same", 3],
+      [3, 6, 2, 3, 1, "valid", 3],
+    ] as const;
+    for (const [b, h, ci, co, s, pad, k] of cases) {
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(
+            Array.from({ length: b * h * h * ci }, (_, i) => Math.sin(i * 0.7)),
+            [b, h, h, ci],
+          );
+          const f = tf.tensor4d(
+            Array.from({ length: k * k * ci * co }, (_, i) => Math.cos(i * 1.3)),
+            [k, k, ci, co],
+          );
+          const bias = tf.tensor1d(Array.from({ length: co }, (_, i) => i * 0.1 - 0.3));
+          const xp = typeof pad === "number" && pad > 0
+            ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) as tf.Tensor4D
+            : x;
+          const p = pad === "same" ? "same" : "valid";
+          const conv = (a: tf.Tensor, c: tf.Tensor) =>
+            tf.fused.conv2d({
+              x: a as tf.Tensor4D,
+              filter: c as tf.Tensor4D,
+              strides: s,
+              pad: p,
+              bias,
+            });
+          const [gx, gf] = tf.grads((a: tf.Tensor, c: tf.Tensor) => {
+            const y = conv(a, c);
+            return tf.sum(tf.mul(y, tf.sin(y)));
+          })([xp, f]);
+          const relu = tf.fused.conv2d({
+            x: xp,
+            filter: f,
+            strides: s,
+            pad: p,
+            bias,
+            activation: "relu",
+          });
+          return [tf.conv2d(xp, f, s, p), relu, gx!, gf!].map((t) => tf.reshape(t, [-1]));
+        });
+      await tf.setBackend("cpu");
+      const ref = await Promise.all(run().map((t) => t.data()));
+      await tf.setBackend("webgpu");
+      installBoundedKernels("webgpu");
+      const got = await Promise.all(run().map((t) => t.data()));
+      ref.forEach((r, j) => {
+        let e = 0, scale = 1;
+        for (let i = 0; i < r.length; i++) {
+          e = Math.max(e, Math.abs(r[i]! - got[j]![i]!));
+          scale = Math.max(scale, Math.abs(r[i]!));
+        }
+        // f32 sums in another order: relative error far below 1e-4 (seen: ≤ 2e-6).
+        ok(e / scale < 1e-4, `case ${[b, h, ci, co, s, pad, k]} output ${j}: ${e / scale}`);
+      });
+    }
+    await tf.setBackend("cpu");
+  },
+);
