@@ -72,23 +72,34 @@ export function grid2d(device: GPUDevice, count: number): { x: number; y: number
   return { x: Math.ceil(count / y), y };
 }
 
+/** Uploads of at least this many bytes use `queue.writeBuffer` (see {@linkcode BufferSet.storage}). */
+export const WRITE_BUFFER_FROM = 4 * 2 ** 20;
+
 /** Creates buffers for one unit of work and destroys them all at the end. */
 export class BufferSet {
   #buffers: GPUBuffer[] = [];
   constructor(readonly device: GPUDevice) {}
 
-  /** A storage buffer holding `data` (or `bytes` zeroed bytes), readable by copy. */
+  /**
+   * A storage buffer holding `data` (or `bytes` zeroed bytes), readable by copy. Data above
+   * {@linkcode WRITE_BUFFER_FROM} bytes goes through `queue.writeBuffer` (measured about twice
+   * as fast as a mapped buffer at 64 MiB under Deno on lavapipe), smaller data through a buffer
+   * mapped at creation.
+   */
   storage(label: string, data: ArrayBufferView | number, writable = false): GPUBuffer {
     const bytes = typeof data === "number" ? data : data.byteLength;
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const viaQueue = typeof data !== "number" && bytes >= WRITE_BUFFER_FROM && bytes % 4 === 0;
     const buffer = this.device.createBuffer({
       label,
       size,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST |
         (writable ? GPUBufferUsage.COPY_SRC : 0),
-      mappedAtCreation: typeof data !== "number",
+      mappedAtCreation: typeof data !== "number" && !viaQueue,
     });
-    if (typeof data !== "number") {
+    if (viaQueue) {
+      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, bytes);
+    } else if (typeof data !== "number") {
       new Uint8Array(buffer.getMappedRange()).set(
         new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
       );

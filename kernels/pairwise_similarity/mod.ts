@@ -9,8 +9,9 @@ export {
   COSINE_WG,
   cosineLoopBound,
   GRAM_KS,
+  GRAM_REG_LARGE_FROM,
   GRAM_REG_R,
-  GRAM_REG_TILE,
+  GRAM_REG_R_LARGE,
   GRAM_REG_WG,
   GRAM_TILE,
   GRAM_WG,
@@ -18,6 +19,8 @@ export {
   gramLoopBound,
   pairCosinesOnDevice,
   PairwiseSimilarity,
+  registerBlock,
+  registerKernelBody,
   SPAN_SUM_WG,
 } from "./pairwise_similarity.ts";
 export {

@@ -18,12 +18,53 @@ export const GRAM_WG = 16;
 export const GRAM_TILE = 4 * GRAM_WG;
 /** Columns staged in workgroup memory per step: TILE·KS = 4·WG² (four loads per invocation). */
 export const GRAM_KS = (4 * GRAM_WG * GRAM_WG) / GRAM_TILE;
-/** Register-blocked Gram kernel: each invocation computes an R×R block (R = 4, unrolled). */
-export const GRAM_REG_R = 4;
-/** Register-blocked Gram kernel: workgroup side. */
+/**
+ * Register-blocked Gram kernel: each invocation computes an R×R block of dot products (unrolled;
+ * rows are padded to a multiple of R), so its output tile is R wide. R is GRAM_REG_R_LARGE from
+ * GRAM_REG_LARGE_FROM models on (each loaded vec4 then feeds 16 dot products), else
+ * GRAM_REG_R (less padding for few models).
+ */
+export const GRAM_REG_R = 8;
+/** Register-blocked Gram kernel: the block side for many models. */
+export const GRAM_REG_R_LARGE = 16;
+/** Register-blocked Gram kernel: fewest models that use GRAM_REG_R_LARGE. */
+export const GRAM_REG_LARGE_FROM = 64;
+/**
+ * Register-blocked Gram kernel: invocations per workgroup, the lanes that split a span (the
+ * SIMD width of lavapipe on AVX2, 8).
+ */
 export const GRAM_REG_WG = 8;
-/** Register-blocked Gram kernel: output tile width WG·R. */
-export const GRAM_REG_TILE = GRAM_REG_WG * GRAM_REG_R;
+/** Register-blocked Gram kernel: workgroups aimed at per dispatch (a few per CPU thread). */
+const GRAM_REG_WORKGROUPS = 128;
+
+/** The register kernel's block side for `models` models. */
+export function registerBlock(models: number): number {
+  return models >= GRAM_REG_LARGE_FROM ? GRAM_REG_R_LARGE : GRAM_REG_R;
+}
+
+/**
+ * The unrolled body of the register kernel for blocks of `r`×`r`: accumulator declarations,
+ * the 2r vec4 loads of one step, the r² dot-product updates, and the stores.
+ */
+export function registerKernelBody(
+  r: number,
+): { DECLARE: string; LOAD: string; FMA: string; STORE: string } {
+  const ids = Array.from({ length: r }, (_, i) => i);
+  const pairs = ids.flatMap((i) => ids.map((j) => [i, j] as const));
+  const row = (
+    base: string,
+    i: number,
+  ) => (i === 0 ? `${base} + k` : `${base} + ${i}u * stride + k`);
+  return {
+    DECLARE: pairs.map(([i, j]) => `  var c${i}_${j} = 0.0;`).join("\n"),
+    LOAD: [
+      ...ids.map((i) => `    let x${i} = units[${row("a", i)}];`),
+      ...ids.map((j) => `    let y${j} = units[${row("b", j)}];`),
+    ].join("\n"),
+    FMA: pairs.map(([i, j]) => `    c${i}_${j} += dot(x${i}, y${j});`).join("\n"),
+    STORE: pairs.map(([i, j]) => `  partial[out + ${i * r + j}u] = c${i}_${j};`).join("\n"),
+  };
+}
 /** Invocations per workgroup of the span-sum pass. */
 export const SPAN_SUM_WG = 64;
 /** Invocations per workgroup of the per-sample pair-cosine kernel (a power of two). */
@@ -31,8 +72,9 @@ export const COSINE_WG = 64;
 
 /**
  * The Gram kernel versions: "tiled" stages K-slices in workgroup memory (for GPUs);
- * "registers" reads vec4 rows straight from storage with no barriers (for software adapters,
- * where barriers are costly). Both give the same sums within f32 rounding.
+ * "registers" reads vec4 rows straight from storage with no barriers, each invocation an R×R
+ * block (for software adapters, where loads are gathered lane by lane and barriers are costly).
+ * Both give the same sums within f32 rounding.
  */
 export type GramKernel = "tiled" | "registers";
 
@@ -48,7 +90,7 @@ const SPAN_SUM_URL = new URL("./span_sums.wgsl", import.meta.url);
 export function gramLoopBound(span: number, kernel: GramKernel = "tiled"): number {
   return kernel === "tiled"
     ? Math.ceil(span / GRAM_KS) * (GRAM_KS + 1) + 1
-    : Math.ceil(span / 4) + 1;
+    : Math.ceil(span / 4 / GRAM_REG_WG) + 1;
 }
 
 /** Loop iterations of one pair-cosine invocation for vectors of `dim` values. */
@@ -60,7 +102,7 @@ export function cosineLoopBound(dim: number): number {
 function maxSpan(kernel: GramKernel): number {
   return kernel === "tiled"
     ? Math.floor((LOOP_CAP - 1) / (GRAM_KS + 1)) * GRAM_KS
-    : (LOOP_CAP - 1) * 4;
+    : (LOOP_CAP - 1) * 4 * GRAM_REG_WG;
 }
 
 /** How a batch is cut into storage bindings: sample ranges, or (x, dim-range) pieces. */
@@ -128,9 +170,9 @@ function packChunk(units: Float32Array, M: number, N: number, D: number, c: Chun
   return out;
 }
 
-/** Tile width of a Gram kernel version. */
-function tileOf(kernel: GramKernel): number {
-  return kernel === "tiled" ? GRAM_TILE : GRAM_REG_TILE;
+/** Tile width of a Gram kernel version for `models` models. */
+function tileOf(kernel: GramKernel, models: number): number {
+  return kernel === "tiled" ? GRAM_TILE : registerBlock(models);
 }
 
 /** Values a Gram kernel steps by, and a sample's columns as that kernel sees them (padded). */
@@ -144,13 +186,32 @@ function spansPerSample(kernel: GramKernel, dim: number): number {
   return Math.ceil(padded / maxSpan(kernel));
 }
 
-/** For the register kernel: each sample's values padded with zeros to a multiple of 4. */
-function padSamples(data: Float32Array, rows: number, dim: number): Float32Array {
+/**
+ * For the register kernel: each sample's values padded with zeros to a multiple of 4, and zero
+ * rows (models) added up to a multiple of the block side `r` (a copy only when either is needed).
+ */
+function padSamples(
+  data: Float32Array,
+  M: number,
+  n: number,
+  dim: number,
+  r: number,
+): Float32Array {
   const dim4 = Math.ceil(dim / 4) * 4;
-  if (dim4 === dim) return data;
-  const out = new Float32Array(rows * dim4);
-  for (let r = 0; r < rows; r++) out.set(data.subarray(r * dim, (r + 1) * dim), r * dim4);
+  const rows = Math.ceil(M / r) * r;
+  if (dim4 === dim && rows === M) return data;
+  const out = new Float32Array(rows * n * dim4);
+  if (dim4 === dim) {
+    out.set(data);
+    return out;
+  }
+  for (let k = 0; k < M * n; k++) out.set(data.subarray(k * dim, (k + 1) * dim), k * dim4);
   return out;
+}
+
+/** The register kernel's shader source for blocks of `r`×`r` (WG, R and the body written in). */
+function registerKernelSource(r: number): Promise<string> {
+  return loadShader(GRAM_REG_URL, { WG: GRAM_REG_WG, R: r, ...registerKernelBody(r) });
 }
 
 /** What one Gram chunk adds: the batch's f64 sums, and per-sample dots of chosen pairs. */
@@ -205,25 +266,26 @@ async function gramChunkOn(
       `pairwise gram: the chunk has ${chunk.length} values; expected ${M} × ${n} × ${shape.dim}.`,
     );
   }
-  const data = kernel === "registers" ? padSamples(chunk, M * n, shape.dim) : chunk;
+  const TILE = tileOf(kernel, M);
+  const data = kernel === "registers" ? padSamples(chunk, M, n, shape.dim, TILE) : chunk;
   const dim = kernel === "registers" ? Math.ceil(shape.dim / 4) * 4 : shape.dim;
   const cols = n * dim;
   const code = kernel === "tiled"
     ? await loadShader(GRAM_URL, { WG: GRAM_WG, TILE: GRAM_TILE, KS: GRAM_KS })
-    : await loadShader(GRAM_REG_URL, { WG: GRAM_REG_WG, TILE: GRAM_REG_TILE, R: GRAM_REG_R });
+    : await registerKernelSource(TILE);
   const pipeline = gpu.pipeline(
     device,
     kernel === "tiled"
       ? `pairwise gram tiled WG${GRAM_WG} TILE${GRAM_TILE} KS${GRAM_KS}`
-      : `pairwise gram registers WG${GRAM_REG_WG} TILE${GRAM_REG_TILE} R${GRAM_REG_R}`,
+      : `pairwise gram registers WG${GRAM_REG_WG} R${TILE}`,
     code,
   );
-  const TILE = tileOf(kernel);
   const step = stepOf(kernel);
   const nb = Math.ceil(M / TILE);
   const tilePairs: number[] = [];
   for (let bi = 0; bi < nb; bi++) for (let bj = bi; bj < nb; bj++) tilePairs.push((bi << 16) | bj);
   const tileBytes = TILE * TILE * 4;
+  const lanes = kernel === "registers" ? GRAM_REG_WG : 1;
   // Outputs are bounded by the device's own limit (maxBindingBytes splits the inputs).
   const maxBytes = deviceLimit(device, "maxStorageBufferBindingSize");
   let segment: number, spp: number, span: number;
@@ -235,21 +297,23 @@ async function gramChunkOn(
   } else {
     // Enough workgroups to fill the device (a GPU: thousands; a CPU adapter: a few hundred),
     // each walking at most maxSpan columns.
-    const target = gpu.isSoftware ? 256 : 4096;
+    const target = kernel === "registers" ? GRAM_REG_WORKGROUPS : gpu.isSoftware ? 256 : 4096;
     const wantSpans = Math.max(1, Math.ceil(target / tilePairs.length));
     span = Math.ceil(cols / wantSpans / step) * step;
-    span = Math.min(maxSpan(kernel), Math.max(step * 8, span));
+    span = Math.min(maxSpan(kernel), Math.max(step * 8 * lanes, span));
     segment = cols;
     spp = Math.ceil(cols / span);
   }
   const spans = sink.slot ? n * spp : spp;
   assertLoopBound(`pairwise gram (${kernel})`, gramLoopBound(span, kernel));
-  if (tileBytes * spans > maxBytes) {
+  // Partial tiles per tile pair: one per span, times the lanes of the register kernel.
+  const parts = spans * lanes;
+  if (tileBytes * parts > maxBytes) {
     throw new RangeError(
-      `pairwise gram: ${spans} partial tiles of ${tileBytes} bytes exceed the device's maxStorageBufferBindingSize = ${maxBytes}; use smaller batches.`,
+      `pairwise gram: ${parts} partial tiles of ${tileBytes} bytes exceed the device's maxStorageBufferBindingSize = ${maxBytes}; use smaller batches.`,
     );
   }
-  const group = Math.max(1, Math.floor(maxBytes / (tileBytes * spans)));
+  const group = Math.max(1, Math.floor(maxBytes / (tileBytes * parts)));
   const input = buffers.storage("pairwise units", data);
   const unit = kernel === "tiled" ? 1 : 4; // the register kernel counts columns in vec4
   const { sum, slot, dots } = sink;
@@ -257,13 +321,15 @@ async function gramChunkOn(
   for (let g0 = 0; g0 < tilePairs.length; g0 += group) {
     const list = new Uint32Array(tilePairs.slice(g0, g0 + group));
     const tp = list.length;
+    // One workgroup per (tile pair, span).
     const grid = grid2d(device, tp * spans);
+    const rows = kernel === "tiled" ? M : nb * TILE;
     const params = buffers.uniform(
       "pairwise params",
-      new Uint32Array([M, cols / unit, span / unit, tp, spans, grid.x, segment / unit, spp]),
+      new Uint32Array([rows, cols / unit, span / unit, tp, spans, grid.x, segment / unit, spp]),
     );
     const pairBuf = buffers.storage("pairwise tile pairs", list);
-    const partialBytes = spans * tp * tileBytes;
+    const partialBytes = parts * tp * tileBytes;
     const partial = buffers.storage("pairwise partial tiles", partialBytes, true);
     const encoder = device.createCommandEncoder({ label: "pairwise gram" });
     const pass = encoder.beginComputePass({ label: "pairwise gram" });
@@ -273,13 +339,14 @@ async function gramChunkOn(
       buffers.bind("pairwise gram", pipeline, [params, input, pairBuf, partial]),
     );
     pass.dispatchWorkgroups(grid.x, grid.y);
-    // Add the spans of each segment on the GPU (f32 over at most spp partial tiles), so only
+    // Add the partial tiles of each segment on the GPU (f32 over spp·lanes of them), so only
     // one tile set per segment comes back.
     const segments = sink.slot ? n : 1;
     const tileValues = tp * TILE * TILE;
+    const per = spp * lanes;
     let result = partial;
-    if (spp > 1) {
-      assertLoopBound("pairwise span sums", spp);
+    if (per > 1) {
+      assertLoopBound("pairwise span sums", per);
       const sumCode = await loadShader(SPAN_SUM_URL, { WG: SPAN_SUM_WG });
       const sumPipe = gpu.pipeline(device, `pairwise span sums WG${SPAN_SUM_WG}`, sumCode);
       const sumGrid = grid2d(device, Math.ceil((segments * tileValues) / SPAN_SUM_WG));
@@ -290,7 +357,7 @@ async function gramChunkOn(
         buffers.bind("pairwise span sums", sumPipe, [
           buffers.uniform(
             "pairwise span-sum params",
-            new Uint32Array([segments, spp, tileValues, sumGrid.x]),
+            new Uint32Array([segments, per, tileValues, sumGrid.x]),
           ),
           partial,
           result,
@@ -403,8 +470,10 @@ interface BatchOut {
  * {@linkcode normalizeRows} returns them), then `result()`: `sum[i·M + j]` = Σ_x cos(u_i(x),
  * u_j(x)) and `count[i·M + j]` = samples where both gradients are non-zero (p_ind =
  * sum/count). Only output tiles i ≤ j are computed (the Gram matrix is symmetric), in 64×64
- * tiles staged through workgroup memory on GPUs ("tiled") or 32×32 register-blocked tiles on
- * software adapters ("registers"); long reductions are cut into spans under the loop cap, the
+ * tiles staged through workgroup memory on GPUs ("tiled") or 8×8 (16×16 from 64 models on)
+ * register-blocked tiles on software adapters ("registers", chosen automatically when
+ * `gpu.isSoftware`: there every storage load is fetched lane by lane, so each loaded vec4 must
+ * feed as many multiply-adds as possible, and barriers are costly); long reductions are cut into spans under the loop cap, the
  * spans' f32 partial tiles are added on the GPU (span_sums.wgsl), and chunks and batches are
  * added in f64 on the CPU. A batch's sums match the f64 reference
  * within 1e-5 per sample (observed ~1e-7). With `histogramBins` or `cosines`, the spans stop
@@ -575,12 +644,13 @@ export class PairwiseSimilarity {
     // boundaries, and a chunk holds as many samples as its partial tiles allow.
     let maxSamples = Infinity;
     if (pairs) {
-      const tile = tileOf(kernel);
+      const tile = tileOf(kernel, M);
+      const lanes = kernel === "registers" ? GRAM_REG_WG : 1;
       maxSamples = Math.max(
         1,
         Math.floor(
           deviceLimit(device, "maxStorageBufferBindingSize") /
-            (tile * tile * 4 * spansPerSample(kernel, D) * Math.ceil(M / tile) ** 2),
+            (tile * tile * 4 * spansPerSample(kernel, D) * lanes * Math.ceil(M / tile) ** 2),
         ),
       );
     }

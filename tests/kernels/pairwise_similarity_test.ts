@@ -2,13 +2,16 @@ import * as fc from "fast-check";
 import { PairwiseSimilarity, reference, requestGpu } from "../../kernels/mod.ts";
 import {
   GRAM_KS,
+  GRAM_REG_LARGE_FROM,
   GRAM_REG_R,
-  GRAM_REG_TILE,
+  GRAM_REG_R_LARGE,
   GRAM_REG_WG,
   GRAM_TILE,
   GRAM_WG,
   type GramKernel,
   gramLoopBound,
+  registerBlock,
+  registerKernelBody,
 } from "../../kernels/pairwise_similarity/mod.ts";
 import { type Gpu, LOOP_CAP } from "../../kernels/mod.ts";
 import {
@@ -62,11 +65,32 @@ Deno.test("PairwiseSimilarity tile constants agree between TypeScript and both G
       `WG ${GRAM_WG}, TILE ${GRAM_TILE}, KS ${GRAM_KS} break the tiled kernel's loads`,
     );
   }
-  // registers: TILE = WG·R, and the shader unrolls R = 4
-  if (GRAM_REG_WG * GRAM_REG_R !== GRAM_REG_TILE || GRAM_REG_R !== 4) {
-    throw new Error(`register kernel WG ${GRAM_REG_WG} × R ${GRAM_REG_R} ≠ TILE ${GRAM_REG_TILE}`);
+  // registers: the unrolled body has R² accumulators and stores and 2R loads per step, for the
+  // block side chosen for few and for many models
+  for (const r of [GRAM_REG_R, GRAM_REG_R_LARGE]) {
+    const body = registerKernelBody(r);
+    const lines = (text: string) => text.split("\n").length;
+    if (
+      lines(body.DECLARE) !== r * r || lines(body.FMA) !== r * r || lines(body.STORE) !== r * r ||
+      lines(body.LOAD) !== 2 * r || !body.STORE.includes(`partial[out + ${r * r - 1}u]`)
+    ) {
+      throw new Error(`register kernel body for R = ${r} is not ${r}×${r}`);
+    }
   }
-  if (gramLoopBound(56_000) > LOOP_CAP || gramLoopBound(239_000, "registers") > LOOP_CAP) {
+  if (
+    registerBlock(GRAM_REG_LARGE_FROM - 1) !== GRAM_REG_R ||
+    registerBlock(GRAM_REG_LARGE_FROM) !== GRAM_REG_R_LARGE
+  ) {
+    throw new Error("registerBlock() switches block sides at GRAM_REG_LARGE_FROM models");
+  }
+  // the register kernel's lanes split a span, so one invocation walks span / (4·WG) steps
+  if (gramLoopBound(4 * GRAM_REG_WG * 1000, "registers") !== 1001) {
+    throw new Error("register loop bound must count vec4 steps per lane");
+  }
+  if (
+    gramLoopBound(56_000) > LOOP_CAP ||
+    gramLoopBound((LOOP_CAP - 1) * 4 * GRAM_REG_WG, "registers") > LOOP_CAP
+  ) {
     throw new Error("the longest spans must fit the loop cap");
   }
 });
@@ -85,9 +109,13 @@ for (const { v, kernel, tag } of versions) {
     async (gpu) => {
       kernelVersion = kernel;
       for (
-        const [M, N, D] of [[1, 3, 7], [2, 4, 1], [33, 3, 784], [257, 2, 7], [3, 2, 3072]] as Array<
-          [number, number, number]
-        >
+        // 70 × 15 × 1001: rows and columns padded (70 → 80 rows for 16×16 blocks, 1001 → 1004)
+        // and an upload above WRITE_BUFFER_FROM (the queue.writeBuffer path)
+        const [M, N, D] of [[1, 3, 7], [2, 4, 1], [33, 3, 784], [257, 2, 7], [3, 2, 3072], [
+          70,
+          15,
+          1001,
+        ]] as Array<[number, number, number]>
       ) {
         const { units, zero } = randomUnits(M * 31 + D, M, N, D, M > 2 ? [1, N + 1] : []);
         const got = await accumulate(gpu, units, zero, { models: M, dim: D });
