@@ -314,7 +314,7 @@ async function gramChunkOn(
     );
   }
   const group = Math.max(1, Math.floor(maxBytes / (tileBytes * parts)));
-  const input = buffers.storage("pairwise units", data);
+  const input = await gpu.uploadShared(device, "pairwise units", data);
   const unit = kernel === "tiled" ? 1 : 4; // the register kernel counts columns in vec4
   const { sum, slot, dots } = sink;
   const samples = sink.samples ?? n, x0 = sink.x0 ?? 0;

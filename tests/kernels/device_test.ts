@@ -455,3 +455,34 @@ gpuTest("PairwiseSimilarity runs every degenerate batch shape without a NaN size
     }
   }
 });
+
+gpuTest("Gpu.uploadShared() returns each call's data in one reused buffer", async () => {
+  const gpu = await requestGpu();
+  try {
+    const device = gpu.device!;
+    const read = async (buffer: GPUBuffer, bytes: number) => {
+      const out = device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, 0, out, 0, bytes);
+      device.queue.submit([encoder.finish()]);
+      await out.mapAsync(GPUMapMode.READ);
+      const copy = new Float32Array(out.getMappedRange().slice(0));
+      out.destroy();
+      return copy;
+    };
+    const big = randomGrads(1, 5000), small = randomGrads(2, 300), bigger = randomGrads(3, 70_000);
+    const first = await gpu.uploadShared(device, "probe", big);
+    if (maxDiff(await read(first, 4 * 5000), big) !== 0) throw new Error("first upload differs");
+    const second = await gpu.uploadShared(device, "probe", small);
+    if (second !== first) throw new Error("a smaller upload must reuse the buffer");
+    if (maxDiff(await read(second, 4 * 300), small) !== 0) throw new Error("second upload differs");
+    const third = await gpu.uploadShared(device, "probe", bigger);
+    if (third.size < 4 * 70_000) throw new Error("a larger upload must get a larger buffer");
+    if (maxDiff(await read(third, 4 * 70_000), bigger) !== 0) throw new Error("third differs");
+  } finally {
+    gpu.destroy();
+  }
+});
