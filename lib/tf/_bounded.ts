@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { tiledConv2DBackpropFilter } from "./_filter_grad.ts";
 import { directConv2D, directConv2DBackpropInput } from "./_conv.ts";
+import { channelReduce } from "./_channel_reduce.ts";
 
 /** Mesa's per-invocation loop cap (back-edges of all loops of one shader invocation). */
 export const LOOP_CAP = 65535;
@@ -115,6 +116,8 @@ export function installBoundedKernels(
     replace("Conv2D", (o) => directConv2D(o, false)),
     replace("FusedConv2D", (o) => directConv2D(o, true)),
     replace("Conv2DBackpropInput", (o) => directConv2DBackpropInput(o)),
+    replace("Sum", (o) => channelReduce(o, false)),
+    replace("Mean", (o) => channelReduce(o, true)),
   ];
 }
 

@@ -152,3 +152,42 @@ gpuTest(
     await tf.setBackend("cpu");
   },
 );
+
+gpuTest(
+  "installBoundedKernels() Sum and Mean over leading axes match the CPU backend",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    const shapes = [[3, 5, 7, 6], [70001, 3], [2, 9, 4], [1, 1, 1, 5]];
+    for (const shape of shapes) {
+      const run = () =>
+        tf.tidy(() => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const x = tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), shape);
+          const lead = shape.slice(0, -1).map((_, i) => i);
+          return [
+            tf.sum(x, lead),
+            tf.mean(x, lead, true),
+            tf.sum(x, lead.map((a) => a - shape.length), true),
+            tf.sum(x, [shape.length - 1]), // not a leading-axes reduction: tfjs's kernel
+          ].map((t) => tf.reshape(t, [-1]));
+        });
+      await tf.setBackend("cpu");
+      const ref = await Promise.all(run().map((t) => t.data()));
+      await tf.setBackend("webgpu");
+      installBoundedKernels("webgpu");
+      const got = run();
+      for (let j = 0; j < ref.length; j++) {
+        const g = await got[j]!.data();
+        assertEquals(g.length, ref[j]!.length);
+        let e = 0, scale = 1;
+        for (let i = 0; i < g.length; i++) {
+          e = Math.max(e, Math.abs(g[i]! - ref[j]![i]!));
+          scale = Math.max(scale, Math.abs(ref[j]![i]!));
+        }
+        ok(e / scale < 1e-4, `${shape} output ${j}: ${e / scale}`);
+      }
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
