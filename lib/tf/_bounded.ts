@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { tiledConv2DBackpropFilter } from "./_filter_grad.ts";
 import { directConv2D, directConv2DBackpropInput } from "./_conv.ts";
 import { channelReduce } from "./_channel_reduce.ts";
+import { channelBinary } from "./_channel_binary.ts";
 
 /** Mesa's per-invocation loop cap (back-edges of all loops of one shader invocation). */
 export const LOOP_CAP = 65535;
@@ -85,8 +86,9 @@ export type BoundedMode = "tiled" | "chunked";
  * Replaces the backend's convolution kernels with loop-bounded ones. "tiled" (default) installs
  * our own shaders: Conv2DBackpropFilter with 4×4 channel tiles over at most FILTER_GRAD_CHUNK
  * positions per invocation (partial tiles summed), and direct NHWC Conv2D, FusedConv2D (bias,
- * linear/ReLU) and Conv2DBackpropInput with 4 channels per invocation — faster than tfjs's own
- * on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
+ * linear/ReLU) and Conv2DBackpropInput with 4 channels × 4 pixels per invocation, per-channel
+ * Sum/Mean over the leading axes, and Add/Sub/Multiply/RealDiv of an activation with a
+ * per-channel vector — each several times faster than tfjs's own on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
  * stay under `cap`. Replaces any earlier replacement. Returns the names of the kernels replaced.
  */
 export function installBoundedKernels(
@@ -118,6 +120,7 @@ export function installBoundedKernels(
     replace("Conv2DBackpropInput", (o) => directConv2DBackpropInput(o)),
     replace("Sum", (o) => channelReduce(o, false)),
     replace("Mean", (o) => channelReduce(o, true)),
+    ...["Add", "Sub", "Multiply", "RealDiv"].map((n) => replace(n, (o) => channelBinary(n, o))),
   ];
 }
 

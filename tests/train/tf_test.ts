@@ -191,3 +191,47 @@ gpuTest(
     await tf.setBackend("cpu");
   },
 );
+
+gpuTest(
+  "installBoundedKernels() per-channel Add/Sub/Multiply/RealDiv match the CPU backend",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    const pairs: [number[], number[]][] = [
+      [[3, 5, 7, 8], [8]],
+      [[8], [2, 3, 3, 8]],
+      [[4, 6, 12], [1, 1, 12]],
+      [[5, 6], [6]], // 6 channels: not a multiple of 4, tfjs's kernel
+      [[4, 4], [4, 4]], // same shape: tfjs's kernel
+    ];
+    const ops = [tf.add, tf.sub, tf.mul, tf.div] as const;
+    for (const [sa, sb] of pairs) {
+      const run = () =>
+        tf.tidy(() => {
+          const a = tf.tensor(
+            Array.from({ length: sa.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(i) + 2),
+            sa,
+          );
+          const b = tf.tensor(
+            Array.from({ length: sb.reduce((x, y) => x * y, 1) }, (_, i) => Math.cos(i) + 2),
+            sb,
+          );
+          return ops.map((op) => tf.reshape(op(a, b), [-1]));
+        });
+      await tf.setBackend("cpu");
+      const ref = await Promise.all(run().map((t) => t.data()));
+      await tf.setBackend("webgpu");
+      installBoundedKernels("webgpu");
+      const got = await Promise.all(run().map((t) => t.data()));
+      ref.forEach((r, j) => {
+        for (let i = 0; i < r.length; i++) {
+          ok(
+            Math.abs(r[i]! - got[j]![i]!) <= 1e-6 * Math.max(1, Math.abs(r[i]!)),
+            `${sa} ${sb} op ${j}`,
+          );
+        }
+      });
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
