@@ -19,6 +19,7 @@ import {
   trainStep,
 } from "../../lib/train/mod.ts";
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
+import { inputGradients } from "../../lib/salience/mod.ts";
 
 const HAS_ADAPTER = await hasWebGpuAdapter();
 const CI = Deno.env.get("CI") === "true";
@@ -213,5 +214,52 @@ Deno.test({
       }
     });
     ok(moved > 1e-3, `the step moved weights (max ${moved})`);
+  },
+});
+
+// Same tolerance as above, every family, weights after one step and salience after it.
+Deno.test({
+  name: "trainStep() and inputGradients() on WebGPU match the CPU backend for every family",
+  ignore: !HAS_ADAPTER && !CI,
+  async fn() {
+    if (!HAS_ADAPTER) {
+      throw new Error("CI=true but no WebGPU adapter exists: install mesa-vulkan-drivers.");
+    }
+    const b = 8, shape = { channels: 3, height: 16, width: 16 };
+    const images = new Float32Array(b * 3 * 256).map((_, i) => Math.sin(i * 0.37));
+    const labels = new Int32Array(b).map((_, i) => i % 10);
+    const r = await initTf({
+      backend: "webgpu",
+      sizes: { batch: b, height: 16, width: 16, channels: 3 },
+    });
+    assertEquals(r.backend, "webgpu", r.note);
+    for (
+      const family of ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge", "MLP", "ViT"] as const
+    ) {
+      const out: Float32Array[][] = [];
+      for (const backend of ["cpu", "webgpu"]) {
+        await tf.setBackend(backend);
+        const m = createModel({ family, k: 2, seed: 1, shape, classes: 10 });
+        const opt = createOptimizer("sgd", 0.1);
+        trainStep(m, opt, { images, labels }).dispose();
+        const w = await weightsOf(m);
+        w.push(await inputGradients(m, { images, labels }));
+        out.push(w);
+        opt.dispose();
+        m.dispose();
+      }
+      out[0]!.forEach((w, i) => {
+        for (let j = 0; j < w.length; j++) {
+          const tol = 1e-5 + 1e-4 * Math.abs(w[j]!);
+          const g = out[1]![i]![j]!;
+          if (!(Math.abs(g - w[j]!) <= tol)) {
+            throw new Error(
+              `${family} tensor ${i}[${j}]: webgpu ${g} vs cpu ${w[j]} beyond ${tol}`,
+            );
+          }
+        }
+      });
+    }
+    await tf.setBackend("cpu");
   },
 });
