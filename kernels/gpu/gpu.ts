@@ -11,8 +11,8 @@
  */
 export const LOOP_CAP = 60_000;
 
-/** Bytes per mapped range when {@linkcode Gpu.uploadShared} fills its staging buffer. */
-const UPLOAD_PIECE = 2 ** 20;
+/** Bytes per mapped range when {@linkcode Gpu.uploadShared} fills its staging buffer (64 KiB). */
+const UPLOAD_PIECE = 2 ** 16;
 
 /** The staging and storage buffers behind {@linkcode Gpu.uploadShared}. */
 interface UploadPool {
@@ -241,9 +241,10 @@ export class Gpu {
     if (pool.mapped) await pool.mapped;
     pool.mapped = null;
     if (pool.staging.mapState !== "mapped") await pool.staging.mapAsync(GPUMapMode.WRITE);
-    // In pieces: each mapped range is its own ArrayBuffer under Deno, and ranges of a MiB are
-    // reused from the allocator where one large range often lands on fresh pages (measured:
-    // 12 MiB in 2–7 ms in 1 MiB pieces, 5–99 ms whole).
+    // In pieces: under Deno each mapped range is its own ArrayBuffer, and ranges below the C
+    // allocator's mmap threshold (128 KiB) reuse memory where larger ones land on fresh pages,
+    // which fault in at 0.2–0.5 GB/s on a loaded machine (measured: 23.5 MB in ~60–90 ms in
+    // 64 KiB pieces, ~170–210 ms in 1 MiB pieces).
     const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     for (let o = 0; o < bytes; o += UPLOAD_PIECE) {
       const n = Math.min(UPLOAD_PIECE, bytes - o);
