@@ -8,6 +8,7 @@
 export {
   COSINE_WG,
   cosineLoopBound,
+  GRAM_KERNELS,
   GRAM_KS,
   GRAM_REG_LARGE_FROM,
   GRAM_REG_R,

@@ -78,6 +78,9 @@ export const COSINE_WG = 64;
  */
 export type GramKernel = "tiled" | "registers";
 
+/** Every Gram kernel version. */
+export const GRAM_KERNELS: readonly GramKernel[] = ["tiled", "registers"];
+
 const GRAM_URL = new URL("./pairwise_similarity.wgsl", import.meta.url);
 const GRAM_REG_URL = new URL("./pairwise_registers.wgsl", import.meta.url);
 const COSINE_URL = new URL("./pair_cosines.wgsl", import.meta.url);
@@ -513,13 +516,22 @@ export class PairwiseSimilarity {
   /**
    * An empty accumulator for `options.models` models of `options.dim` values per sample.
    *
-   * @throws {RangeError} when models, dim or histogramBins is not a positive integer, or a pair
-   * names a model out of range.
+   * @throws {RangeError} when models, dim or histogramBins is not a positive integer, a pair
+   * names a model out of range, or kernel is not a Gram kernel version.
    */
   constructor(gpu: Gpu, options: PairwiseOptions) {
     checkCount("models", options.models);
     checkCount("dim", options.dim);
     if (options.histogramBins !== undefined) checkCount("histogramBins", options.histogramBins);
+    if (options.kernel !== undefined && !GRAM_KERNELS.includes(options.kernel)) {
+      // e.g. a `kernel` field of some other options object (a convolution's kernel size) spread
+      // into these: every size computed for an unknown version would be wrong.
+      throw new RangeError(
+        `kernel is ${
+          JSON.stringify(options.kernel)
+        }; expected "tiled", "registers" or undefined (the adapter's default).`,
+      );
+    }
     this.#gpu = gpu;
     this.options = { ...options };
     const M = options.models;

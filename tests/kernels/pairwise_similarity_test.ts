@@ -306,3 +306,18 @@ for (const { v, kernel, tag } of versions) {
     },
   );
 }
+
+Deno.test("PairwiseSimilarity() rejects an unknown Gram kernel version by name", async () => {
+  const gpu = await requestGpu({ forceCpu: true });
+  for (const kernel of ["fast", [3, 3], 0, null]) {
+    let error: unknown = null;
+    try {
+      new PairwiseSimilarity(gpu, { models: 2, dim: 3, kernel: kernel as GramKernel });
+    } catch (e) {
+      error = e;
+    }
+    if (!(error instanceof RangeError) || !String(error.message).includes("kernel")) {
+      throw new Error(`kernel ${JSON.stringify(kernel)}: expected a RangeError, got ${error}`);
+    }
+  }
+});
