@@ -25,20 +25,35 @@ FILE.npy holds float32 gradients [M, N, D] (C order); FILE.json lists each model
   [{"family": "CNNSmall", "k": 10, "seed": 0}, ...]
 or {"models": [...], "scalar": "true-class-logit", "pooling": 8, "inputShape": [3, 32, 32]}.`;
 
+/** The parsed command line of `deno task analyze`: a sweep folder or an exported file. */
+export type AnalyzeArgs =
+  & {
+    /** `--quiet`: print nothing. */
+    quiet: boolean;
+    /** Options for the analysis (`--out`, `--cpu`, `--resamples`, `--seed`, `--batch`). */
+    options: AnalyzeOptions;
+  }
+  & (
+    /** `--run`: the sweep folder to re-analyse. */
+    | { run: string }
+    /** `--grads` (an exported `[M, N, D]` float32 `.npy`) with `--models` (its JSON model list). */
+    | { grads: string; models: string }
+  );
+
 /**
- * Runs the CLI on `args` and returns what was written (prints a one-line verdict per claim).
+ * Parses `deno task analyze`'s arguments; exactly one of `--run` or `--grads` with `--models`.
  *
- * @throws {TypeError} on missing or contradictory arguments (the message includes the usage).
+ * @throws {TypeError} on an unknown flag or a missing/contradictory pair (with the usage).
+ * @throws {RangeError} when a count is not a non-negative integer.
  *
  * @example
  * ```ts
- * import { runAnalyzeCli } from "./cli.ts";
- * let threw = false;
- * try { await runAnalyzeCli([]); } catch { threw = true; }
- * if (!threw) throw new Error("expected a usage error");
+ * import { parseAnalyzeArgs } from "./cli.ts";
+ * const a = parseAnalyzeArgs(["--run", "results/x", "--cpu", "--seed", "3"]);
+ * if (!("run" in a) || a.run !== "results/x" || a.options.seed !== 3) throw new Error();
  * ```
  */
-export async function runAnalyzeCli(args: string[]): Promise<AnalyzeResult> {
+export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
   const { values } = parseArgs({
     args,
     options: {
@@ -62,19 +77,46 @@ export async function runAnalyzeCli(args: string[]): Promise<AnalyzeResult> {
     }
     return n;
   };
-  const options: AnalyzeOptions = {
-    gpu: values.cpu ? "cpu" : "auto",
-    outDir: values.out,
-    resamples: int("resamples", values.resamples),
-    seed: int("seed", values.seed),
-    batchSize: int("batch", values.batch),
+  const common = {
+    quiet: values.quiet,
+    options: {
+      gpu: values.cpu ? "cpu" as const : "auto" as const,
+      outDir: values.out,
+      resamples: int("resamples", values.resamples),
+      seed: int("seed", values.seed),
+      batchSize: int("batch", values.batch),
+    },
   };
+  const { run, grads, models } = values;
+  if (run !== undefined && grads === undefined && models === undefined) return { ...common, run };
+  if (grads !== undefined && models !== undefined && run === undefined) {
+    return { ...common, grads, models };
+  }
+  throw new TypeError(`give either --run SWEEP_DIR or both --grads and --models.\n${USAGE}`);
+}
+
+/**
+ * Runs the CLI on `args` and returns what was written (prints a one-line verdict per claim).
+ * `--run` here analyses the gradients only; `deno task analyze` (the sweep's CLI) also runs the
+ * attack and ensemble experiments of a sweep first.
+ *
+ * @throws {TypeError} on missing or contradictory arguments (the message includes the usage).
+ *
+ * @example
+ * ```ts
+ * import { runAnalyzeCli } from "./cli.ts";
+ * let threw = false;
+ * try { await runAnalyzeCli([]); } catch { threw = true; }
+ * if (!threw) throw new Error("expected a usage error");
+ * ```
+ */
+export async function runAnalyzeCli(args: string[]): Promise<AnalyzeResult> {
+  const values = parseAnalyzeArgs(args);
+  const options = values.options;
   let result: AnalyzeResult;
-  if (values.run !== undefined && values.grads === undefined) {
+  if ("run" in values) {
     result = await analyzeSweep(values.run, options);
-  } else if (
-    values.grads !== undefined && values.models !== undefined && values.run === undefined
-  ) {
+  } else {
     let models: unknown;
     try {
       models = JSON.parse(await Deno.readTextFile(values.models));
@@ -91,8 +133,6 @@ export async function runAnalyzeCli(args: string[]): Promise<AnalyzeResult> {
       models as Parameters<typeof analyzeExternal>[1],
       options,
     );
-  } else {
-    throw new TypeError(`give either --run SWEEP_DIR or both --grads and --models.\n${USAGE}`);
   }
   if (!values.quiet) {
     const s = result.summary;

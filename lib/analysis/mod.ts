@@ -36,4 +36,4 @@ export {
   type ExternalOptions,
   writeAnalysisFile,
 } from "./sweep.ts";
-export { runAnalyzeCli } from "./cli.ts";
+export { type AnalyzeArgs, parseAnalyzeArgs, runAnalyzeCli } from "./cli.ts";

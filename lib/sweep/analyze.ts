@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type AnalyzeResult, analyzeSweep } from "../analysis/mod.ts";
+import { type AnalyzeOptions, type AnalyzeResult, analyzeSweep } from "../analysis/mod.ts";
 import { type Dataset, loadDataset } from "../data/mod.ts";
 import { runSweepExperiments } from "../experiments/mod.ts";
 import { readSweep } from "../store/mod.ts";
@@ -22,6 +22,8 @@ export interface AnalyzeSweepDirOptions {
   data?: Dataset;
   /** Whether TensorFlow.js already has its backend (else `initTf` runs with the config's). */
   tfReady?: boolean;
+  /** Options handed to `analyzeSweep()` (output folder, resamples, seed, batch size). */
+  analysis?: Omit<AnalyzeOptions, "gpu" | "attacks" | "ensembles">;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function analyzeSweepDir(
     );
   }
   const result = await analyzeSweep(sweepDir, {
+    ...options.analysis,
     gpu: options.cpu ? "cpu" : "auto",
     attacks,
     ensembles,
