@@ -4,7 +4,7 @@ import {
   assertRejects,
   assertStringIncludes,
   assertThrows,
-} from "./_assert.ts";
+} from "../_shared/assert.ts";
 import {
   canonicalJson,
   clearComplete,

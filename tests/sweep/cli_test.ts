@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "../_shared/assert.ts";
 import { parseSweepArgs, USAGE } from "../../lib/sweep/cli.ts";
 import { runSweepCli } from "./_cli.ts";
 

@@ -1,7 +1,7 @@
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
 tf.env().set("PROD", true);
-import { assert, assertEquals, assertStringIncludes, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "../_shared/assert.ts";
 import { countParams, createModel, FAMILIES } from "../../lib/models/mod.ts";
 import { modelCost, planCost } from "../../lib/sweep/cost.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";

@@ -1,7 +1,7 @@
 // End to end through the CLI, as separate processes: the tiny preset in one process versus three
 // shards, a run killed mid-training and resumed, and artifacts corrupted and redone.
 import { join } from "node:path";
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_shared/assert.ts";
 import { runOk, sweepCommand } from "./_cli.ts";
 import { listRuns, type RunJson, verifyRun } from "../../lib/store/mod.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";

@@ -1,5 +1,5 @@
 import * as fc from "fast-check";
-import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import { assert, assertEquals, assertThrows } from "../_shared/assert.ts";
 import { buildPlan, resolveShard, shardRuns } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { hashConfig, runIdOf } from "../../lib/store/mod.ts";

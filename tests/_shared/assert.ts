@@ -1,4 +1,4 @@
-// Small assertion helpers on top of node:assert (jsr:@std/assert is not reachable here).
+// Small assertion helpers on top of node:assert, shared by the store and sweep tests.
 import { strict as nodeAssert } from "node:assert";
 
 export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
