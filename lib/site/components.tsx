@@ -10,6 +10,7 @@ import { formatNumber } from "./charts/mod.ts";
 import { dataPath, sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
 import { analysisFileName, type Loaded } from "./store_reader.ts";
+import { skippedReason, type SweepBase } from "./sweep_data.ts";
 
 /**
  * A chart or table with its title and links to the data behind it.
@@ -40,20 +41,49 @@ export function Figure(
     children: ComponentChildren;
   },
 ): JSX.Element {
-  const base = props.file.replace(/\.json$/, "");
   return (
     <figure class="figure">
       <figcaption>
         <h3>{props.title}</h3>
-        <span class="data-links">
-          Data: <a href={props.ctx.href(dataPath(props.sweep, `${base}.json`))}>{base}.json</a> ·
-          {" "}
-          <a href={props.ctx.href(dataPath(props.sweep, `${base}.csv`))}>{base}.csv</a>
-        </span>
+        <DataLinks ctx={props.ctx} sweep={props.sweep} file={props.file} />
       </figcaption>
       {props.caption && <p class="caption">{props.caption}</p>}
       <div class="figure-body">{props.children}</div>
     </figure>
+  );
+}
+
+/**
+ * `Data: <name>.json · <name>.csv`: links to a data file of the sweep in both formats, in a
+ * `span` (inside a figure caption) or a `p` (under a table).
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { DataLinks } from "./components.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams(),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const html = renderToString(DataLinks({ ctx, sweep: "s", file: "runs.json", tag: "p" }));
+ * if (!html.startsWith('<p class="data-links">') || !html.includes("/sweeps/s/data/runs.csv")) {
+ *   throw new Error(html);
+ * }
+ * ```
+ */
+export function DataLinks(
+  props: { ctx: RouteContext; sweep: string; file: string; tag?: "span" | "p" },
+): JSX.Element {
+  const base = props.file.replace(/\.json$/, "");
+  const Tag = props.tag ?? "span";
+  return (
+    <Tag class="data-links">
+      Data: <a href={props.ctx.href(dataPath(props.sweep, `${base}.json`))}>{base}.json</a> ·{" "}
+      <a href={props.ctx.href(dataPath(props.sweep, `${base}.csv`))}>{base}.csv</a>
+    </Tag>
   );
 }
 
@@ -225,4 +255,91 @@ export function Guarded(props: { file: string; render: () => JSX.Element }): JSX
     );
   }
   return <div class="guarded" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+/**
+ * The head of a sweep page: `<h1>heading — sweep (family)</h1>` and the sweep navigation, then
+ * the page's children.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { SweepPage } from "./components.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=MLP"),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/claims/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const html = renderToString(
+ *   SweepPage({ heading: "Claims", ctx, sweep: "s", current: "claims", family: "MLP", children: "x" }),
+ * );
+ * if (!html.startsWith("<h1>Claims — s (MLP)</h1>")) throw new Error(html);
+ * ```
+ */
+export function SweepPage(
+  props: {
+    heading: string;
+    ctx: RouteContext;
+    sweep: string;
+    /** The page's path segment in {@linkcode SWEEP_PAGES}. */
+    current: string;
+    family?: string | null;
+    children?: ComponentChildren;
+  },
+): JSX.Element {
+  return (
+    <>
+      <h1>{props.heading} — {props.sweep}{props.family ? ` (${props.family})` : ""}</h1>
+      <SweepNav ctx={props.ctx} sweep={props.sweep} current={props.current} />
+      {props.children}
+    </>
+  );
+}
+
+/**
+ * The sections drawn from one analysis file: `render(value)` when the file was read (inside
+ * {@linkcode Guarded} unless `guard` is false), else the {@linkcode AnalysisNotice} with the reason
+ * the last analysis gave for skipping it. Cost: one render.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { AnalysisSection } from "./components.tsx";
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * const html = renderToString(
+ *   AnalysisSection({
+ *     kind: "claims",
+ *     loaded: { status: "missing", file: "" },
+ *     base,
+ *     render: () => { throw new Error("not rendered for an absent file"); },
+ *   }),
+ * );
+ * if (!html.includes("analysis/claims.json")) throw new Error(html);
+ * ```
+ */
+export function AnalysisSection<T>(
+  props: {
+    kind: AnalysisKind;
+    loaded: Loaded<T>;
+    base: SweepBase;
+    render: (value: T) => JSX.Element;
+    /** Render unguarded (default true: a file missing fields yields a notice). */
+    guard?: boolean;
+  },
+): JSX.Element {
+  const { kind, loaded, base } = props;
+  const file = analysisFileName(kind);
+  if (loaded.status !== "ok") {
+    return (
+      <AnalysisNotice
+        kind={kind}
+        loaded={loaded}
+        sweep={base.name}
+        skipped={skippedReason(base, file)}
+      />
+    );
+  }
+  if (props.guard === false) return props.render(loaded.value);
+  return <Guarded file={file} render={() => props.render(loaded.value)} />;
 }

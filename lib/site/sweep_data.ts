@@ -3,7 +3,7 @@
  * validation of the `family` query parameter.
  * @module
  */
-import type { AnalysisKind, SummaryFile } from "../analysis/schema.ts";
+import type { AnalysisFile, AnalysisKind, SummaryFile } from "../analysis/schema.ts";
 import type { SweepJson } from "../store/mod.ts";
 import { HttpError, type RouteContext } from "./router.ts";
 import { type Loaded, readAnalysis, readSweepJson, sweepExists } from "./store_reader.ts";
@@ -117,4 +117,81 @@ export function familyFilter(ctx: RouteContext, families: string[]): string | nu
     );
   }
   return v;
+}
+
+/**
+ * The family named by `?family=`, checked against every family the page knows of: those of
+ * `found` (in order, e.g. the families of the page's analysis files) followed by those of the
+ * sweep's config. Cost: O(families).
+ * @throws HttpError 400 when the value is not one of them.
+ * @example
+ * ```ts
+ * import { pageFamily } from "./sweep_data.ts";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams("family=MLP"),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * if (pageFamily(ctx, base, ["CNNSmall", "MLP"]) !== "MLP") throw new Error();
+ * ```
+ */
+export function pageFamily(
+  ctx: RouteContext,
+  base: SweepBase,
+  ...found: Iterable<string>[]
+): string | null {
+  const families = new Set<string>();
+  for (const list of found) for (const f of list) families.add(f);
+  if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
+  return familyFilter(ctx, [...families]);
+}
+
+/** The data of a page drawn from one analysis file: the sweep, the file, and `?family=`. */
+export interface AnalysisPageData<K extends AnalysisKind> {
+  base: SweepBase;
+  /** The page's analysis file, as read. */
+  file: Loaded<Extract<AnalysisFile, { kind: K }>>;
+  /** The family of `?family=`, or null for all (always null on pages that take no family). */
+  family: string | null;
+}
+
+/**
+ * Loads the page's sweep and its analysis file of `kind`. With `families`, the page accepts
+ * `?family=`, checked by {@linkcode pageFamily} against the families `families` lists from the
+ * file (when it was read) and those of the sweep's config. Cost: three small file reads.
+ * @throws HttpError 404 when the sweep is absent; 400 for an unknown family.
+ * @example
+ * ```ts
+ * import { loadAnalysisPage } from "./sweep_data.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/s`);
+ * await Deno.writeTextFile(`${dir}/s/sweep.json`, "{}"); // present (unreadable) marks a sweep
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams(),
+ *   store: { root: dir, realRoot: dir },
+ *   path: "/sweeps/s/claims/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const page = await loadAnalysisPage(ctx, "claims");
+ * if (page.file.status !== "missing" || page.family !== null) throw new Error();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function loadAnalysisPage<K extends AnalysisKind>(
+  ctx: RouteContext,
+  kind: K,
+  options: { families?: (file: Extract<AnalysisFile, { kind: K }>) => Iterable<string> } = {},
+): Promise<AnalysisPageData<K>> {
+  const base = await requireSweep(ctx);
+  const file = await analysis(ctx, base, kind);
+  const { families } = options;
+  if (!families) return { base, file, family: null };
+  const found = file.status === "ok" ? families(file.value) : [];
+  return { base, file, family: pageFamily(ctx, base, found) };
 }

@@ -7,44 +7,27 @@ import type { JSX } from "preact";
 import type { AttacksFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisNotice,
+  AnalysisSection,
   estimateText,
   Figure,
-  Guarded,
   intervalText,
   num,
-  SweepNav,
+  SweepPage,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import type { Loaded } from "../../../lib/site/store_reader.ts";
-import {
-  analysis,
-  familyFilter,
-  requireSweep,
-  skippedReason,
-  type SweepBase,
-} from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
 /** Query keys accepted. */
 export const queryKeys = ["family"] as const;
 
-interface Data {
-  base: SweepBase;
-  attacks: Loaded<AttacksFile>;
-  family: string | null;
-}
+type Data = AnalysisPageData<"attacks">;
 
 /** Loads attacks.json; validates `?family=`. */
-export async function load(ctx: RouteContext): Promise<Data> {
-  const base = await requireSweep(ctx);
-  const attacks = await analysis(ctx, base, "attacks");
-  const families = new Set<string>();
-  if (attacks.status === "ok") {
-    (attacks.value.matrices ?? []).forEach((m) => families.add(m.family));
-  }
-  if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
-  return { base, attacks, family: familyFilter(ctx, [...families]) };
+export function load(ctx: RouteContext): Promise<Data> {
+  return loadAnalysisPage(ctx, "attacks", {
+    families: (a) => (a.matrices ?? []).map((m) => m.family),
+  });
 }
 
 /** Page title. */
@@ -203,33 +186,21 @@ function Sections(
 
 /** The attacks page. */
 export default function Attacks({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, attacks, family } = data;
+  const { base, file, family } = data;
   return (
-    <>
-      <h1>Black-box attacks — {base.name}{family ? ` (${family})` : ""}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="attacks" />
-      {attacks.status === "ok"
-        ? (
-          <Guarded
-            file="attacks.json"
-            render={() => (
-              <Sections
-                a={attacks.value}
-                ctx={ctx}
-                sweep={base.name}
-                family={family}
-              />
-            )}
-          />
-        )
-        : (
-          <AnalysisNotice
-            kind="attacks"
-            loaded={attacks}
-            sweep={base.name}
-            skipped={skippedReason(base, "attacks.json")}
-          />
-        )}
-    </>
+    <SweepPage
+      heading="Black-box attacks"
+      ctx={ctx}
+      sweep={base.name}
+      current="attacks"
+      family={family}
+    >
+      <AnalysisSection
+        kind="attacks"
+        loaded={file}
+        base={base}
+        render={(a) => <Sections a={a} ctx={ctx} sweep={base.name} family={family} />}
+      />
+    </SweepPage>
   );
 }

@@ -7,32 +7,21 @@ import type { JSX } from "preact";
 import type { BatchSizeFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisNotice,
+  AnalysisSection,
   estimateText,
   Figure,
-  Guarded,
   intervalText,
   num,
-  SweepNav,
+  SweepPage,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import type { Loaded } from "../../../lib/site/store_reader.ts";
-import {
-  analysis,
-  requireSweep,
-  skippedReason,
-  type SweepBase,
-} from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
-interface Data {
-  base: SweepBase;
-  batch: Loaded<BatchSizeFile>;
-}
+type Data = AnalysisPageData<"batchSize">;
 
 /** Loads batch_size.json. */
-export async function load(ctx: RouteContext): Promise<Data> {
-  const base = await requireSweep(ctx);
-  return { base, batch: await analysis(ctx, base, "batchSize") };
+export function load(ctx: RouteContext): Promise<Data> {
+  return loadAnalysisPage(ctx, "batchSize");
 }
 
 /** Page title. */
@@ -139,26 +128,15 @@ function Sections(
 
 /** The batch-size page. */
 export default function BatchSize({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, batch } = data;
+  const { base, file } = data;
   return (
-    <>
-      <h1>Batch size — {base.name}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="batch_size" />
-      {batch.status === "ok"
-        ? (
-          <Guarded
-            file="batch_size.json"
-            render={() => <Sections b={batch.value} ctx={ctx} sweep={base.name} />}
-          />
-        )
-        : (
-          <AnalysisNotice
-            kind="batchSize"
-            loaded={batch}
-            sweep={base.name}
-            skipped={skippedReason(base, "batch_size.json")}
-          />
-        )}
-    </>
+    <SweepPage heading="Batch size" ctx={ctx} sweep={base.name} current="batch_size">
+      <AnalysisSection
+        kind="batchSize"
+        loaded={file}
+        base={base}
+        render={(b) => <Sections b={b} ctx={ctx} sweep={base.name} />}
+      />
+    </SweepPage>
   );
 }

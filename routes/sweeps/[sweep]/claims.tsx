@@ -6,30 +6,20 @@
 import type { JSX } from "preact";
 import type { ClaimsFile } from "../../../lib/analysis/schema.ts";
 import {
-  AnalysisNotice,
+  AnalysisSection,
   Figure,
   intervalText,
   num,
-  SweepNav,
+  SweepPage,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import type { Loaded } from "../../../lib/site/store_reader.ts";
-import {
-  analysis,
-  requireSweep,
-  skippedReason,
-  type SweepBase,
-} from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
-interface Data {
-  base: SweepBase;
-  claims: Loaded<ClaimsFile>;
-}
+type Data = AnalysisPageData<"claims">;
 
 /** Loads claims.json. */
-export async function load(ctx: RouteContext): Promise<Data> {
-  const base = await requireSweep(ctx);
-  return { base, claims: await analysis(ctx, base, "claims") };
+export function load(ctx: RouteContext): Promise<Data> {
+  return loadAnalysisPage(ctx, "claims");
 }
 
 /** Page title. */
@@ -41,21 +31,15 @@ const VERDICTS = new Set(["holds", "fails", "inconclusive"]);
 
 /** The claims page. */
 export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, claims } = data;
+  const { base, file } = data;
   return (
-    <>
-      <h1>Paper claims — {base.name}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="claims" />
-      {claims.status !== "ok"
-        ? (
-          <AnalysisNotice
-            kind="claims"
-            loaded={claims}
-            sweep={base.name}
-            skipped={skippedReason(base, "claims.json")}
-          />
-        )
-        : (
+    <SweepPage heading="Paper claims" ctx={ctx} sweep={base.name} current="claims">
+      <AnalysisSection
+        kind="claims"
+        loaded={file}
+        base={base}
+        guard={false}
+        render={(c: ClaimsFile) => (
           <Figure
             title="Claims checklist"
             ctx={ctx}
@@ -76,7 +60,7 @@ export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext })
                 </tr>
               </thead>
               <tbody>
-                {claims.value.claims.map((c) => (
+                {c.claims.map((c) => (
                   <tr id={`claim-${c.id}`}>
                     <td>
                       {c.statement}
@@ -102,6 +86,7 @@ export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext })
             </table>
           </Figure>
         )}
-    </>
+      />
+    </SweepPage>
   );
 }

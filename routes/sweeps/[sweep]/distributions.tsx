@@ -7,37 +7,21 @@
 import type { JSX } from "preact";
 import type { MarginalsFile } from "../../../lib/analysis/schema.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { AnalysisNotice, Figure, Guarded, num, SweepNav } from "../../../lib/site/components.tsx";
+import { AnalysisSection, Figure, num, SweepPage } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import type { Loaded } from "../../../lib/site/store_reader.ts";
-import {
-  analysis,
-  familyFilter,
-  requireSweep,
-  skippedReason,
-  type SweepBase,
-} from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
 /** Query keys accepted. */
 export const queryKeys = ["family"] as const;
 
-interface Data {
-  base: SweepBase;
-  marginals: Loaded<MarginalsFile>;
-  family: string | null;
-}
+type Data = AnalysisPageData<"marginals">;
 
 /** Loads marginals.json; validates `?family=`. */
-export async function load(ctx: RouteContext): Promise<Data> {
-  const base = await requireSweep(ctx);
-  const marginals = await analysis(ctx, base, "marginals");
-  const families = new Set<string>();
-  if (marginals.status === "ok") {
-    (marginals.value.groups ?? []).forEach((g) => families.add(g.family));
-  }
-  if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
-  return { base, marginals, family: familyFilter(ctx, [...families]) };
+export function load(ctx: RouteContext): Promise<Data> {
+  return loadAnalysisPage(ctx, "marginals", {
+    families: (m) => (m.groups ?? []).map((g) => g.family),
+  });
 }
 
 /** Page title. */
@@ -320,28 +304,21 @@ function Sections(
 export default function Distributions(
   { data, ctx }: { data: Data; ctx: RouteContext },
 ): JSX.Element {
-  const { base, marginals, family } = data;
+  const { base, file, family } = data;
   return (
-    <>
-      <h1>Distributions — {base.name}{family ? ` (${family})` : ""}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="distributions" />
-      {marginals.status === "ok"
-        ? (
-          <Guarded
-            file="marginals.json"
-            render={() => (
-              <Sections m={marginals.value} ctx={ctx} sweep={base.name} family={family} />
-            )}
-          />
-        )
-        : (
-          <AnalysisNotice
-            kind="marginals"
-            loaded={marginals}
-            sweep={base.name}
-            skipped={skippedReason(base, "marginals.json")}
-          />
-        )}
-    </>
+    <SweepPage
+      heading="Distributions"
+      ctx={ctx}
+      sweep={base.name}
+      current="distributions"
+      family={family}
+    >
+      <AnalysisSection
+        kind="marginals"
+        loaded={file}
+        base={base}
+        render={(m) => <Sections m={m} ctx={ctx} sweep={base.name} family={family} />}
+      />
+    </SweepPage>
   );
 }

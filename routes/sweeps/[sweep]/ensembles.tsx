@@ -7,31 +7,20 @@ import type { JSX } from "preact";
 import type { EnsemblesFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisNotice,
+  AnalysisSection,
   estimateText,
   Figure,
-  Guarded,
   num,
-  SweepNav,
+  SweepPage,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import type { Loaded } from "../../../lib/site/store_reader.ts";
-import {
-  analysis,
-  requireSweep,
-  skippedReason,
-  type SweepBase,
-} from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
-interface Data {
-  base: SweepBase;
-  ensembles: Loaded<EnsemblesFile>;
-}
+type Data = AnalysisPageData<"ensembles">;
 
 /** Loads ensembles.json. */
-export async function load(ctx: RouteContext): Promise<Data> {
-  const base = await requireSweep(ctx);
-  return { base, ensembles: await analysis(ctx, base, "ensembles") };
+export function load(ctx: RouteContext): Promise<Data> {
+  return loadAnalysisPage(ctx, "ensembles");
 }
 
 /** Page title. */
@@ -118,26 +107,15 @@ function Sections(
 
 /** The ensembles page. */
 export default function Ensembles({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, ensembles } = data;
+  const { base, file } = data;
   return (
-    <>
-      <h1>Deep ensembles — {base.name}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="ensembles" />
-      {ensembles.status === "ok"
-        ? (
-          <Guarded
-            file="ensembles.json"
-            render={() => <Sections e={ensembles.value} ctx={ctx} sweep={base.name} />}
-          />
-        )
-        : (
-          <AnalysisNotice
-            kind="ensembles"
-            loaded={ensembles}
-            sweep={base.name}
-            skipped={skippedReason(base, "ensembles.json")}
-          />
-        )}
-    </>
+    <SweepPage heading="Deep ensembles" ctx={ctx} sweep={base.name} current="ensembles">
+      <AnalysisSection
+        kind="ensembles"
+        loaded={file}
+        base={base}
+        render={(e) => <Sections e={e} ctx={ctx} sweep={base.name} />}
+      />
+    </SweepPage>
   );
 }

@@ -6,7 +6,7 @@
 import type { JSX } from "preact";
 import type { PlanJson } from "../../../lib/store/mod.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { AnalysisNotice, Figure, num, SweepNav } from "../../../lib/site/components.tsx";
+import { AnalysisNotice, DataLinks, Figure, num, SweepNav } from "../../../lib/site/components.tsx";
 import { dataPath } from "../../../lib/site/links.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import {
@@ -57,8 +57,11 @@ function groups(runs: RunEntry[]): GroupCurve[] {
   );
 }
 
+/** A per-epoch field of a run's history drawn as a training curve. */
+type CurveField = "testAcc" | "testLoss" | "trainLoss";
+
 /** Mean over the group's seeds of one history field per epoch. */
-function meanCurve(g: GroupCurve, field: "testAcc" | "testLoss" | "trainLoss"): [number, number][] {
+function meanCurve(g: GroupCurve, field: CurveField): [number, number][] {
   const byEpoch = new Map<number, number[]>();
   for (const r of g.runs) {
     for (const h of r.run?.history ?? []) {
@@ -70,7 +73,7 @@ function meanCurve(g: GroupCurve, field: "testAcc" | "testLoss" | "trainLoss"): 
     .map(([e, vs]) => [e, vs.reduce((s, v) => s + v, 0) / vs.length]);
 }
 
-function curveSeries(gs: GroupCurve[], field: "testAcc" | "testLoss" | "trainLoss"): Series[] {
+function curveSeries(gs: GroupCurve[], field: CurveField): Series[] {
   const families = [...new Set(gs.map((g) => g.family))];
   const batches = new Set(gs.map((g) => g.batchSize));
   return gs.map((g) => {
@@ -131,6 +134,16 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
     .sort((a, b) => a - b);
   const epochTicks = epochs.length <= 12 ? epochs : undefined;
   const summary = base.summary.status === "ok" ? base.summary.value : null;
+  const curveChart = (id: string, what: string, yLabel: string, field: CurveField) => (
+    <LineChart
+      id={id}
+      title={`${what} by epoch (mean over seeds)`}
+      xLabel="epoch"
+      xTicks={epochTicks}
+      yLabel={yLabel}
+      series={curveSeries(gs, field)}
+    />
+  );
   return (
     <>
       <h1>Sweep {base.name}</h1>
@@ -223,14 +236,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
             sweep={base.name}
             file="runs.json"
           >
-            <LineChart
-              id="acc-curves"
-              title="Test accuracy by epoch (mean over seeds)"
-              xLabel="epoch"
-              xTicks={epochTicks}
-              yLabel="test accuracy"
-              series={curveSeries(gs, "testAcc")}
-            />
+            {curveChart("acc-curves", "Test accuracy", "test accuracy", "testAcc")}
           </Figure>
           <Figure
             title="Test and training loss by epoch (mean over seeds)"
@@ -238,22 +244,13 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
             sweep={base.name}
             file="runs.json"
           >
-            <LineChart
-              id="test-loss-curves"
-              title="Test loss by epoch (mean over seeds)"
-              xLabel="epoch"
-              xTicks={epochTicks}
-              yLabel="test cross-entropy"
-              series={curveSeries(gs, "testLoss")}
-            />
-            <LineChart
-              id="train-loss-curves"
-              title="Training loss by epoch (mean over seeds)"
-              xLabel="epoch"
-              xTicks={epochTicks}
-              yLabel="training cross-entropy"
-              series={curveSeries(gs, "trainLoss")}
-            />
+            {curveChart("test-loss-curves", "Test loss", "test cross-entropy", "testLoss")}
+            {curveChart(
+              "train-loss-curves",
+              "Training loss",
+              "training cross-entropy",
+              "trainLoss",
+            )}
           </Figure>
           <Figure
             title="Trainable parameters by family and width k"
@@ -340,10 +337,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
               ))}
             </tbody>
           </table>
-          <p class="data-links">
-            Data: <a href={ctx.href(dataPath(base.name, "runs.json"))}>runs.json</a> ·{" "}
-            <a href={ctx.href(dataPath(base.name, "runs.csv"))}>runs.csv</a>
-          </p>
+          <DataLinks ctx={ctx} sweep={base.name} file="runs.json" tag="p" />
         </section>
       )}
     </>

@@ -14,48 +14,41 @@ import {
   seriesColor,
 } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisNotice,
+  AnalysisSection,
   estimateText,
   Figure,
-  Guarded,
   intervalText,
   num,
-  SweepNav,
+  SweepPage,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import type { Loaded } from "../../../lib/site/store_reader.ts";
 import {
   analysis,
-  familyFilter,
-  requireSweep,
-  skippedReason,
-  type SweepBase,
+  type AnalysisPageData,
+  loadAnalysisPage,
+  pageFamily,
 } from "../../../lib/site/sweep_data.ts";
 
 /** Query keys accepted. */
 export const queryKeys = ["family"] as const;
 
-interface Data {
-  base: SweepBase;
-  similarity: Loaded<SimilarityFile>;
+interface Data extends AnalysisPageData<"similarity"> {
   table1: Loaded<Table1File>;
-  family: string | null;
 }
 
 /** Loads similarity.json and table1.json; validates `?family=`. */
 export async function load(ctx: RouteContext): Promise<Data> {
-  const base = await requireSweep(ctx);
-  const similarity = await analysis(ctx, base, "similarity");
+  const { base, file } = await loadAnalysisPage(ctx, "similarity");
   const table1 = await analysis(ctx, base, "table1");
-  const families = new Set<string>();
-  if (similarity.status === "ok") {
-    (similarity.value.groups ?? []).forEach((g) => families.add(g.family));
-  }
-  if (table1.status === "ok") (table1.value.rows ?? []).forEach((r) => families.add(r.family));
-  if (base.sweep.status === "ok") base.sweep.value.config.families.forEach((f) => families.add(f));
-  const family = familyFilter(ctx, [...families]);
-  return { base, similarity, table1, family };
+  const family = pageFamily(
+    ctx,
+    base,
+    file.status === "ok" ? (file.value.groups ?? []).map((g) => g.family) : [],
+    table1.status === "ok" ? (table1.value.rows ?? []).map((r) => r.family) : [],
+  );
+  return { base, file, table1, family };
 }
 
 /** Page title. */
@@ -317,53 +310,30 @@ function Table1Section(
 
 /** The similarity page. */
 export default function Similarity({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, similarity, table1, family } = data;
+  const { base, file, table1, family } = data;
   return (
-    <>
-      <h1>Similarity — {base.name}{family ? ` (${family})` : ""}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="similarity" />
-      {similarity.status === "ok"
-        ? (
-          <Guarded
-            file="similarity.json"
-            render={() => (
-              <SimilaritySections
-                s={similarity.value}
-                ctx={ctx}
-                sweep={base.name}
-                family={family}
-              />
-            )}
-          />
-        )
-        : (
-          <AnalysisNotice
-            kind="similarity"
-            loaded={similarity}
-            sweep={base.name}
-            skipped={skippedReason(base, "similarity.json")}
-          />
-        )}
+    <SweepPage
+      heading="Similarity"
+      ctx={ctx}
+      sweep={base.name}
+      current="similarity"
+      family={family}
+    >
+      <AnalysisSection
+        kind="similarity"
+        loaded={file}
+        base={base}
+        render={(s) => <SimilaritySections s={s} ctx={ctx} sweep={base.name} family={family} />}
+      />
       <section>
         <h2>Table 1</h2>
-        {table1.status === "ok"
-          ? (
-            <Guarded
-              file="table1.json"
-              render={() => (
-                <Table1Section t={table1.value} ctx={ctx} sweep={base.name} family={family} />
-              )}
-            />
-          )
-          : (
-            <AnalysisNotice
-              kind="table1"
-              loaded={table1}
-              sweep={base.name}
-              skipped={skippedReason(base, "table1.json")}
-            />
-          )}
+        <AnalysisSection
+          kind="table1"
+          loaded={table1}
+          base={base}
+          render={(t) => <Table1Section t={t} ctx={ctx} sweep={base.name} family={family} />}
+        />
       </section>
-    </>
+    </SweepPage>
   );
 }

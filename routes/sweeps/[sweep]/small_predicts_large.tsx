@@ -7,31 +7,20 @@ import type { JSX } from "preact";
 import type { SmallPredictsLargeFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisNotice,
+  AnalysisSection,
   estimateText,
   Figure,
-  Guarded,
   intervalText,
-  SweepNav,
+  SweepPage,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import type { Loaded } from "../../../lib/site/store_reader.ts";
-import {
-  analysis,
-  requireSweep,
-  skippedReason,
-  type SweepBase,
-} from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
-interface Data {
-  base: SweepBase;
-  spl: Loaded<SmallPredictsLargeFile>;
-}
+type Data = AnalysisPageData<"smallPredictsLarge">;
 
 /** Loads small_predicts_large.json. */
-export async function load(ctx: RouteContext): Promise<Data> {
-  const base = await requireSweep(ctx);
-  return { base, spl: await analysis(ctx, base, "smallPredictsLarge") };
+export function load(ctx: RouteContext): Promise<Data> {
+  return loadAnalysisPage(ctx, "smallPredictsLarge");
 }
 
 /** Page title. */
@@ -126,26 +115,20 @@ function Sections(
 export default function SmallPredictsLarge(
   { data, ctx }: { data: Data; ctx: RouteContext },
 ): JSX.Element {
-  const { base, spl } = data;
+  const { base, file } = data;
   return (
-    <>
-      <h1>Small models predict large ones — {base.name}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="small_predicts_large" />
-      {spl.status === "ok"
-        ? (
-          <Guarded
-            file="small_predicts_large.json"
-            render={() => <Sections s={spl.value} ctx={ctx} sweep={base.name} />}
-          />
-        )
-        : (
-          <AnalysisNotice
-            kind="smallPredictsLarge"
-            loaded={spl}
-            sweep={base.name}
-            skipped={skippedReason(base, "small_predicts_large.json")}
-          />
-        )}
-    </>
+    <SweepPage
+      heading="Small models predict large ones"
+      ctx={ctx}
+      sweep={base.name}
+      current="small_predicts_large"
+    >
+      <AnalysisSection
+        kind="smallPredictsLarge"
+        loaded={file}
+        base={base}
+        render={(s) => <Sections s={s} ctx={ctx} sweep={base.name} />}
+      />
+    </SweepPage>
   );
 }
