@@ -5,12 +5,12 @@
  */
 import type { ComponentChildren, JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
-import type { AnalysisKind, Estimate, Interval } from "../analysis/schema.ts";
+import type { AnalysisFile, AnalysisKind, Estimate, Interval } from "../analysis/schema.ts";
 import { formatNumber } from "./charts/mod.ts";
 import { dataPath, sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
 import { analysisFileName, type Loaded } from "./store_reader.ts";
-import { skippedReason, type SweepBase } from "./sweep_data.ts";
+import { type AnalysisPageData, skippedReason, type SweepBase } from "./sweep_data.ts";
 
 /**
  * A chart or table with its title and links to the data behind it.
@@ -342,4 +342,68 @@ export function AnalysisSection<T>(
   }
   if (props.guard === false) return props.render(loaded.value);
   return <Guarded file={file} render={() => props.render(loaded.value)} />;
+}
+
+/**
+ * A whole sweep page drawn from one analysis file ({@linkcode loadAnalysisPage}'s data): the
+ * {@linkcode SweepPage} head, then the file's {@linkcode AnalysisSection}, then any children.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { AnalysisPage } from "./components.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams(),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/claims/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * const html = renderToString(
+ *   AnalysisPage({
+ *     heading: "Claims",
+ *     current: "claims",
+ *     ctx,
+ *     data: { kind: "claims", base, file: { status: "missing", file: "" }, family: null },
+ *     render: () => { throw new Error("not rendered for an absent file"); },
+ *   }),
+ * );
+ * if (!html.startsWith("<h1>Claims — s</h1>") || !html.includes("analysis/claims.json")) {
+ *   throw new Error(html);
+ * }
+ * ```
+ */
+export function AnalysisPage<K extends AnalysisKind>(
+  props: {
+    heading: string;
+    /** The page's path segment in {@linkcode SWEEP_PAGES}. */
+    current: string;
+    ctx: RouteContext;
+    data: AnalysisPageData<K>;
+    render: (value: Extract<AnalysisFile, { kind: K }>) => JSX.Element;
+    /** Render unguarded (see {@linkcode AnalysisSection}). */
+    guard?: boolean;
+    children?: ComponentChildren;
+  },
+): JSX.Element {
+  const { data } = props;
+  return (
+    <SweepPage
+      heading={props.heading}
+      ctx={props.ctx}
+      sweep={data.base.name}
+      current={props.current}
+      family={data.family}
+    >
+      <AnalysisSection
+        kind={data.kind}
+        loaded={data.file}
+        base={data.base}
+        render={props.render}
+        guard={props.guard}
+      />
+      {props.children}
+    </SweepPage>
+  );
 }

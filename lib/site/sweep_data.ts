@@ -152,6 +152,8 @@ export function pageFamily(
 
 /** The data of a page drawn from one analysis file: the sweep, the file, and `?family=`. */
 export interface AnalysisPageData<K extends AnalysisKind> {
+  /** Which analysis file the page draws. */
+  kind: K;
   base: SweepBase;
   /** The page's analysis file, as read. */
   file: Loaded<Extract<AnalysisFile, { kind: K }>>;
@@ -191,7 +193,7 @@ export async function loadAnalysisPage<K extends AnalysisKind>(
   const base = await requireSweep(ctx);
   const file = await analysis(ctx, base, kind);
   const { families } = options;
-  if (!families) return { base, file, family: null };
+  if (!families) return { kind, base, file, family: null };
   const found = file.status === "ok" ? families(file.value) : [];
-  return { base, file, family: pageFamily(ctx, base, found) };
+  return { kind, base, file, family: pageFamily(ctx, base, found) };
 }

@@ -7,12 +7,11 @@ import type { JSX } from "preact";
 import type { AttacksFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisSection,
+  AnalysisPage,
   estimateText,
   Figure,
   intervalText,
   num,
-  SweepPage,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
@@ -186,21 +185,13 @@ function Sections(
 
 /** The attacks page. */
 export default function Attacks({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, file, family } = data;
   return (
-    <SweepPage
+    <AnalysisPage
       heading="Black-box attacks"
-      ctx={ctx}
-      sweep={base.name}
       current="attacks"
-      family={family}
-    >
-      <AnalysisSection
-        kind="attacks"
-        loaded={file}
-        base={base}
-        render={(a) => <Sections a={a} ctx={ctx} sweep={base.name} family={family} />}
-      />
-    </SweepPage>
+      ctx={ctx}
+      data={data}
+      render={(a) => <Sections a={a} ctx={ctx} sweep={data.base.name} family={data.family} />}
+    />
   );
 }

@@ -7,12 +7,11 @@ import type { JSX } from "preact";
 import type { BatchSizeFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisSection,
+  AnalysisPage,
   estimateText,
   Figure,
   intervalText,
   num,
-  SweepPage,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
@@ -128,15 +127,13 @@ function Sections(
 
 /** The batch-size page. */
 export default function BatchSize({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, file } = data;
   return (
-    <SweepPage heading="Batch size" ctx={ctx} sweep={base.name} current="batch_size">
-      <AnalysisSection
-        kind="batchSize"
-        loaded={file}
-        base={base}
-        render={(b) => <Sections b={b} ctx={ctx} sweep={base.name} />}
-      />
-    </SweepPage>
+    <AnalysisPage
+      heading="Batch size"
+      current="batch_size"
+      ctx={ctx}
+      data={data}
+      render={(b) => <Sections b={b} ctx={ctx} sweep={data.base.name} />}
+    />
   );
 }

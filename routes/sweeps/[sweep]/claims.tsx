@@ -4,14 +4,7 @@
  * @module
  */
 import type { JSX } from "preact";
-import type { ClaimsFile } from "../../../lib/analysis/schema.ts";
-import {
-  AnalysisSection,
-  Figure,
-  intervalText,
-  num,
-  SweepPage,
-} from "../../../lib/site/components.tsx";
+import { AnalysisPage, Figure, intervalText, num } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -31,62 +24,60 @@ const VERDICTS = new Set(["holds", "fails", "inconclusive"]);
 
 /** The claims page. */
 export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, file } = data;
   return (
-    <SweepPage heading="Paper claims" ctx={ctx} sweep={base.name} current="claims">
-      <AnalysisSection
-        kind="claims"
-        loaded={file}
-        base={base}
-        guard={false}
-        render={(c: ClaimsFile) => (
-          <Figure
-            title="Claims checklist"
-            ctx={ctx}
-            sweep={base.name}
-            file="claims.json"
-            caption="A claim holds when its bootstrap interval lies entirely on the claimed side of the threshold, fails when it lies entirely on the other side, and is inconclusive otherwise."
-          >
-            <table class="data claims">
-              <thead>
-                <tr>
-                  <th>Claim</th>
-                  <th>Measured</th>
-                  <th>Value</th>
-                  <th>Interval</th>
-                  <th>Threshold</th>
-                  <th>Verdict</th>
-                  <th>Why</th>
+    <AnalysisPage
+      heading="Paper claims"
+      current="claims"
+      ctx={ctx}
+      data={data}
+      guard={false}
+      render={(c) => (
+        <Figure
+          title="Claims checklist"
+          ctx={ctx}
+          sweep={data.base.name}
+          file="claims.json"
+          caption="A claim holds when its bootstrap interval lies entirely on the claimed side of the threshold, fails when it lies entirely on the other side, and is inconclusive otherwise."
+        >
+          <table class="data claims">
+            <thead>
+              <tr>
+                <th>Claim</th>
+                <th>Measured</th>
+                <th>Value</th>
+                <th>Interval</th>
+                <th>Threshold</th>
+                <th>Verdict</th>
+                <th>Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {c.claims.map((c) => (
+                <tr id={`claim-${c.id}`}>
+                  <td>
+                    {c.statement}
+                    <br />
+                    <code>{c.id}</code>
+                  </td>
+                  <td>
+                    {c.measure}
+                    <br />({c.pairs} (model, sample) pairs)
+                  </td>
+                  <td>{num(c.value, 4)}</td>
+                  <td>{intervalText(c.interval, 4) || "–"}</td>
+                  <td>{num(c.threshold, 4)}</td>
+                  <td>
+                    <span class={`badge ${VERDICTS.has(c.verdict) ? c.verdict : "inconclusive"}`}>
+                      {c.verdict}
+                    </span>
+                  </td>
+                  <td>{c.reason}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {c.claims.map((c) => (
-                  <tr id={`claim-${c.id}`}>
-                    <td>
-                      {c.statement}
-                      <br />
-                      <code>{c.id}</code>
-                    </td>
-                    <td>
-                      {c.measure}
-                      <br />({c.pairs} (model, sample) pairs)
-                    </td>
-                    <td>{num(c.value, 4)}</td>
-                    <td>{intervalText(c.interval, 4) || "–"}</td>
-                    <td>{num(c.threshold, 4)}</td>
-                    <td>
-                      <span class={`badge ${VERDICTS.has(c.verdict) ? c.verdict : "inconclusive"}`}>
-                        {c.verdict}
-                      </span>
-                    </td>
-                    <td>{c.reason}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </Figure>
-        )}
-      />
-    </SweepPage>
+              ))}
+            </tbody>
+          </table>
+        </Figure>
+      )}
+    />
   );
 }

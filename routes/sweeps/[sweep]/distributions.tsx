@@ -7,7 +7,7 @@
 import type { JSX } from "preact";
 import type { MarginalsFile } from "../../../lib/analysis/schema.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { AnalysisSection, Figure, num, SweepPage } from "../../../lib/site/components.tsx";
+import { AnalysisPage, Figure, num } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
@@ -304,21 +304,13 @@ function Sections(
 export default function Distributions(
   { data, ctx }: { data: Data; ctx: RouteContext },
 ): JSX.Element {
-  const { base, file, family } = data;
   return (
-    <SweepPage
+    <AnalysisPage
       heading="Distributions"
-      ctx={ctx}
-      sweep={base.name}
       current="distributions"
-      family={family}
-    >
-      <AnalysisSection
-        kind="marginals"
-        loaded={file}
-        base={base}
-        render={(m) => <Sections m={m} ctx={ctx} sweep={base.name} family={family} />}
-      />
-    </SweepPage>
+      ctx={ctx}
+      data={data}
+      render={(m) => <Sections m={m} ctx={ctx} sweep={data.base.name} family={data.family} />}
+    />
   );
 }

@@ -6,13 +6,7 @@
 import type { JSX } from "preact";
 import type { EnsemblesFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import {
-  AnalysisSection,
-  estimateText,
-  Figure,
-  num,
-  SweepPage,
-} from "../../../lib/site/components.tsx";
+import { AnalysisPage, estimateText, Figure, num } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -107,15 +101,13 @@ function Sections(
 
 /** The ensembles page. */
 export default function Ensembles({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, file } = data;
   return (
-    <SweepPage heading="Deep ensembles" ctx={ctx} sweep={base.name} current="ensembles">
-      <AnalysisSection
-        kind="ensembles"
-        loaded={file}
-        base={base}
-        render={(e) => <Sections e={e} ctx={ctx} sweep={base.name} />}
-      />
-    </SweepPage>
+    <AnalysisPage
+      heading="Deep ensembles"
+      current="ensembles"
+      ctx={ctx}
+      data={data}
+      render={(e) => <Sections e={e} ctx={ctx} sweep={data.base.name} />}
+    />
   );
 }

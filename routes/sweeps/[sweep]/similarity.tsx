@@ -14,12 +14,12 @@ import {
   seriesColor,
 } from "../../../lib/site/charts/mod.ts";
 import {
+  AnalysisPage,
   AnalysisSection,
   estimateText,
   Figure,
   intervalText,
   num,
-  SweepPage,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
@@ -40,7 +40,8 @@ interface Data extends AnalysisPageData<"similarity"> {
 
 /** Loads similarity.json and table1.json; validates `?family=`. */
 export async function load(ctx: RouteContext): Promise<Data> {
-  const { base, file } = await loadAnalysisPage(ctx, "similarity");
+  const page = await loadAnalysisPage(ctx, "similarity");
+  const { base, file } = page;
   const table1 = await analysis(ctx, base, "table1");
   const family = pageFamily(
     ctx,
@@ -48,7 +49,7 @@ export async function load(ctx: RouteContext): Promise<Data> {
     file.status === "ok" ? (file.value.groups ?? []).map((g) => g.family) : [],
     table1.status === "ok" ? (table1.value.rows ?? []).map((r) => r.family) : [],
   );
-  return { base, file, table1, family };
+  return { ...page, table1, family };
 }
 
 /** Page title. */
@@ -310,21 +311,15 @@ function Table1Section(
 
 /** The similarity page. */
 export default function Similarity({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  const { base, file, table1, family } = data;
+  const { base, table1, family } = data;
   return (
-    <SweepPage
+    <AnalysisPage
       heading="Similarity"
-      ctx={ctx}
-      sweep={base.name}
       current="similarity"
-      family={family}
+      ctx={ctx}
+      data={data}
+      render={(s) => <SimilaritySections s={s} ctx={ctx} sweep={base.name} family={family} />}
     >
-      <AnalysisSection
-        kind="similarity"
-        loaded={file}
-        base={base}
-        render={(s) => <SimilaritySections s={s} ctx={ctx} sweep={base.name} family={family} />}
-      />
       <section>
         <h2>Table 1</h2>
         <AnalysisSection
@@ -334,6 +329,6 @@ export default function Similarity({ data, ctx }: { data: Data; ctx: RouteContex
           render={(t) => <Table1Section t={t} ctx={ctx} sweep={base.name} family={family} />}
         />
       </section>
-    </SweepPage>
+    </AnalysisPage>
   );
 }

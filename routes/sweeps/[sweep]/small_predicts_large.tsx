@@ -6,13 +6,7 @@
 import type { JSX } from "preact";
 import type { SmallPredictsLargeFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
-import {
-  AnalysisSection,
-  estimateText,
-  Figure,
-  intervalText,
-  SweepPage,
-} from "../../../lib/site/components.tsx";
+import { AnalysisPage, estimateText, Figure, intervalText } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -115,20 +109,13 @@ function Sections(
 export default function SmallPredictsLarge(
   { data, ctx }: { data: Data; ctx: RouteContext },
 ): JSX.Element {
-  const { base, file } = data;
   return (
-    <SweepPage
+    <AnalysisPage
       heading="Small models predict large ones"
-      ctx={ctx}
-      sweep={base.name}
       current="small_predicts_large"
-    >
-      <AnalysisSection
-        kind="smallPredictsLarge"
-        loaded={file}
-        base={base}
-        render={(s) => <Sections s={s} ctx={ctx} sweep={base.name} />}
-      />
-    </SweepPage>
+      ctx={ctx}
+      data={data}
+      render={(s) => <Sections s={s} ctx={ctx} sweep={data.base.name} />}
+    />
   );
 }
