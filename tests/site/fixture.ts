@@ -25,6 +25,7 @@ import type {
   Table1File,
 } from "../../lib/analysis/schema.ts";
 import { ANALYSIS_FILES } from "../../lib/analysis/schema.ts";
+import { seededUniform } from "../../lib/stats/mod.ts";
 import {
   hashConfig,
   markComplete,
@@ -51,18 +52,6 @@ export const FIXTURE = {
 
 /** A string that must always appear escaped. */
 export const HOSTILE = "<script>alert(1)</script>";
-
-/** Seeded PRNG (mulberry32) so the fixture is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const round = (v: number, d = 6) => Number(v.toFixed(d));
 const lvl = (k: number) => Math.log2(k) - 1; // 0, 1, 2 for k = 2, 4, 8
@@ -109,7 +98,7 @@ export async function writeFixtureSweep(
   root: string,
   options: FixtureOptions = {},
 ): Promise<string> {
-  const rand = rng(20241);
+  const rand = seededUniform(20241); // the same fixture on every run
   const noise = (s: number) => (rand() - 0.5) * 2 * s;
   const config: SweepConfig = {
     name: options.name ?? "fixture",
