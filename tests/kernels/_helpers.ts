@@ -1,21 +1,10 @@
 /** Shared fixtures of the kernel tests: seeded data, the backend variants, GPU-test gating. */
 import { type Gpu, reference, requestGpu } from "../../kernels/mod.ts";
-
-/** Mulberry32: a small seeded generator of uniform numbers in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededUniform } from "../../lib/stats/mod.ts";
 
 /** Seeded standard-normal-ish values (sum of uniforms) as float32. */
 export function randomGrads(seed: number, length: number, scale = 1): Float32Array {
-  const r = rng(seed);
+  const r = seededUniform(seed);
   const out = new Float32Array(length);
   for (let k = 0; k < length; k++) out[k] = (r() + r() + r() - 1.5) * scale;
   return out;
