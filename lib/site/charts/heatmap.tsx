@@ -5,6 +5,7 @@
  * @module
  */
 import type { JSX } from "preact";
+import { AxisTitles } from "./_axes.tsx";
 import { formatNumber, viridis } from "./scale.ts";
 
 /** Plain, serialisable description of a heatmap. `values[r][c]` is row `r`, column `c`. */
@@ -187,23 +188,12 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
           )
           : <text key={c} x={x} y={y} text-anchor="middle" font-size="11">{label}</text>;
       })}
-      <text
-        x={left + gridW / 2}
-        y={top + gridH + colBand + 20}
-        text-anchor="middle"
-        class="axis-label"
-      >
-        {props.xLabel}
-      </text>
-      <text
-        x={16}
-        y={top + gridH / 2}
-        text-anchor="middle"
-        class="axis-label"
-        transform={`rotate(-90 16 ${top + gridH / 2})`}
-      >
-        {props.yLabel}
-      </text>
+      <AxisTitles
+        x={props.xLabel}
+        y={props.yLabel}
+        xAt={[left + gridW / 2, top + gridH + colBand + 20]}
+        yAt={[16, top + gridH / 2]}
+      />
       <rect x={barX} y={top} width={14} height={gridH} fill={`url(#${props.id}-bar)`} />
       <text x={barX + 18} y={top + 10} font-size="10">{formatNumber(hi, 3)}</text>
       <text x={barX + 18} y={top + gridH} font-size="10">{formatNumber(lo, 3)}</text>

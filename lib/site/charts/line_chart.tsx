@@ -4,6 +4,7 @@
  * @module
  */
 import type { JSX } from "preact";
+import { AxisTitles } from "./_axes.tsx";
 import { formatNumber, makeScale, seriesColor, ticks } from "./scale.ts";
 
 /** One series of points `[x, y]`; `errors[i]` draws ±errors[i] around point i. */
@@ -157,18 +158,12 @@ export function LineChart(props: LineChartProps): JSX.Element {
           {props.xCategories ? props.xCategories[v] : formatNumber(v, 3)}
         </text>
       ))}
-      <text x={left + plotW / 2} y={top + plotH + 38} text-anchor="middle" class="axis-label">
-        {props.xLabel}
-      </text>
-      <text
-        x={14}
-        y={top + plotH / 2}
-        text-anchor="middle"
-        class="axis-label"
-        transform={`rotate(-90 14 ${top + plotH / 2})`}
-      >
-        {props.yLabel}
-      </text>
+      <AxisTitles
+        x={props.xLabel}
+        y={props.yLabel}
+        xAt={[left + plotW / 2, top + plotH + 38]}
+        yAt={[14, top + plotH / 2]}
+      />
       {(props.refLines ?? []).map((r) =>
         r.axis === "y"
           ? (
