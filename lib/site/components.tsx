@@ -87,6 +87,79 @@ export function DataLinks(
   );
 }
 
+/**
+ * A data table: one header row of `head`, then the rows given as children.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { DataTable } from "./components.tsx";
+ * const html = renderToString(DataTable({ head: ["k", "n"], children: null }));
+ * if (html !== '<table class="data"><thead><tr><th>k</th><th>n</th></tr></thead><tbody></tbody></table>') {
+ *   throw new Error(html);
+ * }
+ * ```
+ */
+export function DataTable(
+  props: {
+    head: string[];
+    /** Header cells drawn after those of `head` (e.g. one per width). */
+    moreHead?: ComponentChildren;
+    class?: string;
+    children?: ComponentChildren;
+  },
+): JSX.Element {
+  return (
+    <table class={props.class ?? "data"}>
+      <thead>
+        <tr>
+          {
+            // deno-lint-ignore jsx-key -- rendered once on the server, never diffed
+            props.head.map((h) => <th>{h}</th>)
+          }
+          {props.moreHead}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
+}
+
+/**
+ * A table with one row per item and one column per width k: the row's label in a header cell,
+ * then `cell(row, k)` (a `<td>`) for each k.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { WidthTable } from "./components.tsx";
+ * const html = renderToString(WidthTable({ ks: [2], rows: ["MLP"], label: (r) => r, cell: () => null as never }));
+ * if (!html.includes(">k = 2</th>") || !html.includes("<th>MLP</th>")) throw new Error(html);
+ * ```
+ */
+export function WidthTable<R>(
+  props: {
+    ks: number[];
+    rows: R[];
+    label: (row: R) => string;
+    cell: (row: R, k: number) => JSX.Element;
+    class?: string;
+  },
+): JSX.Element {
+  return (
+    <DataTable
+      head={["Family"]}
+      moreHead={props.ks.map((k) => <th key={k}>k = {k}</th>)}
+      class={props.class}
+    >
+      {props.rows.map((r) => (
+        <tr>
+          <th>{props.label(r)}</th>
+          {props.ks.map((k) => props.cell(r, k))}
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
 /** What produces each analysis file, told to the reader when it is absent. */
 export const PRODUCED_BY: Record<AnalysisKind, string> = {
   summary: "the analysis step",

@@ -8,6 +8,7 @@ import type { AttacksFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
 import {
   AnalysisPage,
+  DataTable,
   estimateText,
   Figure,
   intervalText,
@@ -149,32 +150,21 @@ function Sections(
                 xCategories={ks.map(String)}
                 series={series}
               />
-              <table class="data">
-                <thead>
+              <DataTable
+                head={["k", "Strategy", "Targets", "Sources", "α all", "Interval", "α correct"]}
+              >
+                {rows.map((r) => (
                   <tr>
-                    <th>k</th>
-                    <th>Strategy</th>
-                    <th>Targets</th>
-                    <th>Sources</th>
-                    <th>α all</th>
-                    <th>Interval</th>
-                    <th>α correct</th>
+                    <td>{r.k}</td>
+                    <td>{STRATEGY_STYLE[r.strategy]?.label ?? r.strategy}</td>
+                    <td>{r.targets}</td>
+                    <td>{r.sourceModels}</td>
+                    <td>{estimateText(r.alpha.all)}</td>
+                    <td>{intervalText(r.alpha.all.ci)}</td>
+                    <td>{estimateText(r.alpha.correct)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {rows.map((r) => (
-                    <tr>
-                      <td>{r.k}</td>
-                      <td>{STRATEGY_STYLE[r.strategy]?.label ?? r.strategy}</td>
-                      <td>{r.targets}</td>
-                      <td>{r.sourceModels}</td>
-                      <td>{estimateText(r.alpha.all)}</td>
-                      <td>{intervalText(r.alpha.all.ci)}</td>
-                      <td>{estimateText(r.alpha.correct)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </DataTable>
             </Figure>
           );
         })}

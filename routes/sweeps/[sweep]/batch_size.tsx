@@ -8,6 +8,7 @@ import type { BatchSizeFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
   AnalysisPage,
+  DataTable,
   estimateText,
   Figure,
   intervalText,
@@ -93,34 +94,22 @@ function Sections(
           series={make((r) => r.accuracy, false)}
         />
       </Figure>
-      <table class="data">
-        <thead>
+      <DataTable
+        head={["Family", "k", "Batch", "Models", "Similarity", "Interval", "Loss", "Accuracy"]}
+      >
+        {b.rows.map((r) => (
           <tr>
-            <th>Family</th>
-            <th>k</th>
-            <th>Batch</th>
-            <th>Models</th>
-            <th>Similarity</th>
-            <th>Interval</th>
-            <th>Loss</th>
-            <th>Accuracy</th>
+            <td>{r.family}</td>
+            <td>{r.k}</td>
+            <td>{r.batchSize}</td>
+            <td>{r.models}</td>
+            <td>{estimateText(r.similarity, 4)}</td>
+            <td>{intervalText(r.similarity.ci, 4)}</td>
+            <td>{num(r.loss, 4)}</td>
+            <td>{num(r.accuracy, 4)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {b.rows.map((r) => (
-            <tr>
-              <td>{r.family}</td>
-              <td>{r.k}</td>
-              <td>{r.batchSize}</td>
-              <td>{r.models}</td>
-              <td>{estimateText(r.similarity, 4)}</td>
-              <td>{intervalText(r.similarity.ci, 4)}</td>
-              <td>{num(r.loss, 4)}</td>
-              <td>{num(r.accuracy, 4)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </>
   );
 }

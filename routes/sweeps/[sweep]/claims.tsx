@@ -4,7 +4,13 @@
  * @module
  */
 import type { JSX } from "preact";
-import { AnalysisPage, Figure, intervalText, num } from "../../../lib/site/components.tsx";
+import {
+  AnalysisPage,
+  DataTable,
+  Figure,
+  intervalText,
+  num,
+} from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -39,43 +45,33 @@ export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext })
           file="claims.json"
           caption="A claim holds when its bootstrap interval lies entirely on the claimed side of the threshold, fails when it lies entirely on the other side, and is inconclusive otherwise."
         >
-          <table class="data claims">
-            <thead>
-              <tr>
-                <th>Claim</th>
-                <th>Measured</th>
-                <th>Value</th>
-                <th>Interval</th>
-                <th>Threshold</th>
-                <th>Verdict</th>
-                <th>Why</th>
+          <DataTable
+            head={["Claim", "Measured", "Value", "Interval", "Threshold", "Verdict", "Why"]}
+            class="data claims"
+          >
+            {c.claims.map((c) => (
+              <tr id={`claim-${c.id}`}>
+                <td>
+                  {c.statement}
+                  <br />
+                  <code>{c.id}</code>
+                </td>
+                <td>
+                  {c.measure}
+                  <br />({c.pairs} (model, sample) pairs)
+                </td>
+                <td>{num(c.value, 4)}</td>
+                <td>{intervalText(c.interval, 4) || "–"}</td>
+                <td>{num(c.threshold, 4)}</td>
+                <td>
+                  <span class={`badge ${VERDICTS.has(c.verdict) ? c.verdict : "inconclusive"}`}>
+                    {c.verdict}
+                  </span>
+                </td>
+                <td>{c.reason}</td>
               </tr>
-            </thead>
-            <tbody>
-              {c.claims.map((c) => (
-                <tr id={`claim-${c.id}`}>
-                  <td>
-                    {c.statement}
-                    <br />
-                    <code>{c.id}</code>
-                  </td>
-                  <td>
-                    {c.measure}
-                    <br />({c.pairs} (model, sample) pairs)
-                  </td>
-                  <td>{num(c.value, 4)}</td>
-                  <td>{intervalText(c.interval, 4) || "–"}</td>
-                  <td>{num(c.threshold, 4)}</td>
-                  <td>
-                    <span class={`badge ${VERDICTS.has(c.verdict) ? c.verdict : "inconclusive"}`}>
-                      {c.verdict}
-                    </span>
-                  </td>
-                  <td>{c.reason}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
         </Figure>
       )}
     />

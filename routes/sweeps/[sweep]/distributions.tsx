@@ -7,7 +7,7 @@
 import type { JSX } from "preact";
 import type { MarginalsFile } from "../../../lib/analysis/schema.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { AnalysisPage, Figure, num } from "../../../lib/site/components.tsx";
+import { AnalysisPage, DataTable, Figure, num } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
@@ -173,29 +173,23 @@ function Sections(
           />
         </Figure>
         <Figure title="Deciles of t" ctx={ctx} sweep={sweep} file="marginals.json">
-          <table class="data">
-            <thead>
+          <DataTable
+            head={["Group", "(model, sample) pairs"]}
+            moreHead={[10, 20, 30, 40, 50, 60, 70, 80, 90].map((q) => <th key={q}>{q} %</th>)}
+          >
+            {groups.map((g) => (
               <tr>
-                <th>Group</th>
-                <th>(model, sample) pairs</th>
-                {[10, 20, 30, 40, 50, 60, 70, 80, 90].map((q) => <th key={q}>{q} %</th>)}
+                <th>{g.family} k={g.k}</th>
+                <td>{g.pooled.pairs}</td>
+                {g.pooled.deciles.map((d, i) => <td key={i}>{num(d, 3)}</td>)}
               </tr>
-            </thead>
-            <tbody>
-              {groups.map((g) => (
-                <tr>
-                  <th>{g.family} k={g.k}</th>
-                  <td>{g.pooled.pairs}</td>
-                  {g.pooled.deciles.map((d, i) => <td key={i}>{num(d, 3)}</td>)}
-                </tr>
-              ))}
-              <tr>
-                <th>uniform sphere</th>
-                <td>–</td>
-                {m.originDeciles.map((d, i) => <td key={i}>{num(d, 3)}</td>)}
-              </tr>
-            </tbody>
-          </table>
+            ))}
+            <tr>
+              <th>uniform sphere</th>
+              <td>–</td>
+              {m.originDeciles.map((d, i) => <td key={i}>{num(d, 3)}</td>)}
+            </tr>
+          </DataTable>
         </Figure>
         {imageSeries.length > 0 && (
           <Figure
@@ -249,30 +243,18 @@ function Sections(
               series: sawSeries,
             }}
           />
-          <table class="data">
-            <thead>
+          <DataTable head={["Group", "κ", "intercept", "R²", "R² of log density", "points"]}>
+            {groups.map((g) => (
               <tr>
-                <th>Group</th>
-                <th>κ</th>
-                <th>intercept</th>
-                <th>R²</th>
-                <th>R² of log density</th>
-                <th>points</th>
+                <th>{g.family} k={g.k}</th>
+                <td>{num(g.saw.kappa, 3)}</td>
+                <td>{num(g.saw.intercept, 3)}</td>
+                <td>{num(g.saw.r2, 3)}</td>
+                <td>{num(g.saw.r2LogDensity, 3)}</td>
+                <td>{g.saw.points}</td>
               </tr>
-            </thead>
-            <tbody>
-              {groups.map((g) => (
-                <tr>
-                  <th>{g.family} k={g.k}</th>
-                  <td>{num(g.saw.kappa, 3)}</td>
-                  <td>{num(g.saw.intercept, 3)}</td>
-                  <td>{num(g.saw.r2, 3)}</td>
-                  <td>{num(g.saw.r2LogDensity, 3)}</td>
-                  <td>{g.saw.points}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
         </Figure>
       </section>
       <section>

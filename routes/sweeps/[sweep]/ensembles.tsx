@@ -6,7 +6,13 @@
 import type { JSX } from "preact";
 import type { EnsemblesFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { AnalysisPage, estimateText, Figure, num } from "../../../lib/site/components.tsx";
+import {
+  AnalysisPage,
+  DataTable,
+  estimateText,
+  Figure,
+  num,
+} from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -66,34 +72,21 @@ function Sections(
         />
       </Figure>
       <Figure title="Ensemble curves" ctx={ctx} sweep={sweep} file="ensembles.json">
-        <table class="data">
-          <thead>
-            <tr>
-              <th>Family</th>
-              <th>k</th>
-              <th>Members</th>
-              <th>Draws</th>
-              <th>E_x[t]</th>
-              <th>Test loss</th>
-              <th>Accuracy</th>
-            </tr>
-          </thead>
-          <tbody>
-            {e.curves.flatMap((c) =>
-              c.points.map((p) => (
-                <tr>
-                  <td>{c.family}</td>
-                  <td>{c.k}</td>
-                  <td>{p.members}</td>
-                  <td>{p.draws}</td>
-                  <td>{estimateText(p.meanT)}</td>
-                  <td>{num(p.loss, 4)}</td>
-                  <td>{num(p.accuracy, 4)}</td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
+        <DataTable head={["Family", "k", "Members", "Draws", "E_x[t]", "Test loss", "Accuracy"]}>
+          {e.curves.flatMap((c) =>
+            c.points.map((p) => (
+              <tr>
+                <td>{c.family}</td>
+                <td>{c.k}</td>
+                <td>{p.members}</td>
+                <td>{p.draws}</td>
+                <td>{estimateText(p.meanT)}</td>
+                <td>{num(p.loss, 4)}</td>
+                <td>{num(p.accuracy, 4)}</td>
+              </tr>
+            ))
+          )}
+        </DataTable>
       </Figure>
     </>
   );

@@ -6,7 +6,15 @@
 import type { JSX } from "preact";
 import type { PlanJson } from "../../../lib/store/mod.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { AnalysisNotice, DataLinks, Figure, num, SweepNav } from "../../../lib/site/components.tsx";
+import {
+  AnalysisNotice,
+  DataLinks,
+  DataTable,
+  Figure,
+  num,
+  SweepNav,
+  WidthTable,
+} from "../../../lib/site/components.tsx";
 import { dataPath } from "../../../lib/site/links.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import {
@@ -268,75 +276,60 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
               xTicks={ks}
               series={paramSeries}
             />
-            <table class="data">
-              <thead>
-                <tr>
-                  <th>Family</th>
-                  {ks.map((k) => <th key={k}>k = {k}</th>)}
-                </tr>
-              </thead>
-              <tbody>
-                {paramSeries.map((ps) => (
-                  <tr>
-                    <th>{ps.name}</th>
-                    {ks.map((k) => (
-                      <td key={k}>{num(ps.points.find((p) => p[0] === k)?.[1] ?? null)}</td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <WidthTable
+              ks={ks}
+              rows={paramSeries}
+              label={(ps) => ps.name}
+              cell={(ps, k) => (
+                <td key={k}>{num(ps.points.find((p) => p[0] === k)?.[1] ?? null)}</td>
+              )}
+            />
           </Figure>
         </section>
       )}
       {runs.length > 0 && (
         <section>
           <h2>Models</h2>
-          <table class="data">
-            <thead>
+          <DataTable
+            head={[
+              "Run",
+              "Family",
+              "k",
+              "Seed",
+              "Batch",
+              "Status",
+              "Parameters",
+              "Test accuracy",
+              "Test loss",
+              "Backend",
+              "Training s",
+            ]}
+          >
+            {runs.map((r) => (
               <tr>
-                <th>Run</th>
-                <th>Family</th>
-                <th>k</th>
-                <th>Seed</th>
-                <th>Batch</th>
-                <th>Status</th>
-                <th>Parameters</th>
-                <th>Test accuracy</th>
-                <th>Test loss</th>
-                <th>Backend</th>
-                <th>Training s</th>
+                <td>
+                  <code>{r.runId}</code>
+                </td>
+                <td>{r.family}</td>
+                <td>{r.k}</td>
+                <td>{r.seed}</td>
+                <td>{r.batchSize}</td>
+                <td>
+                  <span class={`badge ${r.status}`}>{r.status}</span>
+                  {r.problem && <span class="problem">{r.problem}</span>}
+                </td>
+                <td>{num(r.run?.params ?? null)}</td>
+                <td>{num(r.run?.final.testAcc ?? null, 3)}</td>
+                <td>{num(r.run?.final.testLoss ?? null, 3)}</td>
+                <td>
+                  {r.run
+                    ? `${r.run.backend?.tfjs ?? "?"}${r.run.backend?.software ? " (software)" : ""}`
+                    : "–"}
+                </td>
+                <td>{num(r.run?.seconds?.train ?? null, 1)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {runs.map((r) => (
-                <tr>
-                  <td>
-                    <code>{r.runId}</code>
-                  </td>
-                  <td>{r.family}</td>
-                  <td>{r.k}</td>
-                  <td>{r.seed}</td>
-                  <td>{r.batchSize}</td>
-                  <td>
-                    <span class={`badge ${r.status}`}>{r.status}</span>
-                    {r.problem && <span class="problem">{r.problem}</span>}
-                  </td>
-                  <td>{num(r.run?.params ?? null)}</td>
-                  <td>{num(r.run?.final.testAcc ?? null, 3)}</td>
-                  <td>{num(r.run?.final.testLoss ?? null, 3)}</td>
-                  <td>
-                    {r.run
-                      ? `${r.run.backend?.tfjs ?? "?"}${
-                        r.run.backend?.software ? " (software)" : ""
-                      }`
-                      : "–"}
-                  </td>
-                  <td>{num(r.run?.seconds?.train ?? null, 1)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
           <DataLinks ctx={ctx} sweep={base.name} file="runs.json" tag="p" />
         </section>
       )}

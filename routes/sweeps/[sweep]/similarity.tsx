@@ -16,10 +16,12 @@ import {
 import {
   AnalysisPage,
   AnalysisSection,
+  DataTable,
   estimateText,
   Figure,
   intervalText,
   num,
+  WidthTable,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
@@ -210,30 +212,18 @@ function SimilaritySections(
           </Figure>
         )}
         <Figure title="Split-half control" ctx={ctx} sweep={sweep} file="similarity.json">
-          <table class="data">
-            <thead>
+          <DataTable head={["Family", "k", "Halves", "Splits", "mean ± std", "Interval"]}>
+            {s.splitHalf.filter((r) => family === null || r.family === family).map((r) => (
               <tr>
-                <th>Family</th>
-                <th>k</th>
-                <th>Halves</th>
-                <th>Splits</th>
-                <th>mean ± std</th>
-                <th>Interval</th>
+                <td>{r.family}</td>
+                <td>{r.k}</td>
+                <td>{r.halfSizes.join(" + ")}</td>
+                <td>{r.splits}</td>
+                <td>{estimateText(r.estimate)}</td>
+                <td>{intervalText(r.estimate.ci)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {s.splitHalf.filter((r) => family === null || r.family === family).map((r) => (
-                <tr>
-                  <td>{r.family}</td>
-                  <td>{r.k}</td>
-                  <td>{r.halfSizes.join(" + ")}</td>
-                  <td>{r.splits}</td>
-                  <td>{estimateText(r.estimate)}</td>
-                  <td>{intervalText(r.estimate.ci)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
         </Figure>
       </section>
       <section>
@@ -278,33 +268,22 @@ function Table1Section(
       file="table1.json"
       caption={`W1 between the distributions over x of each model's ${t.basis} values, over pairs f1 ≠ f2 in F(k); the upper bound is ${t.upperBound}.`}
     >
-      <table class="data table1">
-        <thead>
-          <tr>
-            <th>Family</th>
-            {ks.map((k) => <th key={k}>k = {k}</th>)}
-          </tr>
-        </thead>
-        <tbody>
-          {families.map((f) => (
-            <tr>
-              <th>{f}</th>
-              {ks.map((k) => {
-                const r = rows.find((x) => x.family === f && x.k === k);
-                return (
-                  <td
-                    title={r
-                      ? `${r.modelPairs} model pairs, ${r.samplesPerModel} samples per model`
-                      : ""}
-                  >
-                    {r && r.mean !== null ? `${num(r.mean, 4)} ± ${num(r.std, 4)}` : "–"}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <WidthTable
+        class="data table1"
+        ks={ks}
+        rows={families}
+        label={(f) => f}
+        cell={(f, k) => {
+          const r = rows.find((x) => x.family === f && x.k === k);
+          return (
+            <td
+              title={r ? `${r.modelPairs} model pairs, ${r.samplesPerModel} samples per model` : ""}
+            >
+              {r && r.mean !== null ? `${num(r.mean, 4)} ± ${num(r.std, 4)}` : "–"}
+            </td>
+          );
+        }}
+      />
     </Figure>
   );
 }

@@ -6,7 +6,13 @@
 import type { JSX } from "preact";
 import type { SmallPredictsLargeFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
-import { AnalysisPage, estimateText, Figure, intervalText } from "../../../lib/site/components.tsx";
+import {
+  AnalysisPage,
+  DataTable,
+  estimateText,
+  Figure,
+  intervalText,
+} from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -74,30 +80,27 @@ function Sections(
               xCategories={cats}
               series={series}
             />
-            <table class="data">
-              <thead>
+            <DataTable
+              head={[
+                "k_small",
+                "k_large",
+                "Mean direction",
+                "Interval",
+                "Individual",
+                "Small / large models",
+              ]}
+            >
+              {rows.map((r) => (
                 <tr>
-                  <th>k_small</th>
-                  <th>k_large</th>
-                  <th>Mean direction</th>
-                  <th>Interval</th>
-                  <th>Individual</th>
-                  <th>Small / large models</th>
+                  <td>{r.kSmall}</td>
+                  <td>{r.kLarge}</td>
+                  <td>{estimateText(r.meanDirection, 4)}</td>
+                  <td>{intervalText(r.meanDirection.ci, 4)}</td>
+                  <td>{estimateText(r.individual, 4)}</td>
+                  <td>{r.smallModels} / {r.largeModels}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {rows.map((r) => (
-                  <tr>
-                    <td>{r.kSmall}</td>
-                    <td>{r.kLarge}</td>
-                    <td>{estimateText(r.meanDirection, 4)}</td>
-                    <td>{intervalText(r.meanDirection.ci, 4)}</td>
-                    <td>{estimateText(r.individual, 4)}</td>
-                    <td>{r.smallModels} / {r.largeModels}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           </Figure>
         );
       })}
