@@ -6,6 +6,7 @@
 import type { JSX } from "preact";
 import type { ClaimsFile } from "../lib/analysis/schema.ts";
 import type { PlanJson } from "../lib/store/mod.ts";
+import { DataTable } from "../lib/site/components.tsx";
 import { sweepPath } from "../lib/site/links.ts";
 import type { RouteContext } from "../lib/site/router.ts";
 import {
@@ -59,42 +60,39 @@ export default function Index({ data, ctx }: { data: Row[]; ctx: RouteContext })
           </div>
         )
         : (
-          <table class="data">
-            <thead>
-              <tr>
-                <th>Sweep</th>
-                <th>Created</th>
-                <th>Data set</th>
-                <th>Families</th>
-                <th>Widths k</th>
-                <th>Seeds</th>
-                <th>Planned runs</th>
-                <th>Paper claims</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.map(({ entry, plan, claims }) => {
-                const s = entry.sweep.status === "ok" ? entry.sweep.value : null;
-                return (
-                  <tr>
-                    <td>
-                      <a href={ctx.href(sweepPath(entry.name))}>{entry.name}</a>
-                      {entry.sweep.status === "invalid" && (
-                        <span class="badge fails">sweep.json unreadable</span>
-                      )}
-                    </td>
-                    <td>{s?.created ?? "–"}</td>
-                    <td>{s?.config.dataset.name ?? "–"}</td>
-                    <td>{s?.config.families.join(", ") ?? "–"}</td>
-                    <td>{s?.config.widths.join(", ") ?? "–"}</td>
-                    <td>{s?.config.seeds ?? "–"}</td>
-                    <td>{plan.status === "ok" ? plan.value.runs.length : "–"}</td>
-                    <td>{verdicts(claims)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <DataTable
+            head={[
+              "Sweep",
+              "Created",
+              "Data set",
+              "Families",
+              "Widths k",
+              "Seeds",
+              "Planned runs",
+              "Paper claims",
+            ]}
+          >
+            {data.map(({ entry, plan, claims }) => {
+              const s = entry.sweep.status === "ok" ? entry.sweep.value : null;
+              return (
+                <tr>
+                  <td>
+                    <a href={ctx.href(sweepPath(entry.name))}>{entry.name}</a>
+                    {entry.sweep.status === "invalid" && (
+                      <span class="badge fails">sweep.json unreadable</span>
+                    )}
+                  </td>
+                  <td>{s?.created ?? "–"}</td>
+                  <td>{s?.config.dataset.name ?? "–"}</td>
+                  <td>{s?.config.families.join(", ") ?? "–"}</td>
+                  <td>{s?.config.widths.join(", ") ?? "–"}</td>
+                  <td>{s?.config.seeds ?? "–"}</td>
+                  <td>{plan.status === "ok" ? plan.value.runs.length : "–"}</td>
+                  <td>{verdicts(claims)}</td>
+                </tr>
+              );
+            })}
+          </DataTable>
         )}
     </>
   );
