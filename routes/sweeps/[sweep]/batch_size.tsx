@@ -58,18 +58,25 @@ function Sections(
           : undefined,
       };
     });
-  const cats = sizes.map(String);
+  const chart = (id: string, what: string, yLabel: string, series: Series[]) => (
+    <LineChart
+      id={id}
+      title={`${what} by batch size`}
+      xLabel="batch size"
+      yLabel={yLabel}
+      xCategories={sizes.map(String)}
+      series={series}
+    />
+  );
   return (
     <>
       <Figure title="Similarity by batch size" ctx={ctx} sweep={sweep} file="batch_size.json">
-        <LineChart
-          id="bs-sim"
-          title="Mean pairwise cosine between seeds by batch size"
-          xLabel="batch size"
-          yLabel="mean pairwise cosine"
-          xCategories={cats}
-          series={make((r) => r.similarity.mean, true)}
-        />
+        {chart(
+          "bs-sim",
+          "Mean pairwise cosine between seeds",
+          "mean pairwise cosine",
+          make((r) => r.similarity.mean, true),
+        )}
       </Figure>
       <Figure
         title="Test loss and accuracy by batch size"
@@ -77,22 +84,8 @@ function Sections(
         sweep={sweep}
         file="batch_size.json"
       >
-        <LineChart
-          id="bs-loss"
-          title="Mean test loss by batch size"
-          xLabel="batch size"
-          yLabel="test cross-entropy"
-          xCategories={cats}
-          series={make((r) => r.loss, false)}
-        />
-        <LineChart
-          id="bs-acc"
-          title="Mean test accuracy by batch size"
-          xLabel="batch size"
-          yLabel="test accuracy"
-          xCategories={cats}
-          series={make((r) => r.accuracy, false)}
-        />
+        {chart("bs-loss", "Mean test loss", "test cross-entropy", make((r) => r.loss, false))}
+        {chart("bs-acc", "Mean test accuracy", "test accuracy", make((r) => r.accuracy, false))}
       </Figure>
       <DataTable
         head={["Family", "k", "Batch", "Models", "Similarity", "Interval", "Loss", "Accuracy"]}
