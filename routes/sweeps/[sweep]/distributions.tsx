@@ -150,6 +150,13 @@ function Sections(
       ),
     }];
   });
+  /** The marginal density of t drawn by the family-toggling island. */
+  const densityOfT = (id: string, title: string, series: Series[]) => (
+    <Island
+      name="KdeFamilies"
+      props={{ id, title, xLabel: "t = cos(u_f(x), μ(x))", yLabel: "density", series }}
+    />
+  );
   return (
     <>
       <section>
@@ -161,16 +168,7 @@ function Sections(
           for d = {m.dimension}.
         </p>
         <Figure title="KDE of t by family and width" ctx={ctx} sweep={sweep} file="marginals.json">
-          <Island
-            name="KdeFamilies"
-            props={{
-              id: "kde",
-              title: "Marginal density of t (KDE) by family and width",
-              xLabel: "t = cos(u_f(x), μ(x))",
-              yLabel: "density",
-              series: kdeSeries,
-            }}
-          />
+          {densityOfT("kde", "Marginal density of t (KDE) by family and width", kdeSeries)}
         </Figure>
         <Figure title="Deciles of t" ctx={ctx} sweep={sweep} file="marginals.json">
           <DataTable
@@ -199,16 +197,11 @@ function Sections(
             file="marginals.json"
             caption="t over the models of each group at one test image (the paper's one-image figure; it needs many seeds per width to be smooth)."
           >
-            <Island
-              name="KdeFamilies"
-              props={{
-                id: "kde-image",
-                title: `Marginal density of t at probe image ${firstImage}`,
-                xLabel: "t = cos(u_f(x), μ(x))",
-                yLabel: "density",
-                series: imageSeries,
-              }}
-            />
+            {densityOfT(
+              "kde-image",
+              `Marginal density of t at probe image ${firstImage}`,
+              imageSeries,
+            )}
           </Figure>
         )}
       </section>
