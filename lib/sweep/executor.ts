@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Dataset } from "../data/mod.ts";
 import { countParams, createModel, type Family } from "../models/mod.ts";
 import { type GradientMeta, writeNpy, writeSidecar } from "../npy/mod.ts";
-import { train } from "../train/mod.ts";
+import { train, type TrainOptions } from "../train/mod.ts";
 import {
   type BackendInfo,
   clearComplete,
@@ -29,6 +29,37 @@ import {
 import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
 import type { Progress } from "./progress.ts";
+
+/**
+ * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
+ * rate and schedule, plain SGD, the run's batch size, and the run's own seed as the data-order
+ * seed, so seeds differ in data order as well as in initialisation (as in the paper).
+ *
+ * @example
+ * ```ts
+ * import { trainScheduleOf } from "./executor.ts";
+ * import { buildPlan } from "./plan.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const config = presetConfig("tiny");
+ * const entry = buildPlan(config).runs.find((r) => r.seed === 1)!;
+ * if (trainScheduleOf(config, entry).seed !== 1) throw new Error("data order ignores the seed");
+ * ```
+ */
+export function trainScheduleOf(
+  config: SweepConfig,
+  entry: PlanEntry,
+): Required<
+  Pick<TrainOptions, "epochs" | "batchSize" | "learningRate" | "schedule" | "optimizer" | "seed">
+> {
+  return {
+    epochs: config.training.epochs,
+    batchSize: entry.batchSize,
+    learningRate: config.training.lr,
+    schedule: config.training.schedule,
+    optimizer: "sgd",
+    seed: entry.seed,
+  };
+}
 
 /** What every run of a process shares. */
 export interface RunContext {
@@ -145,12 +176,7 @@ export async function executeRun(
   try {
     const t0 = performance.now();
     const result = await train(model, dataset.train, {
-      epochs: config.training.epochs,
-      batchSize: entry.batchSize,
-      learningRate: config.training.lr,
-      schedule: config.training.schedule,
-      optimizer: "sgd",
-      seed: entry.seed,
+      ...trainScheduleOf(config, entry),
       test: dataset.test,
       checkpointDir: join(runDir, RUN_FILES.checkpoint),
       signal: ctx.signal,

@@ -59,7 +59,7 @@ export {
   type ProgressSink,
   stdoutSink,
 } from "./progress.ts";
-export { executeRun, type RunContext, type RunOutcome } from "./executor.ts";
+export { executeRun, type RunContext, type RunOutcome, trainScheduleOf } from "./executor.ts";
 export { prepareSweepDir, runSweep, type SweepOptions, type SweepOutcome } from "./runner.ts";
 export { analyzeSweepDir, type AnalyzeSweepDirOptions } from "./analyze.ts";
 export { dryRunReport, main, parseSweepArgs, type SweepArgs, USAGE } from "./cli.ts";

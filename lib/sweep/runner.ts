@@ -237,10 +237,8 @@ export async function runSweep(
   } else if (shard.count > 1) {
     line(
       `shard ${shard.index}/${shard.count} done. When every shard has finished: ` +
-        `${
-          options.command ?? "deno task sweep <same options>"
-        } --analyze (experiments and analysis), ` +
-        `or deno task analyze --run ${dir} (analysis only).`,
+        `${options.command ?? "deno task sweep <same options>"} --analyze, ` +
+        `or deno task analyze --run ${dir} (either runs the experiments, then the analysis).`,
     );
   }
   const seconds = (performance.now() - t0) / 1000;

@@ -1,0 +1,63 @@
+import { assert, assertEquals } from "../_shared/assert.ts";
+import { PRESET_NAMES, PRESETS } from "../../lib/sweep/presets.ts";
+import { buildPlan } from "../../lib/sweep/plan.ts";
+
+Deno.test("PRESETS default is the end-to-end study: two families, four widths, ≥ 4 seeds, experiments", () => {
+  const d = PRESETS.default;
+  for (const f of ["CNNSmall", "ResNetSmall"]) assert(d.families.includes(f), f);
+  assertEquals(d.widths.length, 4);
+  assert(d.widths.every((k, i) => i === 0 || k > d.widths[i - 1]!), "widths ascend");
+  assert(d.seeds >= 4, `seeds ${d.seeds}`);
+  assert(d.experiments.logits && d.experiments.ensembles !== null && d.experiments.attack !== null);
+  assertEquals([...d.experiments.attack!.strategies].sort(), [
+    "largest",
+    "mean-direction",
+    "same-width",
+  ]);
+  assert(d.dataset.name.startsWith("fmnist"), d.dataset.name);
+});
+
+Deno.test("PRESETS carry every named setting with its documented shape", () => {
+  assertEquals([...PRESET_NAMES], [
+    "default",
+    "tiny",
+    "fmnist",
+    "population",
+    "batch-size",
+    "vit",
+    "cifar10-paper",
+    "cifar100-paper",
+    "tinyimagenet-paper",
+  ]);
+  // fmnist: the whole Debian data set.
+  assertEquals(PRESETS.fmnist.dataset.name, "fmnist");
+  assertEquals([PRESETS.fmnist.dataset.trainImages, PRESETS.fmnist.dataset.testImages], [
+    null,
+    null,
+  ]);
+  // population: many seeds at a few small widths, enough for a per-image marginal and a
+  // mean direction of the other seeds.
+  const pop = PRESETS.population;
+  assert(pop.widths.length <= 3 && Math.max(...pop.widths) <= PRESETS.default.widths.at(-1)!);
+  assert(pop.seeds >= 20, `population seeds ${pop.seeds}`);
+  assert(pop.experiments.attack!.strategies.includes("mean-direction"));
+  // batch-size: the four batch sizes, one run per (batch, family, k, seed).
+  assertEquals(PRESETS["batch-size"].training.batchSizes, [64, 128, 256, 512]);
+  const bs = buildPlan(PRESETS["batch-size"]).runs;
+  assertEquals(new Set(bs.map((r) => r.batchSize)), new Set([64, 128, 256, 512]));
+  assertEquals(PRESETS.vit.families, ["ViT"]);
+  // The paper presets: the paper's data sets, widths and training.
+  for (
+    const [name, data] of [
+      ["cifar10-paper", "cifar10"],
+      ["cifar100-paper", "cifar100"],
+      ["tinyimagenet-paper", "tinyimagenet"],
+    ] as const
+  ) {
+    const p = PRESETS[name];
+    assertEquals(p.dataset.name, data);
+    assertEquals(p.widths, [10, 20, 40, 80, 160]);
+    assertEquals(p.training, { epochs: 100, batchSizes: [128], lr: 0.1, schedule: "inverse-sqrt" });
+  }
+  assertEquals(PRESETS.tiny.dataset.name, "synthetic");
+});
