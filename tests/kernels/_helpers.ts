@@ -1,6 +1,7 @@
 /** Shared fixtures of the kernel tests: seeded data, the backend variants, GPU-test gating. */
 import { type Gpu, reference, requestGpu } from "../../kernels/mod.ts";
 import { seededUniform } from "../../lib/stats/mod.ts";
+import { testNeeding } from "../_shared/requires.ts";
 
 /** Seeded standard-normal-ish values (sum of uniforms) as float32. */
 export function randomGrads(seed: number, length: number, scale = 1): Float32Array {
@@ -47,7 +48,6 @@ export function assertClose(diff: number, tol: number, message: string): void {
   if (!(diff <= tol)) throw new Error(`${message}: max difference ${diff} exceeds ${tol}`);
 }
 
-const CI = Deno.env.get("CI") === "true";
 const probe = await (async () => {
   try {
     return (await navigator.gpu?.requestAdapter()) ?? null;
@@ -87,10 +87,8 @@ export function variantTest(
   fn: (gpu: Gpu) => Promise<void> | void,
   extra: { gpuOptions?: Parameters<typeof requestGpu>[0] } = {},
 ): void {
-  const skip = variant.needsAdapter && !hasAdapter && !CI;
-  Deno.test({
-    name: `[${variant.name}] ${name}${skip ? ` (skipped: ${IGNORE_REASON})` : ""}`,
-    ignore: skip,
+  testNeeding(!variant.needsAdapter || hasAdapter, IGNORE_REASON, {
+    name: `[${variant.name}] ${name}`,
     fn: async () => {
       const gpu = await requestGpu({ ...variant.options, ...extra.gpuOptions });
       try {
@@ -107,10 +105,8 @@ export function variantTest(
 
 /** Registers a test that needs a WebGPU adapter (skipped visibly without one, fails under CI). */
 export function gpuTest(name: string, fn: () => Promise<void>): void {
-  const skip = !hasAdapter && !CI;
-  Deno.test({
-    name: `${name}${skip ? ` (skipped: ${IGNORE_REASON})` : ""}`,
-    ignore: skip,
+  testNeeding(hasAdapter, IGNORE_REASON, {
+    name,
     fn: async () => {
       if (!hasAdapter) throw new Error(`CI=true and this test needs a WebGPU adapter: none found.`);
       await fn();

@@ -10,15 +10,11 @@ import { assert, assertEquals } from "./_assert.ts";
 import { createApp, exportSite } from "../../lib/site/mod.ts";
 import { checkSites } from "../browser/check_site.ts";
 import { writeFixtureSweep } from "./fixture.ts";
+import { testNeeding } from "../_shared/requires.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const CI = Deno.env.get("CI") === "true";
 const present = await Deno.stat(CHROMIUM).then((s) => s.isFile).catch(() => false);
-if (!present && !CI) {
-  console.warn(
-    `browser test skipped: no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH).`,
-  );
-}
+const NO_CHROMIUM = `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -45,10 +41,9 @@ function serveFolder(dir: string): Deno.HttpServer<Deno.NetAddr> {
   });
 }
 
-Deno.test({
+testNeeding(present, NO_CHROMIUM, {
   name:
     "checkSites() in chromium, served and static export: heatmap renders, hover shows the value, toggles work, no console errors",
-  ignore: !present && !CI,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -83,7 +78,10 @@ Deno.test({
         assertEquals(r.activeOutlined, 1, label);
         assert(r.readout.startsWith("k1 = 8, k2 = 4: "), `${label}: readout was "${r.readout}"`);
         const shown = Number(/: (-?[0-9.]+(?:e-?[0-9]+)?)/.exec(r.readout)?.[1]);
-        assert(r.readout.includes("model pairs"), `${label}: readout lacks details: ${r.readout}`);
+        assert(
+          r.readout.includes("model pairs"),
+          `${label}: readout lacks details: ${r.readout}`,
+        );
         assert(Math.abs(shown - r.cellValue) < 5e-4, `${label}: ${shown} vs ${r.cellValue}`);
         assert(
           r.toggle.before > 0 && r.toggle.after === 0,
