@@ -288,7 +288,10 @@ export interface MarginalsFile extends AnalysisHeader<"marginals"> {
   mu: "leave-one-out";
   /** Evaluation grid of t in [−1, 1]. */
   grid: number[];
-  /** log P_origin(t) on `grid` for dimension d (uniform directions). */
+  /**
+   * log P_origin(t) on `grid` for dimension d (uniform directions). Where it is −∞ (t = ±1 for
+   * d > 3) the JSON holds `null`: read `null` as a density of 0, never as `Math.exp(null)` = 1.
+   */
   logPOrigin: number[];
   /** Deciles of t under the uniform-sphere marginal for dimension d. */
   originDeciles: number[];

@@ -262,6 +262,13 @@ Deno.test("analyzeGradients() small-predicts-large and batch-size rows equal dir
   const row = a.smallPredictsLarge.rows[0]!;
   assertClose(row.meanDirection.mean, s / 60, 1e-5, "cos(μ_small, g_large)");
   assert(row.meanDirection.ci !== null && row.meanDirection.ci.lo <= row.meanDirection.mean!);
+  let si = 0;
+  for (const f of [3, 4, 5]) {
+    for (const m of [0, 1, 2]) {
+      for (let x = 0; x < 20; x++) si += cos(vec(both, m, x), vec(both, f, x));
+    }
+  }
+  assertClose(row.individual.mean, si / 180, 1e-5, "cos(g_small, g_large)");
   // Averaging the small models' directions predicts a large model better than one small model.
   assert(row.meanDirection.mean! > row.individual.mean!);
   const rows = a.batchSize!.rows;
@@ -277,4 +284,63 @@ Deno.test("analyzeGradients() small-predicts-large and batch-size rows equal dir
   assertClose(rows[2]!.similarity.mean, q / 60, 1e-5, "batch-size similarity");
   assertEquals([rows[2]!.loss, rows[2]!.accuracy, rows[0]!.loss], [2, 0.25, null]);
   assert(rows[2]!.similarity.ci !== null);
+});
+
+/** Type-7 quantile (linear between order statistics), written out here as the oracle. */
+function type7(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  const h = (s.length - 1) * q, lo = Math.floor(h);
+  return s[lo]! + (h - lo) * ((s[Math.min(lo + 1, s.length - 1)]!) - s[lo]!);
+}
+
+Deno.test("analyzeGradients() marginals: deciles of leave-one-out t per image and pooled, and the sphere baseline of d", () => {
+  const { marginals, reduced, similarity } = trendResult;
+  const N = trend.samples, qs = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+  assertEquals(marginals.dimension, trend.dim);
+  assertEquals(marginals.mu, "leave-one-out");
+  for (const gm of marginals.groups) {
+    const members = similarity.groups[gm.group]!.members;
+    // Per test image: the marginal over the group's models (t of each model against the others).
+    assertEquals(gm.perImage.map((p) => p.sample), [0, 1, 2, 3]);
+    for (const p of gm.perImage) {
+      const vals = members.map((f) => reduced.t[f * N + p.sample]!);
+      assertEquals(p.pairs, members.length);
+      qs.forEach((q, i) =>
+        assertClose(p.deciles[i], type7(vals, q), 1e-9, `decile ${q} x=${p.sample}`)
+      );
+      assertEquals(p.density.length, marginals.grid.length);
+    }
+    const pooled = members.flatMap((f) => Array.from(reduced.t.subarray(f * N, (f + 1) * N)));
+    assertEquals(gm.pooled.pairs, members.length * N);
+    qs.forEach((q, i) => assertClose(gm.pooled.deciles[i], type7(pooled, q), 1e-5, `pooled ${q}`));
+    // The KDE is a density on [−1, 1].
+    const h = marginals.grid[1]! - marginals.grid[0]!;
+    assertClose(gm.pooled.density.reduce((a, v) => a + v, 0) * h, 1, 0.02, "∫ KDE");
+  }
+  // Uniform-sphere baseline for d = D: integrate P_origin on the grid (trapezoid) as the oracle.
+  // log P_origin(±1) = −∞ is written as null (JSON has no infinities).
+  const grid = marginals.grid;
+  const dens = marginals.logPOrigin.map((v) => v === null ? 0 : Math.exp(v));
+  assertEquals([marginals.logPOrigin[0], marginals.logPOrigin.at(-1)], [null, null]);
+  const upper = (p: number) => {
+    let s = 0;
+    for (let j = 0; j + 1 < grid.length; j++) {
+      if (grid[j]! >= p - 1e-12) s += (dens[j]! + dens[j + 1]!) / 2 * (grid[j + 1]! - grid[j]!);
+    }
+    return s;
+  };
+  assertClose(upper(-1), 1, 1e-4, "∫ P_origin");
+  for (const p of [0, 0.1, 0.2, 0.3]) {
+    const i = marginals.randomBaseline.p.findIndex((v) => Math.abs(v - p) < 1e-12);
+    assertClose(marginals.randomBaseline.tail[i], upper(p), 2e-4, `P(Z > ${p})`);
+  }
+  assertClose(marginals.randomBaseline.tail[0], 0.5, 1e-9, "P(Z > 0)");
+  // Decile cut points of the baseline: P(Z > c_q) = 1 − q, symmetric about 0.
+  const od = marginals.originDeciles;
+  assertClose(od[4], 0, 1e-5, "median of the baseline");
+  qs.forEach((q, i) => {
+    assertClose(od[i]! + od[8 - i]!, 0, 1e-5, `symmetric decile ${q}`);
+  });
+  // c_0.9 to grid resolution: the grid point nearest it has an upper mass near 0.1.
+  assertClose(upper(Math.round(od[8]! * 500) / 500), 0.1, 0.01, "P(Z > c_0.9)");
 });
