@@ -1,7 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "./_synthetic.ts";
 import { analyzeGradients } from "../../lib/analysis/gradients.ts";
 import { wasserstein1 } from "../../lib/stats/mod.ts";
-import { cos, dot, plant, streamOf, sum, unit, vec } from "./_synthetic.ts";
+import { cos, dot, plant, type Planted, streamOf, sum, unit, vec } from "./_synthetic.ts";
 
 function assertClose(
   actual: number | null | undefined,
@@ -52,6 +52,12 @@ Deno.test("analyzeGradients() p_ind and p(k1,k2) equal a direct recomputation", 
   assertClose(cell.mean, s / n, 1e-5, "p(2,8)");
   assertEquals(cell.modelPairs, 16);
   assertEquals(cell.pairs, 16 * N);
+  // Across families: CNNSmall k=2 against CNNLarge k=4.
+  const l4 = similarity.groups.find((g) => g.family === "CNNLarge" && g.k === 4)!;
+  let sx = 0;
+  for (const i of g2.members) for (const j of l4.members) sx += pInd(i, j);
+  assertClose(similarity.expected[g2.index]![l4.index]!.mean, sx / 16, 1e-5, "p(S2, L4)");
+  assertEquals(similarity.expected[l4.index]![g2.index]!.modelPairs, 16);
   // Within one width only distinct pairs count: 4·3 ordered pairs.
   assertEquals(similarity.expected[g8.index]![g8.index]!.modelPairs, 12);
   assert(cell.ci !== null && cell.ci.lo <= cell.mean! && cell.mean! <= cell.ci.hi);
@@ -85,6 +91,16 @@ Deno.test("analyzeGradients() spherical variance, mean direction and t match dir
     "mean-direction cos",
   );
   assertEquals(similarity.meanDirection[g.index]![g.index], null);
+  // Across families: CNNLarge k=4 against CNNSmall k=8.
+  const o = similarity.groups.find((q) => q.family === "CNNSmall" && q.k === 8)!;
+  let mx = 0;
+  for (let x = 0; x < N; x++) {
+    mx += cos(
+      sum(g.members.map((f) => unit(vec(trend, f, x)))),
+      sum(o.members.map((f) => unit(vec(trend, f, x)))),
+    );
+  }
+  assertClose(similarity.meanDirection[g.index]![o.index]!.mean, mx / N, 1e-5, "μ across families");
 });
 
 Deno.test("analyzeGradients() Table 1 is the mean Wasserstein distance of direct t values", () => {
@@ -343,4 +359,34 @@ Deno.test("analyzeGradients() marginals: deciles of leave-one-out t per image an
   });
   // c_0.9 to grid resolution: the grid point nearest it has an upper mass near 0.1.
   assertClose(upper(Math.round(od[8]! * 500) / 500), 0.1, 0.01, "P(Z > c_0.9)");
+});
+
+Deno.test("analyzeGradients() deeper-larger-distance holds for planted seed spread and fails reversed", async () => {
+  // Seeds of one group whose t distributions differ (half concentrated, half spread) have large
+  // Table 1 distances; seeds that are alike have small ones.
+  const opts = { families: ["X"], ks: [4], seeds: 10, samples: 40, dim: 48, seed: 5 };
+  const tight = plant({ ...opts, sigma: () => 0.5 });
+  const loose = plant({ ...opts, sigma: () => 2 });
+  const alike = plant({ ...opts, sigma: () => 1 });
+  const rows = (p: Planted, from: number, to: number) =>
+    p.data.subarray(from * p.samples * p.dim, to * p.samples * p.dim);
+  const run = async (spread: string, same: string) => {
+    const models = [
+      ...Array.from({ length: 10 }, (_, s) => ({ family: spread, k: 4, seed: s })),
+      ...Array.from({ length: 10 }, (_, s) => ({ family: same, k: 4, seed: s })),
+    ];
+    const data = new Float32Array([...rows(tight, 0, 5), ...rows(loose, 5, 10), ...alike.data]);
+    const a = await analyzeGradients(
+      streamOf({ models, data, samples: 40, dim: 48 }),
+      models,
+      { resamples: 300 },
+    );
+    return a.claims.find((c) => c.id === "deeper-larger-distance")!;
+  };
+  const holds = await run("CNNLarge", "CNNSmall");
+  assertEquals(holds.verdict, "holds", holds.reason);
+  assert(holds.value! > 0.1, `W1 difference ${holds.value}`);
+  const fails = await run("ResNetSmall", "ResNetLarge");
+  assertEquals(fails.verdict, "fails", fails.reason);
+  assertClose(fails.value, -holds.value!, 1e-9, "the same distances, reversed");
 });
