@@ -208,5 +208,31 @@ Deno.test("ensembleStudy() measures t against held-out seeds and finds the plant
   assert(curve.points[4]!.meanT.mean! > curve.points[0]!.meanT.mean!);
   const move = file.claims.find((c) => c.id === "ensembles-move-to-mean")!;
   assertEquals(move.verdict, "holds", move.reason);
+  // Loss beside t, written out: cross-entropy of the averaged logits of the members.
+  const crossEntropy = (ms: typeof members) => {
+    let loss = 0;
+    for (let x = 0; x < N; x++) {
+      const z = Array.from({ length: C }, (_, c) => {
+        let a = 0;
+        for (const m of ms) a += m.logits[x * C + c]! / ms.length;
+        return a;
+      });
+      const mx = Math.max(...z);
+      const lse = mx + Math.log(z.reduce((acc, v) => acc + Math.exp(v - mx), 0));
+      loss += (lse - z[labels[x]!]!) / N;
+    }
+    return loss;
+  };
+  const pool = members.slice(3);
+  assertEquals(curve.points[4]!.draws, 1);
+  assertAlmostEquals(curve.points[4]!.loss, crossEntropy(pool), 1e-6);
+  assertAlmostEquals(
+    curve.points[0]!.loss,
+    pool.reduce((a, m) => a + crossEntropy([m]), 0) / pool.length,
+    1e-6,
+  );
   assertEquals(file.singles.length, 8);
+  const falls = file.claims.find((c) => c.id === "ensemble-loss-falls")!;
+  assertEquals(falls.verdict, "holds", falls.reason);
+  assert(curve.points[4]!.loss < curve.points[0]!.loss, "the full ensemble beats single models");
 });
