@@ -157,6 +157,16 @@ Deno.test("attackStudy() mean-direction attack uses the unit gradients of the ot
   );
   const largest = study.file.strategies.filter((s) => s.strategy === "largest");
   assertEquals(largest.map((s) => s.k), [1, 2]);
+  // The single-source strategies are cells of α(k1, k2) (every target has as many sources):
+  // same width is the diagonal, the largest source attacking k = 1 is α(2, 1).
+  const cells = study.file.matrices[0]!.cells;
+  const same = study.file.strategies.filter((s) => s.strategy === "same-width");
+  assertEquals(same.map((s) => s.k), [1, 2]);
+  for (const [i, e] of same.entries()) {
+    assertAlmostEquals(e.alpha.all.mean!, cells[i]![i]!.all.mean!, 1e-9);
+    assertAlmostEquals(e.alpha.correct.mean!, cells[i]![i]!.correct.mean!, 1e-9);
+  }
+  assertAlmostEquals(largest[0]!.alpha.all.mean!, cells[1]![0]!.all.mean!, 1e-9);
 });
 
 Deno.test("ensembleLoss() is the cross-entropy of the averaged logits", () => {
