@@ -1,14 +1,16 @@
 // End to end through the CLI, as separate processes: the tiny preset in one process versus three
 // shards, a run killed mid-training and resumed, and artifacts corrupted and redone.
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertStringIncludes } from "../_shared/assert.ts";
-import { runOk, sweepCommand } from "./_cli.ts";
+import { ROOT, runOk, sweepCommand } from "./_cli.ts";
 import { listRuns, type RunJson, verifyRun } from "../../lib/store/mod.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { resolveConfigFile } from "../../lib/sweep/config.ts";
 
 const TINY_ID = buildPlan(presetConfig("tiny")).sweepId;
+const ANALYZE_CLI = fileURLToPath(new URL("../../lib/sweep/analyze_cli.ts", import.meta.url));
 
 /** JSON without the keys that record when or how long (they differ between processes). */
 function timeless(value: unknown): unknown {
@@ -41,7 +43,8 @@ async function runRecord(runDir: string): Promise<unknown> {
 }
 
 Deno.test({
-  name: "sweep CLI: three shard processes then --analyze give the runs and analysis of one process",
+  name:
+    "sweep CLI: three shard processes then --analyze or analyze --run give the runs and analysis of one process",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -91,6 +94,25 @@ Deno.test({
         timeless(JSON.parse(dec.decode(an3.get(name)!))),
         timeless(JSON.parse(dec.decode(bytes))),
         name,
+      );
+    }
+
+    // `deno task analyze --run` (experiments, then analysis) on the sharded sweep: the same files.
+    const cliOut = join(root, "analyze-cli");
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", ANALYZE_CLI, "--run", dir3, "--out", cliOut],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+    }).output();
+    assertEquals(cli.code, 0, dec.decode(cli.stderr));
+    assertStringIncludes(dec.decode(cli.stdout), "experiments: attack and ensembles done");
+    const anCli = await readTree(cliOut);
+    assertEquals([...anCli.keys()].sort(), [...an1.keys()].sort());
+    for (const [name, bytes] of an1) {
+      assertEquals(
+        timeless(JSON.parse(dec.decode(anCli.get(name)!))),
+        timeless(JSON.parse(dec.decode(bytes))),
+        `analyze --run: ${name}`,
       );
     }
 
