@@ -646,7 +646,7 @@ export async function analyzeGradients(
     dimension: D,
     mu: "leave-one-out",
     grid: grid.map((v) => round(v, 8)!),
-    logPOrigin: logPOrigin.map((v) => round(v)!),
+    logPOrigin: logPOrigin.map((v) => round(v)),
     originDeciles: originSample,
     groups: groupMarginals,
     saw: { reference: sawReference, densityFloor, logPsi: logPsiOut },

@@ -292,7 +292,7 @@ export interface MarginalsFile extends AnalysisHeader<"marginals"> {
    * log P_origin(t) on `grid` for dimension d (uniform directions). Where it is −∞ (t = ±1 for
    * d > 3) the JSON holds `null`: read `null` as a density of 0, never as `Math.exp(null)` = 1.
    */
-  logPOrigin: number[];
+  logPOrigin: (number | null)[];
   /** Deciles of t under the uniform-sphere marginal for dimension d. */
   originDeciles: number[];
   groups: GroupMarginal[];

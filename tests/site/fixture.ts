@@ -337,10 +337,15 @@ async function writeAnalysis(
   };
   const grid = Array.from({ length: 201 }, (_, i) => round(-1 + i / 100, 4));
   const d = FIXTURE.dimension;
-  const rawLog = grid.map((t) => ((d - 3) / 2) * Math.log(Math.max(1e-12, 1 - t * t)));
+  const rawLog = grid.map((t) => ((d - 3) / 2) * Math.log(1 - t * t));
   const maxLog = Math.max(...rawLog);
   const norm = Math.log(rawLog.reduce((s, v) => s + Math.exp(v - maxLog), 0) * 0.01) + maxLog;
-  const logPOrigin = rawLog.map((v) => round(v - norm, 4));
+  // −∞ at t = ±1 is written as null, as the analysis writes it.
+  const logPOrigin = rawLog.map((v) => Number.isFinite(v) ? round(v - norm, 4) : null);
+  const originAt = (i: number) => {
+    const v = logPOrigin[i];
+    return v === null || v === undefined ? -Infinity : v;
+  };
   const zq = [-1.2816, -0.8416, -0.5244, -0.2533, 0, 0.2533, 0.5244, 0.8416, 1.2816];
   const gauss = (m: number, s: number) =>
     grid.map((t) => round(Math.exp(-0.5 * ((t - m) / s) ** 2) / (s * Math.sqrt(2 * Math.PI)), 6));
@@ -353,14 +358,14 @@ async function writeAnalysis(
     return {
       family,
       values: dens.map((v, i) =>
-        v > densityFloor * mx ? round(Math.log(v) - logPOrigin[i]!, 4) : null
+        v > densityFloor * mx ? round(Math.log(v) - originAt(i), 4) : null
       ),
     };
   });
   const pGrid = Array.from({ length: 51 }, (_, i) => round(i / 100, 4));
   const tail = pGrid.map((p) => {
     let s = 0;
-    for (let i = 0; i < grid.length; i++) if (grid[i]! >= p) s += Math.exp(logPOrigin[i]!) * 0.01;
+    for (let i = 0; i < grid.length; i++) if (grid[i]! >= p) s += Math.exp(originAt(i)) * 0.01;
     return s;
   });
   const marginals: MarginalsFile = {

@@ -117,6 +117,20 @@ Deno.test("createApp() distributions page shows the KDE, the one-image marginal,
   assertStringIncludes(text, "Marginal of t for probe image 0");
   assertStringIncludes(text, "uniform sphere, d = 784");
   assertStringIncludes(text, "log10 P(Z > p)");
+  // log P_origin is null (−∞) at t = ±1: the uniform-sphere curve is 0 there, not exp(null) = 1,
+  // and the plot keeps to where the densities have mass instead of spanning [−1, 1].
+  const kde = JSON.parse(
+    /<script type="application\/json"[^>]*>(.*?)<\/script>/s.exec(text)?.[1] ?? "null",
+  ) as { id: string; series: { name: string; points: [number, number][] }[] };
+  assertEquals(kde.id, "kde");
+  const sphere = kde.series.find((s) => s.name.startsWith("uniform sphere"));
+  assert(sphere, "the KDE plot has the uniform-sphere curve");
+  const xs = kde.series.flatMap((s) => s.points.map(([x]) => x));
+  assert(
+    Math.min(...xs) > -1 && Math.max(...xs) < 1,
+    `plot spans ${Math.min(...xs)}…${Math.max(...xs)}`,
+  );
+  assert(sphere.points.every(([, y]) => y < 20), "no spike in the uniform-sphere curve");
 });
 
 Deno.test("createApp() similarity page shows hover heatmaps, Table 1 and a hashed island bootstrap", async () => {

@@ -60,7 +60,8 @@ function Sections(
       }
     });
   }
-  const originDensity = m.logPOrigin.map((v) => Math.exp(v));
+  // null marks t = ±1, where log P_origin is −∞: a density of 0.
+  const originDensity = m.logPOrigin.map((v) => v === null ? 0 : Math.exp(v));
   const omx = Math.max(...originDensity);
   originDensity.forEach((v, i) => {
     if (v > omx * 1e-3) {
@@ -104,7 +105,10 @@ function Sections(
       const lp = psi[i];
       const dens = g.pooled.density[i] ?? 0;
       const lo = m.logPOrigin[i];
-      if (lp === null || lp === undefined || lo === undefined || dens <= m.saw.densityFloor * mx) {
+      if (
+        lp === null || lp === undefined || lo === null || lo === undefined ||
+        dens <= m.saw.densityFloor * mx
+      ) {
         return;
       }
       pts.push([lp, Math.log(dens) - lo]);
