@@ -1,23 +1,56 @@
 /**
  * `deno task report [--run DIR] --out SITE`: writes the static report site for a results
- * directory (default `results/`) or for one sweep folder into SITE.
+ * directory (default `results/`), for one sweep folder, or for one external analysis (the folder
+ * holding `analysis/`, or that `analysis/` folder itself) into SITE.
  * @module
  */
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { type ExportResult, exportSite } from "./export.ts";
+import { listSweepEntries, openStore } from "./store_reader.ts";
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Splits `--run` into the results directory to open and, for a single sweep or external
+ * analysis, the one folder of it to export.
+ */
+async function locate(run: string): Promise<{ root: string; only: string | null }> {
+  const trimmed = run.replace(/[\\/]+$/, "") || run;
+  const one = (folder: string) => ({ root: dirname(folder), only: basename(folder) });
+  if (await isFile(join(trimmed, "sweep.json"))) return one(trimmed);
+  if (await isFile(join(trimmed, "analysis", "summary.json"))) return one(trimmed);
+  if (basename(trimmed) === "analysis" && await isFile(join(trimmed, "summary.json"))) {
+    return one(dirname(trimmed));
+  }
+  return { root: run, only: null };
+}
 
 /**
  * Parses the command line and writes the site. `--run` may name a results directory (all its
- * sweeps) or a single sweep folder (a folder holding `sweep.json`).
- * @throws TypeError when `--out` is missing.
+ * sweeps and external analyses), a single sweep folder (a folder holding `sweep.json`), or a
+ * single external analysis: the folder holding `analysis/summary.json` (as written by
+ * `deno task analyze --grads G.npy` beside G.npy) or that `analysis/` folder itself.
+ * Cost: one render per page, as {@linkcode exportSite}.
+ * @throws TypeError when `--out` is missing, or when `--run` holds no sweep and no external
+ *   analysis (nothing would be reported).
  * @example
  * ```ts
  * import { reportCli } from "./report_cli.ts";
  * const root = await Deno.makeTempDir();
- * const r = await reportCli(["--run", root, "--out", `${root}-site`]);
- * if (r.sweeps.length !== 0) throw new Error("empty results folder");
- * await Deno.remove(`${root}-site`, { recursive: true });
+ * let message = "";
+ * try {
+ *   await reportCli(["--run", root, "--out", `${root}-site`]);
+ * } catch (e) {
+ *   message = (e as Error).message;
+ * }
+ * if (!message.includes(root)) throw new Error("an empty folder is refused, naming it");
  * await Deno.remove(root);
  * ```
  */
@@ -28,23 +61,25 @@ export async function reportCli(args: string[]): Promise<ExportResult> {
     strict: true,
   });
   if (!values.out) throw new TypeError("--out is missing; pass the folder to write the site into.");
-  let root = values.run;
-  let only: string | null = null;
-  try {
-    await Deno.stat(join(root, "sweep.json"));
-    const trimmed = root.replace(/[\\/]+$/, "");
-    only = basename(trimmed);
-    root = dirname(trimmed);
-  } catch {
-    // Not a sweep folder: treat as a results directory.
+  const { root, only } = await locate(values.run);
+  const sweeps = only === null ? undefined : [only];
+  const found = await listSweepEntries(await openStore(root, { only: sweeps }));
+  if (found.length === 0) {
+    const what = only === null ? `"${values.run}"` : `"${values.run}" (folder "${only}")`;
+    throw new TypeError(
+      `--run ${what} holds no sweep and no external analysis; expected a sweep folder (with ` +
+        `sweep.json), a results directory of sweep folders, or the folder of an external ` +
+        `analysis (with analysis/summary.json, written by deno task analyze --grads) whose ` +
+        `name is a plain URL-safe name.`,
+    );
   }
-  return await exportSite({ root, out: values.out, sweeps: only === null ? undefined : [only] });
+  return await exportSite({ root, out: values.out, sweeps });
 }
 
 if (import.meta.main) {
   try {
     const r = await reportCli(Deno.args);
-    console.log(`Wrote ${r.files.length} files for ${r.sweeps.length} sweep(s).`);
+    console.log(`Wrote ${r.files.length} files for ${r.sweeps.length} sweep(s) or analyses.`);
   } catch (err) {
     console.error((err as Error).message);
     Deno.exit(2);

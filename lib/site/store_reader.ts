@@ -125,21 +125,41 @@ async function readChecked<T>(
 export interface SweepEntry {
   /** Folder name (the URL segment). */
   name: string;
+  /**
+   * `sweep`: a folder written by the sweep runner (holds `sweep.json`); `external`: a folder
+   * holding only `analysis/summary.json`, the analysis of gradients exported from another
+   * framework, with no training records.
+   */
+  kind: "sweep" | "external";
   sweep: Loaded<SweepJson>;
+}
+
+async function hasExternalAnalysis(store: SiteStore, name: string): Promise<boolean> {
+  const path = await resolveInside(store.realRoot, [
+    name,
+    SWEEP_FILES.analysis,
+    ANALYSIS_FILES.summary,
+  ]);
+  return path !== null && (await Deno.stat(path)).isFile;
 }
 
 /**
  * The sweep folders directly under the results directory whose names are URL-safe and that hold a
- * `sweep.json` (valid or not), sorted by creation time then name. Folders with unsafe names and
- * symlinks that lead outside the directory are left out. Cost: one read of each `sweep.json`.
+ * `sweep.json` (valid or not), plus the external analyses: folders without `sweep.json` that hold
+ * `analysis/summary.json` (kind `external`). Sorted by creation time (external ones first, as they
+ * have none) then name. Folders with unsafe names and symlinks that lead outside the directory are
+ * left out. Cost: one read of each `sweep.json`, one stat per other folder.
  * @example
  * ```ts
  * import { listSweepEntries, openStore } from "./store_reader.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.mkdir(`${dir}/s1`);
  * await Deno.writeTextFile(`${dir}/s1/sweep.json`, "{}");
+ * await Deno.mkdir(`${dir}/ext/analysis`, { recursive: true });
+ * await Deno.writeTextFile(`${dir}/ext/analysis/summary.json`, "{}");
  * const entries = await listSweepEntries(await openStore(dir));
- * if (entries[0]?.name !== "s1" || entries[0].sweep.status !== "invalid") throw new Error();
+ * if (entries[0]?.name !== "ext" || entries[0].kind !== "external") throw new Error();
+ * if (entries[1]?.name !== "s1" || entries[1].sweep.status !== "invalid") throw new Error();
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -151,8 +171,10 @@ export async function listSweepEntries(store: SiteStore): Promise<SweepEntry[]> 
       const dir = await resolveInside(store.realRoot, [e.name]);
       if (dir === null || !(await Deno.stat(dir)).isDirectory) continue;
       const sweep = await readSweepJson(store, e.name);
-      if (sweep.status === "missing") continue;
-      out.push({ name: e.name, sweep });
+      if (sweep.status !== "missing") out.push({ name: e.name, kind: "sweep", sweep });
+      else if (await hasExternalAnalysis(store, e.name)) {
+        out.push({ name: e.name, kind: "external", sweep });
+      }
     }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return [];
@@ -165,7 +187,8 @@ export async function listSweepEntries(store: SiteStore): Promise<SweepEntry[]> 
 }
 
 /**
- * Whether `name` is a sweep folder of the store (safe name, inside the root, has `sweep.json`).
+ * Whether `name` is a sweep folder of the store (safe name, inside the root, has `sweep.json`) or
+ * an external analysis (has `analysis/summary.json` instead).
  * @example
  * ```ts
  * import { openStore, sweepExists } from "./store_reader.ts";
@@ -177,7 +200,7 @@ export async function listSweepEntries(store: SiteStore): Promise<SweepEntry[]> 
 export async function sweepExists(store: SiteStore, name: string): Promise<boolean> {
   if (!isSafeName(name) || (store.only && !store.only.has(name))) return false;
   const path = await resolveInside(store.realRoot, [name, SWEEP_FILES.sweep]);
-  return path !== null;
+  return path !== null || await hasExternalAnalysis(store, name);
 }
 
 /**

@@ -40,13 +40,52 @@ export interface SweepBase {
 export async function requireSweep(ctx: RouteContext): Promise<SweepBase> {
   const name = ctx.params.sweep ?? "";
   if (!(await sweepExists(ctx.store, name))) {
-    throw new HttpError(404, "No sweep of this name in the results directory.");
+    throw new HttpError(404, "No sweep or analysis of this name in the results directory.");
   }
   return {
     name,
     sweep: await readSweepJson(ctx.store, name),
     summary: await readAnalysis(ctx.store, name, "summary"),
   };
+}
+
+/**
+ * Whether the page's folder is an external analysis: gradients exported from another framework
+ * and analysed without training records, so it has no `sweep.json`, plan or runs. Only
+ * meaningful for a base from {@linkcode requireSweep}, which admits a folder without
+ * `sweep.json` only when it holds `analysis/summary.json`. Cost: O(1).
+ * @example
+ * ```ts
+ * import { isExternal } from "./sweep_data.ts";
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * if (!isExternal(base)) throw new Error();
+ * ```
+ */
+export function isExternal(base: SweepBase): boolean {
+  return base.sweep.status === "missing";
+}
+
+/**
+ * The optional descriptive fields of an external analysis's summary (`scalar`, `source`, `pooling`
+ * and the like) when they are present as strings or numbers, for display. Cost: O(fields).
+ * @example
+ * ```ts
+ * import { summaryExtras } from "./sweep_data.ts";
+ * const rows = summaryExtras({ scalar: "true-class-logit", counts: {} });
+ * if (rows[0]?.[0] !== "scalar" || rows.length !== 1) throw new Error();
+ * ```
+ */
+export function summaryExtras(summary: unknown): [string, string][] {
+  if (typeof summary !== "object" || summary === null) return [];
+  const out: [string, string][] = [];
+  for (const key of ["source", "scalar", "pooling", "inputShape"]) {
+    const v = (summary as Record<string, unknown>)[key];
+    if (typeof v === "string" || typeof v === "number") out.push([key, String(v)]);
+    else if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
+      out.push([key, v.join(" × ")]);
+    }
+  }
+  return out;
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * `/sweeps/:sweep/`: the sweep's configuration, the state of its runs, the trained models with
- * their accuracy and loss curves, and the parameter counts by family and width.
+ * their accuracy and loss curves, and the parameter counts by family and width. For an external
+ * analysis (gradients exported from another framework, no `sweep.json`) it says so and shows
+ * what the analysis summary records instead.
  * @module
  */
 import type { JSX } from "preact";
@@ -23,7 +25,12 @@ import {
   readRuns,
   type RunEntry,
 } from "../../../lib/site/store_reader.ts";
-import { requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
+import {
+  isExternal,
+  requireSweep,
+  summaryExtras,
+  type SweepBase,
+} from "../../../lib/site/sweep_data.ts";
 
 interface Data {
   base: SweepBase;
@@ -34,6 +41,7 @@ interface Data {
 /** Loads sweep.json, plan.json, every run.json and summary.json. */
 export async function load(ctx: RouteContext): Promise<Data> {
   const base = await requireSweep(ctx);
+  if (isExternal(base)) return { base, plan: { status: "missing", file: "plan.json" }, runs: [] };
   const plan = await readPlanJson(ctx.store, base.name);
   const runs = plan.status === "ok" ? await readRuns(ctx.store, base.name, plan.value) : [];
   return { base, plan, runs };
@@ -41,7 +49,88 @@ export async function load(ctx: RouteContext): Promise<Data> {
 
 /** Page title. */
 export function title(data: Data): string {
-  return `${data.base.name} — overview`;
+  return `${data.base.name} — ${isExternal(data.base) ? "external analysis" : "overview"}`;
+}
+
+/** The overview of an external analysis: what it is, and what its summary records. */
+function ExternalOverview({ base, ctx }: { base: SweepBase; ctx: RouteContext }): JSX.Element {
+  const summary = base.summary.status === "ok" ? base.summary.value : null;
+  return (
+    <>
+      <h1>External analysis {base.name}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="" />
+      <section>
+        <h2>What this is</h2>
+        <div class="notice external" role="note">
+          <p>
+            This is an analysis of external gradients: gradients exported from another framework and
+            analysed with{" "}
+            <code>deno task analyze --grads</code>. There are no training records here: no config,
+            no plan and no runs, so training curves, accuracies and parameter counts are not
+            available. The analysis pages below are drawn from the gradients alone.
+          </p>
+        </div>
+        {base.summary.status !== "ok" && (
+          <AnalysisNotice kind="summary" loaded={base.summary} sweep={base.name} />
+        )}
+        {summary && (
+          <table class="kv">
+            <tbody>
+              <tr>
+                <th>Models</th>
+                <td>{summary.counts.models}</td>
+              </tr>
+              <tr>
+                <th>Families</th>
+                <td>{summary.counts.families}</td>
+              </tr>
+              <tr>
+                <th>Probe samples</th>
+                <td>{summary.counts.samples}</td>
+              </tr>
+              <tr>
+                <th>Dimension</th>
+                <td>{summary.counts.dimension}</td>
+              </tr>
+              <tr>
+                <th>Zero gradients left out</th>
+                <td>{summary.counts.zeroGradients}</td>
+              </tr>
+              {summaryExtras(summary).map(([k, v]) => (
+                <tr>
+                  <th>{k}</th>
+                  <td>{v}</td>
+                </tr>
+              ))}
+              <tr>
+                <th>Analysis backend</th>
+                <td>
+                  {summary.backend.kind}
+                  {summary.backend.adapter
+                    ? ` (${summary.backend.adapter}${
+                      summary.backend.software ? ", software adapter" : ""
+                    })`
+                    : ""}
+                </td>
+              </tr>
+              <tr>
+                <th>Files written</th>
+                <td>{summary.files.join(", ") || "–"}</td>
+              </tr>
+            </tbody>
+          </table>
+        )}
+        {summary && summary.warnings.length > 0 && (
+          <ul class="warnings">{summary.warnings.map((w, i) => <li key={i}>{w}</li>)}</ul>
+        )}
+        {summary && (
+          <p class="data-links">
+            Data: <a href={ctx.href(dataPath(base.name, "summary.json"))}>summary.json</a>
+          </p>
+        )}
+      </section>
+    </>
+  );
 }
 
 interface GroupCurve {
@@ -117,6 +206,7 @@ function configRows(config: unknown): [string, string][] {
 /** The sweep overview. */
 export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
   const { base, plan, runs } = data;
+  if (isExternal(base)) return <ExternalOverview base={base} ctx={ctx} />;
   const s = base.sweep.status === "ok" ? base.sweep.value : null;
   const c = s?.config;
   const counts = {
