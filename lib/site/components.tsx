@@ -10,7 +10,7 @@ import { formatNumber } from "./charts/mod.ts";
 import { dataPath, sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
 import { analysisFileName, type Loaded } from "./store_reader.ts";
-import { type AnalysisPageData, skippedReason, type SweepBase } from "./sweep_data.ts";
+import { type AnalysisPageData, isExternal, skippedReason, type SweepBase } from "./sweep_data.ts";
 
 /**
  * A chart or table with its title and links to the data behind it.
@@ -189,13 +189,34 @@ export const PRODUCED_BY: Record<AnalysisKind, string> = {
  * ```
  */
 export function AnalysisNotice(
-  props: { kind: AnalysisKind; loaded: Loaded<unknown>; sweep: string; skipped?: string | null },
+  props: {
+    kind: AnalysisKind;
+    loaded: Loaded<unknown>;
+    sweep: string;
+    skipped?: string | null;
+    /** The folder is an external analysis (gradients only, no training records). */
+    external?: boolean;
+  },
 ): JSX.Element {
   const file = `analysis/${analysisFileName(props.kind)}`;
   if (props.loaded.status === "invalid") {
     return (
       <div class="notice error" role="alert">
         <strong>{file}</strong> could not be read: {props.loaded.message}
+      </div>
+    );
+  }
+  if (props.external) {
+    return (
+      <div class="notice missing" role="status">
+        <p>
+          <strong>{file}</strong>{" "}
+          is absent from this analysis, so this section is empty. An analysis of external gradients
+          writes only the files drawn from gradients (summary, similarity, Table 1, marginals,
+          small-predicts-large, claims):
+        </p>
+        <pre><code>deno task analyze --grads G.npy --models M.json</code></pre>
+        {props.skipped && <p>The last analysis skipped it: {props.skipped}</p>}
       </div>
     );
   }
@@ -410,6 +431,7 @@ export function AnalysisSection<T>(
         loaded={loaded}
         sweep={base.name}
         skipped={skippedReason(base, file)}
+        external={isExternal(base)}
       />
     );
   }

@@ -71,7 +71,7 @@ function ExternalOverview({ base, ctx }: { base: SweepBase; ctx: RouteContext })
           </p>
         </div>
         {base.summary.status !== "ok" && (
-          <AnalysisNotice kind="summary" loaded={base.summary} sweep={base.name} />
+          <AnalysisNotice kind="summary" loaded={base.summary} sweep={base.name} external />
         )}
         {summary && (
           <table class="kv">
