@@ -5,7 +5,7 @@
  * @module
  */
 import type { JSX } from "preact";
-import type { ClaimsFile, SummaryFile } from "../lib/analysis/schema.ts";
+import type { ClaimsFile, SimilarityFile, SummaryFile } from "../lib/analysis/schema.ts";
 import type { PlanJson } from "../lib/store/mod.ts";
 import { DataTable } from "../lib/site/components.tsx";
 import { sweepPath } from "../lib/site/links.ts";
@@ -17,13 +17,15 @@ import {
   readPlanJson,
   type SweepEntry,
 } from "../lib/site/store_reader.ts";
-import { summaryExtras } from "../lib/site/sweep_data.ts";
+import { gradientDetails } from "../lib/site/sweep_data.ts";
 
 interface Row {
   entry: SweepEntry;
   plan: Loaded<PlanJson>;
   claims: Loaded<ClaimsFile>;
   summary: Loaded<SummaryFile>;
+  /** Read for external analyses only (for what it records about the gradients). */
+  similarity: Loaded<SimilarityFile> | null;
 }
 
 /** Loads every sweep's header, plan, claims and summary. */
@@ -34,6 +36,9 @@ export async function load(ctx: RouteContext): Promise<Row[]> {
     plan: await readPlanJson(ctx.store, entry.name),
     claims: await readAnalysis(ctx.store, entry.name, "claims"),
     summary: await readAnalysis(ctx.store, entry.name, "summary"),
+    similarity: entry.kind === "external"
+      ? await readAnalysis(ctx.store, entry.name, "similarity")
+      : null,
   })));
 }
 
@@ -51,9 +56,12 @@ function ExternalTable({ rows, ctx }: { rows: Row[]; ctx: RouteContext }): JSX.E
         <code>deno task analyze --grads</code>; there are no training records for these.
       </p>
       <DataTable head={["Analysis", "Models", "Samples", "Dimension", "Details", "Paper claims"]}>
-        {rows.map(({ entry, claims, summary }) => {
+        {rows.map(({ entry, claims, summary, similarity }) => {
           const s = summary.status === "ok" ? summary.value : null;
-          const extras = summaryExtras(s);
+          const extras = gradientDetails(
+            s,
+            similarity?.status === "ok" ? similarity.value.gradients : null,
+          );
           return (
             <tr>
               <td>

@@ -66,23 +66,28 @@ export function isExternal(base: SweepBase): boolean {
 }
 
 /**
- * The optional descriptive fields of an external analysis's summary (`scalar`, `source`, `pooling`
- * and the like) when they are present as strings or numbers, for display. Cost: O(fields).
+ * What an analysis records about its gradients, for display: `source` (the sweep id or the
+ * external `.npy` file's name, from the file header) and `scalar`, `pooling`, `inputShape` (from
+ * similarity.json's `gradients`), taken from the first of `records` that has each as a string,
+ * number or list of numbers; absent and null fields are left out. Cost: O(fields × records).
  * @example
  * ```ts
- * import { summaryExtras } from "./sweep_data.ts";
- * const rows = summaryExtras({ scalar: "true-class-logit", counts: {} });
- * if (rows[0]?.[0] !== "scalar" || rows.length !== 1) throw new Error();
+ * import { gradientDetails } from "./sweep_data.ts";
+ * const rows = gradientDetails({ source: "G.npy" }, { scalar: "true-class-logit", pooling: null });
+ * if (rows.map((r) => r[0]).join() !== "source,scalar") throw new Error();
  * ```
  */
-export function summaryExtras(summary: unknown): [string, string][] {
-  if (typeof summary !== "object" || summary === null) return [];
+export function gradientDetails(...records: unknown[]): [string, string][] {
   const out: [string, string][] = [];
   for (const key of ["source", "scalar", "pooling", "inputShape"]) {
-    const v = (summary as Record<string, unknown>)[key];
-    if (typeof v === "string" || typeof v === "number") out.push([key, String(v)]);
-    else if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
-      out.push([key, v.join(" × ")]);
+    for (const record of records) {
+      if (typeof record !== "object" || record === null) continue;
+      const v = (record as Record<string, unknown>)[key];
+      if (typeof v === "string" || typeof v === "number") out.push([key, String(v)]);
+      else if (Array.isArray(v) && v.every((x) => typeof x === "number")) {
+        out.push([key, v.join(" × ")]);
+      } else continue;
+      break;
     }
   }
   return out;

@@ -33,7 +33,7 @@ async function writeExternal(dir: string): Promise<void> {
   }
   await writeNpy(join(dir, "grads.npy"), [M, N, D], data);
   await Deno.writeTextFile(join(dir, "models.json"), JSON.stringify({ models: MODELS }));
-  await analyzeExternal(join(dir, "grads.npy"), { models: MODELS }, {
+  await analyzeExternal(join(dir, "grads.npy"), { models: MODELS, scalar: "true-class-logit" }, {
     gpu: "cpu",
     resamples: 20,
   });
@@ -56,7 +56,6 @@ await Deno.writeTextFile(
   summaryPath,
   JSON.stringify({
     ...JSON.parse(await Deno.readTextFile(summaryPath)),
-    scalar: "true-class-logit",
     source: HOSTILE,
   }),
 );
@@ -87,7 +86,7 @@ Deno.test("createApp() GET / lists an external analysis with its models, samples
   assertStringIncludes(text, `href="sweeps/${ext}/"`);
   const row = text.slice(text.indexOf(`href="sweeps/${ext}/"`));
   assertStringIncludes(row, `<td>${M}</td><td>${N}</td><td>${D}</td>`);
-  assertStringIncludes(text, "scalar: true-class-logit");
+  assertStringIncludes(row, "<td>source: grads.npy; scalar: true-class-logit</td>");
   assert(!text.includes(HOSTILE), "summary fields are escaped");
   assertStringIncludes(text, "source: &lt;script>alert(1)&lt;/script>");
   assert(!text.includes("Bad Name"), "a folder with an unsafe name is not listed");
@@ -103,6 +102,8 @@ Deno.test("createApp() overview of an external analysis says it has no training 
   assertStringIncludes(text, `<th>Models</th><td>${M}</td>`);
   assertStringIncludes(text, `<th>Probe samples</th><td>${N}</td>`);
   assertStringIncludes(text, `<th>Dimension</th><td>${D}</td>`);
+  assertStringIncludes(text, "<th>source</th><td>grads.npy</td>");
+  assertStringIncludes(text, "<th>scalar</th><td>true-class-logit</td>");
   assert(!text.includes("plan.json"), "no links to store files it does not have");
   assert(!text.includes("Training curves"));
 });

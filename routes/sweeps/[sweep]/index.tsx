@@ -21,14 +21,15 @@ import { dataPath } from "../../../lib/site/links.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import {
   type Loaded,
+  readAnalysis,
   readPlanJson,
   readRuns,
   type RunEntry,
 } from "../../../lib/site/store_reader.ts";
 import {
+  gradientDetails,
   isExternal,
   requireSweep,
-  summaryExtras,
   type SweepBase,
 } from "../../../lib/site/sweep_data.ts";
 
@@ -36,12 +37,18 @@ interface Data {
   base: SweepBase;
   plan: Loaded<PlanJson>;
   runs: RunEntry[];
+  /** For an external analysis: what similarity.json records about the gradients. */
+  gradients?: unknown;
 }
 
 /** Loads sweep.json, plan.json, every run.json and summary.json. */
 export async function load(ctx: RouteContext): Promise<Data> {
   const base = await requireSweep(ctx);
-  if (isExternal(base)) return { base, plan: { status: "missing", file: "plan.json" }, runs: [] };
+  if (isExternal(base)) {
+    const sim = await readAnalysis(ctx.store, base.name, "similarity");
+    const gradients = sim.status === "ok" ? sim.value.gradients : null;
+    return { base, plan: { status: "missing", file: "plan.json" }, runs: [], gradients };
+  }
   const plan = await readPlanJson(ctx.store, base.name);
   const runs = plan.status === "ok" ? await readRuns(ctx.store, base.name, plan.value) : [];
   return { base, plan, runs };
@@ -53,7 +60,9 @@ export function title(data: Data): string {
 }
 
 /** The overview of an external analysis: what it is, and what its summary records. */
-function ExternalOverview({ base, ctx }: { base: SweepBase; ctx: RouteContext }): JSX.Element {
+function ExternalOverview(
+  { base, gradients, ctx }: { base: SweepBase; gradients: unknown; ctx: RouteContext },
+): JSX.Element {
   const summary = base.summary.status === "ok" ? base.summary.value : null;
   return (
     <>
@@ -96,7 +105,7 @@ function ExternalOverview({ base, ctx }: { base: SweepBase; ctx: RouteContext })
                 <th>Zero gradients left out</th>
                 <td>{summary.counts.zeroGradients}</td>
               </tr>
-              {summaryExtras(summary).map(([k, v]) => (
+              {gradientDetails(summary, gradients).map(([k, v]) => (
                 <tr>
                   <th>{k}</th>
                   <td>{v}</td>
@@ -206,7 +215,9 @@ function configRows(config: unknown): [string, string][] {
 /** The sweep overview. */
 export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
   const { base, plan, runs } = data;
-  if (isExternal(base)) return <ExternalOverview base={base} ctx={ctx} />;
+  if (isExternal(base)) {
+    return <ExternalOverview base={base} gradients={data.gradients} ctx={ctx} />;
+  }
   const s = base.sweep.status === "ok" ? base.sweep.value : null;
   const c = s?.config;
   const counts = {
