@@ -27,5 +27,5 @@ export { contentSecurityPolicy, isSafeName, resolveInside, securityHeaders } fro
 export { openStore, type SiteStore } from "./store_reader.ts";
 export { type IslandName, ISLANDS } from "./islands.ts";
 export { islandBundle } from "./bundle.ts";
-export { reportCli } from "./report_cli.ts";
+export { locateRun, reportCli } from "./report_cli.ts";
 export { serveCli } from "./serve_cli.ts";

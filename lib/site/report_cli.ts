@@ -18,10 +18,23 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 /**
- * Splits `--run` into the results directory to open and, for a single sweep or external
- * analysis, the one folder of it to export.
+ * Splits a `--run`/`--runs` path into the results directory to open and, when the path names a
+ * single sweep folder (holding `sweep.json`), a single external analysis (holding
+ * `analysis/summary.json`) or that analysis's `analysis/` folder, the one folder of it to show.
+ * Any other path is taken as a results directory (`only` null). Cost: up to three `stat` calls.
+ * @example
+ * ```ts
+ * import { locateRun } from "./report_cli.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/ext/analysis`, { recursive: true });
+ * await Deno.writeTextFile(`${dir}/ext/analysis/summary.json`, "{}");
+ * const r = await locateRun(`${dir}/ext/analysis/`);
+ * if (r.root !== dir || r.only !== "ext") throw new Error(JSON.stringify(r));
+ * if ((await locateRun(dir)).only !== null) throw new Error("a results directory");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
-async function locate(run: string): Promise<{ root: string; only: string | null }> {
+export async function locateRun(run: string): Promise<{ root: string; only: string | null }> {
   const trimmed = run.replace(/[\\/]+$/, "") || run;
   const one = (folder: string) => ({ root: dirname(folder), only: basename(folder) });
   if (await isFile(join(trimmed, "sweep.json"))) return one(trimmed);
@@ -61,7 +74,7 @@ export async function reportCli(args: string[]): Promise<ExportResult> {
     strict: true,
   });
   if (!values.out) throw new TypeError("--out is missing; pass the folder to write the site into.");
-  const { root, only } = await locate(values.run);
+  const { root, only } = await locateRun(values.run);
   const sweeps = only === null ? undefined : [only];
   const found = await listSweepEntries(await openStore(root, { only: sweeps }));
   if (found.length === 0) {

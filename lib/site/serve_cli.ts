@@ -1,10 +1,12 @@
 /**
  * `deno task serve [--runs DIR] [--port N] [--hostname H]`: serves the report site for a results
- * directory (default `results/`) on 127.0.0.1, read-only.
+ * directory (default `results/`), one sweep folder, or one external analysis (the folder holding
+ * `analysis/`, or that `analysis/` folder) on 127.0.0.1, read-only.
  * @module
  */
 import { parseArgs } from "node:util";
 import { createApp } from "./app.tsx";
+import { locateRun } from "./report_cli.ts";
 
 /**
  * Parses the command line and starts the server; returns it (tests stop it with `shutdown`).
@@ -34,7 +36,8 @@ export async function serveCli(args: string[]): Promise<Deno.HttpServer<Deno.Net
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`--port ${values.port} is not a port number; pass an integer in 0…65535.`);
   }
-  const app = await createApp({ root: values.runs });
+  const { root, only } = await locateRun(values.runs);
+  const app = await createApp({ root, sweeps: only === null ? undefined : [only] });
   return Deno.serve({
     port,
     hostname: values.hostname,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { analyzeExternal } from "../../lib/analysis/mod.ts";
 import { writeNpy } from "../../lib/npy/mod.ts";
-import { createApp, reportCli, type SiteApp } from "../../lib/site/mod.ts";
+import { createApp, reportCli, serveCli, type SiteApp } from "../../lib/site/mod.ts";
 import { HOSTILE, writeFixtureSweep } from "./fixture.ts";
 
 const root = await Deno.makeTempDir({ prefix: "site-external-" });
@@ -193,4 +193,24 @@ Deno.test("reportCli() refuses a folder with no sweep and no analysis, naming it
   }
   assert(!written, "no empty site is written");
   await Deno.remove(empty, { recursive: true });
+});
+
+Deno.test("serveCli() serves one external analysis when pointed at its folder", async () => {
+  const server = await serveCli(["--runs", join(root, ext), "--port", "0"]);
+  try {
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    const index = await fetch(`${base}/`);
+    const text = await index.text();
+    assertEquals(index.status, 200);
+    assertStringIncludes(text, `href="sweeps/${ext}/"`);
+    assert(!text.includes(`sweeps/${sweep}/`), "only the analysis pointed at is served");
+    const overview = await fetch(`${base}/sweeps/${ext}/`);
+    assertEquals(overview.status, 200);
+    assertStringIncludes(await overview.text(), "no training records");
+    const other = await fetch(`${base}/sweeps/${sweep}/`);
+    await other.body?.cancel();
+    assertEquals(other.status, 404);
+  } finally {
+    await server.shutdown();
+  }
 });
