@@ -7,11 +7,11 @@ import { tiledConv2DBackpropFilter } from "./_filter_grad.ts";
 import { directConv2D, directConv2DBackpropInput } from "./_conv.ts";
 import { channelReduce } from "./_channel_reduce.ts";
 import { channelBinary } from "./_channel_binary.ts";
+import type { KernelFunc } from "./_webgpu_types.ts";
 
 /** Mesa's per-invocation loop cap (back-edges of all loops of one shader invocation). */
 export const LOOP_CAP = 65535;
 
-type KernelFunc = tf.KernelConfig["kernelFunc"];
 type Backend = tf.KernelBackend & { disposeData(id: object): boolean };
 
 const installed = new Map<string, KernelFunc>();

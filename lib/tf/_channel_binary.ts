@@ -3,6 +3,7 @@
 // recover every element's coordinates with a chain of divisions; here one invocation handles 4
 // consecutive elements with one modulo (C a multiple of 4). Other shapes go to tfjs's kernels.
 import type * as tf from "@tensorflow/tfjs-core";
+import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
 
 const WORKGROUP = 64;
 const OPS: Record<string, string> = {
@@ -28,16 +29,6 @@ fn main(index : i32) {
   result[e + 3] = r.w;
 }
 `;
-
-type KernelFunc = tf.KernelConfig["kernelFunc"];
-type WebGpuBackend = tf.KernelBackend & {
-  runWebGPUProgram(
-    program: unknown,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-    uniforms?: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-};
 
 const size = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
 

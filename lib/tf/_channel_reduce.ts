@@ -4,6 +4,7 @@
 // at most ROWS_PER_INVOCATION rows, writing partial sums that the same shader adds again until
 // one row is left. Every invocation loops at most ROWS_PER_INVOCATION times.
 import type * as tf from "@tensorflow/tfjs-core";
+import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
 
 /** Rows one invocation adds (its loop length). */
 export const ROWS_PER_INVOCATION = 256;
@@ -31,17 +32,6 @@ fn main(index : i32) {
   if (c0 + 3 < uniforms.channels) { result[o + 3] = acc.w; }
 }
 `;
-
-type KernelFunc = tf.KernelConfig["kernelFunc"];
-type WebGpuBackend = tf.KernelBackend & {
-  runWebGPUProgram(
-    program: unknown,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-    uniforms?: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-  disposeData(id: object): boolean;
-};
 
 function pass(
   backend: WebGpuBackend,

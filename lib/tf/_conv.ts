@@ -5,6 +5,7 @@
 // software adapters these replace tfjs's tiled-matmul convolutions, which are several times slower
 // there. Dilation, NCHW and other activations fall back to tfjs's kernels.
 import * as tf from "@tensorflow/tfjs-core";
+import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
 
 const WORKGROUP = 64;
 
@@ -158,15 +159,6 @@ const UNIFORMS =
   "invocations : i32, tiles : i32, h : i32, w : i32, ci : i32, oh : i32, ow : i32, " +
   "co : i32, kh : i32, kw : i32, strideH : i32, strideW : i32, padTop : i32, padLeft : i32,";
 
-type KernelFunc = tf.KernelConfig["kernelFunc"];
-type WebGpuBackend = tf.KernelBackend & {
-  runWebGPUProgram(
-    program: unknown,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-    uniforms?: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-};
 type ConvAttrs = {
   strides: number | [number, number];
   pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;

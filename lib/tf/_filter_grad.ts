@@ -7,6 +7,7 @@
 // index arithmetic divides once per row); a second pass (the backend's Sum kernel) adds the
 // chunks' partial tiles. Every invocation runs at most `chunk` loop iterations.
 import * as tf from "@tensorflow/tfjs-core";
+import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
 
 /** Output positions per invocation (its loop length): far under Mesa's 65,535 cap. */
 export const FILTER_GRAD_CHUNK = 1024;
@@ -72,17 +73,6 @@ fn main(index : i32) {
 const UNIFORMS = "invocations : i32, positions : i32, chunk : i32, h : i32, w : i32, ci : i32, " +
   "oh : i32, ow : i32, co : i32, kh : i32, kw : i32, strideH : i32, strideW : i32, " +
   "padTop : i32, padLeft : i32, ciTiles : i32, coTiles : i32,";
-
-type KernelFunc = tf.KernelConfig["kernelFunc"];
-type WebGpuBackend = tf.KernelBackend & {
-  runWebGPUProgram(
-    program: unknown,
-    inputs: tf.TensorInfo[],
-    dtype: tf.DataType,
-    uniforms?: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-  disposeData(id: object): boolean;
-};
 
 /**
  * Builds the tiled filter-gradient kernel function for the WebGPU backend; `sum` is the
