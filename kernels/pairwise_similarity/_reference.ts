@@ -62,6 +62,26 @@ export function addCounts(zero: Uint8Array, models: number, count: Uint32Array):
 }
 
 /**
+ * The batch's Gram sums `sum[i·M + j] = Σ_x ⟨u_i(x), u_j(x)⟩` of `[M][N][D]` unit vectors, in
+ * f64 (symmetric, both triangles filled). Cost: O(M²·N·D/2) multiply-adds.
+ */
+export function gramSums(units: Float32Array, M: number, N: number, D: number): Float64Array {
+  const sum = new Float64Array(M * M);
+  for (let i = 0; i < M; i++) {
+    for (let j = i; j < M; j++) {
+      let s = 0;
+      for (let x = 0; x < N; x++) {
+        const a = (i * N + x) * D, b = (j * N + x) * D;
+        for (let d = 0; d < D; d++) s += units[a + d]! * units[b + d]!;
+      }
+      sum[i * M + j] = s;
+      sum[j * M + i] = s;
+    }
+  }
+  return sum;
+}
+
+/**
  * Pairwise similarity of M models over one batch of unit vectors: for every pair (i, j),
  * `sum[i][j] = Σ_x ⟨u_i(x), u_j(x)⟩` (= Σ cos, zero gradients contributing nothing) and
  * `count[i][j]` = samples where both are non-zero; optionally per-pair per-sample cosines and
@@ -88,19 +108,8 @@ export function pairwiseSimilarity(
 ): PairwiseResult {
   const { models: M, dim: D } = options;
   const N = checkBatch(units, zero, M, D);
-  const sum = new Float64Array(M * M);
+  const sum = gramSums(units, M, N, D);
   const count = new Uint32Array(M * M);
-  for (let i = 0; i < M; i++) {
-    for (let j = i; j < M; j++) {
-      let s = 0;
-      for (let x = 0; x < N; x++) {
-        const a = (i * N + x) * D, b = (j * N + x) * D;
-        for (let d = 0; d < D; d++) s += units[a + d]! * units[b + d]!;
-      }
-      sum[i * M + j] = s;
-      sum[j * M + i] = s;
-    }
-  }
   addCounts(zero, M, count);
   const result: PairwiseResult = { models: M, samples: N, sum, count };
   const extra = pairCosines(units, zero, options);

@@ -2,11 +2,19 @@
  * Pairwise similarity on the GPU: the M×M matrix of Σ_x cos(u_i(x), u_j(x)) accumulated over
  * sample batches, with per-pair counts, and optional per-sample cosines and histograms.
  */
-import { assertLoopBound, BufferSet, grid2d, loadShader, runUnit } from "../gpu/dispatch.ts";
+import {
+  assertLoopBound,
+  BufferSet,
+  grid2d,
+  loadShader,
+  packSamples,
+  runUnit,
+} from "../gpu/dispatch.ts";
 import { deviceLimit, type Gpu, LOOP_CAP } from "../gpu/gpu.ts";
 import { allPairs, checkBatch, checkCount, checkPairs, cosineBin } from "../gpu/checks.ts";
 import {
   addCounts,
+  gramSums,
   pairCosines as referencePairCosines,
   type PairwiseOptions,
   type PairwiseResult,
@@ -157,17 +165,13 @@ function planChunks(
 
 /** Copies the chunk's values of every model into one model-major array (no copy if whole). */
 function packChunk(units: Float32Array, M: number, N: number, D: number, c: Chunk): Float32Array {
-  if (c.x0 === 0 && c.x1 === N && c.d0 === 0 && c.d1 === D) return units;
   const n = c.x1 - c.x0, d = c.d1 - c.d0;
+  if (d === D) return packSamples(units, M, N, D, c.x0, c.x1);
   const out = new Float32Array(M * n * d);
   for (let m = 0; m < M; m++) {
-    if (d === D) {
-      out.set(units.subarray((m * N + c.x0) * D, (m * N + c.x1) * D), m * n * D);
-    } else {
-      for (let x = 0; x < n; x++) {
-        const from = (m * N + c.x0 + x) * D + c.d0;
-        out.set(units.subarray(from, from + d), (m * n + x) * d);
-      }
+    for (let x = 0; x < n; x++) {
+      const from = (m * N + c.x0 + x) * D + c.d0;
+      out.set(units.subarray(from, from + d), (m * n + x) * d);
     }
   }
   return out;
@@ -615,19 +619,7 @@ export class PairwiseSimilarity {
 
   #onCpu(units: Float32Array, zero: Uint8Array): BatchOut {
     const M = this.options.models, D = this.options.dim;
-    const N = zero.length / M;
-    const sum = new Float64Array(M * M);
-    for (let i = 0; i < M; i++) {
-      for (let j = i; j < M; j++) {
-        let s = 0;
-        for (let x = 0; x < N; x++) {
-          const a = (i * N + x) * D, b = (j * N + x) * D;
-          for (let d = 0; d < D; d++) s += units[a + d]! * units[b + d]!;
-        }
-        sum[i * M + j] = s;
-      }
-    }
-    const out: BatchOut = { sum };
+    const out: BatchOut = { sum: gramSums(units, M, zero.length / M, D) };
     if (this.#pairs) {
       const extra = referencePairCosines(units, zero, {
         models: M,
