@@ -12,15 +12,14 @@
  * @module
  */
 
-import { randomInt, seededUniform } from "../stats/mod.ts";
+import { randomInt } from "../stats/mod.ts";
 import {
   type AlphaCell,
   ANALYSIS_SCHEMA_VERSION,
   type AttacksFile,
+  bootInterval,
   claim,
   type Estimate,
-  type Interval,
-  percentileInterval as percentile,
 } from "../analysis/mod.ts";
 
 /** A model the attack can query. Inputs are `count` images of `dim` normalised values each. */
@@ -478,15 +477,16 @@ export async function attackStudy(
     }
     return diffs.length ? diffs.reduce((p, q) => p + q, 0) / diffs.length : null;
   };
-  const u = seededUniform(seed);
-  const draws: number[] = [];
-  for (let rep = 0; rep < resamples && cellsForClaim.length; rep++) {
-    const xs = Int32Array.from({ length: N }, () => randomInt(u, N));
-    const v = figure((list) => list.map(() => list[randomInt(u, list.length)]!), xs);
-    if (v !== null) draws.push(v);
-  }
-  const over: Interval["over"] = ["targets", "samples"];
-  const interval = percentile(draws, { resamples, level, seed }, over, null);
+  const interval = bootInterval(
+    (u) => {
+      if (!cellsForClaim.length) return null;
+      const xs = Int32Array.from({ length: N }, () => randomInt(u, N));
+      return figure((list) => list.map(() => list[randomInt(u, list.length)]!), xs);
+    },
+    { resamples, level, seed },
+    ["targets", "samples"],
+    null,
+  );
   const claimEntry = claim({
     id: "mean-direction-attack-strongest",
     statement:

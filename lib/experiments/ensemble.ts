@@ -12,12 +12,12 @@
 import { randomInt, seededUniform } from "../stats/mod.ts";
 import {
   ANALYSIS_SCHEMA_VERSION,
+  bootInterval,
   claim,
   type ClaimEntry,
   type EnsemblePoint,
   type EnsemblesFile,
   type Estimate,
-  percentileInterval,
 } from "../analysis/mod.ts";
 import { meanUnitDirection } from "./attack.ts";
 
@@ -203,9 +203,14 @@ export async function ensembleStudy(
         losses.push(l.perSample);
       }
       const meanT = finiteMean(perDraw).mean;
-      const ci = percentileInterval(
-        bootSamples(ts, N, resamples, seed + size),
-        { resamples, level, seed },
+      const ci = bootInterval(
+        (uu) => {
+          const xs = Int32Array.from({ length: N }, () => randomInt(uu, N));
+          let sum = 0, c = 0;
+          for (const t of ts) for (const q of xs) Number.isFinite(t[q]!) && (sum += t[q]!, c++);
+          return c ? sum / c : null;
+        },
+        { resamples, level, seed: seed + size },
         ["samples"],
         null,
       );
@@ -299,19 +304,21 @@ export async function ensembleStudy(
       },
     ]
   ) {
-    const uu = seededUniform(seed + 17);
-    const drawsOut: number[] = [];
-    for (let r = 0; r < resamples && hasCurve; r++) {
-      const xs = Int32Array.from({ length: N }, () => randomInt(uu, N));
-      const v = slopeOver(spec.pick as never, xs);
-      if (v !== null) drawsOut.push(v);
-    }
+    const interval = bootInterval(
+      (uu) =>
+        hasCurve
+          ? slopeOver(spec.pick as never, Int32Array.from({ length: N }, () => randomInt(uu, N)))
+          : null,
+      { resamples, level, seed: seed + 17 },
+      ["samples"],
+      null,
+    );
     claimsOut.push(claim({
       id: spec.id,
       statement: spec.statement,
       measure: spec.measure,
       value: hasCurve ? slopeOver(spec.pick as never, null) : null,
-      interval: percentileInterval(drawsOut, { resamples, level, seed }, ["samples"], null),
+      interval,
       threshold: 0,
       side: spec.side,
       pairs,
@@ -333,17 +340,6 @@ export async function ensembleStudy(
       claims: claimsOut,
     },
   };
-  function bootSamples(ts: Float64Array[], n: number, reps: number, s: number): number[] {
-    const uu = seededUniform(s);
-    const out: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      const xs = Int32Array.from({ length: n }, () => randomInt(uu, n));
-      let sum = 0, c = 0;
-      for (const t of ts) for (const q of xs) Number.isFinite(t[q]!) && (sum += t[q]!, c++);
-      if (c) out.push(sum / c);
-    }
-    return out;
-  }
 }
 
 function std(v: number[]): number | null {
