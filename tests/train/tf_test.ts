@@ -3,25 +3,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   checkConformance,
   filterGradChunk,
-  hasWebGpuAdapter,
   initTf,
   installBoundedKernels,
   uninstallBoundedKernels,
 } from "../../lib/tf/mod.ts";
-
-const HAS_ADAPTER = await hasWebGpuAdapter();
-const CI = Deno.env.get("CI") === "true";
-const gpuTest = (name: string, fn: () => Promise<void>) =>
-  Deno.test({
-    name,
-    ignore: !HAS_ADAPTER && !CI,
-    async fn() {
-      if (!HAS_ADAPTER) {
-        throw new Error("CI=true but no WebGPU adapter exists: install mesa-vulkan-drivers.");
-      }
-      await fn();
-    },
-  });
+import { gpuTest } from "./_gpu.ts";
 
 Deno.test("initTf() with backend cpu activates the CPU backend and checks nothing", async () => {
   const r = await initTf({ backend: "cpu" });

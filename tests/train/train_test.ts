@@ -6,7 +6,7 @@ import {
 } from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { hasWebGpuAdapter, initTf } from "../../lib/tf/mod.ts";
+import { initTf } from "../../lib/tf/mod.ts";
 import { createModel, type Family } from "../../lib/models/mod.ts";
 import {
   createOptimizer,
@@ -20,9 +20,7 @@ import {
 } from "../../lib/train/mod.ts";
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
 import { inputGradients } from "../../lib/salience/mod.ts";
-
-const HAS_ADAPTER = await hasWebGpuAdapter();
-const CI = Deno.env.get("CI") === "true";
+import { gpuTest } from "./_gpu.ts";
 
 await initTf({ backend: "cpu" });
 const small = prepareDataset(
@@ -163,13 +161,9 @@ Deno.test("learningRateAt() and defaultBatchSize() follow the recipe", () => {
 // One training step at the default batch and image size (64, 28×28) from the same weights on
 // every backend, compared with the CPU backend. Tolerance: |w − w_cpu| ≤ 1e-5 + 1e-4·|w_cpu|
 // (f32 sums of up to 50,176 terms in another order; a step moves weights by ~1e-2).
-Deno.test({
-  name: "trainStep() on WebGPU updates weights like the CPU backend at batch 64, 28×28",
-  ignore: !HAS_ADAPTER && !CI,
-  async fn() {
-    if (!HAS_ADAPTER) {
-      throw new Error("CI=true but no WebGPU adapter exists: install mesa-vulkan-drivers.");
-    }
+gpuTest(
+  "trainStep() on WebGPU updates weights like the CPU backend at batch 64, 28×28",
+  async () => {
     const data = prepareDataset(
       makeSyntheticRaw({
         size: 28,
@@ -215,16 +209,12 @@ Deno.test({
     });
     ok(moved > 1e-3, `the step moved weights (max ${moved})`);
   },
-});
+);
 
 // Same tolerance as above, every family, weights after one step and salience after it.
-Deno.test({
-  name: "trainStep() and inputGradients() on WebGPU match the CPU backend for every family",
-  ignore: !HAS_ADAPTER && !CI,
-  async fn() {
-    if (!HAS_ADAPTER) {
-      throw new Error("CI=true but no WebGPU adapter exists: install mesa-vulkan-drivers.");
-    }
+gpuTest(
+  "trainStep() and inputGradients() on WebGPU match the CPU backend for every family",
+  async () => {
     const b = 8, shape = { channels: 3, height: 16, width: 16 };
     const images = new Float32Array(b * 3 * 256).map((_, i) => Math.sin(i * 0.37));
     const labels = new Int32Array(b).map((_, i) => i % 10);
@@ -262,4 +252,4 @@ Deno.test({
     }
     await tf.setBackend("cpu");
   },
-});
+);
