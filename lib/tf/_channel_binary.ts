@@ -3,9 +3,8 @@
 // recover every element's coordinates with a chain of divisions; here one invocation handles 4
 // consecutive elements with one modulo (C a multiple of 4). Other shapes go to tfjs's kernels.
 import type * as tf from "@tensorflow/tfjs-core";
-import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
+import { type KernelFunc, runFlat, type WebGpuBackend } from "./_webgpu_types.ts";
 
-const WORKGROUP = 64;
 const OPS: Record<string, string> = {
   Add: "p + q",
   Sub: "p - q",
@@ -15,7 +14,7 @@ const OPS: Record<string, string> = {
 
 const shader = (op: string, smallFirst: boolean) => `
 fn main(index : i32) {
-  if (index >= uniforms.quads) { return; }
+  if (index >= uniforms.invocations) { return; }
   let e = index * 4;
   let c = e % uniforms.channels;
   let big = vec4<f32>(a[e], a[e + 1], a[e + 2], a[e + 3]);
@@ -50,20 +49,13 @@ export function channelBinary(name: string, orig: KernelFunc): KernelFunc {
     if (isChannelVector(b, a)) [big, small, smallFirst] = [a, b, false];
     else if (isChannelVector(a, b)) [big, small, smallFirst] = [b, a, true];
     else return orig(args);
-    const quads = size(big.shape) / 4;
-    const program = {
-      variableNames: ["a", "b"],
+    return runFlat(args.backend as WebGpuBackend, {
+      key: `salienceChannelBinary_${name}_${smallFirst}`,
+      code: shader(op, smallFirst),
+      names: ["a", "b"],
       outputShape: big.shape,
-      shaderKey: `salienceChannelBinary_${name}_${smallFirst}`,
-      dispatchLayout: { x: big.shape.map((_, i) => i) },
-      dispatch: [Math.ceil(quads / WORKGROUP), 1, 1],
-      workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: "quads : i32, channels : i32,",
-      getUserCode: () => shader(op, smallFirst),
-    };
-    return (args.backend as WebGpuBackend).runWebGPUProgram(program, [big, small], "float32", [
-      { type: "int32", data: [quads] },
-      { type: "int32", data: [big.shape[big.shape.length - 1]!] },
-    ]);
+      invocations: size(big.shape) / 4,
+      ints: { channels: big.shape[big.shape.length - 1]! },
+    }, [big, small]);
   };
 }

@@ -4,11 +4,10 @@
 // at most ROWS_PER_INVOCATION rows, writing partial sums that the same shader adds again until
 // one row is left. Every invocation loops at most ROWS_PER_INVOCATION times.
 import type * as tf from "@tensorflow/tfjs-core";
-import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
+import { type KernelFunc, runFlat, type WebGpuBackend } from "./_webgpu_types.ts";
 
 /** Rows one invocation adds (its loop length). */
 export const ROWS_PER_INVOCATION = 256;
-const WORKGROUP = 64;
 
 const SHADER = `
 fn main(index : i32) {
@@ -41,24 +40,15 @@ function pass(
   scale: number,
 ): tf.TensorInfo {
   const parts = Math.ceil(rows / ROWS_PER_INVOCATION);
-  const invocations = parts * Math.ceil(channels / 4);
-  const program = {
-    variableNames: ["x"],
+  return runFlat(backend, {
+    key: "salienceChannelReduce",
+    code: SHADER,
+    names: ["x"],
     outputShape: [parts, channels],
-    shaderKey: "salienceChannelReduce",
-    dispatchLayout: { x: [0, 1] },
-    dispatch: [Math.ceil(invocations / WORKGROUP), 1, 1],
-    workgroupSize: [WORKGROUP, 1, 1],
-    uniforms: "invocations : i32, rows : i32, rowsPer : i32, channels : i32, scale : f32,",
-    getUserCode: () => SHADER,
-  };
-  return backend.runWebGPUProgram(program, [x], "float32", [
-    { type: "int32", data: [invocations] },
-    { type: "int32", data: [rows] },
-    { type: "int32", data: [ROWS_PER_INVOCATION] },
-    { type: "int32", data: [channels] },
-    { type: "float32", data: [scale] },
-  ]);
+    invocations: parts * Math.ceil(channels / 4),
+    ints: { rows, rowsPer: ROWS_PER_INVOCATION, channels },
+    floats: { scale },
+  }, [x]);
 }
 
 /** Sum (or Mean) over all axes but the last; other reductions go to `orig`. */
@@ -78,23 +68,18 @@ export function channelReduce(orig: KernelFunc, mean: boolean): KernelFunc {
     if (!leading || x.dtype !== "float32") return orig(args);
     const backend = args.backend as WebGpuBackend;
     const channels = x.shape[rank - 1]!;
-    let rows = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    if (rows === 0 || channels === 0) return orig(args);
-    const scale = mean ? 1 / rows : 1;
-    let cur = pass(backend, x, rows, channels, 1);
-    rows = cur.shape[0]!;
-    while (rows > 1) {
-      const next = pass(backend, cur, rows, channels, 1);
-      backend.disposeData(cur.dataId);
+    const total = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    if (total === 0 || channels === 0) return orig(args);
+    // Each pass adds ROWS_PER_INVOCATION rows; the last one (a single part) also scales the mean.
+    let cur = x, rows = total;
+    do {
+      const last = rows <= ROWS_PER_INVOCATION;
+      const next = pass(backend, cur, rows, channels, last && mean ? 1 / total : 1);
+      if (cur !== x) backend.disposeData(cur.dataId);
       cur = next;
       rows = cur.shape[0]!;
-    }
+    } while (rows > 1);
     const shape = keepDims ? [...Array(rank - 1).fill(1), channels] : [channels];
-    if (scale !== 1) {
-      const scaled = pass(backend, cur, 1, channels, scale);
-      backend.disposeData(cur.dataId);
-      cur = scaled;
-    }
     return { dataId: cur.dataId, shape, dtype: "float32" } as tf.TensorInfo;
   };
 }

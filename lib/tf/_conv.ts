@@ -5,9 +5,7 @@
 // software adapters these replace tfjs's tiled-matmul convolutions, which are several times slower
 // there. Dilation, NCHW and other activations fall back to tfjs's kernels.
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
-
-const WORKGROUP = 64;
+import { type KernelFunc, runFlat, type WebGpuBackend } from "./_webgpu_types.ts";
 
 /** Output pixels along the width computed by one forward invocation (they share filter loads). */
 export const FORWARD_PIXELS = 4;
@@ -155,10 +153,6 @@ fn storeIn(row : i32, ix : i32, ci0 : i32, v : vec4<f32>) {
 }
 `;
 
-const UNIFORMS =
-  "invocations : i32, tiles : i32, h : i32, w : i32, ci : i32, oh : i32, ow : i32, " +
-  "co : i32, kh : i32, kw : i32, strideH : i32, strideW : i32, padTop : i32, padLeft : i32,";
-
 type ConvAttrs = {
   strides: number | [number, number];
   pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
@@ -186,34 +180,28 @@ function run(
 ): tf.TensorInfo {
   const pixels = outputShape[0]! * outputShape[1]! *
     Math.ceil(outputShape[2]! / pixelsPerInvocation);
-  const invocations = pixels * tiles;
-  const program = {
-    variableNames: names,
+  return runFlat(backend, {
+    key,
+    code,
+    names,
     outputShape,
-    shaderKey: key,
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(invocations / WORKGROUP), 1, 1],
-    workgroupSize: [WORKGROUP, 1, 1],
-    uniforms: UNIFORMS,
-    getUserCode: () => code,
-  };
-  const u = [
-    invocations,
-    tiles,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  ].map((v) => ({ type: "int32", data: [v] }));
-  return backend.runWebGPUProgram(program, inputs, "float32", u);
+    invocations: pixels * tiles,
+    ints: {
+      tiles,
+      h: info.inHeight,
+      w: info.inWidth,
+      ci: info.inChannels,
+      oh: info.outHeight,
+      ow: info.outWidth,
+      co: info.outChannels,
+      kh: info.filterHeight,
+      kw: info.filterWidth,
+      strideH: info.strideHeight,
+      strideW: info.strideWidth,
+      padTop: info.padInfo.top,
+      padLeft: info.padInfo.left,
+    },
+  }, inputs);
 }
 
 /** Conv2D / FusedConv2D (bias, linear or ReLU) by direct convolution; others go to `orig`. */

@@ -7,11 +7,10 @@
 // index arithmetic divides once per row); a second pass (the backend's Sum kernel) adds the
 // chunks' partial tiles. Every invocation runs at most `chunk` loop iterations.
 import * as tf from "@tensorflow/tfjs-core";
-import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
+import { type KernelFunc, runFlat, type WebGpuBackend } from "./_webgpu_types.ts";
 
 /** Output positions per invocation (its loop length): far under Mesa's 65,535 cap. */
 export const FILTER_GRAD_CHUNK = 1024;
-const WORKGROUP = 64;
 
 const SHADER = `
 fn storeTile(base : i32, ci : i32, co : i32, v : f32) {
@@ -70,10 +69,6 @@ fn main(index : i32) {
 }
 `;
 
-const UNIFORMS = "invocations : i32, positions : i32, chunk : i32, h : i32, w : i32, ci : i32, " +
-  "oh : i32, ow : i32, co : i32, kh : i32, kw : i32, strideH : i32, strideW : i32, " +
-  "padTop : i32, padLeft : i32, ciTiles : i32, coTiles : i32,";
-
 /**
  * Builds the tiled filter-gradient kernel function for the WebGPU backend; `sum` is the
  * backend's Sum kernel (adds the chunks' partial tiles). Falls back to `orig` for NCHW or
@@ -111,37 +106,31 @@ export function tiledConv2DBackpropFilter(
     const rowsPerPart = Math.max(1, Math.floor(chunk / info.outWidth));
     const parts = Math.ceil(rows / rowsPerPart);
     const ciTiles = Math.ceil(ci / 4), coTiles = Math.ceil(co / 4);
-    const invocations = parts * kh * kw * ciTiles * coTiles;
-    const program = {
-      variableNames: ["x", "dy"],
+    const partial = runFlat(backend, {
+      key: "salienceConv2DDerFilterRows",
+      code: SHADER,
+      names: ["x", "dy"],
       outputShape: [parts, kh, kw, ci, co],
-      shaderKey: "salienceConv2DDerFilterRows",
-      dispatchLayout: { x: [0, 1, 2, 3, 4] },
-      dispatch: [Math.ceil(invocations / WORKGROUP), 1, 1],
-      workgroupSize: [WORKGROUP, 1, 1],
-      uniforms: UNIFORMS,
-      getUserCode: () => SHADER,
-    };
-    const u = [
-      invocations,
-      rows,
-      rowsPerPart,
-      info.inHeight,
-      info.inWidth,
-      ci,
-      info.outHeight,
-      info.outWidth,
-      co,
-      kh,
-      kw,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-      ciTiles,
-      coTiles,
-    ].map((v) => ({ type: "int32", data: [v] }));
-    const partial = backend.runWebGPUProgram(program, [x, dy], "float32", u);
+      invocations: parts * kh * kw * ciTiles * coTiles,
+      ints: {
+        positions: rows,
+        chunk: rowsPerPart,
+        h: info.inHeight,
+        w: info.inWidth,
+        ci,
+        oh: info.outHeight,
+        ow: info.outWidth,
+        co,
+        kh,
+        kw,
+        strideH: info.strideHeight,
+        strideW: info.strideWidth,
+        padTop: info.padInfo.top,
+        padLeft: info.padInfo.left,
+        ciTiles,
+        coTiles,
+      },
+    }, [x, dy]);
     if (parts === 1) {
       return {
         dataId: partial.dataId,

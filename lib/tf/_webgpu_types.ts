@@ -1,5 +1,6 @@
-// Types shared by our tfjs-backend-webgpu kernels: the kernel function signature and the part of
-// the WebGPU backend they call (its program runner), which tfjs-core's KernelBackend type lacks.
+// Types and the one dispatch helper shared by our tfjs-backend-webgpu kernels: the kernel function
+// signature, the part of the WebGPU backend they call (its program runner), which tfjs-core's
+// KernelBackend type lacks, and a runner for flat 1-D programs.
 import type * as tf from "@tensorflow/tfjs-core";
 
 /** A tfjs kernel function, as registered with `tf.registerKernel`. */
@@ -14,3 +15,44 @@ export type WebGpuBackend = tf.KernelBackend & {
     uniforms?: { type: string; data: number[] }[],
   ): tf.TensorInfo;
 };
+
+const WORKGROUP = 64;
+
+/**
+ * Runs a WGSL `fn main(index : i32)` once per index below `invocations` (1-D workgroups of 64;
+ * the shader returns early past the end, reading `uniforms.invocations`). `ints` and `floats`
+ * are its other uniforms, declared in that order as i32 and f32. Returns the float32 output.
+ */
+export function runFlat(
+  backend: WebGpuBackend,
+  spec: {
+    key: string;
+    code: string;
+    names: string[];
+    outputShape: number[];
+    invocations: number;
+    ints: Record<string, number>;
+    floats?: Record<string, number>;
+  },
+  inputs: tf.TensorInfo[],
+): tf.TensorInfo {
+  const ints = { invocations: spec.invocations, ...spec.ints };
+  const floats = spec.floats ?? {};
+  const declare = (o: Record<string, number>, type: string) =>
+    Object.keys(o).map((n) => `${n} : ${type},`).join(" ");
+  const program = {
+    variableNames: spec.names,
+    outputShape: spec.outputShape,
+    shaderKey: spec.key,
+    dispatchLayout: { x: spec.outputShape.map((_, i) => i) },
+    dispatch: [Math.ceil(spec.invocations / WORKGROUP), 1, 1],
+    workgroupSize: [WORKGROUP, 1, 1],
+    uniforms: `${declare(ints, "i32")} ${declare(floats, "f32")}`,
+    getUserCode: () => spec.code,
+  };
+  const values = [
+    ...Object.values(ints).map((v) => ({ type: "int32", data: [v] })),
+    ...Object.values(floats).map((v) => ({ type: "float32", data: [v] })),
+  ];
+  return backend.runWebGPUProgram(program, inputs, "float32", values);
+}
