@@ -1,6 +1,7 @@
 import * as fc from "fast-check";
 import { reference } from "../../kernels/mod.ts";
 import { assertClose, maxDiff } from "./_helpers.ts";
+import { assertThrows } from "../_shared/assert.ts";
 
 Deno.test("reference.areaPool() matches a hand-computed 3×3 → 2×2 case with overlapping windows", () => {
   // Input (one channel):   1 2 3
@@ -68,11 +69,8 @@ Deno.test("reference.areaPool() preserves the mean when the size divides height 
 });
 
 Deno.test("reference.areaPool() throws TypeError on a wrong length", () => {
-  let error: unknown = null;
-  try {
-    reference.areaPool(new Float32Array(8), { channels: 1, height: 3, width: 3, size: 2 });
-  } catch (e) {
-    error = e;
-  }
-  if (!(error instanceof TypeError)) throw new Error(`expected TypeError, got ${error}`);
+  assertThrows(
+    () => reference.areaPool(new Float32Array(8), { channels: 1, height: 3, width: 3, size: 2 }),
+    TypeError,
+  );
 });

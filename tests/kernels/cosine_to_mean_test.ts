@@ -1,6 +1,7 @@
 import * as fc from "fast-check";
 import { cosineToMean, reference, requestGpu } from "../../kernels/mod.ts";
 import { assertClose, maxDiff, randomUnits, variants, variantTest } from "./_helpers.ts";
+import { assertRejects } from "../_shared/assert.ts";
 
 // t from f32 group sums: within 2e-6 of the f64 reference for groups of a few dozen models.
 const TOL = 2e-6;
@@ -146,17 +147,11 @@ for (const v of variants) {
     v,
     "cosineToMean() throws TypeError without labels for a group target",
     async (gpu) => {
-      let error: unknown = null;
-      try {
-        await cosineToMean(gpu, new Float32Array(4), {
-          models: 2,
-          dim: 2,
-          zero: new Uint8Array(2),
-        });
-      } catch (e) {
-        error = e;
-      }
-      if (!(error instanceof TypeError)) throw new Error(`expected TypeError, got ${error}`);
+      await assertRejects(
+        () =>
+          cosineToMean(gpu, new Float32Array(4), { models: 2, dim: 2, zero: new Uint8Array(2) }),
+        TypeError,
+      );
     },
   );
 

@@ -14,6 +14,7 @@ import { cosineLoopBound, gramLoopBound } from "../../kernels/pairwise_similarit
 import { groupLoopBound } from "../../kernels/group_means/mod.ts";
 import { cosineToMeanLoopBound } from "../../kernels/cosine_to_mean/mod.ts";
 import { assertClose, gpuTest, maxDiff, randomGrads, randomUnits } from "./_helpers.ts";
+import { assertRejects, assertThrows } from "../_shared/assert.ts";
 
 Deno.test("requestGpu() with forceCpu runs the reference kernels and says so", async () => {
   const gpu = await requestGpu({ forceCpu: true });
@@ -239,13 +240,7 @@ Deno.test("every kernel's per-invocation loop bound stays under LOOP_CAP at D = 
   for (const [name, n] of Object.entries(bounds)) {
     if (!(n > 0 && n <= LOOP_CAP)) throw new Error(`${name}: bound ${n}`);
   }
-  let error: unknown = null;
-  try {
-    assertLoopBound("probe", LOOP_CAP + 1);
-  } catch (e) {
-    error = e;
-  }
-  if (!(error instanceof RangeError)) throw new Error("assertLoopBound must throw above the cap");
+  assertThrows(() => assertLoopBound("probe", LOOP_CAP + 1), RangeError);
 });
 
 gpuTest(
@@ -254,19 +249,12 @@ gpuTest(
     const gpu = await requestGpu();
     try {
       const pool = { channels: 1, height: 300, width: 300, size: 1 }; // one 90,000-value window
-      let error: unknown = null;
-      try {
-        await normalizeRows(gpu, new Float32Array(90_000).fill(1), {
-          models: 1,
-          dim: 90_000,
-          pool,
-        });
-      } catch (e) {
-        error = e;
-      }
-      if (!(error instanceof RangeError) || !/loop iterations/.test(String(error))) {
-        throw new Error(`expected a RangeError about loop iterations, got ${error}`);
-      }
+      await assertRejects(
+        () =>
+          normalizeRows(gpu, new Float32Array(90_000).fill(1), { models: 1, dim: 90_000, pool }),
+        RangeError,
+        "loop iterations",
+      );
     } finally {
       gpu.destroy();
     }

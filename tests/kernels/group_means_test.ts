@@ -1,6 +1,7 @@
 import * as fc from "fast-check";
 import { groupMeans, reference, requestGpu } from "../../kernels/mod.ts";
 import { assertClose, maxDiff, randomUnits, variants, variantTest } from "./_helpers.ts";
+import { assertRejects } from "../_shared/assert.ts";
 
 // Group sums are f32 over at most M unit vectors; directions and norms are then within a few
 // ulps of the f64 reference.
@@ -119,18 +120,16 @@ for (const v of variants) {
   );
 
   variantTest(v, "groupMeans() throws RangeError on a label below −1", async (gpu) => {
-    let error: unknown = null;
-    try {
-      await groupMeans(gpu, new Float32Array(4), {
-        models: 2,
-        dim: 2,
-        zero: new Uint8Array(2),
-        labels: Int32Array.from([0, -2]),
-      });
-    } catch (e) {
-      error = e;
-    }
-    if (!(error instanceof RangeError)) throw new Error(`expected RangeError, got ${error}`);
+    await assertRejects(
+      () =>
+        groupMeans(gpu, new Float32Array(4), {
+          models: 2,
+          dim: 2,
+          zero: new Uint8Array(2),
+          labels: Int32Array.from([0, -2]),
+        }),
+      RangeError,
+    );
   });
 
   variantTest(

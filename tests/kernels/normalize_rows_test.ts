@@ -1,6 +1,7 @@
 import * as fc from "fast-check";
 import { normalizeRows, reference } from "../../kernels/mod.ts";
 import { assertClose, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
+import { assertRejects } from "../_shared/assert.ts";
 
 // f32 unit vectors against the f64 reference: one or two ulps of values ≤ 1.
 const UNIT_TOL = 1e-6;
@@ -144,13 +145,10 @@ for (const v of variants) {
     v,
     "normalizeRows() throws TypeError on a length that is not models × samples × dim",
     async (gpu) => {
-      let error: unknown = null;
-      try {
-        await normalizeRows(gpu, new Float32Array(10), { models: 3, dim: 3 });
-      } catch (e) {
-        error = e;
-      }
-      if (!(error instanceof TypeError)) throw new Error(`expected TypeError, got ${error}`);
+      await assertRejects(
+        () => normalizeRows(gpu, new Float32Array(10), { models: 3, dim: 3 }),
+        TypeError,
+      );
     },
   );
 }

@@ -22,6 +22,7 @@ import {
   variants,
   variantTest,
 } from "./_helpers.ts";
+import { assertRejects } from "../_shared/assert.ts";
 
 // Batch sums are f32 partial sums (≤ ~56,000 products each) added in f64: we allow
 // 1e-5 per sample summed (observed errors are ~1e-7 per sample).
@@ -296,13 +297,7 @@ for (const { v, kernel, tag } of versions) {
     async (gpu) => {
       kernelVersion = kernel;
       const acc = new PairwiseSimilarity(gpu, { models: 2, dim: 3 });
-      let error: unknown = null;
-      try {
-        await acc.add(new Float32Array(7), new Uint8Array(2));
-      } catch (e) {
-        error = e;
-      }
-      if (!(error instanceof TypeError)) throw new Error(`expected TypeError, got ${error}`);
+      await assertRejects(() => acc.add(new Float32Array(7), new Uint8Array(2)), TypeError);
     },
   );
 }
