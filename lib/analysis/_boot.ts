@@ -122,7 +122,16 @@ export function verdictOf(
   });
 }
 
-/** Ordinary least-squares slope of y on x (null with fewer than 2 distinct x). */
+/**
+ * Ordinary least-squares slope of y on x, Σ(x − x̄)(y − ȳ) / Σ(x − x̄)², or null with fewer than
+ * 2 distinct x. Cost: O(n).
+ *
+ * @example
+ * ```ts
+ * import { slope } from "./_boot.ts";
+ * if (slope([1, 2, 3], [1, 3, 5]) !== 2 || slope([1, 1], [0, 1]) !== null) throw new Error();
+ * ```
+ */
 export function slope(x: readonly number[], y: readonly number[]): number | null {
   const n = x.length;
   if (n < 2) return null;

@@ -6,10 +6,10 @@
  * @module
  */
 
-import { bootInterval, percentile, verdictOf } from "./_boot.ts";
+import { bootInterval, percentile, slope, verdictOf } from "./_boot.ts";
 import type { ClaimEntry, Interval } from "./schema.ts";
 
-export { bootInterval, percentile as percentileInterval, verdictOf };
+export { bootInterval, percentile as percentileInterval, slope, verdictOf };
 
 const round = (v: number | null): number | null =>
   v === null || !Number.isFinite(v) ? null : Number(v.toPrecision(6));

@@ -18,7 +18,7 @@
  * @module
  */
 export * from "./schema.ts";
-export { bootInterval, claim, percentileInterval, verdictOf } from "./claims.ts";
+export { bootInterval, claim, percentileInterval, slope, verdictOf } from "./claims.ts";
 export { fitSawFamily, type SawFamilyOptions } from "./saw_family.ts";
 export {
   analyzeGradients,

@@ -18,6 +18,7 @@ import {
   type EnsemblePoint,
   type EnsemblesFile,
   type Estimate,
+  slope,
 } from "../analysis/mod.ts";
 import { meanUnitDirection } from "./attack.ts";
 
@@ -274,7 +275,7 @@ export async function ensembleStudy(
         x.push(p.members);
         y.push(fm.mean);
       }
-      const s = olsSlope(x, y);
+      const s = slope(x, y);
       if (s !== null) slopes.push(s);
     }
     return slopes.length ? slopes.reduce((a, b) => a + b, 0) / slopes.length : null;
@@ -346,15 +347,6 @@ function std(v: number[]): number | null {
   if (v.length === 0) return null;
   const m = v.reduce((a, b) => a + b, 0) / v.length;
   return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
-}
-
-function olsSlope(x: number[], y: number[]): number | null {
-  const n = x.length;
-  if (n < 2) return null;
-  const mx = x.reduce((a, b) => a + b, 0) / n, my = y.reduce((a, b) => a + b, 0) / n;
-  let sxx = 0, sxy = 0;
-  for (let i = 0; i < n; i++) (sxx += (x[i]! - mx) ** 2, sxy += (x[i]! - mx) * (y[i]! - my));
-  return sxx > 0 ? sxy / sxx : null;
 }
 
 /** Up to `max` distinct subsets of `size` items of `pool` (all of them when there are few). */
