@@ -7,12 +7,11 @@
  * @module
  */
 
+import { assertLoopBound, grid2d, loadShader } from "../kernels/gpu/mod.ts";
 import { fmt, median } from "./_harness.ts";
 
 /** Invocations per workgroup of both roofline kernels (written into the WGSL). */
 export const ROOFLINE_WG = 64;
-/** Mesa's software adapters stop an invocation after 65,535 loop iterations; stay well under. */
-const LOOP_LIMIT = 60_000;
 
 /** Copy variants measured: entry point and vec4s per invocation. */
 const COPY_VARIANTS: ReadonlyArray<readonly [string, number]> = [
@@ -57,9 +56,8 @@ export function rooflineGflops(r: Roofline, intensity: number): number {
   return Math.min(r.bandwidth * intensity, r.peak);
 }
 
-async function shader(file: string): Promise<string> {
-  const text = await Deno.readTextFile(new URL(file, import.meta.url));
-  return text.replaceAll("{{WG}}", String(ROOFLINE_WG));
+function shader(file: string): Promise<string> {
+  return loadShader(new URL(file, import.meta.url), { WG: ROOFLINE_WG });
 }
 
 async function timeDispatch(
@@ -186,12 +184,9 @@ async function measureCopy(
         layout: "auto",
         compute: { module, entryPoint: entry },
       });
-      if (perInvocation > LOOP_LIMIT) throw new RangeError("roofline copy: loop bound exceeded.");
+      assertLoopBound(`roofline ${entry}`, perInvocation);
       const invocations = Math.ceil(vec4s / perInvocation);
-      const groups = Math.ceil(invocations / ROOFLINE_WG);
-      const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
-      const gridY = Math.ceil(groups / maxDim);
-      const gridX = Math.ceil(groups / gridY);
+      const { x: gridX, y: gridY } = grid2d(device, Math.ceil(invocations / ROOFLINE_WG));
       // The strided variant covers gridX·gridY·WG·perInvocation ≥ vec4s elements.
       const params = uniform(
         device,
