@@ -42,6 +42,12 @@ export type NamedTensor = { name: string; tensor: tf.Tensor };
 
 const dirName = (epoch: number) => `epoch-${String(epoch).padStart(4, "0")}`;
 
+/** A file's bytes as an ArrayBuffer of exactly its length (what tfjs's weight decoders take). */
+async function readArrayBuffer(path: string): Promise<ArrayBuffer> {
+  const b = await Deno.readFile(path);
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+}
+
 function joinWeightData(d: tf.io.WeightData | undefined): Uint8Array {
   if (d === undefined) return new Uint8Array(0);
   const parts = Array.isArray(d) ? d : [d];
@@ -142,14 +148,9 @@ export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoin
     );
   }
   const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
-  const bin = await Deno.readFile(join(path, "weights.bin"));
-  const weights = tf.io.decodeWeights(
-    bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
-    specs,
-  );
-  const ob = await Deno.readFile(join(path, "optimizer.bin"));
+  const weights = tf.io.decodeWeights(await readArrayBuffer(join(path, "weights.bin")), specs);
   const om = tf.io.decodeWeights(
-    ob.buffer.slice(ob.byteOffset, ob.byteOffset + ob.byteLength),
+    await readArrayBuffer(join(path, "optimizer.bin")),
     state.optimizerSpecs,
   );
   const optimizerWeights = state.optimizerSpecs.map((s) => ({ name: s.name, tensor: om[s.name]! }));
@@ -168,12 +169,11 @@ export async function loadCheckpointModel(path: string): Promise<tfl.LayersModel
       const json = JSON.parse(
         await Deno.readTextFile(join(folder, "model.json")),
       ) as tf.io.ModelJSON;
-      const bin = await Deno.readFile(join(folder, "weights.bin"));
       return {
         modelTopology: json.modelTopology,
         format: json.format,
         weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-        weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+        weightData: await readArrayBuffer(join(folder, "weights.bin")),
       };
     },
   };

@@ -310,10 +310,7 @@ export async function train(
     count: data.count,
     architecture: architectureOf(model),
   };
-  const optimizer = createOptimizer(kind, learningRate(0));
-  function learningRate(e: number) {
-    return learningRateAt(e, baseLr, schedule);
-  }
+  const optimizer = createOptimizer(kind, learningRateAt(0, baseLr, schedule));
   const rng = new Rng(seed);
   let history: EpochRecord[] = [];
   let epochsDone = 0, step = 0;
@@ -348,7 +345,7 @@ export async function train(
     const batches = Math.ceil(data.count / batchSize);
     while (epochsDone < stopAt) {
       const epoch = epochsDone;
-      const lr = learningRate(epoch);
+      const lr = learningRateAt(epoch, baseLr, schedule);
       setLearningRate(optimizer, lr);
       const order = rng.permutation(data.count);
       const t0 = performance.now();
