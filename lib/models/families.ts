@@ -236,7 +236,7 @@ export function createModel(spec: ModelSpec): tfl.LayersModel {
       break;
   }
   const model = tfl.model({ inputs: input, outputs: out, name: `${family}_k${k}_s${spec.seed}` });
-  SPECS.set(model, { ...spec, shape: { ...shape } });
+  setModelSpec(model, spec);
   return model;
 }
 
