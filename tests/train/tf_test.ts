@@ -9,6 +9,16 @@ import {
 } from "../../lib/tf/mod.ts";
 import { gpuTest } from "./_gpu.ts";
 
+/** max |got − ref| / max(1, max |ref|); NaN (so any bound fails) when `got` holds NaN or is short. */
+function relativeError(ref: ArrayLike<number>, got: ArrayLike<number>): number {
+  let e = 0, scale = 1;
+  for (let i = 0; i < ref.length; i++) {
+    e = Math.max(e, Math.abs(ref[i]! - got[i]!));
+    scale = Math.max(scale, Math.abs(ref[i]!));
+  }
+  return e / scale;
+}
+
 Deno.test("initTf() with backend cpu activates the CPU backend and checks nothing", async () => {
   const r = await initTf({ backend: "cpu" });
   assertEquals([r.backend, tf.getBackend(), r.checks.length], ["cpu", "cpu", 0]);
@@ -126,13 +136,9 @@ gpuTest(
       installBoundedKernels("webgpu");
       const got = await Promise.all(run().map((t) => t.data()));
       ref.forEach((r, j) => {
-        let e = 0, scale = 1;
-        for (let i = 0; i < r.length; i++) {
-          e = Math.max(e, Math.abs(r[i]! - got[j]![i]!));
-          scale = Math.max(scale, Math.abs(r[i]!));
-        }
+        const e = relativeError(r, got[j]!);
         // f32 sums in another order: relative error far below 1e-4 (seen: ≤ 2e-6).
-        ok(e / scale < 1e-4, `case ${[b, h, ci, co, s, pad, k]} output ${j}: ${e / scale}`);
+        ok(e < 1e-4, `case ${[b, h, ci, co, s, pad, k]} output ${j}: ${e}`);
       });
     }
     await tf.setBackend("cpu");
@@ -165,12 +171,8 @@ gpuTest(
       for (let j = 0; j < ref.length; j++) {
         const g = await got[j]!.data();
         assertEquals(g.length, ref[j]!.length);
-        let e = 0, scale = 1;
-        for (let i = 0; i < g.length; i++) {
-          e = Math.max(e, Math.abs(g[i]! - ref[j]![i]!));
-          scale = Math.max(scale, Math.abs(ref[j]![i]!));
-        }
-        ok(e / scale < 1e-4, `${shape} output ${j}: ${e / scale}`);
+        const e = relativeError(ref[j]!, g);
+        ok(e < 1e-4, `${shape} output ${j}: ${e}`);
       }
     }
     uninstallBoundedKernels("webgpu");
