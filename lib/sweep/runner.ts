@@ -10,19 +10,20 @@ import { type Dataset, loadDataset } from "../data/mod.ts";
 import { initTf, type TfReport } from "../tf/mod.ts";
 import {
   type BackendInfo,
+  canonicalJson,
   exists,
   listRuns,
   readPlan,
   readSweep,
   runDirOf,
   SCHEMA_VERSION,
+  SWEEP_FILES,
   type SweepConfig,
   type SweepJson,
   verifyRun,
   writePlan,
   writeSweep,
 } from "../store/mod.ts";
-import { canonicalJson } from "../store/mod.ts";
 import { executeRun } from "./executor.ts";
 import { datasetOptions } from "./config.ts";
 import { buildPlan, identityOf, type Shard, shardRuns } from "./plan.ts";
@@ -86,7 +87,7 @@ export async function prepareSweepDir(
   const plan = buildPlan(config);
   const dir = join(out, plan.sweepId);
   let sweep: SweepJson;
-  if (await exists(join(dir, "sweep.json"))) {
+  if (await exists(join(dir, SWEEP_FILES.sweep))) {
     sweep = await readSweep(dir);
     if (
       sweep.configHash !== plan.configHash ||
@@ -110,7 +111,7 @@ export async function prepareSweepDir(
     };
     await writeSweep(dir, sweep);
   }
-  if (!(await exists(join(dir, "plan.json")))) await writePlan(dir, plan);
+  if (!(await exists(join(dir, SWEEP_FILES.plan)))) await writePlan(dir, plan);
   else {
     const existing = await readPlan(dir);
     if (existing.configHash !== plan.configHash) {
