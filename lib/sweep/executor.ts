@@ -29,6 +29,7 @@ import {
 import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
 import type { Progress } from "./progress.ts";
+import { salienceDimension } from "./cost.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -203,8 +204,7 @@ export async function executeRun(
     const salPath = join(runDir, RUN_FILES.salience);
     let salienceSeconds = 0;
     const N = dataset.probe.count;
-    const D = shape.channels *
-      (config.salience.pool === null ? shape.height * shape.width : config.salience.pool ** 2);
+    const D = salienceDimension(config.salience.pool, shape);
     if (!(await exists(salPath)) || !(await exists(join(runDir, RUN_FILES.salienceSidecar)))) {
       progress.phase("salience");
       const s0 = performance.now();

@@ -51,6 +51,7 @@ export {
   type PlanCost,
   planCost,
   REFERENCE_FLOPS_PER_SECOND,
+  salienceDimension,
 } from "./cost.ts";
 export {
   type CurrentRun,
