@@ -1,7 +1,8 @@
 /**
  * Bootstrap and verdict helpers shared by the analysis: percentile intervals of statistics whose
  * resampling (seeds within groups, sample blocks, targets) is drawn by the statistic itself from
- * one seeded stream, and the holds / fails / inconclusive rule.
+ * one seeded stream, the holds / fails / inconclusive rule, and the rounding of the figures
+ * written and quoted in reasons.
  *
  * @module
  */
@@ -176,4 +177,13 @@ export function meanStd(
   if (n === 0) return { mean: null, std: null, n: 0 };
   const mean = s / n;
   return { mean, std: Math.sqrt(Math.max(0, s2 / n - mean * mean)), n };
+}
+
+/** `v` to `digits` significant digits (6 by default) for the written files; null when not finite. */
+export const round = (v: number | null, digits = 6): number | null =>
+  v === null || !Number.isFinite(v) ? null : Number(v.toPrecision(digits));
+
+/** `v` to 3 significant digits for a sentence, or "n/a". */
+export function fmt(v: number | null): string {
+  return v === null ? "n/a" : v.toPrecision(3);
 }

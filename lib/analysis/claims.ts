@@ -6,17 +6,10 @@
  * @module
  */
 
-import { bootInterval, percentile, slope, verdictOf } from "./_boot.ts";
+import { bootInterval, fmt, percentile, round, slope, verdictOf } from "./_boot.ts";
 import type { ClaimEntry, Interval } from "./schema.ts";
 
 export { bootInterval, percentile as percentileInterval, slope, verdictOf };
-
-const round = (v: number | null): number | null =>
-  v === null || !Number.isFinite(v) ? null : Number(v.toPrecision(6));
-
-function fmt(v: number | null): string {
-  return v === null ? "n/a" : v.toPrecision(3);
-}
 
 /**
  * Builds a claim entry: the verdict is `holds` when the whole interval lies on the claimed `side`

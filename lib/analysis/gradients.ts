@@ -22,9 +22,11 @@ import {
   type BootSettings,
   drawBlocks,
   drawWith,
+  fmt,
   meanOf,
   meanStd,
   percentile,
+  round,
   slope,
 } from "./_boot.ts";
 import { claim } from "./claims.ts";
@@ -127,9 +129,6 @@ export interface GradientAnalysis {
   warnings: string[];
   timings: Record<string, number>;
 }
-
-const round = (v: number | null, digits = 6): number | null =>
-  v === null || !Number.isFinite(v) ? null : Number(v.toPrecision(digits));
 
 /**
  * Runs the gradient-only analysis over a batch stream of M models × N samples × D values.
@@ -976,8 +975,4 @@ function originDeciles(d: number): number[] {
 
 function roundInterval(i: Interval | null): Interval | null {
   return i === null ? null : { ...i, lo: round(i.lo)!, hi: round(i.hi)! };
-}
-
-function fmt(v: number | null): string {
-  return v === null ? "n/a" : v.toPrecision(3);
 }
