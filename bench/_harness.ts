@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { quantile } from "../lib/stats/mod.ts";
 
 /** Options every benchmark receives from `bench/mod.ts`. */
 export interface BenchContext {
@@ -67,23 +68,7 @@ export async function timeIt(
     await fn();
     times.push((performance.now() - t0) / 1000);
   }
-  return { median: median(times), min: Math.min(...times), times };
-}
-
-/**
- * The median of a non-empty list. Throws RangeError on an empty one.
- *
- * @example
- * ```ts
- * import { median } from "./_harness.ts";
- * if (median([3, 1, 2]) !== 2 || median([4, 1, 2, 3]) !== 2.5) throw new Error("median");
- * ```
- */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new RangeError("median: empty input, expected values.");
-  const s = [...values].sort((a, b) => a - b);
-  const h = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+  return { median: quantile(times, 0.5), min: Math.min(...times), times };
 }
 
 /**

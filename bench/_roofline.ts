@@ -8,7 +8,8 @@
  */
 
 import { assertLoopBound, grid2d, loadShader } from "../kernels/gpu/mod.ts";
-import { fmt, median } from "./_harness.ts";
+import { quantile } from "../lib/stats/mod.ts";
+import { fmt } from "./_harness.ts";
 
 /** Invocations per workgroup of both roofline kernels (written into the WGSL). */
 export const ROOFLINE_WG = 64;
@@ -78,7 +79,7 @@ async function timeDispatch(
   await once(); // warm-up
   const times: number[] = [];
   for (let i = 0; i < reps; i++) times.push(await once());
-  return median(times);
+  return quantile(times, 0.5);
 }
 
 function uniform(device: GPUDevice, label: string, words: ArrayBuffer): GPUBuffer {
