@@ -54,16 +54,13 @@ function boundedConv2DBackpropFilter(
     let acc: tf.TensorInfo | null = null;
     for (let start = 0; start < n; start += chunk) {
       const len = Math.min(chunk, n - start);
-      const xs = slice({
-        inputs: { x },
-        backend,
-        attrs: { begin: [start, 0, 0, 0], size: [len, -1, -1, -1] },
-      }) as tf.TensorInfo;
-      const ds = slice({
-        inputs: { x: dy },
-        backend,
-        attrs: { begin: [start, 0, 0, 0], size: [len, -1, -1, -1] },
-      }) as tf.TensorInfo;
+      const batch = (t: tf.TensorInfo) =>
+        slice({
+          inputs: { x: t },
+          backend,
+          attrs: { begin: [start, 0, 0, 0], size: [len, -1, -1, -1] },
+        }) as tf.TensorInfo;
+      const xs = batch(x), ds = batch(dy);
       const part = orig({ ...args, inputs: { x: xs, dy: ds } }) as tf.TensorInfo;
       backend.disposeData(xs.dataId);
       backend.disposeData(ds.dataId);

@@ -153,7 +153,8 @@ fn storeIn(row : i32, ix : i32, ci0 : i32, v : vec4<f32>) {
 }
 `;
 
-type ConvAttrs = {
+/** The attributes of tfjs's convolution kernels that ours read. */
+export type ConvAttrs = {
   strides: number | [number, number];
   pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
   dataFormat?: "NHWC" | "NCHW";
@@ -162,6 +163,24 @@ type ConvAttrs = {
   activation?: string;
   inputShape?: [number, number, number, number];
 };
+
+/** tfjs's geometry of an NHWC convolution of dilation 1 with `attrs`' strides, padding, rounding. */
+export function nhwcConvInfo(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Pick<ConvAttrs, "strides" | "pad" | "dimRoundingMode">,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+}
 
 function isDilated(d: ConvAttrs["dilations"]): boolean {
   return d !== undefined && (Array.isArray(d) ? d.some((v) => v !== 1) : d !== 1);
@@ -219,16 +238,7 @@ export function directConv2D(orig: KernelFunc, fused: boolean): KernelFunc {
       attrs.dataFormat === "NCHW" || isDilated(attrs.dilations) || inp.preluActivationWeights ||
       (act !== "linear" && act !== "relu") || inp.x.dtype !== "float32"
     ) return orig(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      inp.x.shape as [number, number, number, number],
-      inp.filter.shape as [number, number, number, number],
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      "channelsLast",
-    );
+    const info = nhwcConvInfo(inp.x.shape, inp.filter.shape, attrs);
     const bias = fused && inp.bias !== undefined;
     const relu = fused && act === "relu";
     const names = bias ? ["x", "w", "bias"] : ["x", "w"];
@@ -253,16 +263,7 @@ export function directConv2DBackpropInput(orig: KernelFunc): KernelFunc {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs;
     if (attrs.dataFormat === "NCHW") return orig(args);
-    const info = tf.backend_util.computeConv2DInfo(
-      attrs.inputShape!,
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      "channelsLast",
-    );
+    const info = nhwcConvInfo(attrs.inputShape!, filter.shape, attrs);
     return run(
       args.backend as WebGpuBackend,
       "salienceDirectConvBackpropInput4",

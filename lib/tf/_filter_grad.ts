@@ -6,7 +6,8 @@
 // accumulating 4 vec4 FMAs per position (positions taken as whole output rows, so the
 // index arithmetic divides once per row); a second pass (the backend's Sum kernel) adds the
 // chunks' partial tiles. Every invocation runs at most `chunk` loop iterations.
-import * as tf from "@tensorflow/tfjs-core";
+import type * as tf from "@tensorflow/tfjs-core";
+import { type ConvAttrs, nhwcConvInfo } from "./_conv.ts";
 import { type KernelFunc, runFlat, type WebGpuBackend } from "./_webgpu_types.ts";
 
 /** Output positions per invocation (its loop length): far under Mesa's 65,535 cap. */
@@ -81,25 +82,12 @@ export function tiledConv2DBackpropFilter(
 ): KernelFunc {
   return (args) => {
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const attrs = args.attrs as unknown as {
-      strides: number | [number, number];
-      pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-      dataFormat: "NHWC" | "NCHW";
-      dimRoundingMode?: "floor" | "round" | "ceil";
+    const attrs = args.attrs as unknown as ConvAttrs & {
       filterShape: [number, number, number, number];
     };
     if (attrs.dataFormat === "NCHW") return orig(args);
     const backend = args.backend as WebGpuBackend;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterShape,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      "channelsLast",
-    );
+    const info = nhwcConvInfo(x.shape, attrs.filterShape, attrs);
     const [kh, kw, ci, co] = attrs.filterShape;
     // Each invocation takes whole output rows: at most `chunk` positions (and ≥ 1 row).
     const rows = info.batchSize * info.outHeight;
