@@ -400,26 +400,10 @@ export async function analyzeGradients(
     offset: number,
     seedShift: number,
   ): Estimate => {
-    const bs = new Float64Array(B), bc = new Float64Array(B);
-    const all: number[] = [];
-    for (let x = 0; x < N; x++) {
-      const v = values[offset + x]!;
-      if (!Number.isFinite(v)) continue;
-      bs[r.blockOf[x]!]! += v;
-      bc[r.blockOf[x]!]!++;
-      all.push(v);
-    }
-    const ms = meanStd(all);
+    const sums = blockSums(values, offset, N, r.blockOf, B);
+    const ms = meanStd(values.subarray(offset, offset + N));
     const ci = ms.n === 0 ? null : bootInterval(
-      (u) => {
-        const w = drawBlocks(u, B);
-        let s = 0, c = 0;
-        for (let b = 0; b < B; b++) {
-          s += w[b]! * bs[b]!;
-          c += w[b]! * bc[b]!;
-        }
-        return c > 0 ? s / c : null;
-      },
+      (u) => weighted(sums, drawBlocks(u, B)),
       { ...boot, seed: seed + seedShift },
       ["samples"],
       B,
@@ -934,7 +918,7 @@ function mostCommon<T>(list: readonly T[]): T | null {
 }
 
 function blockSums(
-  values: Float64Array,
+  values: Float64Array | Float32Array,
   offset: number,
   n: number,
   blockOf: Int32Array,
