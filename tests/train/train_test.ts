@@ -7,7 +7,7 @@ import {
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { initTf } from "../../lib/tf/mod.ts";
-import { createModel, type Family } from "../../lib/models/mod.ts";
+import { createModel, FAMILIES, type Family } from "../../lib/models/mod.ts";
 import {
   createOptimizer,
   defaultBatchSize,
@@ -158,6 +158,19 @@ Deno.test("learningRateAt() and defaultBatchSize() follow the recipe", () => {
   assertEquals(defaultBatchSize({ backend: "webgpu", software: false, maxBatch: 32 }), 32);
 });
 
+/** Throws unless every |gpu − cpu| ≤ 1e-5 + 1e-4·|cpu|, tensor by tensor (NaN fails). */
+function assertNearCpu(cpu: Float32Array[], gpu: Float32Array[], label: string): void {
+  cpu.forEach((w, i) => {
+    const g = gpu[i]!;
+    for (let j = 0; j < w.length; j++) {
+      const tol = 1e-5 + 1e-4 * Math.abs(w[j]!);
+      if (!(Math.abs(g[j]! - w[j]!) <= tol)) {
+        throw new Error(`${label} ${i}[${j}]: webgpu ${g[j]} vs cpu ${w[j]} beyond ${tol}`);
+      }
+    }
+  });
+}
+
 // One training step at the default batch and image size (64, 28×28) from the same weights on
 // every backend, compared with the CPU backend. Tolerance: |w − w_cpu| ≤ 1e-5 + 1e-4·|w_cpu|
 // (f32 sums of up to 50,176 terms in another order; a step moves weights by ~1e-2).
@@ -196,17 +209,11 @@ gpuTest(
     const gpu = await step("webgpu");
     await tf.setBackend("cpu");
     assertEquals(gpu.before, cpu.before);
+    assertNearCpu(cpu.after, gpu.after, "weight");
     let moved = 0;
-    cpu.after.forEach((w, i) => {
-      const g = gpu.after[i]!;
-      for (let j = 0; j < w.length; j++) {
-        const tol = 1e-5 + 1e-4 * Math.abs(w[j]!);
-        if (!(Math.abs(g[j]! - w[j]!) <= tol)) {
-          throw new Error(`weight ${i}[${j}]: webgpu ${g[j]} vs cpu ${w[j]} beyond ${tol}`);
-        }
-        moved = Math.max(moved, Math.abs(w[j]! - cpu.before[i]![j]!));
-      }
-    });
+    cpu.after.forEach((w, i) =>
+      w.forEach((v, j) => moved = Math.max(moved, Math.abs(v - cpu.before[i]![j]!)))
+    );
     ok(moved > 1e-3, `the step moved weights (max ${moved})`);
   },
 );
@@ -223,9 +230,7 @@ gpuTest(
       sizes: { batch: b, height: 16, width: 16, channels: 3 },
     });
     assertEquals(r.backend, "webgpu", r.note);
-    for (
-      const family of ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge", "MLP", "ViT"] as const
-    ) {
+    for (const family of FAMILIES) {
       const out: Float32Array[][] = [];
       for (const backend of ["cpu", "webgpu"]) {
         await tf.setBackend(backend);
@@ -238,17 +243,7 @@ gpuTest(
         opt.dispose();
         m.dispose();
       }
-      out[0]!.forEach((w, i) => {
-        for (let j = 0; j < w.length; j++) {
-          const tol = 1e-5 + 1e-4 * Math.abs(w[j]!);
-          const g = out[1]![i]![j]!;
-          if (!(Math.abs(g - w[j]!) <= tol)) {
-            throw new Error(
-              `${family} tensor ${i}[${j}]: webgpu ${g} vs cpu ${w[j]} beyond ${tol}`,
-            );
-          }
-        }
-      });
+      assertNearCpu(out[0]!, out[1]!, `${family} tensor`);
     }
     await tf.setBackend("cpu");
   },
