@@ -282,3 +282,23 @@ export function countParams(model: tfl.LayersModel): number {
   for (const w of model.trainableWeights) n += w.shape.reduce((a: number, b) => a * (b ?? 1), 1);
   return n;
 }
+
+/**
+ * A model's input size (NHWC: height h, width w, channels c) and class count, read from its
+ * input and output shapes (so it works for foreign models too). Cost: O(1).
+ *
+ * @example
+ * ```ts
+ * import { createModel, modelDims } from "./mod.ts";
+ * const m = createModel({ family: "MLP", k: 1, seed: 0, shape: { channels: 1, height: 2, width: 3 }, classes: 4 });
+ * const d = modelDims(m);
+ * if (d.h !== 2 || d.w !== 3 || d.c !== 1 || d.classes !== 4) throw new Error("wrong dims");
+ * m.dispose();
+ * ```
+ */
+export function modelDims(
+  model: tfl.LayersModel,
+): { h: number; w: number; c: number; classes: number } {
+  const s = model.inputs[0]!.shape, o = model.outputs[0]!.shape;
+  return { h: s[1]!, w: s[2]!, c: s[3]!, classes: o[o.length - 1]! };
+}

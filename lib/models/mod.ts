@@ -17,6 +17,7 @@ export {
   countParams,
   createModel,
   FAMILIES,
+  modelDims,
   modelSpec,
   setModelSpec,
 } from "./families.ts";

@@ -9,6 +9,7 @@ import {
   SALIENCE_SCALARS,
   type SalienceScalar,
 } from "../npy/mod.ts";
+import { modelDims } from "../models/mod.ts";
 import { evaluate } from "../train/mod.ts";
 
 export { SALIENCE_SCALARS };
@@ -31,11 +32,6 @@ export interface GradientOptions {
 }
 
 type Model = tfl.LayersModel;
-
-function dims(model: Model): { h: number; w: number; c: number; classes: number } {
-  const s = model.inputs[0]!.shape, o = model.outputs[0]!.shape;
-  return { h: s[1]!, w: s[2]!, c: s[3]!, classes: o[o.length - 1]! };
-}
 
 function countOf(images: Float32Array, per: number): number {
   if (images.length % per !== 0 || images.length === 0) {
@@ -86,11 +82,11 @@ function meanLogits(models: Model[], x: tf.Tensor4D): tf.Tensor2D {
   return outs.length === 1 ? outs[0]! : tf.div(tf.addN(outs), outs.length);
 }
 
-function sameInput(models: Model[]): ReturnType<typeof dims> {
+function sameInput(models: Model[]): ReturnType<typeof modelDims> {
   if (models.length === 0) throw new RangeError("No models given; pass at least one.");
-  const d = dims(models[0]!);
+  const d = modelDims(models[0]!);
   for (const m of models) {
-    const e = dims(m);
+    const e = modelDims(m);
     if (e.h !== d.h || e.w !== d.w || e.c !== d.c || e.classes !== d.classes) {
       throw new TypeError(
         `Model ${m.name} takes ${e.h}×${e.w}×${e.c} → ${e.classes}, not ${d.h}×${d.w}×${d.c} → ${d.classes} like the first; ensemble models of one input shape and class count.`,
@@ -249,7 +245,7 @@ export async function writeSalience(
   probe: LabelledImages & { count: number },
   options: WriteSalienceOptions,
 ): Promise<{ accuracy: number; loss: number; shape: [number, number] }> {
-  const d = dims(model);
+  const d = modelDims(model);
   const per = d.h * d.w * d.c;
   const scalar = options.scalar ?? "true-class-logit";
   checkScalar(scalar);

@@ -3,6 +3,7 @@
 import "@tensorflow/tfjs-backend-cpu"; // a backend is always registered; lib/tf chooses the one used
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import { modelDims } from "../models/mod.ts";
 import { Rng } from "./_rng.ts";
 import {
   type CheckpointState,
@@ -116,19 +117,9 @@ export function learningRateAt(
   return schedule === "constant" ? base : base / Math.sqrt(epoch + 1);
 }
 
-function inputShapeOf(model: tfl.LayersModel): [number, number, number] {
-  const s = model.inputs[0]!.shape;
-  return [s[1]!, s[2]!, s[3]!];
-}
-
 /** The weight names' shapes, which identify an architecture independently of its seed. */
 function architectureOf(model: tfl.LayersModel): string {
   return model.weights.map((w) => w.shape.join("x")).join(",");
-}
-
-function classesOf(model: tfl.LayersModel): number {
-  const s = model.outputs[0]!.shape;
-  return s[s.length - 1]!;
 }
 
 /** Copies samples `idx[from … to)` of a split into one NHWC batch. */
@@ -186,8 +177,7 @@ export function trainStep(
   optimizer: tf.Optimizer,
   batch: { images: Float32Array | tf.Tensor4D; labels: Int32Array | tf.Tensor1D },
 ): tf.Scalar {
-  const [h, w, c] = inputShapeOf(model);
-  const classes = classesOf(model);
+  const { h, w, c, classes } = modelDims(model);
   return tf.tidy(() => {
     const xs = batch.images instanceof tf.Tensor
       ? batch.images
@@ -219,8 +209,8 @@ export async function evaluate(
   split: Split,
   options: { batchSize?: number } = {},
 ): Promise<{ loss: number; accuracy: number }> {
-  const [h, w, c] = inputShapeOf(model);
-  const per = h * w * c, classes = classesOf(model);
+  const { h, w, c, classes } = modelDims(model);
+  const per = h * w * c;
   checkSplit(split, per, classes, "evaluate");
   const bs = options.batchSize ?? 256;
   let lossSum = 0, correct = 0;
@@ -280,8 +270,8 @@ export async function train(
   data: Split,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const [h, w, c] = inputShapeOf(model);
-  const per = h * w * c, classes = classesOf(model);
+  const { h, w, c, classes } = modelDims(model);
+  const per = h * w * c;
   checkSplit(data, per, classes, "training");
   if (options.test) checkSplit(options.test, per, classes, "test");
   const epochs = options.epochs ?? 1;
