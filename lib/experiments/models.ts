@@ -17,7 +17,7 @@ import {
   type SalienceScalar,
 } from "../salience/mod.ts";
 import { listRuns, readRun, readSweep, RUN_FILES } from "../store/mod.ts";
-import { loadCheckpointModel } from "../train/mod.ts";
+import { listCheckpoints, loadCheckpointModel } from "../train/mod.ts";
 import { type AttackModel, attackStudy, type AttackStudyOptions } from "./attack.ts";
 import { type EnsembleMember, ensembleStudy, type EnsembleStudyOptions } from "./ensemble.ts";
 
@@ -226,21 +226,13 @@ export async function runSweepExperiments(
     for (const r of runs.filter((x) => x.batchSize === primary)) {
       const run = await readRun(r.dir);
       const dir = join(r.dir, RUN_FILES.checkpoint);
-      const epochs: string[] = [];
-      try {
-        for await (const e of Deno.readDir(dir)) {
-          if (e.isDirectory && /^epoch-\d{4,}$/.test(e.name)) epochs.push(e.name);
-        }
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
-      const last = epochs.sort().at(-1);
-      if (!last) continue;
+      const last = (await listCheckpoints(dir)).at(-1);
+      if (last === undefined) continue;
       loaded.push({
         family: run.family,
         k: run.k,
         seed: run.seed,
-        model: await loadCheckpointModel(join(dir, last)),
+        model: await loadCheckpointModel(join(dir, `epoch-${String(last).padStart(4, "0")}`)),
       });
     }
     if (loaded.length === 0) {
