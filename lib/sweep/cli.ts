@@ -12,9 +12,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { metaDim } from "../npy/mod.ts";
 import type { SweepConfig } from "../store/mod.ts";
 import { loadConfigFile } from "./config.ts";
-import { DATASET_FACTS, planCost, REFERENCE_FLOPS_PER_SECOND, salienceDimension } from "./cost.ts";
+import { DATASET_FACTS, planCost, REFERENCE_FLOPS_PER_SECOND } from "./cost.ts";
 import { buildPlan, resolveShard, type Shard, shardRuns } from "./plan.ts";
 import { PRESET_NAMES, presetConfig } from "./presets.ts";
 import { formatDuration } from "./progress.ts";
@@ -177,7 +178,7 @@ export function dryRunReport(
   const all = shard.count > 1 ? planCost(config, plan.runs, options) : cost;
   const facts = DATASET_FACTS[config.dataset.name]!;
   const d = config.dataset, t = config.training;
-  const D = salienceDimension(config.salience.pool, facts);
+  const D = metaDim({ pooling: config.salience.pool, input: facts });
   const out: string[] = [];
   out.push(`plan ${plan.sweepId} (dry run: nothing is trained or written)`);
   out.push(

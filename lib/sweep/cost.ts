@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { metaDim } from "../npy/mod.ts";
 import type { PlanEntry, SweepConfig } from "../store/mod.ts";
 
 /** Input size, class count and split sizes of a data set, known without loading it. */
@@ -169,26 +170,6 @@ export interface PlanCost {
   perModel: { family: string; k: number; params: number; flopsPerRun: number }[];
 }
 
-/**
- * Length D of one probe image's salience vector: C·H·W unpooled, C·P² when area-pooled to P×P
- * (`salience.pool`). Cost: O(1).
- *
- * @example
- * ```ts
- * import { salienceDimension } from "./cost.ts";
- * const shape = { channels: 3, height: 32, width: 32 };
- * if (salienceDimension(null, shape) !== 3072 || salienceDimension(8, shape) !== 192) {
- *   throw new Error("wrong D");
- * }
- * ```
- */
-export function salienceDimension(
-  pool: number | null,
-  shape: { channels: number; height: number; width: number },
-): number {
-  return shape.channels * (pool === null ? shape.height * shape.width : pool * pool);
-}
-
 /** Effective rate the dry run assumes unless told otherwise: 10 TFLOP/s (one current data-centre GPU at a realistic utilisation). */
 export const REFERENCE_FLOPS_PER_SECOND = 1e13;
 
@@ -224,7 +205,7 @@ export function planCost(
   const train = Math.min(config.dataset.trainImages ?? facts.train, facts.train);
   const test = Math.min(config.dataset.testImages ?? facts.test, facts.test);
   const probe = config.dataset.probeImages;
-  const d = salienceDimension(config.salience.pool, facts);
+  const d = metaDim({ pooling: config.salience.pool, input: facts });
   const rate = options.flopsPerSecond ?? REFERENCE_FLOPS_PER_SECOND;
   const perModel = new Map<string, PlanCost["perModel"][number]>();
   let params = 0, maxParams = 0, flops = 0, checkpointBytes = 0;

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import type { Dataset } from "../data/mod.ts";
 import { countParams, createModel, type Family } from "../models/mod.ts";
-import { type GradientMeta, writeNpy, writeSidecar } from "../npy/mod.ts";
+import { type GradientMeta, metaDim, writeNpy, writeSidecar } from "../npy/mod.ts";
 import { train, type TrainOptions } from "../train/mod.ts";
 import {
   type BackendInfo,
@@ -29,7 +29,6 @@ import {
 import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
 import type { Progress } from "./progress.ts";
-import { salienceDimension } from "./cost.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -204,7 +203,7 @@ export async function executeRun(
     const salPath = join(runDir, RUN_FILES.salience);
     let salienceSeconds = 0;
     const N = dataset.probe.count;
-    const D = salienceDimension(config.salience.pool, shape);
+    const D = metaDim({ pooling: config.salience.pool, input: shape });
     if (!(await exists(salPath)) || !(await exists(join(runDir, RUN_FILES.salienceSidecar)))) {
       progress.phase("salience");
       const s0 = performance.now();

@@ -51,7 +51,6 @@ export {
   type PlanCost,
   planCost,
   REFERENCE_FLOPS_PER_SECOND,
-  salienceDimension,
 } from "./cost.ts";
 export {
   type CurrentRun,
