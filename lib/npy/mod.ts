@@ -36,9 +36,9 @@ export {
   createNpyRowWriter,
   type NpyRowWriter,
   type NpyRowWriterOptions,
-  tempPathFor,
   writeNpy,
 } from "./writer.ts";
+export { tempPathFor } from "./_fs.ts";
 export {
   GRADIENT_META_FORMAT,
   GRADIENT_META_VERSION,

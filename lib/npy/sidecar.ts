@@ -28,6 +28,8 @@
  * @module
  */
 
+import { removeQuietly, tempPathFor } from "./_fs.ts";
+
 /** The value of the sidecar's `format` key. */
 export const GRADIENT_META_FORMAT = "salience-gradients";
 
@@ -374,7 +376,12 @@ export async function readSidecar(
 export async function writeSidecar(npyPath: string, meta: GradientMeta): Promise<void> {
   const path = sidecarPath(npyPath);
   validateGradientMeta(meta, { name: path });
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(meta, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+  const tmp = tempPathFor(path);
+  try {
+    await Deno.writeTextFile(tmp, JSON.stringify(meta, null, 2) + "\n");
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await removeQuietly(tmp);
+    throw e;
+  }
 }

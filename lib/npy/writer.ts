@@ -6,23 +6,10 @@
  * @module
  */
 
+import { removeQuietly, tempPathFor } from "./_fs.ts";
 import { formatNpyHeader } from "./header.ts";
 import { HOST_LITTLE_ENDIAN, swapFloat32Bytes } from "./reader.ts";
 import { type GradientMeta, sidecarPath, validateGradientMeta, writeSidecar } from "./sidecar.ts";
-
-/**
- * The temporary file a writer fills before renaming it to `path`: `<path>.tmp-<pid>`.
- *
- * @example
- * ```ts
- * import { deepEqual } from "node:assert/strict";
- * import { tempPathFor } from "./writer.ts";
- * deepEqual(tempPathFor("g.npy"), `g.npy.tmp-${Deno.pid}`);
- * ```
- */
-export function tempPathFor(path: string): string {
-  return `${path}.tmp-${Deno.pid}`;
-}
 
 /** The little-endian bytes of `data` (a view on little-endian hosts, a swapped copy else). */
 function leBytes(data: Float32Array): Uint8Array {
@@ -36,14 +23,6 @@ function leBytes(data: Float32Array): Uint8Array {
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await file.write(bytes.subarray(off));
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  try {
-    await Deno.remove(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
 }
 
 /**

@@ -120,6 +120,15 @@ Deno.test("writeSidecar() then readSidecar() round-trips and checks the shape", 
   deepEqual(await readSidecar(npy), m); // the failed write left the old sidecar alone
 });
 
+Deno.test("writeSidecar() leaves no temporary file when the rename fails", async () => {
+  await using dir = await tempDir();
+  const npy = `${dir.path}/g.npy`;
+  // A non-empty folder where the sidecar should go makes the final rename fail.
+  await Deno.mkdir(`${sidecarPath(npy)}/taken`, { recursive: true });
+  await rejects(writeSidecar(npy, meta(1, 2, [2, 2])));
+  deepEqual((await Array.fromAsync(Deno.readDir(dir.path))).map((e) => e.name), ["g.json"]);
+});
+
 Deno.test("readSidecar() reports a missing or unparsable sidecar", async () => {
   await using dir = await tempDir();
   const npy = `${dir.path}/g.npy`;
