@@ -234,12 +234,13 @@ export async function analyzeGradients(
   t0 = performance.now();
 
   const B = r.blocks;
-  const resamples = Math.max(
-    100,
-    Math.min(options.resamples ?? 1000, Math.floor(3e8 / Math.max(1, M * M * B))),
-  );
+  // The requested resamples, lowered for very many models to what 3e8 pair-block terms allow,
+  // but not below 100.
   const boot: BootSettings = {
-    resamples: Math.min(resamples, options.resamples ?? 1000),
+    resamples: Math.min(
+      options.resamples ?? 1000,
+      Math.max(100, Math.floor(3e8 / Math.max(1, M * M * B))),
+    ),
     level,
     seed,
   };
