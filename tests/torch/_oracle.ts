@@ -1,4 +1,5 @@
 /** Running the PyTorch oracle (tests/torch/oracle.py) once per job, and comparing with it. */
+import { hasWebGpuAdapter } from "../../lib/tf/mod.ts";
 import { findPython } from "../../lib/torch/mod.ts";
 import { testNeeding } from "../_shared/requires.ts";
 
@@ -14,6 +15,21 @@ export function torchTest(name: string, fn: () => Promise<void>): void {
     name,
     async fn() {
       if (TORCH_PYTHON === null) throw new Error(`CI=true but ${REASON}.`);
+      await fn();
+    },
+  });
+}
+
+const HAS_ADAPTER: boolean = await hasWebGpuAdapter();
+const NO_ADAPTER = "no WebGPU adapter (install mesa-vulkan-drivers)";
+
+/** Registers a test that needs PyTorch and a WebGPU adapter (same skip/fail rule). */
+export function torchGpuTest(name: string, fn: () => Promise<void>): void {
+  const present = TORCH_PYTHON !== null && HAS_ADAPTER;
+  testNeeding(present, TORCH_PYTHON === null ? REASON : NO_ADAPTER, {
+    name,
+    async fn() {
+      if (!present) throw new Error(`CI=true but ${TORCH_PYTHON === null ? REASON : NO_ADAPTER}.`);
       await fn();
     },
   });
@@ -68,6 +84,19 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     bb += b[i]! * b[i]!;
   }
   return ab / Math.sqrt(aa * bb);
+}
+
+/** Seeded xorshift32 floats in [-1, 1). */
+export function randomFloats(n: number, seed: number): Float32Array {
+  let s = (seed >>> 0) || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
 }
 
 /** NCHW → NHWC of `n` images. */

@@ -7,6 +7,10 @@ count) it builds lib/torch/families.py's module, runs three train-mode forwards 
 torch.save(model.state_dict()) as <name>.pt, and in eval mode, in float64, writes the inputs
 x.npy [N, C, H, W], the logits.npy [N, classes] and grads.npy [N, C, H, W] (the input gradient
 of each sample's true-class logit), with labels in manifest.json.
+
+Other tasks: "roundtrip" (logits of the toolkit's exported .safetensors), "sgd" (one SGD step
+from the toolkit's weights), "pool" (F.interpolate(mode="area")), "archives" (reader fixtures).
+The float64 values are PyTorch's, rounded to float32 only when written.
 """
 
 import json
@@ -17,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lib", "torch"))
-from families import build  # noqa: E402
+from families import build, load_state_dict_file  # noqa: E402
 
 
 def family_case(case, out):
@@ -78,6 +82,67 @@ def archives_task(out):
     return {"expected": expected, "marker": marker}
 
 
+def load(case):
+    """lib/torch/families.py's module for a case, with the case's weights loaded strictly."""
+    c, h, w = case["shape"]
+    model = build(case["family"], case["k"], c, h, w, case["classes"])
+    model.load_state_dict(load_state_dict_file(case["weights"]), strict=True)
+    return model.double()
+
+
+def roundtrip_case(case, out):
+    """Logits, in eval mode, of a model the toolkit exported as .safetensors."""
+    model = load(case).eval()
+    x = torch.from_numpy(np.load(case["x"])).double()
+    with torch.no_grad():
+        logits = model(x)
+    np.save(os.path.join(out, f"{case['name']}.logits.npy"), logits.numpy().astype(np.float32))
+    return {}
+
+
+def sgd_case(case, out):
+    """One plain SGD step (lr, mean cross-entropy, train mode) from the toolkit's weights.
+
+    Writes the weights after the step as <name>.after.pt, and <name>.biased.pt: each batch
+    norm's running variance as it would be if updated with the biased batch variance (the
+    toolkit's tfjs-layers convention; PyTorch uses the unbiased one)."""
+    model = load(case).train()
+    x = torch.from_numpy(np.load(case["x"])).double()
+    y = torch.tensor(case["labels"])
+    biased = {}
+
+    def hook(name):
+        def f(module, inputs):  # before the forward: running_var still holds its old value
+            var = inputs[0].detach().var(dim=(0, 2, 3), unbiased=False)
+            biased[name + ".running_var"] = (0.9 * module.running_var + 0.1 * var).float()
+
+        return f
+
+    for name, m in model.named_modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.register_forward_pre_hook(hook(name))
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= case["lr"] * p.grad
+    after = {k: v.float() for k, v in model.state_dict().items()}
+    torch.save(after, os.path.join(out, f"{case['name']}.after.pt"))
+    torch.save(biased or {"none": torch.zeros(1)}, os.path.join(out, f"{case['name']}.biased.pt"))
+    return {}
+
+
+def pool_task(job, out):
+    """F.interpolate(mode="area") to size x size of seeded C x H x W arrays, in float64."""
+    result = {}
+    for side in job["sides"]:
+        torch.manual_seed(side)
+        x = torch.randn(job["channels"], side, side, dtype=torch.float64)
+        y = torch.nn.functional.interpolate(x[None], size=(job["size"],) * 2, mode="area")[0]
+        np.save(os.path.join(out, f"pool-{side}.x.npy"), x.numpy().astype(np.float32))
+        result[str(side)] = y.reshape(-1).tolist()
+    return result
+
+
 def main():
     job = json.load(open(sys.argv[1]))
     out = sys.argv[2]
@@ -85,6 +150,12 @@ def main():
     if job["task"] == "families":
         for case in job["cases"]:
             result[case["name"]] = family_case(case, out)
+    elif job["task"] in ("roundtrip", "sgd"):
+        run = roundtrip_case if job["task"] == "roundtrip" else sgd_case
+        for case in job["cases"]:
+            result[case["name"]] = run(case, out)
+    elif job["task"] == "pool":
+        result = pool_task(job, out)
     elif job["task"] == "archives":
         result = archives_task(out)
     else:
