@@ -5,11 +5,12 @@
  */
 
 /**
- * The largest number of loop iterations (all loops of one shader invocation together, nested or
- * consecutive) a dispatcher may plan for. Mesa's software adapters (llvmpipe, lavapipe) silently
- * stop an invocation after 65,535; we stay well under it.
+ * Mesa's per-invocation loop cap: its software adapters (llvmpipe, lavapipe) silently stop a
+ * shader invocation after 65,535 loop back-edges in total, counting every loop of the invocation,
+ * nested and consecutive. Every kernel here and in `lib/tf` bounds the total back-edges of one
+ * invocation by this constant (counted conservatively: one extra per loop entered).
  */
-export const LOOP_CAP = 60_000;
+export const LOOP_CAP = 65_535;
 
 /** Bytes per mapped range when {@linkcode Gpu.uploadShared} fills its staging buffer (64 KiB). */
 const UPLOAD_PIECE = 2 ** 16;
@@ -83,6 +84,33 @@ const LIMITS_USED = [
 ] as const;
 
 const SOFTWARE_PATTERN = /llvmpipe|lavapipe|swiftshader|software|microsoft basic render/i;
+
+/** What {@linkcode isSoftwareAdapter} reads: a `GPUAdapterInfo`, or the parts of one a caller has. */
+export interface AdapterFacts {
+  description?: string;
+  vendor?: string;
+  device?: string;
+  architecture?: string;
+  isFallbackAdapter?: boolean;
+}
+
+/**
+ * Whether an adapter runs on the CPU: a fallback adapter, or one whose description, vendor or
+ * device names Mesa llvmpipe/lavapipe, SwiftShader, Microsoft Basic Render or "software". The one
+ * test used by the kernels and by `lib/tf`.
+ *
+ * @example
+ * ```ts
+ * import { isSoftwareAdapter } from "./mod.ts";
+ * if (!isSoftwareAdapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" })) throw new Error();
+ * if (isSoftwareAdapter({ description: "NVIDIA H100", vendor: "nvidia" })) throw new Error();
+ * ```
+ */
+export function isSoftwareAdapter(facts: AdapterFacts | string): boolean {
+  const f: AdapterFacts = typeof facts === "string" ? { description: facts } : facts;
+  return Boolean(f.isFallbackAdapter) ||
+    SOFTWARE_PATTERN.test([f.description, f.vendor, f.device].filter(Boolean).join(" "));
+}
 
 /**
  * Where the kernels run: a WebGPU device, or the pure-TypeScript reference kernels.
@@ -300,7 +328,7 @@ export class Gpu {
         this.#ownsDevice = true;
         this.backend = "webgpu";
         this.adapterName = adapterDescription(adapter);
-        this.isSoftware = isSoftwareAdapter(adapter);
+        this.isSoftware = isSoftwareGpuAdapter(adapter);
         this.note = `device lost (${reason}); replaced`;
         this.#watch(device);
         warn?.(`WebGPU device lost (${reason}); continuing on a new device`);
@@ -335,17 +363,12 @@ function infoDescription(info: GPUAdapterInfo): string {
   return parts.length > 0 ? parts.join(", ") : "unnamed adapter";
 }
 
-function isSoftwareInfo(info: GPUAdapterInfo): boolean {
-  return Boolean((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
-    SOFTWARE_PATTERN.test(`${info.description} ${info.vendor} ${info.device}`);
-}
-
 function adapterDescription(adapter: GPUAdapter): string {
   return infoDescription(adapter.info);
 }
 
-function isSoftwareAdapter(adapter: GPUAdapter): boolean {
-  return isSoftwareInfo(adapter.info) ||
+function isSoftwareGpuAdapter(adapter: GPUAdapter): boolean {
+  return isSoftwareAdapter(adapter.info as AdapterFacts) ||
     Boolean((adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter);
 }
 
@@ -394,7 +417,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<Gpu> 
     return new Gpu({
       device: options.device,
       adapterName: options.adapterName ?? described ?? "caller-provided device",
-      isSoftware: info ? isSoftwareInfo(info) : SOFTWARE_PATTERN.test(options.adapterName ?? ""),
+      isSoftware: isSoftwareAdapter(info ? info as AdapterFacts : options.adapterName ?? ""),
       ownsDevice: false,
       options,
     });
@@ -427,7 +450,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<Gpu> 
     return new Gpu({
       device,
       adapterName: adapterDescription(adapter),
-      isSoftware: isSoftwareAdapter(adapter),
+      isSoftware: isSoftwareGpuAdapter(adapter),
       ownsDevice: true,
       options,
     });

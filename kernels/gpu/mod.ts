@@ -4,7 +4,15 @@
  *
  * @module
  */
-export { deviceLimit, Gpu, LOOP_CAP, requestGpu, type RequestGpuOptions } from "./gpu.ts";
+export {
+  type AdapterFacts,
+  deviceLimit,
+  Gpu,
+  isSoftwareAdapter,
+  LOOP_CAP,
+  requestGpu,
+  type RequestGpuOptions,
+} from "./gpu.ts";
 export {
   assertLoopBound,
   BufferSet,

@@ -8,9 +8,7 @@ import { directConv2D, directConv2DBackpropInput } from "./_conv.ts";
 import { channelReduce } from "./_channel_reduce.ts";
 import { channelBinary } from "./_channel_binary.ts";
 import type { KernelFunc } from "./_webgpu_types.ts";
-
-/** Mesa's per-invocation loop cap (back-edges of all loops of one shader invocation). */
-export const LOOP_CAP = 65535;
+import { LOOP_CAP } from "../../kernels/gpu/mod.ts";
 
 type Backend = tf.KernelBackend & { disposeData(id: object): boolean };
 

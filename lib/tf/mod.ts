@@ -23,12 +23,8 @@ import "@tensorflow/tfjs-layers"; // registers gradients
 import "@tensorflow/tfjs-backend-cpu";
 import { checkConformance, CONFORMANCE_TOLERANCE } from "./_conformance.ts";
 import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
-import {
-  filterGradChunk,
-  installBoundedKernels,
-  LOOP_CAP,
-  uninstallBoundedKernels,
-} from "./_bounded.ts";
+import { filterGradChunk, installBoundedKernels, uninstallBoundedKernels } from "./_bounded.ts";
+import { isSoftwareAdapter, LOOP_CAP } from "../../kernels/gpu/mod.ts";
 
 export {
   checkConformance,
@@ -77,10 +73,6 @@ export interface TfReport {
 
 let webgpuRegistered = false;
 
-function isSoftware(desc: string, fallback: boolean): boolean {
-  return fallback || /llvmpipe|lavapipe|swiftshader|software/i.test(desc);
-}
-
 async function probeAdapter(
   device?: GPUDevice,
 ): Promise<{ desc: string; software: boolean } | null> {
@@ -90,10 +82,10 @@ async function probeAdapter(
     const desc = info?.description || info?.device || "shared device";
     return {
       desc,
-      software: isSoftware(
-        desc,
-        (info as { isFallbackAdapter?: boolean })?.isFallbackAdapter ?? false,
-      ),
+      software: isSoftwareAdapter({
+        description: desc,
+        isFallbackAdapter: (info as { isFallbackAdapter?: boolean })?.isFallbackAdapter,
+      }),
     };
   }
   if (!gpu) return null;
@@ -103,7 +95,15 @@ async function probeAdapter(
   const desc = info.description || `${info.vendor} ${info.device}`.trim() || "unnamed adapter";
   const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter ??
     (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
-  return { desc, software: isSoftware(desc, fallback) };
+  return {
+    desc,
+    software: isSoftwareAdapter({
+      description: desc,
+      vendor: info.vendor,
+      device: info.device,
+      isFallbackAdapter: fallback,
+    }),
+  };
 }
 
 const allPass = (c: OpCheck[]) => c.every((x) => x.pass);
