@@ -1,8 +1,10 @@
 /**
  * Salience: per-sample input gradients, with respect to the normalised input, of the true-class
  * logit (default), the predicted-class logit, the true-class softmax probability or the loss,
- * in inference mode; logits; ensembles (average of members' logits); and streaming of a probe
- * set's gradients to a float32 `.npy` [N, C·H·W] with its JSON sidecar.
+ * in inference mode; the attribution methods built on them (Gradient × Input, SmoothGrad,
+ * Integrated Gradients with its completeness error); logits; ensembles (average of members'
+ * logits); and streaming of a probe set's gradients to a float32 `.npy` [N, C·H·W] with its
+ * JSON sidecar.
  *
  * ```ts
  * import { createModel } from "../models/mod.ts";
@@ -25,6 +27,16 @@ export {
   SALIENCE_SCALARS,
   writeSalience,
 } from "./salience.ts";
+export { attribute, SALIENCE_METHODS, smoothGradNoise } from "./methods.ts";
+export type {
+  Attribution,
+  AttributionOptions,
+  Completeness,
+  IntegratedGradientsSettings,
+  SalienceMethod,
+  SalienceMethodName,
+  SmoothGradSettings,
+} from "./methods.ts";
 export type {
   GradientOptions,
   LabelledImages,
