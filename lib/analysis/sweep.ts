@@ -39,6 +39,11 @@ export interface AnalyzeOptions extends Omit<GradientAnalysisOptions, "gpu" | "s
   gpu?: Gpu | "auto" | "cpu";
   /** Folder to write into (default `<sweep>/analysis`). */
   outDir?: string;
+  /**
+   * The salience file read in each run folder (default: the run's `salience.file`, i.e. the
+   * gradient); e.g. `salience-smoothgrad.npy` to analyse another attribution method.
+   */
+  salienceFile?: string;
   /** Results of the black-box attack study (from `lib/experiments`), written as `attacks.json`. */
   attacks?: AttacksFile;
   /** Results of the ensemble study, written as `ensembles.json`. */
@@ -118,7 +123,7 @@ export async function analyzeSweep(
       loss: run.final.testLoss,
       accuracy: run.final.testAcc,
     });
-    paths.push(join(r.dir, run.salience.file));
+    paths.push(join(r.dir, options.salienceFile ?? run.salience.file));
   }
   using src = await openGradientSource(paths);
   const meta = src.meta;

@@ -40,11 +40,31 @@ export interface TrainingConfig {
   schedule: "inverse-sqrt" | "constant";
 }
 
-/** How salience is taken on the probe set. */
+/** An attribution method (`lib/salience`'s `SALIENCE_METHODS`). */
+export type SalienceMethodName =
+  | "gradient"
+  | "gradient-x-input"
+  | "smoothgrad"
+  | "integrated-gradients";
+
+/**
+ * How salience is taken on the probe set. The keys after `pool` are optional so that configs
+ * written before them (and their sweep and run ids) stay valid: absent means the default.
+ */
 export interface SalienceConfig {
   scalar: SalienceScalar;
   /** Area-pool each channel of the gradient to pool × pool; `null` keeps full resolution. */
   pool: number | null;
+  /** Methods analysed side by side, each from the same trained models; absent: `["gradient"]`. */
+  methods?: SalienceMethodName[];
+  /** SmoothGrad: noisy copies, σ as a fraction of each image's value range, noise seed. */
+  smoothGrad?: { samples: number; sigma: number; seed: number };
+  /** Integrated Gradients: midpoint steps and baseline (`zero`: the all-zero normalised input,
+   * i.e. the training mean; `black`: raw value 0 in every channel). */
+  integratedGradients?: { steps: number; baseline: "zero" | "black" };
+  /** 1-based epochs at which the gradient salience is also written (convergence over training);
+   * absent or empty: none. */
+  epochs?: number[];
 }
 
 /** Options handed to the analysis and the experiments at the end of a sweep. */

@@ -1,7 +1,8 @@
 /**
  * The end of a sweep: the attack and ensemble experiments on the trained models
  * (`runSweepExperiments()` of `lib/experiments`), then the analysis of every complete run
- * (`analyzeSweep()` of `lib/analysis`), written into `<sweep>/analysis/`.
+ * (`analyzeSweep()` of `lib/analysis`), written into `<sweep>/analysis/`, and the same analysis of
+ * every other configured attribution method into `<sweep>/analysis/methods/<method>/`.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { runSweepExperiments } from "../experiments/mod.ts";
 import { readSweep } from "../store/mod.ts";
 import { initTf } from "../tf/mod.ts";
 import { datasetOptions } from "./config.ts";
+import { analyzeMethods } from "./salience_methods.ts";
 
 /** Options of {@link analyzeSweepDir}. */
 export interface AnalyzeSweepDirOptions {
@@ -96,5 +98,9 @@ export async function analyzeSweepDir(
       } → ${result.outDir}`,
   );
   for (const c of result.claims.claims) log(`  ${c.verdict.padEnd(12)} ${c.id}: ${c.reason}`);
+  await analyzeMethods(sweepDir, config, {
+    analysis: { ...options.analysis, gpu: options.cpu ? "cpu" : "auto" },
+    log,
+  });
   return result;
 }

@@ -10,6 +10,8 @@ import type { SweepConfig } from "../store/mod.ts";
 import type { LoadDatasetOptions } from "../data/mod.ts";
 import { FAMILIES } from "../models/mod.ts";
 import { presetConfig } from "./presets.ts";
+import { SALIENCE_METHODS } from "../salience/mod.ts";
+import { fillMethodDefaults } from "./salience_methods.ts";
 
 /** Data sets a sweep may name (the loaders of `lib/data`, including those only dry-run here). */
 export const SWEEP_DATASETS = [
@@ -54,6 +56,19 @@ const listOf = (xs: readonly string[], what: string): Check => (v) =>
     new Set(v).size === v.length
     ? null
     : `a non-empty array of distinct ${what} from ${xs.map((x) => `'${x}'`).join(", ")}`;
+const int: Check = (v) => Number.isInteger(v) ? null : "an integer";
+const epochList: Check = (v) =>
+  Array.isArray(v) && v.every(isPosInt) &&
+    v.every((x, i) => i === 0 || x > (v[i - 1] as number))
+    ? null
+    : "an array of distinct 1-based epochs in ascending order (possibly empty)";
+/** Keys a resolved config may omit (added after the first schema; absent means the default). */
+const OPTIONAL = new Set([
+  "salience.methods",
+  "salience.smoothGrad",
+  "salience.integratedGradients",
+  "salience.epochs",
+]);
 const nullOr = (shape: Shape): Shape & { __nullable: Check } =>
   ({ ...shape, __nullable: () => null }) as Shape & { __nullable: Check };
 
@@ -81,6 +96,10 @@ const SHAPE: Shape = {
   salience: {
     scalar: oneOf(["true-class-logit", "predicted-class-logit", "true-class-probability", "loss"]),
     pool: posIntOrNull,
+    methods: listOf(SALIENCE_METHODS, "attribution methods"),
+    smoothGrad: { samples: posInt, sigma: numIn(0, 10), seed: int },
+    integratedGradients: { steps: posInt, baseline: oneOf(["zero", "black"]) },
+    epochs: epochList,
   },
   experiments: {
     logits: bool,
@@ -157,7 +176,7 @@ function walk(value: unknown, shape: Shape, path: string, source: string, partia
     const v = (value as Record<string, unknown>)[key];
     const spec = shape[key]!;
     if (v === undefined) {
-      if (partial) continue;
+      if (partial || OPTIONAL.has(full)) continue;
       throw new TypeError(`${source}: '${full}' is missing; expected it in every resolved config.`);
     }
     if (typeof spec === "function") {
@@ -209,6 +228,12 @@ export function validateConfig(value: unknown, source: string): SweepConfig {
   if (big !== undefined) {
     throw new RangeError(
       `${source}: 'experiments.ensembles.sizes' holds ${big}; expected sizes at most 'seeds' (${c.seeds}).`,
+    );
+  }
+  const late = (c.salience.epochs ?? []).find((e) => e > c.training.epochs);
+  if (late !== undefined) {
+    throw new RangeError(
+      `${source}: 'salience.epochs' holds ${late}; expected epochs at most 'training.epochs' (${c.training.epochs}).`,
     );
   }
   if (c.families.includes("ViT")) {
@@ -263,7 +288,7 @@ export function resolveConfigFile(raw: unknown, source: string): SweepConfig {
     name: /^[A-Za-z0-9]/.test(stem) ? stem : `config-${stem}`,
     ...rest,
   });
-  return validateConfig(merged, source);
+  return validateConfig(fillMethodDefaults(merged), source);
 }
 
 /**

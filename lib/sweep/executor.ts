@@ -29,6 +29,7 @@ import {
 import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
 import type { Progress } from "./progress.ts";
+import { writeMethodSalience } from "./salience_methods.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -109,7 +110,8 @@ async function removeQuietly(path: string): Promise<void> {
  * 2. leftover temporaries are removed; artifacts whose checksum fails are deleted (a bad
  *    checkpoint file deletes the checkpoint and everything derived from it, so the run retrains);
  * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch);
- * 4. missing salience (`salience.npy` + sidecar) and logits are computed from the model;
+ * 4. missing salience (`salience.npy` + sidecar), the other configured attribution methods'
+ *    (`salience-<method>.npy`, see `writeMethodSalience()`) and logits are computed from the model;
  * 5. `run.json` is written, then `COMPLETE` with the SHA-256 of every artifact.
  * Every file is written atomically, so killing the process at any point loses at most the epoch
  * in progress.
@@ -237,6 +239,8 @@ export async function executeRun(
       const logits = await predictLogits(model, dataset.probe.images, { batchSize: 64 });
       await writeNpy(logitsPath, [N, classes.length], logits);
     }
+
+    await writeMethodSalience({ model, dataset, config, entry, runDir, redone, progress });
 
     const runPath = join(runDir, RUN_FILES.run);
     let record: RunJson;
