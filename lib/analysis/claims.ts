@@ -6,10 +6,98 @@
  * @module
  */
 
-import { bootInterval, fmt, percentile, round, slope, verdictOf } from "./_boot.ts";
-import type { ClaimEntry, Interval } from "./schema.ts";
+import {
+  leastSquaresSlope,
+  type PercentileInterval,
+  percentileOfDraws,
+  resampledInterval,
+  type ResampleSettings,
+  type Uniform,
+  verdict,
+} from "../stats/mod.ts";
+import { fmt, round } from "./_format.ts";
+import type { ClaimEntry, Interval, Verdict } from "./schema.ts";
 
-export { bootInterval, percentile as percentileInterval, slope, verdictOf };
+/** The least-squares slope of `lib/stats` under the name the experiments import. */
+export const slope = leastSquaresSlope;
+
+function toInterval(
+  i: PercentileInterval | null,
+  over: Interval["over"],
+  blocks: number | null,
+): Interval | null {
+  return i === null
+    ? null
+    : { lo: i.lower, hi: i.upper, level: i.level, resamples: i.resamples, over, blocks };
+}
+
+/**
+ * `lib/stats`' {@link resampledInterval} as a written {@link Interval}: what was resampled
+ * (`over`) and into how many sample blocks (`blocks`, null when samples are drawn one by one or
+ * not at all). Null when fewer than half of the draws are defined.
+ *
+ * Cost: `settings.resamples` calls of `stat` plus a sort.
+ *
+ * @example
+ * ```ts
+ * import { bootInterval } from "./claims.ts";
+ * const i = bootInterval((u) => u(), { resamples: 200, level: 0.9, seed: 1 }, ["samples"], null);
+ * if (i === null || !(0 < i.lo && i.lo < i.hi && i.hi < 1)) throw new Error("wrong");
+ * ```
+ */
+export function bootInterval(
+  stat: (u: Uniform) => number | null,
+  settings: ResampleSettings,
+  over: Interval["over"],
+  blocks: number | null,
+): Interval | null {
+  return toInterval(resampledInterval(stat, settings), over, blocks);
+}
+
+/**
+ * `lib/stats`' {@link percentileOfDraws} of already drawn values as a written {@link Interval}.
+ *
+ * @example
+ * ```ts
+ * import { percentileInterval } from "./claims.ts";
+ * const i = percentileInterval([1, 2, 3, 4, 5], { resamples: 5, level: 0.5, seed: 0 }, ["samples"], null);
+ * if (i === null || i.lo !== 2 || i.hi !== 4) throw new Error("wrong");
+ * ```
+ */
+export function percentileInterval(
+  values: readonly number[],
+  settings: ResampleSettings,
+  over: Interval["over"],
+  blocks: number | null,
+): Interval | null {
+  return toInterval(percentileOfDraws(values, settings), over, blocks);
+}
+
+/**
+ * The verdict of a claim that `value` lies on side `side` of `threshold`, by `lib/stats`'
+ * `verdict` on the interval: holds when the whole interval lies on that side, fails when it lies
+ * on the other, inconclusive otherwise or without an interval.
+ *
+ * @example
+ * ```ts
+ * import { verdictOf } from "./claims.ts";
+ * const i = { lo: -0.2, hi: -0.1, level: 0.95, resamples: 100, over: ["samples" as const], blocks: null };
+ * if (verdictOf(i, 0, "below") !== "holds" || verdictOf(i, 0, "above") !== "fails") throw new Error();
+ * ```
+ */
+export function verdictOf(
+  interval: Interval | null,
+  threshold: number,
+  side: "above" | "below",
+): Verdict {
+  if (interval === null || !Number.isFinite(interval.lo) || !Number.isFinite(interval.hi)) {
+    return "inconclusive";
+  }
+  return verdict({ lower: interval.lo, upper: interval.hi }, {
+    direction: side === "above" ? ">" : "<",
+    threshold,
+  });
+}
 
 /**
  * Builds a claim entry: the verdict is `holds` when the whole interval lies on the claimed `side`

@@ -12,13 +12,14 @@
  * @module
  */
 
-import { randomInt } from "../stats/mod.ts";
+import { meanOfFinite, meanPopulationStd, randomInt } from "../stats/mod.ts";
 import {
   type AlphaCell,
   ANALYSIS_SCHEMA_VERSION,
   type AttacksFile,
   bootInterval,
   claim,
+  type ClaimEntry,
   type Estimate,
 } from "../analysis/mod.ts";
 
@@ -265,7 +266,7 @@ export async function attackStudy(
   probe: AttackProbe,
   options: AttackStudyOptions = {},
 ): Promise<AttackStudy> {
-  const M = models.length, N = probe.labels.length, D = probe.dim, C = probe.classes;
+  const M = models.length, N = probe.labels.length, D = probe.dim;
   if (M === 0 || N === 0) {
     throw new RangeError(
       `attack study got ${M} models and ${N} images; expected at least one of each.`,
@@ -278,11 +279,65 @@ export async function attackStudy(
   }
   const epsilon = options.epsilon ?? 0.05;
   const population = options.population ?? "same-width";
-  const bs = options.batchSize ?? 64;
-  const level = options.level ?? 0.95,
-    resamples = options.resamples ?? 1000,
-    seed = options.seed ?? 0;
+  const q = queries(models, probe, options.batchSize ?? 64);
+  const { grads, clean } = await q.gradientsAndCleanPredictions(options.onProgress);
+  const advFrom = (dir: Float32Array) => fgsm(probe.images, dir, { epsilon, clip: probe.clip });
 
+  // Single-source attacks: every source against every other model of its family.
+  const single = new Map<string, Float64Array>();
+  for (let s = 0; s < M; s++) {
+    const adv = advFrom(grads[s]!);
+    for (let t = 0; t < M; t++) {
+      if (t === s || models[t]!.family !== models[s]!.family) continue;
+      single.set(`${s}:${t}`, await q.ratios(t, adv, clean[t]!.p));
+    }
+    options.onProgress?.(`attack: source ${s + 1}/${M} done`);
+  }
+  // The mean-direction attack on every target, from a population that never includes it.
+  const meanDirection = new Map<number, { r: Float64Array; sources: number }>();
+  for (let t = 0; t < M; t++) {
+    const pop = populationFor(t, models, population);
+    if (!pop.length) continue;
+    const dir = meanUnitDirection(pop.map((s) => grads[s]!), N, D);
+    meanDirection.set(t, { r: await q.ratios(t, advFrom(dir), clean[t]!.p), sources: pop.length });
+  }
+
+  const cells = strategyCells(models, single, meanDirection, N);
+  const strategyName = population === "same-width" ? "mean-direction" : "mean-direction-all";
+  return {
+    file: {
+      schemaVersion: ANALYSIS_SCHEMA_VERSION,
+      kind: "attacks",
+      generatedAt: new Date().toISOString(),
+      source: options.source ?? "attack study",
+      epsilon,
+      clip: clipPairs(probe.clip).map(([lo, hi]) => [lo, hi] as [number, number]),
+      scalar: "true-probability",
+      samples: N,
+      matrices: alphaMatrices(models, single, clean),
+      strategies: strategyRows(cells, clean, strategyName),
+      claims: [
+        meanDirectionAttackClaim(cells, N, {
+          resamples: options.resamples ?? 1000,
+          level: options.level ?? 0.95,
+          seed: options.seed ?? 0,
+          epsilon,
+          strategyName,
+        }),
+      ],
+    },
+  };
+}
+
+/** The clean true-class probabilities and correctness of one model on the probe set. */
+export interface CleanPredictions {
+  p: Float64Array;
+  correct: Uint8Array;
+}
+
+/** Batched queries of the models on the probe set (the study's only side effects). */
+function queries(models: readonly AttackModel[], probe: AttackProbe, bs: number) {
+  const N = probe.labels.length, D = probe.dim, C = probe.classes;
   const batched = async (
     f: (x: Float32Array, y: Int32Array, n: number) => Promise<Float32Array>,
     images: Float32Array,
@@ -307,61 +362,76 @@ export async function attackStudy(
       probe.labels,
       C,
     );
-
-  const grads: Float32Array[] = [];
-  const clean: Array<{ p: Float64Array; correct: Uint8Array }> = [];
-  for (let m = 0; m < M; m++) {
-    grads.push(
-      await batched((x, y, n) => models[m]!.probabilityGradient(x, y, n), probe.images, D),
-    );
-    clean.push(await probsOn(m, probe.images));
-    options.onProgress?.(`attack: gradients and clean predictions of model ${m + 1}/${M}`);
-  }
-  /** Per-sample ratio p'/p of target t on adversarial images (NaN where p = 0). */
-  const ratios = async (t: number, adv: Float32Array) => {
-    const after = await probsOn(t, adv);
-    const base = clean[t]!.p;
-    return Float64Array.from(after.p, (v, x) => (base[x]! > 0 ? v / base[x]! : NaN));
+  return {
+    async gradientsAndCleanPredictions(onProgress?: (message: string) => void) {
+      const grads: Float32Array[] = [];
+      const clean: CleanPredictions[] = [];
+      for (let m = 0; m < models.length; m++) {
+        grads.push(
+          await batched((x, y, n) => models[m]!.probabilityGradient(x, y, n), probe.images, D),
+        );
+        clean.push(await probsOn(m, probe.images));
+        onProgress?.(`attack: gradients and clean predictions of model ${m + 1}/${models.length}`);
+      }
+      return { grads, clean };
+    },
+    /** Per-sample ratio p'/p of target t on adversarial images (NaN where p = 0). */
+    async ratios(t: number, adv: Float32Array, base: Float64Array) {
+      const after = await probsOn(t, adv);
+      return Float64Array.from(after.p, (v, x) => (base[x]! > 0 ? v / base[x]! : NaN));
+    },
   };
-  const advFrom = (dir: Float32Array) => fgsm(probe.images, dir, { epsilon, clip: probe.clip });
+}
 
-  // Single-source attacks: every source against every other model of its family.
-  const single = new Map<string, Float64Array>();
-  for (let s = 0; s < M; s++) {
-    const adv = advFrom(grads[s]!);
-    for (let t = 0; t < M; t++) {
-      if (t === s || models[t]!.family !== models[s]!.family) continue;
-      single.set(`${s}:${t}`, await ratios(t, adv));
-    }
-    options.onProgress?.(`attack: source ${s + 1}/${M} done`);
+/** One target's per-sample ratios p'/p. */
+export interface TargetRatios {
+  t: number;
+  r: Float64Array;
+}
+
+/**
+ * α over all images and over the images the target classifies correctly, pooled over the
+ * targets' finite ratios; the std is the population std of the per-target means.
+ * Cost: O(targets · N).
+ */
+export function summariseAlpha(
+  list: readonly TargetRatios[],
+  clean: readonly CleanPredictions[],
+): AlphaCell {
+  const all: number[] = [], cor: number[] = [];
+  const perAll: number[] = [], perCor: number[] = [];
+  for (const { t, r } of list) {
+    let sa = 0, na = 0, sc = 0, nc = 0;
+    r.forEach((v, x) => {
+      if (!Number.isFinite(v)) return;
+      sa += v;
+      na++;
+      all.push(v);
+      if (clean[t]!.correct[x]) {
+        sc += v;
+        nc++;
+        cor.push(v);
+      }
+    });
+    if (na) perAll.push(sa / na);
+    if (nc) perCor.push(sc / nc);
   }
+  return { all: estimate(all, perAll), correct: estimate(cor, perCor) };
+}
+
+/**
+ * The α(k1, k2) matrices per family from the single-source ratios (`single` keyed
+ * `"source:target"`). Cost: O(M² · N).
+ */
+export function alphaMatrices(
+  models: ReadonlyArray<{ family: string; k: number }>,
+  single: ReadonlyMap<string, Float64Array>,
+  clean: readonly CleanPredictions[],
+): AttacksFile["matrices"] {
   const families = [...new Set(models.map((m) => m.family))].sort();
-  const summarise = (list: Array<{ t: number; r: Float64Array }>): AlphaCell => {
-    const all: number[] = [], cor: number[] = [];
-    const perAll: number[] = [], perCor: number[] = [];
-    for (const { t, r } of list) {
-      let sa = 0, na = 0, sc = 0, nc = 0;
-      r.forEach((v, x) => {
-        if (!Number.isFinite(v)) return;
-        sa += v;
-        na++;
-        all.push(v);
-        if (clean[t]!.correct[x]) {
-          sc += v;
-          nc++;
-          cor.push(v);
-        }
-      });
-      if (na) perAll.push(sa / na);
-      if (nc) perCor.push(sc / nc);
-    }
-    return { all: estimate(all, perAll), correct: estimate(cor, perCor) };
-  };
-  const matrices: AttacksFile["matrices"] = families.map((family) => {
-    const ks = [...new Set(models.filter((m) => m.family === family).map((m) => m.k))].sort((
-      a,
-      b,
-    ) => a - b);
+  return families.map((family) => {
+    const ks = [...new Set(models.filter((m) => m.family === family).map((m) => m.k))]
+      .sort((a, b) => a - b);
     const idx = (k: number) =>
       models.flatMap((m, i) => (m.family === family && m.k === k ? [i] : []));
     const cells = ks.map((k1) =>
@@ -369,7 +439,7 @@ export async function attackStudy(
         const list = idx(k1).flatMap((s) =>
           idx(k2).filter((t) => t !== s).map((t) => ({ t, r: single.get(`${s}:${t}`)! }))
         );
-        return list.length ? summarise(list) : null;
+        return list.length ? summariseAlpha(list, clean) : null;
       })
     );
     const modelPairs = ks.map((k1) =>
@@ -377,14 +447,31 @@ export async function attackStudy(
     );
     return { family, ks, cells, modelPairs };
   });
+}
 
-  // Strategies per target.
-  const strategyName = population === "same-width" ? "mean-direction" : "mean-direction-all";
-  type PerTarget = { t: number; r: Float64Array };
-  const perStrategy = new Map<
-    string,
-    { largest: PerTarget[]; same: PerTarget[]; mean: PerTarget[]; sources: number[] }
-  >();
+/** The three strategies' per-target ratios of one (family, width). */
+export interface StrategyCell {
+  family: string;
+  k: number;
+  largest: TargetRatios[];
+  same: TargetRatios[];
+  mean: TargetRatios[];
+  /** Population size of each mean-direction target. */
+  sources: number[];
+}
+
+/**
+ * Per (family, width), in order of first appearance, each target's ratios under the three
+ * strategies: the mean over the largest width's other models, over its own width's other
+ * models, and the mean-direction attack. Cost: O(M² · N).
+ */
+export function strategyCells(
+  models: ReadonlyArray<{ family: string; k: number }>,
+  single: ReadonlyMap<string, Float64Array>,
+  meanDirection: ReadonlyMap<number, { r: Float64Array; sources: number }>,
+  N: number,
+): StrategyCell[] {
+  const cells = new Map<string, StrategyCell>();
   const meanOfRatios = (list: Float64Array[]) => {
     const out = new Float64Array(N);
     for (let x = 0; x < N; x++) {
@@ -394,57 +481,55 @@ export async function attackStudy(
     }
     return out;
   };
-  for (let t = 0; t < M; t++) {
-    const tm = models[t]!;
+  models.forEach((tm, t) => {
     const key = `${tm.family}\u0000${tm.k}`;
-    let cell = perStrategy.get(key);
-    if (!cell) perStrategy.set(key, cell = { largest: [], same: [], mean: [], sources: [] });
+    let cell = cells.get(key);
+    if (!cell) {
+      cells.set(
+        key,
+        cell = { family: tm.family, k: tm.k, largest: [], same: [], mean: [], sources: [] },
+      );
+    }
     const kMax = Math.max(...models.filter((m) => m.family === tm.family).map((m) => m.k));
-    const largest = models.flatMap((
-      m,
-      i,
-    ) => (m.family === tm.family && m.k === kMax && i !== t ? [i] : []));
-    const same = models.flatMap((
-      m,
-      i,
-    ) => (m.family === tm.family && m.k === tm.k && i !== t ? [i] : []));
+    const pick = (k: number) =>
+      models.flatMap((m, i) => (m.family === tm.family && m.k === k && i !== t ? [i] : []));
+    const largest = pick(kMax), same = pick(tm.k);
     if (largest.length) {
-      cell.largest.push({
-        t,
-        r: meanOfRatios(largest.map((s) => single.get(`${s}:${t}`)!)),
-      });
+      cell.largest.push({ t, r: meanOfRatios(largest.map((s) => single.get(`${s}:${t}`)!)) });
     }
     if (same.length) {
-      cell.same.push({
-        t,
-        r: meanOfRatios(same.map((s) => single.get(`${s}:${t}`)!)),
-      });
+      cell.same.push({ t, r: meanOfRatios(same.map((s) => single.get(`${s}:${t}`)!)) });
     }
-    const pop = populationFor(t, models, population);
-    if (pop.length) {
-      const dir = meanUnitDirection(pop.map((s) => grads[s]!), N, D);
-      cell.mean.push({ t, r: await ratios(t, advFrom(dir)) });
-      cell.sources.push(pop.length);
+    const md = meanDirection.get(t);
+    if (md) {
+      cell.mean.push({ t, r: md.r });
+      cell.sources.push(md.sources);
     }
-  }
-  const strategies: AttacksFile["strategies"] = [];
-  const cellsForClaim: Array<{ largest: PerTarget[]; same: PerTarget[]; mean: PerTarget[] }> = [];
-  for (const [key, cell] of perStrategy) {
-    const [family, kText] = key.split("\u0000") as [string, string];
-    const k = Number(kText);
+  });
+  return [...cells.values()];
+}
+
+/** The `strategies` rows of `attacks.json`, sorted by family then k. Cost: O(M · N). */
+export function strategyRows(
+  cells: readonly StrategyCell[],
+  clean: readonly CleanPredictions[],
+  strategyName: "mean-direction" | "mean-direction-all",
+): AttacksFile["strategies"] {
+  const rows: AttacksFile["strategies"] = [];
+  for (const cell of cells) {
     const push = (
       strategy: AttacksFile["strategies"][number]["strategy"],
-      list: PerTarget[],
+      list: TargetRatios[],
       sourceModels: number,
     ) => {
       if (list.length) {
-        strategies.push({
-          family,
-          k,
+        rows.push({
+          family: cell.family,
+          k: cell.k,
           strategy,
           targets: list.length,
           sourceModels,
-          alpha: summarise(list),
+          alpha: summariseAlpha(list, clean),
         });
       }
     };
@@ -455,15 +540,34 @@ export async function attackStudy(
       cell.mean,
       cell.sources.length ? cell.sources.reduce((a, b) => a + b, 0) / cell.sources.length : 0,
     );
-    if (cell.largest.length && cell.same.length && cell.mean.length) cellsForClaim.push(cell);
   }
-  strategies.sort((a, b) => (a.family < b.family ? -1 : a.family > b.family ? 1 : a.k - b.k));
+  return rows.sort((a, b) => (a.family < b.family ? -1 : a.family > b.family ? 1 : a.k - b.k));
+}
 
-  // Claim: the mean-direction attack is the strongest (α lower than both single strategies).
-  const figure = (draw: ((list: PerTarget[]) => PerTarget[]) | null, xs: Int32Array | null) => {
+/**
+ * The claim that the mean-direction attack is the strongest: the mean over (family, width)
+ * cells that have all three strategies of α(mean direction) − min(α(largest), α(same width)),
+ * with an interval resampling targets within each cell and images. Cost: O(resamples · M · N).
+ */
+export function meanDirectionAttackClaim(
+  allCells: readonly StrategyCell[],
+  N: number,
+  options: {
+    resamples: number;
+    level: number;
+    seed: number;
+    epsilon: number;
+    strategyName: string;
+  },
+): ClaimEntry {
+  const cells = allCells.filter((c) => c.largest.length && c.same.length && c.mean.length);
+  const figure = (
+    draw: ((list: TargetRatios[]) => TargetRatios[]) | null,
+    xs: Int32Array | null,
+  ) => {
     const diffs: number[] = [];
-    for (const cell of cellsForClaim) {
-      const a = (list: PerTarget[]) => {
+    for (const cell of cells) {
+      const a = (list: TargetRatios[]) => {
         let s = 0, n = 0;
         for (const { r } of draw ? draw(list) : list) {
           if (xs) { for (const x of xs) Number.isFinite(r[x]!) && (s += r[x]!, n++); }
@@ -479,52 +583,38 @@ export async function attackStudy(
   };
   const interval = bootInterval(
     (u) => {
-      if (!cellsForClaim.length) return null;
+      if (!cells.length) return null;
       const xs = Int32Array.from({ length: N }, () => randomInt(u, N));
       return figure((list) => list.map(() => list[randomInt(u, list.length)]!), xs);
     },
-    { resamples, level, seed },
+    { resamples: options.resamples, level: options.level, seed: options.seed },
     ["targets", "samples"],
     null,
   );
-  const claimEntry = claim({
+  return claim({
     id: "mean-direction-attack-strongest",
     statement:
       "An FGSM attack along the mean gradient direction of a population transfers better than one from a single model (largest or same width).",
     measure:
-      `mean over families and target widths of α(${strategyName}) − min(α(largest), α(same width)), over all images, ε = ${epsilon}`,
+      `mean over families and target widths of α(${options.strategyName}) − min(α(largest), α(same width)), over all images, ε = ${options.epsilon}`,
     value: figure(null, null),
     interval,
     threshold: 0,
     side: "below",
-    pairs: cellsForClaim.reduce((s, c) => s + c.mean.length * N, 0),
+    pairs: cells.reduce((s, c) => s + c.mean.length * N, 0),
     unit: "decay ratio",
-    missing: cellsForClaim.length
+    missing: cells.length
       ? undefined
       : "no target width has all three strategies (needs ≥ 2 seeds per width and ≥ 2 widths)",
   });
-
-  return {
-    file: {
-      schemaVersion: ANALYSIS_SCHEMA_VERSION,
-      kind: "attacks",
-      generatedAt: new Date().toISOString(),
-      source: options.source ?? "attack study",
-      epsilon,
-      clip: clipPairs(probe.clip).map(([lo, hi]) => [lo, hi] as [number, number]),
-      scalar: "true-probability",
-      samples: N,
-      matrices,
-      strategies,
-      claims: [claimEntry],
-    },
-  };
 }
 
 function estimate(values: number[], perUnit: number[]): Estimate {
   if (values.length === 0) return { mean: null, std: null, pairs: 0, ci: null };
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const mu = perUnit.reduce((a, b) => a + b, 0) / perUnit.length;
-  const std = Math.sqrt(perUnit.reduce((a, b) => a + (b - mu) ** 2, 0) / perUnit.length);
-  return { mean, std, pairs: values.length, ci: null };
+  return {
+    mean: meanOfFinite(values),
+    std: meanPopulationStd(perUnit).std,
+    pairs: values.length,
+    ci: null,
+  };
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { randomInt, seededUniform } from "../stats/mod.ts";
+import { meanOfFinite, meanPopulationStd, randomInt, seededUniform } from "../stats/mod.ts";
 import {
   ANALYSIS_SCHEMA_VERSION,
   bootInterval,
@@ -122,7 +122,10 @@ function finiteMean(v: ArrayLike<number>): { mean: number | null; n: number } {
 }
 
 /**
- * Runs the ensemble study over `members` (all families and widths) with their `labels`.
+ * Runs the ensemble study over `members` (all families and widths) with their `labels`: plans
+ * the held-out seeds and ensembles of each width ({@link ensemblePlans}), measures them, and
+ * builds the curves ({@link curvePoints}), the single models ({@link singleModelPoints}) and the
+ * claims ({@link ensembleClaims}).
  *
  * Cost: per width with n seeds and h held out, Σ_m draws ensembles, each O(N·(classes + D)·m).
  *
@@ -141,7 +144,7 @@ function finiteMean(v: ArrayLike<number>): { mean: number | null; n: number } {
  */
 export async function ensembleStudy(
   members: readonly EnsembleMember[],
-  probe: { labels: Int32Array; classes: number; dim: number },
+  probe: EnsembleProbe,
   options: EnsembleStudyOptions = {},
 ): Promise<{ file: EnsemblesFile }> {
   const N = probe.labels.length, C = probe.classes, D = probe.dim;
@@ -152,11 +155,11 @@ export async function ensembleStudy(
       );
     }
   });
-  const seed = options.seed ?? 0,
-    level = options.level ?? 0.95,
-    resamples = options.resamples ?? 1000;
-  const maxDraws = options.draws ?? 8;
-  const u = seededUniform(seed);
+  const settings = {
+    resamples: options.resamples ?? 1000,
+    level: options.level ?? 0.95,
+    seed: options.seed ?? 0,
+  };
   const gradOf = async (idx: number[]) => {
     if (options.ensembleGradient) return await options.ensembleGradient(idx);
     const out = new Float32Array(N * D);
@@ -165,79 +168,189 @@ export async function ensembleStudy(
     }
     return out;
   };
+  const u = seededUniform(settings.seed);
+  const curves: EnsembleCurve[] = [];
+  for (const plan of ensemblePlans(members, options, u)) {
+    curves.push(await measureCurve(plan, members, probe, gradOf));
+  }
+  return {
+    file: {
+      schemaVersion: ANALYSIS_SCHEMA_VERSION,
+      kind: "ensembles",
+      generatedAt: new Date().toISOString(),
+      source: options.source ?? "ensemble study",
+      samples: N,
+      curves: curves.map((c) => curvePoints(c, N, settings)),
+      singles: singleModelPoints(members, probe),
+      claims: ensembleClaims(curves, N, settings),
+    },
+  };
+}
+
+/** The probe set of the ensemble study. */
+export interface EnsembleProbe {
+  labels: Int32Array;
+  classes: number;
+  dim: number;
+}
+
+/** One width's plan: held-out seeds for μ and the member subsets drawn per ensemble size. */
+export interface EnsemblePlan {
+  family: string;
+  k: number;
+  models: number;
+  held: number[];
+  subsets: Array<{ size: number; draws: number[][] }>;
+}
+
+/**
+ * Per family and width (with ≥ 2 seeds), the seeds held out for μ (the first h by seed) and up
+ * to `draws` distinct member subsets of each size from the rest, drawn from `u`.
+ * Cost: O(widths · sizes · draws · n).
+ *
+ * @example
+ * ```ts
+ * import { ensemblePlans } from "./ensemble.ts";
+ * const ms = [0, 1, 2, 3].map((seed) => ({ family: "A", k: 1, seed }));
+ * const [p] = ensemblePlans(ms, {}, Math.random);
+ * if (p!.held.join() !== "0,1" || p!.subsets.length !== 2) throw new Error("wrong plan");
+ * ```
+ */
+export function ensemblePlans(
+  members: ReadonlyArray<{ family: string; k: number; seed: number }>,
+  options: Pick<EnsembleStudyOptions, "heldOut" | "sizes" | "draws">,
+  u: () => number,
+): EnsemblePlan[] {
+  const maxDraws = options.draws ?? 8;
   const keys = [...new Set(members.map((m) => `${m.family}\u0000${m.k}`))];
-  const curves: EnsemblesFile["curves"] = [];
-  const perSampleCurves: Array<
-    Array<{ members: number; t: Float64Array[]; loss: Float64Array[] }>
-  > = [];
+  const plans: EnsemblePlan[] = [];
   for (const key of keys) {
     const [family, kText] = key.split("\u0000") as [string, string];
     const k = Number(kText);
-    const idx = members.flatMap((m, i) => (m.family === family && m.k === k ? [i] : [])).sort((
-      a,
-      b,
-    ) => members[a]!.seed - members[b]!.seed);
+    const idx = members.flatMap((m, i) => (m.family === family && m.k === k ? [i] : []))
+      .sort((a, b) => members[a]!.seed - members[b]!.seed);
     const n = idx.length;
     const h = Math.min(n - 1, Math.max(1, options.heldOut ?? Math.floor(n / 2)));
     if (n < 2 || h < 1) continue;
     const held = idx.slice(0, h), pool = idx.slice(h);
-    const mu = meanUnitDirection(held.map((i) => members[i]!.gradient), N, D);
-    const points: EnsemblePoint[] = [];
-    const perSample: Array<{ members: number; t: Float64Array[]; loss: Float64Array[] }> = [];
     const sizes = (options.sizes ?? pool.map((_, i) => i + 1)).filter((z) =>
       Number.isInteger(z) && z >= 1 && z <= pool.length
     );
-    for (const size of [...new Set(sizes)].sort((a, b) => a - b)) {
-      const subsets = drawSubsets(pool, size, maxDraws, u);
-      const ts: Float64Array[] = [], losses: Float64Array[] = [];
-      let lossSum = 0, accSum = 0, pairs = 0;
-      const perDraw: number[] = [];
-      for (const sub of subsets) {
-        const t = cosines(await gradOf(sub), mu, N, D);
-        const fm = finiteMean(t);
-        if (fm.mean !== null) perDraw.push(fm.mean);
-        pairs += fm.n;
-        ts.push(t);
-        const l = ensembleLoss(sub.map((i) => members[i]!.logits), probe.labels, C);
-        lossSum += l.loss;
-        accSum += l.accuracy;
-        losses.push(l.perSample);
-      }
-      const meanT = finiteMean(perDraw).mean;
-      const ci = bootInterval(
-        (uu) => {
-          const xs = Int32Array.from({ length: N }, () => randomInt(uu, N));
-          let sum = 0, c = 0;
-          for (const t of ts) for (const q of xs) Number.isFinite(t[q]!) && (sum += t[q]!, c++);
-          return c ? sum / c : null;
-        },
-        { resamples, level, seed: seed + size },
-        ["samples"],
-        null,
-      );
-      points.push({
-        members: size,
-        draws: subsets.length,
-        meanT: { mean: meanT, std: std(perDraw), pairs, ci } satisfies Estimate,
-        loss: lossSum / subsets.length,
-        accuracy: accSum / subsets.length,
-      });
-      perSample.push({ members: size, t: ts, loss: losses });
-    }
-    curves.push({ family, k, models: n, points });
-    perSampleCurves.push(perSample);
+    plans.push({
+      family,
+      k,
+      models: n,
+      held,
+      subsets: [...new Set(sizes)].sort((a, b) => a - b).map((size) => ({
+        size,
+        draws: drawSubsets(pool, size, maxDraws, u),
+      })),
+    });
   }
+  return plans;
+}
+
+/** Per-sample t and loss of every drawn ensemble of one width. */
+export interface EnsembleCurve {
+  plan: EnsemblePlan;
+  sizes: Array<{
+    members: number;
+    /** Per draw: cosine of the ensemble's salience to μ per sample (NaN where undefined). */
+    t: Float64Array[];
+    /** Per draw: per-sample cross-entropy. */
+    loss: Float64Array[];
+    /** Per draw: test loss and accuracy. */
+    summary: Array<{ loss: number; accuracy: number }>;
+  }>;
+}
+
+/** Measures every ensemble of a plan: its salience's cosine to μ and its loss per sample. */
+async function measureCurve(
+  plan: EnsemblePlan,
+  members: readonly EnsembleMember[],
+  probe: EnsembleProbe,
+  gradOf: (idx: number[]) => Promise<Float32Array>,
+): Promise<EnsembleCurve> {
+  const N = probe.labels.length, D = probe.dim;
+  const mu = meanUnitDirection(plan.held.map((i) => members[i]!.gradient), N, D);
+  const sizes: EnsembleCurve["sizes"] = [];
+  for (const { size, draws } of plan.subsets) {
+    const t: Float64Array[] = [], loss: Float64Array[] = [];
+    const summary: Array<{ loss: number; accuracy: number }> = [];
+    for (const sub of draws) {
+      t.push(cosines(await gradOf(sub), mu, N, D));
+      const l = ensembleLoss(sub.map((i) => members[i]!.logits), probe.labels, probe.classes);
+      summary.push({ loss: l.loss, accuracy: l.accuracy });
+      loss.push(l.perSample);
+    }
+    sizes.push({ members: size, t, loss, summary });
+  }
+  return { plan, sizes };
+}
+
+/**
+ * A curve's points for `ensembles.json`: per size the mean over draws of E_x[t] (std: population
+ * std over draws), with an interval resampling the images, beside the mean loss and accuracy.
+ * Cost: O(sizes · resamples · draws · N).
+ */
+export function curvePoints(
+  curve: EnsembleCurve,
+  N: number,
+  settings: { resamples: number; level: number; seed: number },
+): EnsemblesFile["curves"][number] {
+  const points: EnsemblePoint[] = curve.sizes.map(({ members, t: ts, summary }) => {
+    const perDraw: number[] = [];
+    let pairs = 0;
+    for (const t of ts) {
+      const fm = finiteMean(t);
+      if (fm.mean !== null) perDraw.push(fm.mean);
+      pairs += fm.n;
+    }
+    const ci = bootInterval(
+      (uu) => {
+        const xs = Int32Array.from({ length: N }, () => randomInt(uu, N));
+        let sum = 0, c = 0;
+        for (const t of ts) for (const q of xs) Number.isFinite(t[q]!) && (sum += t[q]!, c++);
+        return c ? sum / c : null;
+      },
+      { ...settings, seed: settings.seed + members },
+      ["samples"],
+      null,
+    );
+    return {
+      members,
+      draws: ts.length,
+      meanT: {
+        mean: meanOfFinite(perDraw),
+        std: meanPopulationStd(perDraw).std,
+        pairs,
+        ci,
+      } satisfies Estimate,
+      loss: summary.reduce((s, d) => s + d.loss, 0) / summary.length,
+      accuracy: summary.reduce((s, d) => s + d.accuracy, 0) / summary.length,
+    };
+  });
+  return { family: curve.plan.family, k: curve.plan.k, models: curve.plan.models, points };
+}
+
+/**
+ * Every single model's E_x[t] against μ of every other seed of its width, beside its loss.
+ * Cost: O(M · n · N · D).
+ */
+export function singleModelPoints(
+  members: readonly EnsembleMember[],
+  probe: EnsembleProbe,
+): EnsemblesFile["singles"] {
+  const N = probe.labels.length, D = probe.dim;
   const singles: EnsemblesFile["singles"] = [];
   for (const [i, m] of members.entries()) {
-    const others = members.flatMap((
-      o,
-      j,
-    ) => (j !== i && o.family === m.family && o.k === m.k ? [j] : []));
+    const others = members.flatMap((o, j) =>
+      j !== i && o.family === m.family && o.k === m.k ? [j] : []
+    );
     if (others.length === 0) continue;
     const mu = meanUnitDirection(others.map((j) => members[j]!.gradient), N, D);
-    const t = cosines(m.gradient, mu, N, D);
-    const fm = finiteMean(t);
-    const l = ensembleLoss([m.logits], probe.labels, C);
+    const fm = finiteMean(cosines(m.gradient, mu, N, D));
+    const l = ensembleLoss([m.logits], probe.labels, probe.classes);
     singles.push({
       model: i,
       family: m.family,
@@ -252,17 +365,25 @@ export async function ensembleStudy(
       },
     });
   }
+  return singles;
+}
 
-  // Claims: slopes against ensemble size, averaged over widths; samples resampled.
-  const slopeOver = (
-    pick: (p: { t: Float64Array[]; loss: Float64Array[] }) => Float64Array[],
-    xs: Int32Array | null,
-  ) => {
+/**
+ * The ensemble claims: the mean over widths of the slope of E_x[t] (and of the test loss)
+ * against ensemble size, with intervals resampling the images. Cost: O(resamples · draws · N).
+ */
+export function ensembleClaims(
+  curves: readonly EnsembleCurve[],
+  N: number,
+  settings: { resamples: number; level: number; seed: number },
+): ClaimEntry[] {
+  type Size = EnsembleCurve["sizes"][number];
+  const slopeOver = (pick: (p: Size) => Float64Array[], xs: Int32Array | null) => {
     const slopes: number[] = [];
-    for (const curve of perSampleCurves) {
-      if (curve.length < 2) continue;
+    for (const curve of curves) {
+      if (curve.sizes.length < 2) continue;
       const x: number[] = [], y: number[] = [];
-      for (const p of curve) {
+      for (const p of curve.sizes) {
         const vals: number[] = [];
         for (const arr of pick(p)) {
           let s = 0, c = 0;
@@ -270,83 +391,60 @@ export async function ensembleStudy(
           else for (const v of arr) Number.isFinite(v) && (s += v, c++);
           if (c) vals.push(s / c);
         }
-        const fm = finiteMean(vals);
-        if (fm.mean === null) continue;
+        const mean = meanOfFinite(vals);
+        if (mean === null) continue;
         x.push(p.members);
-        y.push(fm.mean);
+        y.push(mean);
       }
       const s = slope(x, y);
       if (s !== null) slopes.push(s);
     }
-    return slopes.length ? slopes.reduce((a, b) => a + b, 0) / slopes.length : null;
+    return meanOfFinite(slopes);
   };
-  const claimsOut: ClaimEntry[] = [];
-  const pairs = perSampleCurves.reduce((s, c) => s + c.reduce((q, p) => q + p.t.length * N, 0), 0);
-  const hasCurve = perSampleCurves.some((c) => c.length >= 2);
-  for (
-    const spec of [
-      {
-        id: "ensembles-move-to-mean",
-        statement: "Deep ensembles move toward the population mean direction as they grow.",
-        measure:
-          "mean over widths of the slope of E_x[t] (cosine of the ensemble's salience to μ of held-out seeds) against ensemble size",
-        pick: (p: { t: Float64Array[] }) => p.t,
-        side: "above" as const,
-        unit: "per member",
-      },
-      {
-        id: "ensemble-loss-falls",
-        statement: "The test loss of deep ensembles falls as they grow.",
-        measure:
-          "mean over widths of the slope of the ensemble's test cross-entropy against ensemble size",
-        pick: (p: { loss: Float64Array[] }) => p.loss,
-        side: "below" as const,
-        unit: "per member",
-      },
-    ]
-  ) {
-    const interval = bootInterval(
-      (uu) =>
-        hasCurve
-          ? slopeOver(spec.pick as never, Int32Array.from({ length: N }, () => randomInt(uu, N)))
-          : null,
-      { resamples, level, seed: seed + 17 },
-      ["samples"],
-      null,
-    );
-    claimsOut.push(claim({
+  const pairs = curves.reduce((s, c) => s + c.sizes.reduce((q, p) => q + p.t.length * N, 0), 0);
+  const hasCurve = curves.some((c) => c.sizes.length >= 2);
+  const specs = [
+    {
+      id: "ensembles-move-to-mean",
+      statement: "Deep ensembles move toward the population mean direction as they grow.",
+      measure:
+        "mean over widths of the slope of E_x[t] (cosine of the ensemble's salience to μ of held-out seeds) against ensemble size",
+      pick: (p: Size) => p.t,
+      side: "above" as const,
+    },
+    {
+      id: "ensemble-loss-falls",
+      statement: "The test loss of deep ensembles falls as they grow.",
+      measure:
+        "mean over widths of the slope of the ensemble's test cross-entropy against ensemble size",
+      pick: (p: Size) => p.loss,
+      side: "below" as const,
+    },
+  ];
+  return specs.map((spec) =>
+    claim({
       id: spec.id,
       statement: spec.statement,
       measure: spec.measure,
-      value: hasCurve ? slopeOver(spec.pick as never, null) : null,
-      interval,
+      value: hasCurve ? slopeOver(spec.pick, null) : null,
+      interval: bootInterval(
+        (uu) =>
+          hasCurve
+            ? slopeOver(spec.pick, Int32Array.from({ length: N }, () => randomInt(uu, N)))
+            : null,
+        { ...settings, seed: settings.seed + 17 },
+        ["samples"],
+        null,
+      ),
       threshold: 0,
       side: spec.side,
       pairs,
-      unit: spec.unit,
+      unit: "per member",
       missing: hasCurve
         ? undefined
         : "no width has enough seeds for ensembles of two sizes besides the held-out ones (needs ≥ 3 seeds)",
-    }));
-  }
-  return {
-    file: {
-      schemaVersion: ANALYSIS_SCHEMA_VERSION,
-      kind: "ensembles",
-      generatedAt: new Date().toISOString(),
-      source: options.source ?? "ensemble study",
-      samples: N,
-      curves,
-      singles,
-      claims: claimsOut,
-    },
-  };
-}
-
-function std(v: number[]): number | null {
-  if (v.length === 0) return null;
-  const m = v.reduce((a, b) => a + b, 0) / v.length;
-  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
+    })
+  );
 }
 
 /** Up to `max` distinct subsets of `size` items of `pool` (all of them when there are few). */

@@ -14,22 +14,37 @@
  * @module
  */
 export {
+  alphaMatrices,
   type AttackModel,
   type AttackProbe,
   type AttackStudy,
   attackStudy,
   type AttackStudyOptions,
+  type CleanPredictions,
   type ClipRange,
   fgsm,
+  meanDirectionAttackClaim,
   meanUnitDirection,
   populationFor,
+  type StrategyCell,
+  strategyCells,
+  strategyRows,
+  summariseAlpha,
+  type TargetRatios,
   trueClassProbability,
 } from "./attack.ts";
 export {
+  curvePoints,
+  ensembleClaims,
+  type EnsembleCurve,
   ensembleLoss,
   type EnsembleMember,
+  type EnsemblePlan,
+  ensemblePlans,
+  type EnsembleProbe,
   ensembleStudy,
   type EnsembleStudyOptions,
+  singleModelPoints,
 } from "./ensemble.ts";
 export {
   attackModelOf,

@@ -8,6 +8,8 @@
  * - the Saw model fit p_k ∝ ψ^κ_k · P_origin (shared shape ψ, one concentration per width);
  * - directional summaries (mean direction, mean resultant length, spherical variance);
  * - a two-axis percentile bootstrap and holds / fails / inconclusive verdicts;
+ * - resampling helpers (block weights, draws with replacement, derived seeds) and the small
+ *   summaries bootstraps are made of (population mean ± std, least-squares slope);
  * - the report's summaries: p(k1, k2) matrices, mean ± std, the Wasserstein table;
  * - a seeded PRNG and normal sampler for reproducible randomness.
  *
@@ -63,10 +65,23 @@ export {
   verdict,
 } from "./bootstrap.ts";
 export {
+  deriveSeed,
+  drawBlockWeights,
+  drawWithReplacement,
+  leastSquaresSlope,
+  meanOfFinite,
+  type MeanPopulationStd,
+  meanPopulationStd,
+  type PercentileInterval,
+  percentileOfDraws,
+  resampledInterval,
+  type ResampleSettings,
+} from "./resample.ts";
+export {
   expectedSimilarity,
   type FamilyOptions,
-  type MeanStd,
-  meanStd,
+  type MeanSampleStd,
+  meanSampleStd,
   pIndFromSums,
   type SimilarityMatrix,
   type WassersteinRow,

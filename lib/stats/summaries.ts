@@ -7,8 +7,8 @@
 import { checkSample } from "./_validate.ts";
 import { wasserstein1 } from "./wasserstein.ts";
 
-/** Mean and sample standard deviation. */
-export interface MeanStd {
+/** Mean and sample standard deviation (n − 1; the population std is `meanPopulationStd`). */
+export interface MeanSampleStd {
   /** Arithmetic mean. */
   mean: number;
   /** Sample standard deviation √(Σ(x − x̄)² / (n − 1)); null when n = 1 (undefined). */
@@ -26,12 +26,12 @@ export interface MeanStd {
  * @throws {RangeError} when `values` is empty or holds a non-finite entry (named by index)
  * @example
  * ```ts
- * import { meanStd } from "./mod.ts";
- * const { mean, std } = meanStd([1, 2, 3, 4]);
+ * import { meanSampleStd } from "./mod.ts";
+ * const { mean, std } = meanSampleStd([1, 2, 3, 4]);
  * if (mean !== 2.5 || Math.abs(std! - Math.sqrt(5 / 3)) > 1e-15) throw new Error("wrong");
  * ```
  */
-export function meanStd(values: ArrayLike<number>): MeanStd {
+export function meanSampleStd(values: ArrayLike<number>): MeanSampleStd {
   checkSample("values", values);
   const n = values.length;
   let s = 0;
@@ -252,7 +252,7 @@ export interface WassersteinRow {
 /**
  * The paper's Table 1: for each width k, mean ± std over pairs f1 ≠ f2 in F(k) of the
  * Wasserstein-1 distance between the empirical distributions (over samples x) of the two
- * models' values (e.g. their t values); std is the sample std with n − 1 (see {@link meanStd}).
+ * models' values (e.g. their t values); std is the sample std with n − 1 (see {@link meanSampleStd}).
  * For cosines the distance is at most 2.
  *
  * Cost: O(Σ nᵢ log nᵢ) to sort each model's values once, then O(n) per pair:
@@ -302,7 +302,7 @@ export function wassersteinTable(
       }
     }
     if (idx.length === 1) sortedOf(idx[0]!); // still validate a lone model's values
-    const ms = distances.length > 0 ? meanStd(distances) : null;
+    const ms = distances.length > 0 ? meanSampleStd(distances) : null;
     out.push({
       width: k,
       models: idx.length,

@@ -1,25 +1,25 @@
 import {
   expectedSimilarity,
-  meanStd,
+  meanSampleStd,
   pIndFromSums,
   wasserstein1,
   wassersteinTable,
 } from "../../lib/stats/mod.ts";
 import { assert, assertClose, assertThrowsType } from "./_assert.ts";
 
-Deno.test("meanStd() matches numpy's mean and std(ddof=1)", () => {
-  // python3 tests/stats/oracle.py → meanStd
-  const r = meanStd([0.12, 0.5, 0.33, 0.9, 0.41]);
+Deno.test("meanSampleStd() matches numpy's mean and std(ddof=1)", () => {
+  // python3 tests/stats/oracle.py → meanSampleStd
+  const r = meanSampleStd([0.12, 0.5, 0.33, 0.9, 0.41]);
   assertClose(r.mean, 0.45200000000000007, { abs: 1e-15 });
   assertClose(r.std!, 0.2871759042816789, { rel: 1e-14 });
   assert.equal(r.n, 5);
 });
 
-Deno.test("meanStd() of one value has no std; of equal values std 0; empty throws", () => {
-  assert.deepEqual(meanStd([0.7]), { mean: 0.7, std: null, n: 1 });
-  assert.equal(meanStd([0.25, 0.25, 0.25]).std, 0);
-  assertThrowsType(() => meanStd([]), RangeError, /values is empty/);
-  assertThrowsType(() => meanStd([1, NaN]), RangeError, /values\[1\] is NaN/);
+Deno.test("meanSampleStd() of one value has no std; of equal values std 0; empty throws", () => {
+  assert.deepEqual(meanSampleStd([0.7]), { mean: 0.7, std: null, n: 1 });
+  assert.equal(meanSampleStd([0.25, 0.25, 0.25]).std, 0);
+  assertThrowsType(() => meanSampleStd([]), RangeError, /values is empty/);
+  assertThrowsType(() => meanSampleStd([1, NaN]), RangeError, /values\[1\] is NaN/);
 });
 
 // Five models: widths 10, 10, 10, 20, 20; families A, A, B, A, B.
