@@ -61,6 +61,15 @@
  */
 export { Gpu, LOOP_CAP, requestGpu, type RequestGpuOptions } from "./gpu/mod.ts";
 export {
+  type BatchShape,
+  ROW_LIVE,
+  ROW_NON_FINITE,
+  ROW_ZERO,
+  type SampleGrams,
+  sampleGrams,
+  type SampleGramsOptions,
+} from "./sample_grams/mod.ts";
+export {
   type NormalizedBatch,
   type NormalizeOptions,
   normalizeRows,
@@ -84,9 +93,11 @@ import { pairCosines, pairwiseSimilarity } from "./pairwise_similarity/mod.ts";
 import { referenceGroupMeans } from "./group_means/mod.ts";
 import { referenceCosineToMean } from "./cosine_to_mean/mod.ts";
 import { areaPool, referenceNormalizeRows } from "./normalize_rows/mod.ts";
+import { sampleGramsReference } from "./sample_grams/mod.ts";
 
 /** Plain-TypeScript reference kernels (f64 accumulation): the test oracle and the CPU path. */
 export const reference = {
+  sampleGrams: sampleGramsReference,
   normalizeRows: referenceNormalizeRows,
   areaPool,
   pairwiseSimilarity,

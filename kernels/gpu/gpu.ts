@@ -134,6 +134,7 @@ export class Gpu {
   #maxBindingBytes: number | undefined;
   #lost = new WeakSet<GPUDevice>();
   #pipelines = new Map<string, GPUComputePipeline>();
+  #pipelineDevice = new WeakMap<GPUComputePipeline, GPUDevice>();
   #upload: UploadPool | null = null;
 
   /** Use {@linkcode requestGpu} instead. */
@@ -205,21 +206,39 @@ export class Gpu {
     return this.#lost.has(device);
   }
 
+  /** The cached pipeline for `key` and `entryPoint` on `device`, or undefined. */
+  cachedPipeline(
+    device: GPUDevice,
+    key: string,
+    entryPoint = "main",
+  ): GPUComputePipeline | undefined {
+    const cached = this.#pipelines.get(`${key} @${entryPoint}`);
+    return cached && this.#pipelineDevice.get(cached) === device ? cached : undefined;
+  }
+
   /**
    * A compute pipeline for `code`, compiled once per `key` (the key must name everything that
-   * changes the source) and per device.
+   * changes the source or the constants) and per device; `constants` are WGSL `override` values.
    */
-  pipeline(device: GPUDevice, key: string, code: string, entryPoint = "main"): GPUComputePipeline {
+  pipeline(
+    device: GPUDevice,
+    key: string,
+    code: string,
+    entryPoint = "main",
+    extra: { label?: string; constants?: Record<string, number> } = {},
+  ): GPUComputePipeline {
     const fullKey = `${key} @${entryPoint}`;
-    const cached = this.#pipelines.get(fullKey);
+    const cached = this.cachedPipeline(device, key, entryPoint);
     if (cached) return cached;
-    const module = device.createShaderModule({ label: key, code });
+    const label = extra.label ?? key;
+    const module = device.createShaderModule({ label, code });
     const pipeline = device.createComputePipeline({
-      label: fullKey,
+      label,
       layout: "auto",
-      compute: { module, entryPoint },
+      compute: { module, entryPoint, constants: extra.constants },
     });
     this.#pipelines.set(fullKey, pipeline);
+    this.#pipelineDevice.set(pipeline, device);
     return pipeline;
   }
 

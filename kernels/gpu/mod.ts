@@ -23,3 +23,10 @@ export {
   runUnit,
 } from "./dispatch.ts";
 export { allPairs, checkBatch, checkCount, checkPairs, cosineBin } from "./checks.ts";
+export {
+  type Dispatch,
+  type Program,
+  programPipeline,
+  programSource,
+  runPrograms,
+} from "./program.ts";
