@@ -10,6 +10,7 @@
  */
 
 import type { Gpu } from "../../kernels/mod.ts";
+import { deriveSeed } from "../stats/mod.ts";
 import { forEachGram } from "./_grams.ts";
 import { GramReducer, type Group, type Reduced } from "./_reduce.ts";
 import { batchSizeFile } from "./batch_size.ts";
@@ -158,8 +159,8 @@ export async function analyzeGradients(
     ),
     level: options.level ?? 0.95,
   };
-  const seedOf = (label: string, ...index: number[]) =>
-    legacySeed(seed, groups.length, label, index);
+  // Every bootstrap stream's seed is derived from the analysis seed and the stream's name.
+  const seedOf = (label: string, ...index: number[]) => deriveSeed(seed, label, ...index);
   const warnings: string[] = [];
   const zeroTotal = r.zeros.reduce((a, b) => a + b, 0);
   if (zeroTotal > 0) warnings.push(`${zeroTotal} zero gradients were counted and left out.`);
@@ -263,31 +264,4 @@ async function reduceStream(
     );
   }
   return reducer.result();
-}
-
-function legacySeed(seed: number, G: number, label: string, index: number[]): number {
-  const [a = 0, b = 0] = index;
-  switch (label) {
-    case "similarity":
-      return seed + 1;
-    case "spherical-variance-falls":
-      return seed + 2;
-    case "mean-directions-agree":
-      return seed + 3;
-    case "deeper-larger-distance":
-      return seed + 4;
-    case "meanDirection":
-      return seed + 100 + a * G + b;
-    case "splitHalf":
-      return seed + 10_000 + a;
-    case "sphericalVariance":
-      return seed + 20_000 + a;
-    case "sphericalVarianceCorrected":
-      return seed + 30_000 + a;
-    case "smallPredictsLarge":
-      return seed + 40_000 + a * G + b;
-    case "batchSize":
-      return seed + 50_000 + a;
-  }
-  throw new Error(label);
 }

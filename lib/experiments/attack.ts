@@ -12,7 +12,7 @@
  * @module
  */
 
-import { meanOfFinite, meanPopulationStd, randomInt } from "../stats/mod.ts";
+import { deriveSeed, meanOfFinite, meanPopulationStd, randomInt } from "../stats/mod.ts";
 import {
   type AlphaCell,
   ANALYSIS_SCHEMA_VERSION,
@@ -587,7 +587,11 @@ export function meanDirectionAttackClaim(
       const xs = Int32Array.from({ length: N }, () => randomInt(u, N));
       return figure((list) => list.map(() => list[randomInt(u, list.length)]!), xs);
     },
-    { resamples: options.resamples, level: options.level, seed: options.seed },
+    {
+      resamples: options.resamples,
+      level: options.level,
+      seed: deriveSeed(options.seed, "mean-direction-attack-strongest"),
+    },
     ["targets", "samples"],
     null,
   );

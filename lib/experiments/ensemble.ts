@@ -9,7 +9,13 @@
  * @module
  */
 
-import { meanOfFinite, meanPopulationStd, randomInt, seededUniform } from "../stats/mod.ts";
+import {
+  deriveSeed,
+  meanOfFinite,
+  meanPopulationStd,
+  randomInt,
+  seededUniform,
+} from "../stats/mod.ts";
 import {
   ANALYSIS_SCHEMA_VERSION,
   bootInterval,
@@ -313,7 +319,10 @@ export function curvePoints(
         for (const t of ts) for (const q of xs) Number.isFinite(t[q]!) && (sum += t[q]!, c++);
         return c ? sum / c : null;
       },
-      { ...settings, seed: settings.seed + members },
+      {
+        ...settings,
+        seed: deriveSeed(settings.seed, "ensemble-point", curve.plan.family, curve.plan.k, members),
+      },
       ["samples"],
       null,
     );
@@ -432,7 +441,7 @@ export function ensembleClaims(
           hasCurve
             ? slopeOver(spec.pick, Int32Array.from({ length: N }, () => randomInt(uu, N)))
             : null,
-        { ...settings, seed: settings.seed + 17 },
+        { ...settings, seed: deriveSeed(settings.seed, spec.id) },
         ["samples"],
         null,
       ),
