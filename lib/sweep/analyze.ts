@@ -2,7 +2,8 @@
  * The end of a sweep: the attack and ensemble experiments on the trained models
  * (`runSweepExperiments()` of `lib/experiments`), then the analysis of every complete run
  * (`analyzeSweep()` of `lib/analysis`), written into `<sweep>/analysis/`, and the same analysis of
- * every other configured attribution method into `<sweep>/analysis/methods/<method>/`.
+ * every other configured attribution method into `<sweep>/analysis/methods/<method>/`, and the
+ * analysed epochs' similarity and accuracy into `<sweep>/analysis/epochs.json`.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { readSweep } from "../store/mod.ts";
 import { initTf } from "../tf/mod.ts";
 import { datasetOptions } from "./config.ts";
 import { analyzeMethods } from "./salience_methods.ts";
+import { analyzeEpochs } from "./epochs.ts";
 
 /** Options of {@link analyzeSweepDir}. */
 export interface AnalyzeSweepDirOptions {
@@ -100,6 +102,12 @@ export async function analyzeSweepDir(
   for (const c of result.claims.claims) log(`  ${c.verdict.padEnd(12)} ${c.id}: ${c.reason}`);
   await analyzeMethods(sweepDir, config, {
     analysis: { ...options.analysis, gpu: options.cpu ? "cpu" : "auto" },
+    log,
+  });
+  await analyzeEpochs(sweepDir, config, {
+    cpu: options.cpu,
+    resamples: options.analysis?.resamples,
+    outDir: options.analysis?.outDir,
     log,
   });
   return result;

@@ -36,6 +36,8 @@ export const USAGE = `usage: deno task sweep [options]
   --backend B         override the config's backend: auto, webgpu or cpu
   --data-dir DIR      folder of the data set's files (CIFAR, TinyImageNet, a Fashion-MNIST copy);
                       not part of the sweep id, so machines may hold the data at different paths
+  --epochs-analysed L also keep each run's salience after these epochs (e.g. 1,2,5 or all) and
+                      analyse p(k,k), spherical variance and test accuracy per epoch
   --tflops X          effective TFLOP/s the dry run's time estimate assumes (default ${
   REFERENCE_FLOPS_PER_SECOND / 1e12
 })
@@ -44,6 +46,33 @@ export const USAGE = `usage: deno task sweep [options]
 A sweep run again skips complete runs, resumes interrupted training from its last checkpoint and
 redoes any artifact whose checksum fails. After the sweep: deno task serve, or
 deno task report --run results/<sweep-id> --out site.`;
+
+/**
+ * Parses `--epochs-analysed`: `all`, or comma-separated 1-based epochs (ascending, at most the
+ * config's epochs).
+ *
+ * @throws {RangeError} naming the bad entry.
+ * @example
+ * ```ts
+ * import { parseEpochList } from "./cli.ts";
+ * if (parseEpochList("all", 3).join() !== "1,2,3" || parseEpochList("1, 3", 3).join() !== "1,3") throw new Error();
+ * ```
+ */
+export function parseEpochList(text: string, epochs: number): number[] {
+  if (text.trim() === "all") return Array.from({ length: epochs }, (_, i) => i + 1);
+  const list = text.split(",").map((t) => t.trim());
+  const out = list.map(Number);
+  out.forEach((e, i) => {
+    if (!Number.isInteger(e) || e < 1 || e > epochs || (i > 0 && e <= out[i - 1]!)) {
+      throw new RangeError(
+        `--epochs-analysed entry '${
+          list[i]
+        }' is not an epoch in 1 … ${epochs} after the previous one; pass ascending epochs such as 1,2,${epochs} or 'all'.`,
+      );
+    }
+  });
+  return out;
+}
 
 /** Parsed command line of the sweep. */
 export interface SweepArgs {
@@ -88,6 +117,7 @@ export async function parseSweepArgs(
         backend: { type: "string" },
         "data-dir": { type: "string" },
         tflops: { type: "string" },
+        "epochs-analysed": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -117,6 +147,9 @@ export async function parseSweepArgs(
     config.backend = values.backend as SweepConfig["backend"];
   }
   if (values["data-dir"] !== undefined) config.dataset.dir = values["data-dir"];
+  if (values["epochs-analysed"] !== undefined) {
+    config.salience.epochs = parseEpochList(values["epochs-analysed"], config.training.epochs);
+  }
   let flopsPerSecond = REFERENCE_FLOPS_PER_SECOND;
   if (values.tflops !== undefined) {
     const t = Number(values.tflops);
@@ -241,7 +274,41 @@ export function dryRunReport(
     } × 4 B per run)`,
   );
   out.push(`checkpoints ${fmtBytes(cost.checkpointBytes)}`);
+  out.push(...studyLines(config, cost));
   return out.join("\n");
+}
+
+/** The dry run's lines for the attribution-method and over-training studies (none by default). */
+function studyLines(config: SweepConfig, cost: ReturnType<typeof planCost>): string[] {
+  const s = config.salience, x = cost.extraSalience, out: string[] = [];
+  const methods = s.methods ?? ["gradient"];
+  if (methods.some((m) => m !== "gradient")) {
+    const named = methods.map((m) =>
+      m === "smoothgrad"
+        ? `smoothgrad (n = ${s.smoothGrad?.samples ?? 16}, σ = ${s.smoothGrad?.sigma ?? 0.15})`
+        : m === "integrated-gradients"
+        ? `integrated-gradients (m = ${s.integratedGradients?.steps ?? 32}, baseline ${
+          s.integratedGradients?.baseline ?? "zero"
+        })`
+        : m
+    );
+    out.push(
+      `methods    ${
+        named.join(", ")
+      }: +${x.methods} gradient passes per probe image per run, one analysis each`,
+    );
+  }
+  if ((s.epochs ?? []).length > 0) {
+    out.push(
+      `epochs     salience after epochs ${
+        s.epochs!.join(", ")
+      }: +${x.epochs} gradient passes per probe image per run, one analysis each`,
+    );
+  }
+  if (out.length > 0) {
+    out.push(`study files ${fmtBytes(x.bytes)} (included in compute above)`);
+  }
+  return out;
 }
 
 /** `deno task sweep` with `args` minus the shard and analysis flags (shell-quoted). */

@@ -160,6 +160,12 @@ export interface PlanCost {
   flops: number;
   /** Bytes of `salience.npy` files (N × D × 4 per run). */
   gradientBytes: number;
+  /**
+   * Gradient passes per probe image beyond the run's own salience (`methods`: the other
+   * attribution methods of `salience.methods`; `epochs`: one per analysed epoch), and the bytes
+   * of the files they write (included in `flops`, not in `gradientBytes`).
+   */
+  extraSalience: { methods: number; epochs: number; bytes: number };
   /** Bytes of checkpoints (4 bytes per weight, BN running statistics included). */
   checkpointBytes: number;
   /** Seconds at `flopsPerSecond`. */
@@ -207,6 +213,7 @@ export function planCost(
   const probe = config.dataset.probeImages;
   const d = metaDim({ pooling: config.salience.pool, input: facts });
   const rate = options.flopsPerSecond ?? REFERENCE_FLOPS_PER_SECOND;
+  const extra = extraSaliencePasses(config);
   const perModel = new Map<string, PlanCost["perModel"][number]>();
   let params = 0, maxParams = 0, flops = 0, checkpointBytes = 0;
   for (const r of runs) {
@@ -216,7 +223,8 @@ export function planCost(
       const c = modelCost(r.family, r.k, facts);
       const f = 2 * c.macs;
       const flopsPerRun = config.training.epochs * (train * 3 * f + test * f) + probe * 3 * f +
-        (config.experiments.logits ? probe * f : 0);
+        (config.experiments.logits ? probe * f : 0) +
+        probe * (3 * f * (extra.methods + extra.epochs) + extra.forwards * f);
       m = { family: r.family, k: r.k, params: c.params, flopsPerRun };
       perModel.set(key, m);
     }
@@ -231,9 +239,51 @@ export function planCost(
     maxParams,
     flops,
     gradientBytes: runs.length * probe * d * 4,
+    extraSalience: {
+      methods: extra.methods,
+      epochs: extra.epochs,
+      bytes: runs.length * probe * d * 4 * extra.files,
+    },
     checkpointBytes: Math.round(checkpointBytes),
     seconds: flops / rate,
     flopsPerSecond: rate,
     perModel: [...perModel.values()],
   };
+}
+
+/**
+ * Passes per probe image that a config's attribution methods and analysed epochs add to a run:
+ * gradient passes of the methods other than `gradient` (Gradient × Input 1, SmoothGrad n,
+ * Integrated Gradients m), forward passes (IG's completeness check: 2), one gradient pass per
+ * analysed epoch, and the number of extra [N, D] files written.
+ *
+ * @example
+ * ```ts
+ * import { extraSaliencePasses } from "./cost.ts";
+ * import { presetConfig } from "./presets.ts";
+ * const c = presetConfig("tiny");
+ * c.salience.methods = ["gradient", "smoothgrad"];
+ * c.salience.smoothGrad = { samples: 8, sigma: 0.1, seed: 0 };
+ * c.salience.epochs = [1];
+ * const x = extraSaliencePasses(c);
+ * if (x.methods !== 8 || x.epochs !== 1 || x.files !== 2) throw new Error(JSON.stringify(x));
+ * ```
+ */
+export function extraSaliencePasses(
+  config: SweepConfig,
+): { methods: number; forwards: number; epochs: number; files: number } {
+  const s = config.salience;
+  let methods = 0, forwards = 0, files = 0;
+  for (const m of s.methods ?? ["gradient"]) {
+    if (m === "gradient") continue;
+    files++;
+    if (m === "gradient-x-input") methods += 1;
+    else if (m === "smoothgrad") methods += s.smoothGrad?.samples ?? 16;
+    else {
+      methods += s.integratedGradients?.steps ?? 32;
+      forwards += 2;
+    }
+  }
+  const epochs = (s.epochs ?? []).length;
+  return { methods, forwards, epochs, files: files + epochs };
 }

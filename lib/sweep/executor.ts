@@ -30,6 +30,7 @@ import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
 import type { Progress } from "./progress.ts";
 import { writeMethodSalience } from "./salience_methods.ts";
+import { trainAnalysingEpochs } from "./epochs.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -109,7 +110,8 @@ async function removeQuietly(path: string): Promise<void> {
  * 1. a run whose `COMPLETE` marker verifies is skipped;
  * 2. leftover temporaries are removed; artifacts whose checksum fails are deleted (a bad
  *    checkpoint file deletes the checkpoint and everything derived from it, so the run retrains);
- * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch);
+ * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch), stopping at each
+ *    epoch of `salience.epochs` to write that epoch's salience (`trainAnalysingEpochs()`);
  * 4. missing salience (`salience.npy` + sidecar), the other configured attribution methods'
  *    (`salience-<method>.npy`, see `writeMethodSalience()`) and logits are computed from the model;
  * 5. `run.json` is written, then `COMPLETE` with the SHA-256 of every artifact.
@@ -177,7 +179,7 @@ export async function executeRun(
   });
   try {
     const t0 = performance.now();
-    const result = await train(model, dataset.train, {
+    const trainOptions: TrainOptions = {
       ...trainScheduleOf(config, entry),
       test: dataset.test,
       checkpointDir: join(runDir, RUN_FILES.checkpoint),
@@ -198,7 +200,12 @@ export async function executeRun(
             ((r.testAccuracy ?? 0) * 100).toFixed(1)
           } %, ${r.seconds.toFixed(1)} s`,
         ),
-    });
+    };
+    const epochCtx = { model, dataset, config, entry, runDir, redone, progress };
+    const result = await trainAnalysingEpochs(
+      epochCtx,
+      (stopAfterEpoch) => train(model, dataset.train, { ...trainOptions, stopAfterEpoch }),
+    );
     const trainSeconds = (performance.now() - t0) / 1000;
     const epochsTrained = result.epochsDone - (result.resumedFrom ?? 0);
 

@@ -145,8 +145,23 @@ export interface RunMethodsJson {
   methods: RunMethodEntry[];
 }
 
-/** Area-pools [N, C·H·W] rows to pool × pool per channel (PyTorch's `interpolate(mode='area')`). */
-function poolRows(g: Float32Array, shape: Dataset["shape"], n: number, P: number | null) {
+/**
+ * Area-pools [N, C·H·W] rows to pool × pool per channel (PyTorch's `interpolate(mode='area')`,
+ * the kernels' reference `areaPool`); `null` returns the rows unchanged. Cost: O(N·C·H·W).
+ *
+ * @example
+ * ```ts
+ * import { poolRows } from "./salience_methods.ts";
+ * const p = poolRows(new Float32Array([1, 2, 3, 4]), { channels: 1, height: 2, width: 2 }, 1, 1);
+ * if (p[0] !== 2.5) throw new Error(String(p[0]));
+ * ```
+ */
+export function poolRows(
+  g: Float32Array,
+  shape: Dataset["shape"],
+  n: number,
+  P: number | null,
+): Float32Array {
   if (P === null) return g;
   const { channels, height, width } = shape, per = channels * height * width;
   const out = new Float32Array(n * channels * P * P);

@@ -8,6 +8,8 @@ import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { datasetOptions, resolveConfigFile, validateConfig } from "../../lib/sweep/config.ts";
 import { runSweep } from "../../lib/sweep/runner.ts";
+import { dryRunReport, parseSweepArgs } from "../../lib/sweep/cli.ts";
+import { epochSalienceFile, type EpochsJson } from "../../lib/sweep/epochs.ts";
 import {
   METHODS_RECORD,
   type MethodsIndexJson,
@@ -137,6 +139,94 @@ Deno.test({
       await runSweep(config, { out, sink, analyze: false });
       assertEquals(await Deno.readFile(victim), before);
       assertEquals((await verifyRun(runs[0]!.dir)).status, "complete");
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "runSweep() with salience.epochs keeps each analysed epoch's salience and analyses p(k,k) and accuracy per epoch",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "sweep-epochs-" });
+    const base = presetConfig("tiny");
+    const plain: SweepConfig = {
+      ...base,
+      name: "epochs",
+      families: ["CNNSmall"],
+      training: { ...base.training, epochs: 3 },
+      experiments: { logits: false, ensembles: null, attack: null },
+    };
+    const config: SweepConfig = { ...plain, salience: { ...plain.salience, epochs: [1, 2, 3] } };
+    const sink = { write: () => {}, isTerminal: false };
+    try {
+      const r = await runSweep(config, { out, sink });
+      const ref = await runSweep(plain, { out, sink, analyze: false });
+      const runs = (await listRuns(r.sweepDir)).filter((x) => x.status === "complete");
+      const refRuns = (await listRuns(ref.sweepDir)).filter((x) => x.status === "complete");
+      assertEquals(runs.length, 4);
+      const histories: Record<string, number[]> = {};
+      for (const [i, run] of runs.entries()) {
+        const final = await Deno.readFile(join(run.dir, "salience.npy"));
+        // The model after the last analysed epoch is the final model, and stopping at every
+        // analysed epoch trains the same model as one uninterrupted call.
+        assertEquals(await Deno.readFile(join(run.dir, epochSalienceFile(3))), final);
+        assertEquals(await Deno.readFile(join(refRuns[i]!.dir, "salience.npy")), final);
+        const e1 = await Deno.readFile(join(run.dir, epochSalienceFile(1)));
+        assert(e1.length === final.length && e1.some((b, j) => b !== final[j]), "epoch 1 differs");
+        const rec = JSON.parse(await Deno.readTextFile(join(run.dir, "run.json")));
+        histories[run.runId] = rec.history.map((h: { testAcc: number }) => h.testAcc);
+      }
+      const epochs = JSON.parse(
+        await Deno.readTextFile(join(r.sweepDir, "analysis", "epochs.json")),
+      ) as EpochsJson;
+      assertEquals(epochs.rows.map((x) => [x.k, x.epoch]), [
+        [1, 1],
+        [1, 2],
+        [1, 3],
+        [2, 1],
+        [2, 2],
+        [
+          2,
+          3,
+        ],
+      ]);
+      for (const row of epochs.rows) {
+        const accs = runs.filter((x) => x.runId.includes(`-k${row.k}-`)).map((x) =>
+          histories[x.runId]![row.epoch - 1]!
+        );
+        assert(Math.abs(row.testAcc! - (accs[0]! + accs[1]!) / 2) < 1e-12, "test accuracy");
+      }
+      // At the last epoch p(k,k) equals the sweep's own analysis of the final salience.
+      const sim = JSON.parse(
+        await Deno.readTextFile(join(r.sweepDir, "analysis", "similarity.json")),
+      );
+      const fam = sim.byFamily[0];
+      for (const row of epochs.rows.filter((x) => x.epoch === 3)) {
+        const i = fam.ks.indexOf(row.k);
+        assert(
+          Math.abs(row.pKK! - fam.mean[i][i]) < 1e-9,
+          `p(k,k) ${row.pKK} vs ${fam.mean[i][i]}`,
+        );
+      }
+      assertEquals(epochs.matrices.length, 3);
+
+      // A lost epoch file retrains the run from scratch and gives back the same bytes.
+      const lost = join(runs[0]!.dir, epochSalienceFile(2));
+      const before = await Deno.readFile(lost);
+      await Deno.remove(lost);
+      await runSweep(config, { out, sink, analyze: false });
+      assertEquals(await Deno.readFile(lost), before);
+      assertEquals((await verifyRun(runs[0]!.dir)).status, "complete");
+
+      const text = dryRunReport(
+        (await parseSweepArgs(["--preset", "tiny", "--epochs-analysed", "all"], {})).config,
+        { index: 0, count: 1, source: "none" },
+      );
+      assert(text.includes("epochs     salience after epochs 1:"), text);
     } finally {
       await Deno.remove(out, { recursive: true });
     }

@@ -1,0 +1,267 @@
+/**
+ * Convergence over training (`salience.epochs`, `--epochs-analysed`): a run trains in segments
+ * that stop at each analysed epoch, where the probe-set gradient salience of the model at that
+ * epoch is written to `epochs/epoch-NNNN/salience.npy`; the analysis then gives, per epoch and
+ * width, p(k,k), p(k1,k2), the spherical variance and the test accuracy (`analysis/epochs.json`).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import { type Gpu, requestGpu } from "../../kernels/mod.ts";
+import { analyzeGradients, type ModelInput } from "../analysis/mod.ts";
+import type { Dataset } from "../data/mod.ts";
+import { type GradientMeta, openGradientSource, writeNpy, writeSidecar } from "../npy/mod.ts";
+import { attribute } from "../salience/mod.ts";
+import type { TrainResult } from "../train/mod.ts";
+import {
+  exists,
+  listRuns,
+  type PlanEntry,
+  readRun,
+  RUN_FILES,
+  SCHEMA_VERSION,
+  SWEEP_FILES,
+  type SweepConfig,
+  writeJson,
+} from "../store/mod.ts";
+import type { Progress } from "./progress.ts";
+import { poolRows } from "./salience_methods.ts";
+
+/** The run folder holding the salience of the analysed epochs. */
+export const EPOCHS_DIR = "epochs";
+
+/**
+ * The salience file of epoch `epoch` (1-based) inside a run folder.
+ *
+ * @example
+ * ```ts
+ * import { epochSalienceFile } from "./epochs.ts";
+ * if (epochSalienceFile(3) !== "epochs/epoch-0003/salience.npy") throw new Error();
+ * ```
+ */
+export function epochSalienceFile(epoch: number): string {
+  return `${EPOCHS_DIR}/epoch-${String(epoch).padStart(4, "0")}/salience.npy`;
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+}
+
+/**
+ * Trains a run through `train` (the executor's call of `lib/train`, given the epoch to stop
+ * after, or undefined for the whole schedule), stopping at every epoch of `salience.epochs`
+ * whose salience is missing to write it from the model as it is then. Training resumes from the
+ * checkpoint, so the segments give the same model as one call. A corrupted epoch file (named in
+ * `redone`) or a bad checkpoint retrains the run from scratch, since past epochs are not kept.
+ * Without `salience.epochs` it is exactly one call of `train`.
+ * Cost: the training, plus one gradient pass over the probe set per analysed epoch.
+ *
+ * @throws {RangeError} when the checkpoint is past an analysed epoch whose salience is missing
+ *   (delete the run folder to retrain it); what `train` throws.
+ */
+export async function trainAnalysingEpochs(
+  ctx: {
+    model: tfl.LayersModel;
+    dataset: Dataset;
+    config: SweepConfig;
+    entry: PlanEntry;
+    runDir: string;
+    redone: string[];
+    progress: Progress;
+  },
+  train: (stopAfterEpoch?: number) => Promise<TrainResult>,
+): Promise<TrainResult> {
+  const epochs = ctx.config.salience.epochs ?? [];
+  if (epochs.length === 0) return await train();
+  const { runDir } = ctx;
+  if (ctx.redone.some((p) => p.startsWith(`${EPOCHS_DIR}/`) || p.startsWith("checkpoint/"))) {
+    await removeQuietly(join(runDir, EPOCHS_DIR));
+    await removeQuietly(join(runDir, RUN_FILES.checkpoint));
+  }
+  let first: TrainResult | null = null;
+  for (const epoch of epochs) {
+    const file = join(runDir, epochSalienceFile(epoch));
+    if (await exists(file)) continue;
+    const r = await train(epoch);
+    first ??= r;
+    if (r.epochsDone < epoch) return r; // stopped (signal)
+    if (r.epochsDone > epoch) {
+      throw new RangeError(
+        `${ctx.entry.runId} is trained past epoch ${epoch}, whose salience is missing; delete ${runDir} to retrain it.`,
+      );
+    }
+    ctx.progress.phase(`salience at epoch ${epoch}`);
+    await writeEpochSalience(ctx, file);
+  }
+  const last = await train();
+  return { ...last, resumedFrom: first ? first.resumedFrom : last.resumedFrom };
+}
+
+async function writeEpochSalience(
+  ctx: { model: tfl.LayersModel; dataset: Dataset; config: SweepConfig; entry: PlanEntry },
+  path: string,
+): Promise<void> {
+  const { dataset, config, entry } = ctx, N = dataset.probe.count, P = config.salience.pool;
+  const a = await attribute(ctx.model, dataset.probe, { method: "gradient" }, {
+    scalar: config.salience.scalar,
+    batchSize: 64,
+  });
+  const values = poolRows(a.values, dataset.shape, N, P);
+  const meta: GradientMeta = {
+    format: "salience-gradients",
+    version: 1,
+    scalar: config.salience.scalar,
+    pooling: P,
+    input: { ...dataset.shape },
+    models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
+    probe: {
+      dataset: dataset.name,
+      split: dataset.probe.split,
+      indices: [...dataset.probe.indices],
+    },
+    note: `model after epoch ${path.match(/epoch-(\d+)/)?.[1] ?? "?"}`,
+  };
+  await Deno.mkdir(join(path, ".."), { recursive: true });
+  await writeSidecar(path, meta);
+  await writeNpy(path, [N, values.length / N], values);
+}
+
+/** One (family, width, epoch) row of `analysis/epochs.json`. */
+export interface EpochRow {
+  family: string;
+  k: number;
+  epoch: number;
+  /** Models (seeds) of the group at this epoch. */
+  seeds: number;
+  /** Mean and standard deviation over seeds of the test accuracy after this epoch. */
+  testAcc: number | null;
+  testAccStd: number | null;
+  /** p(k,k): mean p_ind over pairs of distinct seeds, with its bootstrap interval (or null). */
+  pKK: number | null;
+  pKKInterval: [number, number] | null;
+  /** Spherical variance 1 − ‖m‖ averaged over images, and its n-corrected value. */
+  sphericalVariance: number | null;
+  sphericalVarianceCorrected: number | null;
+}
+
+/** `analysis/epochs.json`. */
+export interface EpochsJson {
+  schemaVersion: typeof SCHEMA_VERSION;
+  kind: "salience-epochs";
+  scalar: string;
+  pooling: number | null;
+  epochs: number[];
+  /** One row per (family, width, epoch), family then width then epoch. */
+  rows: EpochRow[];
+  /** p(k1, k2) per family and epoch, widths ascending (`mean[i][j]`, null where no pairs). */
+  matrices: Array<{ family: string; epoch: number; ks: number[]; mean: (number | null)[][] }>;
+}
+
+function meanStd(xs: number[]): [number | null, number | null] {
+  if (xs.length === 0) return [null, null];
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const v = xs.length > 1 ? xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1) : 0;
+  return [m, Math.sqrt(v)];
+}
+
+/**
+ * Analyses the salience of every epoch of `salience.epochs` over the sweep's complete runs with
+ * `analyzeGradients()` of `lib/analysis` (each model with its test accuracy after that epoch),
+ * and writes `analysis/epochs.json`: per (family, width, epoch) p(k,k), the spherical variance
+ * and the test accuracy, and p(k1,k2) per family and epoch. Returns null without
+ * `salience.epochs`.
+ * Cost: one gradient analysis per epoch (O(N·M²·D) each, plus `resamples` bootstrap draws).
+ *
+ * @throws {RangeError} when no run is complete.
+ */
+export async function analyzeEpochs(
+  sweepDir: string,
+  config: SweepConfig,
+  options: { cpu?: boolean; resamples?: number; outDir?: string; log?: (s: string) => void } = {},
+): Promise<EpochsJson | null> {
+  const epochs = config.salience.epochs ?? [];
+  if (epochs.length === 0) return null;
+  const runs = [];
+  for (const r of await listRuns(sweepDir)) {
+    if (r.status === "complete") runs.push({ dir: r.dir, run: await readRun(r.dir) });
+  }
+  if (runs.length === 0) {
+    throw new RangeError(
+      `sweep ${sweepDir} has no complete run; run the sweep before analysing its epochs.`,
+    );
+  }
+  const gpu: Gpu | null = options.cpu ? null : await requestGpu();
+  const rows: EpochRow[] = [];
+  const matrices: EpochsJson["matrices"] = [];
+  try {
+    for (const epoch of epochs) {
+      const inputs: ModelInput[] = runs.map(({ run }) => ({
+        id: run.runId,
+        family: run.family,
+        k: run.k,
+        seed: run.seed,
+        batchSize: run.batchSize,
+        loss: run.history[epoch - 1]?.testLoss ?? null,
+        accuracy: run.history[epoch - 1]?.testAcc ?? null,
+      }));
+      using src = await openGradientSource(runs.map((r) => join(r.dir, epochSalienceFile(epoch))));
+      const a = await analyzeGradients(src, inputs, {
+        gpu,
+        source: `${config.name} epoch ${epoch}`,
+        resamples: options.resamples ?? 200,
+      });
+      const s = a.similarity;
+      for (const g of s.groups) {
+        const acc = g.members.map((i) => inputs[i]!.accuracy).filter((v): v is number =>
+          typeof v === "number" && Number.isFinite(v)
+        );
+        const [testAcc, testAccStd] = meanStd(acc);
+        const cell = s.expected[g.index]?.[g.index];
+        const sv = s.sphericalVariance.find((x) => x.group === g.index);
+        rows.push({
+          family: g.family,
+          k: g.k,
+          epoch,
+          seeds: g.members.length,
+          testAcc,
+          testAccStd,
+          pKK: cell?.mean ?? null,
+          pKKInterval: cell?.ci ? [cell.ci.lo, cell.ci.hi] : null,
+          sphericalVariance: sv?.estimate.mean ?? null,
+          sphericalVarianceCorrected: sv?.corrected.mean ?? null,
+        });
+      }
+      for (const f of s.byFamily) {
+        matrices.push({ family: f.family, epoch, ks: f.ks, mean: f.mean });
+      }
+      options.log?.(
+        `epoch ${epoch}: ${
+          rows.filter((r) => r.epoch === epoch).map((r) =>
+            `${r.family}(${r.k}) p(k,k) ${r.pKK?.toFixed(3)} acc ${r.testAcc?.toFixed(3)}`
+          ).join(", ")
+        }`,
+      );
+    }
+  } finally {
+    gpu?.destroy();
+  }
+  rows.sort((x, y) =>
+    x.family < y.family ? -1 : x.family > y.family ? 1 : x.k - y.k || x.epoch - y.epoch
+  );
+  const out: EpochsJson = {
+    schemaVersion: SCHEMA_VERSION,
+    kind: "salience-epochs",
+    scalar: config.salience.scalar,
+    pooling: config.salience.pool,
+    epochs: [...epochs],
+    rows,
+    matrices,
+  };
+  const dir = options.outDir ?? join(sweepDir, SWEEP_FILES.analysis);
+  await Deno.mkdir(dir, { recursive: true });
+  await writeJson(join(dir, "epochs.json"), out);
+  return out;
+}
