@@ -128,6 +128,7 @@ export function claim(c: {
   pairs: number;
   unit: string;
   missing?: string;
+  dependsOn?: ClaimEntry["dependsOn"];
 }): ClaimEntry {
   const verdict = c.value === null ? "inconclusive" : verdictOf(c.interval, c.threshold, c.side);
   const claimed = c.side === "above" ? "above" : "below";
@@ -161,5 +162,6 @@ export function claim(c: {
     verdict,
     reason,
     pairs: c.pairs,
+    ...(c.dependsOn ? { dependsOn: c.dependsOn } : {}),
   };
 }

@@ -15,10 +15,10 @@ import { forEachGram } from "./_grams.ts";
 import { GramReducer, type Group, type Reduced } from "./_reduce.ts";
 import { batchSizeFile } from "./batch_size.ts";
 import {
+  claimScope,
   deeperDistanceClaim,
-  meanDirectionsClaim,
-  similarityRisesClaim,
-  sphericalVarianceClaim,
+  DEFAULT_H2_THRESHOLD,
+  pairClaims,
 } from "./gradient_claims.ts";
 import { familiesOf, groupModels, splitHalves } from "./grouping.ts";
 import { type BatchStream, fileHeader, type ModelInput } from "./inputs.ts";
@@ -37,6 +37,9 @@ import { smallPredictsLargeFile } from "./small_predicts_large.ts";
 import { distanceMatrices, sortedT, table1File } from "./table1.ts";
 
 export type { BatchStream, ModelInput } from "./inputs.ts";
+
+/** The default accuracy floor of the claims: a claim measured on untrained models is not evidence. */
+export const DEFAULT_MIN_TEST_ACCURACY = 0.75;
 
 /** Options of {@link analyzeGradients}. */
 export interface GradientAnalysisOptions {
@@ -70,8 +73,14 @@ export interface GradientAnalysisOptions {
   sawReference?: "chain" | "smallest-k" | "pooled";
   /** Grid points below this fraction of a density's maximum are left out of the fit (0.01). */
   densityFloor?: number;
-  /** Threshold of the disattenuated H2 ratio (default 0.9, fixed before looking at data). */
+  /** Threshold of the disattenuated H2 cosine (default 0.9, fixed before looking at data). */
   h2Threshold?: number;
+  /**
+   * Models whose recorded test accuracy is below this are left out of every claim (default
+   * {@link DEFAULT_MIN_TEST_ACCURACY}); null applies no floor. Models without a recorded
+   * accuracy are kept.
+   */
+  minTestAccuracy?: number | null;
   /** Progress messages. */
   onProgress?: (message: string) => void;
 }
@@ -165,7 +174,12 @@ export async function analyzeGradients(
   const zeroTotal = r.zeros.reduce((a, b) => a + b, 0);
   if (zeroTotal > 0) warnings.push(`${zeroTotal} zero gradients were counted and left out.`);
 
-  const draws = similarityDraws(r, groups, families, { ...boot, seed: seedOf("similarity") });
+  const draws = similarityDraws(r, groups, { ...boot, seed: seedOf("similarity") });
+  const scope = claimScope(
+    groups,
+    models,
+    options.minTestAccuracy === undefined ? DEFAULT_MIN_TEST_ACCURACY : options.minTestAccuracy,
+  );
   const similarity = similarityFile({
     r,
     groups,
@@ -183,6 +197,7 @@ export async function analyzeGradients(
     boot,
     seedOf,
     baseSeed: seed,
+    accuracyFloor: scope.floor,
   });
   lap("similarity");
 
@@ -220,12 +235,10 @@ export async function analyzeGradients(
     header,
   });
 
-  const claimInput = { r, groups, families, boot, seedOf: (label: string) => seedOf(label) };
+  const claimInput = { r, scope, boot, seedOf: (label: string) => seedOf(label) };
   const claims: ClaimEntry[] = [
-    similarityRisesClaim({ ...claimInput, similarity, riseDraws: draws.rise }),
-    sphericalVarianceClaim({ ...claimInput, similarity }),
-    meanDirectionsClaim({ ...claimInput, similarity, threshold: options.h2Threshold ?? 0.9 }),
-    deeperDistanceClaim({ ...claimInput, table1, distances }),
+    ...pairClaims({ ...claimInput, h2Threshold: options.h2Threshold ?? DEFAULT_H2_THRESHOLD }),
+    deeperDistanceClaim(claimInput),
   ];
   lap("claims");
 

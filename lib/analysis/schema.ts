@@ -93,6 +93,27 @@ export interface ModelEntry {
   batchSize: number | null;
   /** Number of probe samples whose gradient was exactly zero (left out everywhere). */
   zeroGradients: number;
+  /** Test accuracy when recorded (absent in files written before it was added). */
+  accuracy?: number | null;
+}
+
+/** The accuracy floor of the claims: which models it left out and the accuracies seen. */
+export interface AccuracyFloor {
+  /** Models below this test accuracy are left out of every claim; null: no floor. */
+  minTestAccuracy: number | null;
+  /** The models left out, with their accuracy. */
+  excluded: Array<{
+    index: number;
+    id: string;
+    family: string;
+    k: number;
+    seed: number;
+    accuracy: number;
+  }>;
+  /** Models kept without a recorded accuracy (external gradients): the floor cannot judge them. */
+  unknown: number;
+  /** Lowest and highest recorded test accuracy over all models; null when none is recorded. */
+  range: [number, number] | null;
 }
 
 /** A group of models: one family at one width (seeds vary). */
@@ -203,6 +224,11 @@ export interface SimilarityFile extends AnalysisHeader<"similarity"> {
   }>;
   /** Resamples and level used by every interval of the file. */
   bootstrap: { resamples: number; level: number; blocks: number; seed: number };
+  /**
+   * The accuracy floor applied to the claims (the matrices above keep every model); absent in
+   * files written before it was added.
+   */
+  accuracyFloor?: AccuracyFloor;
 }
 
 // ---------------------------------------------------------------- table1.json
@@ -465,6 +491,12 @@ export interface ClaimEntry {
   reason: string;
   /** Number of (model, sample) pairs behind the figure. */
   pairs: number;
+  /**
+   * When this claim's figure is computed from the same data as another claim's, which one and
+   * the correlation of the two figures over their shared bootstrap draws (so two verdicts are
+   * not read as two independent pieces of evidence). Absent when the claim stands alone.
+   */
+  dependsOn?: { claim: string; drawCorrelation: number | null; note: string };
 }
 
 /** Contents of `claims.json`. */

@@ -13,12 +13,13 @@ import {
   seededUniform,
 } from "../stats/mod.ts";
 import type { Group, Reduced } from "./_reduce.ts";
-import { blockEstimate, cellMean, cellOf, pIndOf, riseOf } from "./_cells.ts";
+import { blockEstimate, cellMean, cellOf, pIndOf } from "./_cells.ts";
 import { round, roundInterval } from "./_format.ts";
 import { percentileInterval } from "./claims.ts";
 import type { FamilyGroups } from "./grouping.ts";
 import type { FileHeader, ModelInput } from "./inputs.ts";
 import type {
+  AccuracyFloor,
   Estimate,
   GradientInfo,
   Interval,
@@ -27,12 +28,10 @@ import type {
   SimilarityFile,
 } from "./schema.ts";
 
-/** Bootstrap draws of every p(k1, k2) cell and of the rise of p(k, k) with log2 k. */
+/** Bootstrap draws of every p(k1, k2) cell. */
 export interface SimilarityDraws {
   /** Draws of cell (a, b) at index a·G + b. */
   cells: number[][];
-  /** Draws of the mean over families of the slope of p(k, k) against log2 k. */
-  rise: number[];
 }
 
 /**
@@ -43,12 +42,10 @@ export interface SimilarityDraws {
 export function similarityDraws(
   r: Reduced,
   groups: readonly Group[],
-  families: readonly FamilyGroups[],
   boot: ResampleSettings,
 ): SimilarityDraws {
   const M = r.models, B = r.blocks, G = groups.length;
   const cells: number[][] = Array.from({ length: G * G }, () => []);
-  const rise: number[] = [];
   const u = seededUniform(boot.seed);
   const pw = new Float64Array(M * M);
   for (let rep = 0; rep < boot.resamples; rep++) {
@@ -71,18 +68,14 @@ export function similarityDraws(
       const v = pw[i * M + j]!;
       return Number.isNaN(v) ? null : v;
     };
-    const diag: (number | null)[] = [];
     for (let a = 0; a < G; a++) {
       for (let b = 0; b < G; b++) {
         const v = cellMean(drawn[a]!, drawn[b]!, p);
         if (v !== null) cells[a * G + b]!.push(v);
-        if (a === b) diag.push(v);
       }
     }
-    const v = riseOf(families, (gi) => diag[gi] ?? null);
-    if (v !== null) rise.push(v);
   }
-  return { cells, rise };
+  return { cells };
 }
 
 /** What {@link similarityFile} reads. */
@@ -100,6 +93,8 @@ export interface SimilarityInput {
   seedOf: (label: string, ...index: number[]) => number;
   /** Reported in the file's `bootstrap` field. */
   baseSeed: number;
+  /** The accuracy floor the claims applied. */
+  accuracyFloor: AccuracyFloor;
 }
 
 /**
@@ -186,6 +181,7 @@ export function similarityFile(input: SimilarityInput): SimilarityFile {
     seed: m.seed,
     batchSize: m.batchSize ?? null,
     zeroGradients: r.zeros[i]!,
+    accuracy: m.accuracy ?? null,
   }));
   return {
     ...input.header,
@@ -214,6 +210,7 @@ export function similarityFile(input: SimilarityInput): SimilarityFile {
     meanDirection,
     splitHalf,
     sphericalVariance,
+    accuracyFloor: input.accuracyFloor,
     bootstrap: {
       resamples: input.boot.resamples,
       level: input.boot.level,

@@ -20,7 +20,8 @@ export function plant(options: {
   seeds: number;
   samples: number;
   dim: number;
-  sigma: (k: number) => number;
+  /** Noise scale of a model (by width, and optionally family and seed). */
+  sigma: (k: number, family?: string, seed?: number) => number;
   sharedMean?: boolean;
   seed?: number;
   scale?: number;
@@ -43,7 +44,7 @@ export function plant(options: {
   }
   const data = new Float32Array(models.length * N * D);
   models.forEach((m, i) => {
-    const sigma = options.sigma(m.k);
+    const sigma = options.sigma(m.k, m.family, m.seed);
     for (let x = 0; x < N; x++) {
       const mu = meanOf(options.sharedMean === false ? `${m.family}/${m.k}` : "shared", x);
       let norm = 0;

@@ -2,7 +2,7 @@
 // the reducer, against direct recomputations.
 import { GramReducer } from "../../lib/analysis/_reduce.ts";
 import { batchSizeFile } from "../../lib/analysis/batch_size.ts";
-import { deeperDistanceClaim } from "../../lib/analysis/gradient_claims.ts";
+import { claimScope, deeperDistanceClaim } from "../../lib/analysis/gradient_claims.ts";
 import { familiesOf, groupModels, splitHalves } from "../../lib/analysis/grouping.ts";
 import { fileHeader, type ModelInput } from "../../lib/analysis/inputs.ts";
 import { distanceMatrices, sortedT, table1File } from "../../lib/analysis/table1.ts";
@@ -99,14 +99,12 @@ Deno.test("deeperDistanceClaim() holds when the deeper family's t distributions 
   const t = sortedT(r, groups);
   const distances = distanceMatrices(groups, t);
   const table1 = table1File({ groups, tSorted: t, distances, header });
+  assert(table1.rows[0]!.mean! > table1.rows[1]!.mean!, "planted distances");
   const c = deeperDistanceClaim({
     r,
-    groups,
-    families: familiesOf(groups),
+    scope: claimScope(groups, models, null),
     boot: { resamples: 200, level: 0.95 },
     seedOf: () => 1,
-    table1,
-    distances,
   });
   assert(c.value! > 0, `value ${c.value} ${c.reason}`);
   assertEquals(c.verdict, "holds");
