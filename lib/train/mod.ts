@@ -22,14 +22,25 @@ export {
   evaluate,
   gatherSamples,
   learningRateAt,
+  resumeCheckpoint,
   train,
   trainStep,
 } from "./train.ts";
-export type { OptimizerKind, Split, TrainOptions, TrainProgress, TrainResult } from "./train.ts";
+export type {
+  OptimizerKind,
+  ResumePoint,
+  Split,
+  TrainOptions,
+  TrainProgress,
+  TrainResult,
+} from "./train.ts";
 export {
   listCheckpoints,
   loadCheckpointModel,
   loadLatestCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
+export { canTrainTogether, populationStep, trainPopulation } from "./population.ts";
+export type { PopulationMember, PopulationOptions } from "./population.ts";
+export { stackedConv2d, StackedModel } from "./_stacked.ts";
 export type { CheckpointState, EpochRecord, LoadedCheckpoint } from "./checkpoint.ts";

@@ -103,7 +103,8 @@ export function createOptimizer(kind: OptimizerKind, learningRate: number): tf.O
   }
 }
 
-function setLearningRate(opt: tf.Optimizer, lr: number): void {
+/** Sets an optimiser's learning rate (tfjs optimisers read it on every step). */
+export function setLearningRate(opt: tf.Optimizer, lr: number): void {
   (opt as unknown as { setLearningRate?: (lr: number) => void }).setLearningRate?.(lr);
   (opt as unknown as { learningRate: number }).learningRate = lr;
 }
@@ -118,7 +119,7 @@ export function learningRateAt(
 }
 
 /** The weight names' shapes, which identify an architecture independently of its seed. */
-function architectureOf(model: tfl.LayersModel): string {
+export function architectureOf(model: tfl.LayersModel): string {
   return model.weights.map((w) => w.shape.join("x")).join(",");
 }
 
@@ -141,7 +142,8 @@ export function gatherSamples(
   return { images, labels };
 }
 
-function checkSplit(split: Split, per: number, classes: number, name: string): void {
+/** Checks a split's sizes and labels against a model's input size and class count. */
+export function checkSplit(split: Split, per: number, classes: number, name: string): void {
   if (split.count < 1) {
     throw new RangeError(`${name} split has ${split.count} images; pass at least one.`);
   }
@@ -240,6 +242,46 @@ export async function evaluate(
   return { loss: lossSum / split.count, accuracy: correct / split.count };
 }
 
+/** What {@link resumeCheckpoint} restored besides the weights. */
+export type ResumePoint = Pick<
+  CheckpointState,
+  "epochsDone" | "history" | "optimizerStep" | "rngState"
+>;
+
+/**
+ * Loads the latest checkpoint in `dir` into `model` (and `optimizer`'s slots when given), after
+ * checking that it was trained with `config`; null when there is none.
+ *
+ * @throws {Error} when the checkpoint's settings differ from `config`.
+ */
+export async function resumeCheckpoint(
+  dir: string,
+  model: tfl.LayersModel,
+  config: Record<string, unknown>,
+  optimizer?: tf.Optimizer,
+): Promise<ResumePoint | null> {
+  const ck = await loadLatestCheckpoint(dir);
+  if (!ck) return null;
+  try {
+    for (const [k, v] of Object.entries(config)) {
+      if (JSON.stringify(ck.state.config[k]) !== JSON.stringify(v)) {
+        throw new Error(
+          `Checkpoint ${ck.path} was trained with ${k} = ${
+            JSON.stringify(ck.state.config[k])
+          }, not ${JSON.stringify(v)}; use another checkpointDir or the same settings.`,
+        );
+      }
+    }
+    model.loadWeights(ck.weights, true);
+    if (optimizer && ck.optimizerWeights.length) await optimizer.setWeights(ck.optimizerWeights);
+  } finally {
+    tf.dispose(Object.values(ck.weights));
+    tf.dispose(ck.optimizerWeights.map((x) => x.tensor));
+  }
+  const { epochsDone, history, optimizerStep, rngState } = ck.state;
+  return { epochsDone, history, optimizerStep, rngState };
+}
+
 /**
  * Trains a model with the paper's recipe by default: plain SGD, lr 0.1/√(epoch+1), batch 128,
  * softmax cross-entropy on logits, seeded data order (a Fisher–Yates shuffle per epoch from one
@@ -307,28 +349,12 @@ export async function train(
   let resumedFrom: number | null = null;
   try {
     if (options.checkpointDir) {
-      const ck = await loadLatestCheckpoint(options.checkpointDir);
-      if (ck) {
-        try {
-          for (const [k, v] of Object.entries(config)) {
-            if (JSON.stringify(ck.state.config[k]) !== JSON.stringify(v)) {
-              throw new Error(
-                `Checkpoint ${ck.path} was trained with ${k} = ${
-                  JSON.stringify(ck.state.config[k])
-                }, not ${JSON.stringify(v)}; use another checkpointDir or the same settings.`,
-              );
-            }
-          }
-          model.loadWeights(ck.weights, true);
-          if (ck.optimizerWeights.length) await optimizer.setWeights(ck.optimizerWeights);
-        } finally {
-          tf.dispose(Object.values(ck.weights));
-          tf.dispose(ck.optimizerWeights.map((x) => x.tensor));
-        }
-        history = ck.state.history;
-        epochsDone = resumedFrom = ck.state.epochsDone;
-        step = ck.state.optimizerStep;
-        rng.state = ck.state.rngState;
+      const r = await resumeCheckpoint(options.checkpointDir, model, config, optimizer);
+      if (r) {
+        history = r.history;
+        epochsDone = resumedFrom = r.epochsDone;
+        step = r.optimizerStep;
+        rng.state = r.rngState;
       }
     }
     const stopAt = Math.min(epochs, options.stopAfterEpoch ?? Infinity);

@@ -1,0 +1,272 @@
+// A population of S models of one architecture as one stacked model: every weight of the S
+// models stacked along a new leading axis ([S, ...]), activations of all models in one batch
+// ([S·B, ...], model s owning rows s·B … (s+1)·B − 1), and a functional forward that mirrors the
+// tfjs-layers graph layer by layer with per-model weights, per-model batch-norm moments and
+// per-model running statistics. Only the layers our convolutional families and the MLP use are
+// supported; `stackable()` says whether a model qualifies.
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+
+/** Layer classes the stacked forward implements. */
+const SUPPORTED = new Set([
+  "InputLayer",
+  "Conv2D",
+  "ZeroPadding2D",
+  "BatchNormalization",
+  "ReLU",
+  "MaxPooling2D",
+  "GlobalMaxPooling2D",
+  "GlobalAveragePooling2D",
+  "Dense",
+  "Add",
+  "Flatten",
+]);
+
+type Layer = tfl.layers.Layer;
+type Cfg = Record<string, unknown>;
+
+/** Whether every layer of `model` has a stacked implementation (CNN, ResNet and MLP families). */
+export function stackable(model: tfl.LayersModel): boolean {
+  return model.layers.every((l) => {
+    if (!SUPPORTED.has(l.getClassName())) return false;
+    const c = l.getConfig() as Cfg;
+    if (l.getClassName() === "Conv2D") {
+      const d = c.dilationRate as number | number[] | undefined;
+      const dil = Array.isArray(d) ? d : [d ?? 1];
+      return dil.every((v) => v === 1) && (c.activation ?? "linear") === "linear" &&
+        (c.dataFormat ?? "channelsLast") === "channelsLast";
+    }
+    if (l.getClassName() === "Dense") {
+      return ["linear", "relu"].includes((c.activation as string) ?? "linear");
+    }
+    if (l.getClassName() === "BatchNormalization") {
+      return c.axis === -1 || c.axis === 3 || (Array.isArray(c.axis) && c.axis[0] === -1);
+    }
+    return true;
+  });
+}
+
+const pair = (v: unknown): [number, number] =>
+  Array.isArray(v) ? [v[0] as number, (v[1] ?? v[0]) as number] : [v as number, v as number];
+
+/**
+ * Convolution of S models at once: x [S·B, H, W, Cin], filters [S, kh, kw, Cin, Cout]. Model s's
+ * rows meet model s's filter only.
+ */
+export function stackedConv2d(
+  x: tf.Tensor4D,
+  filters: tf.Tensor,
+  strides: [number, number],
+  pad: "same" | "valid",
+): tf.Tensor4D {
+  const S = filters.shape[0]!;
+  // One model: a reshape (tfjs's unstack gradient fails for a single output).
+  if (S === 1) {
+    const [, kh, kw, ci, co] = filters.shape as number[];
+    return tf.conv2d(x, tf.reshape(filters, [kh!, kw!, ci!, co!]), strides, pad);
+  }
+  const f = tf.unstack(filters, 0) as tf.Tensor4D[];
+  const xs = tf.split(x, S, 0) as tf.Tensor4D[];
+  return tf.concat(xs.map((xi, i) => tf.conv2d(xi, f[i]!, strides, pad)), 0);
+}
+
+/** Adds a per-model vector v [S, C] to activations [S·B, …, C]. */
+function addPerModel(x: tf.Tensor, v: tf.Tensor, S: number): tf.Tensor {
+  const shape = x.shape;
+  const inner = shape.slice(1, -1).map(() => 1);
+  const y = tf.reshape(x, [S, shape[0]! / S, ...shape.slice(1)]);
+  const vb = tf.reshape(v, [S, 1, ...inner, shape.at(-1)!]);
+  return tf.reshape(tf.add(y, vb), shape);
+}
+
+/** One stacked weight: the variable [S, ...] and the members' LayerVariables it came from. */
+interface Stacked {
+  variable: tf.Variable;
+  sources: tfl.LayerVariable[];
+}
+
+/**
+ * S models of one architecture, stacked. Create with {@link StackedModel.from}; call
+ * {@link StackedModel.forward} inside a gradient tape; {@link StackedModel.writeBack} copies the
+ * stacked weights (trainable and running statistics) into each member's LayersModel.
+ */
+export class StackedModel {
+  readonly size: number;
+  readonly members: tfl.LayersModel[];
+  readonly #weights = new Map<string, Stacked[]>();
+
+  private constructor(members: tfl.LayersModel[]) {
+    this.members = members;
+    this.size = members.length;
+    const layers = members[0]!.layers;
+    layers.forEach((layer, i) => {
+      const list: Stacked[] = layer.weights.map((w, j) => {
+        const sources = members.map((m) => m.layers[i]!.weights[j]!);
+        const value = tf.tidy(() => tf.stack(sources.map((s) => s.read())));
+        const variable = tf.variable(value, w.trainable, `${w.name}_stacked_${nextId++}`);
+        value.dispose();
+        return { variable, sources };
+      });
+      this.#weights.set(layer.name, list);
+    });
+  }
+
+  /**
+   * Stacks `members` (at least one, all of one architecture with the same layer names).
+   *
+   * @throws {TypeError} when the members differ in architecture or a layer is unsupported.
+   */
+  static from(members: tfl.LayersModel[]): StackedModel {
+    if (members.length < 1) throw new RangeError("A population needs at least one model.");
+    const arch = (m: tfl.LayersModel) =>
+      m.layers.map((l) => `${l.name}:${l.weights.map((w) => w.shape.join("x"))}`).join(",");
+    const a0 = arch(members[0]!);
+    for (const m of members) {
+      if (arch(m) !== a0) {
+        throw new TypeError(
+          `Model ${m.name} differs in architecture from ${
+            members[0]!.name
+          }; a population holds one family and width.`,
+        );
+      }
+      if (!stackable(m)) {
+        throw new TypeError(
+          `Model ${m.name} has layers without a stacked implementation; train it alone.`,
+        );
+      }
+    }
+    return new StackedModel(members);
+  }
+
+  /** The trainable stacked variables (what the optimiser updates). */
+  trainableVariables(): tf.Variable[] {
+    return [...this.#weights.values()].flat().filter((s) => s.variable.trainable).map((s) =>
+      s.variable
+    );
+  }
+
+  #w(layer: Layer, j: number): tf.Variable {
+    return this.#weights.get(layer.name)![j]!.variable;
+  }
+
+  /**
+   * Logits [S·B, classes] of images [S·B, H, W, C]. With `training`, batch norm normalises by
+   * each model's batch moments and updates each model's running statistics (tfjs-layers'
+   * rule: r ← r − (r − batch)·(1 − momentum), biased variance).
+   */
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
+    const S = this.size;
+    const out = new Map<string, tf.Tensor>();
+    for (const layer of this.members[0]!.layers) {
+      const cls = layer.getClassName();
+      const c = layer.getConfig() as Cfg;
+      const ins = (layer.inboundNodes[0]?.inboundLayers ?? []).map((l) => out.get(l.name)!);
+      const a = ins[0]!;
+      let y: tf.Tensor;
+      switch (cls) {
+        case "InputLayer":
+          y = x;
+          break;
+        case "Conv2D": {
+          y = stackedConv2d(
+            a as tf.Tensor4D,
+            this.#w(layer, 0),
+            pair(c.strides),
+            c.padding as "same" | "valid",
+          );
+          if (c.useBias) y = addPerModel(y, this.#w(layer, 1), S);
+          break;
+        }
+        case "ZeroPadding2D": {
+          const p = c.padding as [[number, number], [number, number]];
+          y = tf.pad(a, [[0, 0], p[0], p[1], [0, 0]]);
+          break;
+        }
+        case "BatchNormalization":
+          y = this.#batchNorm(layer, a, training, c);
+          break;
+        case "ReLU":
+          y = tf.relu(a);
+          break;
+        case "MaxPooling2D":
+          y = tf.maxPool(
+            a as tf.Tensor4D,
+            pair(c.poolSize),
+            pair(c.strides ?? c.poolSize),
+            c.padding as "same" | "valid",
+          );
+          break;
+        case "GlobalMaxPooling2D":
+          y = tf.max(a, [1, 2]);
+          break;
+        case "GlobalAveragePooling2D":
+          y = tf.mean(a, [1, 2]);
+          break;
+        case "Flatten":
+          y = tf.reshape(a, [a.shape[0]!, -1]);
+          break;
+        case "Dense": {
+          const [n, f] = a.shape as [number, number];
+          const k = this.#w(layer, 0);
+          y = tf.reshape(tf.matMul(tf.reshape(a, [S, n / S, f]), k as tf.Tensor3D), [n, -1]);
+          if (c.useBias) y = addPerModel(y, this.#w(layer, 1), S);
+          if (c.activation === "relu") y = tf.relu(y);
+          break;
+        }
+        case "Add":
+          y = ins.length === 2 ? tf.add(ins[0]!, ins[1]!) : tf.addN(ins);
+          break;
+        default:
+          throw new TypeError(`Layer ${layer.name} (${cls}) has no stacked implementation.`);
+      }
+      out.set(layer.name, y);
+    }
+    return out.get(this.members[0]!.layers.at(-1)!.name) as tf.Tensor2D;
+  }
+
+  #batchNorm(layer: Layer, a: tf.Tensor, training: boolean, c: Cfg): tf.Tensor {
+    const S = this.size;
+    const shape = a.shape;
+    const C = shape.at(-1)!;
+    const eps = c.epsilon as number;
+    const [gamma, beta, movingMean, movingVar] = [0, 1, 2, 3].map((j) => this.#w(layer, j));
+    const y = tf.reshape(a, [S, -1, C]);
+    let mean: tf.Tensor, variance: tf.Tensor;
+    if (training) {
+      const m = tf.moments(y, [1], true);
+      mean = m.mean;
+      variance = m.variance;
+      const decay = 1 - (c.momentum as number);
+      const update = (v: tf.Variable, value: tf.Tensor) =>
+        v.assign(tf.sub(v, tf.mul(tf.sub(v, tf.reshape(value, [S, C])), decay)));
+      update(movingMean!, mean);
+      update(movingVar!, variance);
+    } else {
+      mean = tf.reshape(movingMean!, [S, 1, C]);
+      variance = tf.reshape(movingVar!, [S, 1, C]);
+    }
+    const norm = tf.mul(tf.sub(y, mean), tf.rsqrt(tf.add(variance, eps)));
+    const out = tf.add(tf.mul(norm, tf.reshape(gamma!, [S, 1, C])), tf.reshape(beta!, [S, 1, C]));
+    return tf.reshape(out, shape);
+  }
+
+  /** Copies every stacked weight (running statistics included) into each member's model. */
+  writeBack(): void {
+    for (const list of this.#weights.values()) {
+      for (const { variable, sources } of list) {
+        tf.tidy(() => {
+          const parts = tf.unstack(variable, 0);
+          sources.forEach((s, i) => s.write(parts[i]!));
+        });
+      }
+    }
+  }
+
+  /** Frees the stacked variables (the members are untouched). */
+  dispose(): void {
+    for (const list of this.#weights.values()) for (const s of list) s.variable.dispose();
+    this.#weights.clear();
+  }
+}
+
+let nextId = 0;

@@ -1,0 +1,321 @@
+// Population training: S models of one family and width trained in the same dispatches, each
+// with its own initialisation, data order, batch-norm statistics, loss and SGD update, so each
+// ends as it would trained alone by train() (within f32 rounding). Checkpoints are per model, in
+// train()'s format, so runs stay individually resumable, by either path.
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import { modelDims } from "../models/mod.ts";
+import { Rng } from "./_rng.ts";
+import { stackable, StackedModel } from "./_stacked.ts";
+import { type CheckpointState, type EpochRecord, saveCheckpoint } from "./checkpoint.ts";
+import {
+  architectureOf,
+  checkSplit,
+  evaluate,
+  gatherSamples,
+  learningRateAt,
+  resumeCheckpoint,
+  type Split,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+} from "./train.ts";
+
+/** One member of a population: its model, data-order seed and checkpoint folder. */
+export interface PopulationMember {
+  model: tfl.LayersModel;
+  /** Seed of this model's data order (train()'s `seed`). */
+  seed: number;
+  /** This model's checkpoint folder (train()'s `checkpointDir`). */
+  checkpointDir?: string;
+}
+
+/** Options of {@link trainPopulation}: train()'s, less what is per member. */
+export interface PopulationOptions
+  extends Omit<TrainOptions, "seed" | "checkpointDir" | "onEpoch" | "optimizer" | "onProgress"> {
+  /** Progress of the population (loss: the members' mean). */
+  onProgress?: (p: TrainProgress) => void;
+  /** Called after each member's epoch record is made (and its checkpoint written). */
+  onEpoch?: (member: number, r: EpochRecord) => void;
+}
+
+/**
+ * Whether {@link trainPopulation} can train these models together: every layer has a stacked
+ * implementation (the CNN, ResNet and MLP families; ViT's layers do not).
+ *
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { canTrainTogether } from "./mod.ts";
+ * const m = createModel({ family: "CNNSmall", k: 1, seed: 0, shape: { channels: 1, height: 8, width: 8 }, classes: 2 });
+ * if (!canTrainTogether(m)) throw new Error("CNNSmall stacks");
+ * m.dispose();
+ * ```
+ */
+export function canTrainTogether(model: tfl.LayersModel): boolean {
+  return stackable(model);
+}
+
+/**
+ * One SGD step of a stacked population on a batch of S·B images (model s's B images at rows
+ * s·B …): the objective is the sum over models of each model's mean softmax cross-entropy, so
+ * each model's gradient is its own loss's. Returns the per-model losses [S] (caller disposes).
+ * Cost: one forward and backward pass of the S·B images.
+ */
+export function populationStep(
+  stacked: StackedModel,
+  optimizer: tf.Optimizer,
+  batch: { images: Float32Array; labels: Int32Array },
+): tf.Tensor1D {
+  const { h, w, c, classes } = modelDims(stacked.members[0]!);
+  const S = stacked.size;
+  return tf.tidy(() => {
+    const n = batch.labels.length;
+    const xs = tf.tensor4d(batch.images, [n, h, w, c]);
+    const ys = tf.oneHot(tf.tensor1d(batch.labels, "int32"), classes);
+    let perModel: tf.Tensor1D | null = null;
+    optimizer.minimize(
+      () => {
+        const logits = stacked.forward(xs, true);
+        const ce = tf.losses.softmaxCrossEntropy(
+          ys,
+          logits,
+          undefined,
+          undefined,
+          tf.Reduction.NONE,
+        );
+        const per = tf.mean(tf.reshape(ce, [S, n / S]), 1) as tf.Tensor1D;
+        perModel = tf.keep(per);
+        return tf.sum(per) as tf.Scalar;
+      },
+      false,
+      stacked.trainableVariables(),
+    );
+    return perModel!;
+  });
+}
+
+interface MemberState {
+  member: PopulationMember;
+  rng: Rng;
+  history: EpochRecord[];
+  epochsDone: number;
+  step: number;
+  resumedFrom: number | null;
+}
+
+/**
+ * Trains S models of one architecture together with train()'s recipe (plain SGD,
+ * lr/√(epoch+1) or constant, softmax cross-entropy on logits): in each step model s sees
+ * exactly the batch train() would give it with `seed` = its member seed, and gets its own
+ * loss's gradient, batch-norm moments and running statistics, and update. After every epoch the
+ * stacked weights are written back into each member's LayersModel, evaluated on `test` and
+ * checkpointed in its own folder (train()'s format: a member can resume with train() and vice
+ * versa). Members resumed at different epochs are brought level first (the lagging ones train
+ * together until they catch up).
+ *
+ * Cost: per epoch, one forward and backward pass of S·count images in count/batchSize steps, and
+ * a test pass per member.
+ *
+ * @throws {TypeError} when the members differ in architecture or have a layer without a stacked
+ *   implementation ({@link canTrainTogether}); otherwise what train() throws.
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { trainPopulation } from "./mod.ts";
+ * await initTf({ backend: "cpu" });
+ * const shape = { channels: 1, height: 2, width: 2 };
+ * const ms = [0, 1].map((seed) => createModel({ family: "MLP", k: 1, seed, shape, classes: 2 }));
+ * const images = new Float32Array([1, 1, 1, 1, -1, -1, -1, -1]);
+ * const data = { images, labels: new Int32Array([0, 1]), count: 2 };
+ * const r = await trainPopulation(ms.map((model, seed) => ({ model, seed })), data, { epochs: 2, batchSize: 2 });
+ * if (r.length !== 2 || r[1]!.history.length !== 2) throw new Error("expected two epochs each");
+ * ms.forEach((m) => m.dispose());
+ * ```
+ */
+export async function trainPopulation(
+  members: PopulationMember[],
+  data: Split,
+  options: PopulationOptions = {},
+): Promise<TrainResult[]> {
+  if (members.length < 1) throw new RangeError("trainPopulation() needs at least one member.");
+  const first = members[0]!.model;
+  const { h, w, c, classes } = modelDims(first);
+  const per = h * w * c;
+  checkSplit(data, per, classes, "training");
+  if (options.test) checkSplit(options.test, per, classes, "test");
+  const epochs = options.epochs ?? 1;
+  const batchSize = options.batchSize ?? 128;
+  const baseLr = options.learningRate ?? 0.1;
+  const schedule = options.schedule ?? "inverse-sqrt";
+  const every = options.progressEvery ?? 10;
+  for (const [n, v] of [["epochs", epochs], ["batchSize", batchSize], ["every", every]] as const) {
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`${n} = ${v} must be a positive integer.`);
+    }
+  }
+  const configOf = (seed: number, model: tfl.LayersModel) => ({
+    batchSize,
+    learningRate: baseLr,
+    schedule,
+    optimizer: "sgd",
+    seed,
+    count: data.count,
+    architecture: architectureOf(model),
+  });
+  const states: MemberState[] = [];
+  for (const member of members) {
+    const st: MemberState = {
+      member,
+      rng: new Rng(member.seed),
+      history: [],
+      epochsDone: 0,
+      step: 0,
+      resumedFrom: null,
+    };
+    if (member.checkpointDir) {
+      const r = await resumeCheckpoint(
+        member.checkpointDir,
+        member.model,
+        configOf(member.seed, member.model),
+      );
+      if (r) {
+        st.history = r.history;
+        st.epochsDone = st.resumedFrom = r.epochsDone;
+        st.step = r.optimizerStep;
+        st.rng.state = r.rngState;
+      }
+    }
+    states.push(st);
+  }
+  // Fails early, before any training, on mixed architectures or unsupported layers.
+  StackedModel.from(members.map((m) => m.model)).dispose();
+  const stopAt = Math.min(epochs, options.stopAfterEpoch ?? Infinity);
+  for (;;) {
+    const open = states.filter((s) => s.epochsDone < stopAt);
+    if (open.length === 0) break;
+    const epoch = Math.min(...open.map((s) => s.epochsDone));
+    await populationEpoch(open.filter((s) => s.epochsDone === epoch), data, {
+      epoch,
+      epochs,
+      batchSize,
+      lr: learningRateAt(epoch, baseLr, schedule),
+      every,
+      per,
+      options,
+      configOf,
+      index: (s) => states.indexOf(s),
+    });
+  }
+  return states.map((s) => ({
+    epochsDone: s.epochsDone,
+    history: s.history,
+    optimizerStep: s.step,
+    resumedFrom: s.resumedFrom,
+    stopped: s.epochsDone < epochs,
+  }));
+}
+
+async function populationEpoch(
+  group: MemberState[],
+  data: Split,
+  o: {
+    epoch: number;
+    epochs: number;
+    batchSize: number;
+    lr: number;
+    every: number;
+    per: number;
+    options: PopulationOptions;
+    configOf: (seed: number, m: tfl.LayersModel) => Record<string, unknown>;
+    index: (s: MemberState) => number;
+  },
+): Promise<void> {
+  const S = group.length;
+  const stacked = StackedModel.from(group.map((s) => s.member.model));
+  const optimizer = tf.train.sgd(o.lr);
+  const orders = group.map((s) => s.rng.permutation(data.count));
+  const batches = Math.ceil(data.count / o.batchSize);
+  const t0 = performance.now();
+  let lossSum: tf.Tensor = tf.zeros([S]);
+  let seen = 0;
+  try {
+    for (let b = 0; b < batches; b++) {
+      if (o.options.signal?.aborted) {
+        throw o.options.signal.reason ?? new DOMException("Training aborted.", "AbortError");
+      }
+      const from = b * o.batchSize, to = Math.min(data.count, from + o.batchSize);
+      const n = to - from;
+      const images = new Float32Array(S * n * o.per);
+      const labels = new Int32Array(S * n);
+      orders.forEach((order, s) => {
+        const part = gatherSamples(data, order, from, to, o.per);
+        images.set(part.images, s * n * o.per);
+        labels.set(part.labels, s * n);
+      });
+      const loss = populationStep(stacked, optimizer, { images, labels });
+      const prev = lossSum;
+      lossSum = tf.tidy(() => tf.add(prev, tf.mul(loss, n)));
+      prev.dispose();
+      loss.dispose();
+      seen += n;
+      for (const s of group) s.step++;
+      if (o.options.onProgress && ((b + 1) % o.every === 0 || b + 1 === batches)) {
+        const l = (await lossSum.data()) as Float32Array;
+        o.options.onProgress({
+          epoch: o.epoch,
+          epochs: o.epochs,
+          batch: b + 1,
+          batches,
+          loss: l.reduce((a: number, v: number) => a + v, 0) / (S * seen),
+          samplesPerSecond: (S * seen) / ((performance.now() - t0) / 1000),
+        });
+      }
+    }
+    const losses = await lossSum.data();
+    const seconds = (performance.now() - t0) / 1000;
+    stacked.writeBack();
+    for (const [i, s] of group.entries()) {
+      const model = s.member.model;
+      const ev = o.options.test ? await evaluate(model, o.options.test) : null;
+      const rec: EpochRecord = {
+        epoch: o.epoch,
+        learningRate: o.lr,
+        trainLoss: losses[i]! / seen,
+        testLoss: ev?.loss ?? null,
+        testAccuracy: ev?.accuracy ?? null,
+        samplesPerSecond: seen / seconds,
+        seconds,
+      };
+      s.history = [...s.history, rec];
+      s.epochsDone++;
+      if (s.member.checkpointDir) {
+        const state: CheckpointState = {
+          format: "salience-train-checkpoint",
+          version: 1,
+          epochsDone: s.epochsDone,
+          history: s.history,
+          optimizerStep: s.step,
+          rngState: s.rng.state,
+          config: o.configOf(s.member.seed, model),
+        };
+        // SGD's only optimiser weight is its step count, as train() saves it.
+        const iter = tf.scalar(s.step, "int32");
+        try {
+          await saveCheckpoint(s.member.checkpointDir, model, {
+            state,
+            optimizerWeights: [{ name: "iter", tensor: iter }],
+          });
+        } finally {
+          iter.dispose();
+        }
+      }
+      o.options.onEpoch?.(o.index(s), rec);
+    }
+  } finally {
+    lossSum.dispose();
+    optimizer.dispose();
+    stacked.dispose();
+  }
+}
