@@ -17,7 +17,7 @@ import type { BenchContext, BenchModule, BenchReport } from "./_harness.ts";
 
 /** Every benchmark, by name, in the order `deno task bench` runs them. One line each. */
 export const BENCHES: ReadonlyArray<readonly [string, () => Promise<BenchModule>]> = [
-  ["pairwise", () => import("./pairwise_bench.ts")],
+  ["analysis", () => import("./analysis_bench.ts")],
   ["npy", () => import("./npy_bench.ts")],
   ["train", () => import("./train_bench.ts")],
 ];

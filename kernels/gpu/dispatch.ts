@@ -247,19 +247,3 @@ export function packSamples(
   }
   return out;
 }
-
-/** The zero mask of samples x0 … x1−1 of `[models][samples]` as u32 for a storage buffer. */
-export function packMask(
-  mask: Uint8Array,
-  models: number,
-  samples: number,
-  x0: number,
-  x1: number,
-): Uint32Array {
-  const n = x1 - x0;
-  const out = new Uint32Array(models * n);
-  for (let m = 0; m < models; m++) {
-    for (let x = 0; x < n; x++) out[m * n + x] = mask[m * samples + x0 + x]!;
-  }
-  return out;
-}

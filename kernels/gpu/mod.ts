@@ -18,11 +18,10 @@ export {
   BufferSet,
   grid2d,
   loadShader,
-  packMask,
   packSamples,
   runUnit,
 } from "./dispatch.ts";
-export { allPairs, checkBatch, checkCount, checkPairs, cosineBin } from "./checks.ts";
+export { checkCount } from "./checks.ts";
 export {
   type Dispatch,
   type Program,

@@ -4,18 +4,18 @@
  * @module
  */
 export {
-  GRAM_A_TILE,
-  GRAM_RA,
-  GRAM_RB,
   GRAM_WG,
   gramKernelBody,
   gramLoopBound,
+  type GramTiling,
+  gramTiling,
+  paddedModels,
   ROW_SCALE_WG,
   ROW_SCALES,
   rowScaleLoopBound,
-  SAMPLE_GRAMS,
   sampleGrams,
   type SampleGramsOptions,
+  sampleGramsProgram,
   tilePairs,
 } from "./sample_grams.ts";
 export {

@@ -37,3 +37,6 @@ export {
   writeAnalysisFile,
 } from "./sweep.ts";
 export { type AnalyzeArgs, parseAnalyzeArgs, runAnalyzeCli } from "./cli.ts";
+// The streaming reduction's two steps, for benchmarks and callers with their own batch loop.
+export { forEachGram } from "./_grams.ts";
+export { GramReducer, type Group, type Reduced, type ReducerOptions } from "./_reduce.ts";

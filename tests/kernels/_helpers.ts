@@ -1,5 +1,5 @@
 /** Shared fixtures of the kernel tests: seeded data, the backend variants, GPU-test gating. */
-import { type Gpu, reference, requestGpu } from "../../kernels/mod.ts";
+import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { seededUniform } from "../../lib/stats/mod.ts";
 import { testNeeding } from "../_shared/requires.ts";
 
@@ -9,23 +9,6 @@ export function randomGrads(seed: number, length: number, scale = 1): Float32Arr
   const out = new Float32Array(length);
   for (let k = 0; k < length; k++) out[k] = (r() + r() + r() - 1.5) * scale;
   return out;
-}
-
-/**
- * A batch of unit vectors `[models][samples][dim]` from seeded gradients, with the rows listed
- * in `zeroRows` (model·samples + sample) set to zero.
- */
-export function randomUnits(
-  seed: number,
-  models: number,
-  samples: number,
-  dim: number,
-  zeroRows: number[] = [],
-): { units: Float32Array; zero: Uint8Array } {
-  const grads = randomGrads(seed, models * samples * dim);
-  for (const r of zeroRows) grads.fill(0, r * dim, (r + 1) * dim);
-  const { units, zero } = reference.normalizeRows(grads, { models, dim });
-  return { units, zero };
 }
 
 /** Largest absolute difference, treating equal NaNs as equal and a NaN mismatch as Infinity. */

@@ -1,27 +1,36 @@
+import { type Gpu, LOOP_CAP, reference, requestGpu, sampleGrams } from "../../kernels/mod.ts";
+import { assertLoopBound, loadShader, programSource } from "../../kernels/gpu/mod.ts";
 import {
-  cosineToMean,
-  type Gpu,
-  groupMeans,
-  LOOP_CAP,
-  normalizeRows,
-  PairwiseSimilarity,
-  reference,
-  requestGpu,
-} from "../../kernels/mod.ts";
-import { assertLoopBound, loadShader } from "../../kernels/gpu/mod.ts";
-import { normalizeLoopBound } from "../../kernels/normalize_rows/mod.ts";
-import { cosineLoopBound, gramLoopBound } from "../../kernels/pairwise_similarity/mod.ts";
-import { groupLoopBound } from "../../kernels/group_means/mod.ts";
-import { cosineToMeanLoopBound } from "../../kernels/cosine_to_mean/mod.ts";
-import { assertClose, gpuTest, maxDiff, randomGrads, randomUnits } from "./_helpers.ts";
-import { assertRejects, assertThrows } from "../_shared/assert.ts";
+  gramLoopBound,
+  ROW_SCALES,
+  rowScaleLoopBound,
+  sampleGramsProgram,
+} from "../../kernels/sample_grams/mod.ts";
+import { assertClose, gpuTest, maxDiff, randomGrads } from "./_helpers.ts";
+import { assertThrows } from "../_shared/assert.ts";
+
+/** sampleGrams() of `grads` against its f64 reference, within `tol`. */
+async function checkGrams(
+  gpu: Gpu,
+  grads: Float32Array,
+  shape: { models: number; samples: number; dim: number },
+  tol: number,
+  tag: string,
+): Promise<void> {
+  const got = await sampleGrams(gpu, grads, shape);
+  assertClose(maxDiff(got.grams, reference.sampleGrams(grads, shape).grams), tol, tag);
+}
 
 Deno.test("requestGpu() with forceCpu runs the reference kernels and says so", async () => {
   const gpu = await requestGpu({ forceCpu: true });
   if (gpu.backend !== "cpu" || gpu.device !== null) throw new Error("expected the CPU path");
   if (!/reference kernels/.test(gpu.describe())) throw new Error(`describe(): ${gpu.describe()}`);
-  const r = await normalizeRows(gpu, new Float32Array([3, 4]), { models: 1, dim: 2 });
-  assertClose(maxDiff(r.units, [0.6, 0.8]), 1e-7, "CPU path result");
+  const r = await sampleGrams(gpu, new Float32Array([3, 4, 6, 8]), {
+    models: 2,
+    samples: 1,
+    dim: 2,
+  });
+  assertClose(maxDiff(r.grams, [1, 1, 1, 1]), 1e-12, "CPU path result");
 });
 
 gpuTest("requestGpu() names the adapter and flags software adapters", async () => {
@@ -55,7 +64,8 @@ gpuTest("requestGpu() uses a caller-provided device and leaves it alive on destr
   const gpu = await requestGpu({ device, adapterName: "shared" });
   if (gpu.device !== device) throw new Error("the given device must be used");
   const grads = randomGrads(1, 2 * 3 * 5);
-  await normalizeRows(gpu, grads, { models: 2, dim: 5 });
+  const shape = { models: 2, samples: 3, dim: 5 };
+  await sampleGrams(gpu, grads, shape);
   gpu.destroy();
   const again = await requestGpu({ device });
   // without a name, the device's adapterInfo (where the runtime has it) names the adapter
@@ -63,12 +73,7 @@ gpuTest("requestGpu() uses a caller-provided device and leaves it alive on destr
   if (info && !again.adapterName.includes(info.description)) {
     throw new Error(`adapterName ${again.adapterName} lacks ${info.description}`);
   }
-  const r = await normalizeRows(again, grads, { models: 2, dim: 5 });
-  assertClose(
-    maxDiff(r.units, reference.normalizeRows(grads, { models: 2, dim: 5 }).units),
-    1e-6,
-    "after",
-  );
+  await checkGrams(again, grads, shape, 2e-6, "after");
   device.destroy();
 });
 
@@ -84,45 +89,25 @@ function destroyAfterSubmit(gpu: Gpu, n: number): void {
 }
 
 gpuTest(
-  "PairwiseSimilarity redoes a batch whose device is lost mid-reduction (no partial sums)",
+  "sampleGrams() redoes a chunk whose device is lost mid-batch (no partial result)",
   async () => {
-    const M = 12, N = 9, D = 64;
-    const { units, zero } = randomUnits(99, M, N, D, [4]);
-    const want = reference.pairwiseSimilarity(units, zero, { models: M, dim: D });
-    // Small bindings: every batch takes several submissions, so losing the device after the
-    // second one leaves the batch half done; the sums must still equal the reference.
-    const gpu = await requestGpu({ maxBindingBytes: 4 * M * D * 2 });
+    const shape = { models: 12, samples: 9, dim: 64 };
+    const grads = randomGrads(99, 12 * 9 * 64);
+    grads.fill(0, 4 * 64, 5 * 64);
+    // Small bindings: the batch takes several submissions, so losing the device after the
+    // second one leaves it half done; the result must still equal the reference.
+    const gpu = await requestGpu({ maxBindingBytes: 16 * 12 * 64 * 2 });
     try {
-      const acc = new PairwiseSimilarity(gpu, { models: M, dim: D });
-      const half = (x0: number, x1: number) => {
-        const n = x1 - x0, u = new Float32Array(M * n * D), z = new Uint8Array(M * n);
-        for (let m = 0; m < M; m++) {
-          u.set(units.subarray((m * N + x0) * D, (m * N + x1) * D), m * n * D);
-          z.set(zero.subarray(m * N + x0, m * N + x1), m * n);
-        }
-        return [u, z] as const;
-      };
-      await acc.add(...half(0, 4));
       const first = gpu.device!;
       destroyAfterSubmit(gpu, 2);
-      await acc.add(...half(4, 9));
-      const r = acc.result();
+      await checkGrams(gpu, grads, shape, 2e-6, "after the loss");
       if (gpu.recoveries < 1 || gpu.device === first) {
-        throw new Error(
-          "the lost device was not replaced",
-        );
+        throw new Error("the lost device was not replaced");
       }
       if (!/device lost/.test(gpu.describe())) throw new Error(`describe(): ${gpu.describe()}`);
-      assertClose(maxDiff(r.sum, want.sum), 1e-5 * N, "sums after the loss");
-      if (maxDiff(r.count, want.count) !== 0 || r.samples !== N) {
-        throw new Error(
-          "counts after the loss",
-        );
-      }
       // the replacement device keeps working
       destroyAfterSubmit(gpu, 1);
-      const again = await normalizeRows(gpu, randomGrads(5, 40), { models: 2, dim: 4 });
-      if (again.units.length !== 40) throw new Error("normalizeRows after a second loss");
+      await checkGrams(gpu, grads, shape, 2e-6, "after a second loss");
     } finally {
       gpu.destroy();
     }
@@ -130,10 +115,10 @@ gpuTest(
 );
 
 gpuTest(
-  "PairwiseSimilarity falls back to the CPU reference when a lost device cannot be replaced",
+  "sampleGrams() falls back to the CPU reference when a lost device cannot be replaced",
   async () => {
-    const M = 4, N = 6, D = 20;
-    const { units, zero } = randomUnits(17, M, N, D);
+    const shape = { models: 4, samples: 6, dim: 20 };
+    const grads = randomGrads(17, 4 * 6 * 20);
     const gpu = await requestGpu();
     const original = navigator.gpu.requestAdapter;
     try {
@@ -142,13 +127,10 @@ gpuTest(
         configurable: true,
       });
       gpu.device!.destroy();
-      const acc = new PairwiseSimilarity(gpu, { models: M, dim: D });
-      await acc.add(units, zero);
+      await checkGrams(gpu, grads, shape, 1e-12, "CPU fallback");
       if (gpu.backend !== "cpu" || !/no replacement/.test(gpu.describe())) {
         throw new Error(`expected the CPU path, got ${gpu.describe()}`);
       }
-      const want = reference.pairwiseSimilarity(units, zero, { models: M, dim: D });
-      assertClose(maxDiff(acc.result().sum, want.sum), 1e-12, "CPU fallback sums");
     } finally {
       Object.defineProperty(navigator.gpu, "requestAdapter", {
         value: original,
@@ -159,17 +141,13 @@ gpuTest(
   },
 );
 
-gpuTest("PairwiseSimilarity dispatches more than 65,535 workgroups on a 2-D grid", async () => {
-  // one workgroup per (pair, sample): 66,000 samples of one pair exceed one grid dimension
+gpuTest("sampleGrams() dispatches more than 65,535 workgroups on a 2-D grid", async () => {
+  // one row-scale workgroup per (model, sample): 2 × 33,000 rows exceed one grid dimension
   const gpu = await requestGpu();
   try {
-    const N = 66_000, D = 2;
-    const { units, zero } = randomUnits(3, 2, N, D, [5]);
-    const acc = new PairwiseSimilarity(gpu, { models: 2, dim: D, cosines: true });
-    await acc.add(units, zero);
-    const got = acc.result();
-    const want = reference.pairwiseSimilarity(units, zero, { models: 2, dim: D, cosines: true });
-    assertClose(maxDiff(got.cosines!.values, want.cosines!.values), 1e-6, "66,000 cosines");
+    const grads = randomGrads(3, 2 * 33_000 * 2);
+    grads.fill(0, 10, 12);
+    await checkGrams(gpu, grads, { models: 2, samples: 33_000, dim: 2 }, 2e-6, "33,000 samples");
   } finally {
     gpu.destroy();
   }
@@ -228,123 +206,51 @@ gpuTest("LOOP_CAP is below the iterations this adapter runs in one invocation", 
 });
 
 Deno.test("every kernel's per-invocation loop bound stays under LOOP_CAP at D = 70,000", () => {
-  const bounds = {
-    gram: gramLoopBound(56_000),
-    gramRegisters: gramLoopBound(200_000, "registers"),
-    pairCosines: cosineLoopBound(70_000),
-    normalize: normalizeLoopBound(70_000),
-    normalizePooled: normalizeLoopBound(3 * 64, { channels: 3, height: 32, width: 32, size: 8 }),
-    groupMeans: groupLoopBound(257, 70_000),
-    cosineToMean: cosineToMeanLoopBound(70_000),
-  };
+  const bounds = { rowScales: rowScaleLoopBound(70_000 / 4), grams: gramLoopBound(70_000 / 4) };
   for (const [name, n] of Object.entries(bounds)) {
     if (!(n > 0 && n <= LOOP_CAP)) throw new Error(`${name}: bound ${n}`);
   }
   assertThrows(() => assertLoopBound("probe", LOOP_CAP + 1), RangeError);
 });
 
-gpuTest(
-  "normalizeRows() refuses a pooling window longer than the loop cap instead of truncating",
-  async () => {
-    const gpu = await requestGpu();
-    try {
-      const pool = { channels: 1, height: 300, width: 300, size: 1 }; // one 90,000-value window
-      await assertRejects(
-        () =>
-          normalizeRows(gpu, new Float32Array(90_000).fill(1), { models: 1, dim: 90_000, pool }),
-        RangeError,
-        "loop iterations",
-      );
-    } finally {
-      gpu.destroy();
+Deno.test("WGSL sources take workgroup sizes as pipeline constants (no hand-kept copies)", async () => {
+  for (const program of [ROW_SCALES, sampleGramsProgram({ ra: 2, rb: 8 })]) {
+    const text = await programSource(program);
+    if (!/override WG: u32/.test(text) || program.constants?.WG === undefined) {
+      throw new Error(`${program.label}: WG is not a pipeline constant`);
     }
-  },
-);
-
-Deno.test("WGSL sources take workgroup sizes from TypeScript (no hand-kept copies)", async () => {
-  const dir = new URL("../../kernels/", import.meta.url);
-  for (
-    const file of [
-      "normalize_rows/normalize_rows.wgsl",
-      "pairwise_similarity/pairwise_similarity.wgsl",
-      "pairwise_similarity/pairwise_registers.wgsl",
-      "pairwise_similarity/pair_cosines.wgsl",
-      "pairwise_similarity/span_sums.wgsl",
-      "group_means/group_means.wgsl",
-      "cosine_to_mean/cosine_to_mean.wgsl",
-    ]
-  ) {
-    const text = await Deno.readTextFile(new URL(file, dir));
-    if (!text.includes("const WG: u32 = {{WG}}u;")) {
-      throw new Error(`${file}: WG is not written in`);
+    if (/@workgroup_size\(\s*\d/.test(text)) {
+      throw new Error(`${program.label}: fixed workgroup size`);
     }
-    if (/@workgroup_size\(\s*\d/.test(text)) throw new Error(`${file}: hard-coded workgroup size`);
-    if (!text.startsWith("//")) throw new Error(`${file}: no header comment`);
+    if (!text.includes("fn treeMax(")) throw new Error(`${program.label}: no prelude`);
+    const own = await Deno.readTextFile(program.shader);
+    if (!own.startsWith("//")) throw new Error(`${program.label}: no header comment`);
   }
   let error: unknown = null;
   try {
-    await loadShader(new URL("normalize_rows/normalize_rows.wgsl", dir), {});
+    await loadShader(new URL("../../kernels/sample_grams/sample_grams.wgsl", import.meta.url), {});
   } catch (e) {
     error = e;
   }
-  if (!(error instanceof SyntaxError)) throw new Error("a missing constant must be a SyntaxError");
+  if (!(error instanceof SyntaxError)) {
+    throw new Error("a missing source part must be a SyntaxError");
+  }
 });
 
 gpuTest("kernels called concurrently on one Gpu each return their own correct result", async () => {
   const gpu = await requestGpu();
   try {
+    const shape = { models: 3, samples: 4, dim: 50 };
     const grads = [1, 2, 3, 4].map((k) => randomGrads(k, 3 * 4 * 50));
-    const results = await Promise.all(
-      grads.map((g) => normalizeRows(gpu, g, { models: 3, dim: 50 })),
-    );
+    const results = await Promise.all(grads.map((g) => sampleGrams(gpu, g, shape)));
     results.forEach((r, k) => {
-      const want = reference.normalizeRows(grads[k]!, { models: 3, dim: 50 });
-      assertClose(maxDiff(r.units, want.units), 1e-6, `call ${k}`);
+      const want = reference.sampleGrams(grads[k]!, shape);
+      assertClose(maxDiff(r.grams, want.grams), 2e-6, `call ${k}`);
     });
   } finally {
     gpu.destroy();
   }
 });
-
-gpuTest(
-  "groupMeans() and cosineToMean() redo their work when the device is lost mid-way",
-  async () => {
-    const M = 6, N = 5, D = 30;
-    const { units, zero } = randomUnits(123, M, N, D, [7]);
-    const labels = Int32Array.from([0, 0, 0, 1, 1, -1]);
-    const gpu = await requestGpu({ maxBindingBytes: 4 * M * D * 2 }); // several submissions each
-    try {
-      destroyAfterSubmit(gpu, 2);
-      const means = await groupMeans(gpu, units, {
-        models: M,
-        dim: D,
-        zero,
-        labels,
-        between: true,
-      });
-      const wantMeans = reference.groupMeans(units, {
-        models: M,
-        dim: D,
-        zero,
-        labels,
-        between: true,
-      });
-      assertClose(maxDiff(means.direction, wantMeans.direction), 2e-6, "directions after the loss");
-      assertClose(
-        maxDiff(means.between!.sum, wantMeans.between!.sum),
-        1e-5,
-        "between after the loss",
-      );
-      destroyAfterSubmit(gpu, 2);
-      const t = await cosineToMean(gpu, units, { models: M, dim: D, zero, labels });
-      const wantT = reference.cosineToMean(units, { models: M, dim: D, zero, labels });
-      assertClose(maxDiff(t.t, wantT.t), 2e-6, "t after the loss");
-      if (gpu.recoveries < 2) throw new Error(`expected two recoveries, saw ${gpu.recoveries}`);
-    } finally {
-      gpu.destroy();
-    }
-  },
-);
 
 /** The error `fn` throws (or rejects with), or null. */
 async function thrown(fn: () => unknown): Promise<unknown> {
@@ -397,49 +303,23 @@ gpuTest("requestGpu() refuses a caller's device whose limits are missing", async
   }
 });
 
-gpuTest("PairwiseSimilarity runs every degenerate batch shape without a NaN size", async () => {
-  // One model, one sample, dim 1, a final short batch, per-sample cosines on and off, both Gram
-  // kernel versions, and splits forced by a small maxBindingBytes: each must give the reference.
-  for (const kernel of ["tiled", "registers"] as const) {
-    for (const maxBindingBytes of [undefined, 112]) {
-      const gpu = await requestGpu({ maxBindingBytes });
-      try {
-        for (
-          const [M, N, D] of [[1, 1, 1], [2, 1, 1], [1, 5, 3], [3, 1, 9], [2, 3, 1]] as Array<
-            [number, number, number]
-          >
-        ) {
-          for (const cosines of [false, true]) {
-            const { units, zero } = randomUnits(M + N + D, M, N, D);
-            const acc = new PairwiseSimilarity(gpu, { models: M, dim: D, kernel, cosines });
-            // all but the last sample, then the last one alone (a short final batch)
-            const cut = Math.max(1, N - 1);
-            for (const [x0, x1] of [[0, cut], [cut, N]] as Array<[number, number]>) {
-              if (x1 <= x0) continue;
-              const n = x1 - x0;
-              const u = new Float32Array(M * n * D), z = new Uint8Array(M * n);
-              for (let m = 0; m < M; m++) {
-                u.set(units.subarray((m * N + x0) * D, (m * N + x1) * D), m * n * D);
-                z.set(zero.subarray(m * N + x0, m * N + x1), m * n);
-              }
-              await acc.add(u, z);
-            }
-            const got = acc.result();
-            const want = reference.pairwiseSimilarity(units, zero, {
-              models: M,
-              dim: D,
-              cosines,
-            });
-            const tag = `${kernel} M=${M} N=${N} D=${D} cosines=${cosines} max=${maxBindingBytes}`;
-            assertClose(maxDiff(got.sum, want.sum), 1e-5 * N, tag);
-            if (cosines) {
-              assertClose(maxDiff(got.cosines!.values, want.cosines!.values), 1e-6, `${tag} cos`);
-            }
-          }
-        }
-      } finally {
-        gpu.destroy();
+gpuTest("sampleGrams() runs every degenerate batch shape without a NaN size", async () => {
+  // One model, one sample, dim 1, and splits forced by a small maxBindingBytes.
+  for (const maxBindingBytes of [undefined, 1024]) {
+    const gpu = await requestGpu({ maxBindingBytes });
+    try {
+      for (const [m, n, d] of [[1, 1, 1], [2, 1, 1], [1, 5, 3], [3, 1, 9], [2, 3, 1]]) {
+        const shape = { models: m!, samples: n!, dim: d! };
+        await checkGrams(
+          gpu,
+          randomGrads(m! + n! + d!, m! * n! * d!),
+          shape,
+          2e-6,
+          `${m}×${n}×${d} max=${maxBindingBytes}`,
+        );
       }
+    } finally {
+      gpu.destroy();
     }
   }
 });

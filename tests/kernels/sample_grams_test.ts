@@ -6,7 +6,13 @@ import {
   ROW_ZERO,
   sampleGrams,
 } from "../../kernels/mod.ts";
-import { gramLoopBound, rowScaleLoopBound, tilePairs } from "../../kernels/sample_grams/mod.ts";
+import {
+  GRAM_WG,
+  gramLoopBound,
+  gramTiling,
+  rowScaleLoopBound,
+  tilePairs,
+} from "../../kernels/sample_grams/mod.ts";
 import { assertClose, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
 import { assertRejects } from "../_shared/assert.ts";
 
@@ -43,12 +49,13 @@ Deno.test("reference.sampleGrams() equals cosines computed from the definition",
 });
 
 Deno.test("tilePairs() covers every upper-triangle entry of the Gram once per tile pair", () => {
-  for (const m of [1, 7, 16, 17, 64, 257]) {
+  for (const m of [1, 7, 16, 17, 64, 128, 257]) {
     const seen = new Uint8Array(m * m);
+    const { ra, rb } = gramTiling(m), a = GRAM_WG * ra;
     for (const p of tilePairs(m)) {
       const t = p >> 16, b = p & 0xffff;
-      for (let i = t * 16; i < Math.min(m, t * 16 + 16); i++) {
-        for (let j = b * 8; j < Math.min(m, b * 8 + 8); j++) seen[i * m + j] = 1;
+      for (let i = t * a; i < Math.min(m, t * a + a); i++) {
+        for (let j = b * rb; j < Math.min(m, b * rb + rb); j++) seen[i * m + j] = 1;
       }
     }
     for (let i = 0; i < m; i++) {
@@ -74,6 +81,7 @@ const SHAPES: ReadonlyArray<readonly [number, number, number]> = [
   [3, 5, 13],
   [17, 3, 30],
   [41, 2, 9],
+  [130, 2, 5],
 ];
 
 for (const v of variants) {

@@ -1,0 +1,215 @@
+/**
+ * Benchmark of the analysis's reduction end to end, as `analyzeGradients` runs it: read a
+ * gradient batch from a `.npy` file, normalise (scaled norms, zero rows flagged), per-sample
+ * Grams, and the group statistics of `GramReducer` (group sums, leave-one-out t, split halves,
+ * cosines between group means and to other groups' means), for M ∈ {16, 64, 256} models in four
+ * groups × N samples × D ∈ {784, 3072}, measured side by side in one run with
+ *
+ * - our kernels (`sampleGrams` on the adapter, then `GramReducer`),
+ * - the TypeScript path (the kernel's float64 reference, then `GramReducer`), timed on the
+ *   first samples only (it is slow),
+ * - NumPy float32 doing the same reductions on the same file (`analysis_peer.py`, run when a
+ *   `python3` with NumPy exists: `python3`, then `/usr/bin/python3`),
+ * - the adapter's multiply-add ceiling (`_roofline.ts`).
+ *
+ * Throughput is samples per second; GFLOP/s count the Gram's M(M+1)·D flops per sample (using
+ * symmetry; NumPy's matmul does 2M²·D but is credited the same). The file holds one batch of
+ * samples, re-read for every batch (from the page cache), so N can exceed what fits on disk.
+ * Targets: at least ¼ of NumPy's throughput and 10× the TypeScript path for every M.
+ *
+ * @module
+ */
+import { requestGpu } from "../kernels/mod.ts";
+import { forEachGram, GramReducer, type Group } from "../lib/analysis/mod.ts";
+import { openNpy, writeNpy } from "../lib/npy/mod.ts";
+import { seededUniform } from "../lib/stats/mod.ts";
+import {
+  type BenchContext,
+  type BenchReport,
+  fmt,
+  loadAverage,
+  markdownTable,
+  ratio,
+  textTable,
+} from "./_harness.ts";
+import { measureRoofline } from "./_roofline.ts";
+
+/** Model counts benchmarked. */
+export const MODEL_COUNTS = [16, 64, 256] as const;
+/** Gradient sizes benchmarked: 1×28×28 (Fashion-MNIST) and 3×32×32 (CIFAR). */
+export const DIMS = [784, 3072] as const;
+/** Samples per configuration at `--scale=1`. */
+const SAMPLES = 1000;
+/** Groups the models form (widths), and random halvings of each. */
+const GROUPS = 4, SPLITS = 8;
+/** Most multiply-adds the TypeScript path is timed on per configuration. */
+const TS_FLOPS = 3e8;
+/** Targets: fraction of NumPy's throughput, and speed-up over the TypeScript path. */
+export const TARGET_VS_NUMPY = 0.25, TARGET_VS_TS = 10;
+
+/** The analysis's own batch size for M models of D values (as `analyzeGradients` picks it). */
+function batchSize(m: number, d: number): number {
+  return Math.max(8, Math.min(256, Math.floor(16_000_000 / (m * d))));
+}
+
+/** Correlated seeded gradients `[M][B][D]`: a shared direction per sample plus noise. */
+function gradients(m: number, b: number, d: number): Float32Array {
+  const r = seededUniform(m * 7 + d);
+  const shared = new Float32Array(b * d).map(() => r() - 0.5);
+  const out = new Float32Array(m * b * d);
+  for (let i = 0; i < m; i++) {
+    for (let k = 0; k < b * d; k++) out[i * b * d + k] = shared[k]! + 2 * (r() - 0.5);
+  }
+  return out;
+}
+
+function groupsOf(m: number): { groups: Group[]; halves: Array<Array<[number[], number[]]>> } {
+  const size = m / GROUPS;
+  const groups = Array.from({ length: GROUPS }, (_, g) => ({
+    family: "bench",
+    k: g,
+    members: Array.from({ length: size }, (_, i) => g * size + i),
+  }));
+  const r = seededUniform(1);
+  const halves = groups.map((g) =>
+    Array.from({ length: SPLITS }, () => {
+      const p = [...g.members].sort(() => r() - 0.5);
+      const h = Math.floor(p.length / 2);
+      return [p.slice(0, h), p.slice(h, 2 * h)] as [number[], number[]];
+    })
+  );
+  return { groups, halves };
+}
+
+/** Reads, reduces `samples` samples in batches of the file's B; returns seconds. */
+async function reduceFile(
+  path: string,
+  gpu: Parameters<typeof forEachGram>[0],
+  samples: number,
+): Promise<number> {
+  using file = await openNpy(path);
+  const [m, b, d] = file.shape as [number, number, number];
+  const { groups, halves } = groupsOf(m);
+  const reducer = new GramReducer(m, samples, groups, { halves });
+  const buf = new Float32Array(m * b * d);
+  const t0 = performance.now();
+  for (let start = 0; start < samples; start += b) {
+    const n = Math.min(b, samples - start);
+    for (let i = 0; i < m; i++) {
+      await file.readElements(i * b * d, n * d, buf.subarray(i * n * d, (i + 1) * n * d));
+    }
+    await forEachGram(
+      gpu,
+      buf.subarray(0, m * n * d),
+      { models: m, count: n, dim: d },
+      (x, g, z) => {
+        reducer.add(start + x, g, z);
+      },
+    );
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** The first python that imports NumPy, or null. */
+async function findPython(): Promise<string | null> {
+  for (const cmd of ["python3", "/usr/bin/python3"]) {
+    try {
+      const out = await new Deno.Command(cmd, { args: ["-c", "import numpy"], stderr: "null" })
+        .output();
+      if (out.success) return cmd;
+    } catch {
+      // not installed
+    }
+  }
+  return null;
+}
+
+async function numpySeconds(python: string, path: string, samples: number, b: number) {
+  const script = new URL("./analysis_peer.py", import.meta.url).pathname;
+  const out = await new Deno.Command(python, {
+    args: [script, path, String(samples), String(b), String(GROUPS), String(SPLITS)],
+    env: { OMP_NUM_THREADS: String(navigator.hardwareConcurrency) },
+  }).output();
+  if (!out.success) {
+    throw new Error(`analysis_peer.py failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(new TextDecoder().decode(out.stdout)).seconds as number;
+}
+
+/** Runs the benchmark (see the module doc). */
+export async function run(ctx: BenchContext): Promise<BenchReport> {
+  const gpu = await requestGpu();
+  const adapter = gpu.describe();
+  ctx.log(`analysis: ${adapter}`);
+  const python = await findPython();
+  ctx.log(`analysis: NumPy peer ${python ?? "absent (no python3 with NumPy)"}`);
+  const peak = gpu.device
+    ? (await measureRoofline(gpu.device, ctx.quick ? { minSeconds: 0.02, reps: 1 } : {})).peak
+    : NaN;
+  const dir = await Deno.makeTempDir({ prefix: "analysis_bench" });
+  const rows: string[][] = [];
+  const header = [
+    "M",
+    "D",
+    "N",
+    "batch",
+    "ours samples/s",
+    "ours GFLOP/s",
+    "% of FMA peak",
+    "TS samples/s",
+    "NumPy samples/s",
+    "ours/NumPy",
+    "ours/TS",
+    "load",
+  ];
+  try {
+    const cases = ctx.quick ? [[16, 784]] : MODEL_COUNTS.flatMap((m) => DIMS.map((d) => [m, d]));
+    for (const [m, d] of cases as Array<[number, number]>) {
+      const samples = ctx.quick ? 32 : Math.max(1000, Math.round(SAMPLES * ctx.scale));
+      const b = Math.min(batchSize(m, d), samples);
+      const path = `${dir}/g_${m}_${d}.npy`;
+      await writeNpy(path, [m, b, d], gradients(m, b, d));
+      const flopsPerSample = m * (m + 1) * d;
+      await reduceFile(path, gpu, b); // warm-up: pipelines, page cache
+      const ours = samples / (await reduceFile(path, gpu, samples));
+      const tsSamples = Math.max(1, Math.min(samples, Math.floor(TS_FLOPS / flopsPerSample)));
+      const ts = tsSamples / (await reduceFile(path, null, tsSamples));
+      const numpy = python ? samples / (await numpySeconds(python, path, samples, b)) : NaN;
+      await Deno.remove(path);
+      const gflops = (ours * flopsPerSample) / 1e9;
+      const row = [
+        String(m),
+        String(d),
+        String(samples),
+        String(b),
+        fmt(ours),
+        fmt(gflops),
+        fmt((100 * gflops) / peak),
+        fmt(ts),
+        fmt(numpy),
+        ratio(ours / numpy),
+        ratio(ours / ts),
+        fmt(loadAverage() ?? NaN),
+      ];
+      ctx.log(textTable(header, [row]));
+      rows.push(row);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    gpu.destroy();
+  }
+  const misses = rows.filter((r) =>
+    !(parseFloat(r[10]!) >= TARGET_VS_TS) || (python && !(parseFloat(r[9]!) >= TARGET_VS_NUMPY))
+  ).map((r) => `M ${r[0]} D ${r[1]}`);
+  const note = `${adapter}; FMA peak ${
+    fmt(peak)
+  } GFLOP/s; targets ≥ ${TARGET_VS_NUMPY}× NumPy, ≥ ${TARGET_VS_TS}× TS: ${
+    misses.length === 0 ? "met" : `missed at ${misses.join(", ")}`
+  }`;
+  ctx.log(note);
+  ctx.log(textTable(header, rows));
+  return {
+    title: "Analysis end to end (read, normalise, Grams, group statistics)",
+    markdown: `${markdownTable(header, rows)}\n\n${note}`,
+  };
+}
