@@ -1,7 +1,10 @@
 /**
  * Training and salience throughput per family and width k, on the WebGPU backend and on the
  * CPU backend side by side (28×28×1 inputs, 10 classes, the default batch 64), plus each
- * backend's conformance check. Run: `deno task bench train` (or
+ * backend's conformance check; then, on WebGPU, population training (S models of one family and
+ * width in one stacked step, aggregate samples/s beside one model's step), a per-kernel profile
+ * of one training step (time, share, GFLOP/s and fraction of the adapter's multiply-add peak)
+ * and that peak, measured in the same run. Run: `deno task bench train` (or
  * `deno run -A bench/train_bench.ts`).
  *
  * @module
@@ -11,7 +14,8 @@ import type { BenchContext, BenchReport } from "./_harness.ts";
 import { fmt, loadAverage, markdownTable, textTable, timeIt } from "./_harness.ts";
 import { hasWebGpuAdapter, initTf, type TfReport } from "../lib/tf/mod.ts";
 import { createModel, type Family } from "../lib/models/mod.ts";
-import { createOptimizer, trainStep } from "../lib/train/mod.ts";
+import { createOptimizer, populationStep, StackedModel, trainStep } from "../lib/train/mod.ts";
+import { measureRoofline } from "./_roofline.ts";
 import { inputGradients } from "../lib/salience/mod.ts";
 
 type Cell = { train: number; salience: number } | null;
@@ -50,6 +54,91 @@ async function measure(
   opt.dispose();
   m.dispose();
   return { train: opts.batch / t.median, salience: opts.batch / s.median };
+}
+
+/** Aggregate training samples/s of S models of `family`(k) trained together (one stacked step). */
+async function measurePopulation(
+  family: Family,
+  k: number,
+  S: number,
+  opts: { batch: number; size: number; reps: number },
+): Promise<number> {
+  const shape = { channels: 1, height: opts.size, width: opts.size };
+  const models = Array.from(
+    { length: S },
+    (_, seed) => createModel({ family, k, seed, shape, classes: 10 }),
+  );
+  const stacked = StackedModel.from(models);
+  const opt = createOptimizer("sgd", 0.01);
+  const batch = syntheticBatch(S * opts.batch, opts.size * opts.size, k);
+  const t = await timeIt(async () => {
+    const l = populationStep(stacked, opt, batch);
+    await l.data();
+    l.dispose();
+  }, { warmup: 1, reps: opts.reps });
+  stacked.dispose();
+  opt.dispose();
+  models.forEach((m) => m.dispose());
+  return (S * opts.batch) / t.median;
+}
+
+/** One kernel's share of a profiled training step. */
+interface KernelRow {
+  name: string;
+  calls: number;
+  ms: number;
+  /** Multiply-add FLOPs (convolutions and matMul only; 0 where not counted). */
+  flops: number;
+}
+
+/** FLOPs of one convolution kernel call from its shapes (2 per multiply-add). */
+function convFlops(name: string, inputs: number[][], output: number[]): number {
+  const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
+  if (name === "Conv2D" || name === "FusedConv2D") {
+    const f = inputs[1]!;
+    return 2 * prod(output) * f[0]! * f[1]! * f[2]!;
+  }
+  if (name === "Conv2DBackpropInput") {
+    const dy = inputs[0]!, f = inputs[1]!;
+    return 2 * prod(dy) * f[0]! * f[1]! * f[2]!;
+  }
+  if (name === "Conv2DBackpropFilter") {
+    const dy = inputs[1]!;
+    return 2 * prod(dy) * output[0]! * output[1]! * output[2]!;
+  }
+  return 0;
+}
+
+/**
+ * Per-kernel profile of one training step (tfjs's kernel timer: GPU timestamps on WebGPU),
+ * grouped by kernel name and output shape, longest first.
+ */
+async function profileStep(
+  family: Family,
+  k: number,
+  opts: { batch: number; size: number },
+): Promise<KernelRow[]> {
+  const shape = { channels: 1, height: opts.size, width: opts.size };
+  const m = createModel({ family, k, seed: 0, shape, classes: 10 });
+  const opt = createOptimizer("sgd", 0.01);
+  const batch = syntheticBatch(opts.batch, opts.size * opts.size, k);
+  await trainStep(m, opt, batch).data(); // warm-up (pipelines compiled)
+  const p = await tf.profile(() => {
+    trainStep(m, opt, batch).dispose();
+  });
+  const rows = new Map<string, KernelRow>();
+  for (const kk of p.kernels) {
+    const t = await (kk.kernelTimeMs as unknown as Promise<number | { error: string }>);
+    const key = `${kk.name} ${kk.outputShapes.map((o) => o.join("×")).join(",")}`;
+    const r = rows.get(key) ?? { name: key, calls: 0, ms: 0, flops: 0 };
+    r.calls++;
+    r.ms += typeof t === "number" ? t : NaN;
+    r.flops += convFlops(kk.name, kk.inputShapes, kk.outputShapes[0] ?? []);
+    rows.set(key, r);
+  }
+  opt.dispose();
+  m.dispose();
+  return [...rows.values()].sort((a, b) => b.ms - a.ms);
 }
 
 /** Runs the benchmark (see the module doc). */
@@ -101,6 +190,57 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       results.set(key, row);
     }
   }
+  // Population training and the per-kernel profile, on the WebGPU backend as initTf configures it.
+  let popMarkdown = "";
+  if (await hasWebGpuAdapter()) {
+    await initTf({ backend: "webgpu", sizes });
+    const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+    const roof = await measureRoofline(device, { minSeconds: ctx.quick ? 0.05 : 0.25 });
+    ctx.log(`roofline: ${fmt(roof.peak)} GFLOP/s multiply-add, ${fmt(roof.bandwidth)} GB/s copy`);
+    const profFamily: Family = "CNNSmall", profK = ctx.quick ? 2 : 8;
+    const prof = await profileStep(profFamily, profK, { batch, size });
+    const total = prof.reduce((a, r) => a + r.ms, 0);
+    const profHeader = ["kernel (output shape)", "calls", "ms", "share", "GFLOP/s", "of peak"];
+    const profRows = prof.slice(0, 24).map((r) => [
+      r.name,
+      String(r.calls),
+      fmt(r.ms),
+      `${fmt((100 * r.ms) / total)} %`,
+      r.flops ? fmt(r.flops / r.ms / 1e6) : "–",
+      r.flops ? `${fmt((100 * r.flops) / r.ms / 1e6 / roof.peak)} %` : "–",
+    ]);
+    ctx.log(textTable(profHeader, profRows));
+    const families: Family[] = ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge"];
+    const widths = ctx.quick ? [2] : [2, 4, 8];
+    const sizesS = ctx.quick ? [1, 2] : [1, 4, 8, 16];
+    const popHeader = ["family k", "alone", ...sizesS.map((S) => `S = ${S}`), "best/alone"];
+    const popRows: string[][] = [];
+    for (const family of ctx.quick ? ["CNNSmall" as Family] : families) {
+      for (const k of widths) {
+        const alone = (await measure(family, k, { batch, size, reps: 1, warmup: 1 })).train;
+        const cells: number[] = [];
+        for (const S of sizesS) {
+          cells.push(await measurePopulation(family, k, S, { batch, size, reps: 1 }));
+          ctx.log(`  population ${family} ${k} S=${S}: ${fmt(cells.at(-1)!)}/s`);
+        }
+        popRows.push([
+          `${family} ${k}`,
+          fmt(alone),
+          ...cells.map((v) => fmt(v)),
+          `${fmt(Math.max(...cells) / alone)}×`,
+        ]);
+      }
+    }
+    ctx.log(textTable(popHeader, popRows));
+    popMarkdown = `\n\nPopulation training (aggregate samples/s of S models in one stacked step; ` +
+      `"alone": one model's trainStep), WebGPU, load average ${loadAverage() ?? "n/a"}; ` +
+      `adapter multiply-add peak ${fmt(roof.peak)} GFLOP/s, copy ${fmt(roof.bandwidth)} GB/s ` +
+      `(measured in this run):\n\n${markdownTable(popHeader, popRows)}\n\n` +
+      `Per-kernel profile of one ${profFamily}(${profK}) training step at batch ${batch} ` +
+      `(kernel total ${fmt(total)} ms; FLOPs counted for convolutions):\n\n${
+        markdownTable(profHeader, profRows)
+      }`;
+  }
   await tf.setBackend("cpu");
   const header = [
     "family k",
@@ -149,7 +289,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       markdownTable(header, rows)
     }\n\nConformance (relative error against the CPU backend at batch ${batch}):\n\n${
       markdownTable(checkHeader, checkRows)
-    }\n\n${reports.map((r) => `- ${r.note}`).join("\n")}`,
+    }\n\n${reports.map((r) => `- ${r.note}`).join("\n")}${popMarkdown}`,
   };
 }
 
