@@ -1,0 +1,56 @@
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { initTf } from "../../lib/tf/mod.ts";
+import { createModel } from "../../lib/models/mod.ts";
+import { preciseBatchNorm, train } from "../../lib/train/mod.ts";
+import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
+
+await initTf({ backend: "cpu" });
+const data = prepareDataset(
+  makeSyntheticRaw({ size: 8, channels: 1, numClasses: 3, trainCount: 48, testCount: 8, seed: 9 }),
+);
+
+Deno.test("preciseBatchNorm() sets the first BN layer's statistics to the mean of its batch moments", async () => {
+  const m = createModel({ family: "CNNSmall", k: 2, seed: 4, shape: data.shape, classes: 3 });
+  await train(m, data.train, { epochs: 1, batchSize: 16, seed: 0 });
+  const trainable = await Promise.all(m.trainableWeights.map((w) => w.read().data()));
+  const used = await preciseBatchNorm(m, data.train, { batches: 3, batchSize: 16 });
+  assertEquals(used, 3);
+  // Independently: the first conv's outputs (what the first BN layer sees), batch by batch.
+  const conv = m.layers.find((l) => l.getClassName() === "Conv2D")!;
+  const bn = m.layers.find((l) => l.getClassName() === "BatchNormalization")!;
+  const sub = tfl.model({ inputs: m.inputs, outputs: conv.output as tfl.SymbolicTensor });
+  const per = 8 * 8;
+  const means: Float32Array[] = [], vars: Float32Array[] = [];
+  for (let i = 0; i < 3; i++) {
+    const x = tf.tensor4d(data.train.images.slice(i * 16 * per, (i + 1) * 16 * per), [16, 8, 8, 1]);
+    const y = sub.predict(x) as tf.Tensor;
+    const mo = tf.moments(y, [0, 1, 2]);
+    means.push(await mo.mean.data() as Float32Array);
+    vars.push(await mo.variance.data() as Float32Array);
+    tf.dispose([x, y, mo.mean, mo.variance]);
+  }
+  const avg = (a: Float32Array[]) =>
+    a[0]!.map((_, j) => a.reduce((s, v) => s + v[j]!, 0) / a.length);
+  const [gotMean, gotVar] = await Promise.all([
+    bn.weights[2]!.read().data(),
+    bn.weights[3]!.read().data(),
+  ]);
+  const expMean = avg(means), expVar = avg(vars);
+  expMean.forEach((v, j) => ok(Math.abs(gotMean[j]! - v) < 1e-5 * (1 + Math.abs(v)), `mean ${j}`));
+  expVar.forEach((v, j) =>
+    ok(Math.abs(gotVar[j]! - v) < 1e-5 * (1 + Math.abs(v)), `variance ${j}`)
+  );
+  // Trainable weights and the layers' momentum are unchanged.
+  const after = await Promise.all(m.trainableWeights.map((w) => w.read().data()));
+  assertEquals(after, trainable);
+  ok((bn as unknown as { momentum: number }).momentum === 0.9);
+  m.dispose();
+});
+
+Deno.test("preciseBatchNorm() leaves a model without batch norm alone", async () => {
+  const m = createModel({ family: "MLP", k: 1, seed: 0, shape: data.shape, classes: 3 });
+  assertEquals(await preciseBatchNorm(m, data.train), 0);
+  m.dispose();
+});
