@@ -21,8 +21,15 @@ export * from "./schema.ts";
 export { bootInterval, claim, percentileInterval, slope, verdictOf } from "./claims.ts";
 export { fitSawFamily, type SawFamilyOptions } from "./saw_family.ts";
 export {
+  type ClaimScope,
+  claimScope,
+  DEFAULT_H2_THRESHOLD,
+  MIN_SEEDS_PER_GROUP,
+} from "./gradient_claims.ts";
+export {
   analyzeGradients,
   type BatchStream,
+  DEFAULT_MIN_TEST_ACCURACY,
   type GradientAnalysis,
   type GradientAnalysisOptions,
   type ModelInput,

@@ -18,6 +18,7 @@ import {
   type ModelInput,
 } from "./gradients.ts";
 import {
+  type AccuracyFloor,
   ANALYSIS_FILES,
   ANALYSIS_SCHEMA_VERSION,
   type AnalysisFile,
@@ -56,6 +57,8 @@ export interface AnalyzeResult {
   files: string[];
   summary: SummaryFile;
   claims: ClaimsFile;
+  /** The accuracy floor the claims applied, with the accuracy range (also in similarity.json). */
+  accuracyFloor?: AccuracyFloor;
 }
 
 /**
@@ -130,6 +133,10 @@ export async function analyzeSweep(
   const outDir = options.outDir ?? join(sweepDir, SWEEP_FILES.analysis);
   return await analyzeStream(src, inputs, {
     ...options,
+    // The call's floor, else the sweep config's, else the default of analyzeGradients.
+    minTestAccuracy: options.minTestAccuracy !== undefined
+      ? options.minTestAccuracy
+      : sweep.config.analysis?.minTestAccuracy,
     outDir,
     source: sweep.sweepId,
     info: {
@@ -334,7 +341,13 @@ async function analyzeStream(
       warnings: a.warnings,
     };
     await write(ANALYSIS_FILES.summary, summary);
-    return { outDir, files, summary, claims: claimsFile };
+    return {
+      outDir,
+      files,
+      summary,
+      claims: claimsFile,
+      accuracyFloor: a.similarity.accuracyFloor,
+    };
   } finally {
     if (ownGpu) gpu?.destroy();
   }

@@ -80,6 +80,18 @@ export interface ExperimentsConfig {
   } | null;
 }
 
+/**
+ * Settings of the analysis at the end of a sweep. Optional (with every key in it) so that configs
+ * written before it, and their sweep ids, stay valid: absent means the default.
+ */
+export interface AnalysisConfig {
+  /**
+   * Models whose test accuracy is below this are left out of every claim (and listed in the
+   * analysis); `null` applies no floor; absent: `DEFAULT_MIN_TEST_ACCURACY` of `lib/analysis`.
+   */
+  minTestAccuracy?: number | null;
+}
+
 /** A resolved sweep configuration: what `sweep.json` stores under `config`. */
 export interface SweepConfig {
   /** Preset name (or the `name` of a `--config` file); the sweep id starts with it. */
@@ -94,6 +106,8 @@ export interface SweepConfig {
   training: TrainingConfig;
   salience: SalienceConfig;
   experiments: ExperimentsConfig;
+  /** Analysis settings; absent: every default. */
+  analysis?: AnalysisConfig;
   /** TensorFlow.js backend: `auto` takes WebGPU when it passes its self-check, else CPU. */
   backend: "auto" | "webgpu" | "cpu";
 }

@@ -7,7 +7,12 @@
  *
  * @module
  */
-import { type AnalyzeOptions, type AnalyzeResult, analyzeSweep } from "../analysis/mod.ts";
+import {
+  type AccuracyFloor,
+  type AnalyzeOptions,
+  type AnalyzeResult,
+  analyzeSweep,
+} from "../analysis/mod.ts";
 import { type Dataset, loadDataset } from "../data/mod.ts";
 import { runSweepExperiments } from "../experiments/mod.ts";
 import { readSweep } from "../store/mod.ts";
@@ -99,6 +104,7 @@ export async function analyzeSweepDir(
           : ""
       } → ${result.outDir}`,
   );
+  log(accuracyLine(result.accuracyFloor));
   for (const c of result.claims.claims) log(`  ${c.verdict.padEnd(12)} ${c.id}: ${c.reason}`);
   await analyzeMethods(sweepDir, config, {
     analysis: { ...options.analysis, gpu: options.cpu ? "cpu" : "auto" },
@@ -111,4 +117,20 @@ export async function analyzeSweepDir(
     log,
   });
   return result;
+}
+
+/** The end-of-sweep line on test accuracy: its range and what the claims' floor left out. */
+function accuracyLine(floor: AccuracyFloor | undefined): string {
+  if (!floor || floor.range === null) return "test accuracy: not recorded";
+  const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+  const range = `test accuracy ${pct(floor.range[0])} – ${pct(floor.range[1])}`;
+  if (floor.minTestAccuracy === null) return `${range}; no accuracy floor`;
+  const out = floor.excluded;
+  return `${range}; floor ${pct(floor.minTestAccuracy)}: ${
+    out.length === 0
+      ? "every model is above it"
+      : `${out.length} model(s) left out of the claims (${
+        out.map((e) => `${e.family} k=${e.k} seed ${e.seed} ${pct(e.accuracy)}`).join(", ")
+      })`
+  }`;
 }

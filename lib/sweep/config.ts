@@ -68,6 +68,8 @@ const OPTIONAL = new Set([
   "salience.smoothGrad",
   "salience.integratedGradients",
   "salience.epochs",
+  "analysis",
+  "analysis.minTestAccuracy",
 ]);
 const nullOr = (shape: Shape): Shape & { __nullable: Check } =>
   ({ ...shape, __nullable: () => null }) as Shape & { __nullable: Check };
@@ -108,6 +110,9 @@ const SHAPE: Shape = {
       epsilon: numIn(0, 10, true),
       strategies: listOf(["largest", "same-width", "mean-direction"], "strategies"),
     }),
+  },
+  analysis: {
+    minTestAccuracy: (v) => v === null ? null : numIn(0, 1)(v),
   },
   backend: oneOf(["auto", "webgpu", "cpu"]),
 };

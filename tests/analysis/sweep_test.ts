@@ -12,11 +12,13 @@ import {
 } from "../../lib/store/mod.ts";
 import { analyzeSweep, assertAnalysisFile, type EnsemblesFile } from "../../lib/analysis/mod.ts";
 import { assert, assertEquals, plant } from "./_synthetic.ts";
+import { validateConfig } from "../../lib/sweep/config.ts";
+import { presetConfig } from "../../lib/sweep/presets.ts";
 
 const HASH = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /** A sweep folder whose runs hold planted gradients (run 5 left incomplete). */
-async function fakeSweep(dir: string) {
+async function fakeSweep(dir: string, analysis?: SweepConfig["analysis"]) {
   const p = plant({
     families: ["CNNSmall"],
     ks: [2, 4],
@@ -36,6 +38,7 @@ async function fakeSweep(dir: string) {
     salience: { scalar: "true-class-logit", pool: null },
     experiments: { logits: false, ensembles: null, attack: null },
     backend: "cpu",
+    ...(analysis ? { analysis } : {}),
   } as SweepConfig;
   await writeSweep(dir, {
     schemaVersion: 1,
@@ -90,7 +93,7 @@ async function fakeSweep(dir: string) {
       backend: { tfjs: "cpu", adapter: null, software: false },
       input: { shape: [3, 2, 2], classes: 10 },
       history: [],
-      final: { testLoss: 1, testAcc: 0.5 },
+      final: { testLoss: 1, testAcc: 0.5 + i / 100 },
       salience: { file: "salience.npy", shape: [16, 12], sidecar: "salience.json" },
       logits: null,
       seconds: { train: 0, salience: 0 },
@@ -153,4 +156,45 @@ Deno.test("analyzeSweep() reads complete runs only and writes every analysis fil
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("analyzeSweep() applies the default accuracy floor, or the config's, and lists the models it left out", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fakeSweep(dir);
+    const r = await analyzeSweep(dir, { gpu: "cpu", resamples: 50 });
+    // Accuracies 0.50 … 0.54 of the five complete runs are all below the default 0.75.
+    assertEquals(r.accuracyFloor!.minTestAccuracy, 0.75);
+    assertEquals(r.accuracyFloor!.excluded.map((e) => e.accuracy), [0.5, 0.51, 0.52, 0.53, 0.54]);
+    assertEquals(r.accuracyFloor!.range, [0.5, 0.54]);
+    const rise = r.claims.claims.find((c) => c.id === "similarity-rises-with-width")!;
+    assertEquals(rise.verdict, "inconclusive");
+    assert(rise.reason.includes("below the accuracy floor"), rise.reason);
+    const dir2 = await Deno.makeTempDir();
+    try {
+      await fakeSweep(dir2, { minTestAccuracy: 0.52 });
+      const r2 = await analyzeSweep(dir2, { gpu: "cpu", resamples: 50 });
+      assertEquals(r2.accuracyFloor!.excluded.map((e) => e.accuracy), [0.5, 0.51]);
+      const off = await analyzeSweep(dir2, { gpu: "cpu", resamples: 50, minTestAccuracy: null });
+      assertEquals(off.accuracyFloor!.excluded, []);
+    } finally {
+      await Deno.remove(dir2, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("validateConfig() takes analysis.minTestAccuracy in [0, 1] or null and refuses others", () => {
+  const tiny = presetConfig("tiny");
+  validateConfig({ ...tiny, analysis: { minTestAccuracy: 0.6 } }, "a.json");
+  validateConfig({ ...tiny, analysis: { minTestAccuracy: null } }, "a.json");
+  validateConfig({ ...tiny, analysis: {} }, "a.json");
+  let msg = "";
+  try {
+    validateConfig({ ...tiny, analysis: { minTestAccuracy: 75 } }, "a.json");
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  assert(msg.includes("'analysis.minTestAccuracy' is 75; expected a number in [0, 1]"), msg);
 });
