@@ -410,6 +410,11 @@ export interface EnsemblePoint {
   draws: number;
   /** E_x[t]: cosine of the ensemble's salience to μ of seeds outside the ensemble. */
   meanT: Estimate;
+  /**
+   * E_x[t] that the width's p(k, k) alone predicts for this size (independent members of equal
+   * norm): √(m·h)·p/√((1 + (m − 1)p)(1 + (h − 1)p)); null when p ≤ 0 or for single models.
+   */
+  predictedT?: number | null;
   /** Mean test cross-entropy of the ensemble (logits averaged). */
   loss: number;
   /** Test accuracy of the ensemble. */
@@ -425,6 +430,10 @@ export interface EnsemblesFile extends AnalysisHeader<"ensembles"> {
     k: number;
     /** Seeds of the group available; μ always comes from seeds outside the ensemble. */
     models: number;
+    /** Seeds held out for μ (h). */
+    heldOut?: number;
+    /** p(k, k) on the probe images: mean over x of the mean pairwise cosine of every seed. */
+    pWithin?: number | null;
     points: EnsemblePoint[];
   }>;
   /** Single models beside the ensembles: one point per model (members = 1, draws = 1). */

@@ -205,6 +205,8 @@ export interface EnsemblePlan {
   family: string;
   k: number;
   models: number;
+  /** Every member index of the width (held-out seeds and pool), by seed. */
+  seeds: number[];
   held: number[];
   subsets: Array<{ size: number; draws: number[][] }>;
 }
@@ -246,6 +248,7 @@ export function ensemblePlans(
       family,
       k,
       models: n,
+      seeds: idx,
       held,
       subsets: [...new Set(sizes)].sort((a, b) => a - b).map((size) => ({
         size,
@@ -259,6 +262,11 @@ export function ensemblePlans(
 /** Per-sample t and loss of every drawn ensemble of one width. */
 export interface EnsembleCurve {
   plan: EnsemblePlan;
+  /**
+   * Per sample: the mean pairwise cosine of the unit gradients of every seed of the width
+   * (the per-sample p(k, k)); NaN where fewer than two gradients are non-zero.
+   */
+  rho: Float64Array;
   sizes: Array<{
     members: number;
     /** Per draw: cosine of the ensemble's salience to μ per sample (NaN where undefined). */
@@ -291,7 +299,61 @@ async function measureCurve(
     }
     sizes.push({ members: size, t, loss, summary });
   }
-  return { plan, sizes };
+  return { plan, rho: pairwiseCosine(plan.seeds.map((i) => members[i]!.gradient), N, D), sizes };
+}
+
+/**
+ * Per sample, the mean over distinct pairs of the cosine between the unit gradients, from the
+ * norm of their sum: (‖Σ u‖² − n)/(n(n − 1)) over the n non-zero gradients (NaN when n < 2).
+ * Cost: O(gradients · samples · dim).
+ *
+ * @example
+ * ```ts
+ * import { pairwiseCosine } from "./ensemble.ts";
+ * const r = pairwiseCosine([Float32Array.of(1, 0), Float32Array.of(1, 1), Float32Array.of(0, 2)], 1, 2);
+ * if (Math.abs(r[0]! - (2 * Math.SQRT1_2 + 0) / 3) > 1e-6) throw new Error("wrong");
+ * ```
+ */
+export function pairwiseCosine(
+  gradients: readonly Float32Array[],
+  samples: number,
+  dim: number,
+): Float64Array {
+  const sum = meanUnitDirection(gradients, samples, dim);
+  const out = new Float64Array(samples);
+  for (let x = 0; x < samples; x++) {
+    let n = 0;
+    for (const g of gradients) {
+      for (let i = 0; i < dim; i++) {
+        if (g[x * dim + i] !== 0) {
+          n++;
+          break;
+        }
+      }
+    }
+    let sq = 0;
+    for (let i = 0; i < dim; i++) sq += sum[x * dim + i]! ** 2;
+    out[x] = n < 2 ? NaN : (sq - n) / (n * (n - 1));
+  }
+  return out;
+}
+
+/**
+ * What the within-width similarity p alone predicts for E_x[t] of an m-member ensemble measured
+ * against the mean direction of h held-out seeds, when every unit gradient is an independent
+ * draw whose pairwise cosines average p and members' gradients have equal norms:
+ * t̂(m) = √(m·h)·p / √((1 + (m − 1)·p)·(1 + (h − 1)·p)) (see docs/analysis.md). Null for p ≤ 0.
+ *
+ * @example
+ * ```ts
+ * import { predictedEnsembleT } from "./ensemble.ts";
+ * // p = 1: every gradient is the mean direction.
+ * if (Math.abs(predictedEnsembleT(1, 4, 3)! - 1) > 1e-12) throw new Error("wrong");
+ * ```
+ */
+export function predictedEnsembleT(p: number, m: number, h: number): number | null {
+  if (!(p > 0)) return null;
+  return Math.sqrt(m * h) * p / Math.sqrt((1 + (m - 1) * p) * (1 + (h - 1) * p));
 }
 
 /**
@@ -304,6 +366,8 @@ export function curvePoints(
   N: number,
   settings: { resamples: number; level: number; seed: number },
 ): EnsemblesFile["curves"][number] {
+  const p = finiteMean(curve.rho).mean;
+  const h = curve.plan.held.length;
   const points: EnsemblePoint[] = curve.sizes.map(({ members, t: ts, summary }) => {
     const perDraw: number[] = [];
     let pairs = 0;
@@ -335,11 +399,19 @@ export function curvePoints(
         pairs,
         ci,
       } satisfies Estimate,
+      predictedT: p === null ? null : predictedEnsembleT(p, members, h),
       loss: summary.reduce((s, d) => s + d.loss, 0) / summary.length,
       accuracy: summary.reduce((s, d) => s + d.accuracy, 0) / summary.length,
     };
   });
-  return { family: curve.plan.family, k: curve.plan.k, models: curve.plan.models, points };
+  return {
+    family: curve.plan.family,
+    k: curve.plan.k,
+    models: curve.plan.models,
+    heldOut: h,
+    pWithin: p,
+    points,
+  };
 }
 
 /**
@@ -377,9 +449,33 @@ export function singleModelPoints(
   return singles;
 }
 
+/** The mean of a per-sample series over the samples `xs` (all when null), finite values only. */
+function meanAt(v: Float64Array, xs: Int32Array | null): number | null {
+  let s = 0, c = 0;
+  if (xs) { for (const q of xs) Number.isFinite(v[q]!) && (s += v[q]!, c++); }
+  else for (const x of v) Number.isFinite(x) && (s += x, c++);
+  return c ? s / c : null;
+}
+
+/** Smallest fraction of the gain p(k, k) predicts that ensembles must realise for the claim. */
+export const ENSEMBLE_GAIN_THRESHOLD = 0.5;
+
 /**
- * The ensemble claims: the mean over widths of the slope of E_x[t] (and of the test loss)
- * against ensemble size, with intervals resampling the images. Cost: O(resamples · draws · N).
+ * The ensemble claims, with intervals resampling the images.
+ *
+ * "ensembles-move-to-mean": that ensembles approach the mean direction follows from p(k, k) > 0
+ * alone, so the claim compares the rise of E_x[t] from the smallest to the largest ensemble size
+ * with the rise {@link predictedEnsembleT} gives for the width's p(k, k) on the same images:
+ * Σ_widths measured rise / Σ_widths predicted rise, claimed above
+ * {@link ENSEMBLE_GAIN_THRESHOLD}. It fails when members that agree pairwise do not average into
+ * the mean direction (for example when one member's gradient norm dominates the mean).
+ *
+ * "ensemble-loss-falls": the slope of the ensemble's test loss against size, claimed negative;
+ * cross-entropy is convex in the logits, so averaging logits cannot raise the expected loss
+ * (Jensen): the claim fails only for members that do not differ (slope 0) and holds for any
+ * diverse members, signal or not, so it is reported but is no evidence of the mean direction.
+ *
+ * Cost: O(resamples · draws · N).
  */
 export function ensembleClaims(
   curves: readonly EnsembleCurve[],
@@ -387,73 +483,87 @@ export function ensembleClaims(
   settings: { resamples: number; level: number; seed: number },
 ): ClaimEntry[] {
   type Size = EnsembleCurve["sizes"][number];
-  const slopeOver = (pick: (p: Size) => Float64Array[], xs: Int32Array | null) => {
+  const usable = curves.filter((c) => c.sizes.length >= 2);
+  const sizeMean = (p: Size, pick: (p: Size) => Float64Array[], xs: Int32Array | null) =>
+    meanOfFinite(pick(p).map((arr) => meanAt(arr, xs)));
+  const lossSlope = (xs: Int32Array | null) => {
     const slopes: number[] = [];
-    for (const curve of curves) {
-      if (curve.sizes.length < 2) continue;
+    for (const curve of usable) {
       const x: number[] = [], y: number[] = [];
       for (const p of curve.sizes) {
-        const vals: number[] = [];
-        for (const arr of pick(p)) {
-          let s = 0, c = 0;
-          if (xs) { for (const q of xs) Number.isFinite(arr[q]!) && (s += arr[q]!, c++); }
-          else for (const v of arr) Number.isFinite(v) && (s += v, c++);
-          if (c) vals.push(s / c);
-        }
-        const mean = meanOfFinite(vals);
+        const mean = sizeMean(p, (q) => q.loss, xs);
         if (mean === null) continue;
         x.push(p.members);
         y.push(mean);
       }
       const s = slope(x, y);
-      if (s !== null) slopes.push(s);
+      // Rounding in the averaged logits of identical members is not a slope.
+      if (s !== null) slopes.push(Math.abs(s) < 1e-12 ? 0 : s);
     }
     return meanOfFinite(slopes);
   };
+  const gainRatio = (xs: Int32Array | null) => {
+    let measured = 0, predicted = 0, n = 0;
+    for (const curve of usable) {
+      const lo = curve.sizes[0]!, hi = curve.sizes.at(-1)!;
+      const p = meanAt(curve.rho, xs);
+      const tLo = sizeMean(lo, (q) => q.t, xs), tHi = sizeMean(hi, (q) => q.t, xs);
+      if (p === null || tLo === null || tHi === null) continue;
+      const h = curve.plan.held.length;
+      const pLo = predictedEnsembleT(p, lo.members, h), pHi = predictedEnsembleT(p, hi.members, h);
+      if (pLo === null || pHi === null) continue;
+      measured += tHi - tLo;
+      predicted += pHi - pLo;
+      n++;
+    }
+    return n > 0 && predicted > 0 ? measured / predicted : null;
+  };
   const pairs = curves.reduce((s, c) => s + c.sizes.reduce((q, p) => q + p.t.length * N, 0), 0);
-  const hasCurve = curves.some((c) => c.sizes.length >= 2);
-  const specs = [
-    {
-      id: "ensembles-move-to-mean",
-      statement: "Deep ensembles move toward the population mean direction as they grow.",
-      measure:
-        "mean over widths of the slope of E_x[t] (cosine of the ensemble's salience to μ of held-out seeds) against ensemble size",
-      pick: (p: Size) => p.t,
-      side: "above" as const,
-    },
-    {
-      id: "ensemble-loss-falls",
-      statement: "The test loss of deep ensembles falls as they grow.",
-      measure:
-        "mean over widths of the slope of the ensemble's test cross-entropy against ensemble size",
-      pick: (p: Size) => p.loss,
-      side: "below" as const,
-    },
-  ];
-  return specs.map((spec) =>
-    claim({
-      id: spec.id,
-      statement: spec.statement,
-      measure: spec.measure,
-      value: hasCurve ? slopeOver(spec.pick, null) : null,
-      interval: bootInterval(
-        (uu) =>
-          hasCurve
-            ? slopeOver(spec.pick, Int32Array.from({ length: N }, () => randomInt(uu, N)))
-            : null,
-        { ...settings, seed: deriveSeed(settings.seed, spec.id) },
-        ["samples"],
-        null,
-      ),
-      threshold: 0,
-      side: spec.side,
-      pairs,
-      unit: "per member",
-      missing: hasCurve
-        ? undefined
-        : "no width has enough seeds for ensembles of two sizes besides the held-out ones (needs ≥ 3 seeds)",
-    })
-  );
+  const noCurve =
+    "no width has enough seeds for ensembles of two sizes besides the held-out ones (needs ≥ 3 seeds)";
+  const interval = (id: string, stat: (xs: Int32Array) => number | null) =>
+    bootInterval(
+      (uu) => usable.length ? stat(Int32Array.from({ length: N }, () => randomInt(uu, N))) : null,
+      { ...settings, seed: deriveSeed(settings.seed, id) },
+      ["samples"],
+      null,
+    );
+  const ratio = usable.length ? gainRatio(null) : null;
+  const move = claim({
+    id: "ensembles-move-to-mean",
+    statement:
+      "Deep ensembles move toward the population mean direction as they grow, as far as their members' agreement p(k, k) predicts.",
+    measure:
+      "Σ over widths of the rise of E_x[t] (cosine of the ensemble's salience to μ of held-out seeds) from the smallest to the largest ensemble, " +
+      "divided by the rise p(k, k) alone predicts for independent members, √(m·h)·p/√((1 + (m − 1)p)(1 + (h − 1)p)); " +
+      `claimed above ${ENSEMBLE_GAIN_THRESHOLD} (1 = as predicted)`,
+    value: ratio,
+    interval: interval("ensembles-move-to-mean", gainRatio),
+    threshold: ENSEMBLE_GAIN_THRESHOLD,
+    side: "above",
+    pairs,
+    unit: "fraction of the predicted rise",
+    missing: usable.length === 0
+      ? noCurve
+      : ratio === null
+      ? "p(k, k) is not positive on the probe images, so it predicts no rise to compare with"
+      : undefined,
+  });
+  const falls = claim({
+    id: "ensemble-loss-falls",
+    statement: "The test loss of deep ensembles falls as they grow.",
+    measure:
+      "mean over widths of the slope of the ensemble's test cross-entropy against ensemble size " +
+      "(cross-entropy is convex in the averaged logits, so this cannot rise in expectation: it fails only when members do not differ, and holds even for members without signal)",
+    value: usable.length ? lossSlope(null) : null,
+    interval: interval("ensemble-loss-falls", lossSlope),
+    threshold: 0,
+    side: "below",
+    pairs,
+    unit: "per member",
+    missing: usable.length ? undefined : noCurve,
+  });
+  return [move, falls];
 }
 
 /** Up to `max` distinct subsets of `size` items of `pool` (all of them when there are few). */

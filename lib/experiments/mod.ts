@@ -35,6 +35,7 @@ export {
 } from "./attack.ts";
 export {
   curvePoints,
+  ENSEMBLE_GAIN_THRESHOLD,
   ensembleClaims,
   type EnsembleCurve,
   ensembleLoss,
@@ -44,6 +45,8 @@ export {
   type EnsembleProbe,
   ensembleStudy,
   type EnsembleStudyOptions,
+  pairwiseCosine,
+  predictedEnsembleT,
   singleModelPoints,
 } from "./ensemble.ts";
 export {

@@ -72,7 +72,13 @@ function Sections(
         />
       </Figure>
       <Figure title="Ensemble curves" ctx={ctx} sweep={sweep} file="ensembles.json">
-        <DataTable head={["Family", "k", "Members", "Draws", "E_x[t]", "Test loss", "Accuracy"]}>
+        <p>
+          "Predicted" is what the width's p(k, k) alone gives for independent members of equal norm
+          (the claim compares the measured rise with it).
+        </p>
+        <DataTable
+          head={["Family", "k", "Members", "Draws", "E_x[t]", "Predicted", "Test loss", "Accuracy"]}
+        >
           {e.curves.flatMap((c) =>
             c.points.map((p) => (
               <tr>
@@ -81,6 +87,7 @@ function Sections(
                 <td>{p.members}</td>
                 <td>{p.draws}</td>
                 <td>{estimateText(p.meanT)}</td>
+                <td>{num(p.predictedT ?? null, 4)}</td>
                 <td>{num(p.loss, 4)}</td>
                 <td>{num(p.accuracy, 4)}</td>
               </tr>
