@@ -34,7 +34,9 @@
  *
  * Limits: each dispatch's loop iterations per invocation are asserted under
  * {@linkcode LOOP_CAP} (Mesa's software adapters silently stop an invocation after 65,535);
- * the Gram walks a whole row per invocation, so rows may hold up to 4·65,534 values.
+ * a Gram dispatch walks at most `GRAM_COLUMNS` vec4 of a row and longer rows are split into
+ * several dispatches that add their partial sums (rows up to about 2.1 M values, the row-scale
+ * pass's bound).
  *
  * `reference.*` holds the plain-TypeScript f64 version of each kernel (the test oracle and
  * the CPU path): `sampleGrams`, `areaPool`.

@@ -4,11 +4,14 @@
  * @module
  */
 export {
+  columnChunks,
+  GRAM_COLUMNS,
   GRAM_WG,
   gramKernelBody,
   gramLoopBound,
   type GramTiling,
   gramTiling,
+  maxDim,
   paddedModels,
   ROW_SCALE_WG,
   ROW_SCALES,

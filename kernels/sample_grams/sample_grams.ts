@@ -53,9 +53,19 @@ export function rowScaleLoopBound(cols4: number): number {
   return 2 * (Math.ceil(cols4 / ROW_SCALE_WG) + 1) + 2 * (Math.log2(ROW_SCALE_WG) + 1);
 }
 
-/** Loop iterations of one Gram invocation for rows of `cols4` vec4. */
-export function gramLoopBound(cols4: number): number {
-  return cols4 + 1;
+/** Loop iterations of one Gram invocation over `kn` vec4 columns. */
+export function gramLoopBound(kn: number): number {
+  return kn + 1;
+}
+
+/** The most vec4 columns one Gram dispatch walks: longer rows are split into several. */
+export const GRAM_COLUMNS = LOOP_CAP - 1;
+
+/** The column ranges [k0, k0 + kn) of the Gram dispatches over rows of `cols4` vec4. */
+export function columnChunks(cols4: number, most = GRAM_COLUMNS): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let k0 = 0; k0 < cols4; k0 += most) out.push([k0, Math.min(most, cols4 - k0)]);
+  return out;
 }
 
 /**
@@ -100,7 +110,7 @@ export function sampleGramsProgram(t: GramTiling): Program {
     shader: new URL("./sample_grams.wgsl", import.meta.url),
     source: gramKernelBody(t.ra, t.rb),
     constants: { WG: GRAM_WG },
-    params: ["models", "mpad", "cols4", "samples", "tilePairs", "gridX"],
+    params: ["models", "mpad", "cols4", "samples", "tilePairs", "k0", "kn", "gridX"],
     bindings: ["scaled", "tiles", "grams"],
   };
 }
@@ -116,6 +126,13 @@ export function tilePairs(models: number, t: GramTiling = gramTiling(models)): U
     }
   }
   return Uint32Array.from(out);
+}
+
+/** The longest row the row-scale pass takes under the loop cap (about 2.1 M values). */
+export function maxDim(): number {
+  let cols4 = Math.floor((LOOP_CAP - 2 * (Math.log2(ROW_SCALE_WG) + 2)) / 2) * ROW_SCALE_WG;
+  while (rowScaleLoopBound(cols4) > LOOP_CAP) cols4 -= ROW_SCALE_WG;
+  return cols4 * 4;
 }
 
 /** Options of {@linkcode sampleGrams}: the batch's shape. */
@@ -180,7 +197,11 @@ function chunkInput(
  * at D = 70,000 (tests). Cost: O(S·M²·D) multiply-adds; one upload of the batch.
  *
  * @throws {TypeError} when `grads` is not models × samples × dim long.
- * @throws {RangeError} on a non-positive size, a row longer than 4·(LOOP_CAP − 1) values, or one
+ * Rows of any length: the Gram walks at most {@linkcode GRAM_COLUMNS} vec4 per dispatch and
+ * adds the partial sums of longer rows; the row-scale pass takes rows up to
+ * {@linkcode maxDim} values.
+ *
+ * @throws {RangeError} on a non-positive size, a row longer than {@linkcode maxDim}, or one
  * sample too large for a storage binding.
  *
  * @example
@@ -199,11 +220,9 @@ export function sampleGrams(
 ): Promise<SampleGrams> {
   checkShape(grads, shape);
   const cols4 = Math.ceil(shape.dim / 4);
-  if (gramLoopBound(cols4) > LOOP_CAP) {
+  if (shape.dim > maxDim()) {
     throw new RangeError(
-      `dim is ${shape.dim}; one Gram invocation walks a whole row, so dim may be at most ${
-        4 * (LOOP_CAP - 1)
-      } (pool the gradients first).`,
+      `dim is ${shape.dim}; one row-scale invocation walks 1/${ROW_SCALE_WG} of a row, so dim may be at most ${maxDim()} (pool the gradients first).`,
     );
   }
   if (gpu.backend === "cpu") return Promise.resolve(sampleGramsReference(grads, shape));
@@ -232,6 +251,7 @@ async function sampleGramsOnDevice(
       const scaled = buffers.storage("scaled rows", n * cols4 * mpad * 16);
       const flags = buffers.storage("row status", m * n * 4, true);
       const grams = buffers.storage("sample grams", n * m * m * 4, true);
+      const tileBuffer = buffers.storage("tile pairs", tiles);
       const dispatches: Dispatch[] = [
         {
           program: ROW_SCALES,
@@ -240,13 +260,13 @@ async function sampleGramsOnDevice(
           workgroups: m * n,
           loopBound: rowScaleLoopBound(cols4),
         },
-        {
+        ...columnChunks(cols4).map(([k0, kn]): Dispatch => ({
           program: gramProgram,
-          params: { models: m, mpad, cols4, samples: n, tilePairs: tiles.length },
-          bindings: { scaled, tiles: buffers.storage("tile pairs", tiles), grams },
+          params: { models: m, mpad, cols4, samples: n, tilePairs: tiles.length, k0, kn },
+          bindings: { scaled, tiles: tileBuffer, grams },
           workgroups: n * tiles.length,
-          loopBound: gramLoopBound(cols4),
-        },
+          loopBound: gramLoopBound(kn),
+        })),
       ];
       const [g, f] = await runPrograms(gpu, device, buffers, dispatches, [
         [grams, n * m * m * 4],

@@ -14,11 +14,17 @@
 // unrolled body (DECLARE, LOAD, FMA, STORE: one line per chain, load or store) from one
 // function; WG is a pipeline constant.
 //
-// Loop bound per invocation: cols4 + 1 (the dispatcher asserts it under the cap).
+// Long rows: one dispatch covers the columns k0 … k0 + kn − 1 and adds its partial sums to
+// `grams` (zero-initialised), so a row longer than the loop cap is split into several dispatches
+// of one pass. Each (i ≤ j) entry has exactly one owner (the lane holding i in the tile pair of
+// i's A tile and j's B block), which adds to G[i][j] and G[j][i]; no two invocations of a
+// dispatch touch one entry.
+//
+// Loop bound per invocation: kn + 1 (the dispatcher asserts it under the cap).
 //
 // Bindings:
-//   0 params    uniform: models, mpad (models padded to whole tiles), cols4, samples (in this
-//               dispatch), tilePairs, gridX.
+//   0 params    uniform: models, mpad (models padded to whole tiles), cols4 (vec4 columns of a
+//               whole row), samples (in this dispatch), tilePairs, k0, kn, gridX.
 //   1 scaled    storage read: samples × cols4 × mpad vec4<f32> (see row_scales.wgsl).
 //   2 tiles     storage read: one u32 per tile pair, (tileA << 16) | blockB.
 //   3 grams     storage read_write: samples × models × models f32, sample-major.
@@ -33,6 +39,8 @@ struct Params {
   cols4: u32,
   samples: u32,
   tilePairs: u32,
+  k0: u32,
+  kn: u32,
   gridX: u32,
 }
 
@@ -42,10 +50,12 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> grams: array<f32>;
 
 fn store(x: u32, i: u32, j: u32, v: f32) {
-  if (i < params.models && j < params.models) {
+  if (i <= j && j < params.models) {
     let mm = params.models;
-    grams[(x * mm + i) * mm + j] = v;
-    grams[(x * mm + j) * mm + i] = v;
+    grams[(x * mm + i) * mm + j] += v;
+    if (i != j) {
+      grams[(x * mm + j) * mm + i] += v;
+    }
   }
 }
 
@@ -60,9 +70,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   let i0 = (packed >> 16u) * WG * RA + lane;
   let j0 = (packed & 0xffffu) * RB;
   let mpad = params.mpad;
-  var o = x * params.cols4 * mpad;
+  var o = (x * params.cols4 + params.k0) * mpad;
 {{DECLARE}}
-  for (var k = 0u; k < params.cols4; k++) {
+  for (var k = 0u; k < params.kn; k++) {
 {{LOAD}}
 {{FMA}}
     o += mpad;

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { ROW_LIVE, ROW_NON_FINITE } from "../../kernels/mod.ts";
+
 /** A group of model indices (one family at one width). */
 export interface Group {
   family: string;
@@ -26,6 +28,8 @@ export interface Reduced {
   blockOf: Int32Array;
   /** Zero-gradient count per model. */
   zeros: Int32Array;
+  /** Count per model of gradients holding NaN or ±Inf (left out like zero gradients). */
+  nonFinite: Int32Array;
   /** Σ_x G[i][j] over samples where both are non-zero, M×M row-major. */
   pairSum: Float64Array;
   pairCount: Float64Array;
@@ -72,6 +76,7 @@ export class GramReducer {
   readonly #halves: Array<Array<[number[], number[]]>>;
   readonly #groupOf: Int32Array;
   readonly #s: Float64Array;
+  readonly #live: Uint8Array;
 
   constructor(models: number, samples: number, groups: Group[], options: ReducerOptions) {
     const m = models, n = samples, g = groups.length;
@@ -85,6 +90,7 @@ export class GramReducer {
       blocks,
       blockOf,
       zeros: new Int32Array(m),
+      nonFinite: new Int32Array(m),
       pairSum: new Float64Array(m * m),
       pairCount: new Float64Array(m * m),
       pairBlockSum: new Float64Array(blocks * m * m),
@@ -106,18 +112,23 @@ export class GramReducer {
     this.#groupOf = new Int32Array(m).fill(-1);
     groups.forEach((gr, i) => gr.members.forEach((f) => (this.#groupOf[f] = i)));
     this.#s = new Float64Array(g);
+    this.#live = new Uint8Array(m);
   }
 
   /**
-   * Adds sample `x`: `gram` is its M×M Gram of unit vectors (row-major, f64), `nonzero[i]` says
-   * whether model i's gradient was non-zero (rows of zero models are ignored).
+   * Adds sample `x`: `gram` is its M×M Gram of unit vectors (row-major, f64), `status[i]` model
+   * i's row status (`ROW_LIVE`, `ROW_ZERO`, `ROW_NON_FINITE`); rows not live are counted and
+   * ignored.
    */
-  add(x: number, gram: Float64Array, nonzero: Uint8Array): void {
+  add(x: number, gram: Float64Array, status: Uint8Array): void {
     const r = this.r, m = r.models, n = r.samples, groups = this.#groups;
     const b = r.blockOf[x]!;
+    const nonzero = this.#live;
+    for (let i = 0; i < m; i++) nonzero[i] = status[i] === ROW_LIVE ? 1 : 0;
     for (let i = 0; i < m; i++) {
       if (!nonzero[i]) {
-        r.zeros[i]!++;
+        if (status[i] === ROW_NON_FINITE) r.nonFinite[i]!++;
+        else r.zeros[i]!++;
         continue;
       }
       for (let j = 0; j < m; j++) {

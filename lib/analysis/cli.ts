@@ -9,17 +9,19 @@
  *
  * Options: `--out DIR` (where the JSON goes; default `<sweep>/analysis`, or `analysis/` beside
  * the gradients file), `--cpu` (pure-TypeScript kernels), `--resamples N`, `--seed N`,
- * `--batch N` (samples per streamed batch).
+ * `--batch N` (samples per streamed batch), `--non-finite exclude|error` (gradients holding NaN or
+ * ±Inf: counted and left out, the default, or an error).
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { NON_FINITE_POLICIES, type NonFinitePolicy } from "./gradients.ts";
 import { analyzeExternal, type AnalyzeOptions, type AnalyzeResult, analyzeSweep } from "./sweep.ts";
 
 const USAGE = `usage:
-  deno task analyze --run SWEEP_DIR [--out DIR] [--cpu] [--resamples N] [--seed N] [--batch N]
-  deno task analyze --grads FILE.npy --models FILE.json [--out DIR] [--cpu] [--resamples N] [--seed N] [--batch N]
+  deno task analyze --run SWEEP_DIR [--out DIR] [--cpu] [--resamples N] [--seed N] [--batch N] [--non-finite exclude|error]
+  deno task analyze --grads FILE.npy --models FILE.json [--out DIR] [--cpu] [--resamples N] [--seed N] [--batch N] [--non-finite exclude|error]
 
 FILE.npy holds float32 gradients [M, N, D] (C order); FILE.json lists each model in order:
   [{"family": "CNNSmall", "k": 10, "seed": 0}, ...]
@@ -65,6 +67,7 @@ export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
       resamples: { type: "string" },
       seed: { type: "string" },
       batch: { type: "string" },
+      "non-finite": { type: "string" },
       quiet: { type: "boolean", default: false },
     },
     strict: true,
@@ -77,6 +80,14 @@ export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
     }
     return n;
   };
+  const nonFinite = values["non-finite"];
+  if (nonFinite !== undefined && !(NON_FINITE_POLICIES as readonly string[]).includes(nonFinite)) {
+    throw new RangeError(
+      `--non-finite is ${JSON.stringify(nonFinite)}; expected ${
+        NON_FINITE_POLICIES.join(" or ")
+      } (count gradients holding NaN or ±Inf and leave them out, or stop with an error).`,
+    );
+  }
   const common = {
     quiet: values.quiet,
     options: {
@@ -85,6 +96,7 @@ export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
       resamples: int("resamples", values.resamples),
       seed: int("seed", values.seed),
       batchSize: int("batch", values.batch),
+      nonFinite: nonFinite as NonFinitePolicy | undefined,
     },
   };
   const { run, grads, models } = values;
@@ -145,6 +157,12 @@ export async function runAnalyzeCli(args: string[]): Promise<AnalyzeResult> {
         } ` +
         `in ${s.timings.total} ms → ${result.outDir}`,
     );
+    const bad = s.counts.nonFiniteGradients ?? 0;
+    if (s.counts.zeroGradients > 0 || bad > 0) {
+      console.log(
+        `  left out: ${s.counts.zeroGradients} zero gradients, ${bad} holding NaN or ±Inf (per model in similarity.json)`,
+      );
+    }
     for (const c of result.claims.claims) {
       console.log(`  ${c.verdict.padEnd(12)} ${c.id}: ${c.reason}`);
     }

@@ -41,6 +41,12 @@ export type { BatchStream, ModelInput } from "./inputs.ts";
 /** The default accuracy floor of the claims: a claim measured on untrained models is not evidence. */
 export const DEFAULT_MIN_TEST_ACCURACY = 0.75;
 
+/** What a NaN or ±Inf gradient does: left out and counted, or an error. */
+export type NonFinitePolicy = "exclude" | "error";
+
+/** The values {@link NonFinitePolicy} takes. */
+export const NON_FINITE_POLICIES: readonly NonFinitePolicy[] = ["exclude", "error"];
+
 /** Options of {@link analyzeGradients}. */
 export interface GradientAnalysisOptions {
   /** Where the gradients came from (the sweep id or file name), copied into every file. */
@@ -81,6 +87,12 @@ export interface GradientAnalysisOptions {
    * accuracy are kept.
    */
   minTestAccuracy?: number | null;
+  /**
+   * What a gradient holding NaN or ±Inf does (default "exclude"): counted per model
+   * (`nonFiniteGradients`) and left out like a zero gradient, on every backend alike; or
+   * "error": the analysis stops at the first batch holding one, naming the models.
+   */
+  nonFinite?: NonFinitePolicy;
   /** Progress messages. */
   onProgress?: (message: string) => void;
 }
@@ -155,7 +167,7 @@ export async function analyzeGradients(
   const splits = options.splits ?? 8;
   const halves = splitHalves(groups, { splits, seed });
 
-  const r = await reduceStream(stream, groups, halves, options);
+  const r = await reduceStream(stream, models, groups, halves, options);
   lap("reduce");
 
   const B = r.blocks;
@@ -173,6 +185,12 @@ export async function analyzeGradients(
   const warnings: string[] = [];
   const zeroTotal = r.zeros.reduce((a, b) => a + b, 0);
   if (zeroTotal > 0) warnings.push(`${zeroTotal} zero gradients were counted and left out.`);
+  const nonFinite = nonFiniteModels(r, models);
+  if (nonFinite.total > 0) {
+    warnings.push(
+      `${nonFinite.total} gradients holding NaN or ±Inf were counted and left out (${nonFinite.list}).`,
+    );
+  }
 
   const draws = similarityDraws(r, groups, { ...boot, seed: seedOf("similarity") });
   const scope = claimScope(
@@ -259,6 +277,7 @@ export async function analyzeGradients(
 /** Streams the gradients through the Gram reduction into per-sample summaries. */
 async function reduceStream(
   stream: BatchStream,
+  models: readonly ModelInput[],
   groups: Group[],
   halves: Array<Array<[number[], number[]]>>,
   options: GradientAnalysisOptions,
@@ -266,15 +285,49 @@ async function reduceStream(
   const M = stream.models, N = stream.samples, D = stream.dim;
   const reducer = new GramReducer(M, N, groups, { blocks: options.blocks, halves });
   const gpu = options.gpu ?? null;
+  const policy = options.nonFinite ?? "exclude";
+  if (!NON_FINITE_POLICIES.includes(policy)) {
+    throw new RangeError(
+      `nonFinite is ${JSON.stringify(policy)}; expected one of ${
+        NON_FINITE_POLICIES.map((p) => `"${p}"`).join(", ")
+      }.`,
+    );
+  }
   const streamBatch = options.batchSize ??
     Math.max(8, Math.min(256, Math.floor(16_000_000 / Math.max(1, M * D))));
   for await (const batch of stream.batches(streamBatch, { reuseBuffer: true })) {
     await forEachGram(gpu, batch.data, { models: M, count: batch.count, dim: D }, (i, gram, nz) => {
       reducer.add(batch.start + i, gram, nz);
     });
+    if (policy === "error") {
+      const bad = nonFiniteModels(reducer.result(), models);
+      if (bad.total > 0) {
+        throw new RangeError(
+          `gradients hold NaN or ±Inf (${bad.list}) by sample ${
+            batch.start + batch.count - 1
+          }; fix the run that produced them, or set the analysis's nonFinite option to "exclude" (--non-finite exclude) to count them and leave them out.`,
+        );
+      }
+    }
     options.onProgress?.(
       `reduced samples ${batch.start}..${batch.start + batch.count - 1} of ${N}`,
     );
   }
   return reducer.result();
+}
+
+/** Gradients holding NaN or ±Inf: the total and a list of the models that hold them. */
+function nonFiniteModels(
+  r: Reduced,
+  models: readonly ModelInput[],
+): { total: number; list: string } {
+  const parts: string[] = [];
+  let total = 0;
+  r.nonFinite.forEach((n, i) => {
+    if (n === 0) return;
+    total += n;
+    const m = models[i]!;
+    parts.push(`${m.id ?? `model ${i}`} (${m.family} k=${m.k} seed ${m.seed}): ${n}`);
+  });
+  return { total, list: parts.join(", ") };
 }

@@ -33,6 +33,8 @@ export {
   type GradientAnalysis,
   type GradientAnalysisOptions,
   type ModelInput,
+  NON_FINITE_POLICIES,
+  type NonFinitePolicy,
 } from "./gradients.ts";
 export {
   analyzeExternal,

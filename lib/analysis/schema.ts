@@ -93,6 +93,11 @@ export interface ModelEntry {
   batchSize: number | null;
   /** Number of probe samples whose gradient was exactly zero (left out everywhere). */
   zeroGradients: number;
+  /**
+   * Number of probe samples whose gradient held NaN or ±Inf (left out everywhere, like a zero
+   * gradient; absent in files written before it was counted apart).
+   */
+  nonFiniteGradients?: number;
   /** Test accuracy when recorded (absent in files written before it was added). */
   accuracy?: number | null;
 }
@@ -168,6 +173,8 @@ export interface SimilarityFile extends AnalysisHeader<"similarity"> {
   groups: GroupEntry[];
   /** Total zero gradients over all models and samples. */
   zeroGradients: number;
+  /** Total gradients holding NaN or ±Inf (absent in files written before they were counted). */
+  nonFiniteGradients?: number;
   /**
    * Individual similarity p_ind(f1, f2) = mean_x cos(g_f1(x), g_f2(x)), an M × M matrix in
    * `models` order; the diagonal is 1 where the model has a non-zero gradient.
@@ -532,7 +539,9 @@ export interface SummaryFile extends AnalysisHeader<"summary"> {
     samples: number;
     dimension: number;
     zeroGradients: number;
-    /** (model, sample) pairs with a non-zero gradient. */
+    /** Gradients holding NaN or ±Inf, left out (absent in files written before). */
+    nonFiniteGradients?: number;
+    /** (model, sample) pairs with a non-zero, finite gradient (the ones analysed). */
     nonZeroPairs: number;
   };
   /** Milliseconds per phase (e.g. `read`, `reduce`, `marginals`, `claims`). */

@@ -181,6 +181,7 @@ export function similarityFile(input: SimilarityInput): SimilarityFile {
     seed: m.seed,
     batchSize: m.batchSize ?? null,
     zeroGradients: r.zeros[i]!,
+    nonFiniteGradients: r.nonFinite[i]!,
     accuracy: m.accuracy ?? null,
   }));
   return {
@@ -195,6 +196,7 @@ export function similarityFile(input: SimilarityInput): SimilarityFile {
       members: [...g.members],
     })),
     zeroGradients: r.zeros.reduce((a, b) => a + b, 0),
+    nonFiniteGradients: r.nonFinite.reduce((a, b) => a + b, 0),
     pInd: {
       values: Array.from(
         { length: M },

@@ -137,6 +137,7 @@ export async function analyzeSweep(
     minTestAccuracy: options.minTestAccuracy !== undefined
       ? options.minTestAccuracy
       : sweep.config.analysis?.minTestAccuracy,
+    nonFinite: options.nonFinite ?? sweep.config.analysis?.nonFinite,
     outDir,
     source: sweep.sweepId,
     info: {
@@ -317,6 +318,7 @@ async function analyzeStream(
     const claimsFile: ClaimsFile = { ...header, kind: "claims", claims };
     await write(ANALYSIS_FILES.claims, claimsFile);
     const zero = a.similarity.zeroGradients;
+    const nonFinite = a.similarity.nonFiniteGradients ?? 0;
     const summary: SummaryFile = {
       ...header,
       kind: "summary",
@@ -330,7 +332,8 @@ async function analyzeStream(
         samples: stream.samples,
         dimension: stream.dim,
         zeroGradients: zero,
-        nonZeroPairs: stream.models * stream.samples - zero,
+        nonFiniteGradients: nonFinite,
+        nonZeroPairs: stream.models * stream.samples - zero - nonFinite,
       },
       timings: {
         ...roundTimings(a.timings),

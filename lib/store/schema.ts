@@ -90,6 +90,11 @@ export interface AnalysisConfig {
    * analysis); `null` applies no floor; absent: `DEFAULT_MIN_TEST_ACCURACY` of `lib/analysis`.
    */
   minTestAccuracy?: number | null;
+  /**
+   * Gradients holding NaN or ±Inf: counted and left out ("exclude", the default when absent) or
+   * an error that stops the analysis ("error").
+   */
+  nonFinite?: "exclude" | "error";
 }
 
 /** A resolved sweep configuration: what `sweep.json` stores under `config`. */

@@ -105,6 +105,12 @@ export async function analyzeSweepDir(
       } → ${result.outDir}`,
   );
   log(accuracyLine(result.accuracyFloor));
+  const nonFinite = s.counts.nonFiniteGradients ?? 0;
+  if (s.counts.zeroGradients > 0 || nonFinite > 0) {
+    log(
+      `gradients left out: ${s.counts.zeroGradients} zero, ${nonFinite} holding NaN or ±Inf (per model in similarity.json; analysis.nonFinite: "error" stops on them)`,
+    );
+  }
   for (const c of result.claims.claims) log(`  ${c.verdict.padEnd(12)} ${c.id}: ${c.reason}`);
   await analyzeMethods(sweepDir, config, {
     analysis: { ...options.analysis, gpu: options.cpu ? "cpu" : "auto" },

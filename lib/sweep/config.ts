@@ -70,6 +70,7 @@ const OPTIONAL = new Set([
   "salience.epochs",
   "analysis",
   "analysis.minTestAccuracy",
+  "analysis.nonFinite",
 ]);
 const nullOr = (shape: Shape): Shape & { __nullable: Check } =>
   ({ ...shape, __nullable: () => null }) as Shape & { __nullable: Check };
@@ -113,6 +114,7 @@ const SHAPE: Shape = {
   },
   analysis: {
     minTestAccuracy: (v) => v === null ? null : numIn(0, 1)(v),
+    nonFinite: oneOf(["exclude", "error"]),
   },
   backend: oneOf(["auto", "webgpu", "cpu"]),
 };

@@ -24,7 +24,7 @@ function reduce(
     halves: splitHalves(groups, { splits: 2, seed: 0 }),
   });
   const g = new Float64Array(M * M);
-  const nz = new Uint8Array(M).fill(1);
+  const nz = new Uint8Array(M); // every row live (ROW_LIVE = 0)
   for (let x = 0; x < N; x++) {
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < M; j++) {

@@ -7,9 +7,11 @@ import {
   sampleGrams,
 } from "../../kernels/mod.ts";
 import {
+  columnChunks,
   GRAM_WG,
   gramLoopBound,
   gramTiling,
+  maxDim,
   rowScaleLoopBound,
   tilePairs,
 } from "../../kernels/sample_grams/mod.ts";
@@ -131,6 +133,32 @@ for (const v of variants) {
 
   variantTest(
     v,
+    "sampleGrams() splits rows longer than one Gram dispatch (D = 300,002) and matches f64",
+    async (gpu) => {
+      const [m, s, d] = [3, 2, 300_002];
+      const cols4 = Math.ceil(d / 4);
+      // Longer than 4·(LOOP_CAP − 1) = 262,136 values: at least two Gram dispatches per row.
+      if (!(d > 4 * (LOOP_CAP - 1) && columnChunks(cols4).length === 2)) {
+        throw new Error(`chunks ${JSON.stringify(columnChunks(cols4))}`);
+      }
+      for (const [, kn] of columnChunks(cols4)) {
+        if (gramLoopBound(kn) > LOOP_CAP) throw new Error(`bound ${gramLoopBound(kn)}`);
+      }
+      const g = randomGrads(17, m * s * d);
+      g.fill(0, d, 2 * d); // model 0, sample 1: zero
+      const shape = { models: m, samples: s, dim: d };
+      const got = await sampleGrams(gpu, g, shape);
+      const want = reference.sampleGrams(g, shape);
+      assertClose(maxDiff(got.grams, want.grams), 1e-5, "D = 300,002");
+      assertClose(maxDiff(got.grams, directCosines(g, m, s, d)), 1e-5, "D = 300,002 direct");
+      if (got.zeros !== 1) throw new Error(`zeros ${got.zeros}`);
+      // The diagonal is exactly 1: the partial sums of the halves were added, not overwritten.
+      if (got.grams[0] !== 1 || got.grams[(1 * m + 1) * m + 1] !== 1) throw new Error("diagonal");
+    },
+  );
+
+  variantTest(
+    v,
     "sampleGrams() gives the same cosines for gradients of 1e-30 and 1e30",
     async (gpu) => {
       const [m, s, d] = [4, 3, 50];
@@ -166,14 +194,11 @@ for (const v of variants) {
         () => sampleGrams(gpu, new Float32Array(10), { models: 2, samples: 2, dim: 3 }),
         TypeError,
       );
+      const dim = maxDim() + 4;
       await assertRejects(
-        () =>
-          sampleGrams(gpu, new Float32Array(4 * 65_535), {
-            models: 1,
-            samples: 1,
-            dim: 4 * 65_535,
-          }),
+        () => sampleGrams(gpu, new Float32Array(dim), { models: 1, samples: 1, dim }),
         RangeError,
+        `dim may be at most ${maxDim()}`,
       );
     },
   );
