@@ -97,6 +97,23 @@ export interface AnalysisConfig {
   nonFinite?: "exclude" | "error";
 }
 
+/**
+ * A model trained elsewhere that a sweep analyses instead of training one: a PyTorch
+ * `torch.save(model.state_dict())` archive or `.safetensors` file (lib/torch/families.py's names),
+ * or a checkpoint our own sweep wrote (a `checkpoint/epoch-NNNN` folder, or a run folder, whose
+ * latest checkpoint is taken).
+ */
+export interface CheckpointEntry {
+  family: string;
+  k: number;
+  seed: number;
+  /** Path of the weights (relative paths in a `--config` file are relative to that file). */
+  weights: string;
+  /** SHA-256 (hex) of the weights' bytes, filled in when the config is resolved; part of the
+   * run's identity instead of the path, so moving the files keeps the sweep and run ids. */
+  sha256?: string;
+}
+
 /** A resolved sweep configuration: what `sweep.json` stores under `config`. */
 export interface SweepConfig {
   /** Preset name (or the `name` of a `--config` file); the sweep id starts with it. */
@@ -113,6 +130,11 @@ export interface SweepConfig {
   experiments: ExperimentsConfig;
   /** Analysis settings; absent: every default. */
   analysis?: AnalysisConfig;
+  /**
+   * Existing checkpoints to analyse instead of training (absent: train every run of the plan).
+   * With it, `families`, `widths` and `seeds` are derived from the list and nothing is trained.
+   */
+  checkpoints?: CheckpointEntry[];
   /** TensorFlow.js backend: `auto` takes WebGPU when it passes its self-check, else CPU. */
   backend: "auto" | "webgpu" | "cpu";
 }
@@ -142,6 +164,8 @@ export interface PlanEntry {
   batchSize: number;
   /** SHA-256 (hex) of the canonical JSON of everything that determines this run's artifacts. */
   configHash: string;
+  /** The checkpoint this run analyses instead of training (a config's `checkpoints` entry). */
+  weights?: { path: string; sha256: string };
 }
 
 /** `plan.json`: the full list of runs of a sweep, whatever shard wrote it. */
@@ -210,6 +234,9 @@ export interface RunJson {
   /** `logits.npy` [N, classes] of the probe set; `null` when not requested. */
   logits: ArrayRef | null;
   seconds: { train: number; salience: number };
+  /** Set when the run analysed an existing checkpoint instead of training (`history` is empty,
+   * `final` is the test split evaluated once). */
+  weights?: { path: string; sha256: string; format: "torch" | "safetensors" | "checkpoint" };
   /** ISO 8601 times. */
   started: string;
   finished: string;

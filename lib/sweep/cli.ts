@@ -226,9 +226,11 @@ export function dryRunReport(
     `seeds      ${config.seeds} per (family, k${t.batchSizes.length > 1 ? ", batch size" : ""})`,
   );
   out.push(
-    `training   ${t.epochs} epochs, batch ${
-      t.batchSizes.join("/")
-    }, SGD lr ${t.lr} (${t.schedule}), backend ${config.backend}`,
+    config.checkpoints
+      ? `training   none: ${config.checkpoints.length} checkpoints loaded (PyTorch or ours), backend ${config.backend}`
+      : `training   ${t.epochs} epochs, batch ${
+        t.batchSizes.join("/")
+      }, SGD lr ${t.lr} (${t.schedule}), backend ${config.backend}`,
   );
   out.push(
     `salience   ${config.salience.scalar}, ${

@@ -12,6 +12,12 @@ import { FAMILIES } from "../models/mod.ts";
 import { presetConfig } from "./presets.ts";
 import { SALIENCE_METHODS } from "../salience/mod.ts";
 import { fillMethodDefaults } from "./salience_methods.ts";
+import {
+  checkCheckpointList,
+  checkpointGrid,
+  configBaseDir,
+  resolveCheckpoints,
+} from "./checkpoints.ts";
 
 /** Data sets a sweep may name (the loaders of `lib/data`, including those only dry-run here). */
 export const SWEEP_DATASETS = [
@@ -71,6 +77,7 @@ const OPTIONAL = new Set([
   "analysis",
   "analysis.minTestAccuracy",
   "analysis.nonFinite",
+  "checkpoints",
 ]);
 const nullOr = (shape: Shape): Shape & { __nullable: Check } =>
   ({ ...shape, __nullable: () => null }) as Shape & { __nullable: Check };
@@ -116,6 +123,8 @@ const SHAPE: Shape = {
     minTestAccuracy: (v) => v === null ? null : numIn(0, 1)(v),
     nonFinite: oneOf(["exclude", "error"]),
   },
+  checkpoints: (v) =>
+    Array.isArray(v) ? null : 'an array of {"family", "k", "seed", "weights"} (see README)',
   backend: oneOf(["auto", "webgpu", "cpu"]),
 };
 
@@ -243,6 +252,7 @@ export function validateConfig(value: unknown, source: string): SweepConfig {
       `${source}: 'salience.epochs' holds ${late}; expected epochs at most 'training.epochs' (${c.training.epochs}).`,
     );
   }
+  if (c.checkpoints !== undefined) checkCheckpointSweep(c, source);
   if (c.families.includes("ViT")) {
     const odd = c.widths.find((k) => k % 2 !== 0);
     if (odd !== undefined) {
@@ -252,6 +262,26 @@ export function validateConfig(value: unknown, source: string): SweepConfig {
     }
   }
   return c;
+}
+
+/** The rules of a config with `checkpoints`: its grid is the list's, and nothing trains. */
+function checkCheckpointSweep(c: SweepConfig, source: string): void {
+  checkCheckpointList(c.checkpoints, source);
+  const grid = checkpointGrid(c.checkpoints!);
+  for (const key of ["families", "widths", "seeds"] as const) {
+    if (JSON.stringify(c[key]) !== JSON.stringify(grid[key])) {
+      throw new RangeError(
+        `${source}: '${key}' is ${show(c[key])}, but 'checkpoints' makes it ${
+          show(grid[key])
+        }; leave '${key}' out of a config that lists checkpoints.`,
+      );
+    }
+  }
+  if ((c.salience.epochs ?? []).length > 0) {
+    throw new RangeError(
+      `${source}: 'salience.epochs' asks for salience during training, but a config with 'checkpoints' trains nothing; drop one of them.`,
+    );
+  }
 }
 
 function deepMerge(base: unknown, over: unknown): unknown {
@@ -289,6 +319,17 @@ export function resolveConfigFile(raw: unknown, source: string): SweepConfig {
   }
   // Check the keys first so a typo is reported as a typo, not as a missing field.
   walk(rest, { ...SHAPE, preset: str }, "", source, true);
+  if (rest.checkpoints !== undefined) {
+    checkCheckpointList(rest.checkpoints, source);
+    for (const key of ["families", "widths", "seeds"]) {
+      if (key in rest) {
+        throw new TypeError(
+          `${source}: '${key}' is set beside 'checkpoints', which decides it; remove '${key}'.`,
+        );
+      }
+    }
+    Object.assign(rest, checkpointGrid(rest.checkpoints));
+  }
   const base = presetConfig(preset ?? "default");
   const stem = basename(source).replace(/\.json$/i, "").replace(/[^A-Za-z0-9_.-]/g, "-");
   const merged = deepMerge(base, {
@@ -299,10 +340,11 @@ export function resolveConfigFile(raw: unknown, source: string): SweepConfig {
 }
 
 /**
- * Reads, parses and resolves a `--config` JSON file.
+ * Reads, parses and resolves a `--config` JSON file; its `checkpoints` get absolute paths (a
+ * relative `weights` is relative to the file) and their SHA-256 (`resolveCheckpoints()`).
  *
  * @throws {SyntaxError} naming the file when it is not JSON; {@link Deno.errors.NotFound} when
- *   it does not exist; otherwise as {@link resolveConfigFile}.
+ *   it or a listed checkpoint does not exist; otherwise as {@link resolveConfigFile}.
  * @example
  * ```ts
  * import { loadConfigFile } from "./config.ts";
@@ -330,7 +372,7 @@ export async function loadConfigFile(path: string): Promise<SweepConfig> {
   } catch (err) {
     throw new SyntaxError(`${path} is not valid JSON (${(err as Error).message}); fix the file.`);
   }
-  return resolveConfigFile(raw, basename(path));
+  return await resolveCheckpoints(resolveConfigFile(raw, basename(path)), configBaseDir(path));
 }
 
 /**

@@ -182,7 +182,8 @@ export const REFERENCE_FLOPS_PER_SECOND = 1e13;
 /**
  * Estimates the cost of a plan. FLOPs per run: `epochs · (train · 3F + test · F) + probe · 3F
  * (+ probe · F for logits)`, with F = 2 · forward MACs per image (backward ≈ twice the
- * forward). Cost: O(families × widths).
+ * forward); a config's `checkpoints` train nothing, so their first term is `test · F`.
+ * Cost: O(families × widths).
  *
  * @throws {RangeError} for an unknown data set or family.
  * @example
@@ -222,7 +223,10 @@ export function planCost(
     if (!m) {
       const c = modelCost(r.family, r.k, facts);
       const f = 2 * c.macs;
-      const flopsPerRun = config.training.epochs * (train * 3 * f + test * f) + probe * 3 * f +
+      // A checkpoint run trains nothing: it evaluates the test split once.
+      const training = config.checkpoints ? test * f : config.training.epochs *
+        (train * 3 * f + test * f);
+      const flopsPerRun = training + probe * 3 * f +
         (config.experiments.logits ? probe * f : 0) +
         probe * (3 * f * (extra.methods + extra.epochs) + extra.forwards * f);
       m = { family: r.family, k: r.k, params: c.params, flopsPerRun };

@@ -31,6 +31,7 @@ import { reference } from "../../kernels/mod.ts";
 import type { Progress } from "./progress.ts";
 import { writeMethodSalience } from "./salience_methods.ts";
 import { trainAnalysingEpochs } from "./epochs.ts";
+import { importCheckpoint } from "./checkpoints.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -111,7 +112,8 @@ async function removeQuietly(path: string): Promise<void> {
  * 2. leftover temporaries are removed; artifacts whose checksum fails are deleted (a bad
  *    checkpoint file deletes the checkpoint and everything derived from it, so the run retrains);
  * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch), stopping at each
- *    epoch of `salience.epochs` to write that epoch's salience (`trainAnalysingEpochs()`);
+ *    epoch of `salience.epochs` to write that epoch's salience (`trainAnalysingEpochs()`); a
+ *    run of a config's `checkpoints` instead loads its weights (`importCheckpoint()`);
  * 4. missing salience (`salience.npy` + sidecar), the other configured attribution methods'
  *    (`salience-<method>.npy`, see `writeMethodSalience()`) and logits are computed from the model;
  * 5. `run.json` is written, then `COMPLETE` with the SHA-256 of every artifact.
@@ -202,10 +204,17 @@ export async function executeRun(
         ),
     };
     const epochCtx = { model, dataset, config, entry, runDir, redone, progress };
-    const result = await trainAnalysingEpochs(
-      epochCtx,
-      (stopAfterEpoch) => train(model, dataset.train, { ...trainOptions, stopAfterEpoch }),
-    );
+    // A checkpoint run loads its weights instead of training (lib/sweep/checkpoints.ts).
+    if (entry.weights) progress.phase("loading weights");
+    const imported = entry.weights
+      ? await importCheckpoint(model, entry.weights, dataset, runDir)
+      : null;
+    const result = imported
+      ? { epochsDone: 0, history: [], optimizerStep: 0, resumedFrom: null, stopped: false }
+      : await trainAnalysingEpochs(
+        epochCtx,
+        (stopAfterEpoch) => train(model, dataset.train, { ...trainOptions, stopAfterEpoch }),
+      );
     const trainSeconds = (performance.now() - t0) / 1000;
     const epochsTrained = result.epochsDone - (result.resumedFrom ?? 0);
 
@@ -279,15 +288,17 @@ export async function executeRun(
           lr: h.learningRate,
           seconds: h.seconds,
         })),
-        final: { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
+        final: imported?.final ??
+          { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
         salience: { file: RUN_FILES.salience, sidecar: RUN_FILES.salienceSidecar, shape: [N, D] },
         logits: config.experiments.logits
           ? { file: RUN_FILES.logits, shape: [N, classes.length] }
           : null,
         seconds: {
-          train: result.history.reduce((a, h) => a + h.seconds, 0) || trainSeconds,
+          train: imported ? 0 : result.history.reduce((a, h) => a + h.seconds, 0) || trainSeconds,
           salience: salienceSeconds,
         },
+        ...(imported ? { weights: { ...entry.weights!, format: imported.format } } : {}),
         started,
         finished: new Date().toISOString(),
       };

@@ -63,3 +63,11 @@ export { executeRun, type RunContext, type RunOutcome, trainScheduleOf } from ".
 export { prepareSweepDir, runSweep, type SweepOptions, type SweepOutcome } from "./runner.ts";
 export { analyzeSweepDir, type AnalyzeSweepDirOptions } from "./analyze.ts";
 export { dryRunReport, main, parseSweepArgs, type SweepArgs, USAGE } from "./cli.ts";
+export {
+  checkCheckpointList,
+  checkpointGrid,
+  importCheckpoint,
+  loadCheckpointWeights,
+  resolveCheckpoints,
+  type WeightsFormat,
+} from "./checkpoints.ts";

@@ -59,7 +59,12 @@ export function runHashInput(
  * ```
  */
 export function identityOf(config: SweepConfig): SweepConfig {
-  return { ...config, dataset: { ...config.dataset, dir: null } };
+  const out = { ...config, dataset: { ...config.dataset, dir: null } };
+  // A checkpoint is identified by its bytes, not by where it lies.
+  if (config.checkpoints) {
+    out.checkpoints = config.checkpoints.map((e) => ({ ...e, weights: e.sha256 ?? e.weights }));
+  }
+  return out;
 }
 
 /**
@@ -93,8 +98,8 @@ export function sweepIdentity(config: SweepConfig): { sweepId: string; configHas
  */
 export function buildPlan(config: SweepConfig): PlanJson {
   const { sweepId, configHash } = sweepIdentity(config);
-  const runs: PlanEntry[] = [];
-  for (const batchSize of config.training.batchSizes) {
+  const runs: PlanEntry[] = config.checkpoints ? checkpointRuns(config) : [];
+  for (const batchSize of config.checkpoints ? [] : config.training.batchSizes) {
     for (let seed = 0; seed < config.seeds; seed++) {
       for (const family of config.families) {
         for (const k of config.widths) {
@@ -123,6 +128,44 @@ export function buildPlan(config: SweepConfig): PlanJson {
       description: "Shard i of n (0-based) trains the runs whose index % n === i.",
     },
   };
+}
+
+/**
+ * The runs of a checkpoint sweep, one per `checkpoints` entry in the config's order. A run's
+ * hash covers the weights' SHA-256, the data set, the salience and the logits (not the training
+ * settings: nothing is trained).
+ *
+ * @throws {TypeError} when an entry lacks its `sha256` (resolve the config with
+ *   `resolveCheckpoints()` first).
+ */
+function checkpointRuns(config: SweepConfig): PlanEntry[] {
+  return config.checkpoints!.map((e, index) => {
+    if (e.sha256 === undefined) {
+      throw new TypeError(
+        `checkpoints[${index}] (${e.family} k=${e.k} seed ${e.seed}) has no sha256; resolve the config with resolveCheckpoints() before planning.`,
+      );
+    }
+    const { family, k, seed } = e;
+    const hash = hashConfig({
+      family,
+      k,
+      seed,
+      weights: e.sha256,
+      dataset: { ...config.dataset, dir: null },
+      salience: config.salience,
+      logits: config.experiments.logits,
+    });
+    return {
+      index,
+      runId: runIdOf({ family, k, seed, configHash: hash }),
+      family,
+      k,
+      seed,
+      batchSize: config.training.batchSizes[0]!,
+      configHash: hash,
+      weights: { path: e.weights, sha256: e.sha256 },
+    };
+  });
 }
 
 /** A shard: index `index` (0-based) of `count`. */

@@ -13,6 +13,7 @@ import {
   canonicalJson,
   exists,
   listRuns,
+  type PlanEntry,
   readPlan,
   readSweep,
   runDirOf,
@@ -25,6 +26,8 @@ import {
   writeSweep,
 } from "../store/mod.ts";
 import { executeRun } from "./executor.ts";
+import { loadCheckpointWeights, resolveCheckpoints } from "./checkpoints.ts";
+import { createModel, type Family } from "../models/mod.ts";
 import { datasetOptions } from "./config.ts";
 import { buildPlan, identityOf, type Shard, shardRuns } from "./plan.ts";
 import { planCost } from "./cost.ts";
@@ -125,6 +128,31 @@ export async function prepareSweepDir(
   return { dir, sweep };
 }
 
+/**
+ * Loads the weights of every checkpoint run in `runs` once into its family, so a wrong path,
+ * family, width or data set fails before the first run starts. Cost: one read of each file.
+ */
+async function checkWeights(runs: readonly PlanEntry[], data: Dataset): Promise<void> {
+  for (const r of runs) {
+    if (!r.weights) continue;
+    const model = createModel({
+      family: r.family as Family,
+      k: r.k,
+      seed: r.seed,
+      shape: data.shape,
+      classes: data.classes.length,
+    });
+    try {
+      await loadCheckpointWeights(model, r.weights.path);
+    } catch (e) {
+      (e as Error).message = `${r.family} k=${r.k} seed ${r.seed}: ${(e as Error).message}`;
+      throw e;
+    } finally {
+      model.dispose();
+    }
+  }
+}
+
 function describeBackend(r: TfReport): string {
   if (r.backend === "cpu") return `TensorFlow.js CPU backend (${r.note})`;
   return `TensorFlow.js WebGPU backend on ${r.adapter}${
@@ -148,10 +176,12 @@ function describeBackend(r: TfReport): string {
  * ```
  */
 export async function runSweep(
-  config: SweepConfig,
+  given: SweepConfig,
   options: SweepOptions = {},
 ): Promise<SweepOutcome> {
   const t0 = performance.now();
+  // Checkpoints: absolute paths and their SHA-256 (a missing file fails before anything runs).
+  const config = await resolveCheckpoints(given);
   const out = options.out ?? "results";
   const shard = options.shard ?? { index: 0, count: 1, source: "none" };
   const sink = options.sink ?? stdoutSink();
@@ -159,7 +189,10 @@ export async function runSweep(
   // The data first: a missing data set fails before anything is written.
   const data: Dataset = await loadDataset(config.dataset.name, datasetOptions(config));
   const { dir, sweep } = await prepareSweepDir(config, out);
-  const listing = shardRuns(await listRuns(dir), shard);
+  // Where the checkpoints lie now (plan.json keeps the paths of the process that wrote it).
+  const weightsOf = new Map(buildPlan(config).runs.map((r) => [r.runId, r.weights]));
+  const listing = shardRuns(await listRuns(dir), shard)
+    .map((r) => r.weights ? { ...r, weights: weightsOf.get(r.runId) ?? r.weights } : r);
   // A run counts as complete only when every checksum of its marker still matches.
   const todo: typeof listing = [];
   for (const r of listing) {
@@ -198,6 +231,7 @@ export async function runSweep(
     line(
       `data: ${data.name} (${data.source}) · ${data.train.count} train, ${data.test.count} test, ${data.probe.count} probe images · ${data.shape.channels}×${data.shape.height}×${data.shape.width}`,
     );
+    await checkWeights(todo, data);
     const remaining = todo.reduce((a, r) => a + (flopsOf.get(`${r.family}/${r.k}`) ?? 0), 0);
     const progress = new Progress(sink, listing.length, listing.length - todo.length, remaining);
     try {
