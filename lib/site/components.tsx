@@ -7,6 +7,7 @@ import type { ComponentChildren, JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
 import type { AnalysisFile, AnalysisKind, Estimate, Interval } from "../analysis/schema.ts";
 import { formatNumber } from "./charts/mod.ts";
+import { claimsOfFigure } from "./claim_links.ts";
 import { dataPath, sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
 import { analysisFileName, type Loaded } from "./store_reader.ts";
@@ -37,17 +38,35 @@ export function Figure(
     sweep: string;
     /** Data file names under the sweep's `data/` (e.g. `similarity.json`). */
     file: string;
+    /** The tidy CSV of this figure (a name under `data/`), when it is not `<file>.csv`. */
+    csv?: string;
+    /** The figure's anchor (`id`); claims that this figure backs link to it. */
+    anchor?: string;
     caption?: ComponentChildren;
     children: ComponentChildren;
   },
 ): JSX.Element {
+  const backs = props.anchor ? claimsOfFigure(props.anchor) : [];
+  const claimsPage = props.ctx.href(sweepPath(props.sweep, "claims"));
   return (
-    <figure class="figure">
+    <figure class="figure" id={props.anchor}>
       <figcaption>
         <h3>{props.title}</h3>
-        <DataLinks ctx={props.ctx} sweep={props.sweep} file={props.file} />
+        <DataLinks ctx={props.ctx} sweep={props.sweep} file={props.file} csv={props.csv} />
       </figcaption>
       {props.caption && <p class="caption">{props.caption}</p>}
+      {backs.length > 0 && (
+        <p class="backs">
+          Evidence for the claim{backs.length > 1 ? "s" : ""} {backs.map((id, i) => (
+            <>
+              {i > 0 && ", "}
+              <a href={`${claimsPage}#claim-${id}`}>
+                <code>{id}</code>
+              </a>
+            </>
+          ))}
+        </p>
+      )}
       <div class="figure-body">{props.children}</div>
     </figure>
   );
@@ -75,14 +94,15 @@ export function Figure(
  * ```
  */
 export function DataLinks(
-  props: { ctx: RouteContext; sweep: string; file: string; tag?: "span" | "p" },
+  props: { ctx: RouteContext; sweep: string; file: string; csv?: string; tag?: "span" | "p" },
 ): JSX.Element {
   const base = props.file.replace(/\.json$/, "");
+  const csv = props.csv ?? `${base}.csv`;
   const Tag = props.tag ?? "span";
   return (
     <Tag class="data-links">
       Data: <a href={props.ctx.href(dataPath(props.sweep, `${base}.json`))}>{base}.json</a> ·{" "}
-      <a href={props.ctx.href(dataPath(props.sweep, `${base}.csv`))}>{base}.csv</a>
+      <a href={props.ctx.href(dataPath(props.sweep, csv))}>{csv}</a>
     </Tag>
   );
 }

@@ -244,7 +244,7 @@ Deno.test("createApp() answers 404 to path traversal, encoded forms and symlinks
   }
 });
 
-Deno.test("createApp() serves the analysis JSON verbatim and a CSV conversion", async () => {
+Deno.test("createApp() serves the analysis JSON verbatim and tidy CSV tables", async () => {
   const json = await get(`/sweeps/${sweep}/data/similarity.json`);
   assertEquals(json.res.status, 200);
   assertEquals(json.res.headers.get("Content-Type"), "application/json; charset=utf-8");
@@ -254,7 +254,15 @@ Deno.test("createApp() serves the analysis JSON verbatim and a CSV conversion", 
   );
   const csv = await get(`/sweeps/${sweep}/data/table1.csv`);
   assertEquals(csv.res.headers.get("Content-Type"), "text/csv; charset=utf-8");
-  assertStringIncludes(csv.text, "/rows/0/family,CNNSmall");
+  const table1 = JSON.parse(
+    await Deno.readTextFile(join(root, sweep, "analysis", "table1.json")),
+  ) as { rows: { family: string; k: number; mean: number }[] };
+  const lines = csv.text.trim().split("\r\n");
+  assertEquals(lines[0], "family,k,mean,std,modelPairs,models,samplesPerModel");
+  assertEquals(lines.length, 1 + table1.rows.length);
+  const first = table1.rows[0]!;
+  assert(lines[1]!.startsWith(`${first.family},${first.k},${first.mean},`), lines[1]);
+  assertEquals((await get(`/sweeps/${sweep}/data/summary.csv`)).res.status, 404);
   const runs = await get(`/sweeps/${sweep}/data/runs.csv`);
   assertEquals(
     runs.text.split("\r\n")[0],

@@ -120,7 +120,7 @@ function Sections(
       </section>
       <section>
         <h2>Three strategies</h2>
-        {families.map((f) => {
+        {families.map((f, fi) => {
           const rows = a.strategies.filter((s) => s.family === f);
           const ks = [...new Set(rows.map((r) => r.k))].sort((x, y) => x - y);
           const series: Series[] = [...new Set(rows.map((r) => r.strategy))].map((st) => {
@@ -141,6 +141,8 @@ function Sections(
               ctx={ctx}
               sweep={sweep}
               file="attacks.json"
+              csv="attack_strategies.csv"
+              anchor={fi === 0 ? "fig-strategies" : undefined}
             >
               <LineChart
                 id={`strategies-${f}`}

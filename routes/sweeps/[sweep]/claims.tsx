@@ -11,6 +11,7 @@ import {
   intervalText,
   num,
 } from "../../../lib/site/components.tsx";
+import { CLAIM_FIGURES, claimFigureHref, hrefWithAnchor } from "../../../lib/site/claim_links.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -46,7 +47,16 @@ export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext })
           caption="A claim holds when its bootstrap interval lies entirely on the claimed side of the threshold, fails when it lies entirely on the other side, and is inconclusive otherwise."
         >
           <DataTable
-            head={["Claim", "Measured", "Value", "Interval", "Threshold", "Verdict", "Why"]}
+            head={[
+              "Claim",
+              "Measured",
+              "Value",
+              "Interval",
+              "Threshold",
+              "Verdict",
+              "Why",
+              "Figure",
+            ]}
             class="data claims"
           >
             {c.claims.map((c) => (
@@ -69,6 +79,15 @@ export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext })
                   </span>
                 </td>
                 <td>{c.reason}</td>
+                <td>
+                  {claimFigureHref(data.base.name, c.id)
+                    ? (
+                      <a href={hrefWithAnchor(ctx, claimFigureHref(data.base.name, c.id)!)}>
+                        {CLAIM_FIGURES[c.id]!.label}
+                      </a>
+                    )
+                    : "–"}
+                </td>
               </tr>
             ))}
           </DataTable>

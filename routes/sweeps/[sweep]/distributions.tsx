@@ -174,7 +174,13 @@ function Sections(
         <Figure title="KDE of t by family and width" ctx={ctx} sweep={sweep} file="marginals.json">
           {densityOfT("kde", "Marginal density of t (KDE) by family and width", kdeSeries)}
         </Figure>
-        <Figure title="Deciles of t" ctx={ctx} sweep={sweep} file="marginals.json">
+        <Figure
+          title="Deciles of t"
+          ctx={ctx}
+          sweep={sweep}
+          file="marginals.json"
+          csv="marginal_deciles.csv"
+        >
           <DataTable
             head={["Group", "(model, sample) pairs"]}
             moreHead={[10, 20, 30, 40, 50, 60, 70, 80, 90].map((q) => <th key={q}>{q} %</th>)}
@@ -199,6 +205,7 @@ function Sections(
             ctx={ctx}
             sweep={sweep}
             file="marginals.json"
+            csv="marginals_per_image.csv"
             caption="t over the models of each group at one test image (the paper's one-image figure; it needs many seeds per width to be smooth)."
           >
             {densityOfT(
@@ -229,6 +236,7 @@ function Sections(
           ctx={ctx}
           sweep={sweep}
           file="marginals.json"
+          csv="saw.csv"
         >
           <Island
             name="KdeFamilies"
@@ -261,6 +269,7 @@ function Sections(
           ctx={ctx}
           sweep={sweep}
           file="marginals.json"
+          csv="random_baseline.csv"
           caption="The chance that a direction drawn uniformly on the sphere has cosine above p with a fixed one (log scale). Measured similarities far above the curve's support are not chance."
         >
           <LineChart

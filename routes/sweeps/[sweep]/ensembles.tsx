@@ -62,7 +62,13 @@ function Sections(
         E_x[t]: cosine between the salience of a model or an ensemble (logits averaged) and the mean
         direction μ of seeds outside it; {e.samples} samples.
       </p>
-      <Figure title="E_x[t] against test loss" ctx={ctx} sweep={sweep} file="ensembles.json">
+      <Figure
+        title="E_x[t] against test loss"
+        ctx={ctx}
+        sweep={sweep}
+        file="ensembles.json"
+        anchor="fig-ensembles"
+      >
         <LineChart
           id="ensembles"
           title="Test loss against E_x[t] for single models and deep ensembles"

@@ -6,6 +6,7 @@
  * @module
  */
 import type { JSX } from "preact";
+import type { ClaimsFile, SimilarityFile } from "../../../lib/analysis/schema.ts";
 import type { PlanJson } from "../../../lib/store/mod.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
@@ -17,6 +18,7 @@ import {
   SweepNav,
   WidthTable,
 } from "../../../lib/site/components.tsx";
+import { Findings } from "../../../lib/site/findings.tsx";
 import { dataPath } from "../../../lib/site/links.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import {
@@ -37,21 +39,21 @@ interface Data {
   base: SweepBase;
   plan: Loaded<PlanJson>;
   runs: RunEntry[];
-  /** For an external analysis: what similarity.json records about the gradients. */
-  gradients?: unknown;
+  claims: Loaded<ClaimsFile>;
+  similarity: Loaded<SimilarityFile>;
 }
 
-/** Loads sweep.json, plan.json, every run.json and summary.json. */
+/** Loads sweep.json, plan.json, every run.json, summary.json, claims.json and similarity.json. */
 export async function load(ctx: RouteContext): Promise<Data> {
   const base = await requireSweep(ctx);
+  const claims = await readAnalysis(ctx.store, base.name, "claims");
+  const similarity = await readAnalysis(ctx.store, base.name, "similarity");
   if (isExternal(base)) {
-    const sim = await readAnalysis(ctx.store, base.name, "similarity");
-    const gradients = sim.status === "ok" ? sim.value.gradients : null;
-    return { base, plan: { status: "missing", file: "plan.json" }, runs: [], gradients };
+    return { base, plan: { status: "missing", file: "plan.json" }, runs: [], claims, similarity };
   }
   const plan = await readPlanJson(ctx.store, base.name);
   const runs = plan.status === "ok" ? await readRuns(ctx.store, base.name, plan.value) : [];
-  return { base, plan, runs };
+  return { base, plan, runs, claims, similarity };
 }
 
 /** Page title. */
@@ -60,14 +62,22 @@ export function title(data: Data): string {
 }
 
 /** The overview of an external analysis: what it is, and what its summary records. */
-function ExternalOverview(
-  { base, gradients, ctx }: { base: SweepBase; gradients: unknown; ctx: RouteContext },
-): JSX.Element {
+function ExternalOverview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
+  const { base } = data;
   const summary = base.summary.status === "ok" ? base.summary.value : null;
+  const gradients = data.similarity.status === "ok" ? data.similarity.value.gradients : null;
   return (
     <>
       <h1>External analysis {base.name}</h1>
       <SweepNav ctx={ctx} sweep={base.name} current="" />
+      <Findings
+        ctx={ctx}
+        sweep={base.name}
+        claims={data.claims}
+        similarity={data.similarity}
+        summary={summary}
+        command="deno task analyze --grads G.npy --models M.json"
+      />
       <section>
         <h2>What this is</h2>
         <div class="notice external" role="note">
@@ -216,7 +226,7 @@ function configRows(config: unknown): [string, string][] {
 export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
   const { base, plan, runs } = data;
   if (isExternal(base)) {
-    return <ExternalOverview base={base} gradients={data.gradients} ctx={ctx} />;
+    return <ExternalOverview data={data} ctx={ctx} />;
   }
   const s = base.sweep.status === "ok" ? base.sweep.value : null;
   const c = s?.config;
@@ -257,6 +267,14 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
     <>
       <h1>Sweep {base.name}</h1>
       <SweepNav ctx={ctx} sweep={base.name} current="" />
+      <Findings
+        ctx={ctx}
+        sweep={base.name}
+        claims={data.claims}
+        similarity={data.similarity}
+        summary={summary}
+        command={`deno task analyze --run results/${base.name}`}
+      />
       <section>
         <h2>Configuration</h2>
         {base.sweep.status === "invalid" && (
@@ -265,34 +283,47 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
           </div>
         )}
         {s && c && (
-          <table class="kv">
-            <tbody>
-              <tr>
-                <th>Sweep id</th>
-                <td>{s.sweepId}</td>
-              </tr>
-              <tr>
-                <th>Config hash</th>
-                <td>
-                  <code>{s.configHash}</code>
-                </td>
-              </tr>
-              <tr>
-                <th>Created</th>
-                <td>{s.created}</td>
-              </tr>
-              <tr>
-                <th>Toolkit</th>
-                <td>{s.toolkit.name} {s.toolkit.version}</td>
-              </tr>
-              {configRows(c).map(([k, v]) => (
+          <p class="config-line">
+            {c.dataset.name}, {c.families.join(" and ")} at widths k = {c.widths.join(", ")},{" "}
+            {c.seeds} seeds each, {c.training.epochs} epochs at batch size{" "}
+            {c.training.batchSizes.join(", ")}; salience of the {c.salience.scalar}
+            {c.salience.pool === null
+              ? ", unpooled"
+              : `, pooled ${c.salience.pool}×${c.salience.pool}`}.
+          </p>
+        )}
+        {s && c && (
+          <details class="config">
+            <summary>All {configRows(c).length + 4} settings</summary>
+            <table class="kv">
+              <tbody>
                 <tr>
-                  <th>{k}</th>
-                  <td>{v}</td>
+                  <th>Sweep id</th>
+                  <td>{s.sweepId}</td>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+                <tr>
+                  <th>Config hash</th>
+                  <td>
+                    <code>{s.configHash}</code>
+                  </td>
+                </tr>
+                <tr>
+                  <th>Created</th>
+                  <td>{s.created}</td>
+                </tr>
+                <tr>
+                  <th>Toolkit</th>
+                  <td>{s.toolkit.name} {s.toolkit.version}</td>
+                </tr>
+                {configRows(c).map(([k, v]) => (
+                  <tr>
+                    <th>{k}</th>
+                    <td>{v}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </details>
         )}
         <p class="data-links">
           Data: <a href={ctx.href(dataPath(base.name, "sweep.json"))}>sweep.json</a> ·{" "}

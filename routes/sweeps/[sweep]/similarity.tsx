@@ -178,12 +178,14 @@ function SimilaritySections(
           mean over x of cos(μ_k1(x), μ_k2(x)) (H2: near 1 across widths). Averaging alone raises
           it, so read it beside the split-half control below; the diagonal is left empty.
         </p>
-        {families.map((f) => (
+        {families.map((f, i) => (
           <Figure
             title={`Mean-direction similarity, ${f}`}
             ctx={ctx}
             sweep={sweep}
             file="similarity.json"
+            csv="mean_direction.csv"
+            anchor={i === 0 ? "fig-mean-direction" : undefined}
           >
             <Island name="HeatmapHover" props={mdHeat(f)} />
           </Figure>
@@ -194,6 +196,7 @@ function SimilaritySections(
             ctx={ctx}
             sweep={sweep}
             file="similarity.json"
+            csv="mean_direction.csv"
           >
             <Island
               name="HeatmapHover"
@@ -211,7 +214,13 @@ function SimilaritySections(
             />
           </Figure>
         )}
-        <Figure title="Split-half control" ctx={ctx} sweep={sweep} file="similarity.json">
+        <Figure
+          title="Split-half control"
+          ctx={ctx}
+          sweep={sweep}
+          file="similarity.json"
+          csv="split_half.csv"
+        >
           <DataTable head={["Family", "k", "Halves", "Splits", "mean ± std", "Interval"]}>
             {s.splitHalf.filter((r) => family === null || r.family === family).map((r) => (
               <tr>
@@ -233,6 +242,8 @@ function SimilaritySections(
           ctx={ctx}
           sweep={sweep}
           file="similarity.json"
+          csv="spherical_variance.csv"
+          anchor="fig-spherical-variance"
         >
           <LineChart
             id="spherical-variance"
@@ -266,6 +277,7 @@ function Table1Section(
       ctx={ctx}
       sweep={sweep}
       file="table1.json"
+      anchor="fig-table1"
       caption={`W1 between the distributions over x of each model's ${t.basis} values, over pairs f1 ≠ f2 in F(k); the upper bound is ${t.upperBound}.`}
     >
       <WidthTable

@@ -1,15 +1,19 @@
 /**
  * `/sweeps/:sweep/data/:file`: the data behind the charts. `<analysis>.json` is the analysis file
  * verbatim, `sweep.json` and `plan.json` the store's, `runs.json` the records of every run that
- * has one; each `.csv` is its conversion (`runs.csv`: one row per run and epoch).
+ * has one. The `.csv` files are tidy tables (one row per observation, named columns):
+ * `runs.csv` (one row per run and epoch), `plan.csv` (one row per planned run) and the tables of
+ * `lib/site/tidy.ts` drawn from the analysis files (`pkk.csv`, `similarity.csv`, …).
  * @module
  */
 import { ANALYSIS_FILES } from "../../../../lib/analysis/schema.ts";
 import type { RunJson } from "../../../../lib/store/mod.ts";
 import { jsonToCsv } from "../../../../lib/site/csv.ts";
+import { TIDY_TABLES, tidyCsv } from "../../../../lib/site/tidy.ts";
 import { HttpError, type RouteContext } from "../../../../lib/site/router.ts";
 import {
   type Loaded,
+  readAnalysis,
   readPlanJson,
   readRawFile,
   readRuns,
@@ -57,6 +61,25 @@ function runsCsv(runs: RunJson[]): string {
   return rows.length > 0 ? jsonToCsv(rows) : "runId,epoch\r\n";
 }
 
+/** The CSV of `name`, or null when its source is absent or unreadable. */
+async function csvOf(store: SiteStore, sweep: string, name: string): Promise<string | null> {
+  const spec = TIDY_TABLES[name];
+  if (spec) {
+    const file = await readAnalysis(store, sweep, spec.from);
+    if (file.status !== "ok") return null;
+    return tidyCsv(spec.columns, spec.rows(file.value));
+  }
+  if (name === "runs.csv" || name === "plan.csv") {
+    const raw = await rawJson(store, sweep, name.replace(/\.csv$/, ""));
+    if (raw.status !== "ok") return null;
+    const parsed = JSON.parse(raw.value);
+    return name === "runs.csv"
+      ? runsCsv(parsed as RunJson[])
+      : jsonToCsv((parsed as { runs: unknown[] }).runs);
+  }
+  return null;
+}
+
 /** Every data file that exists for a sweep (used by the static export). */
 export async function listFiles(store: SiteStore, sweep: string): Promise<string[]> {
   const bases = [
@@ -67,9 +90,10 @@ export async function listFiles(store: SiteStore, sweep: string): Promise<string
   ];
   const out: string[] = [];
   for (const base of bases) {
-    if ((await rawJson(store, sweep, base)).status === "ok") {
-      out.push(`${base}.json`, `${base}.csv`);
-    }
+    if ((await rawJson(store, sweep, base)).status === "ok") out.push(`${base}.json`);
+  }
+  for (const name of ["plan.csv", "runs.csv", ...Object.keys(TIDY_TABLES)]) {
+    if ((await csvOf(store, sweep, name)) !== null) out.push(name);
   }
   return out;
 }
@@ -81,20 +105,15 @@ export async function GET(ctx: RouteContext): Promise<Response> {
   const m = /^([a-z0-9_]+)\.(json|csv)$/.exec(file);
   if (!m || !(await sweepExists(ctx.store, sweep))) throw new HttpError(404, "No such data file.");
   const [, base = "", ext] = m;
+  if (ext === "csv") {
+    const csv = await csvOf(ctx.store, sweep, file);
+    if (csv === null) throw new HttpError(404, "No such data file, or its source is unreadable.");
+    return new Response(csv, { headers: { "Content-Type": "text/csv; charset=utf-8" } });
+  }
   const raw = await rawJson(ctx.store, sweep, base);
   if (raw.status === "missing") throw new HttpError(404, "No such data file.");
   if (raw.status === "invalid") throw new HttpError(404, "This data file is unreadable.");
-  if (ext === "json") {
-    return new Response(raw.value, {
-      headers: { "Content-Type": "application/json; charset=utf-8" },
-    });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.value);
-  } catch {
-    throw new HttpError(404, "This data file is not valid JSON, so it has no CSV form.");
-  }
-  const csv = base === "runs" ? runsCsv(parsed as RunJson[]) : jsonToCsv(parsed);
-  return new Response(csv, { headers: { "Content-Type": "text/csv; charset=utf-8" } });
+  return new Response(raw.value, {
+    headers: { "Content-Type": "application/json; charset=utf-8" },
+  });
 }
