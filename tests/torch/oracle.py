@@ -6,7 +6,8 @@ count) it builds lib/torch/families.py's module, runs three train-mode forwards 
 (so batch-norm running statistics are far from 0 and 1) with random BN affine parameters, saves
 torch.save(model.state_dict()) as <name>.pt, and in eval mode, in float64, writes the inputs
 x.npy [N, C, H, W], the logits.npy [N, classes] and grads.npy [N, C, H, W] (the input gradient
-of each sample's true-class logit), with labels in manifest.json.
+of each sample's true-class logit), with labels in manifest.json. A case may give its inputs
+instead ("x": an NCHW .npy path, "labels").
 
 Other tasks: "roundtrip" (logits of the toolkit's exported .safetensors), "sgd" (one SGD step
 from the toolkit's weights), "pool" (F.interpolate(mode="area")), "archives" (reader fixtures).
@@ -39,8 +40,12 @@ def family_case(case, out):
     name = case["name"]
     torch.save(model.state_dict(), os.path.join(out, f"{name}.pt"))
     model.eval().double()
-    x = torch.randn(case["count"], c, h, w, dtype=torch.float64, requires_grad=True)
-    labels = torch.randint(0, case["classes"], (case["count"],))
+    if "x" in case:  # given inputs (NCHW .npy) and labels, e.g. a sweep's probe set
+        x = torch.from_numpy(np.load(case["x"])).double().requires_grad_(True)
+        labels = torch.tensor(case["labels"])
+    else:
+        x = torch.randn(case["count"], c, h, w, dtype=torch.float64, requires_grad=True)
+        labels = torch.randint(0, case["classes"], (case["count"],))
     logits = model(x)
     logits.gather(1, labels[:, None]).sum().backward()
     np.save(os.path.join(out, f"{name}.x.npy"), x.detach().numpy().astype(np.float32))
