@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { openGradientSource } from "../npy/mod.ts";
 import { openNpy } from "../npy/reader.ts";
-import { listRuns, readRun, readSweep, SWEEP_FILES } from "../store/mod.ts";
+import { readRun, readSweep, SWEEP_FILES, verifiedRuns } from "../store/mod.ts";
 import {
   analyzeGradients,
   type BatchStream,
@@ -107,7 +107,8 @@ export async function analyzeSweep(
 ): Promise<AnalyzeResult> {
   const started = performance.now();
   const sweep = await readSweep(sweepDir);
-  const runs = (await listRuns(sweepDir)).filter((r) => r.status === "complete");
+  // Every checksum is recomputed: a run whose marker fails is an error naming the file.
+  const runs = await verifiedRuns(sweepDir);
   if (runs.length === 0) {
     throw new RangeError(
       `sweep ${sweepDir} has no complete run; run the sweep (or its shards) before analysing it.`,

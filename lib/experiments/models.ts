@@ -16,7 +16,7 @@ import {
   predictLogits,
   type SalienceScalar,
 } from "../salience/mod.ts";
-import { listRuns, readRun, readSweep, RUN_FILES } from "../store/mod.ts";
+import { readRun, readSweep, RUN_FILES, verifiedRuns } from "../store/mod.ts";
 import { listCheckpoints, loadCheckpointModel } from "../train/mod.ts";
 import { type AttackModel, attackStudy, type AttackStudyOptions } from "./attack.ts";
 import { type EnsembleMember, ensembleStudy, type EnsembleStudyOptions } from "./ensemble.ts";
@@ -217,7 +217,7 @@ export async function runSweepExperiments(
   options: ModelExperimentsOptions = {},
 ): Promise<{ attacks: AttacksFile | null; ensembles: EnsemblesFile | null }> {
   const sweep = await readSweep(sweepDir);
-  const runs = (await listRuns(sweepDir)).filter((r) => r.status === "complete");
+  const runs = await verifiedRuns(sweepDir);
   const counts = new Map<number, number>();
   for (const r of runs) counts.set(r.batchSize, (counts.get(r.batchSize) ?? 0) + 1);
   const primary = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];

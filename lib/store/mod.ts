@@ -22,6 +22,7 @@
  */
 export * from "./schema.ts";
 export {
+  CHECKSUMS_FILE,
   exists,
   isTemporaryName,
   listFiles,
@@ -30,6 +31,8 @@ export {
   replaceDir,
   sha256File,
   TMP_MARK,
+  verifyChecksums,
+  writeChecksums,
   writeFileAtomic,
   writeJson,
 } from "./io.ts";
@@ -38,7 +41,6 @@ export {
   canonicalJson,
   clearComplete,
   hashConfig,
-  latestCheckpoint,
   listRuns,
   listSweeps,
   markComplete,
@@ -54,6 +56,7 @@ export {
   SWEEP_FILES,
   sweepIdOf,
   type SweepListing,
+  verifiedRuns,
   verifyRun,
   writePlan,
   writeRun,

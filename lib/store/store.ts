@@ -341,11 +341,27 @@ export async function readRun(runDir: string): Promise<RunJson> {
 }
 
 /**
+ * The artifacts a run record declares (its salience, sidecar and logits files), relative to the
+ * run folder; a marker must list each. Fields absent from `run` declare nothing.
+ */
+function declaredArtifacts(run: unknown): string[] {
+  if (typeof run !== "object" || run === null) return [];
+  const r = run as {
+    salience?: { file?: unknown; sidecar?: unknown };
+    logits?: { file?: unknown };
+  };
+  return [r.salience?.file, r.salience?.sidecar, r.logits?.file].filter(
+    (f): f is string => typeof f === "string",
+  );
+}
+
+/**
  * Writes the completion marker `COMPLETE` of a run folder: the size and SHA-256 of every file
  * in the folder (recursively, temporaries excluded). Write it last, after every artifact is in
  * place. Cost: one read of every artifact.
  *
- * @throws {RangeError} when the folder has no `run.json` (a run without its record is not complete).
+ * @throws {RangeError} when the folder has no `run.json` (a run without its record is not
+ *   complete) or an artifact `run.json` declares is missing.
  * @example
  * ```ts
  * import { markComplete, verifyRun } from "./store.ts";
@@ -361,6 +377,14 @@ export async function markComplete(runDir: string, runId: string): Promise<Compl
   if (!names.includes(RUN_FILES.run)) {
     throw new RangeError(
       `${runDir} has no ${RUN_FILES.run}; write the run record before marking the run complete.`,
+    );
+  }
+  const missing = declaredArtifacts(await readJson(join(runDir, RUN_FILES.run)))
+    .filter((f) => !names.includes(f));
+  if (missing.length > 0) {
+    throw new RangeError(
+      `${runDir}/${RUN_FILES.run} declares ${missing.join(", ")}, which the folder lacks; ` +
+        `rerun the sweep to write them before marking the run complete.`,
     );
   }
   const files: FileChecksum[] = [];
@@ -427,7 +451,13 @@ export interface ArtifactProblem {
 export interface RunVerification {
   /** `complete` only when the marker is valid and every listed artifact matches it. */
   status: RunStatus;
-  /** Artifacts whose size or checksum differs from the marker, or that are missing. */
+  /**
+   * `valid`: the marker parses, lists every file of the folder and every artifact `run.json`
+   * declares (its artifacts may still fail, see `problems`); `missing`: no marker; `invalid`:
+   * unreadable, or it leaves a file out. Without a valid marker no artifact is trusted.
+   */
+  marker: "valid" | "missing" | "invalid";
+  /** Artifacts whose size or checksum differs from a valid marker, or that are missing. */
   problems: ArtifactProblem[];
   /** Why a present folder is `partial`, in one sentence; `null` when complete or missing. */
   reason: string | null;
@@ -435,8 +465,9 @@ export interface RunVerification {
 
 /**
  * Recomputes the checksums of a run folder against its `COMPLETE` marker. A folder without a
- * marker, with an unreadable one, or with any mismatching artifact is `partial` (the sweep
- * redoes the failing artifacts); no folder is `missing`. Cost: one read of every artifact.
+ * marker, with an unreadable one, with one that does not list every file of the folder (or
+ * every artifact `run.json` declares), or with any mismatching artifact is `partial` (the sweep
+ * re-verifies or redoes its artifacts); no folder is `missing`. Cost: one read of every artifact.
  *
  * @example
  * ```ts
@@ -448,22 +479,44 @@ export interface RunVerification {
  * await Deno.writeTextFile(`${dir}/salience.npy`, "abd");
  * const v = await verifyRun(dir);
  * if (v.status !== "partial" || v.problems[0]?.path !== "salience.npy") throw new Error("missed");
+ * await Deno.writeTextFile(`${dir}/extra.npy`, "x");
+ * if ((await verifyRun(dir)).marker !== "invalid") throw new Error("unlisted file trusted");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function verifyRun(runDir: string): Promise<RunVerification> {
-  if (!(await exists(runDir))) return { status: "missing", problems: [], reason: null };
+  if (!(await exists(runDir))) {
+    return { status: "missing", marker: "missing", problems: [], reason: null };
+  }
   let marker: CompleteJson | null;
   try {
     marker = await readComplete(runDir);
   } catch (err) {
-    return { status: "partial", problems: [], reason: (err as Error).message };
+    return { status: "partial", marker: "invalid", problems: [], reason: (err as Error).message };
   }
   if (marker === null) {
     return {
       status: "partial",
+      marker: "missing",
       problems: [],
       reason: `${runDir} has no ${RUN_FILES.complete} marker.`,
+    };
+  }
+  const listed = new Set(marker.files.map((f) => f.path));
+  const present = await listFiles(runDir, [RUN_FILES.complete]);
+  let declared: string[] = [];
+  if (present.includes(RUN_FILES.run)) {
+    declared = declaredArtifacts(await readJson(join(runDir, RUN_FILES.run)).catch(() => null));
+  }
+  const unlisted = [...new Set([...present, ...declared, RUN_FILES.run])]
+    .filter((p) => !listed.has(p)).sort();
+  if (unlisted.length > 0) {
+    return {
+      status: "partial",
+      marker: "invalid",
+      problems: [],
+      reason: `${runDir}/${RUN_FILES.complete} does not list ${unlisted.join(", ")}; ` +
+        `a marker lists every artifact, so none of them is trusted.`,
     };
   }
   const problems: ArtifactProblem[] = [];
@@ -487,12 +540,48 @@ export async function verifyRun(runDir: string): Promise<RunVerification> {
   if (problems.length > 0) {
     return {
       status: "partial",
+      marker: "valid",
       problems,
       reason: `${runDir}: ${problems.map((p) => `${p.path} (${p.problem})`).join(", ")} ` +
         `differ from the ${RUN_FILES.complete} marker.`,
     };
   }
-  return { status: "complete", problems, reason: null };
+  return { status: "complete", marker: "valid", problems, reason: null };
+}
+
+/**
+ * The runs of a sweep that readers may use: those whose `COMPLETE` marker verifies (every
+ * checksum recomputed). Runs without a marker (not finished yet) are left out; a run whose
+ * marker exists but fails is an error naming the file and the fix, since analysing around it
+ * would silently change results. Cost: one read of every artifact of every marked run.
+ *
+ * @throws {RangeError} naming the run folder, the failing file(s) and the fix.
+ * @example
+ * ```ts
+ * import { verifiedRuns, writePlan } from "./store.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writePlan(dir, {
+ *   schemaVersion: 1, kind: "plan", sweepId: "x-01234567", configHash: "01234567",
+ *   runs: [{ index: 0, runId: "CNNSmall-k1-s0-01234567", family: "CNNSmall", k: 1, seed: 0,
+ *     batchSize: 64, configHash: "01234567" }],
+ *   sharding: { rule: "round-robin", description: "index % n" },
+ * });
+ * if ((await verifiedRuns(dir)).length !== 0) throw new Error("a missing run is not complete");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function verifiedRuns(sweepDir: string): Promise<RunListing[]> {
+  const out: RunListing[] = [];
+  for (const r of await listRuns(sweepDir, { verify: true })) {
+    if (r.status === "complete") out.push(r);
+    else if (r.status === "partial" && r.marker !== "missing") {
+      throw new RangeError(
+        `${r.reason} Rerun the sweep (the same deno task sweep command, or its shard) to ` +
+          `redo ${r.runId}, then analyse again.`,
+      );
+    }
+  }
+  return out;
 }
 
 /** A planned run with its folder and status in the store. */
@@ -502,12 +591,16 @@ export interface RunListing extends PlanEntry {
   status: RunStatus;
   /** Set when `verify` was asked and the status is `partial`. */
   problems?: ArtifactProblem[];
+  /** Set when `verify` was asked: the marker's state (see {@link RunVerification}). */
+  marker?: RunVerification["marker"];
+  /** Set when `verify` was asked and the status is `partial`: why, in one sentence. */
+  reason?: string | null;
 }
 
 /**
  * Lists every run of a sweep's plan with its status: `complete` (a valid `COMPLETE` marker;
  * with `verify: true` also every checksum matches), `partial` (the folder exists but is not
- * complete), `missing` (no folder yet). Readers such as the analysis use only complete runs.
+ * complete), `missing` (no folder yet). Readers use {@link verifiedRuns}, which verifies.
  * Cost: one stat per run; with `verify`, one read of every artifact.
  *
  * @throws as {@link readPlan}.
@@ -540,7 +633,8 @@ export async function listRuns(
         ...entry,
         dir,
         status: v.status,
-        ...(v.status === "partial" ? { problems: v.problems } : {}),
+        marker: v.marker,
+        ...(v.status === "partial" ? { problems: v.problems, reason: v.reason } : {}),
       });
       continue;
     }
@@ -556,35 +650,4 @@ export async function listRuns(
     out.push({ ...entry, dir, status });
   }
   return out;
-}
-
-/**
- * Folder of the latest checkpoint of a run (`checkpoint/epoch-NNNN/` with the largest NNNN, as
- * `lib/train` writes them), or `null` when the run has none. Temporaries are ignored.
- *
- * @example
- * ```ts
- * import { latestCheckpoint } from "./store.ts";
- * const dir = await Deno.makeTempDir();
- * await Deno.mkdir(`${dir}/checkpoint/epoch-0002`, { recursive: true });
- * await Deno.mkdir(`${dir}/checkpoint/epoch-0003.tmp-9`, { recursive: true });
- * if (!(await latestCheckpoint(dir))?.endsWith("epoch-0002")) throw new Error("wrong checkpoint");
- * await Deno.remove(dir, { recursive: true });
- * ```
- */
-export async function latestCheckpoint(runDir: string): Promise<string | null> {
-  const dir = join(runDir, RUN_FILES.checkpoint);
-  let best: { n: number; name: string } | null = null;
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      const m = /^epoch-(\d{4,})$/.exec(e.name);
-      if (m && e.isDirectory && (best === null || Number(m[1]) > best.n)) {
-        best = { n: Number(m[1]), name: e.name };
-      }
-    }
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
-  return best === null ? null : join(dir, best.name);
 }

@@ -6,23 +6,31 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { analyzeGradients, type ModelInput } from "../analysis/mod.ts";
 import type { Dataset } from "../data/mod.ts";
-import { type GradientMeta, openGradientSource, writeNpy, writeSidecar } from "../npy/mod.ts";
+import {
+  type GradientMeta,
+  openGradientSource,
+  sidecarPath,
+  writeNpy,
+  writeSidecar,
+} from "../npy/mod.ts";
 import { attribute } from "../salience/mod.ts";
 import type { TrainResult } from "../train/mod.ts";
 import {
   exists,
-  listRuns,
   type PlanEntry,
   readRun,
   RUN_FILES,
   SCHEMA_VERSION,
   SWEEP_FILES,
   type SweepConfig,
+  TMP_MARK,
+  verifiedRuns,
+  writeChecksums,
   writeJson,
 } from "../store/mod.ts";
 import type { Progress } from "./progress.ts";
@@ -124,9 +132,17 @@ async function writeEpochSalience(
     },
     note: `model after epoch ${path.match(/epoch-(\d+)/)?.[1] ?? "?"}`,
   };
-  await Deno.mkdir(join(path, ".."), { recursive: true });
-  await writeSidecar(path, meta);
-  await writeNpy(path, [N, values.length / N], values);
+  // Written as a whole folder with its checksums, then renamed into place: a run without a
+  // valid COMPLETE marker keeps the epoch only when it verifies (see reverify.ts).
+  const folder = dirname(path), tmp = `${folder}${TMP_MARK}${Deno.pid}`;
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp, { recursive: true });
+  const inTmp = join(tmp, basename(path));
+  await writeSidecar(inTmp, meta);
+  await writeNpy(inTmp, [N, values.length / N], values);
+  await writeChecksums(tmp, [basename(path), basename(sidecarPath(inTmp))]);
+  await Deno.remove(folder, { recursive: true }).catch(() => {});
+  await Deno.rename(tmp, folder);
 }
 
 /** One (family, width, epoch) row of `analysis/epochs.json`. */
@@ -185,8 +201,8 @@ export async function analyzeEpochs(
   const epochs = config.salience.epochs ?? [];
   if (epochs.length === 0) return null;
   const runs = [];
-  for (const r of await listRuns(sweepDir)) {
-    if (r.status === "complete") runs.push({ dir: r.dir, run: await readRun(r.dir) });
+  for (const r of await verifiedRuns(sweepDir)) {
+    runs.push({ dir: r.dir, run: await readRun(r.dir) });
   }
   if (runs.length === 0) {
     throw new RangeError(

@@ -32,6 +32,7 @@ import type { Progress } from "./progress.ts";
 import { writeMethodSalience } from "./salience_methods.ts";
 import { trainAnalysingEpochs } from "./epochs.ts";
 import { importCheckpoint } from "./checkpoints.ts";
+import { dropUnverified } from "./reverify.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -111,6 +112,8 @@ async function removeQuietly(path: string): Promise<void> {
  * 1. a run whose `COMPLETE` marker verifies is skipped;
  * 2. leftover temporaries are removed; artifacts whose checksum fails are deleted (a bad
  *    checkpoint file deletes the checkpoint and everything derived from it, so the run retrains);
+ *    without a valid marker, only a checkpoint and epoch files that pass their own checksums
+ *    stay (`dropUnverified()`), everything else is redone;
  * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch), stopping at each
  *    epoch of `salience.epochs` to write that epoch's salience (`trainAnalysingEpochs()`); a
  *    run of a config's `checkpoints` instead loads its weights (`importCheckpoint()`);
@@ -143,7 +146,10 @@ export async function executeRun(
   }
   await Deno.mkdir(runDir, { recursive: true });
   await removeTemporaries(runDir);
-  const redone = before.problems.map((p) => p.path);
+  // Without a valid marker nothing is trusted: what cannot be verified is redone.
+  const redone = before.marker === "valid"
+    ? before.problems.map((p) => p.path)
+    : await dropUnverified(runDir);
   if (before.problems.length > 0) {
     await clearComplete(runDir);
     const bad = new Set(redone);

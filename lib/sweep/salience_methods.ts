@@ -15,13 +15,13 @@ import { type GradientMeta, writeNpy, writeSidecar } from "../npy/mod.ts";
 import { attribute, type SalienceMethod } from "../salience/mod.ts";
 import {
   exists,
-  listRuns,
   type PlanEntry,
   readJson,
   type SalienceMethodName,
   SCHEMA_VERSION,
   SWEEP_FILES,
   type SweepConfig,
+  verifiedRuns,
   writeJson,
 } from "../store/mod.ts";
 import type { Progress } from "./progress.ts";
@@ -300,7 +300,7 @@ export async function analyzeMethods(
   if (methods.every((m) => m === "gradient")) return results;
   const analysisDir = options.analysis?.outDir ?? join(sweepDir, SWEEP_FILES.analysis);
   const records: RunMethodsJson[] = [];
-  for (const r of await listRuns(sweepDir)) {
+  for (const r of await verifiedRuns(sweepDir)) {
     const p = join(r.dir, METHODS_RECORD);
     if (r.status === "complete" && await exists(p)) {
       records.push(await readJson(p) as RunMethodsJson);

@@ -1,10 +1,12 @@
 // Checkpoints in the TensorFlow.js layers format (model.json + weights.bin) written through a
 // custom IO handler, plus state.json (epoch, history, optimiser step, RNG position) and
-// optimizer.bin (optimiser slots). Each epoch's checkpoint is one folder renamed into place, so a
-// reader sees a whole checkpoint or none.
+// optimizer.bin (optimiser slots), and checksums.json (size and SHA-256 of the four), written last.
+// Each epoch's checkpoint is one folder renamed into place, so a reader sees a whole checkpoint or
+// none; the checksums let a reader tell a damaged one from a whole one without any other record.
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { join } from "node:path";
+import { CHECKSUMS_FILE, exists, verifyChecksums, writeChecksums } from "../store/io.ts";
 
 /** One epoch's record in the training history. */
 export interface EpochRecord {
@@ -93,12 +95,28 @@ export async function saveCheckpoint(
     join(tmp, STATE),
     JSON.stringify({ ...opts.state, optimizerSpecs: opt.specs }, null, 1),
   );
+  await writeChecksums(tmp, ["model.json", "weights.bin", "optimizer.bin", STATE]);
   await Deno.remove(final, { recursive: true }).catch(() => {});
   await Deno.rename(tmp, final);
   for (const e of await listCheckpoints(dir)) {
     if (e < opts.state.epochsDone) await Deno.remove(join(dir, dirName(e)), { recursive: true });
   }
   return final;
+}
+
+/**
+ * Throws when a checkpoint folder fails its `checksums.json`, naming the file and the fix. A
+ * folder written before checkpoints carried checksums (no `checksums.json`) passes.
+ */
+async function checkIntegrity(path: string): Promise<void> {
+  if (!(await exists(join(path, CHECKSUMS_FILE)))) return;
+  const problem = await verifyChecksums(path);
+  if (problem !== null) {
+    throw new RangeError(
+      `Checkpoint ${path} is damaged: ${problem} Delete the run folder to retrain it ` +
+        `(rerunning the sweep does so for a run without a valid COMPLETE marker).`,
+    );
+  }
 }
 
 /** Completed checkpoint epochs in `dir`, ascending (missing folder: empty). */
@@ -128,6 +146,7 @@ export interface LoadedCheckpoint {
 /**
  * Reads the latest checkpoint in `dir`, or null when there is none.
  *
+ * @throws {RangeError} naming the file when the checkpoint fails its checksums.
  * @throws {SyntaxError} when its state.json or model.json cannot be parsed.
  */
 export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoint | null> {
@@ -135,6 +154,7 @@ export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoin
   const last = epochs.at(-1);
   if (last === undefined) return null;
   const path = join(dir, dirName(last));
+  await checkIntegrity(path);
   let state: CheckpointState & { optimizerSpecs: tf.io.WeightsManifestEntry[] };
   let modelJson: tf.io.ModelJSON;
   try {
@@ -164,6 +184,7 @@ export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoin
  */
 export async function loadCheckpointModel(path: string): Promise<tfl.LayersModel> {
   const folder = path.endsWith("model.json") ? path.slice(0, -"model.json".length) : path;
+  await checkIntegrity(folder);
   const handler: tf.io.IOHandler = {
     load: async () => {
       const json = JSON.parse(

@@ -26,6 +26,7 @@ import type {
 } from "../../lib/analysis/schema.ts";
 import { ANALYSIS_FILES } from "../../lib/analysis/schema.ts";
 import { seededUniform } from "../../lib/stats/mod.ts";
+import { writeNpy, writeSidecar } from "../../lib/npy/mod.ts";
 import {
   hashConfig,
   markComplete,
@@ -201,6 +202,26 @@ export async function writeFixtureSweep(
       finished: "2026-01-01T00:01:00.000Z",
     };
     await writeRun(runDir, run);
+    // The arrays run.json declares, so that its COMPLETE marker lists every artifact.
+    const salience = Float32Array.from(
+      { length: FIXTURE.probe * FIXTURE.dimension },
+      (_, i) => Math.sin(i * 0.37 + p.k),
+    );
+    await writeNpy(join(runDir, "salience.npy"), [FIXTURE.probe, FIXTURE.dimension], salience);
+    await writeSidecar(join(runDir, "salience.npy"), {
+      format: "salience-gradients",
+      version: 1,
+      scalar: "true-class-logit",
+      pooling: null,
+      input: { channels: 1, height: 28, width: 28 },
+      models: [{ family: p.family, k: p.k, seed: p.seed }],
+      probe: { dataset: "synthetic", split: "test", indices: [...Array(FIXTURE.probe).keys()] },
+    });
+    const logits = Float32Array.from(
+      { length: FIXTURE.probe * 10 },
+      (_, i) => Math.cos(i * 0.11 + p.seed),
+    );
+    await writeNpy(join(runDir, "logits.npy"), [FIXTURE.probe, 10], logits);
     await markComplete(runDir, p.runId);
   }
   await writeAnalysis(dir, sweepId, runs, noise, options.omit ?? []);

@@ -202,6 +202,9 @@ Deno.test("listRuns() reports missing, partial and complete runs", async () => {
   const d0 = runDirOf(dir, r0!.runId);
   await writeRun(d0, runJson(r0!.runId, r0!.k));
   assertEquals((await listRuns(dir)).map((r) => r.status), ["partial", "missing"]);
+  await assertRejects(() => markComplete(d0, r0!.runId), RangeError, "declares salience.npy");
+  await writeFileAtomic(`${d0}/salience.npy`, new Uint8Array(4));
+  await writeFileAtomic(`${d0}/salience.json`, new Uint8Array(2));
   await markComplete(d0, r0!.runId);
   await writeRun(runDirOf(dir, r1!.runId), runJson(r1!.runId, r1!.k));
   const listed = await listRuns(dir);
@@ -218,6 +221,7 @@ Deno.test("verifyRun() detects a changed, a truncated and a deleted artifact", a
   const dir = await tempDir();
   await writeRun(dir, runJson("CNNSmall-k1-s0-01234567", 1));
   await writeFileAtomic(`${dir}/salience.npy`, new Uint8Array(1000).fill(1));
+  await writeFileAtomic(`${dir}/salience.json`, new Uint8Array(2));
   await writeFileAtomic(`${dir}/checkpoint/weights.bin`, new Uint8Array(64).fill(2));
   await writeFileAtomic(`${dir}/logits.npy`, new Uint8Array(10).fill(3));
   const marker = await markComplete(dir, "CNNSmall-k1-s0-01234567");
@@ -225,6 +229,7 @@ Deno.test("verifyRun() detects a changed, a truncated and a deleted artifact", a
     "checkpoint/weights.bin",
     "logits.npy",
     "run.json",
+    "salience.json",
     "salience.npy",
   ]);
   assertEquals((await verifyRun(dir)).status, "complete");
