@@ -66,13 +66,16 @@ export {
   sampleGrams,
   type SampleGramsOptions,
 } from "./sample_grams/mod.ts";
+export { type GroupSums, groupSums, type SetPlan, setPlan } from "./group_sums/mod.ts";
 export { type PoolOptions } from "./area_pool/mod.ts";
 
 import { areaPool } from "./area_pool/mod.ts";
+import { groupSumsReference } from "./group_sums/mod.ts";
 import { sampleGramsReference } from "./sample_grams/mod.ts";
 
 /** Plain-TypeScript reference kernels (f64 accumulation): the test oracle and the CPU path. */
 export const reference = {
   sampleGrams: sampleGramsReference,
+  groupSums: groupSumsReference,
   areaPool,
 } as const;

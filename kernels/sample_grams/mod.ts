@@ -4,11 +4,17 @@
  * @module
  */
 export {
+  checkShape,
+  chunkInput,
+  chunkSamples,
   columnChunks,
   GRAM_COLUMNS,
   GRAM_WG,
   gramKernelBody,
   gramLoopBound,
+  type GramStage,
+  gramStage,
+  gramStageBytes,
   type GramTiling,
   gramTiling,
   maxDim,

@@ -5,7 +5,7 @@
  * `sample_grams.wgsl` (register-tiled Grams of the scaled rows) — then only the M×M Grams and
  * the row flags are read back and finished into cosines (shared with the f64 reference).
  */
-import { packSamples, runUnit } from "../gpu/dispatch.ts";
+import { type BufferSet, packSamples, runUnit } from "../gpu/dispatch.ts";
 import type { Gpu } from "../gpu/gpu.ts";
 import { LOOP_CAP } from "../gpu/gpu.ts";
 import type { Dispatch, Program } from "../gpu/program.ts";
@@ -138,12 +138,18 @@ export function maxDim(): number {
 /** Options of {@linkcode sampleGrams}: the batch's shape. */
 export type SampleGramsOptions = BatchShape;
 
-function checkShape(grads: Float32Array, shape: BatchShape): void {
+/** Checks a batch's shape and row length before any work. */
+export function checkShape(grads: Float32Array, shape: BatchShape): void {
   checkCount("models", shape.models);
   checkCount("samples", shape.samples);
   checkCount("dim", shape.dim);
   if (shape.models > 2 ** 16) {
     throw new RangeError(`models is ${shape.models}; expected at most ${2 ** 16}.`);
+  }
+  if (shape.dim > maxDim()) {
+    throw new RangeError(
+      `dim is ${shape.dim}; one row-scale invocation walks 1/${ROW_SCALE_WG} of a row, so dim may be at most ${maxDim()} (pool the gradients first).`,
+    );
   }
   const want = shape.models * shape.samples * shape.dim;
   if (grads.length !== want) {
@@ -153,10 +159,12 @@ function checkShape(grads: Float32Array, shape: BatchShape): void {
   }
 }
 
-/** Samples per chunk: the input `[M][n][cols4·4]` and the Grams `[n][M][M]` fit one binding. */
-function chunkSamples(shape: BatchShape, cols4: number, mpad: number, maxBytes: number): number {
-  const perSample = Math.max(mpad * cols4 * 16, shape.models * shape.models * 4);
-  const n = Math.floor(maxBytes / perSample);
+/**
+ * Samples per chunk: each binding's `perSample` bytes per sample fit one binding, and no chunk
+ * holds more than LOOP_CAP − 1 samples (a per-block loop walks a chunk's samples).
+ */
+export function chunkSamples(shape: BatchShape, perSample: number, maxBytes: number): number {
+  const n = Math.min(Math.floor(maxBytes / perSample), LOOP_CAP - 1);
   if (n < 1) {
     throw new RangeError(
       `one sample's ${shape.models} × ${shape.dim} gradients (or its ${shape.models}² Gram) exceed the ${maxBytes}-byte storage binding; pass fewer models per call.`,
@@ -166,7 +174,7 @@ function chunkSamples(shape: BatchShape, cols4: number, mpad: number, maxBytes: 
 }
 
 /** Samples x0 … x1−1 of `[M][S][D]` as `[M][x1−x0][cols4·4]`, zero-padded (no copy if unneeded). */
-function chunkInput(
+export function chunkInput(
   grads: Float32Array,
   shape: BatchShape,
   cols4: number,
@@ -220,13 +228,63 @@ export function sampleGrams(
 ): Promise<SampleGrams> {
   checkShape(grads, shape);
   const cols4 = Math.ceil(shape.dim / 4);
-  if (shape.dim > maxDim()) {
-    throw new RangeError(
-      `dim is ${shape.dim}; one row-scale invocation walks 1/${ROW_SCALE_WG} of a row, so dim may be at most ${maxDim()} (pool the gradients first).`,
-    );
-  }
   if (gpu.backend === "cpu") return Promise.resolve(sampleGramsReference(grads, shape));
   return sampleGramsOnDevice(gpu, grads, shape, cols4);
+}
+
+/** The dispatches of the Gram stage for one chunk, and the buffers they leave. */
+export interface GramStage {
+  dispatches: Dispatch[];
+  /** Scaled Grams `[n][M][M]` f32. */
+  grams: GPUBuffer;
+  /** Row status `[M][n]` u32. */
+  status: GPUBuffer;
+}
+
+/**
+ * Uploads one chunk `[M][n][cols4·4]` and plans its row-scale and Gram dispatches (the Gram
+ * split over column ranges of at most {@linkcode GRAM_COLUMNS} vec4).
+ */
+export async function gramStage(
+  gpu: Gpu,
+  device: GPUDevice,
+  buffers: BufferSet,
+  input: Float32Array,
+  shape: { models: number; samples: number; cols4: number },
+): Promise<GramStage> {
+  const { models: m, samples: n, cols4 } = shape;
+  const tiling = gramTiling(m);
+  const mpad = paddedModels(m, tiling);
+  const tiles = tilePairs(m, tiling);
+  const gramProgram = sampleGramsProgram(tiling);
+  const data = await gpu.uploadShared(device, "sample grams input", input);
+  const scaled = buffers.storage("scaled rows", n * cols4 * mpad * 16);
+  const status = buffers.storage("row status", m * n * 4, true);
+  const grams = buffers.storage("sample grams", n * m * m * 4, true);
+  const tileBuffer = buffers.storage("tile pairs", tiles);
+  const dispatches: Dispatch[] = [
+    {
+      program: ROW_SCALES,
+      params: { rows: m * n, samples: n, cols4, mpad },
+      bindings: { grads: data, scaled, status },
+      workgroups: m * n,
+      loopBound: rowScaleLoopBound(cols4),
+    },
+    ...columnChunks(cols4).map(([k0, kn]): Dispatch => ({
+      program: gramProgram,
+      params: { models: m, mpad, cols4, samples: n, tilePairs: tiles.length, k0, kn },
+      bindings: { scaled, tiles: tileBuffer, grams },
+      workgroups: n * tiles.length,
+      loopBound: gramLoopBound(kn),
+    })),
+  ];
+  return { dispatches, grams, status };
+}
+
+/** Per-sample bytes of the Gram stage's largest binding (input rows, scaled rows, Grams). */
+export function gramStageBytes(models: number, cols4: number): number {
+  const mpad = paddedModels(models, gramTiling(models));
+  return Math.max(mpad * cols4 * 16, models * models * 4);
 }
 
 async function sampleGramsOnDevice(
@@ -238,39 +296,15 @@ async function sampleGramsOnDevice(
   const { models: m, samples: s } = shape;
   const raw = new Float32Array(s * m * m);
   const status = new Uint8Array(m * s);
-  const tiling = gramTiling(m);
-  const mpad = paddedModels(m, tiling);
-  const tiles = tilePairs(m, tiling);
-  const gramProgram = sampleGramsProgram(tiling);
-  const step = chunkSamples(shape, cols4, mpad, gpu.maxBindingBytes);
+  const step = chunkSamples(shape, gramStageBytes(m, cols4), gpu.maxBindingBytes);
   for (let x0 = 0; x0 < s; x0 += step) {
     const x1 = Math.min(s, x0 + step), n = x1 - x0;
     const input = chunkInput(grads, shape, cols4, x0, x1);
     const part = await runUnit(gpu, "sample grams", async (device, buffers) => {
-      const data = await gpu.uploadShared(device, "sample grams input", input);
-      const scaled = buffers.storage("scaled rows", n * cols4 * mpad * 16);
-      const flags = buffers.storage("row status", m * n * 4, true);
-      const grams = buffers.storage("sample grams", n * m * m * 4, true);
-      const tileBuffer = buffers.storage("tile pairs", tiles);
-      const dispatches: Dispatch[] = [
-        {
-          program: ROW_SCALES,
-          params: { rows: m * n, samples: n, cols4, mpad },
-          bindings: { grads: data, scaled, status: flags },
-          workgroups: m * n,
-          loopBound: rowScaleLoopBound(cols4),
-        },
-        ...columnChunks(cols4).map(([k0, kn]): Dispatch => ({
-          program: gramProgram,
-          params: { models: m, mpad, cols4, samples: n, tilePairs: tiles.length, k0, kn },
-          bindings: { scaled, tiles: tileBuffer, grams },
-          workgroups: n * tiles.length,
-          loopBound: gramLoopBound(kn),
-        })),
-      ];
-      const [g, f] = await runPrograms(gpu, device, buffers, dispatches, [
-        [grams, n * m * m * 4],
-        [flags, m * n * 4],
+      const stage = await gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
+      const [g, f] = await runPrograms(gpu, device, buffers, stage.dispatches, [
+        [stage.grams, n * m * m * 4],
+        [stage.status, m * n * 4],
       ]);
       return { raw: new Float32Array(g!), status: new Uint32Array(f!) };
     }, () => null);

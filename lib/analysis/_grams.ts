@@ -1,30 +1,31 @@
 /**
- * The analysis's link to the kernels: per-sample Gram matrices of a gradient batch's unit
- * vectors, from `sampleGrams` (normalise with scaled norms, zero and NaN/±Inf rows flagged, and
- * the Grams, on the device when `gpu` has one, else the kernel's float64 reference).
+ * The analysis's link to the kernels: one batch of gradients through `groupSums` (normalise
+ * with scaled norms, zero and NaN/±Inf rows flagged, per-sample Grams and the group reductions
+ * of the reducer's plan, on the device when `gpu` has one, else the kernels' float64
+ * reference) into the reducer.
  *
  * @module
  */
 
-import { type Gpu, reference, sampleGrams } from "../../kernels/mod.ts";
+import { type Gpu, groupSums, reference } from "../../kernels/mod.ts";
+import type { GramReducer } from "./_reduce.ts";
 
 /**
- * Calls `each(i, gram, status)` for every sample of a `[M][count][D]` batch with its M×M Gram of
- * unit vectors (a view, valid during the call) and each model's row status (`ROW_LIVE`,
- * `ROW_ZERO`, `ROW_NON_FINITE`). With `gpu` null the kernel's float64 reference runs.
+ * Reduces samples `start … start + count − 1` of a `[M][count][D]` batch into `reducer`. With
+ * `gpu` null the kernels' float64 reference runs. Only the group sums (per-block M×M pair sums,
+ * per-model row sums over groups, per-sample set-pair sums) come back from the device.
  */
-export async function forEachGram(
+export async function reduceBatch(
   gpu: Gpu | null,
+  reducer: GramReducer,
   data: Float32Array,
-  dims: { models: number; count: number; dim: number },
-  each: (i: number, gram: Float64Array, status: Uint8Array) => void,
+  dims: { models: number; start: number; count: number; dim: number },
 ): Promise<void> {
-  const { models: m, count, dim } = dims;
-  const shape = { models: m, samples: count, dim };
-  const r = gpu === null ? reference.sampleGrams(data, shape) : await sampleGrams(gpu, data, shape);
-  const status = new Uint8Array(m);
-  for (let s = 0; s < count; s++) {
-    for (let i = 0; i < m; i++) status[i] = r.status[i * count + s]!;
-    each(s, r.grams.subarray(s * m * m, (s + 1) * m * m), status);
-  }
+  const { models, start, count, dim } = dims;
+  const shape = { models, samples: count, dim };
+  const blocks = reducer.blockIds(start, count);
+  const sums = gpu === null
+    ? reference.groupSums(reference.sampleGrams(data, shape), reducer.plan, blocks)
+    : await groupSums(gpu, data, shape, reducer.plan, blocks);
+  reducer.addSums(start, sums);
 }

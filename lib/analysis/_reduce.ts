@@ -4,13 +4,26 @@
  * the per-sample Gram matrix of the models' unit gradients, G_x[i][j] = ⟨u_i(x), u_j(x)⟩:
  * p_ind sums, ‖S_g‖² = Σ_{i,j∈g} G, ⟨S_a, S_b⟩, t leave-one-out
  * ⟨u, S−u⟩/‖S−u‖ = (r − 1)/√(‖S‖² − 2r + 1) with r = Σ_{j∈g} G[f][j], split halves, and the
- * cosine of a model to another group's mean. The reducer consumes one sample's Gram at a time and
- * keeps only per-sample summaries (O(M·N + G²·N + B·M²) memory for B sample blocks).
+ * cosine of a model to another group's mean.
+ *
+ * Those sums run in the kernels (`groupSums`: on the device, or its float64 reference): per
+ * block the M×M pair sums, per model the row sums r over each group, and per sample the
+ * set-pair sums ‖S‖² and ⟨S_a, S_b⟩ over the groups and their split halves (the
+ * {@linkcode GramReducer.plan}). The reducer turns one batch's sums into the per-sample
+ * summaries at O(M·G + G²·splits) per sample (O(M·N + G²·N + B·M²) memory for B blocks).
  *
  * @module
  */
 
-import { ROW_LIVE, ROW_NON_FINITE } from "../../kernels/mod.ts";
+import {
+  type GroupSums,
+  reference,
+  ROW_LIVE,
+  ROW_NON_FINITE,
+  ROW_ZERO,
+  type SetPlan,
+  setPlan,
+} from "../../kernels/mod.ts";
 
 /** A group of model indices (one family at one width). */
 export interface Group {
@@ -67,14 +80,24 @@ export interface ReducerOptions {
 }
 
 /**
- * Accumulates per-sample statistics from per-sample Gram matrices. Call {@link add} once per
- * sample in any order; read {@link result} at the end.
+ * Accumulates per-sample statistics from the group sums of batches of samples. Call
+ * {@link addSums} once per batch (or {@link add} once per sample with its Gram) in any order;
+ * read {@link result} at the end.
  */
 export class GramReducer {
   readonly r: Reduced;
+  /** The sets and set pairs `groupSums` reduces: the groups first, then every split's halves. */
+  readonly plan: SetPlan;
   readonly #groups: Group[];
-  readonly #halves: Array<Array<[number[], number[]]>>;
   readonly #groupOf: Int32Array;
+  /** Pair index of (a, a) per group. */
+  readonly #self: Int32Array;
+  /** Pair index of (min, max) per ordered group pair, [G][G] (−1 on the diagonal). */
+  readonly #cross: Int32Array;
+  /** Per group and split: pair indices of (A, A), (B, B), (A, B). */
+  readonly #halves: Array<Array<[number, number, number]>>;
+  /** Per ordered group pair (a ≠ c) and split s < min: pair indices (A_a, A_a), (B_c, B_c), (A_a, B_c). */
+  readonly #crossHalves: Array<Array<[number, number, number]>>;
   readonly #s: Float64Array;
   readonly #live: Uint8Array;
 
@@ -108,108 +131,158 @@ export class GramReducer {
       toMeanBlockCount: new Float64Array(blocks * g * m),
     };
     this.#groups = groups;
-    this.#halves = options.halves;
     this.#groupOf = new Int32Array(m).fill(-1);
     groups.forEach((gr, i) => gr.members.forEach((f) => (this.#groupOf[f] = i)));
     this.#s = new Float64Array(g);
     this.#live = new Uint8Array(m);
+
+    // Sets: the groups, then half A and half B of every split of every group.
+    const sets: number[][] = groups.map((gr) => gr.members);
+    const halfSets = groups.map((_, gi) =>
+      (options.halves[gi] ?? []).map(([a, b]) => {
+        sets.push(a, b);
+        return [sets.length - 2, sets.length - 1] as const;
+      })
+    );
+    const pairs: Array<[number, number]> = [];
+    const index = new Map<string, number>();
+    const pair = (a: number, b: number) => {
+      const key = `${a},${b}`;
+      let p = index.get(key);
+      if (p === undefined) {
+        p = pairs.length;
+        pairs.push([a, b]);
+        index.set(key, p);
+      }
+      return p;
+    };
+    this.#self = Int32Array.from(groups.map((_, a) => pair(a, a)));
+    this.#cross = new Int32Array(g * g).fill(-1);
+    for (let a = 0; a < g; a++) {
+      for (let c = a + 1; c < g; c++) this.#cross[a * g + c] = this.#cross[c * g + a] = pair(a, c);
+    }
+    this.#halves = halfSets.map((list) =>
+      list.map(([ha, hb]) => [pair(ha, ha), pair(hb, hb), pair(ha, hb)] as [number, number, number])
+    );
+    this.#crossHalves = [];
+    for (let a = 0; a < g; a++) {
+      for (let c = 0; c < g; c++) {
+        const ha = halfSets[a]!, hc = halfSets[c]!;
+        const list: Array<[number, number, number]> = [];
+        if (a !== c) {
+          for (let s = 0; s < Math.min(ha.length, hc.length); s++) {
+            const pa = ha[s]![0], pc = hc[s]![1];
+            list.push([pair(pa, pa), pair(pc, pc), pair(pa, pc)]);
+          }
+        }
+        this.#crossHalves.push(list);
+      }
+    }
+    this.plan = setPlan(m, sets, g, pairs);
+  }
+
+  /** The block id of each of the samples start … start + count − 1 (for `groupSums`). */
+  blockIds(start: number, count: number): Int32Array {
+    return this.r.blockOf.slice(start, start + count);
   }
 
   /**
    * Adds sample `x`: `gram` is its M×M Gram of unit vectors (row-major, f64), `status[i]` model
    * i's row status (`ROW_LIVE`, `ROW_ZERO`, `ROW_NON_FINITE`); rows not live are counted and
-   * ignored.
+   * ignored. Runs the float64 reference of the group sums on this one Gram.
    */
   add(x: number, gram: Float64Array, status: Uint8Array): void {
-    const r = this.r, m = r.models, n = r.samples, groups = this.#groups;
-    const b = r.blockOf[x]!;
-    const nonzero = this.#live;
-    for (let i = 0; i < m; i++) nonzero[i] = status[i] === ROW_LIVE ? 1 : 0;
+    const m = this.r.models;
+    const grams = new Float64Array(m * m);
     for (let i = 0; i < m; i++) {
-      if (!nonzero[i]) {
-        if (status[i] === ROW_NON_FINITE) r.nonFinite[i]!++;
-        else r.zeros[i]!++;
-        continue;
-      }
+      if (status[i] !== ROW_LIVE) continue;
       for (let j = 0; j < m; j++) {
-        if (!nonzero[j]) continue;
-        const v = gram[i * m + j]!;
-        r.pairSum[i * m + j]! += v;
-        r.pairCount[i * m + j]!++;
-        r.pairBlockSum[b * m * m + i * m + j]! += v;
-        r.pairBlockCount[b * m * m + i * m + j]!++;
+        if (status[j] === ROW_LIVE) grams[i * m + j] = gram[i * m + j]!;
       }
     }
-    const live = (list: number[]) => list.filter((f) => nonzero[f]);
-    const cross = (a: number[], c: number[]) => {
-      let s = 0;
-      for (const i of a) for (const j of c) s += gram[i * m + j]!;
-      return s;
-    };
-    const ss = this.#s;
-    const liveMembers = groups.map((gr) => live(gr.members));
-    groups.forEach((_, gi) => {
-      const a = liveMembers[gi]!;
-      const s2 = cross(a, a);
-      ss[gi] = s2;
-      const cnt = a.length;
-      r.svN[gi * n + x] = cnt;
-      if (cnt >= 1 && s2 > 0) {
-        r.sv[gi * n + x] = 1 - Math.sqrt(s2) / cnt;
+    let zeros = 0, nonFinite = 0;
+    for (const v of status) {
+      if (v === ROW_ZERO) zeros++;
+      else if (v === ROW_NON_FINITE) nonFinite++;
+    }
+    const one = { models: m, samples: 1, grams, status: status.slice(0, m), zeros, nonFinite };
+    this.addSums(x, reference.groupSums(one, this.plan, this.blockIds(x, 1)));
+  }
+
+  /** Adds the group sums of samples start … start + sums.samples − 1 (from `groupSums`). */
+  addSums(start: number, sums: GroupSums): void {
+    const r = this.r, m = r.models, n = r.samples, groups = this.#groups, g = groups.length;
+    const count = sums.samples, mm = m * m;
+    if (sums.models !== m || start < 0 || start + count > n) {
+      throw new RangeError(
+        `group sums of ${sums.models} models × samples ${start}…${
+          start + count - 1
+        } do not fit a reduction of ${m} models × ${n} samples.`,
+      );
+    }
+    sums.blocks.forEach((b, k) => {
+      for (let e = 0; e < mm; e++) {
+        const v = sums.blockSums[k * mm + e]!, c = sums.blockCounts[k * mm + e]!;
+        r.pairSum[e]! += v;
+        r.pairCount[e]! += c;
+        r.pairBlockSum[b * mm + e]! += v;
+        r.pairBlockCount[b * mm + e]! += c;
       }
-      if (cnt >= 2) {
-        const pairMean = (s2 - cnt) / (cnt * (cnt - 1));
-        r.svCorrected[gi * n + x] = 1 - Math.sqrt(Math.max(0, pairMean));
-        for (const f of a) {
-          let row = 0;
-          for (const j of a) row += gram[f * m + j]!;
-          const rest = s2 - 2 * row + 1;
-          if (rest > 1e-12) r.t[f * n + x] = Math.max(-1, Math.min(1, (row - 1) / Math.sqrt(rest)));
-        }
-      }
-      // Split halves: only members live at x; halves with no live member are skipped.
-      const halves = this.#halves[gi] ?? [];
-      let acc = 0, used = 0;
-      for (const [ha, hb] of halves) {
-        const la = live(ha), lb = live(hb);
-        const sa = cross(la, la), sb = cross(lb, lb);
-        if (sa <= 0 || sb <= 0) continue;
-        acc += cross(la, lb) / Math.sqrt(sa * sb);
-        used++;
-      }
-      if (used > 0) r.splitHalf[gi * n + x] = acc / used;
     });
-    const g = groups.length;
-    for (let a = 0; a < g; a++) {
-      const la = liveMembers[a]!;
-      for (let c = 0; c < g; c++) {
-        const lc = liveMembers[c]!;
-        if (a !== c && ss[a]! > 0 && ss[c]! > 0) {
-          r.meanDir[(a * g + c) * n + x] = cross(la, lc) / Math.sqrt(ss[a]! * ss[c]!);
-          // Cross-width halves: half A of a against half B of c, with the same split index.
-          const ha = this.#halves[a] ?? [], hc = this.#halves[c] ?? [];
-          let acc = 0, used = 0;
-          for (let s = 0; s < Math.min(ha.length, hc.length); s++) {
-            const pa = live(ha[s]![0]), pc = live(hc[s]![1]);
-            const sa = cross(pa, pa), sc = cross(pc, pc);
-            if (sa <= 0 || sc <= 0) continue;
-            acc += cross(pa, pc) / Math.sqrt(sa * sc);
-            used++;
-          }
-          if (used > 0) r.crossHalf[(a * g + c) * n + x] = acc / used;
-        }
+    const np = sums.pairSums.length / Math.max(1, count);
+    const live = this.#live, ss = this.#s;
+    for (let lx = 0; lx < count; lx++) {
+      const x = start + lx, b = r.blockOf[x]!;
+      for (let i = 0; i < m; i++) {
+        const st = sums.status[i * count + lx];
+        live[i] = st === ROW_LIVE ? 1 : 0;
+        if (st === ROW_NON_FINITE) r.nonFinite[i]!++;
+        else if (st !== ROW_LIVE) r.zeros[i]!++;
       }
-      // Cosine of every model outside group a to a's mean direction.
-      if (ss[a]! > 0) {
-        const norm = Math.sqrt(ss[a]!);
-        for (let f = 0; f < m; f++) {
-          if (!nonzero[f] || this.#groupOf[f] === a) continue;
-          let s = 0;
-          for (const j of la) s += gram[f * m + j]!;
-          r.toMeanSum[a * m + f]! += s / norm;
-          r.toMeanCount[a * m + f]!++;
-          r.toMeanBlockSum[(b * g + a) * m + f]! += s / norm;
-          r.toMeanBlockCount[(b * g + a) * m + f]!++;
+      const q = (p: number) => sums.pairSums[lx * np + p]!;
+      const rowSum = (gi: number, f: number) => sums.rowSums[(gi * count + lx) * m + f]!;
+      groups.forEach((gr, gi) => {
+        let cnt = 0;
+        for (const f of gr.members) cnt += live[f]!;
+        const s2 = cnt === 0 ? 0 : q(this.#self[gi]!);
+        ss[gi] = s2;
+        r.svN[gi * n + x] = cnt;
+        if (cnt >= 1 && s2 > 0) r.sv[gi * n + x] = 1 - Math.sqrt(s2) / cnt;
+        if (cnt >= 2) {
+          const pairMean = (s2 - cnt) / (cnt * (cnt - 1));
+          r.svCorrected[gi * n + x] = 1 - Math.sqrt(Math.max(0, pairMean));
+          for (const f of gr.members) {
+            if (!live[f]) continue;
+            const row = rowSum(gi, f);
+            const rest = s2 - 2 * row + 1;
+            if (rest > 1e-12) {
+              r.t[f * n + x] = Math.max(-1, Math.min(1, (row - 1) / Math.sqrt(rest)));
+            }
+          }
+        }
+        // Split halves: only members live at x; halves with no live member are skipped.
+        const split = halfCosines(this.#halves[gi]!, q);
+        if (split !== null) r.splitHalf[gi * n + x] = split;
+      });
+      for (let a = 0; a < g; a++) {
+        for (let c = 0; c < g; c++) {
+          if (a === c || !(ss[a]! > 0 && ss[c]! > 0)) continue;
+          r.meanDir[(a * g + c) * n + x] = q(this.#cross[a * g + c]!) / Math.sqrt(ss[a]! * ss[c]!);
+          // Cross-width halves: half A of a against half B of c, with the same split index.
+          const cross = halfCosines(this.#crossHalves[a * g + c]!, q);
+          if (cross !== null) r.crossHalf[(a * g + c) * n + x] = cross;
+        }
+        // Cosine of every model outside group a to a's mean direction.
+        if (ss[a]! > 0) {
+          const norm = Math.sqrt(ss[a]!);
+          for (let f = 0; f < m; f++) {
+            if (!live[f] || this.#groupOf[f] === a) continue;
+            const v = rowSum(a, f) / norm;
+            r.toMeanSum[a * m + f]! += v;
+            r.toMeanCount[a * m + f]!++;
+            r.toMeanBlockSum[(b * g + a) * m + f]! += v;
+            r.toMeanBlockCount[(b * g + a) * m + f]!++;
+          }
         }
       }
     }
@@ -219,4 +292,23 @@ export class GramReducer {
   result(): Reduced {
     return this.r;
   }
+}
+
+/**
+ * The mean over halvings of cos(S_A, S_B) = ⟨S_A, S_B⟩ / √(‖S_A‖² ‖S_B‖²), from the pair sums
+ * (A, A), (B, B), (A, B) of each; halvings with an empty (all left out) half are skipped; null
+ * when none is left.
+ */
+function halfCosines(
+  list: ReadonlyArray<readonly [number, number, number]>,
+  q: (p: number) => number,
+): number | null {
+  let acc = 0, used = 0;
+  for (const [aa, bb, ab] of list) {
+    const sa = q(aa), sb = q(bb);
+    if (!(sa > 0 && sb > 0)) continue;
+    acc += q(ab) / Math.sqrt(sa * sb);
+    used++;
+  }
+  return used > 0 ? acc / used : null;
 }

@@ -11,7 +11,7 @@
 
 import type { Gpu } from "../../kernels/mod.ts";
 import { deriveSeed } from "../stats/mod.ts";
-import { forEachGram } from "./_grams.ts";
+import { reduceBatch } from "./_grams.ts";
 import { GramReducer, type Group, type Reduced } from "./_reduce.ts";
 import { batchSizeFile } from "./batch_size.ts";
 import {
@@ -296,8 +296,11 @@ async function reduceStream(
   const streamBatch = options.batchSize ??
     Math.max(8, Math.min(256, Math.floor(16_000_000 / Math.max(1, M * D))));
   for await (const batch of stream.batches(streamBatch, { reuseBuffer: true })) {
-    await forEachGram(gpu, batch.data, { models: M, count: batch.count, dim: D }, (i, gram, nz) => {
-      reducer.add(batch.start + i, gram, nz);
+    await reduceBatch(gpu, reducer, batch.data, {
+      models: M,
+      start: batch.start,
+      count: batch.count,
+      dim: D,
     });
     if (policy === "error") {
       const bad = nonFiniteModels(reducer.result(), models);

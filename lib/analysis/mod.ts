@@ -47,5 +47,5 @@ export {
 } from "./sweep.ts";
 export { type AnalyzeArgs, parseAnalyzeArgs, runAnalyzeCli } from "./cli.ts";
 // The streaming reduction's two steps, for benchmarks and callers with their own batch loop.
-export { forEachGram } from "./_grams.ts";
+export { reduceBatch } from "./_grams.ts";
 export { GramReducer, type Group, type Reduced, type ReducerOptions } from "./_reduce.ts";

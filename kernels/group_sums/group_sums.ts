@@ -1,0 +1,251 @@
+/**
+ * The group reductions on the device: after the Gram stage (`row_scales`, `sample_grams`), four
+ * programs in the same compute pass and submit — `cosines` (unit-vector cosines, rows left out
+ * zeroed), `block_sums` (per-block pair sums and counts), `set_sums` (per-model row sums over
+ * model sets) and `set_pairs` (per-sample set-pair sums) — and only those summaries are read
+ * back: per batch `[blocks][M][M]` sums and counts, `[G][n][M]` row sums, `[n][pairs]` pair
+ * sums and the `[M][n]` row flags, never the `[n][M][M]` Grams.
+ */
+import { runUnit } from "../gpu/dispatch.ts";
+import type { Gpu } from "../gpu/gpu.ts";
+import type { Dispatch, Program } from "../gpu/program.ts";
+import { runPrograms } from "../gpu/program.ts";
+import {
+  type BatchShape,
+  checkShape,
+  chunkInput,
+  chunkSamples,
+  gramStage,
+  gramStageBytes,
+  ROW_NON_FINITE,
+  ROW_ZERO,
+  sampleGramsReference,
+} from "../sample_grams/mod.ts";
+import {
+  blockRanges,
+  type GroupSums,
+  groupSumsReference,
+  largestSet,
+  type SetPlan,
+} from "./_reference.ts";
+
+/** Invocations per workgroup of the four reduction programs. */
+export const REDUCE_WG = 64;
+
+const program = (file: string, params: string[], bindings: string[]): Program => ({
+  label: file.replace(".wgsl", "").replace("_", " "),
+  shader: new URL(`./${file}`, import.meta.url),
+  constants: { WG: REDUCE_WG },
+  params: [...params, "gridX"],
+  bindings,
+});
+
+/** Cosines from scaled Grams, rows left out zeroed. */
+export const COSINES: Program = program("cosines.wgsl", ["models", "samples"], [
+  "raw",
+  "status",
+  "cosines",
+]);
+/** Per-block pair sums and live-pair counts. */
+export const BLOCK_SUMS: Program = program("block_sums.wgsl", ["models", "samples", "blocks"], [
+  "cosines",
+  "status",
+  "ranges",
+  "sums",
+  "counts",
+]);
+/** Per-model row sums over model sets. */
+export const SET_SUMS: Program = program("set_sums.wgsl", ["models", "samples", "sets"], [
+  "cosines",
+  "starts",
+  "members",
+  "sums",
+]);
+/** Per-sample set-pair sums. */
+export const SET_PAIRS: Program = program("set_pairs.wgsl", ["models", "samples", "pairs"], [
+  "sums",
+  "starts",
+  "members",
+  "pairList",
+  "out",
+]);
+
+/** The four reduction programs. */
+export const GROUP_SUM_PROGRAMS: readonly Program[] = [COSINES, BLOCK_SUMS, SET_SUMS, SET_PAIRS];
+
+const workgroups = (items: number) => Math.ceil(items / REDUCE_WG);
+
+/**
+ * The group reductions of a gradient batch `[models][samples][dim]` (float32, model-major):
+ * rows normalised with scaled norms (zero and NaN/±Inf rows flagged and left out), per-sample
+ * cosines, then per block of `blockOf` (one non-decreasing block id per sample) the pair sums
+ * Σ_x cos[x][i][j] and live-pair counts, per model the row sums Σ_{j∈s} cos[x][f][j] over the
+ * plan's first `rowSets` sets, and per sample the listed set-pair sums Σ_{f∈a, j∈b} cos[x][f][j].
+ * On the device: one submit per chunk of samples (at most LOOP_CAP − 1 samples, and what fits
+ * a storage binding), reading back only those summaries; on the CPU path the float64
+ * reference of the same steps.
+ *
+ * Precision: f32 sums on the device (pair sums within 1e-5 relative of the f64 reference).
+ * Cost: O(n·M²·D) for the Grams, O(n·M² + S·n·|set| + n·P·|set|) for the reductions.
+ *
+ * @throws {TypeError} when `grads` is not models × samples × dim long.
+ * @throws {RangeError} on a bad size, a `blockOf` that is not one non-decreasing id per
+ * sample, or a set larger than the loop cap.
+ *
+ * @example
+ * ```ts
+ * import { groupSums, requestGpu, setPlan } from "../mod.ts";
+ * const gpu = await requestGpu({ forceCpu: true });
+ * // 2 models × 1 sample × 2 values: (3, 4) and (4, 3); one set of both
+ * const plan = setPlan(2, [[0, 1]], 1, [[0, 0]]);
+ * const r = await groupSums(gpu, Float32Array.from([3, 4, 4, 3]), { models: 2, samples: 1, dim: 2 }, plan, new Int32Array(1));
+ * // ‖u_0 + u_1‖² = 2 + 2·24/25
+ * if (Math.abs(r.pairSums[0]! - (2 + 48 / 25)) > 1e-12) throw new Error(`${r.pairSums[0]}`);
+ * ```
+ */
+export function groupSums(
+  gpu: Gpu,
+  grads: Float32Array,
+  shape: BatchShape,
+  plan: SetPlan,
+  blockOf: Int32Array,
+): Promise<GroupSums> {
+  checkShape(grads, shape);
+  if (blockOf.length !== shape.samples) {
+    throw new RangeError(
+      `blockOf holds ${blockOf.length} ids; expected one per sample (${shape.samples}).`,
+    );
+  }
+  blockRanges(blockOf); // validates before any work
+  const reference = () => groupSumsReference(sampleGramsReference(grads, shape), plan, blockOf);
+  if (gpu.backend === "cpu") return Promise.resolve(reference());
+  return groupSumsOnDevice(gpu, grads, shape, plan, blockOf, reference);
+}
+
+async function groupSumsOnDevice(
+  gpu: Gpu,
+  grads: Float32Array,
+  shape: BatchShape,
+  plan: SetPlan,
+  blockOf: Int32Array,
+  reference: () => GroupSums,
+): Promise<GroupSums> {
+  const { models: m, samples: s } = shape;
+  const mm = m * m, cols4 = Math.ceil(shape.dim / 4);
+  const sets = plan.starts.length - 1, np = plan.pairs.length / 2, g = plan.rowSets;
+  const setLoop = largestSet(plan);
+  const { blocks } = blockRanges(blockOf);
+  const blockIndex = new Map<number, number>();
+  blocks.forEach((b, k) => blockIndex.set(b, k));
+  const out: GroupSums = {
+    models: m,
+    samples: s,
+    status: new Uint8Array(m * s),
+    zeros: 0,
+    nonFinite: 0,
+    blocks,
+    blockSums: new Float64Array(blocks.length * mm),
+    blockCounts: new Float64Array(blocks.length * mm),
+    rowSums: new Float64Array(g * s * m),
+    pairSums: new Float64Array(s * np),
+  };
+  const perSample = Math.max(gramStageBytes(m, cols4), sets * m * 4, np * 4);
+  const step = chunkSamples(shape, perSample, gpu.maxBindingBytes);
+  for (let x0 = 0; x0 < s; x0 += step) {
+    const x1 = Math.min(s, x0 + step), n = x1 - x0;
+    const input = chunkInput(grads, shape, cols4, x0, x1);
+    const local = blockRanges(blockOf.subarray(x0, x1));
+    const nb = local.blocks.length;
+    let longest = 0;
+    for (let b = 0; b < nb; b++) {
+      longest = Math.max(longest, local.ranges[2 * b + 1]! - local.ranges[2 * b]!);
+    }
+    const part = await runUnit(gpu, "group sums", async (device, buffers) => {
+      const stage = await gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
+      const cosines = buffers.storage("cosines", n * mm * 4);
+      const sums = buffers.storage("block sums", nb * mm * 4, true);
+      const counts = buffers.storage("block counts", nb * mm * 4, true);
+      const starts = buffers.storage("set starts", plan.starts);
+      const members = buffers.storage("set members", plan.members.length ? plan.members : 4);
+      const rows = buffers.storage("set sums", Math.max(1, sets * n * m) * 4, true);
+      const pairs = buffers.storage("set pairs", Math.max(1, n * np) * 4, true);
+      const dispatches: Dispatch[] = [
+        ...stage.dispatches,
+        {
+          program: COSINES,
+          params: { models: m, samples: n },
+          bindings: { raw: stage.grams, status: stage.status, cosines },
+          workgroups: workgroups(n * mm),
+          loopBound: 0,
+        },
+        {
+          program: BLOCK_SUMS,
+          params: { models: m, samples: n, blocks: nb },
+          bindings: {
+            cosines,
+            status: stage.status,
+            ranges: buffers.storage("block ranges", local.ranges),
+            sums,
+            counts,
+          },
+          workgroups: workgroups(nb * mm),
+          loopBound: longest,
+        },
+        {
+          program: SET_SUMS,
+          params: { models: m, samples: n, sets },
+          bindings: { cosines, starts, members, sums: rows },
+          workgroups: workgroups(sets * n * m),
+          loopBound: setLoop,
+        },
+        {
+          program: SET_PAIRS,
+          params: { models: m, samples: n, pairs: np },
+          bindings: {
+            sums: rows,
+            starts,
+            members,
+            pairList: buffers.storage("pair list", plan.pairs.length ? plan.pairs : 8),
+            out: pairs,
+          },
+          workgroups: workgroups(n * np),
+          loopBound: setLoop,
+        },
+      ];
+      const [f, bs, bc, rs, ps] = await runPrograms(gpu, device, buffers, dispatches, [
+        [stage.status, m * n * 4],
+        [sums, nb * mm * 4],
+        [counts, nb * mm * 4],
+        [rows, Math.max(1, g * n * m) * 4],
+        [pairs, Math.max(1, n * np) * 4],
+      ]);
+      return {
+        status: new Uint32Array(f!),
+        blockSums: new Float32Array(bs!),
+        blockCounts: new Uint32Array(bc!),
+        rowSums: new Float32Array(rs!),
+        pairSums: new Float32Array(ps!),
+      };
+    }, () => null);
+    if (part === null) return reference(); // the device was lost for good
+    for (let i = 0; i < m; i++) {
+      for (let x = 0; x < n; x++) out.status[i * s + x0 + x] = part.status[i * n + x]!;
+    }
+    for (let b = 0; b < nb; b++) {
+      const o = blockIndex.get(local.blocks[b]!)! * mm;
+      for (let e = 0; e < mm; e++) {
+        out.blockSums[o + e]! += part.blockSums[b * mm + e]!;
+        out.blockCounts[o + e]! += part.blockCounts[b * mm + e]!;
+      }
+    }
+    for (let r = 0; r < g; r++) {
+      out.rowSums.set(part.rowSums.subarray(r * n * m, (r + 1) * n * m), (r * s + x0) * m);
+    }
+    out.pairSums.set(part.pairSums.subarray(0, n * np), x0 * np);
+  }
+  for (const v of out.status) {
+    if (v === ROW_ZERO) out.zeros++;
+    else if (v === ROW_NON_FINITE) out.nonFinite++;
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+/**
+ * The group reductions that follow the per-sample Grams: {@linkcode groupSums} on the device
+ * and its float64 reference.
+ *
+ * @module
+ */
+export {
+  BLOCK_SUMS,
+  COSINES,
+  GROUP_SUM_PROGRAMS,
+  groupSums,
+  REDUCE_WG,
+  SET_PAIRS,
+  SET_SUMS,
+} from "./group_sums.ts";
+export {
+  blockRanges,
+  type GroupSums,
+  groupSumsReference,
+  largestSet,
+  type SetPlan,
+  setPlan,
+} from "./_reference.ts";

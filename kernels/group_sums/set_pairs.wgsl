@@ -1,0 +1,49 @@
+// Set-pair sums: for every sample x and listed pair of sets (a, b),
+// out[x][p] = Σ_{f ∈ a} Σ_{j ∈ b} cos[x][f][j] = Σ_{f ∈ a} sums[b][x][f] (set_sums.wgsl). With
+// a = b it is ‖S_a‖², the squared norm of the set's sum of unit vectors; with a ≠ b it is
+// ⟨S_a, S_b⟩. Spherical variance, the mean-direction cosines, the split halves and the
+// cross-width halves follow from these per-sample scalars.
+//
+// Workgroup: WG invocations (a pipeline constant), one per (x, p). Loop bound per invocation:
+// the largest set (asserted under the cap).
+//
+// Bindings:
+//   0 params   uniform: models, samples (in this dispatch), pairs, gridX.
+//   1 sums     storage read: sets × samples × models f32 (set_sums.wgsl's output).
+//   2 starts   storage read: sets + 1 u32.
+//   3 members  storage read: u32 model indices.
+//   4 pairList storage read: per pair the sets a and b (u32 pairs).
+//   5 out      storage read_write: samples × pairs f32.
+
+override WG: u32 = 64u;
+
+struct Params {
+  models: u32,
+  samples: u32,
+  pairs: u32,
+  gridX: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> sums: array<f32>;
+@group(0) @binding(2) var<storage, read> starts: array<u32>;
+@group(0) @binding(3) var<storage, read> members: array<u32>;
+@group(0) @binding(4) var<storage, read> pairList: array<u32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let e = flatWorkgroup(wid, params.gridX) * WG + lane;
+  if (e >= params.samples * params.pairs) {
+    return;
+  }
+  let x = e / params.pairs;
+  let p = e % params.pairs;
+  let a = pairList[2u * p];
+  let base = (pairList[2u * p + 1u] * params.samples + x) * params.models;
+  var acc = 0.0;
+  for (var k = starts[a]; k < starts[a + 1u]; k++) {
+    acc += sums[base + members[k]];
+  }
+  out[e] = acc;
+}

@@ -1,0 +1,49 @@
+// Row sums over model sets: for every set s (a group, or one half of a group's random split),
+// sample x and model f, sums[s][x][f] = Σ_{j ∈ s} cos[x][f][j]. Rows left out are zero in
+// `cos`, so only live members count, and a left-out f gets 0. These M-long rows give the
+// leave-one-out t (the row of f's own group), the cosine of f to another group's mean, and,
+// summed once more over a set (set_pairs.wgsl), every group and half-group norm.
+//
+// Sets are a CSR list: set s holds members[starts[s]] … members[starts[s + 1] − 1].
+//
+// Workgroup: WG invocations (a pipeline constant), one per (s, x, f). Loop bound per
+// invocation: the largest set (asserted under the cap).
+//
+// Bindings:
+//   0 params   uniform: models, samples (in this dispatch), sets, gridX.
+//   1 cos      storage read: samples × models × models f32 (cosines.wgsl's output).
+//   2 starts   storage read: sets + 1 u32.
+//   3 members  storage read: u32 model indices.
+//   4 sums     storage read_write: sets × samples × models f32.
+
+override WG: u32 = 64u;
+
+struct Params {
+  models: u32,
+  samples: u32,
+  sets: u32,
+  gridX: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> cosines: array<f32>;
+@group(0) @binding(2) var<storage, read> starts: array<u32>;
+@group(0) @binding(3) var<storage, read> members: array<u32>;
+@group(0) @binding(4) var<storage, read_write> sums: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let m = params.models;
+  let per = params.samples * m;
+  let e = flatWorkgroup(wid, params.gridX) * WG + lane;
+  if (e >= params.sets * per) {
+    return;
+  }
+  let s = e / per;
+  let row = (e % per) * m; // (x · M + f) · M
+  var acc = 0.0;
+  for (var k = starts[s]; k < starts[s + 1u]; k++) {
+    acc += cosines[row + members[k]];
+  }
+  sums[e] = acc;
+}
