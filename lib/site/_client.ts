@@ -1,9 +1,11 @@
 /**
- * Browser entry of the island bundle: finds every `[data-island]` element, reads the JSON props
- * block just before it and hydrates the registered component.
+ * Browser entry of the page script (a classic deferred script, so it runs from `file://` too):
+ * hydrates every `[data-island]` element from the JSON props block just before it, then adds the
+ * SVG and PNG download buttons to every chart.
  * @module
  */
 import { h, hydrate } from "preact";
+import { attachDownloads } from "./downloads.ts";
 import { type IslandName, ISLANDS } from "./islands.ts";
 
 /** Hydrates every island on the page. */
@@ -18,5 +20,13 @@ export function boot(): void {
     }
     // deno-lint-ignore no-explicit-any
     hydrate(h(component as any, JSON.parse(block.textContent ?? "{}")), el);
+  }
+}
+
+if (typeof document !== "undefined") {
+  try {
+    boot();
+  } finally {
+    attachDownloads();
   }
 }

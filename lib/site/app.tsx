@@ -62,9 +62,9 @@ async function loadStaticFiles(): Promise<Map<string, { body: Uint8Array; type: 
   return out;
 }
 
-function withHeaders(res: Response, scriptHashes: string[] = []): Response {
+function withHeaders(res: Response): Response {
   const headers = new Headers(res.headers);
-  for (const [k, v] of Object.entries(securityHeaders(scriptHashes))) headers.set(k, v);
+  for (const [k, v] of Object.entries(securityHeaders())) headers.set(k, v);
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }
 
@@ -178,10 +178,9 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
       const page = route.module as PageModule<unknown>;
       const data = await page.load(ctx);
       const Body = page.default;
-      const rendered = await renderPage(page.title(data, ctx), <Body data={data} ctx={ctx} />, ctx);
+      const html = renderPage(page.title(data, ctx), <Body data={data} ctx={ctx} />, ctx);
       return withHeaders(
-        new Response(rendered.html, { headers: { "Content-Type": "text/html; charset=utf-8" } }),
-        rendered.scriptHashes,
+        new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } }),
       );
     } catch (err) {
       if (err instanceof HttpError) return withHeaders(errorPage(err.status, err.message));

@@ -19,14 +19,15 @@ const denoResolver: esbuild.Plugin = {
 };
 
 /**
- * The island bundle (ES module, minified) exporting `boot()`. Built once per process and cached.
+ * The page script (a classic script, minified) that hydrates the islands and adds the chart
+ * downloads when it runs. Built once per process and cached.
  * Cost: one esbuild run (about 0.1–0.5 s).
  * @throws Error when esbuild fails, with its messages.
  * @example
  * ```ts
  * import { islandBundle } from "./bundle.ts";
  * const js = await islandBundle();
- * if (!/export\s*\{/.test(js)) throw new Error("not an ES module");
+ * if (/^\s*(import|export)\b/m.test(js)) throw new Error("a classic script, not a module");
  * ```
  */
 export function islandBundle(): Promise<string> {
@@ -35,7 +36,7 @@ export function islandBundle(): Promise<string> {
       const result = await esbuild.build({
         entryPoints: [fromFileUrl(new URL("./_client.ts", import.meta.url))],
         bundle: true,
-        format: "esm",
+        format: "iife",
         platform: "browser",
         target: "es2022",
         minify: true,

@@ -1,19 +1,14 @@
 /**
  * Renders a page into a complete HTML document: the shared layout, the page body, and, when the
- * page holds islands, one inline module bootstrap whose SHA-256 goes into the page's
- * Content-Security-Policy (the only inline script the policy allows).
+ * page holds islands or charts, the page script as a classic deferred `<script src>` (no inline
+ * script, so the Content-Security-Policy allows only `'self'`, and the static export runs from
+ * `file://`, where module scripts are refused).
  * @module
  */
 import type { JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
 import type { RouteContext } from "./router.ts";
-import { contentSecurityPolicy, sha256Base64 } from "./safety.ts";
-
-/** A rendered document and the hashes of its inline scripts. */
-export interface RenderedPage {
-  html: string;
-  scriptHashes: string[];
-}
+import { contentSecurityPolicy } from "./safety.ts";
 
 /** Site path of the island bundle. */
 export const ISLAND_BUNDLE_PATH = "/_islands/islands.js";
@@ -21,28 +16,8 @@ export const ISLAND_BUNDLE_PATH = "/_islands/islands.js";
 export const STYLESHEET_PATH = "/static/site.css";
 
 /**
- * The inline bootstrap that loads the island bundle relative to the page and hydrates.
- * @example
- * ```ts
- * import { bootstrapScript } from "./render.tsx";
- * const ctx = {
- *   params: { sweep: "s" },
- *   query: new URLSearchParams("family=CNNSmall"),
- *   store: { root: ".", realRoot: "." },
- *   path: "/sweeps/s/",
- *   mode: "server" as const,
- *   href: (to: string) => to,
- * };
- * if (bootstrapScript(ctx) !== 'import{boot}from"/_islands/islands.js";boot();') throw new Error();
- * ```
- */
-export function bootstrapScript(ctx: RouteContext): string {
-  return `import{boot}from${JSON.stringify(ctx.href(ISLAND_BUNDLE_PATH))};boot();`;
-}
-
-/**
- * Wraps a page body in the layout and renders the document. Cost: one render of the tree plus a
- * SHA-256 of the bootstrap.
+ * Wraps a page body in the layout and renders the document. `<body data-name>` is the sweep's
+ * name (or `report`), the prefix of the charts' download file names. Cost: one render of the tree.
  * @example
  * ```ts
  * import { h } from "preact";
@@ -55,16 +30,12 @@ export function bootstrapScript(ctx: RouteContext): string {
  *   mode: "server" as const,
  *   href: (to: string) => to,
  * };
- * const page = await renderPage("T <1>", h("p", null, "<b>"), ctx);
- * if (!page.html.includes("<title>T &lt;1></title>") || !page.html.includes("&lt;b>")) throw new Error();
- * if (page.scriptHashes.length !== 0) throw new Error("no islands, no bootstrap");
+ * const html = renderPage("T <1>", h("p", null, "<b>"), ctx);
+ * if (!html.includes("<title>T &lt;1></title>") || !html.includes("&lt;b>")) throw new Error();
+ * if (html.includes("<script")) throw new Error("no islands and no charts, no script");
  * ```
  */
-export async function renderPage(
-  title: string,
-  body: JSX.Element,
-  ctx: RouteContext,
-): Promise<RenderedPage> {
+export function renderPage(title: string, body: JSX.Element, ctx: RouteContext): string {
   const bodyHtml = renderToString(
     <>
       <header class="site-header">
@@ -80,9 +51,7 @@ export async function renderPage(
       </footer>
     </>,
   );
-  const hasIslands = bodyHtml.includes("data-island=");
-  const bootstrap = hasIslands ? bootstrapScript(ctx) : "";
-  const scriptHashes = hasIslands ? [await sha256Base64(bootstrap)] : [];
+  const needsScript = bodyHtml.includes("data-island=") || bodyHtml.includes('class="chart ');
   const head = renderToString(
     <>
       <meta charset="utf-8" />
@@ -90,7 +59,7 @@ export async function renderPage(
       {ctx.mode === "static" && (
         <meta
           http-equiv="Content-Security-Policy"
-          content={contentSecurityPolicy(scriptHashes, { meta: true })}
+          content={contentSecurityPolicy({ meta: true })}
         />
       )}
       <meta name="referrer" content="no-referrer" />
@@ -99,10 +68,10 @@ export async function renderPage(
       <link rel="stylesheet" href={ctx.href(STYLESHEET_PATH)} />
     </>,
   );
-  const script = hasIslands ? `<script type="module">${bootstrap}</script>` : "";
-  return {
-    html:
-      `<!DOCTYPE html><html lang="en"><head>${head}</head><body>${bodyHtml}${script}</body></html>`,
-    scriptHashes,
-  };
+  const script = needsScript
+    ? renderToString(<script src={ctx.href(ISLAND_BUNDLE_PATH)} defer />)
+    : "";
+  const name = renderToString(<body data-name={ctx.params.sweep ?? "report"} />)
+    .replace(/<\/body>$/, "");
+  return `<!DOCTYPE html><html lang="en"><head>${head}</head>${name}${bodyHtml}${script}</body></html>`;
 }

@@ -62,18 +62,17 @@ export function isWithin(root: string, path: string): boolean {
 
 /**
  * The Content-Security-Policy of a page: nothing by default, scripts only from the site itself
- * plus the listed inline bootstraps by SHA-256 hash, no inline styles, no framing.
+ * (no inline script at all), no inline styles, no framing.
  * @example
  * ```ts
  * import { contentSecurityPolicy } from "./safety.ts";
- * if (!contentSecurityPolicy(["abc="]).includes("'sha256-abc='")) throw new Error();
+ * if (!contentSecurityPolicy().includes("script-src 'self';")) throw new Error();
  * ```
  */
-export function contentSecurityPolicy(scriptHashes: string[], options: { meta?: boolean } = {}) {
-  const scripts = ["'self'", ...scriptHashes.map((h) => `'sha256-${h}'`)].join(" ");
+export function contentSecurityPolicy(options: { meta?: boolean } = {}): string {
   const parts = [
     "default-src 'none'",
-    `script-src ${scripts}`,
+    "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
     "connect-src 'self'",
@@ -93,9 +92,9 @@ export function contentSecurityPolicy(scriptHashes: string[], options: { meta?: 
  * if (securityHeaders()["X-Content-Type-Options"] !== "nosniff") throw new Error();
  * ```
  */
-export function securityHeaders(scriptHashes: string[] = []): Record<string, string> {
+export function securityHeaders(): Record<string, string> {
   return {
-    "Content-Security-Policy": contentSecurityPolicy(scriptHashes),
+    "Content-Security-Policy": contentSecurityPolicy(),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -103,19 +102,4 @@ export function securityHeaders(scriptHashes: string[] = []): Record<string, str
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
   };
-}
-
-/**
- * Base64 SHA-256 of a UTF-8 string, as CSP hash sources expect.
- * @example
- * ```ts
- * import { sha256Base64 } from "./safety.ts";
- * if ((await sha256Base64("")) !== "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=") throw new Error();
- * ```
- */
-export async function sha256Base64(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  let bin = "";
-  for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
-  return btoa(bin);
 }

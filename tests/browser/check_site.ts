@@ -2,8 +2,8 @@
  * Real-browser check of the report site: Debian's chromium driven by playwright-core (pinned in
  * deno.json), with a fresh profile. Loads the similarity and distributions pages of a served
  * sweep, checks that the heatmap renders, that hovering a cell shows its value, that a family
- * toggle hides its curves, and that the console stays free of errors (CSP violations included),
- * and saves screenshots.
+ * toggle hides its curves, that the overview's headline chart and a heatmap download as SVG and
+ * PNG, and that the console stays free of errors (CSP violations included), and saves screenshots.
  * @module
  */
 import { join } from "node:path";
@@ -28,6 +28,8 @@ export interface BrowserCheck {
   readout: string;
   activeOutlined: number;
   toggle: { group: string | null; before: number; after: number };
+  /** Files the download buttons gave: suggested name, bytes, and the chart's viewBox size. */
+  downloads: { name: string; bytes: Uint8Array; chartWidth: number }[];
   errors: string[];
   screenshots: string[];
 }
@@ -37,6 +39,28 @@ export interface Target {
   label: string;
   /** The sweep's overview URL, ending in `/`. */
   sweepUrl: string;
+  /** Pages are folders whose `index.html` must be named (a `file://` static export). */
+  indexFiles?: boolean;
+}
+
+function pageUrl(t: Target, page: string): string {
+  return `${t.sweepUrl}${page ? `${page}/` : ""}${t.indexFiles ? "index.html" : ""}`;
+}
+
+/** Clicks the download button `ext` of chart `chart` and reads the file it gives. */
+async function download(
+  page: Page,
+  chart: string,
+  ext: "svg" | "png",
+): Promise<BrowserCheck["downloads"][number]> {
+  const button = page.locator(`.chart-tools[data-for="${chart}"] button[data-download="${ext}"]`);
+  await button.waitFor({ state: "visible", timeout: 10_000 });
+  const [dl] = await Promise.all([page.waitForEvent("download"), button.click()]);
+  const path = await dl.path();
+  const chartWidth = await page.locator(`svg[data-chart="${chart}"]`).first().evaluate((el) =>
+    (el as SVGSVGElement).viewBox.baseVal.width
+  );
+  return { name: dl.suggestedFilename(), bytes: await Deno.readFile(path), chartWidth };
 }
 
 /**
@@ -74,7 +98,6 @@ export async function checkSites(
 }
 
 async function checkOne(page: Page, target: Target, shotDir: string): Promise<BrowserCheck> {
-  const sweepUrl = target.sweepUrl;
   const errors: string[] = [];
   const screenshots: string[] = [];
   page.on("console", (msg) => {
@@ -82,7 +105,7 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
   });
   page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
   page.on("requestfailed", (req) => errors.push(`requestfailed: ${req.url()}`));
-  const res = await page.goto(`${sweepUrl}similarity/`, { waitUntil: "load" });
+  const res = await page.goto(pageUrl(target, "similarity"), { waitUntil: "load" });
   const heatmap = page.locator('[data-island="HeatmapHover"] svg.heatmap').first();
   await heatmap.waitFor({ state: "visible", timeout: 10_000 });
   const heatmapCells = await heatmap.locator("g.cell").count();
@@ -103,7 +126,12 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
   screenshots.push(join(shotDir, `${target.label}-similarity.png`));
   await page.screenshot({ path: screenshots[0] });
 
-  await page.goto(`${sweepUrl}distributions/`, { waitUntil: "load" });
+  const heatmapId = await heatmap.getAttribute("data-chart") ?? "";
+  const downloads = [
+    await download(page, heatmapId, "svg"),
+    await download(page, heatmapId, "png"),
+  ];
+  await page.goto(pageUrl(target, "distributions"), { waitUntil: "load" });
   const kde = page.locator('[data-island="KdeFamilies"]').first();
   await kde.waitFor({ state: "visible", timeout: 10_000 });
   await page.waitForFunction(
@@ -121,6 +149,10 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
   const after = await kde.locator(`g.series[data-group="${group}"]`).count();
   screenshots.push(join(shotDir, `${target.label}-distributions.png`));
   await page.screenshot({ path: screenshots[1] });
+  await page.goto(pageUrl(target, ""), { waitUntil: "load" });
+  downloads.push(await download(page, "headline", "svg"), await download(page, "headline", "png"));
+  screenshots.push(join(shotDir, `${target.label}-overview.png`));
+  await page.screenshot({ path: screenshots[2], fullPage: true });
   return {
     status: res?.status() ?? null,
     heatmapCells,
@@ -128,6 +160,7 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
     readout,
     activeOutlined,
     toggle: { group, before, after },
+    downloads,
     errors,
     screenshots,
   };

@@ -6,6 +6,7 @@
  * Screenshots go to a temporary folder (or SITE_SCREENSHOT_DIR) and their paths are printed.
  */
 import { extname, join } from "node:path";
+import { pathToFileURL as toFileUrl } from "node:url";
 import { assert, assertEquals } from "./_assert.ts";
 import { createApp, exportSite } from "../../lib/site/mod.ts";
 import { checkSites } from "../browser/check_site.ts";
@@ -66,6 +67,11 @@ testNeeding(present, NO_CHROMIUM, {
         [
           { label: "served", sweepUrl: `http://127.0.0.1:${live.addr.port}/sweeps/${sweep}/` },
           { label: "static", sweepUrl: `http://127.0.0.1:${files.addr.port}/sweeps/${sweep}/` },
+          {
+            label: "file",
+            sweepUrl: new URL(`sweeps/${sweep}/`, toFileUrl(exported + "/")).href,
+            indexFiles: true,
+          },
         ],
         shotDir,
         CHROMIUM,
@@ -88,8 +94,26 @@ testNeeding(present, NO_CHROMIUM, {
           `${label}: ${JSON.stringify(r.toggle)}`,
         );
         for (const s of r.screenshots) assert((await Deno.stat(s)).size > 10_000, s);
+        assertEquals(r.downloads.map((d) => d.name.replace(/^.*-(\w+\.\w+)$/, "$1")), [
+          "CNNSmall.svg",
+          "CNNSmall.png",
+          "headline.svg",
+          "headline.png",
+        ], label);
+        for (const d of r.downloads) {
+          assert(d.name.startsWith(`${sweep}-`), `${label}: ${d.name}`);
+          if (d.name.endsWith(".svg")) {
+            const text = new TextDecoder().decode(d.bytes);
+            assert(text.startsWith("<svg") && text.includes('xmlns="http://www.w3.org/2000/svg"'));
+            assert(text.includes("<text") && text.includes('font-family="'), `${label}: styles`);
+          } else {
+            assertEquals([...d.bytes.slice(0, 4)], [0x89, 0x50, 0x4e, 0x47], `${label}: PNG`);
+            const width = new DataView(d.bytes.buffer, d.bytes.byteOffset).getUint32(16);
+            assertEquals(width, Math.round(d.chartWidth * 2), `${label}: PNG at 2×`);
+          }
+        }
       }
-      assertEquals(Object.keys(results).length, 2);
+      assertEquals(Object.keys(results).length, 3);
     } finally {
       await live.shutdown();
       await files.shutdown();

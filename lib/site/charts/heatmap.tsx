@@ -113,6 +113,7 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
   return (
     <svg
       class="chart heatmap"
+      data-chart={props.id}
       viewBox={`0 0 ${width} ${height}`}
       width={width}
       height={height}

@@ -137,6 +137,7 @@ export function LineChart(props: LineChartProps): JSX.Element {
   return (
     <svg
       class="chart line-chart"
+      data-chart={props.id}
       viewBox={`0 0 ${width} ${height}`}
       width={width}
       height={height}
