@@ -45,6 +45,14 @@ export {
   type ExternalOptions,
   writeAnalysisFile,
 } from "./sweep.ts";
+export {
+  type ChwShape,
+  PAPER_POOL,
+  pooledStream,
+  poolingFile,
+  poolingVariant,
+  UNPOOLED_SALIENCE,
+} from "./pooling.ts";
 export { type AnalyzeArgs, parseAnalyzeArgs, runAnalyzeCli } from "./cli.ts";
 // The streaming reduction's two steps, for benchmarks and callers with their own batch loop.
 export { reduceBatch } from "./_grams.ts";

@@ -28,6 +28,7 @@ export const ANALYSIS_FILES = {
   batchSize: "batch_size.json",
   smallPredictsLarge: "small_predicts_large.json",
   claims: "claims.json",
+  pooling: "pooling.json",
 } as const;
 
 /** The `kind` field of an analysis file. */
@@ -520,6 +521,34 @@ export interface ClaimsFile extends AnalysisHeader<"claims"> {
   claims: ClaimEntry[];
 }
 
+// ---------------------------------------------------------------- pooling.json
+
+/** One analysis of the same salience at one pooling, as `pooling.json` lists it. */
+export interface PoolingVariant {
+  /** Area-pooled to pooling × pooling per channel, or null for the unpooled gradients. */
+  pooling: number | null;
+  /** D as compared. */
+  dimension: number;
+  /** Folder of its files, relative to the sweep's `analysis/` ("" for the main analysis). */
+  folder: string;
+  /** Whether this is the main analysis (the config's `salience.pool`). */
+  main: boolean;
+  /** p(k, k) per group (the diagonal of `similarity.json` `expected`), in group order. */
+  groups: Array<{ family: string; k: number; pWithin: PairCell }>;
+  /** p(k1, k2) of adjacent widths per family. */
+  adjacent: Array<{ family: string; k1: number; k2: number; p: PairCell }>;
+  /** The gradient claims of this variant. */
+  claims: Array<Pick<ClaimEntry, "id" | "value" | "interval" | "verdict" | "reason">>;
+}
+
+/** Contents of `pooling.json`: the same models' salience analysed pooled and unpooled. */
+export interface PoolingFile extends AnalysisHeader<"pooling"> {
+  /** The main analysis first, then the comparison (when it could run). */
+  variants: PoolingVariant[];
+  /** Why the comparison variant is missing, or null. */
+  skipped: string | null;
+}
+
 // ---------------------------------------------------------------- summary.json
 
 /** Contents of `summary.json`. */
@@ -563,7 +592,8 @@ export type AnalysisFile =
   | EnsemblesFile
   | BatchSizeFile
   | SmallPredictsLargeFile
-  | ClaimsFile;
+  | ClaimsFile
+  | PoolingFile;
 
 /**
  * Checks that a parsed JSON value is an analysis file of the expected kind and version.

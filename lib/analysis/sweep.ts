@@ -14,6 +14,7 @@ import { readRun, readSweep, SWEEP_FILES, verifiedRuns } from "../store/mod.ts";
 import {
   analyzeGradients,
   type BatchStream,
+  type GradientAnalysis,
   type GradientAnalysisOptions,
   type ModelInput,
 } from "./gradients.ts";
@@ -27,8 +28,17 @@ import {
   type ClaimEntry,
   type ClaimsFile,
   type EnsemblesFile,
+  type PoolingFile,
+  type PoolingVariant,
   type SummaryFile,
 } from "./schema.ts";
+import {
+  PAPER_POOL,
+  pooledStream,
+  poolingFile,
+  poolingVariant,
+  UNPOOLED_SALIENCE,
+} from "./pooling.ts";
 
 /** Options of {@link analyzeSweep} and {@link analyzeExternal}. */
 export interface AnalyzeOptions extends Omit<GradientAnalysisOptions, "gpu" | "source" | "info"> {
@@ -49,6 +59,12 @@ export interface AnalyzeOptions extends Omit<GradientAnalysisOptions, "gpu" | "s
   attacks?: AttacksFile;
   /** Results of the ensemble study, written as `ensembles.json`. */
   ensembles?: EnsemblesFile;
+  /**
+   * Also analyse the same salience at the other pooling (8×8 when the main one is unpooled,
+   * unpooled when it is pooled) into `analysis/pooling/`, with `pooling.json` side by side
+   * (default: the config's `analysis.comparePooling`, else true). Sweeps only.
+   */
+  comparePooling?: boolean;
 }
 
 /** What an analysis run wrote. */
@@ -59,6 +75,8 @@ export interface AnalyzeResult {
   claims: ClaimsFile;
   /** The accuracy floor the claims applied, with the accuracy range (also in similarity.json). */
   accuracyFloor?: AccuracyFloor;
+  /** The pooled and unpooled analyses side by side, when `pooling.json` was written. */
+  pooling?: PoolingFile;
 }
 
 /**
@@ -132,23 +150,132 @@ export async function analyzeSweep(
   using src = await openGradientSource(paths);
   const meta = src.meta;
   const outDir = options.outDir ?? join(sweepDir, SWEEP_FILES.analysis);
-  return await analyzeStream(src, inputs, {
+  const shape = meta.input;
+  const common = {
     ...options,
     // The call's floor, else the sweep config's, else the default of analyzeGradients.
     minTestAccuracy: options.minTestAccuracy !== undefined
       ? options.minTestAccuracy
       : sweep.config.analysis?.minTestAccuracy,
     nonFinite: options.nonFinite ?? sweep.config.analysis?.nonFinite,
-    outDir,
     source: sweep.sweepId,
-    info: {
-      scalar: meta.scalar,
-      pooling: meta.pooling,
-      inputShape: [meta.input.channels, meta.input.height, meta.input.width],
-    },
-    started,
-    readExisting: true,
+  };
+  const info = (pooling: number | null) => ({
+    scalar: meta.scalar,
+    pooling,
+    inputShape: [shape.channels, shape.height, shape.width] as [number, number, number],
   });
+  const compare = options.comparePooling ?? sweep.config.analysis?.comparePooling ?? true;
+  const gpu = await resolveGpu(options.gpu);
+  try {
+    // The comparison first (its own folder and summary), so pooling.json is written with the
+    // main analysis.
+    let other: { variant: PoolingVariant } | { skipped: string } | null = null;
+    let pooling: PoolingFile | undefined;
+    if (compare && options.salienceFile === undefined) {
+      const cmp = await comparisonStream(paths, runs.map((r) => r.dir), meta.pooling, shape);
+      if ("skipped" in cmp) other = { skipped: cmp.skipped };
+      else {
+        try {
+          const folder = join(
+            "pooling",
+            cmp.pooling === null ? "unpooled" : `pooled-${cmp.pooling}`,
+          );
+          const r = await analyzeStream(cmp.stream, inputs, {
+            ...common,
+            gpu: gpu.gpu ?? "cpu",
+            outDir: join(outDir, folder),
+            info: info(cmp.pooling),
+            started: performance.now(),
+            readExisting: false,
+          });
+          other = {
+            variant: poolingVariant(r.gradient, { pooling: cmp.pooling, folder, main: false }),
+          };
+        } finally {
+          cmp.close();
+        }
+      }
+    }
+    const result = await analyzeStream(src, inputs, {
+      ...common,
+      gpu: gpu.gpu ?? "cpu",
+      outDir,
+      info: info(meta.pooling),
+      started,
+      readExisting: true,
+      extraFiles: other === null ? undefined : (a) => {
+        pooling = poolingFile(
+          sweep.sweepId,
+          [
+            poolingVariant(a, { pooling: meta.pooling, folder: "", main: true }),
+            ...("variant" in other! ? [other.variant] : []),
+          ],
+          "skipped" in other! ? other.skipped : null,
+        );
+        return [[ANALYSIS_FILES.pooling, pooling]];
+      },
+    });
+    return pooling ? { ...result.result, pooling } : result.result;
+  } finally {
+    if (gpu.own) gpu.gpu?.destroy();
+  }
+}
+
+/** The `gpu` option as a device (requested for "auto"), and whether this call owns it. */
+async function resolveGpu(
+  option: AnalyzeOptions["gpu"],
+): Promise<{ gpu: Gpu | null; own: boolean }> {
+  if (option === undefined || option === "auto") return { gpu: await requestGpu(), own: true };
+  return { gpu: option === "cpu" ? null : option, own: false };
+}
+
+/**
+ * The stream of the comparison variant: the main gradients pooled to {@link PAPER_POOL} when
+ * they are unpooled images, or every run's {@link UNPOOLED_SALIENCE} when they are pooled; or
+ * why there is none.
+ */
+async function comparisonStream(
+  mainPaths: readonly string[],
+  runDirs: readonly string[],
+  mainPooling: number | null,
+  shape: { channels: number; height: number; width: number },
+): Promise<
+  | { stream: BatchStream; pooling: number | null; close: () => void }
+  | { skipped: string }
+> {
+  if (mainPooling === null) {
+    if (Math.min(shape.height, shape.width) < PAPER_POOL) {
+      return {
+        skipped:
+          `the inputs are ${shape.height}×${shape.width}, smaller than the ${PAPER_POOL}×${PAPER_POOL} pooling`,
+      };
+    }
+    const src = await openGradientSource(mainPaths);
+    return {
+      stream: pooledStream(src, shape, PAPER_POOL),
+      pooling: PAPER_POOL,
+      close: () => src[Symbol.dispose](),
+    };
+  }
+  const paths = runDirs.map((d) => join(d, UNPOOLED_SALIENCE));
+  const missing: string[] = [];
+  for (const p of paths) {
+    try {
+      await Deno.stat(p);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      missing.push(p);
+    }
+  }
+  if (missing.length) {
+    return {
+      skipped:
+        `${missing.length} of ${paths.length} runs have no ${UNPOOLED_SALIENCE} (written by the sweep since the pooled and unpooled analyses run side by side; re-run those runs' salience to add it)`,
+    };
+  }
+  const src = await openGradientSource(paths);
+  return { stream: src, pooling: null, close: () => src[Symbol.dispose]() };
 }
 
 /** Options of {@link analyzeExternal}. */
@@ -234,18 +361,24 @@ export async function analyzeExternal(
     },
   };
   const outDir = options.outDir ?? join(gradsPath.replace(/[^/\\]*$/, ""), "analysis");
-  return await analyzeStream(stream, desc.models, {
-    ...options,
-    outDir,
-    source: basename(gradsPath),
-    info: {
-      scalar: desc.scalar ?? null,
-      pooling: desc.pooling ?? null,
-      inputShape: desc.inputShape ?? null,
-    },
-    started,
-    readExisting: false,
-  });
+  const gpu = await resolveGpu(options.gpu);
+  try {
+    return (await analyzeStream(stream, desc.models, {
+      ...options,
+      outDir,
+      source: basename(gradsPath),
+      info: {
+        scalar: desc.scalar ?? null,
+        pooling: desc.pooling ?? null,
+        inputShape: desc.inputShape ?? null,
+      },
+      gpu: gpu.gpu ?? "cpu",
+      started,
+      readExisting: false,
+    })).result;
+  } finally {
+    if (gpu.own) gpu.gpu?.destroy();
+  }
 }
 
 async function analyzeStream(
@@ -257,15 +390,14 @@ async function analyzeStream(
     info: GradientAnalysisOptions["info"];
     started: number;
     readExisting: boolean;
+    /** Further files written before `summary.json`, from the gradient analysis. */
+    extraFiles?: (a: GradientAnalysis) => Array<[string, AnalysisFile]>;
+    gpu: Gpu | "cpu";
   },
-): Promise<AnalyzeResult> {
+): Promise<{ result: AnalyzeResult; gradient: GradientAnalysis }> {
   const { outDir, source } = options;
-  let gpu: Gpu | null = null, ownGpu = false;
-  if (options.gpu === undefined || options.gpu === "auto") {
-    gpu = await requestGpu();
-    ownGpu = true;
-  } else if (options.gpu !== "cpu") gpu = options.gpu;
-  try {
+  const gpu: Gpu | null = options.gpu === "cpu" ? null : options.gpu;
+  {
     const a = await analyzeGradients(stream, models, {
       ...options,
       gpu,
@@ -318,6 +450,7 @@ async function analyzeStream(
     } as const;
     const claimsFile: ClaimsFile = { ...header, kind: "claims", claims };
     await write(ANALYSIS_FILES.claims, claimsFile);
+    for (const [name, value] of options.extraFiles?.(a) ?? []) await write(name, value);
     const zero = a.similarity.zeroGradients;
     const nonFinite = a.similarity.nonFiniteGradients ?? 0;
     const summary: SummaryFile = {
@@ -346,14 +479,15 @@ async function analyzeStream(
     };
     await write(ANALYSIS_FILES.summary, summary);
     return {
-      outDir,
-      files,
-      summary,
-      claims: claimsFile,
-      accuracyFloor: a.similarity.accuracyFloor,
+      result: {
+        outDir,
+        files,
+        summary,
+        claims: claimsFile,
+        accuracyFloor: a.similarity.accuracyFloor,
+      },
+      gradient: a,
     };
-  } finally {
-    if (ownGpu) gpu?.destroy();
   }
 }
 

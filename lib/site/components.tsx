@@ -194,6 +194,8 @@ export const PRODUCED_BY: Record<AnalysisKind, string> = {
     "the analysis step on a sweep whose config trains several batch sizes (training.batchSizes, e.g. the batch-size preset)",
   smallPredictsLarge: "the analysis step on a sweep with at least two widths",
   claims: "the analysis step",
+  pooling:
+    "the analysis step on image salience (the same gradients analysed pooled to 8×8 and unpooled)",
 };
 
 /**

@@ -95,6 +95,11 @@ export interface AnalysisConfig {
    * an error that stops the analysis ("error").
    */
   nonFinite?: "exclude" | "error";
+  /**
+   * Analyse the salience at the other pooling too (8×8 when `salience.pool` is null, unpooled
+   * when it is set) into `analysis/pooling/`, with `pooling.json` side by side; absent: true.
+   */
+  comparePooling?: boolean;
 }
 
 /**

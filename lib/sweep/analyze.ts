@@ -12,6 +12,8 @@ import {
   type AnalyzeOptions,
   type AnalyzeResult,
   analyzeSweep,
+  type PoolingFile,
+  type PoolingVariant,
 } from "../analysis/mod.ts";
 import { type Dataset, loadDataset } from "../data/mod.ts";
 import { runSweepExperiments } from "../experiments/mod.ts";
@@ -112,6 +114,7 @@ export async function analyzeSweepDir(
     );
   }
   for (const c of result.claims.claims) log(`  ${c.verdict.padEnd(12)} ${c.id}: ${c.reason}`);
+  log(poolingLine(result.pooling));
   await analyzeMethods(sweepDir, config, {
     analysis: { ...options.analysis, gpu: options.cpu ? "cpu" : "auto" },
     log,
@@ -123,6 +126,23 @@ export async function analyzeSweepDir(
     log,
   });
   return result;
+}
+
+/** The end-of-sweep line setting the gradient claims' verdicts pooled and unpooled side by side. */
+function poolingLine(file: PoolingFile | undefined): string {
+  if (!file) return "pooling: only the configured pooling was analysed";
+  if (file.variants.length < 2) return `pooling: only the configured pooling (${file.skipped})`;
+  const label = (p: number | null) => p === null ? "unpooled" : `pooled ${p}×${p}`;
+  const [a, b] = file.variants as [PoolingVariant, PoolingVariant];
+  const rows = a.claims.map((c) => {
+    const o = b.claims.find((x) => x.id === c.id);
+    return `  ${c.id}: ${c.verdict} ${label(a.pooling)}, ${o?.verdict ?? "–"} ${label(b.pooling)}`;
+  });
+  return [
+    `pooling: the same salience ${label(a.pooling)} (main) and ${label(b.pooling)} (${b.folder})`,
+    ...rows,
+  ]
+    .join("\n");
 }
 
 /** The end-of-sweep line on test accuracy: its range and what the claims' floor left out. */

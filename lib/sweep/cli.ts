@@ -275,6 +275,13 @@ export function dryRunReport(
       fmtInt(D)
     } × 4 B per run)`,
   );
+  if (cost.unpooledBytes > 0) {
+    out.push(
+      `           ${
+        fmtBytes(cost.unpooledBytes)
+      } of salience-unpooled.npy (the same pass unpooled, analysed side by side)`,
+    );
+  }
   out.push(`checkpoints ${fmtBytes(cost.checkpointBytes)}`);
   out.push(...studyLines(config, cost));
   return out.join("\n");

@@ -78,6 +78,7 @@ const OPTIONAL = new Set([
   "analysis.minTestAccuracy",
   "analysis.nonFinite",
   "checkpoints",
+  "analysis.comparePooling",
 ]);
 const nullOr = (shape: Shape): Shape & { __nullable: Check } =>
   ({ ...shape, __nullable: () => null }) as Shape & { __nullable: Check };
@@ -122,6 +123,7 @@ const SHAPE: Shape = {
   analysis: {
     minTestAccuracy: (v) => v === null ? null : numIn(0, 1)(v),
     nonFinite: oneOf(["exclude", "error"]),
+    comparePooling: bool,
   },
   checkpoints: (v) =>
     Array.isArray(v) ? null : 'an array of {"family", "k", "seed", "weights"} (see README)',

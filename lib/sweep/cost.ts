@@ -161,6 +161,11 @@ export interface PlanCost {
   /** Bytes of `salience.npy` files (N × D × 4 per run). */
   gradientBytes: number;
   /**
+   * Bytes of `salience-unpooled.npy` files (N × C·H·W × 4 per run), kept beside a pooled
+   * `salience.npy` for the side-by-side unpooled analysis; 0 when unpooled or switched off.
+   */
+  unpooledBytes: number;
+  /**
    * Gradient passes per probe image beyond the run's own salience (`methods`: the other
    * attribution methods of `salience.methods`; `epochs`: one per analysed epoch), and the bytes
    * of the files they write (included in `flops`, not in `gradientBytes`).
@@ -193,7 +198,8 @@ export const REFERENCE_FLOPS_PER_SECOND = 1e13;
  * import { presetConfig } from "./presets.ts";
  * const cfg = presetConfig("cifar10-paper");
  * const c = planCost(cfg, buildPlan(cfg).runs);
- * if (c.runs !== 200 || c.gradientBytes !== 200 * 10000 * 3072 * 4) throw new Error();
+ * if (c.runs !== 200 || c.gradientBytes !== 200 * 10000 * 192 * 4) throw new Error();
+ * if (c.unpooledBytes !== 200 * 10000 * 3072 * 4) throw new Error();
  * ```
  */
 export function planCost(
@@ -243,6 +249,9 @@ export function planCost(
     maxParams,
     flops,
     gradientBytes: runs.length * probe * d * 4,
+    unpooledBytes: config.salience.pool !== null && config.analysis?.comparePooling !== false
+      ? runs.length * probe * metaDim({ pooling: null, input: facts }) * 4
+      : 0,
     extraSalience: {
       methods: extra.methods,
       epochs: extra.epochs,

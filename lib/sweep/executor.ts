@@ -28,6 +28,7 @@ import {
 } from "../store/mod.ts";
 import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
+import { UNPOOLED_SALIENCE } from "../analysis/pooling.ts";
 import type { Progress } from "./progress.ts";
 import { writeMethodSalience } from "./salience_methods.ts";
 import { trainAnalysingEpochs } from "./epochs.ts";
@@ -228,20 +229,28 @@ export async function executeRun(
     let salienceSeconds = 0;
     const N = dataset.probe.count;
     const D = metaDim({ pooling: config.salience.pool, input: shape });
-    if (!(await exists(salPath)) || !(await exists(join(runDir, RUN_FILES.salienceSidecar)))) {
+    // A pooled sweep keeps the unpooled gradients of the same pass for the side-by-side analysis.
+    const unpooledPath = config.salience.pool !== null &&
+        config.analysis?.comparePooling !== false
+      ? join(runDir, UNPOOLED_SALIENCE)
+      : null;
+    if (
+      !(await exists(salPath)) || !(await exists(join(runDir, RUN_FILES.salienceSidecar))) ||
+      (unpooledPath !== null && !(await exists(unpooledPath)))
+    ) {
       progress.phase("salience");
       const s0 = performance.now();
-      const grads = await probeSalience(model, dataset, config.salience);
+      const { values: grads, unpooled } = await probeSalience(model, dataset, config.salience);
       if (grads.length !== N * D) {
         throw new TypeError(
           `Salience of ${entry.runId} has ${grads.length} values; expected ${N} × ${D}.`,
         );
       }
-      const meta: GradientMeta = {
+      const meta = (pooling: number | null): GradientMeta => ({
         format: "salience-gradients",
         version: 1,
         scalar: config.salience.scalar,
-        pooling: config.salience.pool,
+        pooling,
         input: { ...shape },
         models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
         probe: {
@@ -249,8 +258,12 @@ export async function executeRun(
           split: dataset.probe.split,
           indices: [...dataset.probe.indices],
         },
-      };
-      await writeSidecar(salPath, meta);
+      });
+      if (unpooledPath !== null) {
+        await writeSidecar(unpooledPath, meta(null));
+        await writeNpy(unpooledPath, [N, unpooled.length / N], unpooled);
+      }
+      await writeSidecar(salPath, meta(config.salience.pool));
       await writeNpy(salPath, [N, D], grads);
       salienceSeconds = (performance.now() - s0) / 1000;
     }
@@ -321,13 +334,14 @@ export async function executeRun(
 /**
  * Salience of the probe set: per-image input gradients of the configured scalar (C×H×W rows,
  * through `lib/salience`), area-pooled to pool×pool per channel when asked (the kernels'
- * reference `areaPool`, i.e. PyTorch's `interpolate(mode='area')`). Returns [N, D] row-major.
+ * reference `areaPool`, i.e. PyTorch's `interpolate(mode='area')`). Returns [N, D] row-major
+ * `values` and the unpooled [N, C·H·W] gradients of the same pass.
  */
 async function probeSalience(
   model: ReturnType<typeof createModel>,
   dataset: Dataset,
   salience: SweepConfig["salience"],
-): Promise<Float32Array> {
+): Promise<{ values: Float32Array; unpooled: Float32Array }> {
   const { channels, height, width } = dataset.shape;
   const g = await inputGradients(model, dataset.probe, {
     scalar: salience.scalar,
@@ -335,7 +349,7 @@ async function probeSalience(
     batchSize: 64,
   });
   const P = salience.pool;
-  if (P === null) return g;
+  if (P === null) return { values: g, unpooled: g };
   const per = channels * height * width,
     out = new Float32Array(dataset.probe.count * channels * P * P);
   for (let i = 0; i < dataset.probe.count; i++) {
@@ -347,5 +361,5 @@ async function probeSalience(
     });
     out.set(pooled, i * channels * P * P);
   }
-  return out;
+  return { values: out, unpooled: g };
 }

@@ -11,20 +11,31 @@ import {
   writeSweep,
 } from "../../lib/store/mod.ts";
 import { analyzeSweep, assertAnalysisFile, type EnsemblesFile } from "../../lib/analysis/mod.ts";
-import { assert, assertEquals, plant } from "./_synthetic.ts";
+import { assert, assertAlmostEquals, assertEquals, cos, plant } from "./_synthetic.ts";
 import { validateConfig } from "../../lib/sweep/config.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 
 const HASH = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /** A sweep folder whose runs hold planted gradients (run 5 left incomplete). */
-async function fakeSweep(dir: string, analysis?: SweepConfig["analysis"]) {
+async function fakeSweep(
+  dir: string,
+  analysis?: SweepConfig["analysis"],
+  image: { shape: [number, number, number]; pool: number | null; unpooledFile: boolean } = {
+    shape: [3, 2, 2],
+    pool: null,
+    unpooledFile: false,
+  },
+) {
+  const [C, H, W] = image.shape;
+  const D0 = C * H * W, P = image.pool;
+  const D = P === null ? D0 : C * P * P;
   const p = plant({
     families: ["CNNSmall"],
     ks: [2, 4],
     seeds: 3,
     samples: 16,
-    dim: 12,
+    dim: D0,
     sigma: (k) => 4 / k,
     seed: 2,
   });
@@ -35,7 +46,7 @@ async function fakeSweep(dir: string, analysis?: SweepConfig["analysis"]) {
     widths: [2, 4],
     seeds: 3,
     training: { epochs: 1, batchSizes: [64], lr: 0.1, schedule: "constant" },
-    salience: { scalar: "true-class-logit", pool: null },
+    salience: { scalar: "true-class-logit", pool: P },
     experiments: { logits: false, ensembles: null, attack: null },
     backend: "cpu",
     ...(analysis ? { analysis } : {}),
@@ -69,17 +80,22 @@ async function fakeSweep(dir: string, analysis?: SweepConfig["analysis"]) {
   for (const [i, r] of runs.entries()) {
     const runDir = runDirOf(dir, r.runId);
     await Deno.mkdir(runDir, { recursive: true });
-    const npy = join(runDir, "salience.npy");
-    await writeNpy(npy, [16, 12], p.data.subarray(i * 16 * 12, (i + 1) * 16 * 12));
-    await writeSidecar(npy, {
-      format: "salience-gradients",
-      version: 1,
-      scalar: "true-class-logit",
-      pooling: null,
-      input: { channels: 3, height: 2, width: 2 },
-      models: [{ family: r.family, k: r.k, seed: r.seed }],
-      probe: { dataset: "synthetic", split: "test", count: 16 },
-    });
+    const raw = p.data.subarray(i * 16 * D0, (i + 1) * 16 * D0);
+    const write = async (file: string, pooling: number | null, values: Float32Array) => {
+      const npy = join(runDir, file);
+      await writeNpy(npy, [16, values.length / 16], values);
+      await writeSidecar(npy, {
+        format: "salience-gradients",
+        version: 1,
+        scalar: "true-class-logit",
+        pooling,
+        input: { channels: C, height: H, width: W },
+        models: [{ family: r.family, k: r.k, seed: r.seed }],
+        probe: { dataset: "synthetic", split: "test", count: 16 },
+      });
+    };
+    await write("salience.npy", P, P === null ? raw : poolRowsDirect(raw, C, H, W, P));
+    if (image.unpooledFile) await write("salience-unpooled.npy", null, raw);
     const run = {
       schemaVersion: 1,
       kind: "run",
@@ -94,7 +110,7 @@ async function fakeSweep(dir: string, analysis?: SweepConfig["analysis"]) {
       input: { shape: [3, 2, 2], classes: 10 },
       history: [],
       final: { testLoss: 1, testAcc: 0.5 + i / 100 },
-      salience: { file: "salience.npy", shape: [16, 12], sidecar: "salience.json" },
+      salience: { file: "salience.npy", shape: [16, D], sidecar: "salience.json" },
       logits: null,
       seconds: { train: 0, salience: 0 },
       started: new Date().toISOString(),
@@ -104,6 +120,46 @@ async function fakeSweep(dir: string, analysis?: SweepConfig["analysis"]) {
     if (i !== 5) await markComplete(runDir, r.runId);
   }
   return p;
+}
+
+/** Area pooling written out for sizes that divide H and W: the mean of each (H/P)×(W/P) block. */
+function poolRowsDirect(raw: Float32Array, C: number, H: number, W: number, P: number) {
+  const n = raw.length / (C * H * W), bh = H / P, bw = W / P;
+  const out = new Float32Array(n * C * P * P);
+  for (let x = 0; x < n; x++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < P; i++) {
+        for (let j = 0; j < P; j++) {
+          let s = 0;
+          for (let a = 0; a < bh; a++) {
+            for (let b = 0; b < bw; b++) {
+              s += raw[x * C * H * W + c * H * W + (i * bh + a) * W + j * bw + b]!;
+            }
+          }
+          out[((x * C + c) * P + i) * P + j] = s / (bh * bw);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** p(k, k) of the complete models of width k written out: mean over pairs and samples of cos. */
+function pWithinDirect(values: Float32Array, dim: number, members: number[]) {
+  let s = 0, n = 0;
+  for (const a of members) {
+    for (const b of members) {
+      if (a === b) continue;
+      for (let x = 0; x < 16; x++) {
+        s += cos(
+          values.subarray((a * 16 + x) * dim, (a * 16 + x + 1) * dim),
+          values.subarray((b * 16 + x) * dim, (b * 16 + x + 1) * dim),
+        );
+        n++;
+      }
+    }
+  }
+  return s / n;
 }
 
 Deno.test("analyzeSweep() reads complete runs only and writes every analysis file with experiment claims", async () => {
@@ -197,4 +253,98 @@ Deno.test("validateConfig() takes analysis.minTestAccuracy in [0, 1] or null and
     msg = (e as Error).message;
   }
   assert(msg.includes("'analysis.minTestAccuracy' is 75; expected a number in [0, 1]"), msg);
+});
+
+Deno.test("analyzeSweep() analyses unpooled salience pooled to 8×8 beside it, in pooling.json", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = await fakeSweep(dir, undefined, {
+      shape: [2, 16, 16],
+      pool: null,
+      unpooledFile: false,
+    });
+    const r = await analyzeSweep(dir, { gpu: "cpu", resamples: 100 });
+    assert(r.files.includes("pooling.json"), r.files.join());
+    const f = assertAnalysisFile(
+      JSON.parse(await Deno.readTextFile(join(dir, "analysis", "pooling.json"))),
+      "pooling",
+    );
+    assertEquals(f.skipped, null);
+    assertEquals(f.variants.map((v) => [v.pooling, v.dimension, v.folder, v.main]), [
+      [null, 512, "", true],
+      [8, 128, "pooling/pooled-8", false],
+    ]);
+    // Complete runs: k = 2 seeds 0..2 (models 0..2), k = 4 seeds 0, 2 (run 5 is incomplete).
+    const pooled = poolRowsDirect(p.data, 2, 16, 16, 8);
+    assertAlmostEquals(
+      f.variants[1]!.groups[0]!.pWithin.mean!,
+      pWithinDirect(pooled, 128, [0, 1, 2]),
+      1e-5,
+    );
+    assertAlmostEquals(
+      f.variants[0]!.groups[0]!.pWithin.mean!,
+      pWithinDirect(p.data, 512, [0, 1, 2]),
+      1e-5,
+    );
+    assertEquals(f.variants[1]!.adjacent.map((a) => [a.k1, a.k2]), [[2, 4]]);
+    assert(f.variants[1]!.claims.some((c) => c.id === "similarity-rises-with-width"));
+    // The pooled variant has its own folder with its own files.
+    const sim = assertAnalysisFile(
+      JSON.parse(
+        await Deno.readTextFile(join(dir, "analysis", "pooling", "pooled-8", "similarity.json")),
+      ),
+      "similarity",
+    );
+    assertEquals(sim.gradients.pooling, 8);
+    // analysis.comparePooling: false leaves it out.
+    await Deno.remove(join(dir, "analysis"), { recursive: true });
+    const off = await analyzeSweep(dir, { gpu: "cpu", resamples: 50, comparePooling: false });
+    assert(!off.files.includes("pooling.json"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("analyzeSweep() of pooled salience reads the runs' unpooled file, or says why it cannot", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = await fakeSweep(dir, undefined, { shape: [1, 16, 16], pool: 8, unpooledFile: true });
+    await analyzeSweep(dir, { gpu: "cpu", resamples: 100 });
+    const read = async () =>
+      assertAnalysisFile(
+        JSON.parse(await Deno.readTextFile(join(dir, "analysis", "pooling.json"))),
+        "pooling",
+      );
+    const f = await read();
+    assertEquals(f.variants.map((v) => [v.pooling, v.dimension, v.folder]), [
+      [8, 64, ""],
+      [null, 256, "pooling/unpooled"],
+    ]);
+    assertAlmostEquals(
+      f.variants[1]!.groups[0]!.pWithin.mean!,
+      pWithinDirect(p.data, 256, [0, 1, 2]),
+      1e-5,
+    );
+    const pooled = poolRowsDirect(p.data, 1, 16, 16, 8);
+    assertAlmostEquals(
+      f.variants[0]!.groups[0]!.pWithin.mean!,
+      pWithinDirect(pooled, 64, [0, 1, 2]),
+      1e-5,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  const bare = await Deno.makeTempDir();
+  try {
+    await fakeSweep(bare, undefined, { shape: [1, 16, 16], pool: 8, unpooledFile: false });
+    await analyzeSweep(bare, { gpu: "cpu", resamples: 50 });
+    const f = assertAnalysisFile(
+      JSON.parse(await Deno.readTextFile(join(bare, "analysis", "pooling.json"))),
+      "pooling",
+    );
+    assertEquals(f.variants.length, 1);
+    assert(f.skipped!.includes("salience-unpooled.npy"), f.skipped!);
+  } finally {
+    await Deno.remove(bare, { recursive: true });
+  }
 });

@@ -600,6 +600,44 @@ async function writeAnalysis(
       claim("ensemble-loss-falls", "Ensemble test loss falls with size.", -0.05, 0.02, -1),
     ],
   };
+  const cellOf = (mean: number) => ({
+    mean,
+    std: 0.01,
+    pairs: 6 * N,
+    ci: {
+      lo: mean - 0.01,
+      hi: mean + 0.01,
+      level: 0.95,
+      resamples: 100,
+      over: ["seeds"],
+      blocks: 4,
+    },
+    modelPairs: 6,
+  });
+  const variant = (pooling: number | null, dimension: number, folder: string, shift: number) => ({
+    pooling,
+    dimension,
+    folder,
+    main: folder === "",
+    groups: groups.map((g) => ({
+      family: g.family,
+      k: g.k,
+      pWithin: cellOf(0.1 + shift + g.k / 100),
+    })),
+    adjacent: [],
+    claims: claims.claims.slice(0, 2).map((c) => ({
+      id: c.id,
+      value: c.value === null ? null : c.value + shift,
+      interval: c.interval,
+      verdict: c.verdict,
+      reason: c.reason,
+    })),
+  });
+  const pooling = {
+    ...header("pooling"),
+    variants: [variant(null, d, "", 0), variant(8, 64, "pooling/pooled-8", 0.25)],
+    skipped: null,
+  };
   const written: Partial<Record<AnalysisKind, unknown>> = {
     similarity,
     table1,
@@ -609,6 +647,7 @@ async function writeAnalysis(
     batchSize,
     smallPredictsLarge: spl,
     claims,
+    pooling,
   };
   const files = (Object.keys(written) as AnalysisKind[]).filter((k) => !omit.includes(k));
   const summary: SummaryFile = {

@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { join } from "node:path";
+import { num } from "../../lib/site/components.tsx";
 import { createApp, exportSite, type SiteApp } from "../../lib/site/mod.ts";
 import { compileRouteFile, matchPath } from "../../lib/site/router.ts";
 import manifest from "../../lib/site/routes.gen.ts";
@@ -101,6 +102,23 @@ for (const page of PAGES) {
     else assertStringIncludes(text, 'href="../data/');
   });
 }
+
+Deno.test("createApp() claims page sets the pooled and unpooled analyses side by side", async () => {
+  const { text } = await get(`/sweeps/${sweep}/claims/`);
+  assertStringIncludes(text, "Pooled 8×8 and unpooled, side by side");
+  assertStringIncludes(text, "pooled 8×8 (D = 64)");
+  assertStringIncludes(text, ", main</th>");
+  // p(k, k) of the fixture's first group, unpooled and pooled (0.25 higher).
+  const pooling = JSON.parse(
+    await Deno.readTextFile(join(root, sweep, "analysis", "pooling.json")),
+  );
+  const [a, b] = pooling.variants.map((v: { groups: { pWithin: { mean: number } }[] }) =>
+    v.groups[0]!.pWithin.mean
+  );
+  assertStringIncludes(text, `<td>${num(a, 4)} `);
+  assertStringIncludes(text, `<td>${num(b, 4)} `);
+  assertEquals((await get(`/sweeps/${sweep}/data/pooling.json`)).res.status, 200);
+});
 
 Deno.test("createApp() overview shows the models with accuracy and the parameter counts by family and k", async () => {
   const { text } = await get(`/sweeps/${sweep}/`);

@@ -83,7 +83,8 @@ Deno.test("sweep CLI --dry-run prints the paper plan without writing anything", 
   const r = await runSweepCli(["--preset", "cifar10-paper", "--dry-run", "--out", out]);
   assertEquals(r.code, 0, r.stderr);
   assertStringIncludes(r.stdout, "runs       200");
-  assertStringIncludes(r.stdout, "gradients  24.6 GB");
+  assertStringIncludes(r.stdout, "gradients  1.5 GB");
+  assertStringIncludes(r.stdout, "24.6 GB of salience-unpooled.npy");
   assertEquals([...Deno.readDirSync(out)].length, 0);
   const bad = await runSweepCli(["--config", `${out}/none.json`, "--dry-run"]);
   assertEquals(bad.code, 2);

@@ -56,15 +56,21 @@ Deno.test("planCost() sums runs, FLOPs and store sizes", () => {
   const plan = buildPlan(cfg);
   const c = planCost(cfg, plan.runs, { flopsPerSecond: 1e12 });
   assertEquals(c.runs, 4 * 5 * 10);
-  assertEquals(c.gradientBytes, 200 * 10000 * 3072 * 4);
+  // The paper presets pool to 8×8 as the authors did and keep the unpooled gradients beside.
+  assertEquals(c.gradientBytes, 200 * 10000 * 3 * 64 * 4);
+  assertEquals(c.unpooledBytes, 200 * 10000 * 3072 * 4);
   assertEquals(c.perModel.length, 20);
   assertEquals(c.flops, c.perModel.reduce((a, m) => a + 10 * m.flopsPerRun, 0));
   assertEquals(c.seconds, c.flops / 1e12);
   const half = planCost(cfg, plan.runs.slice(0, 100));
   assert(half.flops < c.flops);
-  const pooled = presetConfig("tinyimagenet-paper");
-  pooled.salience.pool = 8;
-  assertEquals(planCost(pooled, buildPlan(pooled).runs).gradientBytes, 200 * 10000 * 3 * 64 * 4);
+  const unpooled = presetConfig("tinyimagenet-paper");
+  unpooled.salience.pool = null;
+  const u = planCost(unpooled, buildPlan(unpooled).runs);
+  assertEquals([u.gradientBytes, u.unpooledBytes], [200 * 10000 * 3 * 64 * 64 * 4, 0]);
+  const off = presetConfig("cifar100-paper");
+  off.analysis = { comparePooling: false };
+  assertEquals(planCost(off, plan.runs).unpooledBytes, 0);
 });
 
 Deno.test("dryRunReport() prints the plan and its cost for the paper presets", () => {
@@ -79,14 +85,15 @@ Deno.test("dryRunReport() prints the plan and its cost for the paper presets", (
       "training   100 epochs, batch 128, SGD lr 0.1 (inverse-sqrt)",
       "runs       200",
       "ResNetLarge k=160   69,794,730",
-      "gradients  24.6 GB of salience.npy (10,000 × 3,072 × 4 B per run)",
+      "gradients  1.5 GB of salience.npy (10,000 × 192 × 4 B per run)",
+      "24.6 GB of salience-unpooled.npy (the same pass unpooled, analysed side by side)",
       "at 10 TFLOP/s effective",
     ]
   ) assertStringIncludes(c10, part);
   assertStringIncludes(dryRunReport(presetConfig("cifar100-paper"), shard), "100 classes");
   const tin = dryRunReport(presetConfig("tinyimagenet-paper"), shard);
   assertStringIncludes(tin, "tinyimagenet: 3×64×64, 200 classes; 100,000 train");
-  assertStringIncludes(tin, "gradients  98.3 GB");
+  assertStringIncludes(tin, "98.3 GB of salience-unpooled.npy");
   const sharded = dryRunReport(presetConfig("cifar10-paper"), {
     index: 1,
     count: 8,

@@ -13,13 +13,17 @@ import {
 } from "../../../lib/site/components.tsx";
 import { CLAIM_FIGURES, claimFigureHref, hrefWithAnchor } from "../../../lib/site/claim_links.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
+import { analysis, type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
+import type { PoolingFile } from "../../../lib/analysis/schema.ts";
+import { PoolingSection } from "../../../lib/site/comparison_sections.tsx";
 
-type Data = AnalysisPageData<"claims">;
+type Data = AnalysisPageData<"claims"> & { pooling: Loaded<PoolingFile> };
 
-/** Loads claims.json. */
-export function load(ctx: RouteContext): Promise<Data> {
-  return loadAnalysisPage(ctx, "claims");
+/** Loads claims.json, and pooling.json when the analysis wrote it. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const page = await loadAnalysisPage(ctx, "claims");
+  return { ...page, pooling: await analysis(ctx, page.base, "pooling") };
 }
 
 /** Page title. */
@@ -39,59 +43,64 @@ export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext })
       data={data}
       guard={false}
       render={(c) => (
-        <Figure
-          title="Claims checklist"
-          ctx={ctx}
-          sweep={data.base.name}
-          file="claims.json"
-          caption="A claim holds when its bootstrap interval lies entirely on the claimed side of the threshold, fails when it lies entirely on the other side, and is inconclusive otherwise."
-        >
-          <DataTable
-            head={[
-              "Claim",
-              "Measured",
-              "Value",
-              "Interval",
-              "Threshold",
-              "Verdict",
-              "Why",
-              "Figure",
-            ]}
-            class="data claims"
+        <>
+          <Figure
+            title="Claims checklist"
+            ctx={ctx}
+            sweep={data.base.name}
+            file="claims.json"
+            caption="A claim holds when its bootstrap interval lies entirely on the claimed side of the threshold, fails when it lies entirely on the other side, and is inconclusive otherwise."
           >
-            {c.claims.map((c) => (
-              <tr id={`claim-${c.id}`}>
-                <td>
-                  {c.statement}
-                  <br />
-                  <code>{c.id}</code>
-                </td>
-                <td>
-                  {c.measure}
-                  <br />({c.pairs} (model, sample) pairs)
-                </td>
-                <td>{num(c.value, 4)}</td>
-                <td>{intervalText(c.interval, 4) || "–"}</td>
-                <td>{num(c.threshold, 4)}</td>
-                <td>
-                  <span class={`badge ${VERDICTS.has(c.verdict) ? c.verdict : "inconclusive"}`}>
-                    {c.verdict}
-                  </span>
-                </td>
-                <td>{c.reason}</td>
-                <td>
-                  {claimFigureHref(data.base.name, c.id)
-                    ? (
-                      <a href={hrefWithAnchor(ctx, claimFigureHref(data.base.name, c.id)!)}>
-                        {CLAIM_FIGURES[c.id]!.label}
-                      </a>
-                    )
-                    : "–"}
-                </td>
-              </tr>
-            ))}
-          </DataTable>
-        </Figure>
+            <DataTable
+              head={[
+                "Claim",
+                "Measured",
+                "Value",
+                "Interval",
+                "Threshold",
+                "Verdict",
+                "Why",
+                "Figure",
+              ]}
+              class="data claims"
+            >
+              {c.claims.map((c) => (
+                <tr id={`claim-${c.id}`}>
+                  <td>
+                    {c.statement}
+                    <br />
+                    <code>{c.id}</code>
+                  </td>
+                  <td>
+                    {c.measure}
+                    <br />({c.pairs} (model, sample) pairs)
+                  </td>
+                  <td>{num(c.value, 4)}</td>
+                  <td>{intervalText(c.interval, 4) || "–"}</td>
+                  <td>{num(c.threshold, 4)}</td>
+                  <td>
+                    <span class={`badge ${VERDICTS.has(c.verdict) ? c.verdict : "inconclusive"}`}>
+                      {c.verdict}
+                    </span>
+                  </td>
+                  <td>{c.reason}</td>
+                  <td>
+                    {claimFigureHref(data.base.name, c.id)
+                      ? (
+                        <a href={hrefWithAnchor(ctx, claimFigureHref(data.base.name, c.id)!)}>
+                          {CLAIM_FIGURES[c.id]!.label}
+                        </a>
+                      )
+                      : "–"}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
+          </Figure>
+          {data.pooling.status === "ok" && (
+            <PoolingSection file={data.pooling.value} ctx={ctx} sweep={data.base.name} />
+          )}
+        </>
       )}
     />
   );

@@ -1,0 +1,89 @@
+/**
+ * Sections of the claims page that set our figures beside other settings: the same salience
+ * pooled to 8×8 and unpooled (`pooling.json`).
+ * @module
+ */
+import type { JSX } from "preact";
+import type { PoolingFile, PoolingVariant } from "../analysis/schema.ts";
+import { DataTable, Figure, intervalText, num } from "./components.tsx";
+import type { RouteContext } from "./router.ts";
+
+/** "pooled 8×8 (D = 192)" / "unpooled (D = 3,072)", with "main" for the config's. */
+export function variantLabel(v: PoolingVariant): string {
+  const what = v.pooling === null ? "unpooled" : `pooled ${v.pooling}×${v.pooling}`;
+  return `${what} (D = ${v.dimension.toLocaleString("en-US")})${v.main ? ", main" : ""}`;
+}
+
+/**
+ * The pooled and unpooled analyses side by side: each gradient claim's verdict and value, and
+ * p(k, k) per group, one column per variant. Cost: one render.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { PoolingSection } from "./comparison_sections.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" }, query: new URLSearchParams(), store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/claims/", mode: "server" as const, href: (to: string) => to,
+ * };
+ * const file = {
+ *   schemaVersion: 1 as const, kind: "pooling" as const, generatedAt: "", source: "s",
+ *   variants: [], skipped: "the inputs are 2×2, smaller than the 8×8 pooling",
+ * };
+ * const html = renderToString(PoolingSection({ file, ctx, sweep: "s" }));
+ * if (!html.includes("smaller than the 8×8")) throw new Error(html);
+ * ```
+ */
+export function PoolingSection(
+  props: { file: PoolingFile; ctx: RouteContext; sweep: string },
+): JSX.Element {
+  const { file } = props;
+  const vs = file.variants;
+  const ids = [...new Set(vs.flatMap((v) => v.claims.map((c) => c.id)))];
+  const groups = vs[0]?.groups ?? [];
+  return (
+    <Figure
+      title="Pooled 8×8 and unpooled, side by side"
+      ctx={props.ctx}
+      sweep={props.sweep}
+      file="pooling.json"
+      caption="The same models' salience from one pass, compared area-pooled to 8×8 per channel (as the authors' demo does) and at full resolution. Each variant's files are in its folder under analysis/."
+    >
+      {file.skipped && <p class="notice">Only one pooling was analysed: {file.skipped}.</p>}
+      <DataTable head={["Claim", ...vs.map(variantLabel)]} class="data pooling">
+        {ids.map((id) => (
+          <tr>
+            <td>
+              <code>{id}</code>
+            </td>
+            {vs.map((v) => {
+              const c = v.claims.find((x) => x.id === id);
+              return (
+                <td>
+                  {c
+                    ? (
+                      <>
+                        <span class={`badge ${c.verdict}`}>{c.verdict}</span> {num(c.value, 4)}{" "}
+                        {intervalText(c.interval, 4)}
+                      </>
+                    )
+                    : "–"}
+                </td>
+              );
+            })}
+          </tr>
+        ))}
+        {groups.map((g, gi) => (
+          <tr>
+            <td>
+              p(k, k) {g.family} k={g.k}
+            </td>
+            {vs.map((v) => {
+              const p = v.groups[gi]?.pWithin;
+              return <td>{p ? `${num(p.mean, 4)} ${intervalText(p.ci, 4)}` : "–"}</td>;
+            })}
+          </tr>
+        ))}
+      </DataTable>
+    </Figure>
+  );
+}
