@@ -79,6 +79,7 @@ export function PoolingSection(
             </td>
             {vs.map((v) => {
               const p = v.groups[gi]?.pWithin;
+              // deno-lint-ignore jsx-key -- rendered once on the server, never diffed
               return <td>{p ? `${num(p.mean, 4)} ${intervalText(p.ci, 4)}` : "–"}</td>;
             })}
           </tr>

@@ -426,6 +426,61 @@ export const TIDY_TABLES: Readonly<Record<string, TidySpec>> = {
         reason: x.reason,
       })),
   }),
+  "pooling.csv": spec({
+    from: "pooling",
+    row:
+      "one figure of one pooling variant: a gradient claim's value, or p(k,k) of one width, or p(k1,k2) of adjacent widths",
+    columns: [
+      "pooling",
+      "dimension",
+      "main",
+      "figure",
+      "family",
+      "k1",
+      "k2",
+      "value",
+      "verdict",
+      "ciLo",
+      "ciHi",
+      "ciLevel",
+    ],
+    rows: (f) =>
+      f.variants.flatMap((v) => {
+        const head = { pooling: v.pooling ?? "none", dimension: v.dimension, main: v.main };
+        return [
+          ...v.claims.map((c) => ({
+            ...head,
+            figure: c.id,
+            family: null,
+            k1: null,
+            k2: null,
+            value: c.value,
+            verdict: c.verdict,
+            ...ci(c.interval),
+          })),
+          ...v.groups.map((g) => ({
+            ...head,
+            figure: "p(k,k)",
+            family: g.family,
+            k1: g.k,
+            k2: g.k,
+            value: g.pWithin.mean,
+            verdict: null,
+            ...ci(g.pWithin.ci),
+          })),
+          ...v.adjacent.map((a) => ({
+            ...head,
+            figure: "p(k1,k2)",
+            family: a.family,
+            k1: a.k1,
+            k2: a.k2,
+            value: a.p.mean,
+            verdict: null,
+            ...ci(a.p.ci),
+          })),
+        ];
+      }),
+  }),
 };
 
 /**

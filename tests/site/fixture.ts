@@ -627,7 +627,7 @@ async function writeAnalysis(
     adjacent: [],
     claims: claims.claims.slice(0, 2).map((c) => ({
       id: c.id,
-      value: c.value === null ? null : c.value + shift,
+      value: c.value,
       interval: c.interval,
       verdict: c.verdict,
       reason: c.reason,
