@@ -38,6 +38,14 @@ export interface TrainingConfig {
   lr: number;
   /** `inverse-sqrt`: lr / sqrt(epoch + 1), epoch counted from 0 (the paper's); `constant`: lr. */
   schedule: "inverse-sqrt" | "constant";
+  /**
+   * Precise batch norm: after training, every batch-norm layer's running statistics are
+   * recomputed with the final weights as the plain mean of the batch moments over this many
+   * training batches (the first ones, in order, of the run's batch size), before the final test
+   * evaluation, the logits and the salience. Optional so that configs written before it (and
+   * their sweep and run ids) stay valid; absent or `null`: off.
+   */
+  preciseBN?: number | null;
 }
 
 /** An attribution method (`lib/salience`'s `SALIENCE_METHODS`). */
@@ -233,7 +241,12 @@ export interface RunJson {
   /** Input shape [C, H, W] and class count of the data the model was trained on. */
   input: { shape: [number, number, number]; classes: number };
   history: EpochRecord[];
+  /** Test loss and accuracy of the model that gave the logits and salience (after precise batch
+   * norm when the config asks for it; otherwise the last epoch's). */
   final: { testLoss: number; testAcc: number };
+  /** Present when the config's `training.preciseBN` is set and the model has batch norm: the
+   * batches and batch size used, and the test figures before recalibration. */
+  preciseBN?: PreciseBnRecord;
   /** `salience.npy` [N, D]; its sidecar `salience.json` is written by `lib/npy`. */
   salience: ArrayRef & { sidecar: string };
   /** `logits.npy` [N, classes] of the probe set; `null` when not requested. */
@@ -245,6 +258,15 @@ export interface RunJson {
   /** ISO 8601 times. */
   started: string;
   finished: string;
+}
+
+/** What precise batch norm did to a run (`run.json`'s `preciseBN`). */
+export interface PreciseBnRecord {
+  /** Training batches whose moments were averaged (fewer than asked when the split is short). */
+  batches: number;
+  batchSize: number;
+  /** Test loss and accuracy with the running statistics training left (the last epoch's). */
+  before: { testLoss: number; testAcc: number };
 }
 
 /** One artifact's checksum in `COMPLETE`. */

@@ -74,6 +74,7 @@ const OPTIONAL = new Set([
   "salience.smoothGrad",
   "salience.integratedGradients",
   "salience.epochs",
+  "training.preciseBN",
   "analysis",
   "analysis.minTestAccuracy",
   "analysis.nonFinite",
@@ -103,6 +104,10 @@ const SHAPE: Shape = {
     batchSizes: posIntList("one run per batch size", false),
     lr: numIn(0, 10, true),
     schedule: oneOf(["inverse-sqrt", "constant"]),
+    preciseBN: (v) =>
+      v === null || isPosInt(v)
+        ? null
+        : "a positive integer (training batches whose moments become each batch-norm layer's running statistics) or null (off)",
   },
   salience: {
     scalar: oneOf(["true-class-logit", "predicted-class-logit", "true-class-probability", "loss"]),
@@ -216,8 +221,8 @@ function walk(value: unknown, shape: Shape, path: string, source: string, partia
 
 /**
  * Checks a fully resolved sweep config: every key known, every value of the right type and
- * range, and the cross-field rules (probe images ≤ test images, ensemble sizes ≤ seeds, even
- * widths for ViT). Returns it typed.
+ * range, and the cross-field rules (probe images ≤ test images, ensemble sizes ≤ seeds, precise
+ * BN's batches × the largest batch size ≤ training images, even widths for ViT). Returns it typed.
  *
  * @throws {TypeError} for an unknown key (suggesting the nearest known one), a missing key or a
  *   value of the wrong type; {@link RangeError} for a number out of range. Each message names
@@ -255,6 +260,20 @@ export function validateConfig(value: unknown, source: string): SweepConfig {
     );
   }
   if (c.checkpoints !== undefined) checkCheckpointSweep(c, source);
+  const pbn = c.training.preciseBN ?? null;
+  const train = c.dataset.trainImages;
+  if (pbn !== null && train !== null) {
+    const bs = Math.max(...c.training.batchSizes);
+    if (pbn * bs > train) {
+      throw new RangeError(
+        `${source}: 'training.preciseBN' is ${pbn} batches of ${bs} images (${
+          pbn * bs
+        }), more than 'dataset.trainImages' (${train}); expected at most ${
+          Math.floor(train / bs)
+        } at batch size ${bs}, or null to turn precise batch norm off.`,
+      );
+    }
+  }
   if (c.families.includes("ViT")) {
     const odd = c.widths.find((k) => k % 2 !== 0);
     if (odd !== undefined) {

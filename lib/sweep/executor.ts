@@ -16,6 +16,7 @@ import {
   clearComplete,
   exists,
   isTemporaryName,
+  latestCheckpoint,
   markComplete,
   type PlanEntry,
   readRun,
@@ -34,6 +35,7 @@ import { writeMethodSalience } from "./salience_methods.ts";
 import { trainAnalysingEpochs } from "./epochs.ts";
 import { importCheckpoint } from "./checkpoints.ts";
 import { dropUnverified } from "./reverify.ts";
+import { recalibrateRun } from "./precise_bn.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -117,14 +119,18 @@ async function removeQuietly(path: string): Promise<void> {
  *    stay (`dropUnverified()`), everything else is redone;
  * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch), stopping at each
  *    epoch of `salience.epochs` to write that epoch's salience (`trainAnalysingEpochs()`); a
- *    run of a config's `checkpoints` instead loads its weights (`importCheckpoint()`);
+ *    run of a config's `checkpoints` instead loads its weights (`importCheckpoint()`); with
+ *    `training.preciseBN` a trained model's batch-norm statistics are then recomputed and its
+ *    test split evaluated again (`recalibrateRun()`, which also writes them into the final
+ *    checkpoint), before anything below (imported weights are used as they are);
  * 4. missing salience (`salience.npy` + sidecar), the other configured attribution methods'
  *    (`salience-<method>.npy`, see `writeMethodSalience()`) and logits are computed from the model;
  * 5. `run.json` is written, then `COMPLETE` with the SHA-256 of every artifact.
  * Every file is written atomically, so killing the process at any point loses at most the epoch
  * in progress.
  *
- * Cost: the run's training, one salience pass and one forward pass over the probe set.
+ * Cost: the run's training, one salience pass and one forward pass over the probe set (and with
+ * precise BN its batches' forward passes and one over the test split).
  *
  * @throws what training throws (an abort through `ctx.signal` included).
  * @example
@@ -224,6 +230,19 @@ export async function executeRun(
       );
     const trainSeconds = (performance.now() - t0) / 1000;
     const epochsTrained = result.epochsDone - (result.resumedFrom ?? 0);
+    const last = result.history.at(-1);
+    if (config.training.preciseBN != null && !imported) progress.phase("precise BN");
+    // Recomputed from the trained weights on every call, so a resumed run gets the same
+    // statistics; everything below (logits, salience, the record, the final checkpoint that the
+    // experiments load) holds the recalibrated model. Imported weights are used as they are.
+    const recal = imported ? { preciseBN: null, final: imported.final } : await recalibrateRun(
+      model,
+      dataset,
+      config,
+      entry.batchSize,
+      { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
+      (await latestCheckpoint(runDir)) ?? undefined,
+    );
 
     const salPath = join(runDir, RUN_FILES.salience);
     let salienceSeconds = 0;
@@ -286,7 +305,6 @@ export async function executeRun(
     ) {
       record = previous;
     } else {
-      const last = result.history.at(-1);
       record = {
         schemaVersion: SCHEMA_VERSION,
         kind: "run",
@@ -307,8 +325,8 @@ export async function executeRun(
           lr: h.learningRate,
           seconds: h.seconds,
         })),
-        final: imported?.final ??
-          { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
+        final: recal.final,
+        ...(recal.preciseBN ? { preciseBN: recal.preciseBN } : {}),
         salience: { file: RUN_FILES.salience, sidecar: RUN_FILES.salienceSidecar, shape: [N, D] },
         logits: config.experiments.logits
           ? { file: RUN_FILES.logits, shape: [N, classes.length] }

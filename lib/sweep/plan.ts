@@ -32,7 +32,7 @@ export function runHashInput(
   config: SweepConfig,
   run: { family: string; k: number; seed: number; batchSize: number },
 ): unknown {
-  const { batchSizes: _b, ...training } = config.training;
+  const { batchSizes: _b, ...training } = withoutNullPreciseBn(config).training;
   return {
     family: run.family,
     k: run.k,
@@ -47,7 +47,8 @@ export function runHashInput(
 
 /**
  * The part of a config that identifies a sweep: all of it but `dataset.dir`, so that machines
- * holding the same data set at different paths (shards on a cluster) share sweep and run ids.
+ * holding the same data set at different paths (shards on a cluster) share sweep and run ids
+ * (and `training.preciseBN` when it is `null`, which means the same as its absence).
  *
  * @example
  * ```ts
@@ -59,12 +60,22 @@ export function runHashInput(
  * ```
  */
 export function identityOf(config: SweepConfig): SweepConfig {
-  const out = { ...config, dataset: { ...config.dataset, dir: null } };
+  const out = {
+    ...withoutNullPreciseBn(config),
+    dataset: { ...config.dataset, dir: null },
+  };
   // A checkpoint is identified by its bytes, not by where it lies.
   if (config.checkpoints) {
     out.checkpoints = config.checkpoints.map((e) => ({ ...e, weights: e.sha256 ?? e.weights }));
   }
   return out;
+}
+
+/** `training.preciseBN: null` means the same as its absence, so it hashes the same. */
+function withoutNullPreciseBn(config: SweepConfig): SweepConfig {
+  if (config.training.preciseBN !== null) return config;
+  const { preciseBN: _p, ...training } = config.training;
+  return { ...config, training };
 }
 
 /**

@@ -119,6 +119,52 @@ async function checkIntegrity(path: string): Promise<void> {
   }
 }
 
+/**
+ * Replaces the weights of an existing checkpoint folder with `model`'s: a copy of the folder
+ * with the new `weights.bin` and its checksums is written under a temporary name and renamed
+ * into place, as {@link saveCheckpoint} does; `model.json`, `state.json` and the optimiser
+ * slots stay. For a change that is not training, such as recomputed batch-norm
+ * statistics, so that whatever loads the checkpoint gets the model as it is used.
+ *
+ * @throws {TypeError} when `model`'s weights (names, shapes, dtypes, order) differ from the
+ *   checkpoint's manifest.
+ */
+export async function replaceCheckpointWeights(
+  folder: string,
+  model: tfl.LayersModel,
+): Promise<void> {
+  const json = JSON.parse(await Deno.readTextFile(join(folder, "model.json"))) as {
+    weightsManifest: { weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const key = (w: tf.io.WeightsManifestEntry) => `${w.name}:${w.shape.join("x")}:${w.dtype}`;
+  let bytes: Uint8Array | null = null;
+  await model.save(tf.io.withSaveHandler((artifacts) => {
+    const got = (artifacts.weightSpecs ?? []).map(key).join(","), want = specs.map(key).join(",");
+    if (got !== want) {
+      throw new TypeError(
+        `replaceCheckpointWeights: the model's weights (${
+          got.slice(0, 80)
+        }…) differ from checkpoint ${folder}'s (${
+          want.slice(0, 80)
+        }…); pass the model the checkpoint was written from.`,
+      );
+    }
+    bytes = joinWeightData(artifacts.weightData);
+    return Promise.resolve({ modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) });
+  }));
+  const tmp = `${folder}.tmp-${Deno.pid}`;
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp);
+  for (const f of ["model.json", "optimizer.bin", STATE]) {
+    await Deno.copyFile(join(folder, f), join(tmp, f));
+  }
+  await Deno.writeFile(join(tmp, "weights.bin"), bytes!);
+  await writeChecksums(tmp, ["model.json", "weights.bin", "optimizer.bin", STATE]);
+  await Deno.remove(folder, { recursive: true });
+  await Deno.rename(tmp, folder);
+}
+
 /** Completed checkpoint epochs in `dir`, ascending (missing folder: empty). */
 export async function listCheckpoints(dir: string): Promise<number[]> {
   const out: number[] = [];

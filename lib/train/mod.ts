@@ -38,6 +38,7 @@ export {
   listCheckpoints,
   loadCheckpointModel,
   loadLatestCheckpoint,
+  replaceCheckpointWeights,
   saveCheckpoint,
 } from "./checkpoint.ts";
 export { canTrainTogether, populationStep, trainPopulation } from "./population.ts";

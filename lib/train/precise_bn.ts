@@ -19,7 +19,9 @@ export interface PreciseBnOptions {
  * its current weights: the model runs forward in training mode over the first `batches` batches
  * of `data` (in order, so the result is deterministic) while each layer's momentum is set so
  * that its running statistics become the plain mean of the batch statistics seen (momentum
- * i/(i+1) at batch i); momenta are restored afterwards. Trainable weights are not touched.
+ * i/(i+1) at batch i, from statistics set to zero first, so the result depends only on the
+ * trainable weights and the data, bit for bit); momenta are restored afterwards. Trainable
+ * weights are not touched.
  * Models without batch norm are left as they are. Returns the number of batches used.
  *
  * Cost: `batches` forward passes in training mode.
@@ -61,6 +63,16 @@ export async function preciseBatchNorm(
   const order = Int32Array.from({ length: data.count }, (_, i) => i);
   const used = Math.min(batches, Math.floor(data.count / batchSize) || 1);
   try {
+    // Zeroed first, so that the first batch's moments replace them exactly (momentum 0 blends
+    // as old − (old − new)·1, which rounds unless old is 0): recalibrating an already
+    // recalibrated model then gives the same statistics bit for bit.
+    for (const l of bns) {
+      for (const v of l.weights) {
+        if (/moving_(mean|variance)/.test(v.name)) {
+          tf.tidy(() => void v.write(tf.zerosLike(v.read())));
+        }
+      }
+    }
     for (let i = 0; i < used; i++) {
       for (const l of bns) l.momentum = i / (i + 1);
       const from = i * batchSize, to = Math.min(data.count, from + batchSize);

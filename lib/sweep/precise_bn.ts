@@ -1,0 +1,72 @@
+/**
+ * Precise batch norm in a sweep (`training.preciseBN`): after a model's training and before its
+ * final test evaluation, logits and salience, each batch-norm layer's running statistics are
+ * recomputed with the final weights (`preciseBatchNorm()` of `lib/train`) and the model is
+ * evaluated again. Every trained model of a sweep goes through {@link recalibrateRun}, whether it
+ * trained alone or in a population.
+ *
+ * @module
+ */
+import type * as tfl from "@tensorflow/tfjs-layers";
+import type { Dataset } from "../data/mod.ts";
+import { evaluate, preciseBatchNorm, replaceCheckpointWeights } from "../train/mod.ts";
+import type { PreciseBnRecord, SweepConfig } from "../store/mod.ts";
+
+/** What {@link recalibrateRun} did: the recalibration record (null when off or without batch
+ * norm) and the final test figures of the model as it now is. */
+export interface Recalibrated {
+  preciseBN: PreciseBnRecord | null;
+  final: { testLoss: number; testAcc: number };
+}
+
+/**
+ * Applies the config's precise batch norm to a trained model: with `training.preciseBN` = B
+ * (a positive integer) and at least one batch-norm layer, the running statistics become the
+ * plain mean of the batch moments of the first B batches of `batchSize` training images, in
+ * the split's order (so resuming a run recomputes exactly the same statistics from its
+ * checkpoint: the statistics are replaced, not blended, so recalibrating twice gives the same),
+ * and the test split is evaluated again; with `checkpoint` (the run's final checkpoint folder)
+ * its weights become the recalibrated model's, so the experiments that load it get the model the
+ * logits and salience came from. Without it (absent or `null`), or for a
+ * model without batch norm, the model is untouched and `final` is `last` (the last epoch's
+ * figures). `last` is also the record's `before`.
+ *
+ * Cost: B forward passes in training mode and one forward pass over the test split.
+ *
+ * @throws what `preciseBatchNorm()` and `evaluate()` throw.
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { loadDataset } from "../data/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { presetConfig } from "./presets.ts";
+ * import { recalibrateRun } from "./precise_bn.ts";
+ * await initTf({ backend: "cpu" });
+ * const data = await loadDataset("synthetic", { trainCount: 32, testCount: 8, probeCount: 4 });
+ * const config = presetConfig("tiny");
+ * config.training.preciseBN = 2;
+ * const m = createModel({ family: "CNNSmall", k: 1, seed: 0, shape: data.shape, classes: data.classes.length });
+ * const r = await recalibrateRun(m, data, config, 16, { testLoss: NaN, testAcc: NaN });
+ * if (r.preciseBN?.batches !== 2 || !(r.final.testAcc >= 0)) throw new Error(JSON.stringify(r));
+ * m.dispose();
+ * ```
+ */
+export async function recalibrateRun(
+  model: tfl.LayersModel,
+  dataset: Dataset,
+  config: SweepConfig,
+  batchSize: number,
+  last: { testLoss: number; testAcc: number },
+  checkpoint?: string,
+): Promise<Recalibrated> {
+  const batches = config.training.preciseBN ?? null;
+  if (batches === null) return { preciseBN: null, final: last };
+  const used = await preciseBatchNorm(model, dataset.train, { batches, batchSize });
+  if (used === 0) return { preciseBN: null, final: last };
+  if (checkpoint !== undefined) await replaceCheckpointWeights(checkpoint, model);
+  const ev = await evaluate(model, dataset.test);
+  return {
+    preciseBN: { batches: used, batchSize, before: { ...last } },
+    final: { testLoss: ev.loss, testAcc: ev.accuracy },
+  };
+}
