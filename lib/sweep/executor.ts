@@ -16,7 +16,6 @@ import {
   clearComplete,
   exists,
   isTemporaryName,
-  latestCheckpoint,
   markComplete,
   type PlanEntry,
   readRun,
@@ -35,7 +34,7 @@ import { writeMethodSalience } from "./salience_methods.ts";
 import { trainAnalysingEpochs } from "./epochs.ts";
 import { importCheckpoint } from "./checkpoints.ts";
 import { dropUnverified } from "./reverify.ts";
-import { recalibrateRun } from "./precise_bn.ts";
+import { finalCheckpointDir, recalibrateRun } from "./precise_bn.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -241,7 +240,7 @@ export async function executeRun(
       config,
       entry.batchSize,
       { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
-      (await latestCheckpoint(runDir)) ?? undefined,
+      await finalCheckpointDir(runDir),
     );
 
     const salPath = join(runDir, RUN_FILES.salience);

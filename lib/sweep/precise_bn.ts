@@ -7,10 +7,35 @@
  *
  * @module
  */
+import { join } from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { Dataset } from "../data/mod.ts";
-import { evaluate, preciseBatchNorm, replaceCheckpointWeights } from "../train/mod.ts";
-import type { PreciseBnRecord, SweepConfig } from "../store/mod.ts";
+import {
+  evaluate,
+  listCheckpoints,
+  preciseBatchNorm,
+  replaceCheckpointWeights,
+} from "../train/mod.ts";
+import { type PreciseBnRecord, RUN_FILES, type SweepConfig } from "../store/mod.ts";
+
+/**
+ * The folder of a run's latest checkpoint (`checkpoint/epoch-NNNN`), or `undefined` when it has
+ * none.
+ *
+ * @example
+ * ```ts
+ * import { finalCheckpointDir } from "./precise_bn.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/checkpoint/epoch-0002`, { recursive: true });
+ * if (!(await finalCheckpointDir(dir))?.endsWith("epoch-0002")) throw new Error();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function finalCheckpointDir(runDir: string): Promise<string | undefined> {
+  const dir = join(runDir, RUN_FILES.checkpoint);
+  const last = (await listCheckpoints(dir)).at(-1);
+  return last === undefined ? undefined : join(dir, `epoch-${String(last).padStart(4, "0")}`);
+}
 
 /** What {@link recalibrateRun} did: the recalibration record (null when off or without batch
  * norm) and the final test figures of the model as it now is. */

@@ -7,19 +7,14 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { assert, assertEquals, assertThrows } from "../_shared/assert.ts";
 import { readNpy } from "../../lib/npy/mod.ts";
 import { loadDataset } from "../../lib/data/mod.ts";
-import {
-  latestCheckpoint,
-  listRuns,
-  readRun,
-  type SweepConfig,
-  verifyRun,
-} from "../../lib/store/mod.ts";
+import { listRuns, readRun, type SweepConfig, verifyRun } from "../../lib/store/mod.ts";
 import { evaluate, loadCheckpointModel, preciseBatchNorm } from "../../lib/train/mod.ts";
 import { inputGradients, predictLogits } from "../../lib/salience/mod.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { datasetOptions, resolveConfigFile, validateConfig } from "../../lib/sweep/config.ts";
 import { runSweep } from "../../lib/sweep/runner.ts";
+import { finalCheckpointDir } from "../../lib/sweep/precise_bn.ts";
 
 function withPreciseBn(v: unknown): SweepConfig {
   const c = presetConfig("tiny");
@@ -128,7 +123,7 @@ Deno.test({
       // The final checkpoint holds the recalibrated model: its first BN layer's statistics are
       // the moments of the first three training batches in order, computed here directly, and
       // recalibrating it again changes no weight (the statistics are replaced, not blended).
-      const ckpt = (await latestCheckpoint(cnn.dir))!;
+      const ckpt = (await finalCheckpointDir(cnn.dir))!;
       const model = await loadCheckpointModel(ckpt);
       const bn = model.layers.find((l) => l.getClassName() === "BatchNormalization")!;
       const want = await firstBnMoments(model, data.train.images, [h, w, c], 3, 16);
