@@ -318,6 +318,58 @@ export async function importCheckpoint(
   };
 }
 
+/** File names `--checkpoints DIR` takes (as lib/torch/export_gradients.py's `--checkpoints`). */
+export const CHECKPOINT_FILE_NAME: RegExp = /^([A-Za-z]+)_k(\d+)_s(\d+)\.(pt|pth|safetensors)$/;
+
+/**
+ * The checkpoints of a folder whose files are named `<Family>_k<K>_s<SEED>.pt` (or `.pth`,
+ * `.safetensors`), e.g. `CNNSmall_k8_s0.pt`, ordered by family, k and seed; other files are
+ * ignored. Cost: one directory listing.
+ *
+ * @throws {Deno.errors.NotFound} when the folder is missing or holds no such file;
+ *   {@link TypeError} for a file whose family is unknown.
+ * @example
+ * ```ts
+ * import { checkpointsInFolder } from "./checkpoints.ts";
+ * const dir = await Deno.makeTempDir();
+ * for (const f of ["CNNSmall_k8_s1.pt", "CNNSmall_k4_s0.safetensors", "notes.txt"]) {
+ *   await Deno.writeTextFile(`${dir}/${f}`, "");
+ * }
+ * const list = await checkpointsInFolder(dir);
+ * if (list.map((e) => `${e.k}/${e.seed}`).join() !== "4/0,8/1") throw new Error();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function checkpointsInFolder(dir: string): Promise<CheckpointEntry[]> {
+  const out: CheckpointEntry[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const m = CHECKPOINT_FILE_NAME.exec(e.name);
+      if (!m || !e.isFile) continue;
+      if (!(FAMILIES as readonly string[]).includes(m[1]!)) {
+        throw new TypeError(
+          `${join(dir, e.name)}: '${m[1]}' is not a family; expected one of ${
+            FAMILIES.join(", ")
+          } in <Family>_k<K>_s<SEED>.pt.`,
+        );
+      }
+      out.push({ family: m[1]!, k: Number(m[2]), seed: Number(m[3]), weights: join(dir, e.name) });
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Deno.errors.NotFound(`--checkpoints ${dir}: no such folder.`);
+    }
+    throw e;
+  }
+  if (out.length === 0) {
+    throw new Deno.errors.NotFound(
+      `--checkpoints ${dir} holds no file named <Family>_k<K>_s<SEED>.pt, .pth or .safetensors (e.g. CNNSmall_k8_s0.pt); rename the files or list them in a config's 'checkpoints'.`,
+    );
+  }
+  const rank = (f: string) => (FAMILIES as readonly string[]).indexOf(f);
+  return out.sort((a, b) => rank(a.family) - rank(b.family) || a.k - b.k || a.seed - b.seed);
+}
+
 /** The folder a config file's relative `weights` paths start from. */
 export function configBaseDir(configPath: string): string {
   return dirname(resolve(configPath));

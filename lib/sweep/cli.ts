@@ -7,6 +7,7 @@
  * deno task sweep --preset tiny                    # seconds, synthetic data
  * deno task sweep --preset cifar10-paper --dry-run # the paper's plan and its cost
  * deno task sweep --preset fmnist --shard 2/8      # one of eight shards
+ * deno task sweep --preset cifar10-paper --checkpoints ckpts/  # PyTorch models, no training
  * ```
  *
  * @module
@@ -14,7 +15,8 @@
 import { parseArgs } from "node:util";
 import { metaDim } from "../npy/mod.ts";
 import type { SweepConfig } from "../store/mod.ts";
-import { loadConfigFile } from "./config.ts";
+import { loadConfigFile, validateConfig } from "./config.ts";
+import { checkpointGrid, checkpointsInFolder, resolveCheckpoints } from "./checkpoints.ts";
 import { DATASET_FACTS, planCost, REFERENCE_FLOPS_PER_SECOND } from "./cost.ts";
 import { buildPlan, resolveShard, type Shard, shardRuns } from "./plan.ts";
 import { PRESET_NAMES, presetConfig } from "./presets.ts";
@@ -36,6 +38,9 @@ export const USAGE = `usage: deno task sweep [options]
   --backend B         override the config's backend: auto, webgpu or cpu
   --data-dir DIR      folder of the data set's files (CIFAR, TinyImageNet, a Fashion-MNIST copy);
                       not part of the sweep id, so machines may hold the data at different paths
+  --checkpoints DIR   analyse the models in DIR instead of training: files named
+                      <Family>_k<K>_s<SEED>.pt / .safetensors (PyTorch state dicts); the preset or
+                      config gives the data set, salience and experiments
   --epochs-analysed L also keep each run's salience after these epochs (e.g. 1,2,5 or all) and
                       analyse p(k,k), spherical variance and test accuracy per epoch
   --tflops X          effective TFLOP/s the dry run's time estimate assumes (default ${
@@ -118,6 +123,7 @@ export async function parseSweepArgs(
         "data-dir": { type: "string" },
         tflops: { type: "string" },
         "epochs-analysed": { type: "string" },
+        checkpoints: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -135,7 +141,7 @@ export async function parseSweepArgs(
   if (values.analyze && values["no-analyze"]) {
     throw new TypeError(`give --analyze or --no-analyze, not both.\n\n${USAGE}`);
   }
-  const config = values.config !== undefined
+  let config = values.config !== undefined
     ? await loadConfigFile(values.config)
     : presetConfig(values.preset ?? "default");
   if (values.backend !== undefined) {
@@ -149,6 +155,15 @@ export async function parseSweepArgs(
   if (values["data-dir"] !== undefined) config.dataset.dir = values["data-dir"];
   if (values["epochs-analysed"] !== undefined) {
     config.salience.epochs = parseEpochList(values["epochs-analysed"], config.training.epochs);
+  }
+  if (values.checkpoints !== undefined) {
+    const checkpoints = await checkpointsInFolder(values.checkpoints);
+    config = await resolveCheckpoints(
+      validateConfig(
+        { ...config, checkpoints, ...checkpointGrid(checkpoints) },
+        `--checkpoints ${values.checkpoints}`,
+      ),
+    );
   }
   let flopsPerSecond = REFERENCE_FLOPS_PER_SECOND;
   if (values.tflops !== undefined) {

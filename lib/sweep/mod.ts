@@ -65,7 +65,9 @@ export { analyzeSweepDir, type AnalyzeSweepDirOptions } from "./analyze.ts";
 export { dryRunReport, main, parseSweepArgs, type SweepArgs, USAGE } from "./cli.ts";
 export {
   checkCheckpointList,
+  CHECKPOINT_FILE_NAME,
   checkpointGrid,
+  checkpointsInFolder,
   importCheckpoint,
   loadCheckpointWeights,
   resolveCheckpoints,

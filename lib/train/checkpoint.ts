@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { join } from "node:path";
 import { CHECKSUMS_FILE, exists, verifyChecksums, writeChecksums } from "../store/io.ts";
+import { FAMILIES, type Family, modelDims, setModelSpec } from "../models/mod.ts";
 
 /** One epoch's record in the training history. */
 export interface EpochRecord {
@@ -226,9 +227,27 @@ export async function loadLatestCheckpoint(dir: string): Promise<LoadedCheckpoin
 
 /**
  * Loads a checkpoint folder (or `model.json` path) as a standalone tfjs-layers model through a
- * file IO handler. Custom ViT layers are registered by importing lib/models.
+ * file IO handler. Custom ViT layers are registered by importing lib/models. A model of our
+ * families (named `<Family>_k<K>_s<SEED>` by `createModel`) gets its spec back, so `modelSpec()`
+ * and what needs it (lib/torch's `exportSafetensors`) work on it.
  */
 export async function loadCheckpointModel(path: string): Promise<tfl.LayersModel> {
+  const model = await loadLayersFolder(path);
+  const m = /^([A-Za-z]+)_k(\d+)_s(-?\d+)$/.exec(model.name);
+  if (m && (FAMILIES as readonly string[]).includes(m[1]!)) {
+    const d = modelDims(model);
+    setModelSpec(model, {
+      family: m[1] as Family,
+      k: Number(m[2]),
+      seed: Number(m[3]),
+      shape: { channels: d.c, height: d.h, width: d.w },
+      classes: d.classes,
+    });
+  }
+  return model;
+}
+
+async function loadLayersFolder(path: string): Promise<tfl.LayersModel> {
   const folder = path.endsWith("model.json") ? path.slice(0, -"model.json".length) : path;
   await checkIntegrity(folder);
   const handler: tf.io.IOHandler = {

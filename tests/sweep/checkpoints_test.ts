@@ -254,6 +254,21 @@ Deno.test({
       const entries = await Array.fromAsync(Deno.readDir(runsDir)).catch(() => []);
       assertEquals(entries.length, 0, `${s.name} has run folders`);
     }
+    // --checkpoints DIR: a folder without <Family>_k<K>_s<SEED> files, and an unknown family.
+    const empty = join(dir, "empty");
+    await Deno.mkdir(empty);
+    await Deno.writeTextFile(join(empty, "model.pt"), "");
+    await assertRejects(
+      () => parseSweepArgs(["--preset", "tiny", "--checkpoints", empty], {}),
+      Deno.errors.NotFound,
+      "holds no file named <Family>_k<K>_s<SEED>.pt",
+    );
+    await Deno.writeTextFile(join(empty, "LeNet_k1_s0.pt"), "");
+    await assertRejects(
+      () => parseSweepArgs(["--preset", "tiny", "--checkpoints", empty], {}),
+      TypeError,
+      "'LeNet' is not a family",
+    );
     const plain = dryRunReport(presetConfig("tiny"), { index: 0, count: 1, source: "none" });
     assertStringIncludes(plain, "training   1 epochs");
     await Deno.remove(dir, { recursive: true });

@@ -1,13 +1,14 @@
 // From a folder of PyTorch checkpoints to an analysis: PyTorch writes seeded state dicts with
 // non-trivial batch-norm statistics and its own input gradients on the sweep's probe images
-// (tests/torch/oracle.py, task "families"); `deno task sweep --config` lists the checkpoints,
+// (tests/torch/oracle.py, task "families"); `deno task sweep --checkpoints DIR` takes the folder,
 // trains nothing, and its salience is PyTorch's.
 import { join } from "node:path";
 import { loadDataset } from "../../lib/data/mod.ts";
 import type { Family } from "../../lib/models/mod.ts";
 import { readNpy, writeNpy } from "../../lib/npy/mod.ts";
 import { listRuns, readRun } from "../../lib/store/mod.ts";
-import { datasetOptions, loadConfigFile } from "../../lib/sweep/config.ts";
+import { parseSweepArgs } from "../../lib/sweep/cli.ts";
+import { datasetOptions } from "../../lib/sweep/config.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { assert, assertEquals, assertStringIncludes } from "../_shared/assert.ts";
@@ -15,7 +16,7 @@ import { runOk } from "../sweep/_cli.ts";
 import { cosine, relativeError, runOracle, torchTest } from "./_oracle.ts";
 
 torchTest(
-  "sweep --config over PyTorch checkpoints takes PyTorch's input gradients and analyses them",
+  "sweep --checkpoints DIR of PyTorch checkpoints takes PyTorch's input gradients and analyses them",
   async () => {
     const tiny = presetConfig("tiny");
     const data = await loadDataset(tiny.dataset.name, datasetOptions(tiny));
@@ -36,7 +37,7 @@ torchTest(
       for (const k of [1, 2]) for (const seed of [0, 1]) grid.push([family, k, seed]);
     }
     const cases = grid.map(([family, k, seed]) => ({
-      name: `${family}-k${k}-s${seed}`,
+      name: `${family}_k${k}_s${seed}`, // the names --checkpoints DIR takes
       family,
       k,
       seed: 20 + seed + 2 * k,
@@ -46,25 +47,18 @@ torchTest(
       labels: Array.from(data.probe.labels),
     }));
     const oracle = await runOracle({ task: "families", cases });
-    const config = join(dir, "checkpoints.json");
+    // The data set, salience and experiments from a config; the models from the folder.
+    const config = join(dir, "base.json");
     await Deno.writeTextFile(
       config,
-      JSON.stringify({
-        preset: "tiny",
-        analysis: { minTestAccuracy: null },
-        checkpoints: grid.map(([family, k, seed], i) => ({
-          family,
-          k,
-          seed,
-          weights: join(oracle.dir, `${cases[i]!.name}.pt`),
-        })),
-      }),
+      JSON.stringify({ preset: "tiny", analysis: { minTestAccuracy: null } }),
     );
+    const args = ["--config", config, "--checkpoints", oracle.dir];
     const out = join(dir, "results");
-    const r = await runOk(["--config", config, "--out", out]);
+    const r = await runOk([...args, "--out", out]);
     assertStringIncludes(r.stdout, "8 runs, 0 already complete");
     assertStringIncludes(r.stdout, "analysed 8 models");
-    const sweepDir = join(out, buildPlan(await loadConfigFile(config)).sweepId);
+    const sweepDir = join(out, buildPlan((await parseSweepArgs(args, {})).config).sweepId);
     const runs = await listRuns(sweepDir);
     for (const [i, c] of cases.entries()) {
       const run = await readRun(runs[i]!.dir);

@@ -1,7 +1,8 @@
 // Reading state dicts: torch.save archives written by PyTorch (tests/torch/oracle.py, task
 // "archives"), .safetensors files, and the one clear error for each kind of bad input.
 import * as tf from "@tensorflow/tfjs-core";
-import { createModel, type ModelSpec } from "../../lib/models/mod.ts";
+import { createModel, type ModelSpec, modelSpec } from "../../lib/models/mod.ts";
+import { loadCheckpointModel, saveCheckpoint } from "../../lib/train/mod.ts";
 import { initTf } from "../../lib/tf/mod.ts";
 import {
   encodeSafetensors,
@@ -46,6 +47,32 @@ Deno.test("exportSafetensors() then loadTorchModel() gives back the same weights
   }
   m.dispose();
   back.dispose();
+});
+
+Deno.test("a checkpoint our training wrote exports as .safetensors that loads back the same", async () => {
+  const m = createModel(spec);
+  const dir = await Deno.makeTempDir();
+  const folder = await saveCheckpoint(`${dir}/checkpoint`, m, {
+    state: {
+      format: "salience-train-checkpoint",
+      version: 1,
+      epochsDone: 1,
+      history: [],
+      optimizerStep: 0,
+      rngState: 0,
+      config: {},
+    },
+    optimizerWeights: [],
+  });
+  const loaded = await loadCheckpointModel(folder);
+  assertEquals(modelSpec(loaded), spec);
+  await exportSafetensors(loaded, `${dir}/m.safetensors`);
+  const back = await loadTorchModel(`${dir}/m.safetensors`, spec);
+  const a = m.getWeights(), b = back.getWeights();
+  for (let i = 0; i < a.length; i++) {
+    assertEquals(Array.from(await b[i]!.data()), Array.from(await a[i]!.data()));
+  }
+  for (const x of [m, loaded, back]) x.dispose();
 });
 
 Deno.test("loadTorchModel() names a missing key, an unexpected key and a wrong shape", async () => {
