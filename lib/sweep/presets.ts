@@ -16,10 +16,20 @@ export const PRESET_NAMES = [
   "cifar10-paper",
   "cifar100-paper",
   "tinyimagenet-paper",
+  "methods-epochs",
+  "methods-epochs-paper",
 ] as const;
 
 /** One of {@link PRESET_NAMES}. */
 export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** Every attribution method (`lib/salience`'s `SALIENCE_METHODS`), the plain gradient first. */
+const ALL_METHODS: NonNullable<SweepConfig["salience"]["methods"]> = [
+  "gradient",
+  "gradient-x-input",
+  "smoothgrad",
+  "integrated-gradients",
+];
 
 const ALL_STRATEGIES: ("largest" | "same-width" | "mean-direction")[] = [
   "largest",
@@ -60,6 +70,9 @@ function paper(name: string, dataset: string): SweepConfig {
  * is sized to finish in minutes on a 2-core machine with a software WebGPU adapter. `tiny` runs
  * in seconds on synthetic data and is what the tests use end to end. The `*-paper` presets carry
  * the paper's settings and are meant for `--dry-run` here and for GPU machines elsewhere.
+ * `methods-epochs` runs both studies beyond the paper (every attribution method, salience after
+ * every epoch) on the embedded data in minutes here; `methods-epochs-paper` is the same on
+ * CIFAR-10 at the paper's scale, for a GPU.
  */
 export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
   default: {
@@ -180,6 +193,44 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
   "cifar10-paper": paper("cifar10-paper", "cifar10"),
   "cifar100-paper": paper("cifar100-paper", "cifar100"),
   "tinyimagenet-paper": paper("tinyimagenet-paper", "tinyimagenet"),
+  // Beyond the paper, both studies from one set of trained models: does convergence hold for
+  // the other attribution methods, and at which epoch does it appear?
+  "methods-epochs": {
+    name: "methods-epochs",
+    dataset: {
+      name: "fmnist-default",
+      dir: null,
+      trainImages: 512,
+      testImages: 200,
+      probeImages: 64,
+    },
+    families: ["CNNSmall", "ResNetSmall"],
+    widths: [2, 3, 4, 6],
+    seeds: 3,
+    training: { epochs: 4, batchSizes: [64], lr: 0.1, schedule: "inverse-sqrt" },
+    salience: {
+      scalar: "true-class-logit",
+      pool: null,
+      methods: [...ALL_METHODS],
+      smoothGrad: { samples: 8, sigma: 0.15, seed: 0 },
+      integratedGradients: { steps: 16, baseline: "zero" },
+      epochs: [1, 2, 3, 4],
+    },
+    experiments: { logits: true, ensembles: null, attack: null },
+    backend: "auto",
+  },
+  "methods-epochs-paper": {
+    ...paper("methods-epochs-paper", "cifar10"),
+    salience: {
+      scalar: "true-class-logit",
+      pool: 8,
+      methods: [...ALL_METHODS],
+      smoothGrad: { samples: 16, sigma: 0.15, seed: 0 },
+      integratedGradients: { steps: 32, baseline: "zero" },
+      epochs: [1, 2, 5, 10, 20, 50, 100],
+    },
+    experiments: { logits: true, ensembles: null, attack: null },
+  },
 };
 
 /**

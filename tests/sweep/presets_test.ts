@@ -1,4 +1,6 @@
-import { assert, assertEquals } from "../_shared/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../_shared/assert.ts";
+import { dryRunReport } from "../../lib/sweep/cli.ts";
+import { validateConfig } from "../../lib/sweep/config.ts";
 import { PRESET_NAMES, PRESETS } from "../../lib/sweep/presets.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";
 
@@ -28,6 +30,8 @@ Deno.test("PRESETS carry every named setting with its documented shape", () => {
     "cifar10-paper",
     "cifar100-paper",
     "tinyimagenet-paper",
+    "methods-epochs",
+    "methods-epochs-paper",
   ]);
   // fmnist: the whole Debian data set.
   assertEquals(PRESETS.fmnist.dataset.name, "fmnist");
@@ -60,4 +64,25 @@ Deno.test("PRESETS carry every named setting with its documented shape", () => {
     assertEquals(p.training, { epochs: 100, batchSizes: [128], lr: 0.1, schedule: "inverse-sqrt" });
   }
   assertEquals(PRESETS.tiny.dataset.name, "synthetic");
+});
+
+Deno.test("methods-epochs runs both studies on the embedded data; methods-epochs-paper at the paper's scale", () => {
+  const all = ["gradient", "gradient-x-input", "smoothgrad", "integrated-gradients"];
+  for (const name of ["methods-epochs", "methods-epochs-paper"] as const) {
+    const p = validateConfig(structuredClone(PRESETS[name]), name);
+    assertEquals(p.salience.methods, all);
+    assert((p.salience.epochs ?? []).length >= 4, `${name}: epochs analysed`);
+    assertEquals(p.salience.epochs!.at(-1), p.training.epochs); // the final model is one of them
+    assert(p.seeds >= 3, `${name}: the claims need 3 seeds per width`);
+    const text = dryRunReport(p, { index: 0, count: 1, source: "none" });
+    assertStringIncludes(text, "methods    gradient, gradient-x-input, smoothgrad");
+    assertStringIncludes(text, `epochs     salience after epochs ${p.salience.epochs!.join(", ")}`);
+  }
+  const here = PRESETS["methods-epochs"];
+  assertEquals(here.dataset.name, "fmnist-default");
+  const paper = PRESETS["methods-epochs-paper"];
+  assertEquals(paper.dataset.name, "cifar10");
+  assertEquals(paper.widths, PRESETS["cifar10-paper"].widths);
+  assertEquals(paper.training, PRESETS["cifar10-paper"].training);
+  assertEquals(paper.seeds, PRESETS["cifar10-paper"].seeds);
 });
