@@ -154,6 +154,11 @@ export async function parseSweepArgs(
   }
   if (values["data-dir"] !== undefined) config.dataset.dir = values["data-dir"];
   if (values["epochs-analysed"] !== undefined) {
+    if (config.checkpoints !== undefined || values.checkpoints !== undefined) {
+      throw new RangeError(
+        "--epochs-analysed asks for salience during training, but a sweep over checkpoints trains nothing; drop one of them.",
+      );
+    }
     config.salience.epochs = parseEpochList(values["epochs-analysed"], config.training.epochs);
   }
   if (values.checkpoints !== undefined) {

@@ -263,6 +263,12 @@ Deno.test({
       Deno.errors.NotFound,
       "holds no file named <Family>_k<K>_s<SEED>.pt",
     );
+    await assertRejects(
+      () =>
+        parseSweepArgs(["--preset", "tiny", "--checkpoints", empty, "--epochs-analysed", "1"], {}),
+      RangeError,
+      "a sweep over checkpoints trains nothing",
+    );
     await Deno.writeTextFile(join(empty, "LeNet_k1_s0.pt"), "");
     await assertRejects(
       () => parseSweepArgs(["--preset", "tiny", "--checkpoints", empty], {}),
