@@ -45,6 +45,7 @@ export {
   type ExternalOptions,
   writeAnalysisFile,
 } from "./sweep.ts";
+export { type OurSetting, PAPER_DEMO, PAPER_FIGURES, paperComparison } from "./paper.ts";
 export {
   type ChwShape,
   PAPER_POOL,

@@ -29,6 +29,7 @@ export const ANALYSIS_FILES = {
   smallPredictsLarge: "small_predicts_large.json",
   claims: "claims.json",
   pooling: "pooling.json",
+  paper: "paper.json",
 } as const;
 
 /** The `kind` field of an analysis file. */
@@ -549,6 +550,40 @@ export interface PoolingFile extends AnalysisHeader<"pooling"> {
   skipped: string | null;
 }
 
+// ---------------------------------------------------------------- paper.json
+
+/** One of the paper's published figures beside ours. */
+export interface PaperComparisonRow {
+  id: string;
+  /** What is compared, in words. */
+  figure: string;
+  /** The paper's figure: its range and how it was stated. */
+  paper: { lo: number; hi: number; text: string };
+  /** Ours: the range over the compared widths, in words, and each value with its interval. */
+  ours: {
+    range: [number, number] | null;
+    text: string;
+    values: Array<{ k1: number; k2: number; value: number | null; ci: Interval | null }>;
+  };
+  /** Whether our range meets the paper's (for one value: whether its interval holds it). */
+  overlaps: boolean | null;
+  /** What differs between our setting and the paper's, on the same line. */
+  differs: string;
+}
+
+/** Contents of `paper.json`: our figures beside the paper's published ones. */
+export interface PaperFile extends AnalysisHeader<"paper"> {
+  /** The published setting compared with. */
+  reference: string;
+  /** The family compared (CNNSmall when the sweep has it). */
+  family: string | null;
+  /** Pooling of the similarity figures used (8 when the sweep analysed 8×8). */
+  pooling: number | null;
+  rows: PaperComparisonRow[];
+  /** Why rows are missing, or null. */
+  missing: string | null;
+}
+
 // ---------------------------------------------------------------- summary.json
 
 /** Contents of `summary.json`. */
@@ -593,7 +628,8 @@ export type AnalysisFile =
   | BatchSizeFile
   | SmallPredictsLargeFile
   | ClaimsFile
-  | PoolingFile;
+  | PoolingFile
+  | PaperFile;
 
 /**
  * Checks that a parsed JSON value is an analysis file of the expected kind and version.

@@ -10,6 +10,7 @@ import { basename, join } from "node:path";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { openGradientSource } from "../npy/mod.ts";
 import { openNpy } from "../npy/reader.ts";
+import { paperComparison } from "./paper.ts";
 import { readRun, readSweep, SWEEP_FILES, verifiedRuns } from "../store/mod.ts";
 import {
   analyzeGradients,
@@ -28,6 +29,7 @@ import {
   type ClaimEntry,
   type ClaimsFile,
   type EnsemblesFile,
+  type PaperFile,
   type PoolingFile,
   type PoolingVariant,
   type SummaryFile,
@@ -77,6 +79,8 @@ export interface AnalyzeResult {
   accuracyFloor?: AccuracyFloor;
   /** The pooled and unpooled analyses side by side, when `pooling.json` was written. */
   pooling?: PoolingFile;
+  /** Our figures beside the paper's published ones (`paper.json`, sweeps only). */
+  paper?: PaperFile;
 }
 
 /**
@@ -171,7 +175,8 @@ export async function analyzeSweep(
     // The comparison first (its own folder and summary), so pooling.json is written with the
     // main analysis.
     let other: { variant: PoolingVariant } | { skipped: string } | null = null;
-    let pooling: PoolingFile | undefined;
+    let pooling: PoolingFile | undefined, paper: PaperFile | undefined;
+    let otherAnalysis: GradientAnalysis | null = null;
     if (compare && options.salienceFile === undefined) {
       const cmp = await comparisonStream(paths, runs.map((r) => r.dir), meta.pooling, shape);
       if ("skipped" in cmp) other = { skipped: cmp.skipped };
@@ -192,6 +197,7 @@ export async function analyzeSweep(
           other = {
             variant: poolingVariant(r.gradient, { pooling: cmp.pooling, folder, main: false }),
           };
+          otherAnalysis = r.gradient;
         } finally {
           cmp.close();
         }
@@ -204,19 +210,44 @@ export async function analyzeSweep(
       info: info(meta.pooling),
       started,
       readExisting: true,
-      extraFiles: other === null ? undefined : (a) => {
-        pooling = poolingFile(
-          sweep.sweepId,
-          [
-            poolingVariant(a, { pooling: meta.pooling, folder: "", main: true }),
-            ...("variant" in other! ? [other.variant] : []),
-          ],
-          "skipped" in other! ? other.skipped : null,
-        );
-        return [[ANALYSIS_FILES.pooling, pooling]];
+      extraFiles: (a, loaded) => {
+        const out: Array<[string, AnalysisFile]> = [];
+        let pooled8: GradientAnalysis | null = meta.pooling === PAPER_POOL ? a : null;
+        if (other !== null) {
+          pooling = poolingFile(
+            sweep.sweepId,
+            [
+              poolingVariant(a, { pooling: meta.pooling, folder: "", main: true }),
+              ...("variant" in other ? [other.variant] : []),
+            ],
+            "skipped" in other ? other.skipped : null,
+          );
+          out.push([ANALYSIS_FILES.pooling, pooling]);
+          if ("variant" in other && other.variant.pooling === PAPER_POOL) pooled8 = otherAnalysis;
+        }
+        const sim = (pooled8 ?? a).similarity;
+        const file = paperComparison({
+          similarity: sim,
+          attacks: loaded.attacks ?? null,
+          source: sweep.sweepId,
+          setting: {
+            dataset:
+              `${sweep.config.dataset.name} (${shape.channels}×${shape.height}×${shape.width})`,
+            datasetName: sweep.config.dataset.name,
+            samples: sim.gradients.samples,
+            pooling: sim.gradients.pooling,
+            scalar: meta.scalar,
+            seeds: null,
+            epochs: sweep.config.training.epochs,
+            accuracy: a.similarity.accuracyFloor?.range ?? null,
+          },
+        });
+        paper = file;
+        out.push([ANALYSIS_FILES.paper, file]);
+        return out;
       },
     });
-    return pooling ? { ...result.result, pooling } : result.result;
+    return { ...result.result, ...(pooling ? { pooling } : {}), ...(paper ? { paper } : {}) };
   } finally {
     if (gpu.own) gpu.gpu?.destroy();
   }
@@ -390,8 +421,12 @@ async function analyzeStream(
     info: GradientAnalysisOptions["info"];
     started: number;
     readExisting: boolean;
-    /** Further files written before `summary.json`, from the gradient analysis. */
-    extraFiles?: (a: GradientAnalysis) => Array<[string, AnalysisFile]>;
+    /** Further files written before `summary.json`, from the gradient analysis and the
+     * experiment files it carried. */
+    extraFiles?: (
+      a: GradientAnalysis,
+      loaded: { attacks?: AttacksFile; ensembles?: EnsemblesFile },
+    ) => Array<[string, AnalysisFile]>;
     gpu: Gpu | "cpu";
   },
 ): Promise<{ result: AnalyzeResult; gradient: GradientAnalysis }> {
@@ -420,6 +455,7 @@ async function analyzeStream(
         reason: "every model has the same batch size",
       });}
     const claims: ClaimEntry[] = [...a.claims];
+    const loaded: { attacks?: AttacksFile; ensembles?: EnsemblesFile } = {};
     for (const kind of ["attacks", "ensembles"] as const) {
       let file: AttacksFile | EnsemblesFile | undefined = options[kind];
       if (!file && options.readExisting) {
@@ -433,6 +469,8 @@ async function analyzeStream(
         }
       }
       if (file) {
+        if (kind === "attacks") loaded.attacks = file as AttacksFile;
+        else loaded.ensembles = file as EnsemblesFile;
         if (options[kind]) await write(ANALYSIS_FILES[kind], file);
         else files.push(ANALYSIS_FILES[kind]);
         claims.push(...file.claims);
@@ -450,7 +488,7 @@ async function analyzeStream(
     } as const;
     const claimsFile: ClaimsFile = { ...header, kind: "claims", claims };
     await write(ANALYSIS_FILES.claims, claimsFile);
-    for (const [name, value] of options.extraFiles?.(a) ?? []) await write(name, value);
+    for (const [name, value] of options.extraFiles?.(a, loaded) ?? []) await write(name, value);
     const zero = a.similarity.zeroGradients;
     const nonFinite = a.similarity.nonFiniteGradients ?? 0;
     const summary: SummaryFile = {

@@ -1,10 +1,11 @@
 /**
  * Sections of the claims page that set our figures beside other settings: the same salience
- * pooled to 8×8 and unpooled (`pooling.json`).
+ * pooled to 8×8 and unpooled (`pooling.json`), and our figures beside the paper's published ones
+ * (`paper.json`).
  * @module
  */
 import type { JSX } from "preact";
-import type { PoolingFile, PoolingVariant } from "../analysis/schema.ts";
+import type { PaperFile, PoolingFile, PoolingVariant } from "../analysis/schema.ts";
 import { DataTable, Figure, intervalText, num } from "./components.tsx";
 import type { RouteContext } from "./router.ts";
 
@@ -82,6 +83,58 @@ export function PoolingSection(
               // deno-lint-ignore jsx-key -- rendered once on the server, never diffed
               return <td>{p ? `${num(p.mean, 4)} ${intervalText(p.ci, 4)}` : "–"}</td>;
             })}
+          </tr>
+        ))}
+      </DataTable>
+    </Figure>
+  );
+}
+
+/**
+ * "Compared with the paper": each published figure of the authors' demo beside ours, with what
+ * differs in the setting on the same row. Cost: one render.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { PaperSection } from "./comparison_sections.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" }, query: new URLSearchParams(), store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/claims/", mode: "server" as const, href: (to: string) => to,
+ * };
+ * const file = {
+ *   schemaVersion: 1 as const, kind: "paper" as const, generatedAt: "", source: "s",
+ *   reference: "the demo", family: null, pooling: null, rows: [], missing: "no family has two widths",
+ * };
+ * const html = renderToString(PaperSection({ file, ctx, sweep: "s" }));
+ * if (!html.includes("no family has two widths")) throw new Error(html);
+ * ```
+ */
+export function PaperSection(
+  props: { file: PaperFile; ctx: RouteContext; sweep: string },
+): JSX.Element {
+  const { file } = props;
+  return (
+    <Figure
+      title="Compared with the paper"
+      ctx={props.ctx}
+      sweep={props.sweep}
+      file="paper.json"
+      caption={`Our figures beside those of ${file.reference}. Each row states what differs in our setting; the widths compared are the nearest analogue of the paper's.`}
+    >
+      {file.missing && <p class="notice">Not every figure could be compared: {file.missing}.</p>}
+      <DataTable head={["Figure", "Paper", "Ours", "Meets the paper's range", "What differs"]}>
+        {file.rows.map((r) => (
+          <tr id={`paper-${r.id}`}>
+            <td>{r.figure}</td>
+            <td>{r.paper.text}</td>
+            <td>
+              {r.ours.text}
+              {r.ours.values.length === 1 && r.ours.values[0]!.ci
+                ? ` ${intervalText(r.ours.values[0]!.ci, 3)}`
+                : ""}
+            </td>
+            <td>{r.overlaps === null ? "–" : r.overlaps ? "yes" : "no"}</td>
+            <td>{r.differs}</td>
           </tr>
         ))}
       </DataTable>

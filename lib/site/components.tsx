@@ -196,6 +196,7 @@ export const PRODUCED_BY: Record<AnalysisKind, string> = {
   claims: "the analysis step",
   pooling:
     "the analysis step on image salience (the same gradients analysed pooled to 8×8 and unpooled)",
+  paper: "the analysis step of a sweep (our figures beside the paper's published ones)",
 };
 
 /**

@@ -426,6 +426,40 @@ export const TIDY_TABLES: Readonly<Record<string, TidySpec>> = {
         reason: x.reason,
       })),
   }),
+  "paper.csv": spec({
+    from: "paper",
+    row:
+      "one value of ours beside one published figure of the paper (a width pair or source/target)",
+    columns: [
+      "figure",
+      "paper",
+      "paperLo",
+      "paperHi",
+      "k1",
+      "k2",
+      "value",
+      "ciLo",
+      "ciHi",
+      "ciLevel",
+      "overlaps",
+      "differs",
+    ],
+    rows: (f) =>
+      f.rows.flatMap((r) =>
+        r.ours.values.map((v) => ({
+          figure: r.id,
+          paper: r.paper.text,
+          paperLo: r.paper.lo,
+          paperHi: r.paper.hi,
+          k1: v.k1,
+          k2: v.k2,
+          value: v.value,
+          ...ci(v.ci),
+          overlaps: r.overlaps,
+          differs: r.differs,
+        }))
+      ),
+  }),
   "pooling.csv": spec({
     from: "pooling",
     row:

@@ -12,6 +12,7 @@ import {
   type AnalyzeOptions,
   type AnalyzeResult,
   analyzeSweep,
+  type PaperFile,
   type PoolingFile,
   type PoolingVariant,
 } from "../analysis/mod.ts";
@@ -115,6 +116,7 @@ export async function analyzeSweepDir(
   }
   for (const c of result.claims.claims) log(`  ${c.verdict.padEnd(12)} ${c.id}: ${c.reason}`);
   log(poolingLine(result.pooling));
+  log(paperLines(result.paper));
   await analyzeMethods(sweepDir, config, {
     analysis: { ...options.analysis, gpu: options.cpu ? "cpu" : "auto" },
     log,
@@ -143,6 +145,19 @@ function poolingLine(file: PoolingFile | undefined): string {
     ...rows,
   ]
     .join("\n");
+}
+
+/** The end-of-sweep lines setting our figures beside the paper's, each with what differs. */
+function paperLines(file: PaperFile | undefined): string {
+  if (!file) return "compared with the paper: not written";
+  const rows = file.rows.map((r) =>
+    `  ${r.id}: ours ${r.ours.text}; paper ${r.paper.text} (differs: ${r.differs})`
+  );
+  return [
+    `compared with the paper (${file.reference}):`,
+    ...rows,
+    ...(file.missing ? [`  ${file.missing}`] : []),
+  ].join("\n");
 }
 
 /** The end-of-sweep line on test accuracy: its range and what the claims' floor left out. */

@@ -296,10 +296,27 @@ Deno.test("analyzeSweep() analyses unpooled salience pooled to 8×8 beside it, i
       "similarity",
     );
     assertEquals(sim.gradients.pooling, 8);
+    // paper.json takes ρ from the 8×8-pooled variant, as the authors' demo pooled.
+    const paper = assertAnalysisFile(
+      JSON.parse(await Deno.readTextFile(join(dir, "analysis", "paper.json"))),
+      "paper",
+    );
+    assertEquals([paper.pooling, paper.family], [8, "CNNSmall"]);
+    const pooledSim = assertAnalysisFile(
+      JSON.parse(
+        await Deno.readTextFile(join(dir, "analysis", "pooling", "pooled-8", "similarity.json")),
+      ),
+      "similarity",
+    );
+    assertEquals(paper.rows[0]!.ours.values[0]!.value, pooledSim.expected[0]![1]!.mean);
+    assert(!paper.rows[0]!.differs.includes("instead of 8×8"), paper.rows[0]!.differs);
+    assert(r.files.includes("paper.json"));
     // analysis.comparePooling: false leaves it out.
     await Deno.remove(join(dir, "analysis"), { recursive: true });
     const off = await analyzeSweep(dir, { gpu: "cpu", resamples: 50, comparePooling: false });
     assert(!off.files.includes("pooling.json"));
+    // Without the pooled variant, ρ is the unpooled one and the difference is stated.
+    assert(off.paper!.rows[0]!.differs.includes("unpooled instead of 8×8"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -120,6 +120,19 @@ Deno.test("createApp() claims page sets the pooled and unpooled analyses side by
   assertEquals((await get(`/sweeps/${sweep}/data/pooling.json`)).res.status, 200);
 });
 
+Deno.test("createApp() claims page sets our figures beside the paper's with what differs", async () => {
+  const { text } = await get(`/sweeps/${sweep}/claims/`);
+  assertStringIncludes(text, "Compared with the paper");
+  assertStringIncludes(
+    text,
+    "<td>about 0.42 for k = 112 against k = 128</td><td>0.31 for k = 4 against k = 8 [0.280, 0.340]",
+  );
+  assertStringIncludes(text, "64 probe images instead of 256");
+  const csv = await get(`/sweeps/${sweep}/data/paper.csv`);
+  assertEquals(csv.res.status, 200);
+  assertStringIncludes(csv.text, "rho-largest-widths");
+});
+
 Deno.test("createApp() overview shows the models with accuracy and the parameter counts by family and k", async () => {
   const { text } = await get(`/sweeps/${sweep}/`);
   assertStringIncludes(text, "Trainable parameters by family and width k");

@@ -15,15 +15,22 @@ import { CLAIM_FIGURES, claimFigureHref, hrefWithAnchor } from "../../../lib/sit
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { analysis, type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 import type { Loaded } from "../../../lib/site/store_reader.ts";
-import type { PoolingFile } from "../../../lib/analysis/schema.ts";
-import { PoolingSection } from "../../../lib/site/comparison_sections.tsx";
+import type { PaperFile, PoolingFile } from "../../../lib/analysis/schema.ts";
+import { PaperSection, PoolingSection } from "../../../lib/site/comparison_sections.tsx";
 
-type Data = AnalysisPageData<"claims"> & { pooling: Loaded<PoolingFile> };
+type Data = AnalysisPageData<"claims"> & {
+  pooling: Loaded<PoolingFile>;
+  paper: Loaded<PaperFile>;
+};
 
-/** Loads claims.json, and pooling.json when the analysis wrote it. */
+/** Loads claims.json, and pooling.json and paper.json when the analysis wrote them. */
 export async function load(ctx: RouteContext): Promise<Data> {
   const page = await loadAnalysisPage(ctx, "claims");
-  return { ...page, pooling: await analysis(ctx, page.base, "pooling") };
+  return {
+    ...page,
+    pooling: await analysis(ctx, page.base, "pooling"),
+    paper: await analysis(ctx, page.base, "paper"),
+  };
 }
 
 /** Page title. */
@@ -99,6 +106,9 @@ export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext })
           </Figure>
           {data.pooling.status === "ok" && (
             <PoolingSection file={data.pooling.value} ctx={ctx} sweep={data.base.name} />
+          )}
+          {data.paper.status === "ok" && (
+            <PaperSection file={data.paper.value} ctx={ctx} sweep={data.base.name} />
           )}
         </>
       )}
