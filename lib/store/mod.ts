@@ -22,6 +22,15 @@
  */
 export * from "./schema.ts";
 export {
+  acquireLock,
+  describeHolder,
+  type LockHolder,
+  lockPathOf,
+  LOCKS_DIR,
+  readLockHolder,
+  type StoreLock,
+} from "./lock.ts";
+export {
   CHECKSUMS_FILE,
   exists,
   isTemporaryName,

@@ -7,8 +7,10 @@
  *
  * @module
  */
+import { join } from "node:path";
 import {
   type AccuracyFloor,
+  ANALYSIS_FILES,
   type AnalyzeOptions,
   type AnalyzeResult,
   analyzeSweep,
@@ -18,7 +20,18 @@ import {
 } from "../analysis/mod.ts";
 import { type Dataset, loadDataset } from "../data/mod.ts";
 import { runSweepExperiments } from "../experiments/mod.ts";
-import { readSweep } from "../store/mod.ts";
+import {
+  acquireLock,
+  describeHolder,
+  lockPathOf,
+  readSweep,
+  recoverDir,
+  replaceDir,
+  type StoreLock,
+  SWEEP_FILES,
+  type SweepConfig,
+  TMP_MARK,
+} from "../store/mod.ts";
 import { initTf } from "../tf/mod.ts";
 import { datasetOptions } from "./config.ts";
 import { analyzeMethods } from "./salience_methods.ts";
@@ -40,12 +53,15 @@ export interface AnalyzeSweepDirOptions {
 
 /**
  * Runs the experiments (when the config asks for any) and the analysis over the complete runs
- * of a sweep folder, and reports each claim's verdict.
+ * of a sweep folder, and reports each claim's verdict. The analysis folder is written as a unit
+ * (a staging folder swapped in once every file is written), under the sweep's `analysis` lock: a
+ * second analysis waits, and an interrupted one leaves the previous folder whole.
  *
  * Cost: the experiments (a gradient pass and about M² + 2M prediction passes over the probe set
  * for M models), then one pass of the kernels over the gradients.
  *
- * @throws {RangeError} when the sweep has no complete run.
+ * @throws {RangeError} when the sweep has no complete run, or the output folder holds files
+ *   but no analysis.
  * @example
  * ```ts ignore
  * import { analyzeSweepDir } from "./analyze.ts";
@@ -58,7 +74,64 @@ export async function analyzeSweepDir(
   options: AnalyzeSweepDirOptions = {},
 ): Promise<AnalyzeResult> {
   const log = options.log ?? (() => {});
+  // One analysis of a sweep at a time; a second one waits, then redoes it over what is there.
+  using _lock = await acquireLock(lockPathOf(sweepDir, "analysis"), {
+    wait: true,
+    onWait: (h) =>
+      log(`analysis: waiting for ${describeHolder(h)}, which is analysing ${sweepDir}`),
+  }) as StoreLock;
   const { config } = await readSweep(sweepDir);
+  // Written as a unit: every file goes to a staging folder that replaces the analysis folder only
+  // once all are written, so an interrupted analysis leaves the previous one whole.
+  const finalDir = options.analysis?.outDir ?? join(sweepDir, SWEEP_FILES.analysis);
+  await checkAnalysisTarget(finalDir);
+  await recoverDir(finalDir); // a swap cut short, and staging folders of killed analyses
+  const staging = `${finalDir}${TMP_MARK}${Deno.pid}`;
+  const analysis = { ...options.analysis, outDir: staging };
+  try {
+    const result = await analyzeStaged(sweepDir, config, options, analysis, finalDir, log);
+    await replaceDir(staging, finalDir);
+    return { ...result, outDir: finalDir };
+  } catch (err) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Refuses to replace a folder that is not an analysis: `--out` may name a new folder, an empty
+ * one or a previous analysis (holding `summary.json`), never, say, the current folder.
+ */
+async function checkAnalysisTarget(dir: string): Promise<void> {
+  if (dir.trim() === "") {
+    throw new RangeError("the analysis folder is ''; pass --out DIR with a folder name.");
+  }
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    if (err instanceof Deno.errors.NotADirectory) {
+      throw new RangeError(`${dir} is a file; pass --out with a folder for the analysis.`);
+    }
+    throw err;
+  }
+  if (names.length > 0 && !names.includes(ANALYSIS_FILES.summary)) {
+    throw new RangeError(
+      `${dir} holds files but no analysis (${ANALYSIS_FILES.summary}), and the analysis ` +
+        `replaces its folder as a whole; pass --out with a new folder or a previous analysis.`,
+    );
+  }
+}
+
+async function analyzeStaged(
+  sweepDir: string,
+  config: SweepConfig,
+  options: AnalyzeSweepDirOptions,
+  analysis: NonNullable<AnalyzeSweepDirOptions["analysis"]>,
+  finalDir: string,
+  log: (line: string) => void,
+): Promise<AnalyzeResult> {
   const ex = config.experiments;
   let attacks, ensembles;
   if (ex.attack !== null || ex.ensembles !== null) {
@@ -93,7 +166,7 @@ export async function analyzeSweepDir(
     );
   }
   const result = await analyzeSweep(sweepDir, {
-    ...options.analysis,
+    ...analysis,
     gpu: options.cpu ? "cpu" : "auto",
     attacks,
     ensembles,
@@ -105,7 +178,7 @@ export async function analyzeSweepDir(
         s.backend.adapter
           ? ` (${s.backend.adapter}${s.backend.software ? ", software adapter" : ""})`
           : ""
-      } → ${result.outDir}`,
+      } → ${finalDir}`,
   );
   log(accuracyLine(result.accuracyFloor));
   const nonFinite = s.counts.nonFiniteGradients ?? 0;
@@ -118,13 +191,13 @@ export async function analyzeSweepDir(
   log(poolingLine(result.pooling));
   log(paperLines(result.paper));
   await analyzeMethods(sweepDir, config, {
-    analysis: { ...options.analysis, gpu: options.cpu ? "cpu" : "auto" },
+    analysis: { ...analysis, gpu: options.cpu ? "cpu" : "auto" },
     log,
   });
   await analyzeEpochs(sweepDir, config, {
     cpu: options.cpu,
-    resamples: options.analysis?.resamples,
-    outDir: options.analysis?.outDir,
+    resamples: analysis.resamples,
+    outDir: analysis.outDir,
     log,
   });
   return result;

@@ -9,15 +9,19 @@ import { join } from "node:path";
 import { type Dataset, loadDataset } from "../data/mod.ts";
 import { initTf, type TfReport } from "../tf/mod.ts";
 import {
+  acquireLock,
   type BackendInfo,
   canonicalJson,
+  describeHolder,
   exists,
   listRuns,
+  lockPathOf,
   type PlanEntry,
   readPlan,
   readSweep,
   runDirOf,
   SCHEMA_VERSION,
+  type StoreLock,
   SWEEP_FILES,
   type SweepConfig,
   type SweepJson,
@@ -61,6 +65,8 @@ export interface SweepOutcome {
   skipped: number;
   /** Brought to complete in this call. */
   done: number;
+  /** Left to other processes that held their locks (0 when this call analysed: it waited). */
+  held: number;
   /** Whether the analysis ran. */
   analyzed: boolean;
   seconds: number;
@@ -208,6 +214,8 @@ export async function runSweep(
 
   let backend: BackendInfo | null = null;
   let done = 0;
+  const analyze = options.analyze ?? shard.count === 1;
+  const held: typeof todo = [];
   if (todo.length > 0) {
     const { training } = config;
     const report = await initTf({
@@ -234,16 +242,17 @@ export async function runSweep(
     await checkWeights(todo, data);
     const remaining = todo.reduce((a, r) => a + (flopsOf.get(`${r.family}/${r.k}`) ?? 0), 0);
     const progress = new Progress(sink, listing.length, listing.length - todo.length, remaining);
-    try {
-      for (const r of todo) {
-        options.signal?.throwIfAborted();
+    // One process per run folder: a run another process holds is skipped (and, when this
+    // process analyses, waited for at the end); a crashed holder's lock is gone with it.
+    const runLocked = async (r: typeof todo[number], lock: StoreLock) => {
+      try {
         progress.startRun({
           runId: r.runId,
           flops: flopsOf.get(`${r.family}/${r.k}`) ?? 0,
           epochs: config.training.epochs,
         });
         const res = await executeRun(
-          { config, dataset: data, backend, progress, signal: options.signal },
+          { config, dataset: data, backend: backend!, progress, signal: options.signal },
           r,
           runDirOf(dir, r.runId),
         );
@@ -259,13 +268,44 @@ export async function runSweep(
           }${res.redone.length ? ` (redone: ${res.redone.join(", ")})` : ""}${acc}`;
         progress.endRun(how);
         done += res.status === "done" ? 1 : 0;
+      } finally {
+        lock.release();
+      }
+    };
+    try {
+      for (const r of todo) {
+        options.signal?.throwIfAborted();
+        const lock = await acquireLock(lockPathOf(dir, r.runId));
+        if ("release" in lock) await runLocked(r, lock);
+        else {
+          progress.log(
+            `${r.runId}: skipped, ${describeHolder(lock.heldBy)} is writing it`,
+          );
+          held.push(r);
+        }
+      }
+      for (const r of analyze ? held : []) {
+        options.signal?.throwIfAborted();
+        const lock = await acquireLock(lockPathOf(dir, r.runId), {
+          wait: true,
+          onWait: (h) =>
+            progress.log(
+              `${r.runId}: waiting for ${describeHolder(h)} to finish it before the analysis`,
+            ),
+        }) as StoreLock;
+        await runLocked(r, lock);
       }
     } finally {
       progress.finish();
     }
   }
 
-  const analyze = options.analyze ?? shard.count === 1;
+  if (!analyze && held.length > 0) {
+    line(
+      `${held.length} run(s) were left to the processes writing them; when those finish: ` +
+        `deno task analyze --run ${dir}`,
+    );
+  }
   if (analyze) {
     line(`analysis: reading the complete runs of ${dir}`);
     await analyzeSweepDir(dir, { log: line, data, tfReady: backend !== null });
@@ -287,6 +327,7 @@ export async function runSweep(
     owned: listing.length,
     skipped: listing.length - todo.length,
     done,
+    held: analyze ? 0 : held.length,
     analyzed: analyze,
     seconds,
     backend,

@@ -158,3 +158,71 @@ Deno.test("analyze --run verifies what it reads and names the file and the fix",
   assertStringIncludes(err2.message, "checkpoint/epoch-0002/weights.bin (size)");
   await Deno.remove(out, { recursive: true });
 });
+
+async function analysisTree(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  async function walk(rel: string) {
+    for await (const e of Deno.readDir(join(dir, rel))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(r);
+      else out.set(r, await Deno.readTextFile(join(dir, r)));
+    }
+  }
+  await walk("");
+  return out;
+}
+
+Deno.test("an interrupted analysis leaves the previous analysis whole", async () => {
+  const out = await Deno.makeTempDir({ prefix: "trust-" });
+  const cfg = config({ seeds: 2 });
+  const { dir } = await sweep(cfg, out);
+  await analyzeSweepDir(dir, { cpu: true, analysis: { resamples: 20 } });
+  const before = await analysisTree(join(dir, "analysis"));
+  assertEquals(JSON.parse(before.get("summary.json")!).counts.models, 4);
+  // Fewer complete runs now, and the analysis is cut off after its main files are written.
+  const [a] = await listRuns(dir);
+  await Deno.remove(a!.dir, { recursive: true });
+  const stop = (line: string) => {
+    if (line.startsWith("analysed 3 models")) throw new Error("interrupted");
+  };
+  await assertRejects(
+    () => analyzeSweepDir(dir, { cpu: true, log: stop, analysis: { resamples: 20 } }),
+    Error,
+    "interrupted",
+  );
+  assertEquals(await analysisTree(join(dir, "analysis")), before, "a mix of two analyses");
+  // A staging folder a killed analysis left behind is cleaned; the next analysis is whole.
+  await Deno.mkdir(join(dir, "analysis.tmp-999999"));
+  await Deno.writeTextFile(join(dir, "analysis.tmp-999999", "summary.json"), "{}");
+  await analyzeSweepDir(dir, { cpu: true, analysis: { resamples: 20 } });
+  const after = await analysisTree(join(dir, "analysis"));
+  assertEquals(JSON.parse(after.get("summary.json")!).counts.models, 3);
+  assertEquals(
+    JSON.parse(after.get("similarity.json")!).source,
+    JSON.parse(before.get("similarity.json")!).source,
+  );
+  const siblings = [];
+  for await (const e of Deno.readDir(dir)) siblings.push(e.name);
+  assertEquals(siblings.filter((n) => n.startsWith("analysis")), ["analysis"]);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("the analysis refuses to replace a folder that is not an analysis", async () => {
+  const out = await Deno.makeTempDir({ prefix: "trust-" });
+  const { dir } = await sweep(config(), out);
+  const keep = join(out, "mine");
+  await Deno.mkdir(keep);
+  await Deno.writeTextFile(join(keep, "CNAME"), "example.org");
+  const err = await assertRejects(
+    () => analyzeSweepDir(dir, { cpu: true, analysis: { outDir: keep } }),
+    RangeError,
+  );
+  assertStringIncludes(err.message, "holds files but no analysis");
+  assertEquals(await Deno.readTextFile(join(keep, "CNAME")), "example.org");
+  await assertRejects(
+    () => analyzeSweepDir(dir, { cpu: true, analysis: { outDir: "" } }),
+    RangeError,
+    "pass --out DIR",
+  );
+  await Deno.remove(out, { recursive: true });
+});
