@@ -1,6 +1,6 @@
 // Private helpers: reading files from paths or URLs, gunzip, and number formatting for messages.
-import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
+import { createGunzip } from "node:zlib";
 import { fileURLToPath } from "node:url";
 
 import type { DataLocation } from "./types.ts";
@@ -71,18 +71,71 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Gunzips `bytes` when they are gzip, else returns them; a corrupt stream is a SyntaxError. */
-export function maybeGunzip(bytes: Uint8Array, name: string): Uint8Array {
+/**
+ * Gunzips `bytes` when they are gzip (else returns them), stopping as soon as the output passes
+ * the size its own header declares: `declared(head)` gets the first `headBytes` decompressed
+ * bytes and returns the whole file's size (or null when the header is not one, in which case the
+ * head alone is returned for the parser to report). A small file that expands to gigabytes thus
+ * fails after at most the declared size, naming the file. Cost: the declared size in memory.
+ *
+ * @throws {SyntaxError} naming `name` for a corrupt stream or one longer than declared.
+ */
+export async function gunzipBounded(
+  bytes: Uint8Array,
+  name: string,
+  headBytes: number,
+  declared: (head: Uint8Array) => number | null,
+): Promise<Uint8Array> {
   if (!isGzip(bytes)) return bytes;
-  try {
-    const out = gunzipSync(bytes);
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new SyntaxError(
-      `${name} is not a complete gzip stream (${why}): download the file again`,
-    );
-  }
+  const chunks: Uint8Array[] = [];
+  let total = 0, limit: number | null = null;
+  const concat = () => {
+    const out = new Uint8Array(total);
+    let o = 0;
+    for (const c of chunks) {
+      out.set(c, o);
+      o += c.byteLength;
+    }
+    return out;
+  };
+  // zlib's stream emits the output in 64 kB pieces, so it stops within one piece of the limit.
+  return await new Promise<Uint8Array>((resolve, reject) => {
+    const z = createGunzip({ chunkSize: 1 << 16 });
+    let settled = false;
+    const finish = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      z.destroy();
+      if (err) reject(err);
+      else resolve(concat());
+    };
+    z.on("data", (c: Uint8Array) => {
+      if (settled) return;
+      chunks.push(c);
+      total += c.byteLength;
+      if (limit === null && total >= headBytes) {
+        limit = declared(concat().subarray(0, headBytes));
+        if (limit === null) return finish(null);
+      }
+      if (limit !== null && total > limit) {
+        finish(
+          new SyntaxError(
+            `${name} expands past the ${fmt(limit)} bytes its header declares (already ${
+              fmt(total)
+            }): it is not the file it names; download it again`,
+          ),
+        );
+      }
+    });
+    z.on("end", () => finish(null));
+    z.on("error", (e: Error) =>
+      finish(
+        new SyntaxError(
+          `${name} is not a complete gzip stream (${e.message}): download the file again`,
+        ),
+      ));
+    z.end(bytes);
+  });
 }
 
 /** `n` with thousands separators, as in 30,730,000. */

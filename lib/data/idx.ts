@@ -8,7 +8,15 @@
  * @module
  */
 import type { RawDataset, RawSplit } from "./types.ts";
-import { type DataLocation, exists, fileIn, fmt, maybeGunzip, readBytes, shown } from "./_bytes.ts";
+import {
+  type DataLocation,
+  exists,
+  fileIn,
+  fmt,
+  gunzipBounded,
+  readBytes,
+  shown,
+} from "./_bytes.ts";
 
 /** Where Debian's `dataset-fashion-mnist` package installs the four idx files. */
 export const FASHION_MNIST_DEBIAN_DIR = "/usr/share/datasets/fashion-mnist";
@@ -114,7 +122,15 @@ async function readIdxFile(
     loc,
     `Fashion-MNIST file ${shown(gz)} is missing (nor is ${base} there): ${fix}`,
   );
-  return { name, idx: parseIdx(maybeGunzip(bytes, name), { magic, name }) };
+  // The idx header declares the size: decompression stops as soon as the output passes it.
+  const header = 4 + 4 * (magic & 0xff);
+  const plainBytes = await gunzipBounded(bytes, name, header, (head) => {
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    if (view.getUint32(0, false) !== magic) return null;
+    const dims = Array.from({ length: magic & 0xff }, (_, i) => view.getUint32(4 + 4 * i, false));
+    return header + dims.reduce((a, b) => a * b, 1);
+  });
+  return { name, idx: parseIdx(plainBytes, { magic, name }) };
 }
 
 async function readSplit(

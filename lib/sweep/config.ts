@@ -10,6 +10,7 @@ import type { SweepConfig } from "../store/mod.ts";
 import type { LoadDatasetOptions } from "../data/mod.ts";
 import { FAMILIES } from "../models/mod.ts";
 import { presetConfig } from "./presets.ts";
+import { DATASET_FACTS, modelCost } from "./cost.ts";
 import { SALIENCE_METHODS } from "../salience/mod.ts";
 import { fillMethodDefaults } from "./salience_methods.ts";
 import {
@@ -171,7 +172,11 @@ export function nearestKey(key: string, known: readonly string[]): string | null
 }
 
 function show(v: unknown): string {
-  const s = JSON.stringify(v);
+  // JSON writes ±Infinity and NaN (e.g. a parsed 1e999) as null; show them as they are.
+  const s = JSON.stringify(
+    v,
+    (_, x) => typeof x === "number" && !Number.isFinite(x) ? `__${x}__` : x,
+  )?.replace(/"__(-?Infinity|NaN)__"/g, "$1");
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
@@ -274,6 +279,7 @@ export function validateConfig(value: unknown, source: string): SweepConfig {
       );
     }
   }
+  checkSizes(c, source);
   if (c.families.includes("ViT")) {
     const odd = c.widths.find((k) => k % 2 !== 0);
     if (odd !== undefined) {
@@ -283,6 +289,67 @@ export function validateConfig(value: unknown, source: string): SweepConfig {
     }
   }
   return c;
+}
+
+/** Most runs one plan may hold (its JSON and the dry run stay a few hundred MB at most). */
+export const MAX_RUNS = 100_000;
+/** Most float32 values one array may hold (a JavaScript typed array's limit). */
+export const MAX_ARRAY_VALUES = 2 ** 32 - 1;
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+/**
+ * Bounds checked before anything is allocated: the plan's run count, the floats of each image
+ * split, of a run's salience, and of the largest model's parameters, each naming the key to lower.
+ */
+function checkSizes(c: SweepConfig, source: string): void {
+  const runs = c.families.length * c.widths.length * c.seeds * c.training.batchSizes.length;
+  if (runs > MAX_RUNS) {
+    const key = c.seeds >= c.widths.length ? "seeds" : "widths";
+    throw new RangeError(
+      `${source}: the plan would hold ${fmt(runs)} runs ('families' × 'widths' × 'seeds' × ` +
+        `'training.batchSizes'); expected at most ${fmt(MAX_RUNS)}: lower '${key}'.`,
+    );
+  }
+  const facts = DATASET_FACTS[c.dataset.name];
+  if (!facts) return;
+  const per = facts.channels * facts.height * facts.width;
+  const d = c.dataset;
+  for (
+    const [key, n] of [["trainImages", d.trainImages], ["testImages", d.testImages], [
+      "probeImages",
+      d.probeImages,
+    ]] as const
+  ) {
+    if (n !== null && n * per > MAX_ARRAY_VALUES) {
+      throw new RangeError(
+        `${source}: 'dataset.${key}' is ${fmt(n)}: ${fmt(n * per)} pixel values, more than one ` +
+          `array holds (${fmt(MAX_ARRAY_VALUES)}); expected at most ${
+            fmt(Math.floor(MAX_ARRAY_VALUES / per))
+          } images of ${facts.channels}×${facts.height}×${facts.width}.`,
+      );
+    }
+  }
+  const pool = c.salience.pool;
+  if (pool !== null && pool > Math.min(facts.height, facts.width)) {
+    throw new RangeError(
+      `${source}: 'salience.pool' is ${pool}, larger than the ${facts.height}×${facts.width} ` +
+        `images of ${c.dataset.name}; expected at most ${
+          Math.min(facts.height, facts.width)
+        }, or null for no pooling.`,
+    );
+  }
+  const widest = c.widths.at(-1)!;
+  for (const family of c.families) {
+    const { params } = modelCost(family, widest, facts);
+    if (!(params <= MAX_ARRAY_VALUES)) {
+      throw new RangeError(
+        `${source}: 'widths' holds ${fmt(widest)}: ${family} at that width has ${
+          fmt(params)
+        } parameters, more than one array holds (${fmt(MAX_ARRAY_VALUES)}); lower 'widths'.`,
+      );
+    }
+  }
 }
 
 /** The rules of a config with `checkpoints`: its grid is the list's, and nothing trains. */

@@ -229,3 +229,21 @@ Deno.test("FASHION_MNIST_SUBSET_DIR points into the repository's data folder", (
     "location",
   );
 });
+
+Deno.test("loadFashionMnistRaw() stops a gzip bomb at the size its idx header declares", async () => {
+  await using tmp = await tempDir("fmnist-");
+  await writeFmnist(tmp.dir);
+  // A header declaring 20 images of 2×3 bytes, followed by 64 MiB of zeros (64 kB gzipped).
+  const small = tinyIdx(20).images;
+  const bomb = new Uint8Array(small.length + 64 * 2 ** 20);
+  bomb.set(small);
+  await Deno.writeFile(join(tmp.dir, "train-images-idx3-ubyte.gz"), gzipSync(bomb, { level: 1 }));
+  let message = "";
+  await loadFashionMnistRaw(tmp.dir).catch((e) => message = (e as Error).message);
+  assert(
+    message.includes("train-images-idx3-ubyte.gz expands past the 136 bytes its header declares"),
+    message,
+  );
+  const already = Number(/already ([\d,]+)/.exec(message)![1]!.replaceAll(",", ""));
+  assert(already <= 2 ** 20, `decompressed ${already} bytes before stopping`);
+});
