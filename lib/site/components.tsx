@@ -303,6 +303,7 @@ export function estimateText(e: Estimate | null | undefined, digits = 3): string
 export const SWEEP_PAGES: readonly [string, string][] = [
   ["", "Overview"],
   ["similarity", "Similarity"],
+  ["gallery", "Gallery"],
   ["distributions", "Distributions"],
   ["attacks", "Attacks"],
   ["ensembles", "Ensembles"],

@@ -13,6 +13,7 @@ import * as $ensembles from "../../routes/sweeps/[sweep]/ensembles.tsx";
 import * as $batchSize from "../../routes/sweeps/[sweep]/batch_size.tsx";
 import * as $smallPredictsLarge from "../../routes/sweeps/[sweep]/small_predicts_large.tsx";
 import * as $claims from "../../routes/sweeps/[sweep]/claims.tsx";
+import * as $gallery from "../../routes/sweeps/[sweep]/gallery.tsx";
 import * as $data from "../../routes/sweeps/[sweep]/data/[file].ts";
 
 /** Route file (relative to `routes/`) → module. */
@@ -26,6 +27,7 @@ const manifest: Manifest = {
   "sweeps/[sweep]/batch_size.tsx": page($batchSize),
   "sweeps/[sweep]/small_predicts_large.tsx": page($smallPredictsLarge),
   "sweeps/[sweep]/claims.tsx": page($claims),
+  "sweeps/[sweep]/gallery.tsx": page($gallery),
   "sweeps/[sweep]/data/[file].ts": $data,
 };
 

@@ -17,6 +17,7 @@ const PAGES = [
   "batch_size/",
   "small_predicts_large/",
   "claims/",
+  "gallery/",
 ];
 
 Deno.test({
@@ -71,6 +72,15 @@ Deno.test({
         assertStringIncludes(text, "The last analysis skipped it");
       }
       assert(summary.files.includes("similarity.json"));
+      // The gallery shows each probe image itself (the data set reloads) beside its maps.
+      const gallery =
+        await (await app.fetch(new Request(`http://127.0.0.1/sweeps/${sweep}/gallery/`))).text();
+      assertEquals(
+        (gallery.match(/<img src="data:image\/png;base64,[^"]+" alt="probe image /g) ?? []).length,
+        6,
+      );
+      assertEquals((gallery.match(/alt="CNNSmall k=1 mean direction/g) ?? []).length, 6);
+      assert(!gallery.includes("image not available"), "every probe image is shown");
       const site = await exportSite({ root, out: join(root, "..", `${sweep}-site-${Deno.pid}`) });
       assertEquals(site.files.filter((f) => f.endsWith(".html")).length, 1 + PAGES.length);
       await Deno.remove(join(root, "..", `${sweep}-site-${Deno.pid}`), { recursive: true });

@@ -40,6 +40,7 @@ const PAGES = [
   "ensembles",
   "batch_size",
   "small_predicts_large",
+  "gallery",
   "claims",
 ];
 
@@ -97,9 +98,10 @@ for (const page of PAGES) {
     assertEquals(res.headers.get("Content-Type"), "text/html; charset=utf-8");
     assertStringIncludes(text, 'aria-current="page"');
     assert(!text.includes("is absent from this sweep"), `${page} should have all its files`);
-    if (page !== "claims") assertMatch(text, /<svg class="chart/);
+    if (page === "gallery") assertMatch(text, /<img src="data:image\/png;base64,/);
+    else if (page !== "claims") assertMatch(text, /<svg class="chart/);
     if (page === "") assertStringIncludes(text, 'href="data/runs.csv"');
-    else assertStringIncludes(text, 'href="../data/');
+    else if (page !== "gallery") assertStringIncludes(text, 'href="../data/');
   });
 }
 
