@@ -72,14 +72,21 @@ export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
     },
     strict: true,
   });
-  const int = (name: string, v: string | undefined) => {
+  const int = (name: string, v: string | undefined, min = 0) => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 0) {
-      throw new RangeError(`--${name} is ${JSON.stringify(v)}; expected a non-negative integer.`);
+    if (!Number.isSafeInteger(n) || n < min) {
+      throw new RangeError(
+        `--${name} is ${JSON.stringify(v)}; expected ${
+          min === 0 ? "a non-negative" : "a positive"
+        } integer.`,
+      );
     }
     return n;
   };
+  if (values.out !== undefined && values.out.trim() === "") {
+    throw new RangeError("--out is ''; pass --out DIR with a folder name.");
+  }
   const nonFinite = values["non-finite"];
   if (nonFinite !== undefined && !(NON_FINITE_POLICIES as readonly string[]).includes(nonFinite)) {
     throw new RangeError(
@@ -95,7 +102,7 @@ export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
       outDir: values.out,
       resamples: int("resamples", values.resamples),
       seed: int("seed", values.seed),
-      batchSize: int("batch", values.batch),
+      batchSize: int("batch", values.batch, 1),
       nonFinite: nonFinite as NonFinitePolicy | undefined,
     },
   };

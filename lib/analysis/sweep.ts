@@ -350,7 +350,14 @@ export async function analyzeExternal(
   options: ExternalOptions = {},
 ): Promise<AnalyzeResult> {
   const started = performance.now();
-  const desc: ExternalModels = Array.isArray(models) ? { models } : models;
+  const desc = (Array.isArray(models) ? { models } : models) as ExternalModels;
+  if (typeof desc !== "object" || desc === null || !Array.isArray(desc.models)) {
+    throw new TypeError(
+      `the models JSON is ${
+        JSON.stringify(models)?.slice(0, 60)
+      }; expected a list of {"family", "k", "seed"} per model, or an object whose "models" is that list.`,
+    );
+  }
   using file = await openNpy(gradsPath);
   if (file.shape.length !== 3) {
     throw new TypeError(
@@ -358,17 +365,25 @@ export async function analyzeExternal(
     );
   }
   const [M, N, D] = file.shape as [number, number, number];
+  if (!(M >= 1 && N >= 1 && D >= 1)) {
+    throw new RangeError(
+      `${gradsPath} has shape [${M}, ${N}, ${D}]; expected at least one model, sample and value per gradient.`,
+    );
+  }
   if (desc.models.length !== M) {
     throw new TypeError(
       `the models list has ${desc.models.length} entries but ${gradsPath} holds M = ${M} models; list one {family, k, seed} per model in order.`,
     );
   }
   desc.models.forEach((m, i) => {
-    if (typeof m.family !== "string" || !Number.isFinite(m.k) || !Number.isFinite(m.seed)) {
+    if (
+      typeof m !== "object" || m === null || typeof m.family !== "string" ||
+      !(Number.isInteger(m.k) && m.k >= 1) || !(Number.isInteger(m.seed) && m.seed >= 0)
+    ) {
       throw new TypeError(
         `models[${i}] is ${
           JSON.stringify(m)
-        }; expected {"family": string, "k": number, "seed": number}.`,
+        }; expected {"family": string, "k": positive integer, "seed": non-negative integer}.`,
       );
     }
   });

@@ -126,6 +126,15 @@ export async function loadTinyImageNetRaw(
     `TinyImageNet file ${shown(wnidsLoc)} is missing: ${fix}`,
   );
   const wnids = wnidsText.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "").sort();
+  // A wnid names folders (train/<wnid>/): only a plain id, never a path or binary text.
+  const odd = wnids.find((w) => !/^[A-Za-z0-9_-]{1,64}$/.test(w));
+  if (odd !== undefined) {
+    throw new RangeError(
+      `TinyImageNet file ${shown(wnidsLoc)} lists ${
+        JSON.stringify(odd.slice(0, 40)).replace(/[^\x20-\x7e]/g, "?")
+      }${odd.length > 40 ? "…" : ""}, not a WordNet id such as n01443537: ${fix}`,
+    );
+  }
   if (wnids.length === 0) {
     throw new SyntaxError(
       `TinyImageNet file ${shown(wnidsLoc)} lists no wnids, expected 200: ${fix}`,

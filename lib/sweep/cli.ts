@@ -180,6 +180,9 @@ export async function parseSweepArgs(
     }
     flopsPerSecond = t * 1e12;
   }
+  if (values.out !== undefined && values.out.trim() === "") {
+    throw new RangeError("--out is ''; pass --out DIR with a folder name (default: results).");
+  }
   const shard = resolveShard({ shard: values.shard, shardCount: values["shard-count"] }, env);
   return {
     config,

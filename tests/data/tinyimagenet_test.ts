@@ -177,3 +177,23 @@ Deno.test("loadTinyImageNetRaw() decodes the same pixels in Web Workers and keep
     `TinyImageNet file ${listed} is missing`,
   ]);
 });
+
+Deno.test("loadTinyImageNetRaw() refuses a wnid that is a path or binary, without echoing it raw", async () => {
+  await using tmp = await tempDir("tiny-");
+  await writeTiny(tmp.dir, 1, 1);
+  await Deno.writeTextFile(join(tmp.dir, "wnids.txt"), "n01443537\n../../etc\n");
+  await assertRejects(() => loadTinyImageNetRaw(tmp.dir), RangeError, [
+    `lists "../../etc", not a WordNet id such as n01443537`,
+  ]);
+  await Deno.writeFile(
+    join(tmp.dir, "wnids.txt"),
+    Uint8Array.from([0x6e, 0x30, 0x1b, 0x5b, 0x32, 0x4a, 0x00, 0xff, 0x0a]),
+  );
+  let message = "";
+  await loadTinyImageNetRaw(tmp.dir).catch((e) => message = (e as Error).message);
+  assert(message.includes("not a WordNet id"), message);
+  assert(
+    [...message.split(": unpack")[0]!].every((c) => c >= " " && c <= "~"),
+    JSON.stringify(message),
+  );
+});

@@ -1,6 +1,7 @@
 // Sizes are validated before anything is allocated, and a bad value is one line naming its key.
-import { assertStringIncludes, assertThrows } from "../_shared/assert.ts";
+import { assertRejects, assertStringIncludes, assertThrows } from "../_shared/assert.ts";
 import { resolveConfigFile } from "../../lib/sweep/config.ts";
+import { parseSweepArgs } from "../../lib/sweep/cli.ts";
 
 const base = { preset: "tiny" };
 const resolve = (over: Record<string, unknown>) =>
@@ -39,4 +40,12 @@ Deno.test("a non-finite number is shown as it is, not as null", () => {
     "'training.lr' is Infinity",
   );
   assertStringIncludes(err.message, "expected a number in (0, 10]");
+});
+
+Deno.test("sweep --out '' is refused instead of writing into the current folder", async () => {
+  await assertRejects(
+    () => parseSweepArgs(["--preset", "tiny", "--out", ""], {}),
+    RangeError,
+    "--out is ''",
+  );
 });
