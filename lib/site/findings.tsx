@@ -9,6 +9,7 @@ import type { JSX } from "preact";
 import type {
   ClaimEntry,
   ClaimsFile,
+  PaperFile,
   SimilarityFile,
   SummaryFile,
   Verdict,
@@ -222,6 +223,8 @@ export function Findings(
     claims: Loaded<ClaimsFile>;
     similarity: Loaded<SimilarityFile>;
     summary: SummaryFile | null;
+    /** paper.json: our figures beside the paper's published ones (absent: no such table). */
+    paper?: Loaded<PaperFile>;
     /** The command that writes the analysis for this folder. */
     command: string;
   },
@@ -305,6 +308,35 @@ export function Findings(
             })}
           </tbody>
         </table>
+      )}
+      {props.paper?.status === "ok" && props.paper.value.rows.length > 0 && (
+        <div class="beside-paper">
+          <h3>Beside the paper</h3>
+          <table class="data">
+            <thead>
+              <tr>
+                <th>Figure</th>
+                <th>Paper</th>
+                <th>Ours</th>
+                <th>Meets the paper's range</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.paper.value.rows.map((r) => (
+                <tr>
+                  <td>
+                    <a href={`${ctx.href(sweepPath(sweep, "claims"))}#paper-${r.id}`}>
+                      {r.figure}
+                    </a>
+                  </td>
+                  <td>{r.paper.text}</td>
+                  <td>{r.ours.text}</td>
+                  <td>{r.overlaps === null ? "–" : r.overlaps ? "yes" : "no"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {(s || props.summary) && (
         <div class="caveats">

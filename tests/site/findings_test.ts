@@ -114,6 +114,18 @@ Deno.test("overview opens with the findings: tally, headline p(k,k) figure, effe
   assertStringIncludes(text, "<strong>seeds:</strong> Seeds per width: CNNSmall 3; ResNetSmall 3");
   assertStringIncludes(text, "<strong>gradients:</strong> Gradients are");
   assertStringIncludes(text, "<strong>accuracy:</strong>");
+  // paper.json's rows beside ours, each linking to its row on the claims page.
+  const paper = await readJson<{ rows: { id: string; paper: { text: string } }[] }>(
+    sweep,
+    "analysis",
+    "paper.json",
+  );
+  for (const r of paper.rows) {
+    assertStringIncludes(text, `href="claims/#paper-${r.id}"`);
+    assertStringIncludes(text, `<td>${r.paper.text}</td>`);
+  }
+  const claimsPage = (await get(`/sweeps/${sweep}/claims/`)).text;
+  for (const r of paper.rows) assertStringIncludes(claimsPage, `id="paper-${r.id}"`);
 });
 
 Deno.test("every claim links to the figure behind it, and that figure links back to the claim", async () => {

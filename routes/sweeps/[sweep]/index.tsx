@@ -6,7 +6,7 @@
  * @module
  */
 import type { JSX } from "preact";
-import type { ClaimsFile, SimilarityFile } from "../../../lib/analysis/schema.ts";
+import type { ClaimsFile, PaperFile, SimilarityFile } from "../../../lib/analysis/schema.ts";
 import type { PlanJson } from "../../../lib/store/mod.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
@@ -41,6 +41,7 @@ interface Data {
   runs: RunEntry[];
   claims: Loaded<ClaimsFile>;
   similarity: Loaded<SimilarityFile>;
+  paper: Loaded<PaperFile>;
 }
 
 /** Loads sweep.json, plan.json, every run.json, summary.json, claims.json and similarity.json. */
@@ -48,12 +49,14 @@ export async function load(ctx: RouteContext): Promise<Data> {
   const base = await requireSweep(ctx);
   const claims = await readAnalysis(ctx.store, base.name, "claims");
   const similarity = await readAnalysis(ctx.store, base.name, "similarity");
+  const paper = await readAnalysis(ctx.store, base.name, "paper");
+  const files = { claims, similarity, paper };
   if (isExternal(base)) {
-    return { base, plan: { status: "missing", file: "plan.json" }, runs: [], claims, similarity };
+    return { base, plan: { status: "missing", file: "plan.json" }, runs: [], ...files };
   }
   const plan = await readPlanJson(ctx.store, base.name);
   const runs = plan.status === "ok" ? await readRuns(ctx.store, base.name, plan.value) : [];
-  return { base, plan, runs, claims, similarity };
+  return { base, plan, runs, ...files };
 }
 
 /** Page title. */
@@ -75,6 +78,7 @@ function ExternalOverview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX
         sweep={base.name}
         claims={data.claims}
         similarity={data.similarity}
+        paper={data.paper}
         summary={summary}
         command="deno task analyze --grads G.npy --models M.json"
       />
@@ -272,6 +276,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
         sweep={base.name}
         claims={data.claims}
         similarity={data.similarity}
+        paper={data.paper}
         summary={summary}
         command={`deno task analyze --run results/${base.name}`}
       />
