@@ -46,6 +46,11 @@ export interface TrainingConfig {
    * their sweep and run ids) stay valid; absent or `null`: off.
    */
   preciseBN?: number | null;
+  /** Population training: runs of one family, width and batch size (the seeds) train together
+   * in the same dispatches. Absent or `true`: the planner's size per family; `false` (or 1):
+   * each run alone; a number N: populations of at most N models. Not part of any id or hash:
+   * the artifacts are the same either way, within f32 rounding. */
+  population?: boolean | number;
 }
 
 /** An attribution method (`lib/salience`'s `SALIENCE_METHODS`). */

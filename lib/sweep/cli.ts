@@ -18,7 +18,8 @@ import type { SweepConfig } from "../store/mod.ts";
 import { loadConfigFile, validateConfig } from "./config.ts";
 import { checkpointGrid, checkpointsInFolder, resolveCheckpoints } from "./checkpoints.ts";
 import { DATASET_FACTS, planCost, REFERENCE_FLOPS_PER_SECOND } from "./cost.ts";
-import { buildPlan, resolveShard, type Shard, shardRuns } from "./plan.ts";
+import { buildPlan, resolveShard, type Shard } from "./plan.ts";
+import { planPopulations, populationSizeOf, shardPopulations } from "./populations.ts";
 import { PRESET_NAMES, presetConfig } from "./presets.ts";
 import { formatDuration } from "./progress.ts";
 import { runSweep } from "./runner.ts";
@@ -41,6 +42,9 @@ export const USAGE = `usage: deno task sweep [options]
   --checkpoints DIR   analyse the models in DIR instead of training: files named
                       <Family>_k<K>_s<SEED>.pt / .safetensors (PyTorch state dicts); the preset or
                       config gives the data set, salience and experiments
+  --no-population     train every run alone (default: the seeds of one family, width and batch
+                      size train together as populations; see training.population). Give every
+                      shard of a sweep the same choice: it decides which runs a shard holds
   --epochs-analysed L also keep each run's salience after these epochs (e.g. 1,2,5 or all) and
                       analyse p(k,k), spherical variance and test accuracy per epoch
   --tflops X          effective TFLOP/s the dry run's time estimate assumes (default ${
@@ -124,6 +128,7 @@ export async function parseSweepArgs(
         tflops: { type: "string" },
         "epochs-analysed": { type: "string" },
         checkpoints: { type: "string" },
+        "no-population": { type: "boolean" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -153,6 +158,7 @@ export async function parseSweepArgs(
     config.backend = values.backend as SweepConfig["backend"];
   }
   if (values["data-dir"] !== undefined) config.dataset.dir = values["data-dir"];
+  if (values["no-population"]) config.training.population = false;
   if (values["epochs-analysed"] !== undefined) {
     if (config.checkpoints !== undefined || values.checkpoints !== undefined) {
       throw new RangeError(
@@ -229,7 +235,9 @@ export function dryRunReport(
   options: { flopsPerSecond?: number } = {},
 ): string {
   const plan = buildPlan(config);
-  const mine = shardRuns(plan.runs, shard);
+  const populations = planPopulations(config, plan.runs);
+  const minePops = shardPopulations(populations, shard);
+  const mine = minePops.flat();
   const cost = planCost(config, mine, options);
   const all = shard.count > 1 ? planCost(config, plan.runs, options) : cost;
   const facts = DATASET_FACTS[config.dataset.name]!;
@@ -272,6 +280,7 @@ export function dryRunReport(
     `runs       ${fmtInt(all.runs)}` +
       (shard.count > 1 ? ` (shard ${shard.index}/${shard.count}: ${fmtInt(cost.runs)})` : ""),
   );
+  out.push(...populationLines(config, mine.length, minePops.length, shard));
   out.push("");
   out.push("  model                 params   compute/run");
   for (const m of all.perModel) {
@@ -308,6 +317,42 @@ export function dryRunReport(
   out.push(`checkpoints ${fmtBytes(cost.checkpointBytes)}`);
   out.push(...studyLines(config, cost));
   return out.join("\n");
+}
+
+/** The dry run's lines on population training: S per family and the trainings it makes. */
+function populationLines(
+  config: SweepConfig,
+  runs: number,
+  trainings: number,
+  shard: Shard,
+): string[] {
+  const p = config.training.population;
+  const per = config.families.map((f) => `${f} ${populationSizeOf(config, f)}`).join(", ");
+  const why = p === false
+    ? "off: --no-population or training.population false"
+    : typeof p === "number"
+    ? `training.population ${p}`
+    : `the planner's, backend ${config.backend}`;
+  const out = [
+    `population S = ${per} (${why}): ${fmtInt(trainings)} trainings for ${fmtInt(runs)} runs${
+      shard.count > 1 ? " of this shard" : ""
+    }`,
+  ];
+  const alone = config.families.filter((f) =>
+    populationSizeOf(config, f) === 1 && p !== false && p !== 1
+  );
+  if (alone.length > 0 && (p === undefined || p === true)) {
+    out.push(
+      `           S = 1 for ${alone.join(", ")}: ${
+        alone.every((f) => f === "ViT")
+          ? "no stacked implementation"
+          : `training together measured no faster than alone on ${
+            config.backend === "cpu" ? "the CPU backend" : "the software WebGPU adapter"
+          } (README)`
+      }`,
+    );
+  }
+  return out;
 }
 
 /** The dry run's lines for the attribution-method and over-training studies (none by default). */

@@ -30,6 +30,9 @@ export const SWEEP_DATASETS = [
   "tinyimagenet",
 ] as const;
 
+/** The largest population `training.population` may ask for. */
+export const MAX_POPULATION = 256;
+
 type Check = (v: unknown) => string | null;
 interface Shape {
   [key: string]: Check | Shape;
@@ -81,6 +84,7 @@ const OPTIONAL = new Set([
   "analysis.nonFinite",
   "checkpoints",
   "analysis.comparePooling",
+  "training.population",
 ]);
 const nullOr = (shape: Shape): Shape & { __nullable: Check } =>
   ({ ...shape, __nullable: () => null }) as Shape & { __nullable: Check };
@@ -109,6 +113,10 @@ const SHAPE: Shape = {
       v === null || isPosInt(v)
         ? null
         : "a positive integer (training batches whose moments become each batch-norm layer's running statistics) or null (off)",
+    population: (v) =>
+      typeof v === "boolean" || (isPosInt(v) && v <= MAX_POPULATION)
+        ? null
+        : `true, false or the most models trained together (an integer in 1 … ${MAX_POPULATION})`,
   },
   salience: {
     scalar: oneOf(["true-class-logit", "predicted-class-logit", "true-class-probability", "loss"]),

@@ -108,7 +108,11 @@ export async function trainAnalysingEpochs(
   return { ...last, resumedFrom: first ? first.resumedFrom : last.resumedFrom };
 }
 
-async function writeEpochSalience(
+/**
+ * Writes the probe-set gradient salience of `ctx.model` as it is now to `path` (an epoch file of
+ * {@link epochSalienceFile}), with its sidecar. Cost: one gradient pass over the probe set.
+ */
+export async function writeEpochSalience(
   ctx: { model: tfl.LayersModel; dataset: Dataset; config: SweepConfig; entry: PlanEntry },
   path: string,
 ): Promise<void> {

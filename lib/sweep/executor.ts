@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Dataset } from "../data/mod.ts";
 import { countParams, createModel, type Family } from "../models/mod.ts";
 import { type GradientMeta, metaDim, writeNpy, writeSidecar } from "../npy/mod.ts";
-import { train, type TrainOptions } from "../train/mod.ts";
+import { type EpochRecord, train, type TrainOptions, type TrainResult } from "../train/mod.ts";
 import {
   type BackendInfo,
   clearComplete,
@@ -110,46 +110,18 @@ async function removeQuietly(path: string): Promise<void> {
 }
 
 /**
- * Brings one run of the plan to `complete` in `runDir`:
- * 1. a run whose `COMPLETE` marker verifies is skipped;
- * 2. leftover temporaries are removed; artifacts whose checksum fails are deleted (a bad
- *    checkpoint file deletes the checkpoint and everything derived from it, so the run retrains);
- *    without a valid marker, only a checkpoint and epoch files that pass their own checksums
- *    stay (`dropUnverified()`), everything else is redone;
- * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch), stopping at each
- *    epoch of `salience.epochs` to write that epoch's salience (`trainAnalysingEpochs()`); a
- *    run of a config's `checkpoints` instead loads its weights (`importCheckpoint()`); with
- *    `training.preciseBN` a trained model's batch-norm statistics are then recomputed and its
- *    test split evaluated again (`recalibrateRun()`, which also writes them into the final
- *    checkpoint), before anything below (imported weights are used as they are);
- * 4. missing salience (`salience.npy` + sidecar), the other configured attribution methods'
- *    (`salience-<method>.npy`, see `writeMethodSalience()`) and logits are computed from the model;
- * 5. `run.json` is written, then `COMPLETE` with the SHA-256 of every artifact.
- * Every file is written atomically, so killing the process at any point loses at most the epoch
- * in progress.
- *
- * Cost: the run's training, one salience pass and one forward pass over the probe set (and with
- * precise BN its batches' forward passes and one over the test split).
- *
- * @throws what training throws (an abort through `ctx.signal` included).
- * @example
- * ```ts ignore
- * import { executeRun } from "./executor.ts";
- * // ctx: the config, the loaded data set, the backend and a Progress (see runSweep()).
- * const outcome = await executeRun(ctx, plan.runs[0], runDirOf(sweepDir, plan.runs[0].runId));
- * console.log(outcome.status, outcome.redone);
- * ```
+ * Readies a run folder for (re)execution: `{ complete: true }` when its `COMPLETE` marker
+ * verifies (nothing is touched); otherwise removes leftover temporaries and every artifact whose
+ * checksum fails (a bad checkpoint file deletes the checkpoint and everything derived from it,
+ * so the run retrains; without a valid marker only a checkpoint and epoch files that pass their
+ * own checksums stay, `dropUnverified()`) and returns the paths redone. Cost: one read of every
+ * artifact.
  */
-export async function executeRun(
-  ctx: RunContext,
-  entry: PlanEntry,
+export async function prepareRunDir(
   runDir: string,
-): Promise<RunOutcome> {
-  const { config, dataset, progress } = ctx;
+): Promise<{ complete: boolean; redone: string[] }> {
   const before = await verifyRun(runDir);
-  if (before.status === "complete") {
-    return { status: "skipped", redone: [], resumedFrom: null, epochsTrained: 0, record: null };
-  }
+  if (before.status === "complete") return { complete: true, redone: [] };
   await Deno.mkdir(runDir, { recursive: true });
   await removeTemporaries(runDir);
   // Without a valid marker nothing is trusted: what cannot be verified is redone.
@@ -181,16 +153,70 @@ export async function executeRun(
       if (bad.has(RUN_FILES.run)) await removeQuietly(join(runDir, RUN_FILES.run));
     }
   }
+  return { complete: false, redone };
+}
 
-  const { shape, classes } = dataset;
-  const started = new Date().toISOString();
-  const model = createModel({
+/** The model of a planned run, freshly initialised from its seed (caller disposes). */
+export function modelOf(dataset: Dataset, entry: PlanEntry): ReturnType<typeof createModel> {
+  return createModel({
     family: entry.family as Family,
     k: entry.k,
     seed: entry.seed,
-    shape,
-    classes: classes.length,
+    shape: dataset.shape,
+    classes: dataset.classes.length,
   });
+}
+
+/** The epoch line of a run's progress. */
+export function epochSummary(r: EpochRecord): string {
+  return `train loss ${r.trainLoss.toFixed(3)}, test loss ${r.testLoss?.toFixed(3)}, test acc ${
+    ((r.testAccuracy ?? 0) * 100).toFixed(1)
+  } %, ${r.seconds.toFixed(1)} s`;
+}
+
+/**
+ * Brings one run of the plan to `complete` in `runDir`:
+ * 1. a run whose `COMPLETE` marker verifies is skipped;
+ * 2. leftover temporaries are removed; artifacts whose checksum fails are deleted (a bad
+ *    checkpoint file deletes the checkpoint and everything derived from it, so the run retrains);
+ *    without a valid marker, only a checkpoint and epoch files that pass their own checksums
+ *    stay (`dropUnverified()`), everything else is redone ({@link prepareRunDir});
+ * 3. `lib/train` trains, resuming from the latest checkpoint (one per epoch), stopping at each
+ *    epoch of `salience.epochs` to write that epoch's salience (`trainAnalysingEpochs()`); a
+ *    run of a config's `checkpoints` instead loads its weights (`importCheckpoint()`); with
+ *    `training.preciseBN` a trained model's batch-norm statistics are then recomputed and its
+ *    test split evaluated again (`recalibrateRun()`, which also writes them into the final
+ *    checkpoint), before anything below (imported weights are used as they are);
+ * 4. missing salience (`salience.npy` + sidecar), the other configured attribution methods'
+ *    (`salience-<method>.npy`, see `writeMethodSalience()`) and logits are computed from the model;
+ * 5. `run.json` is written, then `COMPLETE` with the SHA-256 of every artifact.
+ * Every file is written atomically, so killing the process at any point loses at most the epoch
+ * in progress.
+ *
+ * Cost: the run's training, one salience pass and one forward pass over the probe set (and with
+ * precise BN its batches' forward passes and one over the test split).
+ *
+ * @throws what training throws (an abort through `ctx.signal` included).
+ * @example
+ * ```ts ignore
+ * import { executeRun } from "./executor.ts";
+ * // ctx: the config, the loaded data set, the backend and a Progress (see runSweep()).
+ * const outcome = await executeRun(ctx, plan.runs[0], runDirOf(sweepDir, plan.runs[0].runId));
+ * console.log(outcome.status, outcome.redone);
+ * ```
+ */
+export async function executeRun(
+  ctx: RunContext,
+  entry: PlanEntry,
+  runDir: string,
+): Promise<RunOutcome> {
+  const { config, dataset, progress } = ctx;
+  const { complete, redone } = await prepareRunDir(runDir);
+  if (complete) {
+    return { status: "skipped", redone: [], resumedFrom: null, epochsTrained: 0, record: null };
+  }
+  const started = new Date().toISOString();
+  const model = modelOf(dataset, entry);
   try {
     const t0 = performance.now();
     const trainOptions: TrainOptions = {
@@ -207,13 +233,7 @@ export async function executeRun(
             p.samplesPerSecond.toFixed(0)
           } img/s`,
         ),
-      onEpoch: (r) =>
-        progress.epochDone(
-          r.epoch,
-          `train loss ${r.trainLoss.toFixed(3)}, test loss ${r.testLoss?.toFixed(3)}, test acc ${
-            ((r.testAccuracy ?? 0) * 100).toFixed(1)
-          } %, ${r.seconds.toFixed(1)} s`,
-        ),
+      onEpoch: (r) => progress.epochDone(r.epoch, epochSummary(r)),
     };
     const epochCtx = { model, dataset, config, entry, runDir, redone, progress };
     // A checkpoint run loads its weights instead of training (lib/sweep/checkpoints.ts).
@@ -228,124 +248,156 @@ export async function executeRun(
         (stopAfterEpoch) => train(model, dataset.train, { ...trainOptions, stopAfterEpoch }),
       );
     const trainSeconds = (performance.now() - t0) / 1000;
-    const epochsTrained = result.epochsDone - (result.resumedFrom ?? 0);
-    const last = result.history.at(-1);
-    if (config.training.preciseBN != null && !imported) progress.phase("precise BN");
-    // Recomputed from the trained weights on every call, so a resumed run gets the same
-    // statistics; everything below (logits, salience, the record, the final checkpoint that the
-    // experiments load) holds the recalibrated model. Imported weights are used as they are.
-    const recal = imported ? { preciseBN: null, final: imported.final } : await recalibrateRun(
-      model,
-      dataset,
-      config,
-      entry.batchSize,
-      { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
-      await finalCheckpointDir(runDir),
-    );
-
-    const salPath = join(runDir, RUN_FILES.salience);
-    let salienceSeconds = 0;
-    const N = dataset.probe.count;
-    const D = metaDim({ pooling: config.salience.pool, input: shape });
-    // A pooled sweep keeps the unpooled gradients of the same pass for the side-by-side analysis.
-    const unpooledPath = config.salience.pool !== null &&
-        config.analysis?.comparePooling !== false
-      ? join(runDir, UNPOOLED_SALIENCE)
-      : null;
-    if (
-      !(await exists(salPath)) || !(await exists(join(runDir, RUN_FILES.salienceSidecar))) ||
-      (unpooledPath !== null && !(await exists(unpooledPath)))
-    ) {
-      progress.phase("salience");
-      const s0 = performance.now();
-      const { values: grads, unpooled } = await probeSalience(model, dataset, config.salience);
-      if (grads.length !== N * D) {
-        throw new TypeError(
-          `Salience of ${entry.runId} has ${grads.length} values; expected ${N} × ${D}.`,
-        );
-      }
-      const meta = (pooling: number | null): GradientMeta => ({
-        format: "salience-gradients",
-        version: 1,
-        scalar: config.salience.scalar,
-        pooling,
-        input: { ...shape },
-        models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
-        probe: {
-          dataset: dataset.name,
-          split: dataset.probe.split,
-          indices: [...dataset.probe.indices],
-        },
-      });
-      if (unpooledPath !== null) {
-        await writeSidecar(unpooledPath, meta(null));
-        await writeNpy(unpooledPath, [N, unpooled.length / N], unpooled);
-      }
-      await writeSidecar(salPath, meta(config.salience.pool));
-      await writeNpy(salPath, [N, D], grads);
-      salienceSeconds = (performance.now() - s0) / 1000;
-    }
-
-    const logitsPath = join(runDir, RUN_FILES.logits);
-    if (config.experiments.logits && !(await exists(logitsPath))) {
-      progress.phase("logits");
-      const logits = await predictLogits(model, dataset.probe.images, { batchSize: 64 });
-      await writeNpy(logitsPath, [N, classes.length], logits);
-    }
-
-    await writeMethodSalience({ model, dataset, config, entry, runDir, redone, progress });
-
-    const runPath = join(runDir, RUN_FILES.run);
-    let record: RunJson;
-    const previous = await exists(runPath) ? await readRun(runDir).catch(() => null) : null;
-    if (
-      previous && previous.configHash === entry.configHash &&
-      previous.history.length === result.history.length
-    ) {
-      record = previous;
-    } else {
-      record = {
-        schemaVersion: SCHEMA_VERSION,
-        kind: "run",
-        runId: entry.runId,
-        family: entry.family,
-        k: entry.k,
-        seed: entry.seed,
-        batchSize: entry.batchSize,
-        configHash: entry.configHash,
-        params: countParams(model),
-        backend: ctx.backend,
-        input: { shape: [shape.channels, shape.height, shape.width], classes: classes.length },
-        history: result.history.map((h) => ({
-          epoch: h.epoch + 1,
-          trainLoss: h.trainLoss,
-          testLoss: h.testLoss ?? NaN,
-          testAcc: h.testAccuracy ?? NaN,
-          lr: h.learningRate,
-          seconds: h.seconds,
-        })),
-        final: recal.final,
-        ...(recal.preciseBN ? { preciseBN: recal.preciseBN } : {}),
-        salience: { file: RUN_FILES.salience, sidecar: RUN_FILES.salienceSidecar, shape: [N, D] },
-        logits: config.experiments.logits
-          ? { file: RUN_FILES.logits, shape: [N, classes.length] }
-          : null,
-        seconds: {
-          train: imported ? 0 : result.history.reduce((a, h) => a + h.seconds, 0) || trainSeconds,
-          salience: salienceSeconds,
-        },
-        ...(imported ? { weights: { ...entry.weights!, format: imported.format } } : {}),
-        started,
-        finished: new Date().toISOString(),
-      };
-      await writeRun(runDir, record);
-    }
-    progress.phase("checksums");
-    await markComplete(runDir, entry.runId);
-    return { status: "done", redone, resumedFrom: result.resumedFrom, epochsTrained, record };
+    return await finishRun(ctx, entry, runDir, model, result, {
+      redone,
+      started,
+      trainSeconds,
+      imported,
+    });
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * What {@link executeRun} does after training, for a model trained by `train()` or with its
+ * population: precise BN when configured, the missing salience, attribution methods and logits,
+ * `run.json` and `COMPLETE`. Cost: one salience pass and one forward pass over the probe set
+ * (and with precise BN its batches' forward passes and one over the test split).
+ */
+export async function finishRun(
+  ctx: RunContext,
+  entry: PlanEntry,
+  runDir: string,
+  model: ReturnType<typeof createModel>,
+  result: TrainResult,
+  how: {
+    redone: string[];
+    started: string;
+    trainSeconds: number;
+    /** Set for a run of a config's `checkpoints`: what `importCheckpoint()` loaded. */
+    imported?: Awaited<ReturnType<typeof importCheckpoint>> | null;
+  },
+): Promise<RunOutcome> {
+  const { config, dataset, progress } = ctx;
+  const { redone, started, trainSeconds } = how;
+  const imported = how.imported ?? null;
+  const { shape, classes } = dataset;
+  const epochsTrained = result.epochsDone - (result.resumedFrom ?? 0);
+  const last = result.history.at(-1);
+  if (config.training.preciseBN != null && !imported) progress.phase("precise BN");
+  // Recomputed from the trained weights on every call, so a resumed run gets the same
+  // statistics; everything below (logits, salience, the record, the final checkpoint that the
+  // experiments load) holds the recalibrated model. Imported weights are used as they are.
+  const recal = imported ? { preciseBN: null, final: imported.final } : await recalibrateRun(
+    model,
+    dataset,
+    config,
+    entry.batchSize,
+    { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
+    await finalCheckpointDir(runDir),
+  );
+
+  const salPath = join(runDir, RUN_FILES.salience);
+  let salienceSeconds = 0;
+  const N = dataset.probe.count;
+  const D = metaDim({ pooling: config.salience.pool, input: shape });
+  // A pooled sweep keeps the unpooled gradients of the same pass for the side-by-side analysis.
+  const unpooledPath = config.salience.pool !== null &&
+      config.analysis?.comparePooling !== false
+    ? join(runDir, UNPOOLED_SALIENCE)
+    : null;
+  if (
+    !(await exists(salPath)) || !(await exists(join(runDir, RUN_FILES.salienceSidecar))) ||
+    (unpooledPath !== null && !(await exists(unpooledPath)))
+  ) {
+    progress.phase("salience");
+    const s0 = performance.now();
+    const { values: grads, unpooled } = await probeSalience(model, dataset, config.salience);
+    if (grads.length !== N * D) {
+      throw new TypeError(
+        `Salience of ${entry.runId} has ${grads.length} values; expected ${N} × ${D}.`,
+      );
+    }
+    const meta = (pooling: number | null): GradientMeta => ({
+      format: "salience-gradients",
+      version: 1,
+      scalar: config.salience.scalar,
+      pooling,
+      input: { ...shape },
+      models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
+      probe: {
+        dataset: dataset.name,
+        split: dataset.probe.split,
+        indices: [...dataset.probe.indices],
+      },
+    });
+    if (unpooledPath !== null) {
+      await writeSidecar(unpooledPath, meta(null));
+      await writeNpy(unpooledPath, [N, unpooled.length / N], unpooled);
+    }
+    await writeSidecar(salPath, meta(config.salience.pool));
+    await writeNpy(salPath, [N, D], grads);
+    salienceSeconds = (performance.now() - s0) / 1000;
+  }
+
+  const logitsPath = join(runDir, RUN_FILES.logits);
+  if (config.experiments.logits && !(await exists(logitsPath))) {
+    progress.phase("logits");
+    const logits = await predictLogits(model, dataset.probe.images, { batchSize: 64 });
+    await writeNpy(logitsPath, [N, classes.length], logits);
+  }
+
+  await writeMethodSalience({ model, dataset, config, entry, runDir, redone, progress });
+
+  const runPath = join(runDir, RUN_FILES.run);
+  let record: RunJson;
+  const previous = await exists(runPath) ? await readRun(runDir).catch(() => null) : null;
+  if (
+    previous && previous.configHash === entry.configHash &&
+    previous.history.length === result.history.length
+  ) {
+    record = previous;
+  } else {
+    record = {
+      schemaVersion: SCHEMA_VERSION,
+      kind: "run",
+      runId: entry.runId,
+      family: entry.family,
+      k: entry.k,
+      seed: entry.seed,
+      batchSize: entry.batchSize,
+      configHash: entry.configHash,
+      params: countParams(model),
+      backend: ctx.backend,
+      input: { shape: [shape.channels, shape.height, shape.width], classes: classes.length },
+      history: result.history.map((h) => ({
+        epoch: h.epoch + 1,
+        trainLoss: h.trainLoss,
+        testLoss: h.testLoss ?? NaN,
+        testAcc: h.testAccuracy ?? NaN,
+        lr: h.learningRate,
+        seconds: h.seconds,
+      })),
+      final: recal.final,
+      ...(recal.preciseBN ? { preciseBN: recal.preciseBN } : {}),
+      salience: { file: RUN_FILES.salience, sidecar: RUN_FILES.salienceSidecar, shape: [N, D] },
+      logits: config.experiments.logits
+        ? { file: RUN_FILES.logits, shape: [N, classes.length] }
+        : null,
+      seconds: {
+        train: imported ? 0 : result.history.reduce((a, h) => a + h.seconds, 0) || trainSeconds,
+        salience: salienceSeconds,
+      },
+      ...(imported ? { weights: { ...entry.weights!, format: imported.format } } : {}),
+      started,
+      finished: new Date().toISOString(),
+    };
+    await writeRun(runDir, record);
+  }
+  progress.phase("checksums");
+  await markComplete(runDir, entry.runId);
+  return { status: "done", redone, resumedFrom: result.resumedFrom, epochsTrained, record };
 }
 
 /**

@@ -13,8 +13,13 @@
  *   atomically, ending with a `COMPLETE` marker of checksums; a rerun skips complete runs,
  *   resumes interrupted training from its last checkpoint and redoes corrupted artifacts
  *   ({@link executeRun}).
+ * - Population training (default; `--no-population` or `training.population: false` turns it
+ *   off): the seeds of one family, width and batch size train together in the same dispatches,
+ *   each run still its own folder, checkpoints and marker ({@link executePopulation},
+ *   {@link planPopulations}).
  * - `--shard i/n`, Slurm job arrays and Kubernetes Indexed Jobs take a deterministic slice of
- *   the plan ({@link resolveShard}, {@link shardRuns}); the analysis reads whatever is complete.
+ *   the plan, whole populations at a time ({@link resolveShard}, {@link shardPopulations});
+ *   the analysis reads whatever is complete.
  *
  * ```ts
  * import { buildPlan, planCost, presetConfig } from "./mod.ts";
@@ -30,6 +35,7 @@ export { PRESET_NAMES, presetConfig, type PresetName, PRESETS } from "./presets.
 export {
   datasetOptions,
   loadConfigFile,
+  MAX_POPULATION,
   nearestKey,
   resolveConfigFile,
   SWEEP_DATASETS,
@@ -60,6 +66,16 @@ export {
   stdoutSink,
 } from "./progress.ts";
 export { executeRun, type RunContext, type RunOutcome, trainScheduleOf } from "./executor.ts";
+export {
+  executePopulation,
+  PLANNED_POPULATION,
+  planPopulations,
+  populationLabel,
+  populationSizeOf,
+  type PopulationTrainer,
+  shardPopulations,
+  STACKABLE_FAMILIES,
+} from "./populations.ts";
 export { prepareSweepDir, runSweep, type SweepOptions, type SweepOutcome } from "./runner.ts";
 export { analyzeSweepDir, type AnalyzeSweepDirOptions } from "./analyze.ts";
 export { dryRunReport, main, parseSweepArgs, type SweepArgs, USAGE } from "./cli.ts";

@@ -32,7 +32,7 @@ export function runHashInput(
   config: SweepConfig,
   run: { family: string; k: number; seed: number; batchSize: number },
 ): unknown {
-  const { batchSizes: _b, ...training } = withoutNullPreciseBn(config).training;
+  const { batchSizes: _b, population: _p, ...training } = withoutNullPreciseBn(config).training;
   return {
     family: run.family,
     k: run.k,
@@ -48,7 +48,9 @@ export function runHashInput(
 /**
  * The part of a config that identifies a sweep: all of it but `dataset.dir`, so that machines
  * holding the same data set at different paths (shards on a cluster) share sweep and run ids
- * (and `training.preciseBN` when it is `null`, which means the same as its absence).
+ * (and `training.preciseBN` when it is `null`, which means the same as its absence), and
+ * `training.population`, which changes how runs are trained together but not what they
+ * produce (so a sweep started with population training resumes with `--no-population`).
  *
  * @example
  * ```ts
@@ -60,10 +62,9 @@ export function runHashInput(
  * ```
  */
 export function identityOf(config: SweepConfig): SweepConfig {
-  const out = {
-    ...withoutNullPreciseBn(config),
-    dataset: { ...config.dataset, dir: null },
-  };
+  const base = withoutNullPreciseBn(config);
+  const { population: _p, ...training } = base.training;
+  const out = { ...base, dataset: { ...config.dataset, dir: null }, training };
   // A checkpoint is identified by its bytes, not by where it lies.
   if (config.checkpoints) {
     out.checkpoints = config.checkpoints.map((e) => ({ ...e, weights: e.sha256 ?? e.weights }));

@@ -169,6 +169,22 @@ export class Progress {
     this.log(`${this.#prefix()} ${run.runId}: ${summary}`);
   }
 
+  /**
+   * Ends a population started as one run ({@link Progress.startRun} with the population's
+   * label and summed FLOPs): one line per member run, each counted as a finished run.
+   */
+  endRuns(members: ReadonlyArray<{ runId: string; summary: string }>): void {
+    const run = this.#current;
+    if (!run) return;
+    this.#workSeconds += (performance.now() - this.#runStart) / 1000;
+    this.#doneFlops += run.flops;
+    this.#current = null;
+    for (const m of members) {
+      this.#done++;
+      this.log(`${this.#prefix()} ${m.runId}: ${m.summary}`);
+    }
+  }
+
   #prefix(): string {
     return `[${this.#done}/${this.#total}]`;
   }

@@ -29,11 +29,18 @@ import {
   writePlan,
   writeSweep,
 } from "../store/mod.ts";
-import { executeRun } from "./executor.ts";
+import { executeRun, type RunOutcome } from "./executor.ts";
+import {
+  executePopulation,
+  planPopulations,
+  populationLabel,
+  type PopulationTrainer,
+  shardPopulations,
+} from "./populations.ts";
 import { loadCheckpointWeights, resolveCheckpoints } from "./checkpoints.ts";
 import { createModel, type Family } from "../models/mod.ts";
 import { datasetOptions } from "./config.ts";
-import { buildPlan, identityOf, type Shard, shardRuns } from "./plan.ts";
+import { buildPlan, identityOf, type Shard } from "./plan.ts";
 import { planCost } from "./cost.ts";
 import { formatDuration, Progress, type ProgressSink, stdoutSink } from "./progress.ts";
 import { analyzeSweepDir } from "./analyze.ts";
@@ -53,6 +60,8 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /** The command that reruns this sweep unsharded, for the hint a shard prints at its end. */
   command?: string;
+  /** Trains a population's members together (default `trainPopulation()`; tests inject faults). */
+  trainer?: PopulationTrainer;
 }
 
 /** What {@link runSweep} did. */
@@ -197,8 +206,17 @@ export async function runSweep(
   const { dir, sweep } = await prepareSweepDir(config, out);
   // Where the checkpoints lie now (plan.json keeps the paths of the process that wrote it).
   const weightsOf = new Map(buildPlan(config).runs.map((r) => [r.runId, r.weights]));
-  const listing = shardRuns(await listRuns(dir), shard)
-    .map((r) => r.weights ? { ...r, weights: weightsOf.get(r.runId) ?? r.weights } : r);
+  // A shard holds whole populations (one run each with population training off).
+  const populations = shardPopulations(
+    planPopulations(
+      config,
+      (await listRuns(dir)).map((r) =>
+        r.weights ? { ...r, weights: weightsOf.get(r.runId) ?? r.weights } : r
+      ),
+    ),
+    shard,
+  );
+  const listing = populations.flat().sort((a, b) => a.index - b.index);
   // A run counts as complete only when every checksum of its marker still matches.
   const todo: typeof listing = [];
   for (const r of listing) {
@@ -242,6 +260,15 @@ export async function runSweep(
     await checkWeights(todo, data);
     const remaining = todo.reduce((a, r) => a + (flopsOf.get(`${r.family}/${r.k}`) ?? 0), 0);
     const progress = new Progress(sink, listing.length, listing.length - todo.length, remaining);
+    const ctx = { config, dataset: data, backend: backend!, progress, signal: options.signal };
+    const summary = (res: RunOutcome) => {
+      const acc = res.record ? ` · test acc ${(res.record.final.testAcc * 100).toFixed(1)} %` : "";
+      return res.status === "skipped"
+        ? "already complete"
+        : `complete${
+          res.resumedFrom && res.epochsTrained > 0 ? ` (resumed from epoch ${res.resumedFrom})` : ""
+        }${res.redone.length ? ` (redone: ${res.redone.join(", ")})` : ""}${acc}`;
+    };
     // One process per run folder: a run another process holds is skipped (and, when this
     // process analyses, waited for at the end); a crashed holder's lock is gone with it.
     const runLocked = async (r: typeof todo[number], lock: StoreLock) => {
@@ -251,38 +278,53 @@ export async function runSweep(
           flops: flopsOf.get(`${r.family}/${r.k}`) ?? 0,
           epochs: config.training.epochs,
         });
-        const res = await executeRun(
-          { config, dataset: data, backend: backend!, progress, signal: options.signal },
-          r,
-          runDirOf(dir, r.runId),
-        );
-        const acc = res.record
-          ? ` · test acc ${(res.record.final.testAcc * 100).toFixed(1)} %`
-          : "";
-        const how = res.status === "skipped"
-          ? "already complete"
-          : `complete${
-            res.resumedFrom && res.epochsTrained > 0
-              ? ` (resumed from epoch ${res.resumedFrom})`
-              : ""
-          }${res.redone.length ? ` (redone: ${res.redone.join(", ")})` : ""}${acc}`;
-        progress.endRun(how);
+        const res = await executeRun(ctx, r, runDirOf(dir, r.runId));
+        progress.endRun(summary(res));
         done += res.status === "done" ? 1 : 0;
       } finally {
         lock.release();
       }
     };
+    // The members of a population this process holds train together (alone when one is left).
+    const runPopulation = async (members: typeof todo, locks: StoreLock[]) => {
+      try {
+        progress.startRun({
+          runId: populationLabel(members),
+          flops: members.reduce((a, r) => a + (flopsOf.get(`${r.family}/${r.k}`) ?? 0), 0),
+          epochs: config.training.epochs,
+        });
+        const res = await executePopulation(
+          ctx,
+          members,
+          members.map((r) => runDirOf(dir, r.runId)),
+          { trainer: options.trainer },
+        );
+        progress.endRuns(members.map((r, i) => ({ runId: r.runId, summary: summary(res[i]!) })));
+        done += res.filter((x) => x.status === "done").length;
+      } finally {
+        for (const l of locks) l.release();
+      }
+    };
+    const open = new Set(todo.map((r) => r.runId));
     try {
-      for (const r of todo) {
-        options.signal?.throwIfAborted();
-        const lock = await acquireLock(lockPathOf(dir, r.runId));
-        if ("release" in lock) await runLocked(r, lock);
-        else {
-          progress.log(
-            `${r.runId}: skipped, ${describeHolder(lock.heldBy)} is writing it`,
-          );
-          held.push(r);
+      for (const population of populations) {
+        const members: typeof todo = [];
+        const locks: StoreLock[] = [];
+        for (const r of population.filter((x) => open.has(x.runId))) {
+          options.signal?.throwIfAborted();
+          const lock = await acquireLock(lockPathOf(dir, r.runId));
+          if ("release" in lock) {
+            members.push(r);
+            locks.push(lock);
+          } else {
+            progress.log(
+              `${r.runId}: skipped, ${describeHolder(lock.heldBy)} is writing it`,
+            );
+            held.push(r);
+          }
         }
+        if (members.length === 1) await runLocked(members[0]!, locks[0]!);
+        else if (members.length > 1) await runPopulation(members, locks);
       }
       for (const r of analyze ? held : []) {
         options.signal?.throwIfAborted();
