@@ -284,7 +284,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "sweep: populations write each member's salience at the analysed epochs as alone",
+  name:
+    "sweep: populations write each member's salience at the analysed epochs and recalibrate batch norm as alone",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -294,12 +295,17 @@ Deno.test({
       c.families = ["CNNSmall"];
       c.seeds = 2;
       c.salience.epochs = [1];
+      c.training.preciseBN = 2;
       return c;
     };
     const off = await sweep(config(false), join(root, "off"));
     const on = await sweep(config(2), join(root, "on"));
     assertStringIncludes(on.text, "(2 together)");
     await assertSameRuns(on.dir, off.dir);
+    for (const r of await listRuns(on.dir)) {
+      const rec = JSON.parse(await Deno.readTextFile(join(r.dir, "run.json"))) as RunJson;
+      assert(rec.preciseBN, `${r.runId}: precise BN recorded`);
+    }
     for (const r of await listRuns(off.dir)) {
       const file = join("epochs", "epoch-0001", "salience.npy");
       const [x, y] = await Promise.all(
