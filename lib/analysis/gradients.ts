@@ -23,6 +23,7 @@ import {
 import { familiesOf, groupModels, splitHalves } from "./grouping.ts";
 import { type BatchStream, fileHeader, type ModelInput } from "./inputs.ts";
 import { marginalsFile } from "./marginals.ts";
+import { includingModelT } from "./mean_direction.ts";
 import type {
   BatchSizeFile,
   ClaimEntry,
@@ -69,6 +70,13 @@ export interface GradientAnalysisOptions {
   splits?: number;
   /** Images with their own t marginal in `marginals.json` (default 4). */
   perImageLimit?: number;
+  /** Fewest seeds a width needs for its per-image marginals (default 10). */
+  perImageMinSeeds?: number;
+  /**
+   * Also report t against μ including the model (the paper's μ from all seeds) beside the
+   * leave-one-out t in `marginals.json`, with the bias of each (default false).
+   */
+  includingModelMean?: boolean;
   /** KDE grid points on [−1, 1] (default 1001). */
   gridSize?: number;
   /**
@@ -232,6 +240,7 @@ export async function analyzeGradients(
     dimension: D,
     header,
     options,
+    includingModel: options.includingModelMean ? includingModelT(r, groups) : null,
   });
   warnings.push(...marginals.warnings);
   lap("marginals");

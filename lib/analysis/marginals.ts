@@ -15,6 +15,8 @@ import {
   sphereTail,
 } from "../stats/mod.ts";
 import type { Group, Reduced } from "./_reduce.ts";
+import { cellMean, pIndOf } from "./_cells.ts";
+import { meanDirectionBias } from "./mean_direction.ts";
 import { round } from "./_format.ts";
 import type { FamilyGroups } from "./grouping.ts";
 import type { FileHeader } from "./inputs.ts";
@@ -31,6 +33,53 @@ export interface MarginalsOptions {
   sawReference?: "chain" | "smallest-k" | "pooled";
   /** Grid points below this fraction of a density's maximum are left out of the fit (0.01). */
   densityFloor?: number;
+  /** Fewest seeds a group needs for its per-image marginals (default {@link PER_IMAGE_MIN_SEEDS}). */
+  perImageMinSeeds?: number;
+}
+
+/** What `includingModel` is and how it is biased, written into `marginals.json`. */
+export const MU_INCLUDING_MODEL_NOTE =
+  "groups[].includingModel: t = cos(u_f(x), μ(x)) with μ the mean of every seed of the width, f included (the paper's μ). " +
+  "For n seeds whose unit gradients have pairwise cosine p it averages about √((1 + (n − 1)p)/n), above the population's √p " +
+  "(1/√n even for unrelated directions); the leave-one-out t averages about √(n − 1)·p/√(1 + (n − 2)p), below √p. " +
+  "expected gives the three for the group's p(k, k) and n.";
+
+/**
+ * Fewest seeds per width for a per-image marginal of t: a KDE over fewer models is mostly its
+ * kernel (the paper's one-image figure uses 100 seeds).
+ */
+export const PER_IMAGE_MIN_SEEDS = 10;
+
+/** The per-image marginals of t over a group's models at the first `limit` images. */
+function perImageOf(
+  t: Float32Array,
+  members: readonly number[],
+  N: number,
+  limit: number,
+  gridSize: number,
+): GroupMarginal["perImage"] {
+  const out: GroupMarginal["perImage"] = [];
+  for (let x = 0; x < limit; x++) {
+    const vals: number[] = [];
+    for (const f of members) {
+      const v = t[f * N + x]!;
+      if (Number.isFinite(v)) vals.push(v);
+    }
+    if (vals.length < 2) continue;
+    try {
+      const kd = kde(vals, { gridSize });
+      out.push({
+        sample: x,
+        pairs: vals.length,
+        density: Array.from(kd.density, (v) => round(v)!),
+        bandwidth: kd.bandwidth,
+        deciles: deciles(vals),
+      });
+    } catch {
+      // Identical values have no bandwidth: that image has no density to draw.
+    }
+  }
+  return out;
 }
 
 /**
@@ -45,6 +94,8 @@ export function marginalsFile(input: {
   dimension: number;
   header: FileHeader;
   options?: MarginalsOptions;
+  /** t against μ including the model ({@link includingModelT}), reported beside when given. */
+  includingModel?: Float32Array | null;
 }): { file: MarginalsFile; warnings: string[] } {
   const { r, groups, tSorted } = input;
   const options = input.options ?? {};
@@ -56,11 +107,58 @@ export function marginalsFile(input: {
   const logPOrigin = grid.map((t) => logSphereMarginal(t, dSphere));
   const densityFloor = options.densityFloor ?? 0.01;
   const perImageLimit = Math.min(options.perImageLimit ?? 4, N);
+  const perImageMinSeeds = options.perImageMinSeeds ?? PER_IMAGE_MIN_SEEDS;
   const densities = new Map<number, Float64Array>();
   const pooledOf = (g: Group) => {
     const pooled: number[] = [];
     for (const f of g.members) for (const v of tSorted.get(f)!) pooled.push(v);
     return pooled;
+  };
+  const pInd = pIndOf(r);
+  const includingBlock = (
+    g: Group,
+    t: Float32Array,
+  ): NonNullable<GroupMarginal["includingModel"]> => {
+    const vals: number[] = [];
+    for (const f of g.members) {
+      for (let x = 0; x < N; x++) {
+        const v = t[f * N + x]!;
+        if (Number.isFinite(v)) vals.push(v);
+      }
+    }
+    let density: number[] = new Array(gridSize).fill(0), bandwidth = 0;
+    if (vals.length >= 2) {
+      try {
+        const kd = kde(vals, { gridSize });
+        density = Array.from(kd.density, (v) => round(v)!);
+        bandwidth = kd.bandwidth;
+      } catch (e) {
+        warnings.push(
+          `KDE of t (μ including the model) for ${g.family} k=${g.k}: ${(e as Error).message}`,
+        );
+      }
+    }
+    const p = cellMean(g.members, g.members, pInd);
+    const bias = p === null ? null : meanDirectionBias(g.members.length, p);
+    return {
+      pooled: {
+        pairs: vals.length,
+        mean: round(meanOfFinite(vals)),
+        density,
+        bandwidth,
+        deciles: vals.length ? deciles(vals).map((v) => round(v)!) : [],
+      },
+      perImage: g.members.length >= perImageMinSeeds
+        ? perImageOf(t, g.members, N, perImageLimit, gridSize)
+        : [],
+      expected: bias === null ? null : {
+        pWithin: round(p)!,
+        seeds: g.members.length,
+        population: round(bias.population)!,
+        leaveOneOut: round(bias.leaveOneOut),
+        includingModel: round(bias.includingModel)!,
+      },
+    };
   };
   const groupMarginals: GroupMarginal[] = groups.map((g, gi) => {
     const pooled = pooledOf(g);
@@ -76,28 +174,12 @@ export function marginalsFile(input: {
         warnings.push(`KDE of t for ${g.family} k=${g.k}: ${(e as Error).message}`);
       }
     }
-    const perImage: GroupMarginal["perImage"] = [];
-    for (let x = 0; x < perImageLimit; x++) {
-      const vals: number[] = [];
-      for (const f of g.members) {
-        const v = r.t[f * N + x]!;
-        if (Number.isFinite(v)) vals.push(v);
-      }
-      if (vals.length < 2) continue;
-      try {
-        const kd = kde(vals, { gridSize });
-        perImage.push({
-          sample: x,
-          pairs: vals.length,
-          density: Array.from(kd.density, (v) => round(v)!),
-          bandwidth: kd.bandwidth,
-          deciles: deciles(vals),
-        });
-      } catch {
-        // Identical values have no bandwidth: that image has no density to draw.
-      }
-    }
+    const perImage = g.members.length >= perImageMinSeeds
+      ? perImageOf(r.t, g.members, N, perImageLimit, gridSize)
+      : [];
+    const incl = input.includingModel ? includingBlock(g, input.includingModel) : null;
     return {
+      ...(incl ? { includingModel: incl } : {}),
       group: gi,
       family: g.family,
       k: g.k,
@@ -156,6 +238,8 @@ export function marginalsFile(input: {
       kind: "marginals",
       dimension: D,
       mu: "leave-one-out",
+      perImageMinSeeds,
+      ...(input.includingModel ? { muIncludingModel: MU_INCLUDING_MODEL_NOTE } : {}),
       grid: grid.map((v) => round(v, 8)!),
       logPOrigin: logPOrigin.map((v) => round(v)),
       originDeciles: originDeciles(dSphere),

@@ -313,6 +313,23 @@ export interface GroupMarginal {
     deciles: number[];
   }>;
   saw: SawFit;
+  /**
+   * t against μ including the model (every seed of the width, the paper's μ), when the analysis
+   * was asked for it (`includingModelMean`): pooled and per image like the leave-one-out t, and
+   * `expected`, what independent draws with the group's p(k, k) give for E[t] under the
+   * population μ, the leave-one-out μ and μ including the model (see `muIncludingModel`).
+   */
+  includingModel?: {
+    pooled: GroupMarginal["pooled"];
+    perImage: GroupMarginal["perImage"];
+    expected: {
+      pWithin: number;
+      seeds: number;
+      population: number;
+      leaveOneOut: number | null;
+      includingModel: number;
+    } | null;
+  };
 }
 
 /** Contents of `marginals.json`. */
@@ -321,6 +338,10 @@ export interface MarginalsFile extends AnalysisHeader<"marginals"> {
   dimension: number;
   /** How μ was estimated for t: leave-one-out within the group. */
   mu: "leave-one-out";
+  /** Fewest seeds a group needs for its per-image marginals (absent in older files: 2). */
+  perImageMinSeeds?: number;
+  /** Present when groups carry `includingModel`: what it is and its bias. */
+  muIncludingModel?: string;
   /** Evaluation grid of t in [−1, 1]. */
   grid: number[];
   /**

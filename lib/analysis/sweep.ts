@@ -162,6 +162,8 @@ export async function analyzeSweep(
       ? options.minTestAccuracy
       : sweep.config.analysis?.minTestAccuracy,
     nonFinite: options.nonFinite ?? sweep.config.analysis?.nonFinite,
+    includingModelMean: options.includingModelMean ??
+      sweep.config.analysis?.includingModelMean,
     source: sweep.sweepId,
   };
   const info = (pooling: number | null) => ({

@@ -44,6 +44,7 @@ export type {
 export {
   balancedSelection,
   channelStats,
+  CIFAR10_AUTHORS_NORMALIZATION,
   gatherBatch,
   nhwcToNchw,
   prepareDataset,

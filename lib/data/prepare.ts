@@ -19,12 +19,27 @@ export interface PrepareOptions {
   /** Normalise per channel with the training split's mean and std (default true); when false,
    * `mean` is all 0 and `std` all 1, so uint8 data come out as x/255. */
   normalize?: boolean;
+  /**
+   * Fixed per-channel constants to normalise with instead of the training split's (e.g.
+   * {@link CIFAR10_AUTHORS_NORMALIZATION}, which the authors used for CIFAR-100 too); ignored
+   * when `normalize` is false.
+   */
+  constants?: { mean: readonly number[]; std: readonly number[] };
   /** The split the probe set is drawn from (default "test"). */
   probeSplit?: "train" | "test";
   /** Number of probe images, class-balanced from `probeSplit` (default, or when at least the
    * split's count: the whole split, sharing its arrays). */
   probeCount?: number;
 }
+
+/**
+ * The per-channel mean and std the authors normalised CIFAR-10 and CIFAR-100 with (CIFAR-10's
+ * training statistics), on raw values scaled to [0, 1].
+ */
+export const CIFAR10_AUTHORS_NORMALIZATION = {
+  mean: [0.4914, 0.4822, 0.4465],
+  std: [0.247, 0.243, 0.261],
+} as const;
 
 function checkCount(value: number | undefined, name: string): void {
   if (value === undefined) return;
@@ -253,7 +268,20 @@ export function prepareDataset(raw: RawDataset, options: PrepareOptions = {}): D
   const test = pick(raw.test, options.testCount);
   let mean = Array.from({ length: channels }, () => 0);
   let std = Array.from({ length: channels }, () => 1);
-  if (options.normalize ?? true) {
+  if ((options.normalize ?? true) && options.constants) {
+    const c = options.constants;
+    if (
+      c.mean.length !== channels || c.std.length !== channels ||
+      !c.std.every((v) => v > 0 && Number.isFinite(v)) || !c.mean.every(Number.isFinite)
+    ) {
+      throw new RangeError(
+        `normalisation constants give ${c.mean.length} means and ${c.std.length} stds for the ` +
+          `${channels}-channel images of ${raw.name}; pass one finite mean and one positive std per channel`,
+      );
+    }
+    mean = [...c.mean];
+    std = [...c.std];
+  } else if (options.normalize ?? true) {
     ({ mean, std } = channelStats(train.pixels, channels));
     const flat = std.findIndex((s) => !(s > 0));
     if (flat >= 0) {

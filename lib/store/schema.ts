@@ -27,6 +27,12 @@ export interface DatasetConfig {
   testImages: number | null;
   /** The first N test images form the probe set whose salience is written. */
   probeImages: number;
+  /**
+   * Per-channel normalisation: "computed" (the kept training split's mean and std, the default
+   * when absent) or "cifar10-authors" (the constants the authors used for CIFAR-10 and CIFAR-100
+   * alike: CIFAR-10's mean 0.4914, 0.4822, 0.4465 and std 0.247, 0.243, 0.261).
+   */
+  normalization?: "computed" | "cifar10-authors";
 }
 
 /** Optimiser and schedule; one run per entry of `batchSizes`. */
@@ -113,6 +119,11 @@ export interface AnalysisConfig {
    * when it is set) into `analysis/pooling/`, with `pooling.json` side by side; absent: true.
    */
   comparePooling?: boolean;
+  /**
+   * Also report t against μ including the model (the paper's μ from all seeds) beside the
+   * leave-one-out t in `marginals.json`, with the bias of each; absent: false.
+   */
+  includingModelMean?: boolean;
 }
 
 /**

@@ -249,7 +249,11 @@ export function dryRunReport(
     `data       ${d.name}: ${facts.channels}×${facts.height}×${facts.width}, ${facts.classes} classes; ` +
       `${fmtInt(Math.min(d.trainImages ?? facts.train, facts.train))} train, ${
         fmtInt(Math.min(d.testImages ?? facts.test, facts.test))
-      } test, ${fmtInt(d.probeImages)} probe images`,
+      } test, ${fmtInt(d.probeImages)} probe images${
+        d.normalization === "cifar10-authors"
+          ? "; normalised with the authors' CIFAR-10 mean and std"
+          : ""
+      }`,
   );
   out.push(`families   ${config.families.join(", ")}`);
   out.push(`widths     k = ${config.widths.join(", ")}`);
@@ -268,7 +272,11 @@ export function dryRunReport(
       config.salience.pool === null
         ? "unpooled"
         : `pooled to ${config.salience.pool}×${config.salience.pool}`
-    } (D = ${fmtInt(D)})`,
+    } (D = ${fmtInt(D)})${
+      config.analysis?.includingModelMean
+        ? "; t against μ including the model reported beside leave-one-out"
+        : ""
+    }`,
   );
   const ex = config.experiments;
   out.push(

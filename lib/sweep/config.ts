@@ -8,6 +8,7 @@
 import { basename } from "node:path";
 import type { SweepConfig } from "../store/mod.ts";
 import type { LoadDatasetOptions } from "../data/mod.ts";
+import { CIFAR10_AUTHORS_NORMALIZATION } from "../data/prepare.ts";
 import { FAMILIES } from "../models/mod.ts";
 import { presetConfig } from "./presets.ts";
 import { DATASET_FACTS, modelCost } from "./cost.ts";
@@ -85,6 +86,8 @@ const OPTIONAL = new Set([
   "checkpoints",
   "analysis.comparePooling",
   "training.population",
+  "analysis.includingModelMean",
+  "dataset.normalization",
 ]);
 const nullOr = (shape: Shape): Shape & { __nullable: Check } =>
   ({ ...shape, __nullable: () => null }) as Shape & { __nullable: Check };
@@ -100,6 +103,7 @@ const SHAPE: Shape = {
     trainImages: posIntOrNull,
     testImages: posIntOrNull,
     probeImages: posInt,
+    normalization: oneOf(["computed", "cifar10-authors"]),
   },
   families: listOf(FAMILIES, "families"),
   widths: posIntList("the widths k", true),
@@ -138,6 +142,7 @@ const SHAPE: Shape = {
     minTestAccuracy: (v) => v === null ? null : numIn(0, 1)(v),
     nonFinite: oneOf(["exclude", "error"]),
     comparePooling: bool,
+    includingModelMean: bool,
   },
   checkpoints: (v) =>
     Array.isArray(v) ? null : 'an array of {"family", "k", "seed", "weights"} (see README)',
@@ -490,5 +495,6 @@ export function datasetOptions(config: SweepConfig): LoadDatasetOptions {
     ...(d.testImages !== null ? { testCount: d.testImages } : {}),
     probeCount: d.probeImages,
     probeSplit: "test",
+    ...(d.normalization === "cifar10-authors" ? { constants: CIFAR10_AUTHORS_NORMALIZATION } : {}),
   };
 }

@@ -16,6 +16,7 @@ export const PRESET_NAMES = [
   "cifar10-paper",
   "cifar100-paper",
   "tinyimagenet-paper",
+  "population-paper",
   "methods-epochs",
   "methods-epochs-paper",
 ] as const;
@@ -48,7 +49,17 @@ const PAPER_TRAINING: SweepConfig["training"] = {
 function paper(name: string, dataset: string): SweepConfig {
   return {
     name,
-    dataset: { name: dataset, dir: null, trainImages: null, testImages: null, probeImages: 10000 },
+    dataset: {
+      name: dataset,
+      dir: null,
+      trainImages: null,
+      testImages: null,
+      probeImages: 10000,
+      // The authors normalise CIFAR-10 and CIFAR-100 alike with CIFAR-10's mean and std.
+      ...(dataset === "cifar10" || dataset === "cifar100"
+        ? { normalization: "cifar10-authors" as const }
+        : {}),
+    },
     families: ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge"],
     widths: [10, 20, 40, 80, 160],
     seeds: 10,
@@ -193,6 +204,21 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
   "cifar10-paper": paper("cifar10-paper", "cifar10"),
   "cifar100-paper": paper("cifar100-paper", "cifar100"),
   "tinyimagenet-paper": paper("tinyimagenet-paper", "tinyimagenet"),
+  // The paper's population study: 100 seeds at k = 10, 20, 40, enough for the per-image
+  // marginal of t and for the mean direction μ from all seeds (the paper's μ, reported beside
+  // the leave-one-out μ with each one's bias).
+  "population-paper": {
+    ...paper("population-paper", "cifar10"),
+    families: ["CNNSmall"],
+    widths: [10, 20, 40],
+    seeds: 100,
+    experiments: {
+      logits: true,
+      ensembles: { sizes: [1, 2, 4, 8, 16, 32] },
+      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
+    },
+    analysis: { includingModelMean: true },
+  },
   // Beyond the paper, both studies from one set of trained models: does convergence hold for
   // the other attribution methods, and at which epoch does it appear?
   "methods-epochs": {

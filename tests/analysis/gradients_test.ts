@@ -29,6 +29,7 @@ const trendResult = await analyzeGradients(streamOf(trend), trend.models, {
   resamples: 300,
   batchSize: 7,
   blocks: 20,
+  perImageMinSeeds: 2,
 });
 
 Deno.test("analyzeGradients() p_ind and p(k1,k2) equal a direct recomputation", () => {

@@ -30,6 +30,7 @@ Deno.test("PRESETS carry every named setting with its documented shape", () => {
     "cifar10-paper",
     "cifar100-paper",
     "tinyimagenet-paper",
+    "population-paper",
     "methods-epochs",
     "methods-epochs-paper",
   ]);
@@ -85,4 +86,37 @@ Deno.test("methods-epochs runs both studies on the embedded data; methods-epochs
   assertEquals(paper.widths, PRESETS["cifar10-paper"].widths);
   assertEquals(paper.training, PRESETS["cifar10-paper"].training);
   assertEquals(paper.seeds, PRESETS["cifar10-paper"].seeds);
+});
+
+Deno.test("population-paper: the paper's 100 seeds at k = 10, 20, 40 on CIFAR-10, μ including the model beside", () => {
+  const p = PRESETS["population-paper"];
+  assertEquals([p.dataset.name, p.families, p.widths, p.seeds], [
+    "cifar10",
+    ["CNNSmall"],
+    [10, 20, 40],
+    100,
+  ]);
+  assertEquals(p.training, { epochs: 100, batchSizes: [128], lr: 0.1, schedule: "inverse-sqrt" });
+  assertEquals(p.analysis?.includingModelMean, true);
+  assertEquals(p.salience.pool, 8);
+  assertEquals(buildPlan(p).runs.length, 300);
+  const dry = dryRunReport(p, { index: 0, count: 1, source: "none" });
+  for (
+    const part of [
+      "seeds      100 per (family, k)",
+      "widths     k = 10, 20, 40",
+      "normalised with the authors' CIFAR-10 mean and std",
+      "t against μ including the model reported beside leave-one-out",
+      "runs       300",
+    ]
+  ) assert(dry.includes(part), `${part}\n${dry}`);
+});
+
+Deno.test("the CIFAR paper presets normalise with the authors' CIFAR-10 constants; others compute theirs", () => {
+  for (const name of ["cifar10-paper", "cifar100-paper", "population-paper"] as const) {
+    assertEquals(PRESETS[name].dataset.normalization, "cifar10-authors", name);
+    assertEquals(PRESETS[name].salience.pool, 8, name);
+  }
+  assertEquals(PRESETS["tinyimagenet-paper"].dataset.normalization, undefined);
+  assertEquals(PRESETS.default.dataset.normalization, undefined);
 });
