@@ -4,7 +4,9 @@
  * backend's conformance check; then, on WebGPU, population training (S models of one family and
  * width in one stacked step, aggregate samples/s beside one model's step), a per-kernel profile
  * of one training step (time, share, GFLOP/s and fraction of the adapter's multiply-add peak)
- * and that peak, measured in the same run. Run: `deno task bench train` (or
+ * and that peak, measured in the same run; beside them PyTorch on this machine's CPU
+ * (`train_peer.py`: the same families, recipe and batch) where a `python3` imports torch. Run:
+ * `deno task bench train` (or
  * `deno run -A bench/train_bench.ts`).
  *
  * @module
@@ -17,6 +19,7 @@ import { createModel, type Family } from "../lib/models/mod.ts";
 import { createOptimizer, populationStep, StackedModel, trainStep } from "../lib/train/mod.ts";
 import { measureRoofline } from "./_roofline.ts";
 import { inputGradients } from "../lib/salience/mod.ts";
+import { torchPeer } from "./_train_peer.ts";
 
 type Cell = { train: number; salience: number } | null;
 type Column = "webgpu" | "tfjs" | "cpu";
@@ -190,6 +193,39 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       results.set(key, row);
     }
   }
+  // PyTorch on the same CPU, for every case of both tables, while nothing of ours runs.
+  const popFamilies: Family[] = ctx.quick
+    ? ["CNNSmall"]
+    : ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge"];
+  const popWidths = ctx.quick ? [2] : [2, 4, 8];
+  const peerCases = [
+    ...new Set([
+      ...gpuCases.map(([f, k]) => `${f}/${k}`),
+      ...popFamilies.flatMap((f) => popWidths.map((k) => `${f}/${k}`)),
+    ]),
+  ].map((key) => [key.split("/")[0]!, Number(key.split("/")[1])] as const);
+  const peerLoad = loadAverage();
+  const peer = await torchPeer(peerCases, {
+    batch,
+    size,
+    reps: ctx.quick ? 1 : 3,
+    minSeconds: ctx.quick ? 0.05 : 0.2,
+  });
+  const peerNote = peer.ok
+    ? `PyTorch ${peer.torch} on the CPU (${peer.threads} threads, ${peer.python}, OMP_WAIT_POLICY=PASSIVE), load average ${
+      peerLoad ?? "n/a"
+    } when it started`
+    : `PyTorch ${peer.reason}`;
+  ctx.log(`peer: ${peerNote}`);
+  const torchOf = (key: string) => (peer.ok ? peer.rows.get(key) ?? null : null);
+  const torchCell = (key: string, f: "train" | "salience") => {
+    const t = torchOf(key);
+    return t ? fmt(t[f]) : peer.ok ? "–" : "not installed";
+  };
+  const vsTorch = (ours: number | undefined, key: string) => {
+    const t = torchOf(key);
+    return t && ours ? `${fmt(ours / t.train)}×` : "–";
+  };
   // Population training and the per-kernel profile, on the WebGPU backend as initTf configures it.
   let popMarkdown = "";
   if (await hasWebGpuAdapter()) {
@@ -210,12 +246,18 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       r.flops ? `${fmt((100 * r.flops) / r.ms / 1e6 / roof.peak)} %` : "–",
     ]);
     ctx.log(textTable(profHeader, profRows));
-    const families: Family[] = ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge"];
-    const widths = ctx.quick ? [2] : [2, 4, 8];
+    const widths = popWidths;
     const sizesS = ctx.quick ? [1, 2] : [1, 4, 8, 16];
-    const popHeader = ["family k", "alone", ...sizesS.map((S) => `S = ${S}`), "best/alone"];
+    const popHeader = [
+      "family k",
+      "alone",
+      ...sizesS.map((S) => `S = ${S}`),
+      "best/alone",
+      "PyTorch CPU",
+      "best/PyTorch",
+    ];
     const popRows: string[][] = [];
-    for (const family of ctx.quick ? ["CNNSmall" as Family] : families) {
+    for (const family of popFamilies) {
       for (const k of widths) {
         const alone = (await measure(family, k, { batch, size, reps: 1, warmup: 1 })).train;
         const cells: number[] = [];
@@ -228,12 +270,15 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
           fmt(alone),
           ...cells.map((v) => fmt(v)),
           `${fmt(Math.max(...cells) / alone)}×`,
+          torchCell(`${family}/${k}`, "train"),
+          vsTorch(Math.max(...cells), `${family}/${k}`),
         ]);
       }
     }
     ctx.log(textTable(popHeader, popRows));
     popMarkdown = `\n\nPopulation training (aggregate samples/s of S models in one stacked step; ` +
       `"alone": one model's trainStep), WebGPU, load average ${loadAverage() ?? "n/a"}; ` +
+      `${peerNote}; ` +
       `adapter multiply-add peak ${fmt(roof.peak)} GFLOP/s, copy ${fmt(roof.bandwidth)} GB/s ` +
       `(measured in this run):\n\n${markdownTable(popHeader, popRows)}\n\n` +
       `Per-kernel profile of one ${profFamily}(${profK}) training step at batch ${batch} ` +
@@ -247,11 +292,14 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     "train/s webgpu",
     "train/s webgpu (tfjs kernels)",
     "train/s cpu",
+    "train/s PyTorch CPU",
     "webgpu/tfjs",
     "webgpu/cpu",
+    "webgpu/PyTorch",
     "salience/s webgpu",
     "salience/s webgpu (tfjs kernels)",
     "salience/s cpu",
+    "salience/s PyTorch CPU",
   ];
   const v = (c: Cell, f: "train" | "salience") => (c ? fmt(c[f]) : "–");
   const q = (a: Cell, b: Cell) => (a && b ? `${fmt(a.train / b.train)}×` : "–");
@@ -260,11 +308,14 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     v(r.webgpu, "train"),
     v(r.tfjs, "train"),
     v(r.cpu, "train"),
+    torchCell(key, "train"),
     q(r.webgpu, r.tfjs),
     q(r.webgpu, r.cpu),
+    vsTorch(r.webgpu?.train, key),
     v(r.webgpu, "salience"),
     v(r.tfjs, "salience"),
     v(r.cpu, "salience"),
+    torchCell(key, "salience"),
   ]);
   const checkHeader = [
     "backend",
@@ -280,7 +331,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   ]);
   const load = loadAverage();
   const caption = `Samples/s at batch ${batch}, ${size}×${size}×1, 10 classes; median of ${reps} ` +
-    `(CPU: 1) after one warm-up; load average ${load ?? "n/a"}.`;
+    `(CPU: 1) after one warm-up; load average ${load ?? "n/a"}. ${peerNote}.`;
   ctx.log(textTable(header, rows));
   ctx.log(textTable(checkHeader, checkRows));
   return {
