@@ -309,6 +309,8 @@ export const SWEEP_PAGES: readonly [string, string][] = [
   ["ensembles", "Ensembles"],
   ["batch_size", "Batch size"],
   ["small_predicts_large", "Small → large"],
+  ["methods", "Methods"],
+  ["epochs", "Epochs"],
   ["claims", "Claims"],
 ];
 

@@ -14,6 +14,8 @@ import * as $batchSize from "../../routes/sweeps/[sweep]/batch_size.tsx";
 import * as $smallPredictsLarge from "../../routes/sweeps/[sweep]/small_predicts_large.tsx";
 import * as $claims from "../../routes/sweeps/[sweep]/claims.tsx";
 import * as $gallery from "../../routes/sweeps/[sweep]/gallery.tsx";
+import * as $methods from "../../routes/sweeps/[sweep]/methods.tsx";
+import * as $epochs from "../../routes/sweeps/[sweep]/epochs.tsx";
 import * as $data from "../../routes/sweeps/[sweep]/data/[file].ts";
 
 /** Route file (relative to `routes/`) → module. */
@@ -28,6 +30,8 @@ const manifest: Manifest = {
   "sweeps/[sweep]/small_predicts_large.tsx": page($smallPredictsLarge),
   "sweeps/[sweep]/claims.tsx": page($claims),
   "sweeps/[sweep]/gallery.tsx": page($gallery),
+  "sweeps/[sweep]/methods.tsx": page($methods),
+  "sweeps/[sweep]/epochs.tsx": page($epochs),
   "sweeps/[sweep]/data/[file].ts": $data,
 };
 

@@ -19,6 +19,8 @@ import {
   SWEEP_FILES,
   type SweepJson,
 } from "../store/mod.ts";
+import type { EpochsJson } from "../sweep/epochs.ts";
+import type { MethodsIndexJson } from "../sweep/salience_methods.ts";
 import { isSafeName, resolveInside } from "./safety.ts";
 
 /** Largest file the site reads (bytes); larger files are reported as unreadable. */
@@ -343,6 +345,88 @@ export function readAnalysis<K extends AnalysisKind>(
   return readChecked(
     store,
     [sweep, SWEEP_FILES.analysis, ANALYSIS_FILES[kind]],
+    (v) => assertAnalysisFile(v, kind),
+  );
+}
+
+/** Checks the header of a JSON file the sweep (not the analysis) writes under `analysis/`. */
+function checkKind<T>(kind: string, value: unknown, file: string): T {
+  const v = value as { schemaVersion?: unknown; kind?: unknown } | null;
+  if (typeof v !== "object" || v === null || v.kind !== kind) {
+    throw new TypeError(`${file} is not of kind "${kind}"; re-run the analysis.`);
+  }
+  if (v.schemaVersion !== 1) {
+    throw new RangeError(
+      `${file} has schemaVersion ${
+        JSON.stringify(v.schemaVersion)
+      }; expected 1 — re-run the analysis.`,
+    );
+  }
+  return value as T;
+}
+
+/**
+ * Reads `<sweep>/analysis/epochs.json` (convergence over training, `salience.epochs`).
+ * @example
+ * ```ts
+ * import { openStore, readEpochs } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * if ((await readEpochs(await openStore(dir), "none")).status !== "missing") throw new Error();
+ * await Deno.remove(dir);
+ * ```
+ */
+export function readEpochs(store: SiteStore, sweep: string): Promise<Loaded<EpochsJson>> {
+  return readChecked(
+    store,
+    [sweep, SWEEP_FILES.analysis, "epochs.json"],
+    (v, f) => checkKind<EpochsJson>("salience-epochs", v, f),
+  );
+}
+
+/**
+ * Reads `<sweep>/analysis/methods/index.json` (the attribution methods of `salience.methods`).
+ * @example
+ * ```ts
+ * import { openStore, readMethodsIndex } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * if ((await readMethodsIndex(await openStore(dir), "none")).status !== "missing") throw new Error();
+ * await Deno.remove(dir);
+ * ```
+ */
+export function readMethodsIndex(
+  store: SiteStore,
+  sweep: string,
+): Promise<Loaded<MethodsIndexJson>> {
+  return readChecked(
+    store,
+    [sweep, SWEEP_FILES.analysis, "methods", "index.json"],
+    (v, f) => checkKind<MethodsIndexJson>("salience-methods-index", v, f),
+  );
+}
+
+/**
+ * Reads one analysis file of an attribution method's analysis folder: `analysis/` itself for the
+ * gradient, `analysis/methods/<method>/` for the others. A method name that is not a plain name
+ * is reported missing, never joined into a path.
+ * @example
+ * ```ts
+ * import { openStore, readMethodAnalysis } from "./store_reader.ts";
+ * const dir = await Deno.makeTempDir();
+ * const r = await readMethodAnalysis(await openStore(dir), "s", "../x", "claims");
+ * if (r.status !== "missing") throw new Error();
+ * await Deno.remove(dir);
+ * ```
+ */
+export function readMethodAnalysis<K extends AnalysisKind>(
+  store: SiteStore,
+  sweep: string,
+  method: string,
+  kind: K,
+): Promise<Loaded<Extract<AnalysisFile, { kind: K }>>> {
+  if (method === "gradient") return readAnalysis(store, sweep, kind);
+  return readChecked(
+    store,
+    [sweep, SWEEP_FILES.analysis, "methods", method, ANALYSIS_FILES[kind]],
     (v) => assertAnalysisFile(v, kind),
   );
 }

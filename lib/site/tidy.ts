@@ -11,6 +11,7 @@ import type {
   Interval,
   PairCell,
 } from "../analysis/schema.ts";
+import type { EpochsJson } from "../sweep/epochs.ts";
 import { csvField } from "./csv.ts";
 
 /** One row of a tidy table: column → number, string, boolean or null. */
@@ -551,4 +552,71 @@ export function tidyCsv(columns: readonly string[], rows: TidyRow[]): string {
   const lines = [columns.map(csvField).join(",")];
   for (const r of rows) lines.push(columns.map((c) => csvField(r[c] ?? null)).join(","));
   return lines.join("\r\n") + "\r\n";
+}
+
+/** A tidy table built outside {@linkcode TIDY_TABLES} (from files of the sweep, not the analysis). */
+export interface TidyTable {
+  columns: readonly string[];
+  rows: TidyRow[];
+}
+
+/**
+ * `epochs.csv`: one row per (family, width, epoch) of `analysis/epochs.json`.
+ * @example
+ * ```ts
+ * import { epochsTable } from "./tidy.ts";
+ * const t = epochsTable({ rows: [{ family: "F", k: 1, epoch: 2, seeds: 3, testAcc: 0.5, testAccStd: 0.1, pKK: 0.2, pKKInterval: [0.1, 0.3], sphericalVariance: 0.4, sphericalVarianceCorrected: 0.5 }] } as never);
+ * if (t.rows[0]?.pKKHi !== 0.3) throw new Error();
+ * ```
+ */
+export function epochsTable(e: EpochsJson): TidyTable {
+  return {
+    columns: [
+      "family",
+      "k",
+      "epoch",
+      "seeds",
+      "testAcc",
+      "testAccStd",
+      "pKK",
+      "pKKLo",
+      "pKKHi",
+      "sphericalVariance",
+      "sphericalVarianceCorrected",
+    ],
+    rows: e.rows.map((r) => ({
+      family: r.family,
+      k: r.k,
+      epoch: r.epoch,
+      seeds: r.seeds,
+      testAcc: r.testAcc,
+      testAccStd: r.testAccStd,
+      pKK: r.pKK,
+      pKKLo: r.pKKInterval?.[0] ?? null,
+      pKKHi: r.pKKInterval?.[1] ?? null,
+      sphericalVariance: r.sphericalVariance,
+      sphericalVarianceCorrected: r.sphericalVarianceCorrected,
+    })),
+  };
+}
+
+/**
+ * A table of several analyses (e.g. one per attribution method): `table`'s rows of each, with a
+ * first column `key` naming the analysis.
+ * @example
+ * ```ts
+ * import { stackedTable, TIDY_TABLES } from "./tidy.ts";
+ * const t = stackedTable("method", TIDY_TABLES["claims.csv"]!, [["gradient", { claims: [] } as never]]);
+ * if (t.columns[0] !== "method" || t.rows.length !== 0) throw new Error();
+ * ```
+ */
+export function stackedTable<K extends AnalysisKind>(
+  key: string,
+  table: TidySpec,
+  parts: [string, Extract<AnalysisFile, { kind: K }>][],
+): TidyTable {
+  return {
+    columns: [key, ...table.columns],
+    rows: parts.flatMap(([name, file]) => table.rows(file).map((r) => ({ [key]: name, ...r }))),
+  };
 }

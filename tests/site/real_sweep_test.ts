@@ -18,6 +18,8 @@ const PAGES = [
   "small_predicts_large/",
   "claims/",
   "gallery/",
+  "methods/",
+  "epochs/",
 ];
 
 Deno.test({

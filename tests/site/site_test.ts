@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { num } from "../../lib/site/components.tsx";
 import { createApp, exportSite, type SiteApp } from "../../lib/site/mod.ts";
 import { compileRouteFile, matchPath } from "../../lib/site/router.ts";
+import { SWEEP_PAGES } from "../../lib/site/components.tsx";
 import manifest from "../../lib/site/routes.gen.ts";
 import { HOSTILE, writeFixtureSweep, writeHostileSweep } from "./fixture.ts";
 
@@ -337,7 +338,8 @@ Deno.test("exportSite() writes a static site whose links are all relative and re
   const result = await exportSite({ root, out });
   assertEquals(result.sweeps.sort(), [hostile, sweep, sparse].sort());
   const html = result.files.filter((f) => f.endsWith(".html"));
-  assertEquals(html.length, 1 + 3 * PAGES.length);
+  // Every page of SWEEP_PAGES for each of the three sweeps (methods and epochs as notices here).
+  assertEquals(html.length, 1 + 3 * SWEEP_PAGES.length);
   let checked = 0;
   for (const file of html) {
     const text = await Deno.readTextFile(join(out, file));

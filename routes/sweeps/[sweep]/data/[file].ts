@@ -9,11 +9,14 @@
 import { ANALYSIS_FILES } from "../../../../lib/analysis/schema.ts";
 import type { RunJson } from "../../../../lib/store/mod.ts";
 import { jsonToCsv } from "../../../../lib/site/csv.ts";
-import { TIDY_TABLES, tidyCsv } from "../../../../lib/site/tidy.ts";
+import { epochsTable, stackedTable, TIDY_TABLES, tidyCsv } from "../../../../lib/site/tidy.ts";
 import { HttpError, type RouteContext } from "../../../../lib/site/router.ts";
 import {
   type Loaded,
   readAnalysis,
+  readEpochs,
+  readMethodAnalysis,
+  readMethodsIndex,
   readPlanJson,
   readRawFile,
   readRuns,
@@ -29,6 +32,10 @@ async function rawJson(store: SiteStore, sweep: string, base: string): Promise<L
   }
   if ((Object.values(ANALYSIS_FILES) as string[]).includes(`${base}.json`)) {
     return await readRawFile(store, [sweep, "analysis", `${base}.json`]);
+  }
+  if (base === "epochs") return await readRawFile(store, [sweep, "analysis", "epochs.json"]);
+  if (base === "methods") {
+    return await readRawFile(store, [sweep, "analysis", "methods", "index.json"]);
   }
   if (base === "runs") {
     const plan = await readPlanJson(store, sweep);
@@ -69,6 +76,28 @@ async function csvOf(store: SiteStore, sweep: string, name: string): Promise<str
     if (file.status !== "ok") return null;
     return tidyCsv(spec.columns, spec.rows(file.value));
   }
+  if (name === "epochs.csv") {
+    const e = await readEpochs(store, sweep);
+    if (e.status !== "ok") return null;
+    const t = epochsTable(e.value);
+    return tidyCsv(t.columns, t.rows);
+  }
+  if (name === "methods_pkk.csv" || name === "methods_claims.csv") {
+    const index = await readMethodsIndex(store, sweep);
+    if (index.status !== "ok") return null;
+    const kind = name === "methods_pkk.csv" ? "similarity" : "claims";
+    const parts: [string, never][] = [];
+    for (const m of index.value.methods) {
+      const f = await readMethodAnalysis(store, sweep, m.method, kind);
+      if (f.status === "ok") parts.push([m.method, f.value as never]);
+    }
+    const t = stackedTable(
+      "method",
+      TIDY_TABLES[kind === "similarity" ? "pkk.csv" : "claims.csv"]!,
+      parts,
+    );
+    return tidyCsv(t.columns, t.rows);
+  }
   if (name === "runs.csv" || name === "plan.csv") {
     const raw = await rawJson(store, sweep, name.replace(/\.csv$/, ""));
     if (raw.status !== "ok") return null;
@@ -86,13 +115,16 @@ export async function listFiles(store: SiteStore, sweep: string): Promise<string
     "sweep",
     "plan",
     "runs",
+    "epochs",
+    "methods",
     ...Object.values(ANALYSIS_FILES).map((f) => f.replace(/\.json$/, "")),
   ];
   const out: string[] = [];
   for (const base of bases) {
     if ((await rawJson(store, sweep, base)).status === "ok") out.push(`${base}.json`);
   }
-  for (const name of ["plan.csv", "runs.csv", ...Object.keys(TIDY_TABLES)]) {
+  const extra = ["plan.csv", "runs.csv", "epochs.csv", "methods_pkk.csv", "methods_claims.csv"];
+  for (const name of [...extra, ...Object.keys(TIDY_TABLES)]) {
     if ((await csvOf(store, sweep, name)) !== null) out.push(name);
   }
   return out;
