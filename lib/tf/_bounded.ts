@@ -3,8 +3,7 @@
 // iterations, so these wrappers split the reduction into chunks that stay under the cap and add
 // the partial results. Each wrapper calls the backend's own kernel on every chunk.
 import * as tf from "@tensorflow/tfjs-core";
-import { tiledConv2DBackpropFilter } from "./_filter_grad.ts";
-import { directConv2D, directConv2DBackpropInput } from "./_conv.ts";
+import { tiledConv2D, tiledConv2DBackpropFilter, tiledConv2DBackpropInput } from "./_tiled_conv.ts";
 import { channelReduce } from "./_channel_reduce.ts";
 import { channelBinary } from "./_channel_binary.ts";
 import type { KernelFunc } from "./_webgpu_types.ts";
@@ -79,11 +78,12 @@ export type BoundedMode = "tiled" | "chunked";
 
 /**
  * Replaces the backend's convolution kernels with loop-bounded ones. "tiled" (default) installs
- * our own shaders: Conv2DBackpropFilter with 4×4 channel tiles over at most FILTER_GRAD_CHUNK
- * positions per invocation (partial tiles summed), and direct NHWC Conv2D, FusedConv2D (bias,
- * linear/ReLU) and Conv2DBackpropInput with 4 channels × 4 pixels per invocation, per-channel
- * Sum/Mean over the leading axes, and Add/Sub/Multiply/RealDiv of an activation with a
- * per-channel vector — each several times faster than tfjs's own on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
+ * our own shaders: register-tiled NHWC Conv2D, FusedConv2D (bias, linear/ReLU),
+ * Conv2DBackpropInput and Conv2DBackpropFilter (see `_tiled_conv.ts`: up to 16 pixels × 16
+ * channels of accumulators per invocation, the filter gradient over at most FILTER_CHUNK
+ * positions per invocation with partial tiles summed), per-channel Sum/Mean over the leading
+ * axes, and Add/Sub/Multiply/RealDiv of an activation with a per-channel vector — each several
+ * times faster than tfjs's own on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
  * stay under `cap`. Replaces any earlier replacement. Returns the names of the kernels replaced.
  */
 export function installBoundedKernels(
@@ -107,12 +107,11 @@ export function installBoundedKernels(
       ),
     ];
   }
-  const sum = kernel("Sum", backendName);
   return [
-    replace("Conv2DBackpropFilter", (o) => tiledConv2DBackpropFilter(o, sum)),
-    replace("Conv2D", (o) => directConv2D(o, false)),
-    replace("FusedConv2D", (o) => directConv2D(o, true)),
-    replace("Conv2DBackpropInput", (o) => directConv2DBackpropInput(o)),
+    replace("Conv2DBackpropFilter", (o) => tiledConv2DBackpropFilter(o)),
+    replace("Conv2D", (o) => tiledConv2D(o, false)),
+    replace("FusedConv2D", (o) => tiledConv2D(o, true)),
+    replace("Conv2DBackpropInput", (o) => tiledConv2DBackpropInput(o)),
     replace("Sum", (o) => channelReduce(o, false)),
     replace("Mean", (o) => channelReduce(o, true)),
     ...["Add", "Sub", "Multiply", "RealDiv"].map((n) => replace(n, (o) => channelBinary(n, o))),

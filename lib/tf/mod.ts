@@ -5,7 +5,7 @@
  * run will use. On Mesa's software adapters every shader invocation stops after 65,535 loop
  * iterations, so tfjs's conv filter gradient is wrong once batch × H × W exceeds that. There (and
  * wherever tfjs's kernels fail the check) our own loop-bounded convolution kernels are
- * registered — tiled filter gradient, direct forward and input-gradient convolutions, per-channel
+ * registered — register-tiled forward, input-gradient and filter-gradient convolutions, per-channel
  * reductions and broadcasts, faster than tfjs's on software adapters — and checked in turn; if nothing passes at the requested batch,
  * the largest passing batch is reported, and if none passes the CPU backend is used. The report
  * says which.

@@ -92,6 +92,11 @@ gpuTest(
       [2, 32, 3, 6, 2, 3, 7],
       [4, 9, 5, 7, 2, "same", 3],
       [3, 6, 2, 3, 1, "valid", 3],
+      // Long reductions: 2,304 channel terms per output (forward and input gradient), 67,424
+      // positions per filter-gradient element (over Mesa's 65,535 iterations if done in one loop).
+      [2, 5, 256, 12, 1, "same", 3],
+      [2, 5, 12, 256, 1, "same", 3],
+      [86, 28, 1, 4, 1, "same", 3],
     ] as const;
     for (const [b, h, ci, co, s, pad, k] of cases) {
       const run = () =>

@@ -1,0 +1,465 @@
+// Register-tiled NHWC convolutions for tfjs-backend-webgpu, for one model and for S models at once
+// (a grouped convolution: images [S·B, H, W, C], filters [S, KH, KW, C, OC], model s's B images
+// meet model s's filter only). On software adapters (lavapipe) a storage-buffer load costs tens
+// of multiply-adds, so every invocation holds a tile of M pixels × N channels of accumulators and
+// reuses each loaded value across the whole tile: per reduced channel it loads M input values and
+// N weights and does M·N multiply-adds.
+//
+// - Forward (`direct`, mode "forward"): out[n, oy, ox, oc] = Σ x[n, oy·sh − pt + kh, ox·sw − pl +
+//   kw, c] · w[s, kh, kw, c, oc] (+ bias, ReLU).
+// - Input gradient (mode "input"): the same loop over dy, with the filter transposed to
+//   [S, KH, KW, OC, C] so its loads stay contiguous: dx[n, iy, ix, c] = Σ dy[n, (iy + pt − kh)/sh,
+//   (ix + pl − kw)/sw, oc] · w[s, kh, kw, c, oc] over taps that divide evenly.
+// - Filter gradient (`filterGrad`): dw[s, kh, kw, c, oc] = Σ over model s's positions of x · dy,
+//   each invocation owning an M (in-channel) × N (out-channel) tile of one tap and a chunk of at
+//   most FILTER_CHUNK positions; the chunks' partial tiles are added by the backend's Sum.
+//
+// Every size is written into the shader as a constant (one pipeline per layer shape), so the loops
+// over taps and channels have fixed bounds. Loop iterations per invocation are asserted under
+// Mesa's cap (LOOP_CAP) before every dispatch.
+import * as tf from "@tensorflow/tfjs-core";
+import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
+import { assertLoopBound } from "../../kernels/gpu/mod.ts";
+
+/** Positions one filter-gradient invocation adds (its loop length). */
+export const FILTER_CHUNK = 512;
+
+const WG = 64;
+const ZERO = [{ type: "int32", data: [0] }];
+
+/** The geometry of one (grouped) convolution, dilation 1. */
+export interface ConvGeometry {
+  /** Groups (models); 1 for one model. */
+  groups: number;
+  /** Images per group. */
+  batch: number;
+  h: number;
+  w: number;
+  ci: number;
+  oh: number;
+  ow: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+}
+
+/** Geometry from tfjs's Conv2DInfo of one group's convolution. */
+export function geometryOf(info: tf.backend_util.Conv2DInfo, groups: number): ConvGeometry {
+  return {
+    groups,
+    batch: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    ci: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    co: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}
+
+/** Output-channel tile N (a multiple of 4) and pixel tile M for `channels` output channels. */
+export function tileOf(channels: number): { m: number; n: number } {
+  const n = Math.min(16, 4 * Math.ceil(channels / 4));
+  return { m: n >= 16 ? 8 : 16, n };
+}
+
+function program(
+  key: string,
+  code: string,
+  names: string[],
+  outputShape: number[],
+  dispatch: [number, number, number],
+  components?: { inputs: number[]; output: number },
+) {
+  return {
+    variableNames: names,
+    outputShape,
+    shaderKey: key,
+    dispatchLayout: { x: outputShape.map((_, i) => i) },
+    dispatch,
+    workgroupSize: [WG, 1, 1],
+    // Every shader reads this (always 0), so the uniform binding tfjs always binds is in the layout.
+    uniforms: "zero : i32,",
+    ...(components
+      ? { variableComponents: components.inputs, outputComponent: components.output }
+      : {}),
+    getUserCode: () => code,
+  };
+}
+
+/**
+ * Forward ("forward") or input-gradient ("input") convolution as one tiled loop. Source `x` is
+ * [S·B, SH, SW, C] (x, or dy for "input"); weights [S, KH, KW, C, OC] (for "input": the filter
+ * transposed to [S, KH, KW, OC, CI]); output [S·B, OH, OW, OC] (for "input": dx).
+ */
+function directCode(
+  g: ConvGeometry,
+  mode: "forward" | "input",
+  bias: boolean,
+  relu: boolean,
+): { code: string; outShape: number[]; dispatch: [number, number, number]; vec: boolean } {
+  // Source (read) and target (written) planes.
+  const fwd = mode === "forward";
+  const SH = fwd ? g.h : g.oh, SW = fwd ? g.w : g.ow, C = fwd ? g.ci : g.co;
+  const TH = fwd ? g.oh : g.h, TW = fwd ? g.ow : g.w, OC = fwd ? g.co : g.ci;
+  const { m: M, n: N } = tileOf(OC);
+  const N4 = N / 4;
+  const vec = OC % 4 === 0;
+  const plane = TH * TW;
+  const tilesPerGroup = Math.ceil((g.batch * plane) / M);
+  const ocTiles = Math.ceil(OC / N);
+  const taps = g.kh * g.kw;
+  const wGroup = taps * C * OC;
+  assertLoopBound(`tiled conv ${mode}`, taps * (1 + C));
+  const lines: string[] = [];
+  const L = (s: string) => lines.push(s);
+  L(`fn main(index : i32) {`);
+  L(`  let t = i32(workgroupId.x) * ${WG} + i32(localIndex);`);
+  L(`  if (t >= ${tilesPerGroup} || uniforms.zero != 0) { return; }`);
+  L(`  let oc0 = i32(workgroupId.y) * ${N};`);
+  L(`  let s = i32(workgroupId.z);`);
+  for (let j = 0; j < M; j++) {
+    L(`  let q${j} = t * ${M} + ${j};`);
+    L(`  let in${j} = q${j} < ${g.batch * plane};`);
+    L(`  let qc${j} = min(q${j}, ${g.batch * plane - 1});`);
+    L(`  let n${j} = s * ${g.batch} + qc${j} / ${plane};`);
+    L(`  let ty${j} = (qc${j} % ${plane}) / ${TW};`);
+    L(`  let tx${j} = qc${j} % ${TW};`);
+  }
+  for (let j = 0; j < M; j++) for (let k = 0; k < N4; k++) L(`  var a${j}_${k} = vec4<f32>(0.0);`);
+  L(`  for (var kh = 0; kh < ${g.kh}; kh = kh + 1) {`);
+  L(`    for (var kw = 0; kw < ${g.kw}; kw = kw + 1) {`);
+  for (let j = 0; j < M; j++) {
+    if (fwd) {
+      L(`      let sy${j} = ty${j} * ${g.sh} - ${g.padTop} + kh;`);
+      L(`      let sx${j} = tx${j} * ${g.sw} - ${g.padLeft} + kw;`);
+      L(
+        `      let ok${j} = in${j} && sy${j} >= 0 && sy${j} < ${SH} && sx${j} >= 0 && sx${j} < ${SW};`,
+      );
+    } else {
+      L(`      let uy${j} = ty${j} + ${g.padTop} - kh;`);
+      L(`      let ux${j} = tx${j} + ${g.padLeft} - kw;`);
+      L(`      let sy${j} = uy${j} / ${g.sh};`);
+      L(`      let sx${j} = ux${j} / ${g.sw};`);
+      L(
+        `      let ok${j} = in${j} && uy${j} >= 0 && ux${j} >= 0 && uy${j} % ${g.sh} == 0 && ux${j} % ${g.sw} == 0 && sy${j} < ${SH} && sx${j} < ${SW};`,
+      );
+    }
+    L(`      let m${j} = select(0.0, 1.0, ok${j});`);
+    L(
+      `      let b${j} = select(0, ((n${j} * ${SH} + sy${j}) * ${SW} + sx${j}) * ${C}, ok${j});`,
+    );
+  }
+  L(`      var f = s * ${wGroup} + (kh * ${g.kw} + kw) * ${C * OC} + oc0;`);
+  L(`      for (var c = 0; c < ${C}; c = c + 1) {`);
+  for (let k = 0; k < N4; k++) {
+    if (vec) L(`        let w${k} = w[(f + ${4 * k}) / 4];`);
+    else {
+      const at = (d: number) => `w[min(f + ${4 * k + d}, ${g.groups * wGroup - 1})]`;
+      L(`        let w${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    }
+  }
+  for (let j = 0; j < M; j++) {
+    L(`        let v${j} = m${j} * x[b${j} + c];`);
+    for (let k = 0; k < N4; k++) L(`        a${j}_${k} = a${j}_${k} + v${j} * w${k};`);
+  }
+  L(`        f = f + ${OC};`);
+  L(`      }`);
+  L(`    }`);
+  L(`  }`);
+  if (bias) {
+    for (let k = 0; k < N4; k++) {
+      const at = (d: number) => `bias[min(oc0 + ${4 * k + d}, ${OC - 1})]`;
+      L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    }
+  }
+  for (let j = 0; j < M; j++) {
+    L(`  if (in${j}) {`);
+    L(`    let o${j} = qc${j} + s * ${g.batch * plane};`);
+    for (let k = 0; k < N4; k++) {
+      let v = `a${j}_${k}`;
+      if (bias) v = `(${v} + bv${k})`;
+      if (relu) v = `max(${v}, vec4<f32>(0.0))`;
+      if (vec) {
+        L(`    if (oc0 + ${4 * k} < ${OC}) { result[(o${j} * ${OC} + oc0 + ${
+          4 * k
+        }) / 4] = ${v}; }`);
+      } else {
+        L(`    { let r = ${v};`);
+        for (let d = 0; d < 4; d++) {
+          L(
+            `      if (oc0 + ${4 * k + d} < ${OC}) { result[o${j} * ${OC} + oc0 + ${
+              4 * k + d
+            }] = r[${d}]; }`,
+          );
+        }
+        L(`    }`);
+      }
+    }
+    L(`  }`);
+  }
+  L(`}`);
+  return {
+    code: lines.join("\n"),
+    outShape: [g.groups * g.batch, TH, TW, OC],
+    dispatch: [Math.ceil(tilesPerGroup / WG), ocTiles, g.groups],
+    vec,
+  };
+}
+
+/**
+ * Runs the forward ("forward") or input-gradient ("input") tiled convolution of `g` on the WebGPU
+ * backend. `src` is x (forward) or dy (input); `weights` the filter [S, KH, KW, CI, CO] (forward)
+ * or its transpose [S, KH, KW, CO, CI] (input).
+ */
+export function runDirect(
+  backend: WebGpuBackend,
+  g: ConvGeometry,
+  mode: "forward" | "input",
+  src: tf.TensorInfo,
+  weights: tf.TensorInfo,
+  bias?: tf.TensorInfo,
+  relu = false,
+): tf.TensorInfo {
+  const d = directCode(g, mode, bias !== undefined, relu);
+  const key = `salienceTiledConv_${mode}_${bias !== undefined}_${relu}_${
+    Object.values(g).join("_")
+  }`;
+  const names = bias ? ["x", "w", "bias"] : ["x", "w"];
+  const inputs = bias ? [src, weights, bias] : [src, weights];
+  const comps = d.vec ? { inputs: bias ? [1, 4, 1] : [1, 4], output: 4 } : undefined;
+  return backend.runWebGPUProgram(
+    program(key, d.code, names, d.outShape, d.dispatch, comps),
+    inputs,
+    "float32",
+    ZERO,
+  );
+}
+
+function filterCode(g: ConvGeometry): { code: string; parts: number; invocations: number } {
+  const N = tileOf(g.co).n;
+  const M = Math.min(8, g.ci);
+  const N4 = N / 4;
+  const vec = g.co % 4 === 0;
+  const positions = g.batch * g.oh * g.ow;
+  const parts = Math.ceil(positions / FILTER_CHUNK);
+  const ciTiles = Math.ceil(g.ci / M), coTiles = Math.ceil(g.co / N);
+  const taps = g.kh * g.kw;
+  const perPart = taps * ciTiles * coTiles;
+  const invocations = parts * g.groups * perPart;
+  assertLoopBound("tiled conv filter gradient", FILTER_CHUNK);
+  const K = taps * g.ci * g.co;
+  const plane = g.oh * g.ow;
+  const lines: string[] = [];
+  const L = (s: string) => lines.push(s);
+  L(`fn main(index : i32) {`);
+  L(`  if (index >= ${invocations} || uniforms.zero != 0) { return; }`);
+  L(`  let cot = index % ${coTiles};`);
+  L(`  var r = index / ${coTiles};`);
+  L(`  let cit = r % ${ciTiles};`);
+  L(`  r = r / ${ciTiles};`);
+  L(`  let tap = r % ${taps};`);
+  L(`  r = r / ${taps};`);
+  L(`  let s = r % ${g.groups};`);
+  L(`  let p = r / ${g.groups};`);
+  L(`  let kh = tap / ${g.kw};`);
+  L(`  let kw = tap % ${g.kw};`);
+  L(`  let ci0 = cit * ${M};`);
+  L(`  let co0 = cot * ${N};`);
+  for (let i = 0; i < M; i++) L(`  let c${i} = min(ci0 + ${i}, ${g.ci - 1});`);
+  for (let i = 0; i < M; i++) for (let k = 0; k < N4; k++) L(`  var a${i}_${k} = vec4<f32>(0.0);`);
+  L(`  let start = p * ${FILTER_CHUNK};`);
+  L(`  let end = min(start + ${FILTER_CHUNK}, ${positions});`);
+  L(`  for (var q = start; q < end; q = q + 1) {`);
+  L(`    let n = q / ${plane};`);
+  L(`    let oy = (q % ${plane}) / ${g.ow};`);
+  L(`    let ox = q % ${g.ow};`);
+  L(`    let iy = oy * ${g.sh} - ${g.padTop} + kh;`);
+  L(`    let ix = ox * ${g.sw} - ${g.padLeft} + kw;`);
+  L(`    if (iy < 0 || iy >= ${g.h} || ix < 0 || ix >= ${g.w}) { continue; }`);
+  L(`    let xb = (((s * ${g.batch} + n) * ${g.h} + iy) * ${g.w} + ix) * ${g.ci};`);
+  L(`    let db = (s * ${positions} + q) * ${g.co} + co0;`);
+  for (let k = 0; k < N4; k++) {
+    if (vec) L(`    let d${k} = dy[(db + ${4 * k}) / 4];`);
+    else {
+      const last = g.groups * positions * g.co - 1;
+      const at = (e: number) => `dy[min(db + ${4 * k + e}, ${last})]`;
+      L(`    let d${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    }
+  }
+  for (let i = 0; i < M; i++) {
+    L(`    let v${i} = x[xb + c${i}];`);
+    for (let k = 0; k < N4; k++) L(`    a${i}_${k} = a${i}_${k} + v${i} * d${k};`);
+  }
+  L(`  }`);
+  L(`  let base = (p * ${g.groups} + s) * ${K} + tap * ${g.ci * g.co};`);
+  for (let i = 0; i < M; i++) {
+    L(`  if (ci0 + ${i} < ${g.ci}) {`);
+    for (let k = 0; k < N4; k++) {
+      for (let e = 0; e < 4; e++) {
+        const co = `co0 + ${4 * k + e}`;
+        L(
+          `    if (${co} < ${g.co}) { result[base + (ci0 + ${i}) * ${g.co} + ${co}] = a${i}_${k}[${e}]; }`,
+        );
+      }
+    }
+    L(`  }`);
+  }
+  L(`}`);
+  return { code: lines.join("\n"), parts, invocations };
+}
+
+/**
+ * Filter gradient [S, KH, KW, CI, CO] of the grouped convolution `g` from x [S·B, H, W, CI] and
+ * dy [S·B, OH, OW, CO]. `sum` is the backend's Sum kernel (adds the chunks' partial tiles).
+ */
+export function runFilterGrad(
+  backend: WebGpuBackend,
+  g: ConvGeometry,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  sum: KernelFunc,
+): tf.TensorInfo {
+  const f = filterCode(g);
+  const K = g.kh * g.kw * g.ci * g.co;
+  const vec = g.co % 4 === 0;
+  const key = `salienceTiledConvFilter_${Object.values(g).join("_")}`;
+  const prog = program(
+    key,
+    f.code,
+    ["x", "dy"],
+    [f.parts, g.groups * K],
+    [Math.ceil(f.invocations / WG), 1, 1],
+    vec ? { inputs: [1, 4], output: 1 } : undefined,
+  );
+  const shape = [g.groups, g.kh, g.kw, g.ci, g.co];
+  const partial = backend.runWebGPUProgram(prog, [x, dy], "float32", ZERO);
+  if (f.parts === 1) return { dataId: partial.dataId, shape, dtype: "float32" } as tf.TensorInfo;
+  const out = sum({
+    inputs: { x: partial },
+    backend,
+    attrs: { axis: [0], keepDims: false },
+  }) as tf.TensorInfo;
+  backend.disposeData(partial.dataId);
+  return { dataId: out.dataId, shape, dtype: "float32" } as tf.TensorInfo;
+}
+
+type ConvAttrs = {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: "NHWC" | "NCHW";
+  dilations?: number | [number, number];
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  activation?: string;
+  inputShape?: [number, number, number, number];
+  filterShape?: [number, number, number, number];
+};
+
+function isDilated(d: ConvAttrs["dilations"]): boolean {
+  return d !== undefined && (Array.isArray(d) ? d.some((v) => v !== 1) : d !== 1);
+}
+
+/** tfjs's geometry of one group's NHWC convolution (dilation 1). */
+export function convGeometry(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Pick<ConvAttrs, "strides" | "pad" | "dimRoundingMode">,
+  groups = 1,
+): ConvGeometry {
+  const [n, h, w, c] = xShape as [number, number, number, number];
+  if (n % groups !== 0) {
+    throw new RangeError(
+      `A grouped convolution of ${groups} groups got ${n} images, not a multiple; pass S·B images.`,
+    );
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    [n / groups, h, w, c],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+  return geometryOf(info, groups);
+}
+
+function transposeFilter(
+  backend: WebGpuBackend,
+  filter: tf.TensorInfo,
+  rank: 4 | 5,
+): tf.TensorInfo {
+  const transpose = tf.getKernel("Transpose", "webgpu")!;
+  const perm = rank === 4 ? [0, 1, 3, 2] : [0, 1, 2, 4, 3];
+  return transpose.kernelFunc({ inputs: { x: filter }, backend, attrs: { perm } }) as tf.TensorInfo;
+}
+
+/** Conv2D / FusedConv2D (bias, linear or ReLU) by the tiled kernel; others go to `orig`. */
+export function tiledConv2D(orig: KernelFunc, fused: boolean): KernelFunc {
+  return (args) => {
+    const inp = args.inputs as {
+      x: tf.TensorInfo;
+      filter: tf.TensorInfo;
+      bias?: tf.TensorInfo;
+      preluActivationWeights?: tf.TensorInfo;
+    };
+    const attrs = args.attrs as unknown as ConvAttrs;
+    const act = attrs.activation ?? "linear";
+    if (
+      attrs.dataFormat === "NCHW" || isDilated(attrs.dilations) || inp.preluActivationWeights ||
+      (act !== "linear" && act !== "relu") || inp.x.dtype !== "float32" ||
+      (inp.bias !== undefined && inp.bias.shape.length !== 1)
+    ) return orig(args);
+    const g = convGeometry(inp.x.shape, inp.filter.shape, attrs);
+    const bias = fused ? inp.bias : undefined;
+    return runDirect(
+      args.backend as WebGpuBackend,
+      g,
+      "forward",
+      inp.x,
+      inp.filter,
+      bias,
+      fused && act === "relu",
+    );
+  };
+}
+
+/** Conv2DBackpropInput by the tiled kernel over the transposed filter. */
+export function tiledConv2DBackpropInput(orig: KernelFunc): KernelFunc {
+  return (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs;
+    if (attrs.dataFormat === "NCHW" || isDilated(attrs.dilations)) return orig(args);
+    const backend = args.backend as WebGpuBackend;
+    const g = convGeometry(attrs.inputShape!, filter.shape, attrs);
+    const ft = transposeFilter(backend, filter, 4);
+    const out = runDirect(backend, g, "input", dy, ft);
+    backend.disposeData(ft.dataId);
+    return out;
+  };
+}
+
+/** Conv2DBackpropFilter by the tiled kernel; `sum` adds the chunks' partial tiles. */
+export function tiledConv2DBackpropFilter(orig: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const attrs = args.attrs as unknown as ConvAttrs;
+    if (attrs.dataFormat === "NCHW" || isDilated(attrs.dilations)) return orig(args);
+    const backend = args.backend as WebGpuBackend;
+    const g = convGeometry(x.shape, attrs.filterShape!, attrs);
+    const sum = tf.getKernel("Sum", "webgpu")!.kernelFunc;
+    const out = runFilterGrad(backend, g, x, dy, sum);
+    return { ...out, shape: attrs.filterShape! } as tf.TensorInfo;
+  };
+}
