@@ -4,6 +4,7 @@
 // the partial results. Each wrapper calls the backend's own kernel on every chunk.
 import * as tf from "@tensorflow/tfjs-core";
 import { tiledConv2D, tiledConv2DBackpropFilter, tiledConv2DBackpropInput } from "./_tiled_conv.ts";
+import { registerGroupedKernels, unregisterGroupedKernels } from "./_grouped.ts";
 import { channelReduce } from "./_channel_reduce.ts";
 import { channelBinary } from "./_channel_binary.ts";
 import type { KernelFunc } from "./_webgpu_types.ts";
@@ -115,11 +116,13 @@ export function installBoundedKernels(
     replace("Sum", (o) => channelReduce(o, false)),
     replace("Mean", (o) => channelReduce(o, true)),
     ...["Add", "Sub", "Multiply", "RealDiv"].map((n) => replace(n, (o) => channelBinary(n, o))),
+    ...registerGroupedKernels(backendName),
   ];
 }
 
 /** Restores the original kernels replaced by {@link installBoundedKernels}. */
 export function uninstallBoundedKernels(backendName: string): void {
+  unregisterGroupedKernels(backendName);
   for (const [key, orig] of installed) {
     const [name, b] = key.split("@") as [string, string];
     if (b !== backendName) continue;

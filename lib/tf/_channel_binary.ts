@@ -1,9 +1,10 @@
 // Elementwise Add, Sub, Multiply and RealDiv of an activation [..., C] with a per-channel vector
-// ([C] or [1, …, 1, C], on either side) for tfjs-backend-webgpu. tfjs's broadcasting shaders
+// ([C] or [1, …, 1, C], on either side), or of a stacked population's activations [S, …, C] with
+// per-model vectors [S, 1, …, 1, C], for tfjs-backend-webgpu. tfjs's broadcasting shaders
 // recover every element's coordinates with a chain of divisions; here one invocation handles 4
 // consecutive elements with one modulo (C a multiple of 4). Other shapes go to tfjs's kernels.
 import type * as tf from "@tensorflow/tfjs-core";
-import { type KernelFunc, runFlat, type WebGpuBackend } from "./_webgpu_types.ts";
+import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 
 const OPS: Record<string, string> = {
   Add: "p + q",
@@ -16,7 +17,7 @@ const shader = (op: string, smallFirst: boolean) => `
 fn main(index : i32) {
   if (index >= uniforms.invocations) { return; }
   let e = index * 4;
-  let c = e % uniforms.channels;
+  let c = (e / uniforms.groupSize) * uniforms.channels + e % uniforms.channels;
   let big = vec4<f32>(a[e], a[e + 1], a[e + 2], a[e + 3]);
   let small = vec4<f32>(b[c], b[c + 1], b[c + 2], b[c + 3]);
   let p = ${smallFirst ? "small" : "big"};
@@ -31,11 +32,16 @@ fn main(index : i32) {
 
 const size = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
 
-function isChannelVector(small: tf.TensorInfo, big: tf.TensorInfo): boolean {
+/** Groups G when `small` is a per-channel vector (G = 1) or per-group vectors [G, 1, …, 1, C]. */
+function channelGroups(small: tf.TensorInfo, big: tf.TensorInfo): number {
   const c = big.shape[big.shape.length - 1];
-  if (c === undefined || c % 4 !== 0 || small.shape.length > big.shape.length) return false;
-  return small.shape[small.shape.length - 1] === c && size(small.shape) === c &&
-    size(big.shape) > c;
+  if (c === undefined || c % 4 !== 0 || small.shape.length > big.shape.length) return 0;
+  if (small.shape[small.shape.length - 1] !== c || size(big.shape) <= size(small.shape)) return 0;
+  if (size(small.shape) === c) return 1;
+  const g = small.shape[0]!;
+  const grouped = small.shape.length === big.shape.length && g > 1 && big.shape[0] === g &&
+    size(small.shape) === g * c;
+  return grouped ? g : 0;
 }
 
 /** The kernel `name` (Add, Sub, Multiply, RealDiv) with the per-channel fast path. */
@@ -44,18 +50,19 @@ export function channelBinary(name: string, orig: KernelFunc): KernelFunc {
   if (op === undefined) throw new TypeError(`channelBinary: unsupported kernel ${name}.`);
   return (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    if (a.dtype !== "float32" || b.dtype !== "float32") return orig(args);
-    let big: tf.TensorInfo, small: tf.TensorInfo, smallFirst: boolean;
-    if (isChannelVector(b, a)) [big, small, smallFirst] = [a, b, false];
-    else if (isChannelVector(a, b)) [big, small, smallFirst] = [b, a, true];
+    const backend = args.backend as WebGpuBackend;
+    if (!storedAsFloat32(backend, a) || !storedAsFloat32(backend, b)) return orig(args);
+    let big: tf.TensorInfo, small: tf.TensorInfo, smallFirst: boolean, groups: number;
+    if ((groups = channelGroups(b, a)) > 0) [big, small, smallFirst] = [a, b, false];
+    else if ((groups = channelGroups(a, b)) > 0) [big, small, smallFirst] = [b, a, true];
     else return orig(args);
-    return runFlat(args.backend as WebGpuBackend, {
-      key: `salienceChannelBinary_${name}_${smallFirst}`,
+    return runFlat(backend, {
+      key: `salienceChannelBinaryGroups_${name}_${smallFirst}`,
       code: shader(op, smallFirst),
       names: ["a", "b"],
       outputShape: big.shape,
       invocations: size(big.shape) / 4,
-      ints: { channels: big.shape[big.shape.length - 1]! },
+      ints: { channels: big.shape[big.shape.length - 1]!, groupSize: size(big.shape) / groups },
     }, [big, small]);
   };
 }

@@ -1,10 +1,12 @@
 // Sum and Mean over every axis but the last (per-channel reductions of NHWC activations: batch
-// norm statistics and their gradients, bias gradients) for tfjs-backend-webgpu. tfjs transposes
-// and reduces with one workgroup per channel; here each invocation adds 4 channels (a vec4) over
-// at most ROWS_PER_INVOCATION rows, writing partial sums that the same shader adds again until
-// one row is left. Every invocation loops at most ROWS_PER_INVOCATION times.
+// norm statistics and their gradients, bias gradients), or over every axis but the first and the
+// last (the same per model of a stacked population, [S, …, C] → [S, C]), for tfjs-backend-webgpu.
+// tfjs transposes and reduces with one workgroup per channel; here each invocation adds 4
+// channels (a vec4) over at most ROWS_PER_INVOCATION rows of one group, writing partial sums that
+// the same shader adds again until one row per group is left. Every invocation loops at most
+// ROWS_PER_INVOCATION times.
 import type * as tf from "@tensorflow/tfjs-core";
-import { type KernelFunc, runFlat, type WebGpuBackend } from "./_webgpu_types.ts";
+import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 
 /** Rows one invocation adds (its loop length). */
 export const ROWS_PER_INVOCATION = 256;
@@ -14,17 +16,20 @@ fn main(index : i32) {
   if (index >= uniforms.invocations) { return; }
   let tiles = (uniforms.channels + 3) / 4;
   let t = index % tiles;
-  let part = index / tiles;
+  let rest = index / tiles;
+  let part = rest % uniforms.parts;
+  let g = rest / uniforms.parts;
   let c0 = t * 4;
   let start = part * uniforms.rowsPer;
   let end = min(start + uniforms.rowsPer, uniforms.rows);
+  let base = g * uniforms.rows;
   var acc = vec4<f32>(0.0);
   for (var r = start; r < end; r = r + 1) {
-    let b = r * uniforms.channels + c0;
+    let b = (base + r) * uniforms.channels + c0;
     acc = acc + vec4<f32>(x[b], x[b + 1], x[b + 2], x[b + 3]);
   }
   acc = acc * uniforms.scale;
-  let o = part * uniforms.channels + c0;
+  let o = (g * uniforms.parts + part) * uniforms.channels + c0;
   if (c0 < uniforms.channels) { result[o] = acc.x; }
   if (c0 + 1 < uniforms.channels) { result[o + 1] = acc.y; }
   if (c0 + 2 < uniforms.channels) { result[o + 2] = acc.z; }
@@ -32,26 +37,28 @@ fn main(index : i32) {
 }
 `;
 
+/** One pass: `groups` groups of `rows` rows each → groups × ⌈rows / ROWS_PER_INVOCATION⌉ rows. */
 function pass(
   backend: WebGpuBackend,
   x: tf.TensorInfo,
+  groups: number,
   rows: number,
   channels: number,
   scale: number,
 ): tf.TensorInfo {
   const parts = Math.ceil(rows / ROWS_PER_INVOCATION);
   return runFlat(backend, {
-    key: "salienceChannelReduce",
+    key: "salienceChannelReduceGroups",
     code: SHADER,
     names: ["x"],
-    outputShape: [parts, channels],
-    invocations: parts * Math.ceil(channels / 4),
-    ints: { rows, rowsPer: ROWS_PER_INVOCATION, channels },
+    outputShape: [groups * parts, channels],
+    invocations: groups * parts * Math.ceil(channels / 4),
+    ints: { rows, parts, rowsPer: ROWS_PER_INVOCATION, channels },
     floats: { scale },
   }, [x]);
 }
 
-/** Sum (or Mean) over all axes but the last; other reductions go to `orig`. */
+/** Sum (or Mean) over all axes but the last (or but the first and last); others go to `orig`. */
 export function channelReduce(orig: KernelFunc, mean: boolean): KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
@@ -65,21 +72,26 @@ export function channelReduce(orig: KernelFunc, mean: boolean): KernelFunc {
       b,
     ) => a - b);
     const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
-    if (!leading || x.dtype !== "float32") return orig(args);
+    const inner = rank >= 3 && axes.length === rank - 2 && axes.every((a, i) => a === i + 1);
     const backend = args.backend as WebGpuBackend;
+    if (!(leading || inner) || !storedAsFloat32(backend, x)) return orig(args);
     const channels = x.shape[rank - 1]!;
-    const total = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    if (total === 0 || channels === 0) return orig(args);
+    const groups = inner ? x.shape[0]! : 1;
+    const total = x.shape.slice(inner ? 1 : 0, -1).reduce((a, b) => a * b, 1);
+    if (total === 0 || channels === 0 || groups === 0) return orig(args);
     // Each pass adds ROWS_PER_INVOCATION rows; the last one (a single part) also scales the mean.
     let cur = x, rows = total;
     do {
       const last = rows <= ROWS_PER_INVOCATION;
-      const next = pass(backend, cur, rows, channels, last && mean ? 1 / total : 1);
+      const next = pass(backend, cur, groups, rows, channels, last && mean ? 1 / total : 1);
       if (cur !== x) backend.disposeData(cur.dataId);
       cur = next;
-      rows = cur.shape[0]!;
+      rows = cur.shape[0]! / groups;
     } while (rows > 1);
-    const shape = keepDims ? [...Array(rank - 1).fill(1), channels] : [channels];
+    const ones = Array(axes.length).fill(1);
+    const shape = inner
+      ? (keepDims ? [groups, ...ones, channels] : [groups, channels])
+      : (keepDims ? [...ones, channels] : [channels]);
     return { dataId: cur.dataId, shape, dtype: "float32" } as tf.TensorInfo;
   };
 }

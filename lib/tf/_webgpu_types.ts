@@ -19,6 +19,16 @@ export type WebGpuBackend = tf.KernelBackend & {
 const WORKGROUP = 64;
 
 /**
+ * Whether `t` is float32 as the backend stores it: the backend declares a shader's input arrays by
+ * the stored dtype, which a cast may leave int32 or bool under a float32 TensorInfo.
+ */
+export function storedAsFloat32(backend: WebGpuBackend, t: tf.TensorInfo): boolean {
+  const map = (backend as unknown as { tensorMap?: { get(id: object): { dtype: string } } })
+    .tensorMap;
+  return t.dtype === "float32" && (map?.get(t.dataId)?.dtype ?? "float32") === "float32";
+}
+
+/**
  * Runs a WGSL `fn main(index : i32)` once per index below `invocations` (1-D workgroups of 64;
  * the shader returns early past the end, reading `uniforms.invocations`). `ints` and `floats`
  * are its other uniforms, declared in that order as i32 and f32. Returns the float32 output.

@@ -24,12 +24,15 @@ import "@tensorflow/tfjs-backend-cpu";
 import { checkConformance, CONFORMANCE_TOLERANCE } from "./_conformance.ts";
 import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
 import { filterGradChunk, installBoundedKernels, uninstallBoundedKernels } from "./_bounded.ts";
+import { groupedConv2d, hasGroupedConv } from "./_grouped.ts";
 import { isSoftwareAdapter, LOOP_CAP } from "../../kernels/gpu/mod.ts";
 
 export {
   checkConformance,
   CONFORMANCE_TOLERANCE,
   filterGradChunk,
+  groupedConv2d,
+  hasGroupedConv,
   installBoundedKernels,
   LOOP_CAP,
   uninstallBoundedKernels,

@@ -6,6 +6,7 @@
 // supported; `stackable()` says whether a model qualifies.
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import { groupedConv2d } from "../tf/mod.ts";
 
 /** Layer classes the stacked forward implements. */
 const SUPPORTED = new Set([
@@ -51,7 +52,8 @@ const pair = (v: unknown): [number, number] =>
 
 /**
  * Convolution of S models at once: x [S·B, H, W, Cin], filters [S, kh, kw, Cin, Cout]. Model s's
- * rows meet model s's filter only.
+ * rows meet model s's filter only: one grouped kernel per direction where the backend has it
+ * (our WebGPU kernels), one convolution per model otherwise.
  */
 export function stackedConv2d(
   x: tf.Tensor4D,
@@ -59,15 +61,7 @@ export function stackedConv2d(
   strides: [number, number],
   pad: "same" | "valid",
 ): tf.Tensor4D {
-  const S = filters.shape[0]!;
-  // One model: a reshape (tfjs's unstack gradient fails for a single output).
-  if (S === 1) {
-    const [, kh, kw, ci, co] = filters.shape as number[];
-    return tf.conv2d(x, tf.reshape(filters, [kh!, kw!, ci!, co!]), strides, pad);
-  }
-  const f = tf.unstack(filters, 0) as tf.Tensor4D[];
-  const xs = tf.split(x, S, 0) as tf.Tensor4D[];
-  return tf.concat(xs.map((xi, i) => tf.conv2d(xi, f[i]!, strides, pad)), 0);
+  return groupedConv2d(x, filters, strides, pad);
 }
 
 /** Adds a per-model vector v [S, C] to activations [S·B, …, C]. */

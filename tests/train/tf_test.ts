@@ -3,6 +3,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   checkConformance,
   filterGradChunk,
+  groupedConv2d,
+  hasGroupedConv,
   initTf,
   installBoundedKernels,
   LOOP_CAP,
@@ -152,10 +154,10 @@ gpuTest(
 );
 
 gpuTest(
-  "installBoundedKernels() Sum and Mean over leading axes match the CPU backend",
+  "installBoundedKernels() Sum and Mean over leading (or per-model inner) axes match the CPU backend",
   async () => {
     await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
-    const shapes = [[3, 5, 7, 6], [70001, 3], [2, 9, 4], [1, 1, 1, 5]];
+    const shapes = [[3, 5, 7, 6], [70001, 3], [2, 9, 4], [1, 1, 1, 5], [3, 70001, 4], [4, 3, 3, 8]];
     for (const shape of shapes) {
       const run = () =>
         tf.tidy(() => {
@@ -167,6 +169,10 @@ gpuTest(
             tf.mean(x, lead, true),
             tf.sum(x, lead.map((a) => a - shape.length), true),
             tf.sum(x, [shape.length - 1]), // not a leading-axes reduction: tfjs's kernel
+            // Per model of a stack [S, …, C]: every axis but the first and last.
+            ...(shape.length >= 3
+              ? [tf.sum(x, lead.slice(1)), tf.mean(x, lead.slice(1), true)]
+              : []),
           ].map((t) => tf.reshape(t, [-1]));
         });
       await tf.setBackend("cpu");
@@ -194,6 +200,8 @@ gpuTest(
       [[3, 5, 7, 8], [8]],
       [[8], [2, 3, 3, 8]],
       [[4, 6, 12], [1, 1, 12]],
+      [[3, 50, 8], [3, 1, 8]], // per model of a stack
+      [[2, 1, 1, 4], [2, 3, 5, 4]],
       [[5, 6], [6]], // 6 channels: not a multiple of 4, tfjs's kernel
       [[4, 4], [4, 4]], // same shape: tfjs's kernel
     ];
@@ -225,7 +233,69 @@ gpuTest(
         }
       });
     }
+    // A bool cast to float32 may stay stored as an integer: it must not reach our float shader.
+    const masked = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(Array.from({ length: 72 }, (_, i) => Math.sin(i)), [2, 3, 3, 4]);
+        const v = tf.tensor(Array.from({ length: 8 }, (_, i) => i + 1), [2, 1, 1, 4]);
+        return tf.reshape(tf.mul(v, tf.cast(tf.greater(x, 0), "float32")), [-1]);
+      });
+    await tf.setBackend("cpu");
+    const want = await masked().data();
+    await tf.setBackend("webgpu");
+    installBoundedKernels("webgpu");
+    assertEquals([...await masked().data()], [...want]);
     uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
+
+gpuTest(
+  "groupedConv2d() of S models (one dispatch per direction on WebGPU) matches per-model convolutions on the CPU backend",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    // [models, batch per model, side, in channels, out channels, stride, padding, kernel]
+    const cases = [
+      [3, 4, 28, 1, 8, 1, "same", 3],
+      [4, 3, 7, 32, 64, 1, "same", 3],
+      [2, 4, 16, 6, 10, 2, "valid", 3],
+      [3, 2, 9, 5, 7, 2, "same", 1],
+      // Long reductions: 1,152 channel terms per output, 37,632 positions per filter element.
+      [2, 2, 5, 128, 20, 1, "same", 3],
+      [2, 48, 28, 1, 4, 1, "same", 3],
+    ] as const;
+    for (const [S, b, h, ci, co, st, pad, k] of cases) {
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(
+            Array.from({ length: S * b * h * h * ci }, (_, i) => Math.sin(i * 0.7)),
+            [S * b, h, h, ci],
+          );
+          const f = tf.tensor(
+            Array.from({ length: S * k * k * ci * co }, (_, i) => Math.cos(i * 1.3)),
+            [S, k, k, ci, co],
+          );
+          const conv = (a: tf.Tensor, c: tf.Tensor) =>
+            groupedConv2d(a as tf.Tensor4D, c, [st, st], pad);
+          const [gx, gf] = tf.grads((a: tf.Tensor, c: tf.Tensor) => {
+            const y = conv(a, c);
+            return tf.sum(tf.mul(y, tf.sin(y)));
+          })([x, f]);
+          return [conv(x, f), gx!, gf!].map((t) => tf.reshape(t, [-1]));
+        });
+      await tf.setBackend("cpu");
+      const ref = await Promise.all(run().map((t) => t.data()));
+      await tf.setBackend("webgpu");
+      installBoundedKernels("webgpu");
+      ok(hasGroupedConv(), "grouped kernels registered on WebGPU");
+      const got = await Promise.all(run().map((t) => t.data()));
+      ref.forEach((r, j) => {
+        const e = relativeError(r, got[j]!);
+        ok(e < 1e-4, `case ${[S, b, h, ci, co, st, pad, k]} output ${j}: ${e}`);
+      });
+    }
+    uninstallBoundedKernels("webgpu");
+    ok(!hasGroupedConv(), "grouped kernels removed with the others");
     await tf.setBackend("cpu");
   },
 );

@@ -1,0 +1,139 @@
+// Grouped convolution for stacked populations: S models' images [S·B, H, W, C] and filters
+// [S, KH, KW, C, OC], model s's B images meeting model s's filter only, as one dispatch per
+// direction (forward, input gradient, filter gradient) with the tiled kernels of _tiled_conv.ts.
+// Registered as three WebGPU kernels; `groupedConv2d` runs them as one custom op with its gradient
+// where they are registered for the active backend, and splits per model otherwise.
+import * as tf from "@tensorflow/tfjs-core";
+import { convGeometry, runDirect, runFilterGrad } from "./_tiled_conv.ts";
+import type { KernelFunc, WebGpuBackend } from "./_webgpu_types.ts";
+
+/** Kernel names of the grouped convolution (forward, input gradient, filter gradient). */
+export const GROUPED_KERNELS = [
+  "SalienceGroupedConv2D",
+  "SalienceGroupedConv2DBackpropInput",
+  "SalienceGroupedConv2DBackpropFilter",
+] as const;
+
+type Attrs = { strides: [number, number]; pad: "same" | "valid" };
+
+const forward: KernelFunc = (args) => {
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as Attrs;
+  const S = filter.shape[0]!;
+  const g = convGeometry(x.shape, filter.shape.slice(1), attrs, S);
+  return runDirect(args.backend as WebGpuBackend, g, "forward", x, filter);
+};
+
+const inputGrad: KernelFunc = (args) => {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as Attrs & { inputShape: number[] };
+  const backend = args.backend as WebGpuBackend;
+  const S = filter.shape[0]!;
+  const g = convGeometry(attrs.inputShape, filter.shape.slice(1), attrs, S);
+  const transpose = tf.getKernel("Transpose", "webgpu")!.kernelFunc;
+  const ft = transpose({
+    inputs: { x: filter },
+    backend,
+    attrs: { perm: [0, 1, 2, 4, 3] },
+  }) as tf.TensorInfo;
+  const out = runDirect(backend, g, "input", dy, ft);
+  backend.disposeData(ft.dataId);
+  return out;
+};
+
+const filterGrad: KernelFunc = (args) => {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs as unknown as Attrs & { filterShape: number[] };
+  const S = attrs.filterShape[0]!;
+  const g = convGeometry(x.shape, attrs.filterShape.slice(1), attrs, S);
+  const sum = tf.getKernel("Sum", "webgpu")!.kernelFunc;
+  return runFilterGrad(args.backend as WebGpuBackend, g, x, dy, sum);
+};
+
+/** Registers the grouped-convolution kernels for `backendName` (a WebGPU backend). */
+export function registerGroupedKernels(backendName: string): string[] {
+  unregisterGroupedKernels(backendName);
+  [forward, inputGrad, filterGrad].forEach((kernelFunc, i) =>
+    tf.registerKernel({ kernelName: GROUPED_KERNELS[i]!, backendName, kernelFunc })
+  );
+  return [...GROUPED_KERNELS];
+}
+
+/** Removes what {@link registerGroupedKernels} registered. */
+export function unregisterGroupedKernels(backendName: string): void {
+  for (const name of GROUPED_KERNELS) {
+    if (tf.getKernel(name, backendName)) tf.unregisterKernel(name, backendName);
+  }
+}
+
+/** Whether the active backend runs {@link groupedConv2d} as one grouped kernel. */
+export function hasGroupedConv(): boolean {
+  return tf.getKernel(GROUPED_KERNELS[0], tf.getBackend()) !== undefined;
+}
+
+/**
+ * Convolution of S models at once: x [S·B, H, W, Cin], filters [S, kh, kw, Cin, Cout] → [S·B,
+ * oH, oW, Cout]; model s's rows meet model s's filter only. Differentiable in both inputs. One
+ * dispatch per direction where {@link hasGroupedConv}; otherwise one tf.conv2d per model.
+ *
+ * @throws {RangeError} when x's batch is not a multiple of S.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { groupedConv2d } from "./mod.ts";
+ * const y = groupedConv2d(tf.ones([4, 5, 5, 1]), tf.ones([2, 3, 3, 1, 2]), [1, 1], "same");
+ * if (y.shape.join() !== "4,5,5,2") throw new Error("wrong shape");
+ * ```
+ */
+export function groupedConv2d(
+  x: tf.Tensor4D,
+  filters: tf.Tensor,
+  strides: [number, number],
+  pad: "same" | "valid",
+): tf.Tensor4D {
+  const S = filters.shape[0]!;
+  if (filters.rank !== 5 || x.shape[0] % S !== 0) {
+    throw new RangeError(
+      `groupedConv2d needs filters [S, kh, kw, Cin, Cout] and S·B images; got filters [${filters.shape}] and ${
+        x.shape[0]
+      } images.`,
+    );
+  }
+  const [, kh, kw, ci, co] = filters.shape as number[];
+  if (S === 1) return tf.conv2d(x, tf.reshape(filters, [kh!, kw!, ci!, co!]), strides, pad);
+  if (!hasGroupedConv()) {
+    // tfjs's unstack gradient fails for a single output, hence S > 1 here.
+    const f = tf.unstack(filters, 0) as tf.Tensor4D[];
+    const xs = tf.split(x, S, 0) as tf.Tensor4D[];
+    return tf.concat(xs.map((xi, i) => tf.conv2d(xi, f[i]!, strides, pad)), 0);
+  }
+  const attrs = { strides, pad };
+  const op = tf.customGrad((a, b, save) => {
+    const xa = a as tf.Tensor4D, fb = b as tf.Tensor;
+    (save as tf.GradSaveFunc)([xa, fb]);
+    const value = tf.engine().runKernel(
+      GROUPED_KERNELS[0],
+      { x: xa, filter: fb },
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor4D;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const [sx, sf] = saved as [tf.Tensor4D, tf.Tensor];
+        return [
+          tf.engine().runKernel(
+            GROUPED_KERNELS[1],
+            { dy, filter: sf },
+            { ...attrs, inputShape: sx.shape } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor,
+          tf.engine().runKernel(
+            GROUPED_KERNELS[2],
+            { x: sx, dy },
+            { ...attrs, filterShape: sf.shape } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor,
+        ];
+      },
+    };
+  });
+  return op(x, filters) as tf.Tensor4D;
+}
