@@ -137,7 +137,8 @@ export function buildPlan(config: SweepConfig): PlanJson {
     runs,
     sharding: {
       rule: "round-robin",
-      description: "Shard i of n (0-based) trains the runs whose index % n === i.",
+      description:
+        "Shard i of n (0-based) trains the populations whose position % n === i: runs of one family, width and batch size in blocks of consecutive seeds (training.population), ordered by their first run's index; with population training off, the runs whose index % n === i.",
     },
   };
 }
