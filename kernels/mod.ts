@@ -11,35 +11,50 @@
  * no partial result is returned.
  *
  * The pipeline that runs. Every statistic of the analysis is a function of the per-sample Gram
- * matrices of the models' unit gradients, G_x[i][j] = ⟨u_i(x), u_j(x)⟩, so that is the
- * kernels' contract: {@linkcode sampleGrams}`(gpu, grads, { models, samples, dim })` takes a
- * float32 batch `[models][samples][dim]` and, in one compute pass and one submit per chunk of
- * samples, runs
+ * matrices of the models' unit gradients, G_x[i][j] = ⟨u_i(x), u_j(x)⟩, and of sums of them over
+ * model sets, so that is the kernels' contract. {@linkcode groupSums}`(gpu, grads, shape, plan,
+ * blockOf)` takes a float32 batch `[models][samples][dim]`, the model sets of a
+ * {@linkcode SetPlan} (the analysis's groups, then every split's halves) and each sample's
+ * bootstrap block, and in one compute pass and one submit per chunk of samples runs
  *
- * 1. `row_scales.wgsl`: each row's largest magnitude (a scaled norm, so 1e-20 gradients do not
- *    underflow), zero and NaN/±Inf rows flagged, the scaled rows written models-interleaved;
- * 2. `sample_grams.wgsl`: register-tiled Grams of the scaled rows for every sample;
+ * 1. `sample_grams/row_scales.wgsl`: each row's largest magnitude (a scaled norm, so 1e-20
+ *    gradients do not underflow), zero and NaN/±Inf rows flagged, the scaled rows written
+ *    models-interleaved;
+ * 2. `sample_grams/sample_grams.wgsl`: register-tiled Grams of the scaled rows for every sample
+ *    (rows longer than one dispatch's loop cap summed over several column ranges);
+ * 3. `group_sums/cosines.wgsl`: unit-vector cosines, rows left out zeroed;
+ * 4. `group_sums/block_sums.wgsl`: per bootstrap block the M×M pair sums Σ_x cos and the
+ *    live-pair counts (p_ind and its intervals);
+ * 5. `group_sums/set_sums.wgsl`: per sample and model the row sums Σ_{j∈s} cos[f][j] over each
+ *    set (leave-one-out t, cosines to other groups' means);
+ * 6. `group_sums/set_pairs.wgsl`: per sample the set-pair sums ‖S_a‖² and ⟨S_a, S_b⟩ (spherical
+ *    variance, mean directions, split halves, cross-width halves);
  *
- * then reads back only the M×M Grams and the row flags and finishes them into cosines (shared
- * with the reference). The group statistics that follow (group sums, leave-one-out t, split
- * halves, cosines to other groups' means) are computed from those Grams by `lib/analysis`.
- * `areaPool` (P×P area pooling, on the CPU) prepares pooled gradients.
+ * then reads back only those summaries (per batch: blocks × M² sums and counts, groups × n × M
+ * row sums, n × pairs pair sums, the M × n row flags), never the n × M × M Grams;
+ * `lib/analysis`'s `GramReducer` turns them into per-sample statistics at O(M·G + G²·splits)
+ * per sample. {@linkcode sampleGrams} runs steps 1–2 alone and returns the cosines (for callers
+ * that want the Grams themselves). `areaPool` (P×P area pooling, on the CPU) prepares pooled
+ * gradients.
  *
  * Kernels are {@linkcode Program} descriptors run by {@linkcode runPrograms} (`kernels/gpu/`):
  * pipelines cached by shader, source variant and `override` constants, one shared WGSL prelude.
  *
  * Precision: f32 products summed in f32 per invocation; cosines within 2e-6 of the float64
- * reference for short rows and 1e-5 at D = 70,000. Splitting a batch into chunks (lower
- * `maxBindingBytes` to force it) does not change a sample's result.
+ * reference for short rows and 1e-5 at D = 70,000 and 300,002; the analysis files within 1e-4
+ * (relative) of the reference path. Splitting a batch into chunks (lower `maxBindingBytes` to
+ * force it) does not change a sample's result.
  *
  * Limits: each dispatch's loop iterations per invocation are asserted under
  * {@linkcode LOOP_CAP} (Mesa's software adapters silently stop an invocation after 65,535);
  * a Gram dispatch walks at most `GRAM_COLUMNS` vec4 of a row and longer rows are split into
  * several dispatches that add their partial sums (rows up to about 2.1 M values, the row-scale
- * pass's bound).
+ * pass's bound); a chunk holds at most LOOP_CAP − 1 samples, so a block's pair sums over any
+ * number of samples are added up from bounded per-chunk loops; a set's loops run over its
+ * members (at most 65,536 models).
  *
  * `reference.*` holds the plain-TypeScript f64 version of each kernel (the test oracle and
- * the CPU path): `sampleGrams`, `areaPool`.
+ * the CPU path): `sampleGrams`, `groupSums` (from the reference's cosines), `areaPool`.
  *
  * @example
  * ```ts

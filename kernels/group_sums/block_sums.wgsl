@@ -1,6 +1,6 @@
 // Per-block pair sums: for every sample block b of a batch and every pair (i, j),
 // sums[b][i][j] = Σ_{x ∈ b} cos[x][i][j] and counts[b][i][j] = the samples of b where both rows
-// are live. The blocks are contiguous sample ranges of the batch (the bootstrap's blocks cut by
+// are live. Consecutive lanes read consecutive entries. The blocks are contiguous sample ranges of the batch (the bootstrap's blocks cut by
 // the batch), so the host adds a block's parts from consecutive batches; p_ind and its
 // intervals follow from these M×M sums alone.
 //
@@ -10,8 +10,8 @@
 //
 // Bindings:
 //   0 params  uniform: models, samples (in this dispatch), blocks, gridX.
-//   1 cos     storage read: samples × models × models f32 (cosines.wgsl's output).
-//   2 status  storage read: one u32 per row, model-major [models][samples] (0 = live).
+//   1 cosines storage read: samples × models × models f32 (cosines.wgsl's output).
+//   2 inv     storage read: samples × models f32, > 0 for a live row (inv_norms.wgsl).
 //   3 ranges  storage read: per block its first sample and one past its last (u32 pairs).
 //   4 sums    storage read_write: blocks × models × models f32.
 //   5 counts  storage read_write: blocks × models × models u32.
@@ -27,7 +27,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> cosines: array<f32>;
-@group(0) @binding(2) var<storage, read> status: array<u32>;
+@group(0) @binding(2) var<storage, read> inv: array<f32>;
 @group(0) @binding(3) var<storage, read> ranges: array<u32>;
 @group(0) @binding(4) var<storage, read_write> sums: array<f32>;
 @group(0) @binding(5) var<storage, read_write> counts: array<u32>;
@@ -42,13 +42,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   }
   let b = e / mm;
   let ij = e % mm;
-  let si = (ij / m) * params.samples;
-  let sj = (ij % m) * params.samples;
+  let i = ij / m;
+  let j = ij % m;
   var s = 0.0;
   var c = 0u;
   for (var x = ranges[2u * b]; x < ranges[2u * b + 1u]; x++) {
     s += cosines[x * mm + ij];
-    if (status[si + x] == 0u && status[sj + x] == 0u) {
+    if (inv[x * m + i] > 0.0 && inv[x * m + j] > 0.0) {
       c++;
     }
   }

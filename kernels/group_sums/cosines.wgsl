@@ -1,16 +1,16 @@
-// Cosines from scaled Grams: the first of the group reductions. One invocation per entry
-// (x, i, j) of a batch's Grams: cos[x][i][j] = raw[x][i][j] / √(raw[x][i][i] · raw[x][j][j])
-// clamped to [−1, 1], 1 on the diagonal of a live row, and 0 in every row and column of a row
-// that row_scales.wgsl left out (zero, or holding NaN/±Inf). The scaled rows' largest value is
-// 1, so a live row's raw[i][i] is at least 1 and no product under- or overflows.
+// Cosines from scaled Grams. One invocation per entry (x, i, j) of a batch's Grams:
+// cos[x][i][j] = raw[x][i][j] · (inv[x][i] · inv[x][j]) clamped to [−1, 1], 1 on the diagonal of
+// a live row, and 0 in every row and column of a row that row_scales.wgsl left out (zero, or
+// holding NaN/±Inf; its inverse norm is 0, inv_norms.wgsl). Consecutive lanes read
+// consecutive entries and inverse norms.
 //
 // Workgroup: WG invocations (a pipeline constant). No loop (loop bound 0).
 //
 // Bindings:
-//   0 params  uniform: models, samples (in this dispatch), gridX.
-//   1 raw     storage read: samples × models × models f32 (sample_grams.wgsl's output).
-//   2 status  storage read: one u32 per row, model-major [models][samples] (0 = live).
-//   3 cos     storage read_write: samples × models × models f32.
+//   0 params   uniform: models, samples (in this dispatch), gridX.
+//   1 raw      storage read: samples × models × models f32 (sample_grams.wgsl's output).
+//   2 inv      storage read: samples × models f32 (inv_norms.wgsl's output).
+//   3 cosines  storage read_write: samples × models × models f32.
 
 override WG: u32 = 64u;
 
@@ -22,7 +22,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> raw: array<f32>;
-@group(0) @binding(2) var<storage, read> status: array<u32>;
+@group(0) @binding(2) var<storage, read> inv: array<f32>;
 @group(0) @binding(3) var<storage, read_write> cosines: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -36,16 +36,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   let x = e / mm;
   let i = (e % mm) / m;
   let j = e % m;
-  let di = raw[x * mm + i * m + i];
-  let dj = raw[x * mm + j * m + j];
-  var c = 0.0;
-  let live = status[i * params.samples + x] == 0u && status[j * params.samples + x] == 0u;
-  if (live && di > 0.0 && dj > 0.0) {
-    if (i == j) {
-      c = 1.0;
-    } else {
-      c = clamp(raw[e] / sqrt(di * dj), -1.0, 1.0);
-    }
+  let a = inv[x * m + i];
+  let b = inv[x * m + j];
+  // a · b first: the product is symmetric, so cos[x][i][j] and cos[x][j][i] are the same f32.
+  var c = clamp(raw[e] * (a * b), -1.0, 1.0);
+  if (i == j && a > 0.0) {
+    c = 1.0;
   }
   cosines[e] = c;
 }

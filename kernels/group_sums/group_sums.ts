@@ -1,13 +1,13 @@
 /**
- * The group reductions on the device: after the Gram stage (`row_scales`, `sample_grams`), four
- * programs in the same compute pass and submit — `cosines` (unit-vector cosines, rows left out
- * zeroed), `block_sums` (per-block pair sums and counts), `set_sums` (per-model row sums over
+ * The group reductions on the device: after the Gram stage (`row_scales`, `sample_grams`), five
+ * programs in the same compute pass and submit — `inv_norms` (sample-major inverse norms, 0 for
+ * rows left out), `cosines` (unit-vector cosines, rows left out zeroed), `block_sums` (per-block pair sums and counts), `set_sums` (per-model row sums over
  * model sets) and `set_pairs` (per-sample set-pair sums) — and only those summaries are read
  * back: per batch `[blocks][M][M]` sums and counts, `[G][n][M]` row sums, `[n][pairs]` pair
  * sums and the `[M][n]` row flags, never the `[n][M][M]` Grams.
  */
 import { runUnit } from "../gpu/dispatch.ts";
-import type { Gpu } from "../gpu/gpu.ts";
+import { type Gpu, LOOP_CAP } from "../gpu/gpu.ts";
 import type { Dispatch, Program } from "../gpu/program.ts";
 import { runPrograms } from "../gpu/program.ts";
 import {
@@ -40,22 +40,28 @@ const program = (file: string, params: string[], bindings: string[]): Program =>
   bindings,
 });
 
+/** Sample-major inverse norms of the scaled rows, 0 for rows left out. */
+export const INV_NORMS: Program = program("inv_norms.wgsl", ["models", "samples"], [
+  "raw",
+  "status",
+  "inv",
+]);
 /** Cosines from scaled Grams, rows left out zeroed. */
 export const COSINES: Program = program("cosines.wgsl", ["models", "samples"], [
   "raw",
-  "status",
+  "inv",
   "cosines",
 ]);
 /** Per-block pair sums and live-pair counts. */
 export const BLOCK_SUMS: Program = program("block_sums.wgsl", ["models", "samples", "blocks"], [
   "cosines",
-  "status",
+  "inv",
   "ranges",
   "sums",
   "counts",
 ]);
 /** Per-model row sums over model sets. */
-export const SET_SUMS: Program = program("set_sums.wgsl", ["models", "samples", "sets"], [
+export const SET_SUMS: Program = program("set_sums.wgsl", ["models", "samples", "s0", "s1"], [
   "cosines",
   "starts",
   "members",
@@ -70,10 +76,38 @@ export const SET_PAIRS: Program = program("set_pairs.wgsl", ["models", "samples"
   "out",
 ]);
 
-/** The four reduction programs. */
-export const GROUP_SUM_PROGRAMS: readonly Program[] = [COSINES, BLOCK_SUMS, SET_SUMS, SET_PAIRS];
+/** The five reduction programs. */
+export const GROUP_SUM_PROGRAMS: readonly Program[] = [
+  INV_NORMS,
+  COSINES,
+  BLOCK_SUMS,
+  SET_SUMS,
+  SET_PAIRS,
+];
 
 const workgroups = (items: number) => Math.ceil(items / REDUCE_WG);
+
+/**
+ * The plan's sets cut into consecutive ranges [s0, s1) whose walk — one step per set and one
+ * per member — stays under the loop cap: one `set_sums` dispatch each, with its loop bound. A
+ * set alone over the cap still gets its own range (the dispatcher's assertion then refuses it).
+ */
+export function setRanges(plan: SetPlan, cap = LOOP_CAP): Array<[number, number, number]> {
+  const out: Array<[number, number, number]> = [];
+  const sets = plan.starts.length - 1;
+  let s0 = 0, bound = 0;
+  for (let s = 0; s < sets; s++) {
+    const step = 1 + plan.starts[s + 1]! - plan.starts[s]!;
+    if (s > s0 && bound + step > cap) {
+      out.push([s0, s, bound]);
+      s0 = s;
+      bound = 0;
+    }
+    bound += step;
+  }
+  if (sets > s0) out.push([s0, sets, bound]);
+  return out;
+}
 
 /**
  * The group reductions of a gradient batch `[models][samples][dim]` (float32, model-major):
@@ -162,6 +196,7 @@ async function groupSumsOnDevice(
     }
     const part = await runUnit(gpu, "group sums", async (device, buffers) => {
       const stage = await gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
+      const inv = buffers.storage("inverse norms", n * m * 4);
       const cosines = buffers.storage("cosines", n * mm * 4);
       const sums = buffers.storage("block sums", nb * mm * 4, true);
       const counts = buffers.storage("block counts", nb * mm * 4, true);
@@ -172,9 +207,16 @@ async function groupSumsOnDevice(
       const dispatches: Dispatch[] = [
         ...stage.dispatches,
         {
+          program: INV_NORMS,
+          params: { models: m, samples: n },
+          bindings: { raw: stage.grams, status: stage.status, inv },
+          workgroups: workgroups(n * m),
+          loopBound: 0,
+        },
+        {
           program: COSINES,
           params: { models: m, samples: n },
-          bindings: { raw: stage.grams, status: stage.status, cosines },
+          bindings: { raw: stage.grams, inv, cosines },
           workgroups: workgroups(n * mm),
           loopBound: 0,
         },
@@ -183,7 +225,7 @@ async function groupSumsOnDevice(
           params: { models: m, samples: n, blocks: nb },
           bindings: {
             cosines,
-            status: stage.status,
+            inv,
             ranges: buffers.storage("block ranges", local.ranges),
             sums,
             counts,
@@ -191,13 +233,13 @@ async function groupSumsOnDevice(
           workgroups: workgroups(nb * mm),
           loopBound: longest,
         },
-        {
+        ...setRanges(plan).map(([s0, s1, bound]): Dispatch => ({
           program: SET_SUMS,
-          params: { models: m, samples: n, sets },
+          params: { models: m, samples: n, s0, s1 },
           bindings: { cosines, starts, members, sums: rows },
-          workgroups: workgroups(sets * n * m),
-          loopBound: setLoop,
-        },
+          workgroups: workgroups(n * m),
+          loopBound: bound,
+        })),
         {
           program: SET_PAIRS,
           params: { models: m, samples: n, pairs: np },

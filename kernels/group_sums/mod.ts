@@ -9,9 +9,11 @@ export {
   COSINES,
   GROUP_SUM_PROGRAMS,
   groupSums,
+  INV_NORMS,
   REDUCE_WG,
   SET_PAIRS,
   SET_SUMS,
+  setRanges,
 } from "./group_sums.ts";
 export {
   blockRanges,

@@ -4,8 +4,9 @@
 // ⟨S_a, S_b⟩. Spherical variance, the mean-direction cosines, the split halves and the
 // cross-width halves follow from these per-sample scalars.
 //
-// Workgroup: WG invocations (a pipeline constant), one per (x, p). Loop bound per invocation:
-// the largest set (asserted under the cap).
+// Workgroup: WG invocations (a pipeline constant), one per (p, x), samples fastest: the lanes
+// of a workgroup mostly share one pair, so they walk the same members in step (no divergent
+// loops). Loop bound per invocation: the largest set (asserted under the cap).
 //
 // Bindings:
 //   0 params   uniform: models, samples (in this dispatch), pairs, gridX.
@@ -37,13 +38,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   if (e >= params.samples * params.pairs) {
     return;
   }
-  let x = e / params.pairs;
-  let p = e % params.pairs;
+  let p = e / params.samples;
+  let x = e % params.samples;
   let a = pairList[2u * p];
   let base = (pairList[2u * p + 1u] * params.samples + x) * params.models;
   var acc = 0.0;
   for (var k = starts[a]; k < starts[a + 1u]; k++) {
     acc += sums[base + members[k]];
   }
-  out[e] = acc;
+  out[x * params.pairs + p] = acc;
 }

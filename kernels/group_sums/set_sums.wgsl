@@ -4,14 +4,19 @@
 // leave-one-out t (the row of f's own group), the cosine of f to another group's mean, and,
 // summed once more over a set (set_pairs.wgsl), every group and half-group norm.
 //
+// One invocation per (x, f) walks the sets s0 … s1 − 1 of its dispatch (a software adapter
+// pays per workgroup, so one workgroup per set would cost more than the sums). The Grams are
+// symmetric, so it reads column f of the members' rows, cos[x][j][f]: consecutive lanes
+// (consecutive f) read consecutive addresses.
+//
 // Sets are a CSR list: set s holds members[starts[s]] … members[starts[s + 1] − 1].
 //
-// Workgroup: WG invocations (a pipeline constant), one per (s, x, f). Loop bound per
-// invocation: the largest set (asserted under the cap).
+// Workgroup: WG invocations (a pipeline constant). Loop bound per invocation: (s1 − s0) plus
+// the members of those sets (the host splits the sets into dispatches under the cap).
 //
 // Bindings:
-//   0 params   uniform: models, samples (in this dispatch), sets, gridX.
-//   1 cos      storage read: samples × models × models f32 (cosines.wgsl's output).
+//   0 params   uniform: models, samples (in this dispatch), s0, s1, gridX.
+//   1 cosines  storage read: samples × models × models f32 (cosines.wgsl's output).
 //   2 starts   storage read: sets + 1 u32.
 //   3 members  storage read: u32 model indices.
 //   4 sums     storage read_write: sets × samples × models f32.
@@ -21,7 +26,8 @@ override WG: u32 = 64u;
 struct Params {
   models: u32,
   samples: u32,
-  sets: u32,
+  s0: u32,
+  s1: u32,
   gridX: u32,
 }
 
@@ -36,14 +42,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   let m = params.models;
   let per = params.samples * m;
   let e = flatWorkgroup(wid, params.gridX) * WG + lane;
-  if (e >= params.sets * per) {
+  if (e >= per) {
     return;
   }
-  let s = e / per;
-  let row = (e % per) * m; // (x · M + f) · M
-  var acc = 0.0;
-  for (var k = starts[s]; k < starts[s + 1u]; k++) {
-    acc += cosines[row + members[k]];
+  let x = e / m;
+  let base = x * m * m + e % m;
+  for (var s = params.s0; s < params.s1; s++) {
+    var acc = 0.0;
+    for (var k = starts[s]; k < starts[s + 1u]; k++) {
+      acc += cosines[base + members[k] * m];
+    }
+    sums[s * per + e] = acc;
   }
-  sums[e] = acc;
 }

@@ -2,10 +2,15 @@
 // definitions, the device against the reference on odd shapes, split batches and blocks, and
 // reductions over far more than 65,535 samples.
 import { groupSums, LOOP_CAP, reference, ROW_LIVE, setPlan } from "../../kernels/mod.ts";
-import { blockRanges, GROUP_SUM_PROGRAMS, largestSet } from "../../kernels/group_sums/mod.ts";
+import {
+  blockRanges,
+  GROUP_SUM_PROGRAMS,
+  largestSet,
+  setRanges,
+} from "../../kernels/group_sums/mod.ts";
 import { programSource } from "../../kernels/gpu/mod.ts";
 import { assertClose, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
-import { assertRejects, assertThrows } from "../_shared/assert.ts";
+import { assertEquals, assertRejects, assertThrows } from "../_shared/assert.ts";
 
 /** Unit-vector cosine of two rows straight from the definition (0 when either is not live). */
 function cosine(g: Float32Array, d: number, oi: number, oj: number): number {
@@ -98,6 +103,10 @@ Deno.test("setPlan() and blockRanges() refuse bad members, pairs and decreasing 
     throw new Error(`${blocks} / ${ranges}`);
   }
   if (largestSet(setPlan(5, [[0], [1, 2, 3], []], 0, [])) !== 3) throw new Error("largest set");
+  // set_sums dispatches: one step per set and per member, each dispatch's walk under the cap.
+  const plan = setPlan(6, [[0, 1, 2], [3, 4, 5], [0, 2, 4], [1, 2, 3, 4, 5]], 0, []);
+  assertEquals(setRanges(plan, 10), [[0, 2, 8], [2, 4, 10]]);
+  assertEquals(setRanges(plan), [[0, 4, 18]]);
 });
 
 Deno.test("the group-sum programs take WG as a pipeline constant and get the prelude", async () => {
@@ -143,6 +152,36 @@ for (const v of variants) {
       }
     }
   });
+
+  variantTest(
+    v,
+    "groupSums() cosines are exactly symmetric (cos[i][j] and cos[j][i] one f32)",
+    async (gpu) => {
+      const [m, s, d] = [9, 4, 21];
+      const g = randomGrads(99, m * s * d, 1e3);
+      const singles = Array.from({ length: m }, (_, i) => [i]);
+      const pairs: Array<[number, number]> = [];
+      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) pairs.push([i, j]);
+      const plan = setPlan(m, singles, 0, pairs);
+      const got = await groupSums(
+        gpu,
+        g,
+        { models: m, samples: s, dim: d },
+        plan,
+        new Int32Array(s),
+      );
+      for (let x = 0; x < s; x++) {
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < m; j++) {
+            const a = got.pairSums[x * m * m + i * m + j], b = got.pairSums[x * m * m + j * m + i];
+            if (a !== b) {
+              throw new Error(`sample ${x}: cos(${i}, ${j}) = ${a} but cos(${j}, ${i}) = ${b}`);
+            }
+          }
+        }
+      }
+    },
+  );
 
   variantTest(
     v,
