@@ -1,11 +1,17 @@
 /**
- * Sections of the claims page that set our figures beside other settings: the same salience
- * pooled to 8×8 and unpooled (`pooling.json`), and our figures beside the paper's published ones
- * (`paper.json`).
+ * Sections that set our figures beside other settings: the same salience pooled to 8×8 and
+ * unpooled (`pooling.json`), our figures beside the paper's published ones (`paper.json`), and
+ * t against μ including the model beside the leave-one-out μ (`marginals.json`).
  * @module
  */
 import type { JSX } from "preact";
-import type { PaperFile, PoolingFile, PoolingVariant } from "../analysis/schema.ts";
+import type {
+  GroupMarginal,
+  MarginalsFile,
+  PaperFile,
+  PoolingFile,
+  PoolingVariant,
+} from "../analysis/schema.ts";
 import { DataTable, Figure, intervalText, num } from "./components.tsx";
 import type { RouteContext } from "./router.ts";
 
@@ -137,6 +143,72 @@ export function PaperSection(
             <td>{r.differs}</td>
           </tr>
         ))}
+      </DataTable>
+    </Figure>
+  );
+}
+
+/**
+ * t against μ including the model beside the leave-one-out t, each with what independent draws
+ * with the group's p(k, k) predict, so the bias of each estimate of μ is visible. Renders nothing
+ * when the analysis did not compute it. Cost: one render.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { MeanDirectionSection } from "./comparison_sections.tsx";
+ * const ctx = {
+ *   params: { sweep: "s" }, query: new URLSearchParams(), store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/distributions/", mode: "server" as const, href: (to: string) => to,
+ * };
+ * const html = renderToString(MeanDirectionSection({ groups: [], note: undefined, ctx, sweep: "s" }));
+ * if (html !== "") throw new Error(html);
+ * ```
+ */
+export function MeanDirectionSection(
+  props: {
+    groups: readonly GroupMarginal[];
+    note: MarginalsFile["muIncludingModel"];
+    ctx: RouteContext;
+    sweep: string;
+  },
+): JSX.Element | null {
+  const rows = props.groups.filter((g) => g.includingModel);
+  if (!props.note || rows.length === 0) return null;
+  return (
+    <Figure
+      title="μ including the model beside leave-one-out"
+      ctx={props.ctx}
+      sweep={props.sweep}
+      file="marginals.json"
+      caption={props.note}
+    >
+      <DataTable
+        head={[
+          "Group",
+          "Seeds",
+          "p(k, k)",
+          "E[t] leave-one-out",
+          "expected",
+          "E[t] including the model",
+          "expected",
+          "√p (population)",
+        ]}
+      >
+        {rows.map((g) => {
+          const inc = g.includingModel!, e = inc.expected;
+          return (
+            <tr>
+              <th>{g.family} k={g.k}</th>
+              <td>{e ? e.seeds : "–"}</td>
+              <td>{num(e?.pWithin, 4)}</td>
+              <td>{num(g.pooled.mean, 4)}</td>
+              <td>{num(e?.leaveOneOut, 4)}</td>
+              <td>{num(inc.pooled.mean, 4)}</td>
+              <td>{num(e?.includingModel, 4)}</td>
+              <td>{num(e?.population, 4)}</td>
+            </tr>
+          );
+        })}
       </DataTable>
     </Figure>
   );

@@ -421,7 +421,25 @@ async function writeAnalysis(
         r2LogDensity: round(0.9 - 0.02 * lvl(g.k), 4),
         points: 40,
       },
+      includingModel: {
+        pooled: {
+          pairs: 3 * N,
+          mean: round(tMean(g) + 0.2),
+          density: gauss(tMean(g) + 0.2, 0.04),
+          bandwidth: 0.012,
+          deciles: zq.map((z) => round(tMean(g) + 0.2 + 0.04 * z)),
+        },
+        perImage: [],
+        expected: {
+          pWithin: 0.09,
+          seeds: 3,
+          population: 0.3,
+          leaveOneOut: 0.1718,
+          includingModel: 0.6683,
+        },
+      },
     })),
+    muIncludingModel: "groups[].includingModel: t with μ including the model (test fixture)",
     saw: { reference: "smallest-k", densityFloor, logPsi },
     randomBaseline: {
       p: pGrid,

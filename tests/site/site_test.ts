@@ -123,6 +123,13 @@ Deno.test("createApp() claims page sets the pooled and unpooled analyses side by
   assertEquals((await get(`/sweeps/${sweep}/data/pooling.json`)).res.status, 200);
 });
 
+Deno.test("createApp() distributions page sets t with μ including the model beside leave-one-out", async () => {
+  const { text } = await get(`/sweeps/${sweep}/distributions/`);
+  assertStringIncludes(text, "μ including the model beside leave-one-out");
+  assertStringIncludes(text, "<td>0.1718</td><td>");
+  assertStringIncludes(text, "<td>0.6683</td><td>0.3000</td>");
+});
+
 Deno.test("createApp() claims page sets our figures beside the paper's with what differs", async () => {
   const { text } = await get(`/sweeps/${sweep}/claims/`);
   assertStringIncludes(text, "Compared with the paper");

@@ -9,6 +9,7 @@ import type { MarginalsFile } from "../../../lib/analysis/schema.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import { AnalysisPage, DataTable, Figure, num } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
+import { MeanDirectionSection } from "../../../lib/site/comparison_sections.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -215,6 +216,7 @@ function Sections(
             )}
           </Figure>
         )}
+        <MeanDirectionSection groups={groups} note={m.muIncludingModel} ctx={ctx} sweep={sweep} />
       </section>
       <section>
         <h2>Saw fit</h2>
