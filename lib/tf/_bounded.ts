@@ -4,6 +4,7 @@
 // the partial results. Each wrapper calls the backend's own kernel on every chunk.
 import * as tf from "@tensorflow/tfjs-core";
 import { tiledConv2D, tiledConv2DBackpropFilter, tiledConv2DBackpropInput } from "./_tiled_conv.ts";
+import { windowMaxPoolGrad } from "./_pool_grad.ts";
 import { registerGroupedKernels, unregisterGroupedKernels } from "./_grouped.ts";
 import { channelReduce } from "./_channel_reduce.ts";
 import { channelBinary } from "./_channel_binary.ts";
@@ -83,7 +84,8 @@ export type BoundedMode = "tiled" | "chunked";
  * Conv2DBackpropInput and Conv2DBackpropFilter (see `_tiled_conv.ts`: up to 16 pixels × 16
  * channels of accumulators per invocation, the filter gradient over at most FILTER_CHUNK
  * positions per invocation with partial tiles summed), per-channel Sum/Mean over the leading
- * axes, and Add/Sub/Multiply/RealDiv of an activation with a per-channel vector — each several
+ * axes, Add/Sub/Multiply/RealDiv of an activation with a per-channel (or per-model) vector,
+ * and MaxPoolGrad of non-overlapping windows — each several
  * times faster than tfjs's own on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
  * stay under `cap`. Replaces any earlier replacement. Returns the names of the kernels replaced.
  */
@@ -116,6 +118,7 @@ export function installBoundedKernels(
     replace("Sum", (o) => channelReduce(o, false)),
     replace("Mean", (o) => channelReduce(o, true)),
     ...["Add", "Sub", "Multiply", "RealDiv"].map((n) => replace(n, (o) => channelBinary(n, o))),
+    replace("MaxPoolGrad", (o) => windowMaxPoolGrad(o)),
     ...registerGroupedKernels(backendName),
   ];
 }

@@ -299,3 +299,42 @@ gpuTest(
     await tf.setBackend("cpu");
   },
 );
+
+gpuTest(
+  "installBoundedKernels() MaxPoolGrad matches the CPU backend, ties and odd sides included",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    // [shape, window, stride, padding]; the last two are not plain windows: tfjs's kernel, which
+    // breaks ties unlike the CPU backend, so those inputs have none.
+    const cases: [[number, number, number, number], number, number, "valid" | "same"][] = [
+      [[2, 28, 28, 16], 2, 2, "valid"],
+      [[3, 7, 7, 8], 2, 2, "valid"],
+      [[2, 9, 6, 4], 3, 3, "valid"],
+      [[2, 8, 8, 4], 3, 2, "same"],
+      [[2, 6, 6, 6], 2, 2, "valid"],
+    ];
+    for (const [shape, k, s, pad] of cases) {
+      const run = () =>
+        tf.tidy(() => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          // Rounded and ReLU'd: many ties, zeros among them.
+          const raw = tf.tensor(Array.from({ length: n }, (_, i) => 3 * Math.sin(i * 0.61)), shape);
+          const ours = k === s && pad === "valid" && shape[3] % 4 === 0;
+          const x = (ours ? tf.relu(tf.round(raw)) : raw) as tf.Tensor4D;
+          const g = tf.grad((a: tf.Tensor) => {
+            const y = tf.maxPool(a as tf.Tensor4D, k, s, pad);
+            return tf.sum(tf.mul(y, tf.cos(tf.reshape(tf.range(0, y.size), y.shape))));
+          })(x);
+          return tf.reshape(g, [-1]);
+        });
+      await tf.setBackend("cpu");
+      const want = await run().data();
+      await tf.setBackend("webgpu");
+      installBoundedKernels("webgpu");
+      const got = await run().data();
+      ok(relativeError(want, got) < 1e-6, `${shape} ${k}/${s} ${pad}`);
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);

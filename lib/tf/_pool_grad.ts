@@ -1,0 +1,102 @@
+// MaxPoolGrad for non-overlapping windows (stride = window, no padding: our CNN families' 2×2
+// pools) for tfjs-backend-webgpu. tfjs computes every window's argmax into an int buffer, then
+// loops, for each input pixel, over every window that could hold it. Here one invocation owns one
+// window cell and 4 channels: it finds each channel's first maximum (the CPU backend's choice
+// among ties) and writes dy there and zero elsewhere, so every input element is written exactly
+// once (cells past the last whole window, when a side is not a multiple of the stride, get
+// zeros). Loops: a fixed KH·KW iterations per invocation.
+import * as tf from "@tensorflow/tfjs-core";
+import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
+import { assertLoopBound } from "../../kernels/gpu/mod.ts";
+
+const shader = (kh: number, kw: number) => `
+fn main(index : i32) {
+  if (index >= uniforms.invocations) { return; }
+  let tiles = uniforms.c / 4;
+  let t = index % tiles;
+  var r = index / tiles;
+  let cx = r % uniforms.cellsW;
+  r = r / uniforms.cellsW;
+  let cy = r % uniforms.cellsH;
+  let n = r / uniforms.cellsH;
+  let c0 = t * 4;
+  let whole = cy < uniforms.oh && cx < uniforms.ow;
+  var best = vec4<f32>(0.0);
+  var at = vec4<i32>(-1);
+  if (whole) {
+    for (var k = 0; k < ${kh * kw}; k = k + 1) {
+      let iy = cy * ${kh} + k / ${kw};
+      let ix = cx * ${kw} + k % ${kw};
+      let b = ((n * uniforms.h + iy) * uniforms.w + ix) * uniforms.c + c0;
+      let v = vec4<f32>(x[b], x[b + 1], x[b + 2], x[b + 3]);
+      let better = v > best | at < vec4<i32>(0);
+      best = select(best, v, better);
+      at = select(at, vec4<i32>(k), better);
+    }
+  }
+  let db = ((n * uniforms.oh + min(cy, uniforms.oh - 1)) * uniforms.ow + min(cx, uniforms.ow - 1)) * uniforms.c + c0;
+  let d = select(vec4<f32>(0.0), vec4<f32>(dy[db], dy[db + 1], dy[db + 2], dy[db + 3]), vec4<bool>(whole));
+  for (var k = 0; k < ${kh * kw}; k = k + 1) {
+    let iy = cy * ${kh} + k / ${kw};
+    let ix = cx * ${kw} + k % ${kw};
+    if (iy < uniforms.h && ix < uniforms.w) {
+      let o = select(vec4<f32>(0.0), d, at == vec4<i32>(k));
+      let b = ((n * uniforms.h + iy) * uniforms.w + ix) * uniforms.c + c0;
+      result[b] = o.x;
+      result[b + 1] = o.y;
+      result[b + 2] = o.z;
+      result[b + 3] = o.w;
+    }
+  }
+}
+`;
+
+/** MaxPoolGrad with our kernel for non-overlapping, unpadded windows and C % 4 = 0. */
+export function windowMaxPoolGrad(orig: KernelFunc): KernelFunc {
+  return (args) => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const attrs = args.attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: "valid" | "same" | number;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    };
+    const backend = args.backend as WebGpuBackend;
+    if (input.shape.length !== 4 || !storedAsFloat32(backend, input)) return orig(args);
+    if (!storedAsFloat32(backend, dy)) return orig(args);
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+    const p = info.padInfo;
+    if (
+      kh !== sh || kw !== sw || p.top || p.left || p.bottom || p.right ||
+      info.inChannels % 4 !== 0 ||
+      info.outHeight !== Math.floor(info.inHeight / sh) ||
+      info.outWidth !== Math.floor(info.inWidth / sw)
+    ) return orig(args);
+    assertLoopBound("window MaxPoolGrad", 2 * kh * kw);
+    const cellsH = Math.ceil(info.inHeight / sh), cellsW = Math.ceil(info.inWidth / sw);
+    return runFlat(backend, {
+      key: `salienceWindowMaxPoolGrad_${kh}_${kw}`,
+      code: shader(kh, kw),
+      names: ["dy", "x"],
+      outputShape: input.shape,
+      invocations: info.batchSize * cellsH * cellsW * (info.inChannels / 4),
+      ints: {
+        c: info.inChannels,
+        h: info.inHeight,
+        w: info.inWidth,
+        oh: info.outHeight,
+        ow: info.outWidth,
+        cellsH,
+        cellsW,
+      },
+    }, [dy, input]);
+  };
+}
