@@ -265,7 +265,9 @@ export function dryRunReport(
       ? `training   none: ${config.checkpoints.length} checkpoints loaded (PyTorch or ours), backend ${config.backend}`
       : `training   ${t.epochs} epochs, batch ${
         t.batchSizes.join("/")
-      }, SGD lr ${t.lr} (${t.schedule}), backend ${config.backend}`,
+      }, SGD lr ${t.lr} (${t.schedule})${
+        t.preciseBN != null ? `, precise BN over ${t.preciseBN} batches` : ""
+      }, backend ${config.backend}`,
   );
   out.push(
     `salience   ${config.salience.scalar}, ${

@@ -186,7 +186,7 @@ export const REFERENCE_FLOPS_PER_SECOND = 1e13;
 
 /**
  * Estimates the cost of a plan. FLOPs per run: `epochs · (train · 3F + test · F) + probe · 3F
- * (+ probe · F for logits)`, with F = 2 · forward MACs per image (backward ≈ twice the
+ * (+ probe · F for logits; + (preciseBN · batch + test) · F with precise batch norm)`, with F = 2 · forward MACs per image (backward ≈ twice the
  * forward); a config's `checkpoints` train nothing, so their first term is `test · F`.
  * Cost: O(families × widths).
  *
@@ -232,7 +232,10 @@ export function planCost(
       // A checkpoint run trains nothing: it evaluates the test split once.
       const training = config.checkpoints ? test * f : config.training.epochs *
         (train * 3 * f + test * f);
-      const flopsPerRun = training + probe * 3 * f +
+      // Precise BN: its batches' forward passes and one more test evaluation.
+      const pbn = config.checkpoints ? null : config.training.preciseBN ?? null;
+      const recal = pbn === null ? 0 : Math.min(pbn * r.batchSize, train) * f + test * f;
+      const flopsPerRun = training + recal + probe * 3 * f +
         (config.experiments.logits ? probe * f : 0) +
         probe * (3 * f * (extra.methods + extra.epochs) + extra.forwards * f);
       m = { family: r.family, k: r.k, params: c.params, flopsPerRun };

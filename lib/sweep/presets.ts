@@ -77,8 +77,10 @@ function paper(name: string, dataset: string): SweepConfig {
 }
 
 /**
- * Every preset, fully resolved. `default` is what `deno task sweep` runs with no arguments; it
- * is sized to finish in minutes on a 2-core machine with a software WebGPU adapter. `tiny` runs
+ * Every preset, fully resolved. `default` is what `deno task sweep` runs with no arguments: the
+ * fewest models the study allows (two families, 3 widths, 4 seeds) each trained to at least
+ * about 78 % test accuracy on the embedded subset's whole 4,000 training images; on a 2-core
+ * machine with a software WebGPU adapter it takes tens of minutes (see the README). `tiny` runs
  * in seconds on synthetic data and is what the tests use end to end. The `*-paper` presets carry
  * the paper's settings and are meant for `--dry-run` here and for GPU machines elsewhere.
  * `methods-epochs` runs both studies beyond the paper (every attribution method, salience after
@@ -91,14 +93,26 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
     dataset: {
       name: "fmnist-default",
       dir: null,
-      trainImages: 512,
-      testImages: 200,
-      probeImages: 64,
+      trainImages: 4000,
+      testImages: 1000,
+      probeImages: 256,
     },
     families: ["CNNSmall", "ResNetSmall"],
-    widths: [2, 3, 4, 6],
+    widths: [2, 3, 4],
     seeds: 4,
-    training: { epochs: 3, batchSizes: [64], lr: 0.1, schedule: "inverse-sqrt" },
+    // The cheapest recipe found that trains every model of the preset: in PyTorch with the same
+    // families and recipe, the worst of 4 seeds reached 78.7 % (CNNSmall k = 2) and 78.1 %
+    // (ResNetSmall k = 2) on the 1,000 test images, the wider models more. lr 0.15 sits between
+    // what CNNSmall (0.1) and ResNetSmall (0.2) prefer; batch 32 beats batch 64 at the same
+    // number of images; precise BN replaces the running statistics that a short training
+    // leaves behind the weights (one ResNetSmall seed: 72.2 % before it, 78.1 % after).
+    training: {
+      epochs: 4,
+      batchSizes: [32],
+      lr: 0.15,
+      schedule: "inverse-sqrt",
+      preciseBN: 16,
+    },
     salience: { scalar: "true-class-logit", pool: null },
     experiments: {
       logits: true,

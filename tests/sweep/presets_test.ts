@@ -4,10 +4,16 @@ import { validateConfig } from "../../lib/sweep/config.ts";
 import { PRESET_NAMES, PRESETS } from "../../lib/sweep/presets.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";
 
-Deno.test("PRESETS default is the end-to-end study: two families, four widths, ≥ 4 seeds, experiments", () => {
+Deno.test("PRESETS default is the end-to-end study: two families, ≥ 3 widths, ≥ 4 seeds, trained models, experiments", () => {
   const d = PRESETS.default;
   for (const f of ["CNNSmall", "ResNetSmall"]) assert(d.families.includes(f), f);
-  assertEquals(d.widths.length, 4);
+  assert(d.widths.length >= 3, `widths ${d.widths}`);
+  // Accuracy is measured on at least 1,000 test images, the whole embedded training split is
+  // used, and batch-norm statistics are recalibrated after training.
+  assert((d.dataset.testImages ?? Infinity) >= 1000, `test images ${d.dataset.testImages}`);
+  assertEquals(d.dataset.trainImages, 4000);
+  assert((d.training.preciseBN ?? 0) >= 1, "precise BN on");
+  assert(d.dataset.probeImages <= d.dataset.testImages!, "probe images are test images");
   assert(d.widths.every((k, i) => i === 0 || k > d.widths[i - 1]!), "widths ascend");
   assert(d.seeds >= 4, `seeds ${d.seeds}`);
   assert(d.experiments.logits && d.experiments.ensembles !== null && d.experiments.attack !== null);
