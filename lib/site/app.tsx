@@ -114,7 +114,11 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
   hono.all("*", async (c) => {
     const req = c.req.raw;
     if (req.method !== "GET" && req.method !== "HEAD") {
-      return withHeaders(errorPage(405, "This site is read-only: only GET and HEAD are served."));
+      const res = withHeaders(
+        errorPage(405, "This site is read-only: only GET and HEAD are served."),
+      );
+      res.headers.set("Allow", "GET, HEAD");
+      return res;
     }
     const res = await handle(req);
     if (req.method === "HEAD") {

@@ -10,6 +10,7 @@ import { createApp } from "./app.tsx";
 import { ISLAND_BUNDLE_PATH, STYLESHEET_PATH } from "./render.tsx";
 import type { FileModule } from "./router.ts";
 import { listSweepEntries } from "./store_reader.ts";
+import { exists } from "../store/mod.ts";
 
 /** Marker file that identifies a folder written by {@linkcode exportSite}. */
 export const SITE_MARKER = ".salience-report-site";
@@ -18,7 +19,10 @@ export const SITE_MARKER = ".salience-report-site";
 export interface ExportOptions {
   /** Results directory to read. */
   root: string;
-  /** Folder to write; replaced when it holds a previous export, refused when it holds other files. */
+  /**
+   * Folder to write; a previous export's files in it are replaced (files it did not write, such
+   * as `.git/` or `CNAME`, stay), a folder holding other files and no export is refused.
+   */
   out: string;
   /** Only these sweep folders (default: all). */
   sweeps?: string[];
@@ -92,13 +96,62 @@ export async function exportSite(options: ExportOptions): Promise<ExportResult> 
       await Deno.writeFile(dest, new Uint8Array(await res.arrayBuffer()));
       files.push(rel);
     }
-    await Deno.writeTextFile(join(tmp, SITE_MARKER), "static report site\n");
+    // The marker lists what the export wrote: a later export removes only those files.
+    await Deno.writeTextFile(
+      join(tmp, SITE_MARKER),
+      JSON.stringify({ kind: "salience-report-site", files }, null, 1) + "\n",
+    );
     await replaceFolder(tmp, out);
   } catch (err) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
     throw err;
   }
   return { files, sweeps };
+}
+
+/** What a previous export wrote, from its marker; `null` for a marker written before it listed them. */
+async function previousExport(out: string): Promise<Set<string> | null> {
+  const text = await Deno.readTextFile(join(out, SITE_MARKER));
+  try {
+    const v = JSON.parse(text);
+    if (Array.isArray(v?.files)) return new Set(v.files.map(String));
+  } catch {
+    // the first marker format: one line of text, no list
+  }
+  return null;
+}
+
+/**
+ * Moves into `tmp` whatever under `out` a previous export did not write (a `.git/`, a `CNAME`),
+ * so that replacing `out` by `tmp` removes only the export's own files. A marker without a list
+ * keeps every file the new export does not write.
+ */
+async function keepOthers(out: string, tmp: string, written: Set<string> | null): Promise<void> {
+  const ours = async (rel: string, dir: boolean) =>
+    written === null
+      ? dir || await exists(join(tmp, rel))
+      : dir
+      ? [...written].some((f) => f.startsWith(rel + "/"))
+      : written.has(rel);
+  async function walk(rel: string): Promise<void> {
+    for await (const e of Deno.readDir(join(out, rel))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === SITE_MARKER) continue;
+      if (await ours(r, e.isDirectory)) {
+        if (e.isDirectory) await walk(r);
+        continue;
+      }
+      if (await exists(join(tmp, r))) {
+        throw new Error(
+          `output folder "${out}" holds ${r}, which the previous export did not write and this ` +
+            `one would; move it away or pass another --out.`,
+        );
+      }
+      await Deno.mkdir(dirname(join(tmp, r)), { recursive: true });
+      await Deno.rename(join(out, r), join(tmp, r));
+    }
+  }
+  await walk("");
 }
 
 async function replaceFolder(tmp: string, out: string): Promise<void> {
@@ -116,6 +169,7 @@ async function replaceFolder(tmp: string, out: string): Promise<void> {
       `output folder "${out}" holds other files; pass an empty or new folder, or a previous export.`,
     );
   }
+  if (entries.length > 0) await keepOthers(out, tmp, await previousExport(out));
   const old = `${out}.old-${Deno.pid}`;
   await Deno.rename(out, old);
   await Deno.rename(tmp, out);

@@ -322,7 +322,9 @@ Deno.test("createApp() sends security headers on every response and serves only 
     );
     assertStringIncludes(res.headers.get("Content-Security-Policy") ?? "", "default-src 'none'");
   }
-  assertEquals((await get("/", { method: "POST", body: "x" })).res.status, 405);
+  const post = await get("/", { method: "POST", body: "x" });
+  assertEquals(post.res.status, 405);
+  assertEquals(post.res.headers.get("Allow"), "GET, HEAD", "a 405 names the methods served");
   const head = await get(`/sweeps/${sweep}/`, { method: "HEAD" });
   assertEquals(head.res.status, 200);
   assertEquals(head.text, "");
