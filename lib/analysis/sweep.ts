@@ -11,7 +11,7 @@ import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { openGradientSource } from "../npy/mod.ts";
 import { openNpy } from "../npy/reader.ts";
 import { paperComparison } from "./paper.ts";
-import { readRun, readSweep, SWEEP_FILES, verifiedRuns } from "../store/mod.ts";
+import { readRun, readSweep, SWEEP_FILES, verifiedRuns, writeFileAtomic } from "../store/mod.ts";
 import {
   analyzeGradients,
   type BatchStream,
@@ -97,11 +97,7 @@ export interface AnalyzeResult {
  * ```
  */
 export async function writeAnalysisFile(dir: string, name: string, value: unknown): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  const path = join(dir, name);
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(value) + "\n");
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(join(dir, name), new TextEncoder().encode(JSON.stringify(value) + "\n"));
 }
 
 /**

@@ -11,6 +11,7 @@ import { encodeIdx, FASHION_MNIST_DEBIAN_DIR, loadFashionMnistRaw } from "./idx.
 import { balancedSelection } from "./prepare.ts";
 import type { RawSplit } from "./types.ts";
 import { type DataLocation, fileIn, shown } from "./_bytes.ts";
+import { sha256Hex, writeFileAtomic } from "../store/io.ts";
 
 /** The recipe of the embedded subset: counts and the selection seed. */
 export const FASHION_MNIST_SUBSET: Readonly<
@@ -39,11 +40,6 @@ function pick(split: RawSplit, indices: Int32Array, per: number) {
     labels[dst] = split.labels[src] as number;
   });
   return { pixels, labels };
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
@@ -101,16 +97,14 @@ export async function makeFashionMnistSubset(
   const written: string[] = [];
   const write = async (name: string, bytes: Uint8Array) => {
     const target = shown(fileIn(dstDir, name));
-    const tmp = `${target}.tmp-${Deno.pid}`;
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, target);
+    await writeFileAtomic(target, bytes);
     written.push(target);
   };
   let sums = "";
   for (const [i, name] of FASHION_MNIST_SUBSET_FILES.entries()) {
     const bytes = contents[i] as Uint8Array;
     await write(name, bytes);
-    sums += `${await sha256Hex(bytes)}  ${name}\n`;
+    sums += `${sha256Hex(bytes)}  ${name}\n`;
   }
   await write("SHA256SUMS", new TextEncoder().encode(sums));
   return written;

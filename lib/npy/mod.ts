@@ -38,7 +38,6 @@ export {
   type NpyRowWriterOptions,
   writeNpy,
 } from "./writer.ts";
-export { tempPathFor } from "./_fs.ts";
 export {
   GRADIENT_META_FORMAT,
   GRADIENT_META_VERSION,

@@ -28,7 +28,7 @@
  * @module
  */
 
-import { removeQuietly, tempPathFor } from "./_fs.ts";
+import { writeFileAtomic } from "../store/io.ts";
 
 /** The value of the sidecar's `format` key. */
 export const GRADIENT_META_FORMAT = "salience-gradients";
@@ -376,12 +376,5 @@ export async function readSidecar(
 export async function writeSidecar(npyPath: string, meta: GradientMeta): Promise<void> {
   const path = sidecarPath(npyPath);
   validateGradientMeta(meta, { name: path });
-  const tmp = tempPathFor(path);
-  try {
-    await Deno.writeTextFile(tmp, JSON.stringify(meta, null, 2) + "\n");
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await removeQuietly(tmp);
-    throw e;
-  }
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(meta, null, 2) + "\n"));
 }

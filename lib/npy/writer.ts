@@ -6,7 +6,7 @@
  * @module
  */
 
-import { removeQuietly, tempPathFor } from "./_fs.ts";
+import { removeIfPresent, temporaryPathOf, writeAll, writeFileAtomic } from "../store/io.ts";
 import { formatNpyHeader } from "./header.ts";
 import { HOST_LITTLE_ENDIAN, swapFloat32Bytes } from "./reader.ts";
 import { type GradientMeta, sidecarPath, validateGradientMeta, writeSidecar } from "./sidecar.ts";
@@ -18,11 +18,6 @@ function leBytes(data: Float32Array): Uint8Array {
   const copy = view.slice();
   swapFloat32Bytes(copy);
   return copy;
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) off += await file.write(bytes.subarray(off));
 }
 
 /**
@@ -54,22 +49,14 @@ export async function writeNpy(
         `[${shape.join(", ")}].`,
     );
   }
-  const tmp = tempPathFor(path);
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
+  await writeFileAtomic(path, async (file) => {
     await writeAll(file, header);
     // Write in slices so a big-endian host never copies more than one slice at once.
     const slice = 1 << 22;
     for (let i = 0; i < data.length; i += slice) {
       await writeAll(file, leBytes(data.subarray(i, i + slice)));
     }
-    file.close();
-  } catch (e) {
-    file.close();
-    await removeQuietly(tmp);
-    throw e;
-  }
-  await Deno.rename(tmp, path);
+  });
 }
 
 /** Options of {@link createNpyRowWriter}. */
@@ -128,14 +115,14 @@ export async function createNpyRowWriter(
   if (!Number.isSafeInteger(dim) || dim < 1) {
     throw new RangeError(`createNpyRowWriter: dim is ${dim}, expected a positive integer.`);
   }
-  const tmp = tempPathFor(path);
+  const tmp = temporaryPathOf(path);
   const reserved = formatNpyHeader([0, dim], { reserve: 21 }).length;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
     await writeAll(file, formatNpyHeader([0, dim], { totalLength: reserved }));
   } catch (e) {
     file.close();
-    await removeQuietly(tmp);
+    await removeIfPresent(tmp);
     throw e;
   }
   let rows = 0;
@@ -147,7 +134,7 @@ export async function createNpyRowWriter(
     if (state !== "open") return;
     state = "aborted";
     file.close();
-    await removeQuietly(tmp);
+    await removeIfPresent(tmp);
   };
   return {
     path,
@@ -183,7 +170,7 @@ export async function createNpyRowWriter(
       } catch (e) {
         if (state === "open") file.close();
         state = "aborted";
-        await removeQuietly(tmp);
+        await removeIfPresent(tmp);
         throw e;
       }
       return { shape };

@@ -24,16 +24,44 @@ export function isTemporaryName(name: string): boolean {
   return name.includes(TMP_MARK) || name.includes(".old-");
 }
 
-function tmpName(path: string): string {
+/**
+ * A fresh temporary name beside `path` (`<path>.tmp-<pid>-<random>`), which readers skip and a
+ * later run of the same step removes: the name every atomic writer of the toolkit fills before
+ * renaming it into place.
+ *
+ * @example
+ * ```ts
+ * import { isTemporaryName, temporaryPathOf } from "./io.ts";
+ * if (!isTemporaryName(temporaryPathOf("a/b.npy"))) throw new Error("not a temporary name");
+ * ```
+ */
+export function temporaryPathOf(path: string): string {
   return `${path}${TMP_MARK}${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
 /**
- * Writes bytes to `path` atomically: the data goes to `<path>.tmp-<pid>-<rand>` first, is
- * flushed to disk, and is then renamed over `path`, so a reader (or a process killed midway)
- * sees either the old file or the new one, never half of one. Creates the parent folder.
+ * Removes a file or folder (recursively); one that is already gone is not an error.
  *
- * Cost: one write of `data.byteLength` bytes plus an fsync.
+ * @example
+ * ```ts
+ * import { removeIfPresent } from "./io.ts";
+ * await removeIfPresent("/definitely/not/here");
+ * ```
+ */
+export async function removeIfPresent(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((err) => {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  });
+}
+
+/**
+ * Writes `path` atomically, the one way the toolkit does: the bytes (or whatever `data` writes
+ * to the open file, for content streamed in pieces) go to `<path>.tmp-<pid>-<rand>` first, are
+ * flushed to disk, and the file is then renamed over `path`, so a reader (or a process killed
+ * midway) sees either the old file or the new one, never half of one. A failed write removes its
+ * temporary. Creates the parent folder.
+ *
+ * Cost: one write of the data plus an fsync.
  *
  * @throws {Deno.errors.PermissionDenied} when the folder cannot be written.
  * @example
@@ -45,14 +73,17 @@ function tmpName(path: string): string {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array | ((file: Deno.FsFile) => Promise<void>),
+): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = tmpName(path);
+  const tmp = temporaryPathOf(path);
   try {
     const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
-      let off = 0;
-      while (off < data.byteLength) off += await file.write(data.subarray(off));
+      if (typeof data === "function") await data(file);
+      else await writeAll(file, data);
       await file.sync();
     } finally {
       file.close();
@@ -62,6 +93,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await Deno.remove(tmp).catch(() => {});
     throw err;
   }
+}
+
+/** Writes all of `data` to `file` (one `write` may take only part of it). */
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) off += await file.write(data.subarray(off));
 }
 
 /**
@@ -149,8 +186,23 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * SHA-256 of a file as lowercase hex, read in 1 MiB chunks (memory stays flat for gradient
- * files of any size). Cost: one sequential read of the file.
+ * SHA-256 of bytes or text (UTF-8) as lowercase hex: with {@link sha256File} the toolkit's one
+ * hash (config hashes, checksums, checkpoint identities).
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./io.ts";
+ * if (!sha256Hex("abc").startsWith("ba7816bf")) throw new Error("not SHA-256");
+ * ```
+ */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/**
+ * SHA-256 of one file, or of several read one after another as if concatenated, as lowercase
+ * hex, read in 1 MiB chunks (memory stays flat for gradient files of any size). Cost: one
+ * sequential read of the files.
  *
  * @throws {Deno.errors.NotFound} when the file does not exist.
  * @example
@@ -163,18 +215,20 @@ export async function exists(path: string): Promise<boolean> {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function sha256File(path: string): Promise<string> {
+export async function sha256File(path: string | readonly string[]): Promise<string> {
   const hash = createHash("sha256");
-  const file = await Deno.open(path, { read: true });
-  try {
-    const buf = new Uint8Array(1 << 20);
-    while (true) {
-      const n = await file.read(buf);
-      if (n === null) break;
-      hash.update(buf.subarray(0, n));
+  const buf = new Uint8Array(1 << 20);
+  for (const p of typeof path === "string" ? [path] : path) {
+    const file = await Deno.open(p, { read: true });
+    try {
+      while (true) {
+        const n = await file.read(buf);
+        if (n === null) break;
+        hash.update(buf.subarray(0, n));
+      }
+    } finally {
+      file.close();
     }
-  } finally {
-    file.close();
   }
   return hash.digest("hex");
 }

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { exists, listFiles, readJson, sha256File, writeJson } from "./io.ts";
+import { exists, listFiles, readJson, sha256File, sha256Hex, writeJson } from "./io.ts";
 import {
   checkStoreFile,
   type CompleteJson,
@@ -79,7 +78,7 @@ export function canonicalJson(value: unknown): string {
  * ```
  */
 export function hashConfig(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+  return sha256Hex(canonicalJson(value));
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

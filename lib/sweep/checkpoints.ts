@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { Dataset } from "../data/mod.ts";
 import { FAMILIES } from "../models/mod.ts";
-import type { CheckpointEntry, SweepConfig } from "../store/mod.ts";
+import { type CheckpointEntry, sha256File, type SweepConfig } from "../store/mod.ts";
 import { loadStateDict, readStateDict } from "../torch/mod.ts";
 import { evaluate, listCheckpoints, loadCheckpointModel, saveCheckpoint } from "../train/mod.ts";
 
@@ -175,18 +175,6 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-async function sha256Of(files: string[]): Promise<string> {
-  const parts = await Promise.all(files.map((f) => Deno.readFile(f)));
-  const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * A copy of `config` whose checkpoints' paths are absolute (relative ones taken from `baseDir`)
  * and carry the SHA-256 of their bytes (a checkpoint folder: model.json then weights.bin). A
@@ -216,7 +204,7 @@ export async function resolveCheckpoints(
     const label = `checkpoints[${i}] (${e.family} k=${e.k} seed ${e.seed})`;
     const path = isAbsolute(e.weights) ? e.weights : resolve(baseDir, e.weights);
     const { files } = await weightsFiles(path, label);
-    const sha256 = await sha256Of(files);
+    const sha256 = await sha256File(files);
     if (e.sha256 !== undefined && e.sha256 !== sha256) {
       throw new RangeError(
         `${label}: ${path} has SHA-256 ${sha256.slice(0, 12)}…, not the ${

@@ -24,6 +24,7 @@ import {
   exists,
   type PlanEntry,
   readRun,
+  removeIfPresent,
   RUN_FILES,
   SCHEMA_VERSION,
   SWEEP_FILES,
@@ -50,12 +51,6 @@ export const EPOCHS_DIR = "epochs";
  */
 export function epochSalienceFile(epoch: number): string {
   return `${EPOCHS_DIR}/epoch-${String(epoch).padStart(4, "0")}/salience.npy`;
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  await Deno.remove(path, { recursive: true }).catch((err) => {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  });
 }
 
 /**
@@ -86,8 +81,8 @@ export async function trainAnalysingEpochs(
   if (epochs.length === 0) return await train();
   const { runDir } = ctx;
   if (ctx.redone.some((p) => p.startsWith(`${EPOCHS_DIR}/`) || p.startsWith("checkpoint/"))) {
-    await removeQuietly(join(runDir, EPOCHS_DIR));
-    await removeQuietly(join(runDir, RUN_FILES.checkpoint));
+    await removeIfPresent(join(runDir, EPOCHS_DIR));
+    await removeIfPresent(join(runDir, RUN_FILES.checkpoint));
   }
   let first: TrainResult | null = null;
   for (const epoch of epochs) {

@@ -19,6 +19,7 @@ import {
   markComplete,
   type PlanEntry,
   readRun,
+  removeIfPresent,
   RUN_FILES,
   type RunJson,
   SCHEMA_VERSION,
@@ -103,12 +104,6 @@ async function removeTemporaries(dir: string): Promise<void> {
   }
 }
 
-async function removeQuietly(path: string): Promise<void> {
-  await Deno.remove(path, { recursive: true }).catch((err) => {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  });
-}
-
 /**
  * Readies a run folder for (re)execution: `{ complete: true }` when its `COMPLETE` marker
  * verifies (nothing is touched); otherwise removes leftover temporaries and every artifact whose
@@ -142,15 +137,15 @@ export async function prepareRunDir(
           RUN_FILES.run,
         ]
       ) {
-        await removeQuietly(join(runDir, name));
+        await removeIfPresent(join(runDir, name));
       }
     } else {
       if (bad.has(RUN_FILES.salience) || bad.has(RUN_FILES.salienceSidecar)) {
-        await removeQuietly(join(runDir, RUN_FILES.salience));
-        await removeQuietly(join(runDir, RUN_FILES.salienceSidecar));
+        await removeIfPresent(join(runDir, RUN_FILES.salience));
+        await removeIfPresent(join(runDir, RUN_FILES.salienceSidecar));
       }
-      if (bad.has(RUN_FILES.logits)) await removeQuietly(join(runDir, RUN_FILES.logits));
-      if (bad.has(RUN_FILES.run)) await removeQuietly(join(runDir, RUN_FILES.run));
+      if (bad.has(RUN_FILES.logits)) await removeIfPresent(join(runDir, RUN_FILES.logits));
+      if (bad.has(RUN_FILES.run)) await removeIfPresent(join(runDir, RUN_FILES.run));
     }
   }
   return { complete: false, redone };

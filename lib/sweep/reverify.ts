@@ -7,7 +7,13 @@
  * @module
  */
 import { join } from "node:path";
-import { clearComplete, isTemporaryName, RUN_FILES, verifyChecksums } from "../store/mod.ts";
+import {
+  clearComplete,
+  isTemporaryName,
+  removeIfPresent,
+  RUN_FILES,
+  verifyChecksums,
+} from "../store/mod.ts";
 import { EPOCHS_DIR } from "./epochs.ts";
 
 async function entries(dir: string): Promise<Deno.DirEntry[]> {
@@ -45,11 +51,7 @@ async function entries(dir: string): Promise<Deno.DirEntry[]> {
 export async function dropUnverified(runDir: string): Promise<string[]> {
   await clearComplete(runDir);
   const removed: string[] = [];
-  const remove = async (rel: string) => {
-    await Deno.remove(join(runDir, rel), { recursive: true }).catch((err) => {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    });
-  };
+  const remove = (rel: string) => removeIfPresent(join(runDir, rel));
   let retrain = false;
   const ckDir = join(runDir, RUN_FILES.checkpoint);
   const checkpoints = (await entries(ckDir)).filter((e) =>

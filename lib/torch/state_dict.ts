@@ -3,6 +3,7 @@
 // `.safetensors` files, into one in-memory form: name → shape, dtype and values.
 import { type PickledTensor, type PickleValue, unpickle } from "./_pickle.ts";
 import { readZip, type ZipEntry } from "./_zip.ts";
+import { writeFileAtomic } from "../store/io.ts";
 
 /** The dtypes a state dict may hold for us; floats are widened or narrowed to float32. */
 export type TorchDtype = "float32" | "float16" | "bfloat16" | "float64" | "int64";
@@ -304,12 +305,5 @@ export async function writeSafetensors(
   sd: StateDict,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  try {
-    await Deno.writeFile(tmp, encodeSafetensors(sd, metadata));
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, encodeSafetensors(sd, metadata));
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals, assertStringIncludes } from "../_shared/assert.ts";
 import { ROOT, runOk, sweepCommand } from "./_cli.ts";
-import { listRuns, type RunJson, verifyRun } from "../../lib/store/mod.ts";
+import { exists, listRuns, type RunJson, verifyRun } from "../../lib/store/mod.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { resolveConfigFile } from "../../lib/sweep/config.ts";
@@ -166,10 +166,6 @@ Deno.test({
     await Deno.remove(root, { recursive: true });
   },
 });
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
 
 Deno.test({
   name:
