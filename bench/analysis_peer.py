@@ -6,7 +6,8 @@ BATCH, re-reading the file's B samples for each batch (as the TypeScript side do
 normalise with scaled norms (zero rows flagged), per-sample Grams (np.matmul, float32), then
 the group statistics from each Gram (group sums, leave-one-out t, split halves, cosines between
 group means and of every model to every other group's mean). Prints one JSON line:
-{"seconds": ..., "samples": ..., "checksum": ...}.
+{"seconds": ..., "cpuSeconds": ..., "samples": ..., "checksum": ...} (cpuSeconds: the
+process's CPU time, all BLAS threads included).
 """
 import json
 import sys
@@ -67,6 +68,7 @@ def main():
             hs.append((p[:h], p[h:2 * h]))
         halves.append(hs)
     t0 = time.perf_counter()
+    c0 = time.process_time()
     done = 0
     check = 0.0
     while done < samples:
@@ -75,7 +77,8 @@ def main():
         check += reduce_batch(g, groups, halves)
         done += n
     seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "samples": done, "checksum": check}))
+    cpu = time.process_time() - c0
+    print(json.dumps({"seconds": seconds, "cpuSeconds": cpu, "samples": done, "checksum": check}))
 
 
 if __name__ == "__main__":
