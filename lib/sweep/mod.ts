@@ -4,9 +4,10 @@
  * analysis, and writes everything into the results store (`lib/store`, `docs/store.md`).
  *
  * - Presets ({@link PRESETS}, all values in `presets.ts`): `default` (the embedded
- *   Fashion-MNIST subset, minutes on a 2-core machine), `tiny` (seconds, synthetic), `fmnist`,
- *   `population`, `batch-size`, `vit`, and the paper's `cifar10-paper`, `cifar100-paper`,
- *   `tinyimagenet-paper` (for `--dry-run` here and GPU machines elsewhere).
+ *   Fashion-MNIST subset, every model trained; tens of minutes on a 2-core machine), `tiny`
+ *   (seconds, synthetic), `fmnist`, `population`, `batch-size`, `vit`, and the paper's
+ *   `cifar10-paper`, `cifar100-paper`, `tinyimagenet-paper` (for `--dry-run` here and GPU
+ *   machines elsewhere).
  * - `--config FILE`: a JSON object whose `preset` names the base and whose other keys override
  *   it, validated with one clear error per problem ({@link resolveConfigFile}).
  * - Every run is addressed by (family, k, seed, config hash) and writes only its own folder,
@@ -66,6 +67,7 @@ export {
   stdoutSink,
 } from "./progress.ts";
 export { executeRun, type RunContext, type RunOutcome, trainScheduleOf } from "./executor.ts";
+export { finalCheckpointDir, type Recalibrated, recalibrateRun } from "./precise_bn.ts";
 export {
   executePopulation,
   PLANNED_POPULATION,
