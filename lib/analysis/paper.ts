@@ -54,6 +54,8 @@ export interface OurSetting {
   epochs: number | null;
   /** Test accuracy range of the models, when known. */
   accuracy: [number, number] | null;
+  /** Models below the claims' accuracy floor (included in these figures), when any. */
+  belowFloor?: { models: number; of: number; floor: number } | null;
 }
 
 function range(vs: number[]): [number, number] | null {
@@ -61,9 +63,10 @@ function range(vs: number[]): [number, number] | null {
   return f.length ? [Math.min(...f), Math.max(...f)] : null;
 }
 
-function rangeText(r: [number, number] | null, digits = 2): string {
+function rangeText(r: [number, number] | null, digits = 3): string {
   if (r === null) return "–";
-  return r[0] === r[1] ? r[0].toFixed(digits) : `${r[0].toFixed(digits)}–${r[1].toFixed(digits)}`;
+  const [a, b] = [r[0].toFixed(digits), r[1].toFixed(digits)];
+  return a === b ? a : `${a}–${b}`;
 }
 
 /** The differences of our setting from the demo's, for one row. */
@@ -92,10 +95,17 @@ function differences(
   }
   d.push(`${widths} instead of ${paperWidths}`);
   if (s.seeds) d.push(`${rangeText(s.seeds, 0)} seeds per width`);
-  if (s.epochs !== null) d.push(`${s.epochs} training epochs`);
+  if (s.epochs !== null) d.push(`${s.epochs} training epoch${s.epochs === 1 ? "" : "s"}`);
   if (s.accuracy) {
     d.push(
       `test accuracy ${(s.accuracy[0] * 100).toFixed(0)}–${(s.accuracy[1] * 100).toFixed(0)} %`,
+    );
+  }
+  if (s.belowFloor) {
+    d.push(
+      `${s.belowFloor.models} of ${s.belowFloor.of} models below the ${
+        (s.belowFloor.floor * 100).toFixed(0)
+      } % accuracy floor are included here (the claims leave them out)`,
     );
   }
   return [...d, ...extra].join("; ");
@@ -199,10 +209,7 @@ export function paperComparison(input: {
       seeds: seedsOf(matrix.family),
       pooling: PAPER_DEMO.pooling,
     };
-    const extra = [
-      `FGSM ε = ${attacks.epsilon} (normalised units) along ∇x p_y, unpooled`,
-      `${attacks.samples} attacked images`,
-    ];
+    const extra = [`FGSM ε = ${attacks.epsilon} (normalised units) along ∇x p_y, unpooled`];
     for (
       const [id, i, paper] of [
         ["alpha-smallest-source", 0, PAPER_FIGURES.alphaSmall],

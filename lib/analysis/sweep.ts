@@ -238,6 +238,7 @@ export async function analyzeSweep(
             seeds: null,
             epochs: sweep.config.training.epochs,
             accuracy: a.similarity.accuracyFloor?.range ?? null,
+            belowFloor: belowFloor(a.similarity),
           },
         });
         paper = file;
@@ -249,6 +250,13 @@ export async function analyzeSweep(
   } finally {
     if (gpu.own) gpu.gpu?.destroy();
   }
+}
+
+/** How many models the accuracy floor left out of the claims, or null when none. */
+function belowFloor(sim: GradientAnalysis["similarity"]) {
+  const f = sim.accuracyFloor;
+  if (!f || f.minTestAccuracy === null || f.excluded.length === 0) return null;
+  return { models: f.excluded.length, of: sim.models.length, floor: f.minTestAccuracy };
 }
 
 /** The `gpu` option as a device (requested for "auto"), and whether this call owns it. */

@@ -23,6 +23,7 @@ const setting = {
   seeds: null,
   epochs: 3,
   accuracy: [0.8, 0.9] as [number, number],
+  belowFloor: { models: 2, of: 24, floor: 0.75 },
 };
 const alpha = (v: number) => ({
   all: { mean: v, std: 0.01, pairs: 10, ci: null },
@@ -81,6 +82,8 @@ Deno.test("paperComparison() sets CNNSmall's ρ and α beside the demo's with wh
       "k = 2 against 4, 8 instead of k = 8 against k ≤ 40",
       "3 seeds per width",
       "test accuracy 80–90 %",
+      "3 training epochs",
+      "2 of 24 models below the 75 % accuracy floor are included here",
     ]
   ) assert(small.differs.includes(part), small.differs);
   assert(!small.differs.includes("CNNSmall instead"), small.differs);
@@ -93,6 +96,7 @@ Deno.test("paperComparison() sets CNNSmall's ρ and α beside the demo's with wh
   assertEquals(l.overlaps, true);
   assert(l.differs.includes("source k = 16 instead of source k = 128"), l.differs);
   assert(l.differs.includes("FGSM ε = 0.05"), l.differs);
+  assertEquals(l.ours.text, "0.564–0.600 from a k = 16 source (targets k = 2, 4, 8, 16)");
   assert(!l.differs.includes("instead of 8×8"), l.differs);
 });
 
