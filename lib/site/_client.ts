@@ -1,31 +1,33 @@
 /**
- * Browser entry of the page script (a classic deferred script, so it runs from `file://` too):
- * hydrates every `[data-island]` element from the JSON props block just before it, then adds the
- * SVG and PNG download buttons to every chart.
+ * Browser side of the page script (a classic deferred script, so it runs from `file://` too):
+ * hydrates every `[data-island]` element from the JSON props block just before it, with the
+ * components of the site's island registry, then adds the SVG and PNG download buttons to every
+ * chart. The bundle's entry (see `bundle.ts`) imports the registry and calls {@linkcode start}.
  * @module
  */
 import { h, hydrate } from "preact";
 import { attachDownloads } from "./downloads.ts";
-import { type IslandName, ISLANDS } from "./islands.ts";
+import type { IslandRegistry } from "./islands.ts";
 
-/** Hydrates every island on the page. */
-export function boot(): void {
+/** Hydrates every island on the page from `registry`. */
+export function boot(registry: IslandRegistry): void {
   for (const el of Array.from(document.querySelectorAll<HTMLElement>("[data-island]"))) {
-    const name = el.dataset.island as IslandName | undefined;
-    const component = name ? ISLANDS[name] : undefined;
+    const name = el.dataset.island;
+    const component = name ? registry[name] : undefined;
     const block = el.previousElementSibling;
     if (!component || !(block instanceof HTMLScriptElement) || block.type !== "application/json") {
       console.warn(`island "${name}" has no component or props block; left static.`);
       continue;
     }
-    // deno-lint-ignore no-explicit-any
-    hydrate(h(component as any, JSON.parse(block.textContent ?? "{}")), el);
+    hydrate(h(component, JSON.parse(block.textContent ?? "{}")), el);
   }
 }
 
-if (typeof document !== "undefined") {
+/** Hydrates the islands, then adds the chart downloads (even when an island fails). */
+export function start(registry: IslandRegistry): void {
+  if (typeof document === "undefined") return;
   try {
-    boot();
+    boot(registry);
   } finally {
     attachDownloads();
   }

@@ -1,32 +1,48 @@
 /**
- * The report site as a Hono application: read-only GET/HEAD over a results directory, file-routed
- * pages from `routes/`, the stylesheet from `static/`, the island bundle, and security headers on
- * every response. `Deno.serve` runs it (`serve_cli.ts`); the static export drives it in-process.
+ * The report site as one `fetch` handler: read-only GET/HEAD over a results directory, the pages
+ * of the site's route manifest, its static files, the page script (hydrating the site's islands),
+ * and security headers on every response. The site itself (manifest, island registry, static
+ * folder) is handed in by the site's root (`site.ts`), so nothing here imports `routes/` or
+ * `islands/`. `Deno.serve` runs it (`serve_cli.ts`); the static export drives it in-process.
  * @module
  */
-import { Hono } from "hono";
 import type { JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { islandBundle } from "./bundle.ts";
 import { type LinkMode, relativeHref } from "./links.ts";
+import type { IslandRegistry } from "./islands.ts";
 import {
   type CompiledRoute,
   compileManifest,
   type FileModule,
   HttpError,
+  type Manifest,
   matchPath,
   type PageModule,
   type RouteContext,
 } from "./router.ts";
-import manifest from "./routes.gen.ts";
 import { renderPage } from "./render.tsx";
 import { isSafeName, securityHeaders } from "./safety.ts";
 import { openStore, type SiteStore } from "./store_reader.ts";
+
+/** What a site is made of, as its root (`site.ts`) lists it, in Fresh's layout. */
+export interface SiteDefinition {
+  /** The route manifest (`routes.gen.ts`): file under `routes/` → module. */
+  manifest: Manifest;
+  /** The island registry (`islands.gen.ts`): component name → component. */
+  islands: IslandRegistry;
+  /** The module whose default export is `islands`, bundled for the browser; absent: none. */
+  islandsModule?: URL;
+  /** The folder served under `/static/`; absent: no static files. */
+  staticDir?: URL;
+}
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
   /** The results directory served (read-only). */
   root: string;
+  /** The site: its routes, islands and static files. */
+  site: SiteDefinition;
   /** `server` (default) links to directory URLs; `static` links to `index.html` files. */
   mode?: LinkMode;
   /** When set, only these sweep folders of `root` are part of the site. */
@@ -40,6 +56,9 @@ export interface SiteApp {
   store: SiteStore;
   routes: CompiledRoute[];
   mode: LinkMode;
+  site: SiteDefinition;
+  /** Names of the static files served under `/static/`. */
+  staticFiles: string[];
 }
 
 const STATIC_TYPES: Record<string, string> = {
@@ -50,9 +69,11 @@ const STATIC_TYPES: Record<string, string> = {
   txt: "text/plain; charset=utf-8",
 };
 
-async function loadStaticFiles(): Promise<Map<string, { body: Uint8Array; type: string }>> {
-  const dir = new URL("../../static/", import.meta.url);
+async function loadStaticFiles(
+  dir: URL | undefined,
+): Promise<Map<string, { body: Uint8Array; type: string }>> {
   const out = new Map<string, { body: Uint8Array; type: string }>();
+  if (!dir) return out;
   for await (const e of Deno.readDir(dir)) {
     const ext = e.name.split(".").pop() ?? "";
     const type = STATIC_TYPES[ext];
@@ -90,14 +111,17 @@ function errorPage(status: number, message: string): Response {
 }
 
 /**
- * Builds the site over the results directory `options.root`.
- * Cost: reads `static/` once; the island bundle is built on first request and cached.
+ * Builds the site `options.site` over the results directory `options.root`.
+ * Cost: reads the static folder once; the page script is built on first request and cached.
  * @throws TypeError when `root` exists but is not a directory.
  * @example
  * ```ts
  * import { createApp } from "./app.tsx";
+ * import { page } from "./router.ts";
+ * import { h } from "preact";
+ * const home = page({ load: () => Promise.resolve("hi"), title: () => "Home", default: ({ data }) => h("p", null, data) });
  * const dir = await Deno.makeTempDir();
- * const app = await createApp({ root: dir });
+ * const app = await createApp({ root: dir, site: { manifest: { "index.tsx": home }, islands: {} } });
  * const res = await app.fetch(new Request("http://localhost/"));
  * if (res.status !== 200) throw new Error(String(res.status));
  * await res.body?.cancel();
@@ -107,12 +131,11 @@ function errorPage(status: number, message: string): Response {
 export async function createApp(options: AppOptions): Promise<SiteApp> {
   const store = await openStore(options.root, { only: options.sweeps });
   const mode = options.mode ?? "server";
-  const routes = compileManifest(manifest);
-  const statics = await loadStaticFiles();
-  const hono = new Hono();
+  const { site } = options;
+  const routes = compileManifest(site.manifest);
+  const statics = await loadStaticFiles(site.staticDir);
 
-  hono.all("*", async (c) => {
-    const req = c.req.raw;
+  async function fetch(req: Request): Promise<Response> {
     if (req.method !== "GET" && req.method !== "HEAD") {
       const res = withHeaders(
         errorPage(405, "This site is read-only: only GET and HEAD are served."),
@@ -128,7 +151,7 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
       return new Response(null, { status: res.status, headers });
     }
     return res;
-  });
+  }
 
   async function handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
@@ -137,7 +160,7 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
       if (rawPath === "/_islands/islands.js") {
         if ([...url.searchParams.keys()].length > 0) throw new HttpError(400, "no query accepted");
         return withHeaders(
-          new Response(await islandBundle(), {
+          new Response(await islandBundle(site.islandsModule), {
             headers: { "Content-Type": "text/javascript; charset=utf-8" },
           }),
         );
@@ -183,6 +206,15 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
       const data = await page.load(ctx);
       const Body = page.default;
       const html = renderPage(page.title(data, ctx), <Body data={data} ctx={ctx} />, ctx);
+      for (const m of html.matchAll(/data-island="([^"]*)"/g)) {
+        if (!Object.hasOwn(site.islands, m[1]!)) {
+          throw new Error(
+            `page ${path} renders island "${
+              m[1]
+            }", which the site's island registry lacks; add islands/${m[1]}.tsx to islands.gen.ts.`,
+          );
+        }
+      }
       return withHeaders(
         new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } }),
       );
@@ -195,5 +227,5 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
     }
   }
 
-  return { fetch: (req) => Promise.resolve(hono.fetch(req)), store, routes, mode };
+  return { fetch, store, routes, mode, site, staticFiles: [...statics.keys()].sort() };
 }

@@ -7,7 +7,7 @@
 import * as esbuild from "esbuild";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
-let cached: Promise<string> | undefined;
+const cached = new Map<string, Promise<string>>();
 
 const denoResolver: esbuild.Plugin = {
   name: "deno-npm-resolver",
@@ -19,8 +19,10 @@ const denoResolver: esbuild.Plugin = {
 };
 
 /**
- * The page script (a classic script, minified) that hydrates the islands and adds the chart
- * downloads when it runs. Built once per process and cached.
+ * The page script (a classic script, minified) that hydrates the islands of the registry module
+ * `islands` (a module whose default export is the site's {@linkcode IslandRegistry}, e.g. the
+ * site's `islands.gen.ts`; absent: no islands) and adds the chart downloads when it runs. Built
+ * once per process and registry, and cached.
  * Cost: one esbuild run (about 0.1–0.5 s).
  * @throws Error when esbuild fails, with its messages.
  * @example
@@ -30,11 +32,23 @@ const denoResolver: esbuild.Plugin = {
  * if (/^\s*(import|export)\b/m.test(js)) throw new Error("a classic script, not a module");
  * ```
  */
-export function islandBundle(): Promise<string> {
-  cached ??= (async () => {
+export function islandBundle(islands?: URL): Promise<string> {
+  const key = islands?.href ?? "";
+  const hit = cached.get(key);
+  if (hit) return hit;
+  const client = fromFileUrl(new URL("./_client.ts", import.meta.url));
+  const entry = islands
+    ? `import islands from ${JSON.stringify(fromFileUrl(islands))};\n`
+    : "const islands = {};\n";
+  const built = (async () => {
     try {
       const result = await esbuild.build({
-        entryPoints: [fromFileUrl(new URL("./_client.ts", import.meta.url))],
+        stdin: {
+          contents: `${entry}import { start } from ${JSON.stringify(client)};\nstart(islands);\n`,
+          resolveDir: fromFileUrl(new URL(".", import.meta.url)),
+          sourcefile: "page-script.ts",
+          loader: "ts",
+        },
         bundle: true,
         format: "iife",
         platform: "browser",
@@ -54,5 +68,7 @@ export function islandBundle(): Promise<string> {
       await esbuild.stop();
     }
   })();
-  return cached;
+  cached.set(key, built);
+  built.catch(() => cached.delete(key));
+  return built;
 }

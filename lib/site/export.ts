@@ -6,8 +6,8 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { createApp } from "./app.tsx";
-import { ISLAND_BUNDLE_PATH, STYLESHEET_PATH } from "./render.tsx";
+import { createApp, type SiteDefinition } from "./app.tsx";
+import { ISLAND_BUNDLE_PATH } from "./render.tsx";
 import type { FileModule } from "./router.ts";
 import { listSweepEntries } from "./store_reader.ts";
 import { exists } from "../store/mod.ts";
@@ -26,6 +26,8 @@ export interface ExportOptions {
   out: string;
   /** Only these sweep folders (default: all). */
   sweeps?: string[];
+  /** The site to render (the site's root, `site.ts`, exports it). */
+  site: SiteDefinition;
 }
 
 /** What {@linkcode exportSite} wrote. */
@@ -43,18 +45,26 @@ export interface ExportResult {
  * @example
  * ```ts
  * import { exportSite } from "./export.ts";
+ * import { page } from "./router.ts";
+ * import { h } from "preact";
+ * const home = page({ load: () => Promise.resolve(0), title: () => "Home", default: () => h("p", null, "hi") });
  * const root = await Deno.makeTempDir();
  * const out = `${root}-site`;
- * const result = await exportSite({ root, out });
+ * const result = await exportSite({ root, out, site: { manifest: { "index.tsx": home }, islands: {} } });
  * if (!result.files.includes("index.html")) throw new Error("no index");
  * await Deno.remove(out, { recursive: true });
  * await Deno.remove(root);
  * ```
  */
 export async function exportSite(options: ExportOptions): Promise<ExportResult> {
-  const app = await createApp({ root: options.root, mode: "static", sweeps: options.sweeps });
+  const app = await createApp({
+    root: options.root,
+    mode: "static",
+    sweeps: options.sweeps,
+    site: options.site,
+  });
   const sweeps = (await listSweepEntries(app.store)).map((s) => s.name);
-  const paths: string[] = [STYLESHEET_PATH, ISLAND_BUNDLE_PATH];
+  const paths: string[] = [...app.staticFiles.map((f) => `/static/${f}`), ISLAND_BUNDLE_PATH];
   for (const route of app.routes) {
     const params = route.segments.filter((s) => typeof s !== "string");
     if (params.length === 0) {

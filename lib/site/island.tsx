@@ -1,31 +1,36 @@
 /**
  * Server-side rendering of an island: its props as a JSON data block (never executed), followed
- * by a `data-island` element holding the component's server-rendered markup, which the browser
- * bundle hydrates.
+ * by a `data-island` element holding the component's server-rendered markup, which the page
+ * script hydrates from the site's island registry. The island's name is its component's name,
+ * which is also its file name in `islands/` and its key in the registry (`createApp` refuses a
+ * page whose island is not registered).
  * @module
  */
-import type { ComponentProps, JSX } from "preact";
-import { type IslandName, ISLANDS, safeJson } from "./islands.ts";
+import type { ComponentProps, FunctionComponent, JSX } from "preact";
+import { safeJson } from "./islands.ts";
 
 /**
- * Renders island `name` with plain, JSON-serialisable `props`.
+ * Renders `component` as an island with plain, JSON-serialisable `props`.
+ * @throws TypeError when the component has no name to register it by.
  * @example
  * ```ts
  * import { renderToString } from "preact-render-to-string";
+ * import { h } from "preact";
  * import { Island } from "./island.tsx";
- * const html = renderToString(Island({
- *   name: "HeatmapHover",
- *   props: { id: "h", title: "T", xLabel: "k2", yLabel: "k1", rowLabels: ["1"], colLabels: ["1"], values: [[0.5]] },
- * }));
- * if (!html.includes('data-island="HeatmapHover"') || !html.includes('type="application/json"')) {
+ * function Hello(p: { who: string }) { return h("p", null, `hello ${p.who}`); }
+ * const html = renderToString(Island({ component: Hello, props: { who: "<you>" } }));
+ * if (!html.includes('data-island="Hello"') || !html.includes('type="application/json"')) {
  *   throw new Error(html);
  * }
  * ```
  */
-export function Island<N extends IslandName>(
-  { name, props }: { name: N; props: ComponentProps<(typeof ISLANDS)[N]> },
+// deno-lint-ignore no-explicit-any
+export function Island<C extends FunctionComponent<any>>(
+  { component, props }: { component: C; props: ComponentProps<C> },
 ): JSX.Element {
-  const Component = ISLANDS[name] as unknown as (p: Record<string, unknown>) => JSX.Element;
+  const name = component.name;
+  if (!name) throw new TypeError("an island component needs a name (a named function).");
+  const Component = component as unknown as (p: Record<string, unknown>) => JSX.Element;
   return (
     <>
       <script

@@ -1,17 +1,15 @@
 /**
- * The island registry: every interactive component in `islands/`, by name. The server renders an
- * island with {@linkcode Island} (its markup plus its props as a JSON data block); the browser
- * bundle built from `_client.ts` hydrates the same components from this registry.
+ * Islands: interactive components the server renders and the browser hydrates. The site's
+ * registry of them (`islands.gen.ts` at the site's root) is handed to `createApp`; the server
+ * renders an island with {@linkcode Island} (its markup plus its props as a JSON data block) and
+ * the page script hydrates it from the same registry.
  * @module
  */
-import HeatmapHover from "../../islands/HeatmapHover.tsx";
-import KdeFamilies from "../../islands/KdeFamilies.tsx";
+import type { FunctionComponent } from "preact";
 
-/** Island components by name (the file name in `islands/`). */
-export const ISLANDS = { HeatmapHover, KdeFamilies } as const;
-
-/** Name of a registered island. */
-export type IslandName = keyof typeof ISLANDS;
+/** Island components by name: each name is the component's file name in `islands/`. */
+// deno-lint-ignore no-explicit-any
+export type IslandRegistry = Readonly<Record<string, FunctionComponent<any>>>;
 
 /**
  * JSON for a `<script type="application/json">` block: `<`, `>`, `&` and the line separators are

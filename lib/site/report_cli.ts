@@ -6,6 +6,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import type { SiteDefinition } from "./app.tsx";
 import { type ExportResult, exportSite } from "./export.ts";
 import { listSweepEntries, openStore } from "./store_reader.ts";
 
@@ -59,7 +60,7 @@ export async function locateRun(run: string): Promise<{ root: string; only: stri
  * const root = await Deno.makeTempDir();
  * let message = "";
  * try {
- *   await reportCli(["--run", root, "--out", `${root}-site`]);
+ *   await reportCli(["--run", root, "--out", `${root}-site`], { manifest: {}, islands: {} });
  * } catch (e) {
  *   message = (e as Error).message;
  * }
@@ -67,7 +68,7 @@ export async function locateRun(run: string): Promise<{ root: string; only: stri
  * await Deno.remove(root);
  * ```
  */
-export async function reportCli(args: string[]): Promise<ExportResult> {
+export async function reportCli(args: string[], site: SiteDefinition): Promise<ExportResult> {
   const { values } = parseArgs({
     args,
     options: { run: { type: "string", default: "results" }, out: { type: "string" } },
@@ -86,15 +87,5 @@ export async function reportCli(args: string[]): Promise<ExportResult> {
         `name is a plain URL-safe name.`,
     );
   }
-  return await exportSite({ root, out: values.out, sweeps });
-}
-
-if (import.meta.main) {
-  try {
-    const r = await reportCli(Deno.args);
-    console.log(`Wrote ${r.files.length} files for ${r.sweeps.length} sweep(s) or analyses.`);
-  } catch (err) {
-    console.error((err as Error).message);
-    Deno.exit(2);
-  }
+  return await exportSite({ root, out: values.out, sweeps, site });
 }

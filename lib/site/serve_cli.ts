@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createApp } from "./app.tsx";
+import { createApp, type SiteDefinition } from "./app.tsx";
 import { locateRun } from "./report_cli.ts";
 
 /**
@@ -14,7 +14,10 @@ import { locateRun } from "./report_cli.ts";
  * ```ts
  * import { serveCli } from "./serve_cli.ts";
  * const root = await Deno.makeTempDir();
- * const server = await serveCli(["--runs", root, "--port", "0"]);
+ * import { page } from "./router.ts";
+ * import { h } from "preact";
+ * const home = page({ load: () => Promise.resolve(0), title: () => "Home", default: () => h("p", null, "hi") });
+ * const server = await serveCli(["--runs", root, "--port", "0"], { manifest: { "index.tsx": home }, islands: {} });
  * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
  * await res.body?.cancel();
  * await server.shutdown();
@@ -22,7 +25,10 @@ import { locateRun } from "./report_cli.ts";
  * if (res.status !== 200) throw new Error(String(res.status));
  * ```
  */
-export async function serveCli(args: string[]): Promise<Deno.HttpServer<Deno.NetAddr>> {
+export async function serveCli(
+  args: string[],
+  site: SiteDefinition,
+): Promise<Deno.HttpServer<Deno.NetAddr>> {
   const { values } = parseArgs({
     args,
     options: {
@@ -37,20 +43,11 @@ export async function serveCli(args: string[]): Promise<Deno.HttpServer<Deno.Net
     throw new RangeError(`--port ${values.port} is not a port number; pass an integer in 0…65535.`);
   }
   const { root, only } = await locateRun(values.runs);
-  const app = await createApp({ root, sweeps: only === null ? undefined : [only] });
+  const app = await createApp({ root, site, sweeps: only === null ? undefined : [only] });
   return Deno.serve({
     port,
     hostname: values.hostname,
     onListen: ({ hostname, port }) =>
       console.log(`Report site for ${values.runs} at http://${hostname}:${port}/ (read-only)`),
   }, app.fetch);
-}
-
-if (import.meta.main) {
-  try {
-    await serveCli(Deno.args);
-  } catch (err) {
-    console.error((err as Error).message);
-    Deno.exit(2);
-  }
 }

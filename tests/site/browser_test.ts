@@ -12,6 +12,7 @@ import { createApp, exportSite } from "../../lib/site/mod.ts";
 import { checkSites } from "../browser/check_site.ts";
 import { writeFixtureSweep } from "./fixture.ts";
 import { testNeeding } from "../_shared/requires.ts";
+import { SITE } from "../../site.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const present = await Deno.stat(CHROMIUM).then((s) => s.isFile).catch(() => false);
@@ -55,10 +56,10 @@ testNeeding(present, NO_CHROMIUM, {
     }
     const root = await Deno.makeTempDir({ prefix: "site-browser-" });
     const sweep = await writeFixtureSweep(root);
-    const app = await createApp({ root });
+    const app = await createApp({ root, site: SITE });
     const live = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
     const exported = join(root, "..", `${sweep}-static-${Deno.pid}`);
-    await exportSite({ root, out: exported });
+    await exportSite({ root, out: exported, site: SITE });
     const files = serveFolder(exported);
     const shotDir = Deno.env.get("SITE_SCREENSHOT_DIR") ??
       await Deno.makeTempDir({ prefix: "site-screenshots-" });

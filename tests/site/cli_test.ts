@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { reportCli, serveCli } from "../../lib/site/mod.ts";
 import { writeFixtureSweep } from "./fixture.ts";
+import { SITE } from "../../site.ts";
 
 const root = await Deno.makeTempDir({ prefix: "site-cli-" });
 const sweep = await writeFixtureSweep(root);
@@ -37,7 +38,7 @@ async function raw(port: number, target: string): Promise<{ status: number; body
 }
 
 Deno.test("serveCli() serves on an ephemeral port and answers raw traversal requests with 404", async () => {
-  const server = await serveCli(["--runs", root, "--port", "0"]);
+  const server = await serveCli(["--runs", root, "--port", "0"], SITE);
   try {
     const port = server.addr.port;
     assertEquals((await raw(port, "/")).status, 200);
@@ -66,7 +67,7 @@ Deno.test("serveCli() serves on an ephemeral port and answers raw traversal requ
 Deno.test("serveCli() refuses a port that is not a number", async () => {
   let threw = false;
   try {
-    await serveCli(["--runs", root, "--port", "http"]);
+    await serveCli(["--runs", root, "--port", "http"], SITE);
   } catch (e) {
     threw = e instanceof RangeError;
   }
@@ -75,16 +76,16 @@ Deno.test("serveCli() refuses a port that is not a number", async () => {
 
 Deno.test("reportCli() exports all sweeps of a folder, or only the sweep it is pointed at", async () => {
   const out = join(await Deno.makeTempDir({ prefix: "site-cli-out-" }), "site");
-  const all = await reportCli(["--run", root, "--out", out]);
+  const all = await reportCli(["--run", root, "--out", out], SITE);
   assertEquals(all.sweeps.sort(), ["broken", other, sweep].sort());
-  const one = await reportCli(["--run", join(root, sweep) + "/", "--out", out]);
+  const one = await reportCli(["--run", join(root, sweep) + "/", "--out", out], SITE);
   assertEquals(one.sweeps, [sweep]);
   const index = await Deno.readTextFile(join(out, "index.html"));
   assertStringIncludes(index, `sweeps/${sweep}/index.html`);
   assert(!index.includes(other), "the single-sweep export lists only that sweep");
   let threw = false;
   try {
-    await reportCli(["--run", root]);
+    await reportCli(["--run", root], SITE);
   } catch (e) {
     threw = e instanceof TypeError && (e as Error).message.includes("--out");
   }

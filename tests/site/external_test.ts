@@ -10,6 +10,7 @@ import { analyzeExternal } from "../../lib/analysis/mod.ts";
 import { writeNpy } from "../../lib/npy/mod.ts";
 import { createApp, reportCli, serveCli, type SiteApp } from "../../lib/site/mod.ts";
 import { HOSTILE, writeFixtureSweep } from "./fixture.ts";
+import { SITE } from "../../site.ts";
 
 const root = await Deno.makeTempDir({ prefix: "site-external-" });
 const sweep = await writeFixtureSweep(root);
@@ -71,7 +72,7 @@ await Deno.writeTextFile(
 );
 await Deno.symlink(outside, join(root, "linked-out"));
 
-const app: SiteApp = await createApp({ root });
+const app: SiteApp = await createApp({ root, site: SITE });
 
 async function get(path: string): Promise<{ status: number; text: string }> {
   const res = await app.fetch(new Request(`http://127.0.0.1${path}`));
@@ -147,7 +148,7 @@ Deno.test("reportCli() exports an external analysis from its folder or its analy
   const base = await Deno.makeTempDir({ prefix: "site-external-out-" });
   for (const [i, run] of [join(root, ext), join(root, ext, "analysis") + "/"].entries()) {
     const out = join(base, `site-${i}`);
-    const r = await reportCli(["--run", run, "--out", out]);
+    const r = await reportCli(["--run", run, "--out", out], SITE);
     assertEquals(r.sweeps, [ext], run);
     for (
       const f of [
@@ -177,7 +178,7 @@ Deno.test("reportCli() refuses a folder with no sweep and no analysis, naming it
   const out = join(empty, "site");
   let message = "";
   try {
-    await reportCli(["--run", empty, "--out", out]);
+    await reportCli(["--run", empty, "--out", out], SITE);
   } catch (e) {
     assert(e instanceof TypeError, String(e));
     message = (e as Error).message;
@@ -196,7 +197,7 @@ Deno.test("reportCli() refuses a folder with no sweep and no analysis, naming it
 });
 
 Deno.test("serveCli() serves one external analysis when pointed at its folder", async () => {
-  const server = await serveCli(["--runs", join(root, ext), "--port", "0"]);
+  const server = await serveCli(["--runs", join(root, ext), "--port", "0"], SITE);
   try {
     const base = `http://127.0.0.1:${server.addr.port}`;
     const index = await fetch(`${base}/`);

@@ -12,11 +12,12 @@ import { TIDY_TABLES } from "../../lib/site/tidy.ts";
 import { listFiles } from "../../routes/sweeps/[sweep]/data/[file].ts";
 import type { ClaimsFile, SimilarityFile } from "../../lib/analysis/schema.ts";
 import { writeFixtureSweep } from "./fixture.ts";
+import { SITE } from "../../site.ts";
 
 const root = await Deno.makeTempDir({ prefix: "site-findings-" });
 const sweep = await writeFixtureSweep(root);
 const bare = await writeFixtureSweep(root, { name: "bare", omit: ["claims", "similarity"] });
-const app: SiteApp = await createApp({ root });
+const app: SiteApp = await createApp({ root, site: SITE });
 
 async function get(path: string): Promise<{ status: number; text: string }> {
   const res = await app.fetch(new Request(`http://127.0.0.1${path}`));

@@ -8,10 +8,11 @@ import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { createApp } from "../../lib/site/mod.ts";
 import { encodePng } from "../../lib/site/png.ts";
 import { FIXTURE, writeFixtureSweep } from "./fixture.ts";
+import { SITE } from "../../site.ts";
 
 const root = await Deno.makeTempDir({ prefix: "site-gallery-" });
 const sweep = await writeFixtureSweep(root);
-const app = await createApp({ root });
+const app = await createApp({ root, site: SITE });
 
 function pngBytes(dataUrl: string): Uint8Array {
   const bin = atob(dataUrl.replace(/^data:image\/png;base64,/, ""));

@@ -10,6 +10,7 @@ import { createApp } from "../../lib/site/mod.ts";
 import type { ClaimsFile, SimilarityFile } from "../../lib/analysis/schema.ts";
 import type { EpochsJson } from "../../lib/sweep/epochs.ts";
 import { writeFixtureSweep } from "./fixture.ts";
+import { SITE } from "../../site.ts";
 
 const root = await Deno.makeTempDir({ prefix: "site-methods-" });
 const sweep = await writeFixtureSweep(root);
@@ -73,7 +74,7 @@ const epochs: EpochsJson = {
   matrices: [],
 };
 await Deno.writeTextFile(join(analysis, "epochs.json"), JSON.stringify(epochs));
-const app = await createApp({ root });
+const app = await createApp({ root, site: SITE });
 
 async function get(path: string): Promise<{ status: number; text: string }> {
   const res = await app.fetch(new Request(`http://127.0.0.1${path}`));

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { createApp, exportSite } from "../../lib/site/mod.ts";
+import { SITE } from "../../site.ts";
 
 const PAGES = [
   "",
@@ -44,7 +45,7 @@ Deno.test({
       const summary = JSON.parse(
         await Deno.readTextFile(join(root, sweep, "analysis", "summary.json")),
       ) as { files: string[]; skipped: { file: string; reason: string }[] };
-      const app = await createApp({ root });
+      const app = await createApp({ root, site: SITE });
       for (const page of PAGES) {
         const res = await app.fetch(new Request(`http://127.0.0.1/sweeps/${sweep}/${page}`));
         const text = await res.text();
@@ -83,7 +84,11 @@ Deno.test({
       );
       assertEquals((gallery.match(/alt="CNNSmall k=1 mean direction/g) ?? []).length, 6);
       assert(!gallery.includes("image not available"), "every probe image is shown");
-      const site = await exportSite({ root, out: join(root, "..", `${sweep}-site-${Deno.pid}`) });
+      const site = await exportSite({
+        root,
+        out: join(root, "..", `${sweep}-site-${Deno.pid}`),
+        site: SITE,
+      });
       assertEquals(site.files.filter((f) => f.endsWith(".html")).length, 1 + PAGES.length);
       await Deno.remove(join(root, "..", `${sweep}-site-${Deno.pid}`), { recursive: true });
     } finally {

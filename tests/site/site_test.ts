@@ -9,8 +9,10 @@ import { num } from "../../lib/site/components.tsx";
 import { createApp, exportSite, type SiteApp } from "../../lib/site/mod.ts";
 import { compileRouteFile, matchPath } from "../../lib/site/router.ts";
 import { SWEEP_PAGES } from "../../lib/site/components.tsx";
-import manifest from "../../lib/site/routes.gen.ts";
+import manifest from "../../routes.gen.ts";
+import islands from "../../islands.gen.ts";
 import { HOSTILE, writeFixtureSweep, writeHostileSweep } from "./fixture.ts";
+import { SITE } from "../../site.ts";
 
 const root = await Deno.makeTempDir({ prefix: "site-test-" });
 const sweep = await writeFixtureSweep(root);
@@ -26,7 +28,7 @@ await Deno.writeTextFile(join(outside, "evil", "sweep.json"), '{"secret": "TOPSE
 await Deno.writeTextFile(join(outside, "secret.json"), '{"secret": "TOPSECRET"}');
 await Deno.symlink(join(outside, "evil"), join(root, "linked"));
 await Deno.symlink(join(outside, "secret.json"), join(root, sweep, "analysis", "claims_link.json"));
-const app: SiteApp = await createApp({ root });
+const app: SiteApp = await createApp({ root, site: SITE });
 
 async function get(path: string, init?: RequestInit): Promise<{ res: Response; text: string }> {
   const res = await app.fetch(new Request(`http://127.0.0.1${path}`, init));
@@ -55,6 +57,55 @@ Deno.test("compileManifest() gets every file under routes/ from routes.gen.ts", 
   };
   await walk(new URL("../../routes/", import.meta.url), "");
   assertEquals(Object.keys(manifest).sort(), files.sort());
+});
+
+Deno.test("islands.gen.ts registers every file of islands/ by its file and function name", async () => {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(new URL("../../islands/", import.meta.url))) {
+    if (e.isFile && e.name.endsWith(".tsx")) files.push(e.name.replace(/\.tsx$/, ""));
+  }
+  assertEquals(Object.keys(islands).sort(), files.sort());
+  for (const [name, component] of Object.entries(islands)) assertEquals(component.name, name);
+});
+
+Deno.test("lib/ imports nothing of the site's routes/, islands/ or root files", async () => {
+  const offenders: string[] = [];
+  const walk = async (dir: URL) => {
+    for await (const e of Deno.readDir(dir)) {
+      const url = new URL(e.name + (e.isDirectory ? "/" : ""), dir);
+      if (e.isDirectory) await walk(url);
+      else if (/\.tsx?$/.test(e.name)) {
+        const text = await Deno.readTextFile(url);
+        for (const m of text.matchAll(/from\s+"([^"]+)"/g)) {
+          const target = new URL(m[1]!, url).pathname;
+          const rel = target.slice(new URL("../../", import.meta.url).pathname.length);
+          if (/^(routes|islands)\/|^(site|routes\.gen|islands\.gen)\.ts$/.test(rel)) {
+            offenders.push(`${url.pathname} → ${m[1]}`);
+          }
+        }
+      }
+    }
+  };
+  await walk(new URL("../../lib/", import.meta.url));
+  assertEquals(offenders, []);
+});
+
+Deno.test("createApp() refuses a page whose island the site's registry lacks, naming it", async () => {
+  const { islands: _dropped, ...rest } = SITE;
+  const bare = await createApp({ root, site: { ...rest, islands: {} } });
+  const logged: string[] = [];
+  const error = console.error;
+  console.error = (e: unknown) => logged.push(String(e));
+  try {
+    const res = await bare.fetch(new Request(`http://127.0.0.1/sweeps/${sweep}/similarity/`));
+    await res.body?.cancel();
+    assertEquals(res.status, 500);
+  } finally {
+    console.error = error;
+  }
+  assertEquals(logged.length, 1);
+  assertStringIncludes(logged[0]!, 'island "HeatmapHover"');
+  assertStringIncludes(logged[0]!, "islands.gen.ts");
 });
 
 Deno.test("compileRouteFile() maps index, pages, params and file routes", () => {
@@ -232,7 +283,7 @@ Deno.test("createApp() names an analysis file that lacks expected fields instead
     join(other, name, "analysis", "similarity.json"),
     JSON.stringify({ schemaVersion: 1, kind: "similarity", generatedAt: "", source: "x" }),
   );
-  const shaped = await createApp({ root: other });
+  const shaped = await createApp({ root: other, site: SITE });
   const res = await shaped.fetch(new Request(`http://127.0.0.1/sweeps/${name}/similarity/`));
   const text = await res.text();
   assertEquals(res.status, 200);
@@ -344,7 +395,7 @@ Deno.test("islandBundle() is a classic script (it runs from file://) that waits 
 
 Deno.test("exportSite() writes a static site whose links are all relative and resolvable", async () => {
   const out = join(await Deno.makeTempDir({ prefix: "site-export-" }), "site");
-  const result = await exportSite({ root, out });
+  const result = await exportSite({ root, out, site: SITE });
   assertEquals(result.sweeps.sort(), [hostile, sweep, sparse].sort());
   const html = result.files.filter((f) => f.endsWith(".html"));
   // Every page of SWEEP_PAGES for each of the three sweeps (methods and epochs as notices here).
@@ -365,12 +416,12 @@ Deno.test("exportSite() writes a static site whose links are all relative and re
   }
   assert(checked > 200, `checked ${checked} links`);
   // A second export replaces the first; a folder of other files is refused.
-  await exportSite({ root, out });
+  await exportSite({ root, out, site: SITE });
   const foreign = await Deno.makeTempDir();
   await Deno.writeTextFile(join(foreign, "keep.txt"), "x");
   let refused = false;
   try {
-    await exportSite({ root, out: foreign });
+    await exportSite({ root, out: foreign, site: SITE });
   } catch (err) {
     refused = (err as Error).message.includes("holds other files");
   }

@@ -24,6 +24,7 @@ import {
   assertThrows,
 } from "../_shared/assert.ts";
 import { runOk } from "./_cli.ts";
+import { SITE } from "../../site.ts";
 
 await initTf({ backend: "cpu" });
 
@@ -146,7 +147,7 @@ Deno.test({
       assert(names.includes(f), `analysis/${f} missing (have ${names.join(", ")})`);
     }
     const site = join(dir, "site");
-    await reportCli(["--run", sweepDir, "--out", site]);
+    await reportCli(["--run", sweepDir, "--out", site], SITE);
     const index = await Deno.readTextFile(join(site, "index.html"));
     assertStringIncludes(index, buildPlan(resolved).sweepId);
 

@@ -15,6 +15,7 @@ import {
   num,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
+import HeatmapHover from "../../../islands/HeatmapHover.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -76,7 +77,7 @@ function Sections(
         {matrices.map((m) => (
           <Figure title={`α(k1, k2), ${m.family}`} ctx={ctx} sweep={sweep} file="attacks.json">
             <Island
-              name="HeatmapHover"
+              component={HeatmapHover}
               props={{
                 id: `alpha-${m.family}`,
                 title: `Prediction decay ratio α over all images, ${m.family}`,
@@ -97,7 +98,7 @@ function Sections(
               }}
             />
             <Island
-              name="HeatmapHover"
+              component={HeatmapHover}
               props={{
                 id: `alpha-correct-${m.family}`,
                 title: `α over correctly classified images, ${m.family}`,

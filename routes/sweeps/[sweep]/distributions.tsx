@@ -10,6 +10,7 @@ import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/
 import { AnalysisPage, DataTable, Figure, num } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import { MeanDirectionSection } from "../../../lib/site/comparison_sections.tsx";
+import KdeFamilies from "../../../islands/KdeFamilies.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
@@ -158,7 +159,7 @@ function Sections(
   /** The marginal density of t drawn by the family-toggling island. */
   const densityOfT = (id: string, title: string, series: Series[]) => (
     <Island
-      name="KdeFamilies"
+      component={KdeFamilies}
       props={{ id, title, xLabel: "t = cos(u_f(x), μ(x))", yLabel: "density", series }}
     />
   );
@@ -241,7 +242,7 @@ function Sections(
           csv="saw.csv"
         >
           <Island
-            name="KdeFamilies"
+            component={KdeFamilies}
             props={{
               id: "saw",
               title: "Saw fit: log(p_k / P_origin) against log ψ, with fitted lines",

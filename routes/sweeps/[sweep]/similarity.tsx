@@ -24,6 +24,7 @@ import {
   WidthTable,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
+import HeatmapHover from "../../../islands/HeatmapHover.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import type { Loaded } from "../../../lib/site/store_reader.ts";
 import {
@@ -132,7 +133,7 @@ function SimilaritySections(
         {fams.map((f) => (
           <Figure title={`p(k1, k2), ${f.family}`} ctx={ctx} sweep={sweep} file="similarity.json">
             <Island
-              name="HeatmapHover"
+              component={HeatmapHover}
               props={{
                 id: `p-${f.family}`,
                 title: `Expected similarity p(k1, k2), ${f.family}`,
@@ -153,7 +154,7 @@ function SimilaritySections(
         {across && (
           <Figure title="p(g1, g2) across families" ctx={ctx} sweep={sweep} file="similarity.json">
             <Island
-              name="HeatmapHover"
+              component={HeatmapHover}
               props={{
                 id: "p-across",
                 title: "Expected similarity across families and widths",
@@ -187,7 +188,7 @@ function SimilaritySections(
             csv="mean_direction.csv"
             anchor={i === 0 ? "fig-mean-direction" : undefined}
           >
-            <Island name="HeatmapHover" props={mdHeat(f)} />
+            <Island component={HeatmapHover} props={mdHeat(f)} />
           </Figure>
         ))}
         {across && (
@@ -199,7 +200,7 @@ function SimilaritySections(
             csv="mean_direction.csv"
           >
             <Island
-              name="HeatmapHover"
+              component={HeatmapHover}
               props={{
                 id: "md-across",
                 title: "Mean-direction similarity across families and widths",
