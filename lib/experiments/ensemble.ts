@@ -461,7 +461,8 @@ function meanAt(v: Float64Array, xs: Int32Array | null): number | null {
 export const ENSEMBLE_GAIN_THRESHOLD = 0.5;
 
 /**
- * The ensemble claims, with intervals resampling the images.
+ * The ensemble claims, with intervals resampling the drawn ensembles within each size (for
+ * size 1, every pool member: the seeds) and the images.
  *
  * "ensembles-move-to-mean": that ensembles approach the mean direction follows from p(k, k) > 0
  * alone, so the claim compares the rise of E_x[t] from the smallest to the largest ensemble size
@@ -484,9 +485,15 @@ export function ensembleClaims(
 ): ClaimEntry[] {
   type Size = EnsembleCurve["sizes"][number];
   const usable = curves.filter((c) => c.sizes.length >= 2);
-  const sizeMean = (p: Size, pick: (p: Size) => Float64Array[], xs: Int32Array | null) =>
-    meanOfFinite(pick(p).map((arr) => meanAt(arr, xs)));
-  const lossSlope = (xs: Int32Array | null) => {
+  // One resample: the images (xs) and, per size, the drawn ensembles taken with replacement
+  // (for size 1 with every pool member drawn, the pool's seeds themselves); null = the data.
+  type Resample = { xs: Int32Array; draws: Map<Size, number[]> } | null;
+  const sizeMean = (p: Size, pick: (p: Size) => Float64Array[], r: Resample) => {
+    const arrays = pick(p);
+    const chosen = r ? r.draws.get(p)!.map((i) => arrays[i]!) : arrays;
+    return meanOfFinite(chosen.map((arr) => meanAt(arr, r ? r.xs : null)));
+  };
+  const lossSlope = (xs: Resample) => {
     const slopes: number[] = [];
     for (const curve of usable) {
       const x: number[] = [], y: number[] = [];
@@ -502,11 +509,11 @@ export function ensembleClaims(
     }
     return meanOfFinite(slopes);
   };
-  const gainRatio = (xs: Int32Array | null) => {
+  const gainRatio = (xs: Resample) => {
     let measured = 0, predicted = 0, n = 0;
     for (const curve of usable) {
       const lo = curve.sizes[0]!, hi = curve.sizes.at(-1)!;
-      const p = meanAt(curve.rho, xs);
+      const p = meanAt(curve.rho, xs ? xs.xs : null);
       const tLo = sizeMean(lo, (q) => q.t, xs), tHi = sizeMean(hi, (q) => q.t, xs);
       if (p === null || tLo === null || tHi === null) continue;
       const h = curve.plan.held.length;
@@ -521,11 +528,20 @@ export function ensembleClaims(
   const pairs = curves.reduce((s, c) => s + c.sizes.reduce((q, p) => q + p.t.length * N, 0), 0);
   const noCurve =
     "no width has enough seeds for ensembles of two sizes besides the held-out ones (needs ≥ 3 seeds)";
-  const interval = (id: string, stat: (xs: Int32Array) => number | null) =>
+  const interval = (id: string, stat: (r: Resample) => number | null) =>
     bootInterval(
-      (uu) => usable.length ? stat(Int32Array.from({ length: N }, () => randomInt(uu, N))) : null,
+      (uu) => {
+        if (!usable.length) return null;
+        const draws = new Map<Size, number[]>();
+        for (const c of usable) {
+          for (const p of c.sizes) {
+            draws.set(p, p.t.map(() => randomInt(uu, p.t.length)));
+          }
+        }
+        return stat({ xs: Int32Array.from({ length: N }, () => randomInt(uu, N)), draws });
+      },
       { ...settings, seed: deriveSeed(settings.seed, id) },
-      ["samples"],
+      ["seeds", "samples"],
       null,
     );
   const ratio = usable.length ? gainRatio(null) : null;

@@ -98,6 +98,7 @@ Deno.test("ensembles-move-to-mean: planted-true holds, dominated ensembles fail,
   expectVerdict(agree.claims, "ensembles-move-to-mean", "holds");
   const ratio = agree.claims.get("ensembles-move-to-mean")!;
   assert(Math.abs(ratio.value! - 1) < 0.25, `ratio ${ratio.value}`);
+  assertEquals(ratio.interval!.over, ["seeds", "samples"]);
   // Each curve reports p(k, k) and the predicted E_x[t] beside the measured one.
   const curve = agree.file.curves[0]!;
   assertEquals(curve.heldOut, 4);
