@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects } from "../_shared/assert.ts";
 import { exportSite, SITE_MARKER } from "../../lib/site/mod.ts";
+import { SITE } from "../../site.ts";
 
 const present = (p: string) => Deno.lstat(p).then(() => true, () => false);
 
@@ -9,7 +10,7 @@ Deno.test("report --out into an export keeps .git/ and CNAME and removes only it
   const root = await Deno.makeTempDir({ prefix: "export-keep-" });
   const out = join(root, "site");
   await Deno.mkdir(join(root, "results"));
-  const first = await exportSite({ root: join(root, "results"), out });
+  const first = await exportSite({ root: join(root, "results"), out, site: SITE });
   const marker = JSON.parse(await Deno.readTextFile(join(out, SITE_MARKER)));
   assertEquals(marker.files, first.files);
   // The user's own files, and a file an older export wrote that this one no longer writes.
@@ -20,7 +21,7 @@ Deno.test("report --out into an export keeps .git/ and CNAME and removes only it
   marker.files.push("old-page.html");
   await Deno.writeTextFile(join(out, SITE_MARKER), JSON.stringify(marker));
 
-  await exportSite({ root: join(root, "results"), out });
+  await exportSite({ root: join(root, "results"), out, site: SITE });
   assertEquals(await Deno.readTextFile(join(out, "CNAME")), "example.org\n");
   assertEquals(await Deno.readTextFile(join(out, ".git", "HEAD")), "ref: refs/heads/main\n");
   assert(await present(join(out, ".git", "refs")), ".git/refs went");
@@ -32,7 +33,7 @@ Deno.test("report --out into an export keeps .git/ and CNAME and removes only it
   await Deno.mkdir(other);
   await Deno.writeTextFile(join(other, "notes.txt"), "mine");
   await assertRejects(
-    () => exportSite({ root: join(root, "results"), out: other }),
+    () => exportSite({ root: join(root, "results"), out: other, site: SITE }),
     Error,
     "holds other files",
   );
