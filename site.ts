@@ -4,7 +4,7 @@
  * them to `createApp` of `lib/site`, which imports none of them.
  *
  * ```sh
- * deno task serve  [--runs DIR] [--port N] [--hostname H]   # deno run site.ts serve …
+ * deno task serve  [--run DIR]  [--port N] [--hostname H]   # deno run site.ts serve …
  * deno task report [--run DIR] --out SITE                   # deno run site.ts report …
  * ```
  * @module
@@ -23,7 +23,13 @@ export const SITE: SiteDefinition = {
 
 if (import.meta.main) {
   const { reportCli, serveCli } = await import("./lib/site/mod.ts");
+  const { REPORT_USAGE, SERVE_USAGE } = await import("./lib/site/mod.ts");
+  const { wantsHelp } = await import("./lib/cli_args.ts");
   const [command, ...args] = Deno.args;
+  if (wantsHelp(args) && (command === "serve" || command === "report")) {
+    console.log(command === "serve" ? SERVE_USAGE : REPORT_USAGE);
+    Deno.exit(0);
+  }
   try {
     if (command === "serve") await serveCli(args, SITE);
     else if (command === "report") {
@@ -36,7 +42,7 @@ if (import.meta.main) {
       );
     }
   } catch (err) {
-    console.error((err as Error).message);
+    console.error(`error: ${(err as Error).message}`);
     Deno.exit(2);
   }
 }

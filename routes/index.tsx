@@ -106,7 +106,7 @@ export default function Index({ data, ctx }: { data: Row[]; ctx: RouteContext })
             </p>
             <p>
               Run <code>deno task sweep</code>, then reload, or serve another folder with{" "}
-              <code>deno task serve --runs DIR</code>.
+              <code>deno task serve --run DIR</code>.
             </p>
           </div>
         )

@@ -15,11 +15,12 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError } from "../cli_args.ts";
 import { NON_FINITE_POLICIES, type NonFinitePolicy } from "./gradients.ts";
 import { analyzeExternal, type AnalyzeOptions, type AnalyzeResult, analyzeSweep } from "./sweep.ts";
 
-const USAGE = `usage:
+/** The usage `deno task analyze --help` prints. */
+export const USAGE = `usage:
   deno task analyze --run SWEEP_DIR [--out DIR] [--cpu] [--resamples N] [--seed N] [--batch N] [--non-finite exclude|error]
   deno task analyze --grads FILE.npy --models FILE.json [--out DIR] [--cpu] [--resamples N] [--seed N] [--batch N] [--non-finite exclude|error]
 
@@ -56,22 +57,24 @@ export type AnalyzeArgs =
  * ```
  */
 export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
-  const { values } = parseArgs({
-    args,
-    options: {
-      run: { type: "string" },
-      grads: { type: "string" },
-      models: { type: "string" },
-      out: { type: "string" },
-      cpu: { type: "boolean", default: false },
-      resamples: { type: "string" },
-      seed: { type: "string" },
-      batch: { type: "string" },
-      "non-finite": { type: "string" },
-      quiet: { type: "boolean", default: false },
-    },
-    strict: true,
+  const parsed = parseFlags("deno task analyze", args, {
+    run: { type: "string" },
+    grads: { type: "string" },
+    models: { type: "string" },
+    out: { type: "string" },
+    cpu: { type: "boolean", default: false },
+    resamples: { type: "string" },
+    seed: { type: "string" },
+    batch: { type: "string" },
+    "non-finite": { type: "string" },
+    quiet: { type: "boolean", default: false },
   });
+  if (parsed.help) throw new UsageError(USAGE);
+  const values = {
+    ...parsed.values,
+    cpu: parsed.values.cpu ?? false,
+    quiet: parsed.values.quiet ?? false,
+  };
   const int = (name: string, v: string | undefined, min = 0) => {
     if (v === undefined) return undefined;
     const n = Number(v);

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseFlags } from "../cli_args.ts";
 import { initTf } from "../tf/mod.ts";
 import { countParams, createModel, FAMILIES, type InputShape } from "./mod.ts";
 
@@ -59,27 +59,61 @@ export function parameterTable(shape: InputShape, classes: number, ks: number[])
   ).join("\n");
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
+/** The usage `deno task models --help` prints. */
+export const MODELS_USAGE = `usage: deno task models [--shape CxHxW] [--classes N] [--k K1,K2,...]
+
+Prints the trainable parameters of every family at each width k.
+  --shape CxHxW   input shape (default 3x32x32, CIFAR's; the default sweep trains 1x28x28)
+  --classes N     output classes (default 10)
+  --k LIST        widths (default 10,20,40,80,160)
+  --help          this text`;
+
+/**
+ * Runs `deno task models` on `args`: prints the table (or the usage) and returns the exit code
+ * (0, or 2 with one line on standard error for a bad option).
+ *
+ * @example
+ * ```ts
+ * import { modelsMain } from "./cli.ts";
+ * if ((await modelsMain(["--k", "2,x"])) !== 2) throw new Error("a bad --k passed");
+ * ```
+ */
+export async function modelsMain(args: string[]): Promise<number> {
+  try {
+    const parsed = parseFlags("deno task models", args, {
       shape: { type: "string", default: "3x32x32" },
       classes: { type: "string", default: "10" },
       k: { type: "string", default: "10,20,40,80,160" },
-    },
-  });
-  const shape = parseShape(values.shape);
-  const classes = Number(values.classes);
-  const ks = values.k.split(",").map(Number);
-  if (!Number.isInteger(classes) || classes < 1) {
-    throw new RangeError(`--classes ${values.classes} is not a positive integer.`);
+    });
+    if (parsed.help) {
+      console.log(MODELS_USAGE);
+      return 0;
+    }
+    const { values } = parsed;
+    const shape = parseShape(values.shape!);
+    const classes = Number(values.classes);
+    const ks = values.k!.split(",").map((t) => Number(t.trim()));
+    if (!Number.isInteger(classes) || classes < 1) {
+      throw new RangeError(`--classes ${values.classes} is not a positive integer; pass e.g. 10.`);
+    }
+    if (ks.some((k) => !Number.isInteger(k) || k < 1)) {
+      throw new RangeError(
+        `--k ${values.k} is not a comma-separated list of positive integers; pass e.g. 2,4,8.`,
+      );
+    }
+    await initTf({ backend: "cpu" });
+    const which = values.shape === "3x32x32" && !args.some((a) => a.startsWith("--shape"))
+      ? " (the default, CIFAR's; the default sweep trains 1×28×28: pass --shape 1x28x28)"
+      : "";
+    console.log(
+      `Trainable parameters for ${shape.channels}×${shape.height}×${shape.width} inputs${which}, ${classes} classes:`,
+    );
+    console.log(parameterTable(shape, classes, ks));
+    return 0;
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    return 2;
   }
-  if (ks.some((k) => !Number.isInteger(k) || k < 1)) {
-    throw new RangeError(`--k ${values.k} is not a comma-separated list of positive integers.`);
-  }
-  await initTf({ backend: "cpu" });
-  console.log(
-    `Trainable parameters for ${shape.channels}×${shape.height}×${shape.width} inputs, ${classes} classes:`,
-  );
-  console.log(parameterTable(shape, classes, ks));
 }
+
+if (import.meta.main) Deno.exit(await modelsMain(Deno.args));

@@ -28,5 +28,5 @@ export { contentSecurityPolicy, isSafeName, resolveInside, securityHeaders } fro
 export { openStore, type SiteStore } from "./store_reader.ts";
 export { type IslandRegistry } from "./islands.ts";
 export { islandBundle } from "./bundle.ts";
-export { locateRun, reportCli } from "./report_cli.ts";
-export { serveCli } from "./serve_cli.ts";
+export { locateRun, REPORT_USAGE, reportCli } from "./report_cli.ts";
+export { SERVE_USAGE, serveCli } from "./serve_cli.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError } from "../cli_args.ts";
 import type { SiteDefinition } from "./app.tsx";
 import { type ExportResult, exportSite } from "./export.ts";
 import { listSweepEntries, openStore } from "./store_reader.ts";
@@ -46,6 +46,16 @@ export async function locateRun(run: string): Promise<{ root: string; only: stri
   return { root: run, only: null };
 }
 
+/** The usage `deno task report --help` prints. */
+export const REPORT_USAGE = `usage: deno task report [--run DIR] --out SITE
+
+Writes the static report site into SITE (replacing a previous export's files; other files there,
+such as .git/ or CNAME, stay).
+  --run DIR       a results directory (default: results), one sweep folder, or the folder of an
+                  external analysis (the same flag as deno task serve)
+  --out SITE      the folder to write
+  --help          this text`;
+
 /**
  * Parses the command line and writes the site. `--run` may name a results directory (all its
  * sweeps and external analyses), a single sweep folder (a folder holding `sweep.json`), or a
@@ -69,11 +79,12 @@ export async function locateRun(run: string): Promise<{ root: string; only: stri
  * ```
  */
 export async function reportCli(args: string[], site: SiteDefinition): Promise<ExportResult> {
-  const { values } = parseArgs({
-    args,
-    options: { run: { type: "string", default: "results" }, out: { type: "string" } },
-    strict: true,
+  const parsed = parseFlags("deno task report", args, {
+    run: { type: "string", default: "results" },
+    out: { type: "string" },
   });
+  if (parsed.help) throw new UsageError(REPORT_USAGE);
+  const values = { ...parsed.values, run: parsed.values.run ?? "results" };
   if (!values.out) throw new TypeError("--out is missing; pass the folder to write the site into.");
   const { root, only } = await locateRun(values.run);
   const sweeps = only === null ? undefined : [only];

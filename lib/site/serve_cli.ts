@@ -1,15 +1,26 @@
 /**
- * `deno task serve [--runs DIR] [--port N] [--hostname H]`: serves the report site for a results
+ * `deno task serve [--run DIR] [--port N] [--hostname H]`: serves the report site for a results
  * directory (default `results/`), one sweep folder, or one external analysis (the folder holding
  * `analysis/`, or that `analysis/` folder) on 127.0.0.1, read-only.
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError } from "../cli_args.ts";
 import { createApp, type SiteDefinition } from "./app.tsx";
 import { locateRun } from "./report_cli.ts";
 
+/** The usage `deno task serve --help` prints. */
+export const SERVE_USAGE = `usage: deno task serve [--run DIR] [--port N] [--hostname H]
+
+Serves the report site, read-only.
+  --run DIR       a results directory (default: results), one sweep folder, or the folder of an
+                  external analysis (the same flag as deno task report)
+  --port N        port (default 8000; 0 picks a free one)
+  --hostname H    address to listen on (default 127.0.0.1)
+  --help          this text`;
+
 /**
- * Parses the command line and starts the server; returns it (tests stop it with `shutdown`).
+ * Parses the command line and starts the server (`--help` throws the usage, which the command
+ * prints); returns it (tests stop it with `shutdown`).
  * @example
  * ```ts
  * import { serveCli } from "./serve_cli.ts";
@@ -29,15 +40,14 @@ export async function serveCli(
   args: string[],
   site: SiteDefinition,
 ): Promise<Deno.HttpServer<Deno.NetAddr>> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      runs: { type: "string", default: "results" },
-      port: { type: "string", default: "8000" },
-      hostname: { type: "string", default: "127.0.0.1" },
-    },
-    strict: true,
+  const parsed = parseFlags("deno task serve", args, {
+    run: { type: "string" },
+    runs: { type: "string" }, // the flag's earlier name; report and serve now share --run
+    port: { type: "string", default: "8000" },
+    hostname: { type: "string", default: "127.0.0.1" },
   });
+  if (parsed.help) throw new UsageError(SERVE_USAGE);
+  const values = { ...parsed.values, runs: parsed.values.run ?? parsed.values.runs ?? "results" };
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`--port ${values.port} is not a port number; pass an integer in 0…65535.`);

@@ -6,12 +6,23 @@
  *
  * @module
  */
-import { parseAnalyzeArgs, runAnalyzeCli } from "../analysis/mod.ts";
+import { parseAnalyzeArgs, runAnalyzeCli, USAGE } from "../analysis/cli.ts";
+import { wantsHelp } from "../cli_args.ts";
 import { analyzeSweepDir } from "./analyze.ts";
 
 if (import.meta.main) {
+  if (wantsHelp(Deno.args)) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  let args;
   try {
-    const args = parseAnalyzeArgs(Deno.args);
+    args = parseAnalyzeArgs(Deno.args);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+  try {
     if ("run" in args) {
       const { gpu: _gpu, ...analysis } = args.options;
       await analyzeSweepDir(args.run, {
@@ -23,7 +34,7 @@ if (import.meta.main) {
       await runAnalyzeCli(Deno.args);
     }
   } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
     Deno.exit(1);
   }
 }

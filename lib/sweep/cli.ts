@@ -13,6 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { didYouMean } from "../cli_args.ts";
 import { metaDim } from "../npy/mod.ts";
 import type { SweepConfig } from "../store/mod.ts";
 import { loadConfigFile, validateConfig } from "./config.ts";
@@ -83,6 +84,25 @@ export function parseEpochList(text: string, epochs: number): number[] {
   return out;
 }
 
+const SWEEP_OPTIONS = {
+  preset: { type: "string" },
+  config: { type: "string" },
+  out: { type: "string" },
+  "dry-run": { type: "boolean" },
+  shard: { type: "string" },
+  "shard-count": { type: "string" },
+  analyze: { type: "boolean" },
+  "no-analyze": { type: "boolean" },
+  backend: { type: "string" },
+  "data-dir": { type: "string" },
+  tflops: { type: "string" },
+  "epochs-analysed": { type: "string" },
+  checkpoints: { type: "string" },
+  "no-population": { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+const SWEEP_FLAGS = Object.keys(SWEEP_OPTIONS);
+
 /** Parsed command line of the sweep. */
 export interface SweepArgs {
   config: SweepConfig;
@@ -114,29 +134,15 @@ export async function parseSweepArgs(
   try {
     ({ values } = parseArgs({
       args,
-      options: {
-        preset: { type: "string" },
-        config: { type: "string" },
-        out: { type: "string" },
-        "dry-run": { type: "boolean" },
-        shard: { type: "string" },
-        "shard-count": { type: "string" },
-        analyze: { type: "boolean" },
-        "no-analyze": { type: "boolean" },
-        backend: { type: "string" },
-        "data-dir": { type: "string" },
-        tflops: { type: "string" },
-        "epochs-analysed": { type: "string" },
-        checkpoints: { type: "string" },
-        "no-population": { type: "boolean" },
-        help: { type: "boolean" },
-      },
+      options: SWEEP_OPTIONS,
       strict: true,
       allowPositionals: false,
     }));
   } catch (err) {
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, "");
-    throw new TypeError(`${msg}\n\n${USAGE}`);
+    const flag = /Unknown option '(--[^']+)'/.exec(msg)?.[1];
+    const hint = flag ? didYouMean(flag, SWEEP_FLAGS.map((f) => `--${f}`)) : "";
+    throw new TypeError(`${msg.replace(/\.$/, "")}.${hint}\n\n${USAGE}`);
   }
   if (values.preset !== undefined && values.config !== undefined) {
     throw new TypeError(

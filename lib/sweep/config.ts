@@ -11,6 +11,7 @@ import type { LoadDatasetOptions } from "../data/mod.ts";
 import { CIFAR10_AUTHORS_NORMALIZATION } from "../data/prepare.ts";
 import { FAMILIES } from "../models/mod.ts";
 import { presetConfig } from "./presets.ts";
+import { nearestName } from "../cli_args.ts";
 import { DATASET_FACTS, modelCost } from "./cost.ts";
 import { SALIENCE_METHODS } from "../salience/mod.ts";
 import { fillMethodDefaults } from "./salience_methods.ts";
@@ -149,21 +150,6 @@ const SHAPE: Shape = {
   backend: oneOf(["auto", "webgpu", "cpu"]),
 };
 
-/** Levenshtein distance between two short strings. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
 /**
  * The known key nearest to `key` when it is close enough to be a typo (edit distance at most
  * 2, or a third of the key's length), else `null`.
@@ -175,13 +161,7 @@ function distance(a: string, b: string): number {
  * ```
  */
 export function nearestKey(key: string, known: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = distance(key.toLowerCase(), k.toLowerCase());
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : null;
+  return nearestName(key, known);
 }
 
 function show(v: unknown): string {

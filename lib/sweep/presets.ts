@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { didYouMean } from "../cli_args.ts";
 import type { SweepConfig } from "../store/mod.ts";
 
 /** Names of the built-in presets. */
@@ -286,7 +287,9 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
 export function presetConfig(name: string): SweepConfig {
   if (!(PRESET_NAMES as readonly string[]).includes(name)) {
     throw new RangeError(
-      `Unknown preset '${name}'; expected one of ${PRESET_NAMES.join(", ")}.`,
+      `Unknown preset '${name}'.${didYouMean(name, PRESET_NAMES)} Expected one of ${
+        PRESET_NAMES.join(", ")
+      }.`,
     );
   }
   return structuredClone(PRESETS[name as PresetName]);

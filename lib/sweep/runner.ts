@@ -361,7 +361,7 @@ export async function runSweep(
   const seconds = (performance.now() - t0) / 1000;
   line(`finished in ${formatDuration(seconds)}.`);
   if (analyze) {
-    line(`report: deno task serve   (or: deno task report --run ${dir} --out site)`);
+    line(`report: deno task serve --run ${dir}   (or: deno task report --run ${dir} --out site)`);
   }
   return {
     sweepDir: dir,

@@ -38,7 +38,7 @@ async function raw(port: number, target: string): Promise<{ status: number; body
 }
 
 Deno.test("serveCli() serves on an ephemeral port and answers raw traversal requests with 404", async () => {
-  const server = await serveCli(["--runs", root, "--port", "0"], SITE);
+  const server = await serveCli(["--run", root, "--port", "0"], SITE);
   try {
     const port = server.addr.port;
     assertEquals((await raw(port, "/")).status, 200);
@@ -67,7 +67,7 @@ Deno.test("serveCli() serves on an ephemeral port and answers raw traversal requ
 Deno.test("serveCli() refuses a port that is not a number", async () => {
   let threw = false;
   try {
-    await serveCli(["--runs", root, "--port", "http"], SITE);
+    await serveCli(["--run", root, "--port", "http"], SITE);
   } catch (e) {
     threw = e instanceof RangeError;
   }

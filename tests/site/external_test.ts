@@ -197,7 +197,7 @@ Deno.test("reportCli() refuses a folder with no sweep and no analysis, naming it
 });
 
 Deno.test("serveCli() serves one external analysis when pointed at its folder", async () => {
-  const server = await serveCli(["--runs", join(root, ext), "--port", "0"], SITE);
+  const server = await serveCli(["--run", join(root, ext), "--port", "0"], SITE);
   try {
     const base = `http://127.0.0.1:${server.addr.port}`;
     const index = await fetch(`${base}/`);
