@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { tiledConv2D, tiledConv2DBackpropFilter, tiledConv2DBackpropInput } from "./_tiled_conv.ts";
 import { windowMaxPoolGrad } from "./_pool_grad.ts";
+import { channelTile } from "./_tile.ts";
 import { registerGroupedKernels, unregisterGroupedKernels } from "./_grouped.ts";
 import { channelReduce } from "./_channel_reduce.ts";
 import { channelBinary } from "./_channel_binary.ts";
@@ -85,7 +86,7 @@ export type BoundedMode = "tiled" | "chunked";
  * channels of accumulators per invocation, the filter gradient over at most FILTER_CHUNK
  * positions per invocation with partial tiles summed), per-channel Sum/Mean over the leading
  * axes, Add/Sub/Multiply/RealDiv of an activation with a per-channel (or per-model) vector,
- * and MaxPoolGrad of non-overlapping windows — each several
+ * Tile of a per-channel vector, and MaxPoolGrad of non-overlapping windows — each several
  * times faster than tfjs's own on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
  * stay under `cap`. Replaces any earlier replacement. Returns the names of the kernels replaced.
  */
@@ -119,6 +120,7 @@ export function installBoundedKernels(
     replace("Mean", (o) => channelReduce(o, true)),
     ...["Add", "Sub", "Multiply", "RealDiv"].map((n) => replace(n, (o) => channelBinary(n, o))),
     replace("MaxPoolGrad", (o) => windowMaxPoolGrad(o)),
+    replace("Tile", (o) => channelTile(o)),
     ...registerGroupedKernels(backendName),
   ];
 }

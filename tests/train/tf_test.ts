@@ -338,3 +338,32 @@ gpuTest(
     await tf.setBackend("cpu");
   },
 );
+
+gpuTest(
+  "installBoundedKernels() Tile of a per-channel vector matches the CPU backend",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    // [shape, reps]; the last two are other tilings: tfjs's kernel.
+    const cases: [number[], number[]][] = [
+      [[1, 1, 1, 16], [5, 7, 3, 1]],
+      [[1, 8], [70001, 1]],
+      [[2, 1, 8], [1, 3, 1]],
+      [[1, 1, 4], [2, 2, 2]],
+    ];
+    for (const [shape, reps] of cases) {
+      const run = () =>
+        tf.tidy(() => {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const x = tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i) + i), shape);
+          return tf.reshape(tf.tile(x, reps), [-1]);
+        });
+      await tf.setBackend("cpu");
+      const want = await run().data();
+      await tf.setBackend("webgpu");
+      installBoundedKernels("webgpu");
+      assertEquals([...await run().data()], [...want], `${shape} × ${reps}`);
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
