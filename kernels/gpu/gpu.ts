@@ -4,6 +4,8 @@
  * and redoing work when the device is lost.
  */
 
+import { usePrivateRuntimeDir } from "./runtime_dir.ts";
+
 /**
  * Mesa's per-invocation loop cap: its software adapters (llvmpipe, lavapipe) silently stop a
  * shader invocation after 65,535 loop back-edges in total, counting every loop of the invocation,
@@ -335,6 +337,7 @@ export class Gpu {
     this.#dropUpload();
     const warn = this.#options.onWarning;
     try {
+      usePrivateRuntimeDir();
       const adapter = await navigator.gpu?.requestAdapter({
         powerPreference: this.#options.powerPreference,
       });
@@ -456,6 +459,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<Gpu> 
   }
   let adapter: GPUAdapter | null = null;
   try {
+    usePrivateRuntimeDir();
     adapter = await navigator.gpu.requestAdapter({ powerPreference: options.powerPreference });
   } catch (error) {
     return cpu(`requestAdapter failed: ${(error as Error).message}`);

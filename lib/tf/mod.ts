@@ -19,6 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { usePrivateRuntimeDir } from "../../kernels/gpu/runtime_dir.ts";
 import "@tensorflow/tfjs-layers"; // registers gradients
 import "@tensorflow/tfjs-backend-cpu";
 import { checkConformance, CONFORMANCE_TOLERANCE } from "./_conformance.ts";
@@ -92,6 +93,7 @@ async function probeAdapter(
     };
   }
   if (!gpu) return null;
+  usePrivateRuntimeDir();
   const adapter = await gpu.requestAdapter();
   if (!adapter) return null;
   const info = adapter.info;

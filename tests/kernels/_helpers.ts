@@ -1,4 +1,5 @@
 /** Shared fixtures of the kernel tests: seeded data, the backend variants, GPU-test gating. */
+import { usePrivateRuntimeDir } from "../../kernels/gpu/runtime_dir.ts";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { seededUniform } from "../../lib/stats/mod.ts";
 import { testNeeding } from "../_shared/requires.ts";
@@ -33,6 +34,7 @@ export function assertClose(diff: number, tol: number, message: string): void {
 
 const probe = await (async () => {
   try {
+    usePrivateRuntimeDir(); // as requestGpu() does: no driver noise before the first adapter
     return (await navigator.gpu?.requestAdapter()) ?? null;
   } catch {
     return null;
