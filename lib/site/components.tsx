@@ -315,6 +315,18 @@ export const SWEEP_PAGES: readonly [string, string][] = [
 ];
 
 /**
+ * The pages an external analysis (gradients only: no runs, checkpoints, logits or per-epoch
+ * salience) can have; its navigation shows only these.
+ */
+export const EXTERNAL_PAGES: readonly string[] = [
+  "",
+  "similarity",
+  "distributions",
+  "small_predicts_large",
+  "claims",
+];
+
+/**
  * Navigation between the pages of one sweep.
  * @example
  * ```ts
@@ -333,11 +345,20 @@ export const SWEEP_PAGES: readonly [string, string][] = [
  * ```
  */
 export function SweepNav(
-  props: { ctx: RouteContext; sweep: string; current: string },
+  props: {
+    ctx: RouteContext;
+    sweep: string;
+    current: string;
+    /** An external analysis: only the pages drawn from gradients alone ({@linkcode EXTERNAL_PAGES}). */
+    external?: boolean;
+  },
 ): JSX.Element {
+  const pages = props.external
+    ? SWEEP_PAGES.filter(([p]) => EXTERNAL_PAGES.includes(p) || p === props.current)
+    : SWEEP_PAGES;
   return (
     <nav class="sweep-nav" aria-label="Sweep pages">
-      {SWEEP_PAGES.map(([page, label]) => (
+      {pages.map(([page, label]) => (
         <a
           href={props.ctx.href(sweepPath(props.sweep, page))}
           aria-current={page === props.current ? "page" : undefined}
@@ -406,13 +427,20 @@ export function SweepPage(
     /** The page's path segment in {@linkcode SWEEP_PAGES}. */
     current: string;
     family?: string | null;
+    /** An external analysis (its navigation shows only the pages it has). */
+    external?: boolean;
     children?: ComponentChildren;
   },
 ): JSX.Element {
   return (
     <>
       <h1>{props.heading} — {props.sweep}{props.family ? ` (${props.family})` : ""}</h1>
-      <SweepNav ctx={props.ctx} sweep={props.sweep} current={props.current} />
+      <SweepNav
+        ctx={props.ctx}
+        sweep={props.sweep}
+        current={props.current}
+        external={props.external}
+      />
       {props.children}
     </>
   );
@@ -516,6 +544,7 @@ export function AnalysisPage<K extends AnalysisKind>(
       sweep={data.base.name}
       current={props.current}
       family={data.family}
+      external={isExternal(data.base)}
     >
       <AnalysisSection
         kind={data.kind}

@@ -30,6 +30,8 @@ export interface BrowserCheck {
   toggle: { group: string | null; before: number; after: number };
   /** Files the download buttons gave: suggested name, bytes, and the chart's viewBox size. */
   downloads: { name: string; bytes: Uint8Array; chartWidth: number }[];
+  /** At 760 px wide: each page's document width and the numbers that wrapped over lines. */
+  narrow: { page: string; scrollWidth: number; numbers: number; wrapped: string[] }[];
   errors: string[];
   screenshots: string[];
 }
@@ -153,6 +155,34 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
   downloads.push(await download(page, "headline", "svg"), await download(page, "headline", "png"));
   screenshots.push(join(shotDir, `${target.label}-overview.png`));
   await page.screenshot({ path: screenshots[2], fullPage: true });
+  await page.setViewportSize({ width: 760, height: 900 });
+  const narrow: BrowserCheck["narrow"] = [];
+  for (const p of ["", "claims", "similarity", "gallery"]) {
+    await page.goto(pageUrl(target, p), { waitUntil: "load" });
+    narrow.push({
+      page: p,
+      ...await page.evaluate(() => {
+        // A number wraps when its text spans more than one line box.
+        const els = Array.from(document.querySelectorAll("td.num, .nw"));
+        const wrapped = els.filter((el) => {
+          const range = document.createRange();
+          range.selectNodeContents(el);
+          const tops = new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top)));
+          return tops.size > 1;
+        }).map((el) => el.textContent ?? "");
+        return {
+          scrollWidth: document.documentElement.scrollWidth,
+          numbers: els.length,
+          wrapped,
+        };
+      }),
+    });
+    if (p === "claims") {
+      screenshots.push(join(shotDir, `${target.label}-claims-760.png`));
+      await page.screenshot({ path: screenshots[3], fullPage: true });
+    }
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
   return {
     status: res?.status() ?? null,
     heatmapCells,
@@ -161,6 +191,7 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
     activeOutlined,
     toggle: { group, before, after },
     downloads,
+    narrow,
     errors,
     screenshots,
   };

@@ -101,6 +101,15 @@ testNeeding(present, NO_CHROMIUM, {
           "headline.svg",
           "headline.png",
         ], label);
+        assertEquals(r.narrow.map((n) => n.page), ["", "claims", "similarity", "gallery"]);
+        for (const n of r.narrow) {
+          assert(n.scrollWidth <= 760, `${label} ${n.page}: ${n.scrollWidth} px wide at 760`);
+          assertEquals(n.wrapped, [], `${label} ${n.page}: numbers wrapped`);
+        }
+        assert(
+          r.narrow.find((n) => n.page === "claims")!.numbers >= 10,
+          `${label}: claims numbers`,
+        );
         for (const d of r.downloads) {
           assert(d.name.startsWith(`${sweep}-`), `${label}: ${d.name}`);
           if (d.name.endsWith(".svg")) {

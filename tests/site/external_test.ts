@@ -107,6 +107,23 @@ Deno.test("createApp() overview of an external analysis says it has no training 
   assertStringIncludes(text, "<th>scalar</th><td>true-class-logit</td>");
   assert(!text.includes("plan.json"), "no links to store files it does not have");
   assert(!text.includes("Training curves"));
+  // Its navigation links only the pages drawn from gradients alone, and it opens with findings.
+  const nav = text.slice(text.indexOf('class="sweep-nav"'), text.indexOf("</nav>"));
+  const links = [...nav.matchAll(/>([^<]+)<\/a>/g)].map((m) => m[1]);
+  assertEquals(links, ["Overview", "Similarity", "Distributions", "Small → large", "Claims"]);
+  assertStringIncludes(text, 'id="findings"');
+  assertStringIncludes(text, 'id="fig-headline"');
+});
+
+Deno.test("createApp() external analysis's gallery, methods and epochs pages say why they are empty", async () => {
+  const g = await get(`/sweeps/${ext}/gallery/`);
+  assertEquals(g.status, 200);
+  assertStringIncludes(g.text, "An external analysis holds only");
+  for (const page of ["methods", "epochs"]) {
+    const r = await get(`/sweeps/${ext}/${page}/`);
+    assertEquals(r.status, 200);
+    assertStringIncludes(r.text, "is absent");
+  }
 });
 
 const PRESENT = ["similarity", "distributions", "small_predicts_large", "claims"];

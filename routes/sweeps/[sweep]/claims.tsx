@@ -4,13 +4,7 @@
  * @module
  */
 import type { JSX } from "preact";
-import {
-  AnalysisPage,
-  DataTable,
-  Figure,
-  intervalText,
-  num,
-} from "../../../lib/site/components.tsx";
+import { AnalysisPage, DataTable, Figure, num } from "../../../lib/site/components.tsx";
 import { CLAIM_FIGURES, claimFigureHref, hrefWithAnchor } from "../../../lib/site/claim_links.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { analysis, type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
@@ -73,25 +67,39 @@ export default function Claims({ data, ctx }: { data: Data; ctx: RouteContext })
             >
               {c.claims.map((c) => (
                 <tr id={`claim-${c.id}`}>
-                  <td>
+                  <td data-label="Claim">
                     {c.statement}
                     <br />
                     <code>{c.id}</code>
                   </td>
-                  <td>
+                  <td data-label="Measured">
                     {c.measure}
                     <br />({c.pairs} (model, sample) pairs)
                   </td>
-                  <td>{num(c.value, 4)}</td>
-                  <td>{intervalText(c.interval, 4) || "–"}</td>
-                  <td>{num(c.threshold, 4)}</td>
-                  <td>
+                  <td class="num" data-label="Value">{num(c.value, 4)}</td>
+                  <td data-label="Interval">
+                    {c.interval
+                      ? (
+                        <>
+                          <span class="nw">
+                            [{num(c.interval.lo, 4)}, {num(c.interval.hi, 4)}]
+                          </span>{" "}
+                          <span class="muted">
+                            {Math.round(c.interval.level * 100)} %, {c.interval.resamples}{" "}
+                            resamples over {c.interval.over.join(" + ")}
+                          </span>
+                        </>
+                      )
+                      : "–"}
+                  </td>
+                  <td class="num" data-label="Threshold">{num(c.threshold, 4)}</td>
+                  <td data-label="Verdict">
                     <span class={`badge ${VERDICTS.has(c.verdict) ? c.verdict : "inconclusive"}`}>
                       {c.verdict}
                     </span>
                   </td>
-                  <td>{c.reason}</td>
-                  <td>
+                  <td data-label="Why">{c.reason}</td>
+                  <td data-label="Figure">
                     {claimFigureHref(data.base.name, c.id)
                       ? (
                         <a href={hrefWithAnchor(ctx, claimFigureHref(data.base.name, c.id)!)}>

@@ -9,7 +9,7 @@ import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/
 import { Figure, SweepPage } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type Loaded, readEpochs } from "../../../lib/site/store_reader.ts";
-import { requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
+import { isExternal, requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
 import type { EpochRow, EpochsJson } from "../../../lib/sweep/epochs.ts";
 
 interface Data {
@@ -66,7 +66,13 @@ export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext })
   const sweep = base.name;
   const e = epochs.status === "ok" ? epochs.value : null;
   return (
-    <SweepPage heading="Convergence over training" ctx={ctx} sweep={sweep} current="epochs">
+    <SweepPage
+      heading="Convergence over training"
+      ctx={ctx}
+      sweep={sweep}
+      current="epochs"
+      external={isExternal(base)}
+    >
       {!e && (
         <div class="notice missing" role="status">
           <p>

@@ -75,7 +75,13 @@ function Legend({ g }: { g: Gallery }): JSX.Element {
 export default function GalleryPage({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
   const g = data.gallery;
   return (
-    <SweepPage heading="Salience gallery" ctx={ctx} sweep={data.base.name} current="gallery">
+    <SweepPage
+      heading="Salience gallery"
+      ctx={ctx}
+      sweep={data.base.name}
+      current="gallery"
+      external={isExternal(data.base)}
+    >
       {data.reason && (
         <div class="notice missing" role="status">
           <p>{data.reason}</p>

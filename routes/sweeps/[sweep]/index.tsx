@@ -72,7 +72,7 @@ function ExternalOverview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX
   return (
     <>
       <h1>External analysis {base.name}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="" />
+      <SweepNav ctx={ctx} sweep={base.name} current="" external />
       <Findings
         ctx={ctx}
         sweep={base.name}

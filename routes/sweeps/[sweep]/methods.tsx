@@ -14,7 +14,7 @@ import {
   readMethodAnalysis,
   readMethodsIndex,
 } from "../../../lib/site/store_reader.ts";
-import { requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
+import { isExternal, requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
 import type { MethodsIndexJson } from "../../../lib/sweep/salience_methods.ts";
 
 /** One method's analysis as read. */
@@ -70,7 +70,13 @@ export default function Methods({ data, ctx }: { data: Data; ctx: RouteContext }
     ),
   ];
   return (
-    <SweepPage heading="Attribution methods" ctx={ctx} sweep={sweep} current="methods">
+    <SweepPage
+      heading="Attribution methods"
+      ctx={ctx}
+      sweep={sweep}
+      current="methods"
+      external={isExternal(base)}
+    >
       {index.status !== "ok" && (
         <div class="notice missing" role="status">
           <p>
