@@ -196,7 +196,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   // PyTorch on the same CPU, for every case of both tables, while nothing of ours runs.
   const popFamilies: Family[] = ctx.quick
     ? ["CNNSmall"]
-    : ["CNNSmall", "CNNLarge", "ResNetSmall", "ResNetLarge"];
+    : ["CNNSmall", "ResNetSmall", "CNNLarge", "ResNetLarge"];
   const popWidths = ctx.quick ? [2] : [2, 4, 8];
   const peerCases = [
     ...new Set([
@@ -226,6 +226,42 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     const t = torchOf(key);
     return t && ours ? `${fmt(ours / t.train)}×` : "–";
   };
+  // The one-model table now, so that it is on the log before the long population part.
+  const header = [
+    "family k",
+    "train/s webgpu",
+    "train/s webgpu (tfjs kernels)",
+    "train/s cpu",
+    "train/s PyTorch CPU",
+    "webgpu/tfjs",
+    "webgpu/cpu",
+    "webgpu/PyTorch",
+    "salience/s webgpu",
+    "salience/s webgpu (tfjs kernels)",
+    "salience/s cpu",
+    "salience/s PyTorch CPU",
+  ];
+  const v = (c: Cell, f: "train" | "salience") => (c ? fmt(c[f]) : "–");
+  const q = (a: Cell, b: Cell) => (a && b ? `${fmt(a.train / b.train)}×` : "–");
+  const rows = [...results].map(([key, r]) => [
+    key.replace("/", " "),
+    v(r.webgpu, "train"),
+    v(r.tfjs, "train"),
+    v(r.cpu, "train"),
+    torchCell(key, "train"),
+    q(r.webgpu, r.tfjs),
+    q(r.webgpu, r.cpu),
+    vsTorch(r.webgpu?.train, key),
+    v(r.webgpu, "salience"),
+    v(r.tfjs, "salience"),
+    v(r.cpu, "salience"),
+    torchCell(key, "salience"),
+  ]);
+  const caption = `Samples/s at batch ${batch}, ${size}×${size}×1, 10 classes; median of ${reps} ` +
+    `(CPU: 1) after one warm-up; load average ${loadAverage() ?? "n/a"} at the end of these ` +
+    `columns. ${peerNote}.`;
+  ctx.log(caption);
+  ctx.log(textTable(header, rows));
   // Population training and the per-kernel profile, on the WebGPU backend as initTf configures it.
   let popMarkdown = "";
   if (await hasWebGpuAdapter()) {
@@ -287,36 +323,6 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       }`;
   }
   await tf.setBackend("cpu");
-  const header = [
-    "family k",
-    "train/s webgpu",
-    "train/s webgpu (tfjs kernels)",
-    "train/s cpu",
-    "train/s PyTorch CPU",
-    "webgpu/tfjs",
-    "webgpu/cpu",
-    "webgpu/PyTorch",
-    "salience/s webgpu",
-    "salience/s webgpu (tfjs kernels)",
-    "salience/s cpu",
-    "salience/s PyTorch CPU",
-  ];
-  const v = (c: Cell, f: "train" | "salience") => (c ? fmt(c[f]) : "–");
-  const q = (a: Cell, b: Cell) => (a && b ? `${fmt(a.train / b.train)}×` : "–");
-  const rows = [...results].map(([key, r]) => [
-    key.replace("/", " "),
-    v(r.webgpu, "train"),
-    v(r.tfjs, "train"),
-    v(r.cpu, "train"),
-    torchCell(key, "train"),
-    q(r.webgpu, r.tfjs),
-    q(r.webgpu, r.cpu),
-    vsTorch(r.webgpu?.train, key),
-    v(r.webgpu, "salience"),
-    v(r.tfjs, "salience"),
-    v(r.cpu, "salience"),
-    torchCell(key, "salience"),
-  ]);
   const checkHeader = [
     "backend",
     "adapter",
@@ -329,10 +335,6 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       ? r.checks.map((c) => `${c.pass ? "ok" : "FAIL"} ${c.maxError.toExponential(1)}`)
       : checkHeader.slice(2).map(() => "reference")),
   ]);
-  const load = loadAverage();
-  const caption = `Samples/s at batch ${batch}, ${size}×${size}×1, 10 classes; median of ${reps} ` +
-    `(CPU: 1) after one warm-up; load average ${load ?? "n/a"}. ${peerNote}.`;
-  ctx.log(textTable(header, rows));
   ctx.log(textTable(checkHeader, checkRows));
   return {
     title: "Training and salience throughput (TensorFlow.js backends)",

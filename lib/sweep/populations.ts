@@ -41,15 +41,16 @@ export const STACKABLE_FAMILIES: readonly Family[] = [
 
 /**
  * The population size the planner uses per family when `training.population` is absent or
- * `true`, for a config whose backend is `cpu` and for `webgpu`/`auto`. Chosen from
- * `deno task bench train` on the development machine (WebGPU: the lavapipe software adapter on
- * 2 CPU cores; see the README's population table): S = 1 where training together measured
- * slower than alone. On a hardware GPU, where one small model leaves the device idle, set
+ * `true`, for a config whose backend is `cpu` and for `webgpu`/`auto`. Chosen from population
+ * steps measured on the development machine (WebGPU: the lavapipe software adapter on 2 CPU
+ * cores, stacked convolutions as one grouped dispatch; see the README's population table): the S
+ * of 4 or 8 whose aggregate throughput was highest. The CPU backend stays at 1 (its measurements
+ * were too noisy to choose). On a hardware GPU, where one small model leaves the device idle, set
  * `training.population` to the size that fills it (e.g. 16).
  */
 export const PLANNED_POPULATION: Readonly<Record<"cpu" | "webgpu", Record<Family, number>>> = {
   cpu: { CNNSmall: 1, CNNLarge: 1, ResNetSmall: 1, ResNetLarge: 1, MLP: 1, ViT: 1 },
-  webgpu: { CNNSmall: 1, CNNLarge: 1, ResNetSmall: 4, ResNetLarge: 4, MLP: 4, ViT: 1 },
+  webgpu: { CNNSmall: 4, CNNLarge: 8, ResNetSmall: 8, ResNetLarge: 4, MLP: 4, ViT: 1 },
 };
 
 /**
@@ -168,7 +169,7 @@ export function populationLabel(
   } ${list} (${entries.length} together)`;
 }
 
-/** Trains members together (`trainPopulation()`'s signature, less what the sweep fixes). */
+/** What trains a population's members together: `trainPopulation()` (tests inject faults). */
 export type PopulationTrainer = typeof trainPopulation;
 
 /** One incomplete member of a population being executed. */
@@ -189,8 +190,8 @@ function aborted(ctx: RunContext, err: unknown): boolean {
  * does one run: complete runs are skipped untouched; the others' folders are readied
  * (`prepareRunDir()`), their models trained together by `trainPopulation()` from their
  * checkpoints (each member's own seed, data order and checkpoint folder), stopping at each epoch
- * of `salience.epochs` to write each member's salience there; then each member's salience,
- * logits, `run.json` and `COMPLETE` are written (`finishRun()`, per model). When training or a
+ * of `salience.epochs` to write each member's salience there; then, per model, precise BN when
+ * configured, the salience, logits, `run.json` and `COMPLETE` (`finishRun()`). When training or a
  * member's finishing throws (anything but an abort), the population's incomplete runs are
  * redone one by one with {@link executeRun}, which resumes each from its last checkpoint;
  * complete ones stay untouched. Returns one outcome per entry, in order.
