@@ -97,6 +97,12 @@ export default function Index({ data, ctx }: { data: Row[]; ctx: RouteContext })
   return (
     <>
       <h1>Sweeps</h1>
+      {data.length >= 2 && (
+        <p>
+          <a href={ctx.href("/compare/")}>Compare them side by side</a>: p(k,k) trends overlaid and
+          each claim's verdict per sweep.
+        </p>
+      )}
       {data.length === 0
         ? (
           <div class="notice missing">

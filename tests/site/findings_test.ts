@@ -208,6 +208,24 @@ Deno.test("parseCsvStrict() refuses what pandas would misread", () => {
   }
 });
 
+Deno.test("compare page overlays p(k,k) of every sweep and sets claims side by side", async () => {
+  const { status, text } = await get("/compare/");
+  assertEquals(status, 200);
+  const s = await readJson<SimilarityFile>(sweep, "analysis", "similarity.json");
+  const families = new Set(s.groups.map((g) => g.family));
+  // bare has no similarity.json: only the fixture's families are drawn, one line each.
+  assertEquals((text.match(/<g class="series"/g) ?? []).length, families.size);
+  for (const f of families) assertStringIncludes(text, `data-series="${sweep}: ${f}"`);
+  assertStringIncludes(text, `<th>${sweep}</th>`);
+  assertStringIncludes(text, `<th>${bare}</th>`);
+  assertStringIncludes(text, "no claims.json");
+  const one = await get(`/compare/?sweep=${sweep}`);
+  assertEquals(one.status, 200);
+  assertStringIncludes(one.text, "needs two or more sweeps");
+  assertEquals((await get("/compare/?sweep=nope")).status, 400);
+  assertStringIncludes((await get("/")).text, 'href="compare/"');
+});
+
 Deno.test("cleanup", async () => {
   await Deno.remove(root, { recursive: true });
 });

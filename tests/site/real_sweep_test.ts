@@ -89,7 +89,7 @@ Deno.test({
         out: join(root, "..", `${sweep}-site-${Deno.pid}`),
         site: SITE,
       });
-      assertEquals(site.files.filter((f) => f.endsWith(".html")).length, 1 + PAGES.length);
+      assertEquals(site.files.filter((f) => f.endsWith(".html")).length, 2 + PAGES.length);
       await Deno.remove(join(root, "..", `${sweep}-site-${Deno.pid}`), { recursive: true });
     } finally {
       await Deno.remove(root, { recursive: true });
