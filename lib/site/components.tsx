@@ -11,7 +11,13 @@ import { claimsOfFigure } from "./claim_links.ts";
 import { dataPath, sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
 import { analysisFileName, type Loaded } from "./store_reader.ts";
-import { type AnalysisPageData, isExternal, skippedReason, type SweepBase } from "./sweep_data.ts";
+import {
+  type AnalysisPageData,
+  isExternal,
+  skippedReason,
+  type SweepBase,
+  sweepFolder,
+} from "./sweep_data.ts";
 
 /**
  * A chart or table with its title and links to the data behind it.
@@ -219,6 +225,8 @@ export function AnalysisNotice(
     skipped?: string | null;
     /** The folder is an external analysis (gradients only, no training records). */
     external?: boolean;
+    /** The sweep's folder as given to the site (default `results/<sweep>`). */
+    dir?: string;
   },
 ): JSX.Element {
   const file = `analysis/${analysisFileName(props.kind)}`;
@@ -250,7 +258,7 @@ export function AnalysisNotice(
         is absent from this sweep, so this section is empty. It is written by{" "}
         {PRODUCED_BY[props.kind]}:
       </p>
-      <pre><code>deno task analyze --run results/{props.sweep}</code></pre>
+      <pre><code>deno task analyze --run {props.dir ?? `results/${props.sweep}`}</code></pre>
       {props.skipped && <p>The last analysis skipped it: {props.skipped}</p>}
     </div>
   );
@@ -486,6 +494,7 @@ export function AnalysisSection<T>(
         sweep={base.name}
         skipped={skippedReason(base, file)}
         external={isExternal(base)}
+        dir={sweepFolder(base)}
       />
     );
   }

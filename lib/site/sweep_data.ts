@@ -14,6 +14,24 @@ export interface SweepBase {
   name: string;
   sweep: Loaded<SweepJson>;
   summary: Loaded<SummaryFile>;
+  /**
+   * The folder as the results directory was given to the site (e.g. `results/tiny-ebb32b98`), for
+   * the commands the pages print; absent: `results/<name>`.
+   */
+  dir?: string;
+}
+
+/**
+ * The sweep's folder as the pages print it in commands ({@linkcode SweepBase.dir}).
+ * @example
+ * ```ts
+ * import { sweepFolder } from "./sweep_data.ts";
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * if (sweepFolder(base) !== "results/s" || sweepFolder({ ...base, dir: "/r/s" }) !== "/r/s") throw new Error();
+ * ```
+ */
+export function sweepFolder(base: SweepBase): string {
+  return base.dir ?? `results/${base.name}`;
 }
 
 /**
@@ -46,6 +64,7 @@ export async function requireSweep(ctx: RouteContext): Promise<SweepBase> {
     name,
     sweep: await readSweepJson(ctx.store, name),
     summary: await readAnalysis(ctx.store, name, "summary"),
+    dir: `${ctx.store.root.replace(/[\\/]+$/, "") || "."}/${name}`,
   };
 }
 

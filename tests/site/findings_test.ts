@@ -152,7 +152,7 @@ Deno.test("overview without claims.json and similarity.json says which file is a
   const { status, text } = await get(`/sweeps/${bare}/`);
   assertEquals(status, 200);
   assertStringIncludes(text, "<strong>analysis/claims.json</strong>");
-  assertStringIncludes(text, `deno task analyze --run results/${bare}`);
+  assertStringIncludes(text, `deno task analyze --run ${root}/${bare}`);
   assert(!text.includes('id="fig-headline"'), "no headline figure without similarity.json");
 });
 

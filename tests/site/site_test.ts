@@ -194,6 +194,22 @@ Deno.test("createApp() claims page sets our figures beside the paper's with what
   assertStringIncludes(csv.text, "rho-largest-widths");
 });
 
+Deno.test("createApp() attacks page says on screen which heatmap is all images and which correct only", async () => {
+  const { text } = await get(`/sweeps/${sweep}/attacks/`);
+  const n = (re: RegExp) => (text.match(re) ?? []).length;
+  assertEquals(n(/<h4>All probe images<\/h4>/g), 2);
+  assertEquals(n(/<h4>Correctly classified images only<\/h4>/g), 2);
+  // Each label sits right before its own heatmap.
+  assert(
+    text.indexOf("<h4>All probe images</h4>") < text.indexOf('data-chart="alpha-CNNSmall"') &&
+      text.indexOf('data-chart="alpha-CNNSmall"') <
+        text.indexOf("<h4>Correctly classified images only</h4>") &&
+      text.indexOf("<h4>Correctly classified images only</h4>") <
+        text.indexOf('data-chart="alpha-correct-CNNSmall"'),
+    "labels in order",
+  );
+});
+
 Deno.test("createApp() overview shows the models with accuracy and the parameter counts by family and k", async () => {
   const { text } = await get(`/sweeps/${sweep}/`);
   assertStringIncludes(text, "Trainable parameters by family and width k");
@@ -271,7 +287,7 @@ Deno.test("createApp() says which analysis file is absent and which command writ
     const { res, text } = await get(`/sweeps/${sparse}/${page}/`);
     assertEquals(res.status, 200, page);
     assertStringIncludes(text, `analysis/${file}</strong> is absent`);
-    assertStringIncludes(text, `deno task analyze --run results/${sparse}`);
+    assertStringIncludes(text, `deno task analyze --run ${root}/${sparse}`);
   }
   assertEquals((await get(`/sweeps/${sparse}/data/attacks.json`)).res.status, 404);
 });

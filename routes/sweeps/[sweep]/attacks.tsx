@@ -75,47 +75,55 @@ function Sections(
       <section>
         <h2>α(k1, k2): source width against target width</h2>
         {matrices.map((m) => (
-          <Figure title={`α(k1, k2), ${m.family}`} ctx={ctx} sweep={sweep} file="attacks.json">
-            <Island
-              component={HeatmapHover}
-              props={{
-                id: `alpha-${m.family}`,
-                title: `Prediction decay ratio α over all images, ${m.family}`,
-                xLabel: "target k2",
-                yLabel: "source k1",
-                rowLabels: m.ks.map(String),
-                colLabels: m.ks.map(String),
-                values: m.cells.map((row) =>
-                  row.map((c) =>
-                    c?.all.mean ?? null
-                  )
-                ),
-                details: m.cells.map((row) =>
-                  row.map((c) =>
-                    c ? `${estimateText(c.all)}, ${c.all.pairs} (target, sample) pairs` : null
-                  )
-                ),
-              }}
-            />
-            <Island
-              component={HeatmapHover}
-              props={{
-                id: `alpha-correct-${m.family}`,
-                title: `α over correctly classified images, ${m.family}`,
-                xLabel: "target k2",
-                yLabel: "source k1",
-                rowLabels: m.ks.map(String),
-                colLabels: m.ks.map(String),
-                values: m.cells.map((row) => row.map((c) => c?.correct.mean ?? null)),
-                details: m.cells.map((row) =>
-                  row.map((c) =>
-                    c
-                      ? `${estimateText(c.correct)}, ${c.correct.pairs} (target, sample) pairs`
-                      : null
-                  )
-                ),
-              }}
-            />
+          <Figure
+            title={`α(k1, k2), ${m.family}`}
+            ctx={ctx}
+            sweep={sweep}
+            file="attacks.json"
+            csv="attacks.csv"
+          >
+            <div class="panel">
+              <h4>All probe images</h4>
+              <Island
+                component={HeatmapHover}
+                props={{
+                  id: `alpha-${m.family}`,
+                  title: `Prediction decay ratio α over all images, ${m.family}`,
+                  xLabel: "target k2",
+                  yLabel: "source k1",
+                  rowLabels: m.ks.map(String),
+                  colLabels: m.ks.map(String),
+                  values: m.cells.map((row) => row.map((c) => c?.all.mean ?? null)),
+                  details: m.cells.map((row) =>
+                    row.map((c) =>
+                      c ? `${estimateText(c.all)}, ${c.all.pairs} (target, sample) pairs` : null
+                    )
+                  ),
+                }}
+              />
+            </div>
+            <div class="panel">
+              <h4>Correctly classified images only</h4>
+              <Island
+                component={HeatmapHover}
+                props={{
+                  id: `alpha-correct-${m.family}`,
+                  title: `α over correctly classified images, ${m.family}`,
+                  xLabel: "target k2",
+                  yLabel: "source k1",
+                  rowLabels: m.ks.map(String),
+                  colLabels: m.ks.map(String),
+                  values: m.cells.map((row) => row.map((c) => c?.correct.mean ?? null)),
+                  details: m.cells.map((row) =>
+                    row.map((c) =>
+                      c
+                        ? `${estimateText(c.correct)}, ${c.correct.pairs} (target, sample) pairs`
+                        : null
+                    )
+                  ),
+                }}
+              />
+            </div>
           </Figure>
         ))}
       </section>

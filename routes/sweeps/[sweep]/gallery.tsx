@@ -10,7 +10,12 @@ import { SweepPage } from "../../../lib/site/components.tsx";
 import { buildGallery, type Gallery } from "../../../lib/site/gallery.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { readPlanJson, readRuns } from "../../../lib/site/store_reader.ts";
-import { isExternal, requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
+import {
+  isExternal,
+  requireSweep,
+  type SweepBase,
+  sweepFolder,
+} from "../../../lib/site/sweep_data.ts";
 
 interface Data {
   base: SweepBase;
@@ -46,7 +51,9 @@ export async function load(ctx: RouteContext): Promise<Data> {
       base,
       gallery: null,
       reason:
-        `No run of this sweep is complete yet; the gallery shows the salience of complete runs (deno task sweep, results/${base.name}/runs/*/salience.npy).`,
+        `No run of this sweep is complete yet; the gallery shows the salience of complete runs (deno task sweep; ${
+          sweepFolder(base)
+        }/runs/*/salience.npy).`,
     };
   }
   const config = base.sweep.status === "ok" ? base.sweep.value.config : null;

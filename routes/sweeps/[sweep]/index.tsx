@@ -33,6 +33,7 @@ import {
   isExternal,
   requireSweep,
   type SweepBase,
+  sweepFolder,
 } from "../../../lib/site/sweep_data.ts";
 
 interface Data {
@@ -278,7 +279,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
         similarity={data.similarity}
         paper={data.paper}
         summary={summary}
-        command={`deno task analyze --run results/${base.name}`}
+        command={`deno task analyze --run ${sweepFolder(base)}`}
       />
       <section>
         <h2>Configuration</h2>
