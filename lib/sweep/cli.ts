@@ -24,6 +24,7 @@ import { planPopulations, populationSizeOf, shardPopulations } from "./populatio
 import { PRESET_NAMES, presetConfig } from "./presets.ts";
 import { formatDuration } from "./progress.ts";
 import { runSweep } from "./runner.ts";
+import { measureTrainingRate } from "./speed.ts";
 
 /** The usage text printed by `--help` and after a flag error. */
 export const USAGE = `usage: deno task sweep [options]
@@ -48,9 +49,8 @@ export const USAGE = `usage: deno task sweep [options]
                       shard of a sweep the same choice: it decides which runs a shard holds
   --epochs-analysed L also keep each run's salience after these epochs (e.g. 1,2,5 or all) and
                       analyse p(k,k), spherical variance and test accuracy per epoch
-  --tflops X          effective TFLOP/s the dry run's time estimate assumes (default ${
-  REFERENCE_FLOPS_PER_SECOND / 1e12
-})
+  --tflops X          effective TFLOP/s the dry run's time estimate assumes (default: this
+                      machine's, measured with a second of training steps)
   --help              this text
 
 A sweep run again skips complete runs, resumes interrupted training from its last checkpoint and
@@ -111,6 +111,8 @@ export interface SweepArgs {
   shard: Shard;
   analyze: boolean | undefined;
   flopsPerSecond: number;
+  /** No --tflops: the dry run measures this machine's training rate instead. */
+  measureSpeed: boolean;
   help: boolean;
 }
 
@@ -203,6 +205,7 @@ export async function parseSweepArgs(
     shard,
     analyze: values.analyze ? true : values["no-analyze"] ? false : undefined,
     flopsPerSecond,
+    measureSpeed: values.tflops === undefined,
     help: values.help ?? false,
   };
 }
@@ -222,6 +225,14 @@ function fmtFlops(f: number): string {
   return `${fmtInt(f)} FLOP`;
 }
 
+/** A FLOP rate in the largest unit that keeps it at least 1, two significant digits. */
+function fmtRate(r: number): string {
+  for (const [u, s] of [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]] as const) {
+    if (r >= u) return `${Number((r / u).toPrecision(2))} ${s}FLOP/s`;
+  }
+  return `${Number(r.toPrecision(2))} FLOP/s`;
+}
+
 /**
  * The text `--dry-run` prints: the plan (runs per family and width, this shard's share) and its
  * cost from the per-family cost model (parameters, FLOPs, time at an assumed rate, gradient
@@ -238,7 +249,7 @@ function fmtFlops(f: number): string {
 export function dryRunReport(
   config: SweepConfig,
   shard: Shard,
-  options: { flopsPerSecond?: number } = {},
+  options: { flopsPerSecond?: number; rateNote?: string } = {},
 ): string {
   const plan = buildPlan(config);
   const populations = planPopulations(config, plan.runs);
@@ -315,8 +326,8 @@ export function dryRunReport(
   );
   out.push(
     `compute    ${fmtFlops(cost.flops)} (${scope}) ≈ ${formatDuration(cost.seconds)} at ${
-      cost.flopsPerSecond / 1e12
-    } TFLOP/s effective`,
+      fmtRate(cost.flopsPerSecond)
+    } ${options.rateNote ?? "effective"}`,
   );
   out.push(
     `gradients  ${fmtBytes(cost.gradientBytes)} of salience.npy (${fmtInt(d.probeImages)} × ${
@@ -439,9 +450,18 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (parsed.dryRun) {
-    console.log(
-      dryRunReport(parsed.config, parsed.shard, { flopsPerSecond: parsed.flopsPerSecond }),
-    );
+    let { flopsPerSecond } = parsed, rateNote: string | undefined;
+    if (parsed.measureSpeed) {
+      // The estimate at this machine's measured speed (--tflops X assumes another machine's).
+      try {
+        const m = await measureTrainingRate(parsed.config);
+        flopsPerSecond = m.flopsPerSecond;
+        rateNote = `(${m.note}; --tflops X assumes another rate)`;
+      } catch (err) {
+        rateNote = `effective (assumed: measuring this machine failed: ${(err as Error).message})`;
+      }
+    }
+    console.log(dryRunReport(parsed.config, parsed.shard, { flopsPerSecond, rateNote }));
     return 0;
   }
   const controller = new AbortController();

@@ -80,7 +80,16 @@ Deno.test("sweep CLI exits 2 with one error and the usage for an unknown flag", 
 
 Deno.test("sweep CLI --dry-run prints the paper plan without writing anything", async () => {
   const out = await Deno.makeTempDir();
-  const r = await runSweepCli(["--preset", "cifar10-paper", "--dry-run", "--out", out]);
+  // --tflops: the plan text is under test here, not the speed measurement (speed_test.ts).
+  const r = await runSweepCli([
+    "--preset",
+    "cifar10-paper",
+    "--dry-run",
+    "--tflops",
+    "10",
+    "--out",
+    out,
+  ]);
   assertEquals(r.code, 0, r.stderr);
   assertStringIncludes(r.stdout, "runs       200");
   assertStringIncludes(r.stdout, "gradients  1.5 GB");

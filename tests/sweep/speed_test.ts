@@ -1,0 +1,24 @@
+import { assert, assertStringIncludes } from "../_shared/assert.ts";
+import { measureTrainingRate } from "../../lib/sweep/speed.ts";
+import { presetConfig } from "../../lib/sweep/presets.ts";
+import { runSweepCli } from "./_cli.ts";
+
+Deno.test("measureTrainingRate() times training steps of a plan's model on this machine", async () => {
+  const config = { ...presetConfig("tiny"), backend: "cpu" as const };
+  const r = await measureTrainingRate(config, 200);
+  assert(Number.isFinite(r.flopsPerSecond) && r.flopsPerSecond > 0, String(r.flopsPerSecond));
+  // A 2-core CPU trains far below a data-centre GPU's 10 TFLOP/s.
+  assert(r.flopsPerSecond < 1e13, String(r.flopsPerSecond));
+  assertStringIncludes(r.note, "measured here: ");
+  assertStringIncludes(r.note, "cpu backend");
+});
+
+Deno.test("--dry-run estimates the time at this machine's measured speed, not an assumed GPU's", async () => {
+  const r = await runSweepCli(["--preset", "tiny", "--backend", "cpu", "--dry-run"]);
+  assert(r.code === 0, r.stderr);
+  const line = r.stdout.split("\n").find((l) => l.startsWith("compute")) ?? "";
+  assertStringIncludes(line, "(measured here: ");
+  assert(!/≈ 0s /.test(line), line);
+  const given = await runSweepCli(["--preset", "tiny", "--dry-run", "--tflops", "2"]);
+  assertStringIncludes(given.stdout, "at 2 TFLOP/s effective");
+});
