@@ -127,9 +127,13 @@ Deno.test("--no-population turns population training off; the dry run says S per
   const text = dryRunReport(on.config, shard);
   const sizes = on.config.families.map((f) => `${f} ${populationSizeOf(on.config, f)}`);
   assertStringIncludes(text, `population S = ${sizes.join(", ")} (the planner's, backend auto)`);
-  assertStringIncludes(dryRunReport(off.config, shard), "trainings for 32 runs");
-  assertStringIncludes(dryRunReport(off.config, shard), "off: --no-population");
-  assertStringIncludes(dryRunReport(off.config, shard), "32 trainings");
+  const runs = buildPlan(off.config).runs.length;
+  const offText = dryRunReport(off.config, shard);
+  assertStringIncludes(offText, "off: --no-population");
+  assertStringIncludes(offText, `: ${runs} trainings for ${runs} runs`);
+  const trainings = planPopulations(on.config, buildPlan(on.config).runs).length;
+  assert(trainings < runs, "the default preset's seeds train together");
+  assertStringIncludes(text, `: ${trainings} trainings for ${runs} runs`);
 });
 
 // ---------------------------------------------------------------------------------------------
