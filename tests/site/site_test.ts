@@ -194,6 +194,18 @@ Deno.test("createApp() claims page sets our figures beside the paper's with what
   assertStringIncludes(csv.text, "rho-largest-widths");
 });
 
+Deno.test("createApp() random-baseline chart marks the measured p(k,k) of every width on the curve", async () => {
+  const { text } = await get(`/sweeps/${sweep}/distributions/`);
+  const at = text.indexOf('data-chart="random-baseline"');
+  const chart = text.slice(at, text.indexOf("</svg>", at));
+  const s = JSON.parse(
+    await Deno.readTextFile(join(root, sweep, "analysis", "similarity.json")),
+  ) as { groups: { index: number }[]; expected: { mean: number | null }[][] };
+  const measured = s.groups.filter((g) => s.expected[g.index]![g.index]!.mean !== null).length;
+  assertEquals((chart.match(/<circle/g) ?? []).length, measured);
+  assertStringIncludes(chart, "measured p(k,k), CNNSmall (k = 2, 4, 8)");
+});
+
 Deno.test("createApp() attacks page says on screen which heatmap is all images and which correct only", async () => {
   const { text } = await get(`/sweeps/${sweep}/attacks/`);
   const n = (re: RegExp) => (text.match(re) ?? []).length;

@@ -5,25 +5,41 @@
  * @module
  */
 import type { JSX } from "preact";
-import type { MarginalsFile } from "../../../lib/analysis/schema.ts";
+import type { MarginalsFile, SimilarityFile } from "../../../lib/analysis/schema.ts";
+import { diagonalSeries } from "../../../lib/site/findings.tsx";
+import type { Loaded } from "../../../lib/site/store_reader.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import { AnalysisPage, DataTable, Figure, num } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import { MeanDirectionSection } from "../../../lib/site/comparison_sections.tsx";
 import KdeFamilies from "../../../islands/KdeFamilies.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
+import { analysis, type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
 
 /** Query keys accepted. */
 export const queryKeys = ["family"] as const;
 
-type Data = AnalysisPageData<"marginals">;
+type Data = AnalysisPageData<"marginals"> & { similarity: Loaded<SimilarityFile> };
 
-/** Loads marginals.json; validates `?family=`. */
-export function load(ctx: RouteContext): Promise<Data> {
-  return loadAnalysisPage(ctx, "marginals", {
+/** Loads marginals.json (and similarity.json, for the measured p on the baseline); validates `?family=`. */
+export async function load(ctx: RouteContext): Promise<Data> {
+  const page = await loadAnalysisPage(ctx, "marginals", {
     families: (m) => (m.groups ?? []).map((g) => g.family),
   });
+  return { ...page, similarity: await analysis(ctx, page.base, "similarity") };
+}
+
+/** Linear interpolation of `ys` over ascending `xs` at `x`, clamped to the ends. */
+function interpolate(xs: number[], ys: number[], x: number): number {
+  if (xs.length === 0) return NaN;
+  if (x <= xs[0]!) return ys[0] ?? NaN;
+  for (let i = 1; i < xs.length; i++) {
+    if (x <= xs[i]!) {
+      const f = (x - xs[i - 1]!) / (xs[i]! - xs[i - 1]!);
+      return ys[i - 1]! + f * (ys[i]! - ys[i - 1]!);
+    }
+  }
+  return ys[ys.length - 1] ?? NaN;
 }
 
 /** Page title. */
@@ -39,11 +55,12 @@ function thin(points: [number, number][], max = 250): [number, number][] {
 }
 
 function Sections(
-  { m, ctx, sweep, family }: {
+  { m, ctx, sweep, family, similarity }: {
     m: MarginalsFile;
     ctx: RouteContext;
     sweep: string;
     family: string | null;
+    similarity: SimilarityFile | null;
   },
 ): JSX.Element {
   const groups = m.groups.filter((g) => family === null || g.family === family)
@@ -273,17 +290,32 @@ function Sections(
           sweep={sweep}
           file="marginals.json"
           csv="random_baseline.csv"
-          caption="The chance that a direction drawn uniformly on the sphere has cosine above p with a fixed one (log scale). Measured similarities far above the curve's support are not chance."
+          caption="The chance that a direction drawn uniformly on the sphere has cosine above p with a fixed one (log scale). Measured similarities far above the curve's support are not chance. Dots: this sweep's measured p(k,k), one per width."
         >
           <LineChart
             id="random-baseline"
             title={`log10 P(Z > p) for d = ${m.dimension}`}
             xLabel="cosine similarity p"
             yLabel="log10 P(Z > p)"
-            series={[{
-              name: `d = ${m.dimension}`,
-              points: rb.p.map((p, i) => [p, rb.log10Tail[i] ?? NaN] as [number, number]),
-            }]}
+            series={[
+              {
+                name: `d = ${m.dimension}`,
+                color: "#777777",
+                points: rb.p.map((p, i) => [p, rb.log10Tail[i] ?? NaN] as [number, number]),
+              },
+              // The measured p(k,k) of each width, marked on the curve.
+              ...(similarity ? diagonalSeries(similarity) : [])
+                .filter((f) => family === null || f.family === family)
+                .map((f, fi) => ({
+                  name: `measured p(k,k), ${f.family} (k = ${f.ks.join(", ")})`,
+                  color: seriesColor(fi),
+                  mode: "markers" as const,
+                  points: f.ks.map((_, j) => {
+                    const p = f.mean[j] ?? NaN;
+                    return [p, interpolate(rb.p, rb.log10Tail, p)] as [number, number];
+                  }),
+                })),
+            ]}
           />
         </Figure>
       </section>
@@ -301,7 +333,15 @@ export default function Distributions(
       current="distributions"
       ctx={ctx}
       data={data}
-      render={(m) => <Sections m={m} ctx={ctx} sweep={data.base.name} family={data.family} />}
+      render={(m) => (
+        <Sections
+          m={m}
+          ctx={ctx}
+          sweep={data.base.name}
+          family={data.family}
+          similarity={data.similarity.status === "ok" ? data.similarity.value : null}
+        />
+      )}
     />
   );
 }
