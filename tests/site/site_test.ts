@@ -206,6 +206,23 @@ Deno.test("createApp() random-baseline chart marks the measured p(k,k) of every 
   assertStringIncludes(chart, "measured p(k,k), CNNSmall (k = 2, 4, 8)");
 });
 
+Deno.test("createApp() ensembles chart: one shade per width, and each single model's tooltip names family, k and seed", async () => {
+  const { text } = await get(`/sweeps/${sweep}/ensembles/`);
+  const e = JSON.parse(
+    await Deno.readTextFile(join(root, sweep, "analysis", "ensembles.json")),
+  ) as { singles: { family: string; k: number; seed: number }[] };
+  for (const s of e.singles) {
+    assertStringIncludes(text, `<title>${s.family} k=${s.k} seed ${s.seed}: `);
+  }
+  const colors = new Set(
+    [...text.matchAll(
+      /data-series="CNNSmall k=\d+ single models"[^>]*>[\s\S]*?fill="(#[0-9a-f]{6})"/g,
+    )]
+      .map((m) => m[1]),
+  );
+  assertEquals(colors.size, 3, "three widths, three shades");
+});
+
 Deno.test("createApp() attacks page says on screen which heatmap is all images and which correct only", async () => {
   const { text } = await get(`/sweeps/${sweep}/attacks/`);
   const n = (re: RegExp) => (text.match(re) ?? []).length;

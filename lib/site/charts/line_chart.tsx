@@ -23,6 +23,8 @@ export interface Series {
   dash?: string;
   /** "line" (default), "markers", or "both". */
   mode?: "line" | "markers" | "both";
+  /** Each point's name in its tooltip (e.g. family, k and seed), instead of the series name. */
+  labels?: string[];
 }
 
 /** A horizontal or vertical reference line. */
@@ -244,11 +246,17 @@ export function LineChart(props: LineChartProps): JSX.Element {
               );
             })}
             {mode !== "line" &&
-              pts.map(([x, y]) => (
-                <circle cx={sx(x)} cy={sy(y)} r="3.5" fill={color}>
-                  <title>{`${s.name}: ${formatNumber(x, 3)}, ${formatNumber(y, 4)}`}</title>
-                </circle>
-              ))}
+              s.points.map(([x, y], j) =>
+                ok(x, y)
+                  ? (
+                    <circle cx={sx(x)} cy={sy(y)} r="3.5" fill={color}>
+                      <title>
+                        {`${s.labels?.[j] ?? s.name}: ${formatNumber(x, 3)}, ${formatNumber(y, 4)}`}
+                      </title>
+                    </circle>
+                  )
+                  : null
+              )}
           </g>
         );
       })}

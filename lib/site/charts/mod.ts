@@ -18,6 +18,7 @@ export {
   formatNumber,
   makeScale,
   PALETTE,
+  rampColor,
   type Scale,
   seriesColor,
   ticks,

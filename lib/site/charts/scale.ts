@@ -165,3 +165,19 @@ export function viridis(t: number): { color: string; darkText: boolean } {
   const lum = 0.2126 * (rgb[0] ?? 0) + 0.7152 * (rgb[1] ?? 0) + 0.0722 * (rgb[2] ?? 0);
   return { color: hex, darkText: lum > 140 };
 }
+
+/**
+ * A colour ramp for the i-th of n widths of one family: `hex` mixed with white, lightest for the
+ * smallest width (i = 0) and `hex` itself for the largest, so widths read in order.
+ * @example
+ * ```ts
+ * import { rampColor } from "./scale.ts";
+ * if (rampColor("#0072B2", 1, 2) !== "#0072b2" || rampColor("#000000", 0, 3) !== "#999999") throw new Error();
+ * ```
+ */
+export function rampColor(hex: string, i: number, n: number): string {
+  const t = n <= 1 ? 1 : 0.4 + 0.6 * (i / (n - 1));
+  const rgb = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+  return "#" + rgb.map((c) => Math.round(255 - t * (255 - c)).toString(16).padStart(2, "0"))
+    .join("");
+}

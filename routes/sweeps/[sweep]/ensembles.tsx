@@ -5,7 +5,7 @@
  */
 import type { JSX } from "preact";
 import type { EnsemblesFile } from "../../../lib/analysis/schema.ts";
-import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
+import { LineChart, rampColor, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
   AnalysisPage,
   DataTable,
@@ -34,25 +34,41 @@ function Sections(
   const families = [
     ...new Set([...e.curves.map((c) => c.family), ...e.singles.map((s) => s.family)]),
   ];
-  const color = (f: string) => seriesColor(families.indexOf(f));
+  // Colour: family; shade: width (light = small k), so widths read in order.
+  const ksOf = (f: string) =>
+    [
+      ...new Set([
+        ...e.curves.filter((c) => c.family === f).map((c) => c.k),
+        ...e.singles.filter((s) => s.family === f).map((s) => s.k),
+      ]),
+    ].sort((a, b) => a - b);
+  const color = (f: string, k: number) =>
+    rampColor(seriesColor(families.indexOf(f)), ksOf(f).indexOf(k), ksOf(f).length);
   const series: Series[] = [
-    ...families.map((f) => ({
-      name: `${f} single models`,
-      group: f,
-      color: color(f),
-      mode: "markers" as const,
-      points: e.singles.filter((s) => s.family === f).map((s) =>
-        [s.point.meanT.mean ?? NaN, s.point.loss] as [number, number]
-      ),
-    })),
+    ...families.flatMap((f) =>
+      ksOf(f).map((k) => {
+        const ss = e.singles.filter((s) => s.family === f && s.k === k);
+        return {
+          name: `${f} k=${k} single models`,
+          group: f,
+          color: color(f, k),
+          mode: "markers" as const,
+          points: ss.map((s) => [s.point.meanT.mean ?? NaN, s.point.loss] as [number, number]),
+          labels: ss.map((s) => `${f} k=${k} seed ${s.seed}`),
+        };
+      }).filter((s) => s.points.length > 0)
+    ),
     ...e.curves.map((c) => ({
       name: `${c.family} k=${c.k} ensembles of 1…${Math.max(...c.points.map((p) => p.members))}`,
       group: c.family,
-      color: color(c.family),
+      color: color(c.family, c.k),
       dashed: true,
       mode: "both" as const,
       points: [...c.points].sort((a, b) => a.members - b.members).map((p) =>
         [p.meanT.mean ?? NaN, p.loss] as [number, number]
+      ),
+      labels: [...c.points].sort((a, b) => a.members - b.members).map((p) =>
+        `${c.family} k=${c.k}, ${p.members} members (${p.draws} draws)`
       ),
     })),
   ];
