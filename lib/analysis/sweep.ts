@@ -11,7 +11,14 @@ import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { openGradientSource } from "../npy/mod.ts";
 import { openNpy } from "../npy/reader.ts";
 import { paperComparison } from "./paper.ts";
-import { readRun, readSweep, SWEEP_FILES, verifiedRuns, writeFileAtomic } from "../store/mod.ts";
+import {
+  readRun,
+  readSweep,
+  SWEEP_FILES,
+  verifiedRuns,
+  writeDirAsUnit,
+  writeFileAtomic,
+} from "../store/mod.ts";
 import {
   analyzeGradients,
   type BatchStream,
@@ -415,19 +422,26 @@ export async function analyzeExternal(
   const outDir = options.outDir ?? join(gradsPath.replace(/[^/\\]*$/, ""), "analysis");
   const gpu = await resolveGpu(options.gpu);
   try {
-    return (await analyzeStream(stream, desc.models, {
-      ...options,
+    // Written as a unit: an interrupted analysis leaves the previous folder whole.
+    const { result } = await writeDirAsUnit(
       outDir,
-      source: basename(gradsPath),
-      info: {
-        scalar: desc.scalar ?? null,
-        pooling: desc.pooling ?? null,
-        inputShape: desc.inputShape ?? null,
-      },
-      gpu: gpu.gpu ?? "cpu",
-      started,
-      readExisting: false,
-    })).result;
+      ANALYSIS_FILES.summary,
+      (staging) =>
+        analyzeStream(stream, desc.models, {
+          ...options,
+          outDir: staging,
+          source: basename(gradsPath),
+          info: {
+            scalar: desc.scalar ?? null,
+            pooling: desc.pooling ?? null,
+            inputShape: desc.inputShape ?? null,
+          },
+          gpu: gpu.gpu ?? "cpu",
+          started,
+          readExisting: false,
+        }),
+    );
+    return { ...result, outDir };
   } finally {
     if (gpu.own) gpu.gpu?.destroy();
   }

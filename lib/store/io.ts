@@ -405,3 +405,60 @@ export async function verifyChecksums(dir: string): Promise<string | null> {
   }
   return null;
 }
+
+/**
+ * Writes folder `dir` as a unit: `write` fills a staging folder (`<dir>.tmp-<pid>`), which then
+ * replaces `dir` ({@link replaceDir}), so an interrupted writer leaves the previous folder whole
+ * (its staging folder, and a swap cut short, are repaired by the next call). `dir` must be absent,
+ * empty, or hold `marker` (a previous such folder): a folder of other files is refused, not
+ * replaced. Returns what `write` returns. Callers that may race take a lock first.
+ *
+ * @throws {RangeError} for an empty path, a file, or a folder without `marker`.
+ * @example
+ * ```ts
+ * import { writeDirAsUnit } from "./io.ts";
+ * const root = await Deno.makeTempDir();
+ * await writeDirAsUnit(`${root}/out`, "summary.json", (d) => Deno.writeTextFile(`${d}/summary.json`, "{}"));
+ * let msg = "";
+ * await Deno.writeTextFile(`${root}/notes.txt`, "mine");
+ * await writeDirAsUnit(root, "summary.json", async () => {}).catch((e) => msg = e.message);
+ * if (!msg.includes("holds files but no summary.json")) throw new Error(msg);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export async function writeDirAsUnit<T>(
+  dir: string,
+  marker: string,
+  write: (staging: string) => Promise<T>,
+): Promise<T> {
+  if (dir.trim() === "") {
+    throw new RangeError("the output folder is ''; pass --out DIR with a folder name.");
+  }
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotADirectory) {
+      throw new RangeError(`${dir} is a file; pass --out with a folder.`);
+    }
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  if (names.length > 0 && !names.includes(marker)) {
+    throw new RangeError(
+      `${dir} holds files but no ${marker}, and this output replaces its folder as a whole; ` +
+        `pass --out with a new folder or a previous output.`,
+    );
+  }
+  await recoverDir(dir); // a swap cut short, and staging folders of killed writers
+  const staging = `${dir}${TMP_MARK}${Deno.pid}`;
+  await removeIfPresent(staging);
+  await Deno.mkdir(staging, { recursive: true });
+  try {
+    const result = await write(staging);
+    await replaceDir(staging, dir);
+    return result;
+  } catch (err) {
+    await removeIfPresent(staging);
+    throw err;
+  }
+}

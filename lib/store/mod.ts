@@ -46,6 +46,7 @@ export {
   verifyChecksums,
   writeAll,
   writeChecksums,
+  writeDirAsUnit,
   writeFileAtomic,
   writeJson,
 } from "./io.ts";

@@ -25,12 +25,10 @@ import {
   describeHolder,
   lockPathOf,
   readSweep,
-  recoverDir,
-  replaceDir,
   type StoreLock,
   SWEEP_FILES,
   type SweepConfig,
-  TMP_MARK,
+  writeDirAsUnit,
 } from "../store/mod.ts";
 import { initTf } from "../tf/mod.ts";
 import { datasetOptions } from "./config.ts";
@@ -84,44 +82,20 @@ export async function analyzeSweepDir(
   // Written as a unit: every file goes to a staging folder that replaces the analysis folder only
   // once all are written, so an interrupted analysis leaves the previous one whole.
   const finalDir = options.analysis?.outDir ?? join(sweepDir, SWEEP_FILES.analysis);
-  await checkAnalysisTarget(finalDir);
-  await recoverDir(finalDir); // a swap cut short, and staging folders of killed analyses
-  const staging = `${finalDir}${TMP_MARK}${Deno.pid}`;
-  const analysis = { ...options.analysis, outDir: staging };
-  try {
-    const result = await analyzeStaged(sweepDir, config, options, analysis, finalDir, log);
-    await replaceDir(staging, finalDir);
-    return { ...result, outDir: finalDir };
-  } catch (err) {
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
-    throw err;
-  }
-}
-
-/**
- * Refuses to replace a folder that is not an analysis: `--out` may name a new folder, an empty
- * one or a previous analysis (holding `summary.json`), never, say, the current folder.
- */
-async function checkAnalysisTarget(dir: string): Promise<void> {
-  if (dir.trim() === "") {
-    throw new RangeError("the analysis folder is ''; pass --out DIR with a folder name.");
-  }
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    if (err instanceof Deno.errors.NotADirectory) {
-      throw new RangeError(`${dir} is a file; pass --out with a folder for the analysis.`);
-    }
-    throw err;
-  }
-  if (names.length > 0 && !names.includes(ANALYSIS_FILES.summary)) {
-    throw new RangeError(
-      `${dir} holds files but no analysis (${ANALYSIS_FILES.summary}), and the analysis ` +
-        `replaces its folder as a whole; pass --out with a new folder or a previous analysis.`,
-    );
-  }
+  const result = await writeDirAsUnit(
+    finalDir,
+    ANALYSIS_FILES.summary,
+    (staging) =>
+      analyzeStaged(
+        sweepDir,
+        config,
+        options,
+        { ...options.analysis, outDir: staging },
+        finalDir,
+        log,
+      ),
+  );
+  return { ...result, outDir: finalDir };
 }
 
 async function analyzeStaged(

@@ -59,7 +59,13 @@ Deno.test("a run another process holds is skipped and named; an analysing sweep 
   // With the analysis, the sweep waits for the holder, then finds the run still to do.
   const b = sink();
   const analysing = runSweep(config, { out, sink: b });
-  await new Promise((res) => setTimeout(res, 300));
+  // Released once the sweep says it waits (however long a loaded machine takes to get there).
+  const deadline = Date.now() + 60_000;
+  while (!b.text.includes(`${held}: waiting for`)) {
+    assert(Date.now() < deadline, `the sweep never waited for ${held}:\n${b.text}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  await new Promise((res) => setTimeout(res, 200));
   assert(!b.text.includes("analysis:"), "analysed before the held run was done");
   lock.release();
   const r2 = await analysing;

@@ -217,7 +217,7 @@ Deno.test("the analysis refuses to replace a folder that is not an analysis", as
     () => analyzeSweepDir(dir, { cpu: true, analysis: { outDir: keep } }),
     RangeError,
   );
-  assertStringIncludes(err.message, "holds files but no analysis");
+  assertStringIncludes(err.message, "holds files but no summary.json");
   assertEquals(await Deno.readTextFile(join(keep, "CNAME")), "example.org");
   await assertRejects(
     () => analyzeSweepDir(dir, { cpu: true, analysis: { outDir: "" } }),
