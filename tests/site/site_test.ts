@@ -223,6 +223,32 @@ Deno.test("createApp() ensembles chart: one shade per width, and each single mod
   assertEquals(colors.size, 3, "three widths, three shades");
 });
 
+Deno.test("createApp() similarity heatmaps: one colour scale across families; mean directions span their own range", async () => {
+  const { text } = await get(`/sweeps/${sweep}/similarity/`);
+  const props = [
+    ...text.matchAll(/data-island-props="HeatmapHover">([^<]*)<\/script>/g),
+  ].map((m) =>
+    JSON.parse(m[1]!) as { id: string; min?: number; max?: number; values: (number | null)[][] }
+  );
+  const fam = props.filter((p) => /^p-(CNNSmall|ResNetSmall)$/.test(p.id));
+  assertEquals(fam.length, 2);
+  const all = fam.flatMap((p) => p.values.flat()).filter((v): v is number => v !== null);
+  for (const p of fam) {
+    assertEquals([p.min, p.max], [Math.min(...all), Math.max(...all)], p.id);
+  }
+  const md = props.filter((p) => p.id.startsWith("md-"));
+  assert(md.length >= 2);
+  const sim = JSON.parse(
+    await Deno.readTextFile(join(root, sweep, "analysis", "similarity.json")),
+  ) as { meanDirection: ({ mean: number | null } | null)[][] };
+  const mdValues = sim.meanDirection.flat().map((c) => c?.mean ?? null).filter((v): v is number =>
+    v !== null
+  );
+  for (const p of md) {
+    assertEquals([p.min, p.max], [Math.min(...mdValues), Math.max(...mdValues)], p.id);
+  }
+});
+
 Deno.test("createApp() attacks page says on screen which heatmap is all images and which correct only", async () => {
   const { text } = await get(`/sweeps/${sweep}/attacks/`);
   const n = (re: RegExp) => (text.match(re) ?? []).length;

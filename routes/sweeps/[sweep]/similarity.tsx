@@ -80,8 +80,13 @@ function SimilaritySections(
   const fams = s.byFamily.filter((f) => family === null || f.family === family);
   const groups = s.groups.filter((g) => family === null || g.family === family);
   const across = new Set(s.groups.map((g) => g.family)).size > 1 && family === null;
-  // Cosines can be negative: the colour scale runs from min(0, lowest value) to 1.
-  const mdLow = matrixRange(s.meanDirection.map((row) => row.map((c) => c?.mean ?? null)))[0];
+  // The families' p(k1, k2) heatmaps share one colour scale, so colours compare across them.
+  const [pLo, pHi] = matrixRange(fams.flatMap((f) => f.mean));
+  const shared = fams.length > 1;
+  // Mean directions sit near 1: their scale spans their own values, so the spread shows.
+  const [mdLo, mdHi] = matrixRange(
+    s.meanDirection.map((row) => row.map((c) => c?.mean ?? null)),
+  );
   const mdHeat = (fam: string): HeatmapData => {
     const gs = s.groups.filter((g) => g.family === fam).sort((a, b) => a.k - b.k);
     return {
@@ -92,8 +97,8 @@ function SimilaritySections(
       rowLabels: gs.map((g) => String(g.k)),
       colLabels: gs.map((g) => String(g.k)),
       values: gs.map((a) => gs.map((b) => s.meanDirection[a.index]?.[b.index]?.mean ?? null)),
-      min: Math.min(0, mdLow),
-      max: 1,
+      min: mdLo,
+      max: mdHi,
     };
   };
   const families = [...new Set(groups.map((g) => g.family))];
@@ -129,6 +134,10 @@ function SimilaritySections(
           cos(g_f1(x), g_f2(x)); {s.gradients.samples} probe samples, dimension{" "}
           {s.gradients.dimension}, gradient of {s.gradients.scalar ?? "an unknown scalar"}
           {s.zeroGradients > 0 ? `; ${s.zeroGradients} zero gradients left out` : ""}.
+          {shared &&
+            ` The families' heatmaps share one colour scale (${num(pLo, 3)} to ${
+              num(pHi, 3)
+            }), so their colours compare.`}
         </p>
         {fams.map((f) => (
           <Figure title={`p(k1, k2), ${f.family}`} ctx={ctx} sweep={sweep} file="similarity.json">
@@ -142,6 +151,7 @@ function SimilaritySections(
                 rowLabels: f.ks.map(String),
                 colLabels: f.ks.map(String),
                 values: f.mean,
+                ...(shared ? { min: pLo, max: pHi } : {}),
                 details: f.mean.map((row, i) =>
                   row.map((_, j) =>
                     pairDetail(f.std[i]?.[j] ?? null, f.modelPairs[i]?.[j] ?? 0)
@@ -176,8 +186,9 @@ function SimilaritySections(
       <section>
         <h2>Mean-direction similarity</h2>
         <p>
-          mean over x of cos(μ_k1(x), μ_k2(x)) (H2: near 1 across widths). Averaging alone raises
-          it, so read it beside the split-half control below; the diagonal is left empty.
+          mean over x of cos(μ_k1(x), μ_k2(x)) (H2: near 1 across widths); the colour scale spans
+          the values' own range, so their spread shows. Averaging alone raises it, so read it beside
+          the split-half control below; the diagonal is left empty.
         </p>
         {families.map((f, i) => (
           <Figure
@@ -209,8 +220,8 @@ function SimilaritySections(
                 rowLabels: s.groups.map(groupLabel),
                 colLabels: s.groups.map(groupLabel),
                 values: s.meanDirection.map((row) => row.map((c) => c?.mean ?? null)),
-                min: Math.min(0, mdLow),
-                max: 1,
+                min: mdLo,
+                max: mdHi,
               }}
             />
           </Figure>
