@@ -154,14 +154,13 @@ export function PaperSection(
  * when the analysis did not compute it. Cost: one render.
  * @example
  * ```ts
- * import { renderToString } from "preact-render-to-string";
  * import { MeanDirectionSection } from "./comparison_sections.tsx";
  * const ctx = {
  *   params: { sweep: "s" }, query: new URLSearchParams(), store: { root: ".", realRoot: "." },
  *   path: "/sweeps/s/distributions/", mode: "server" as const, href: (to: string) => to,
  * };
- * const html = renderToString(MeanDirectionSection({ groups: [], note: undefined, ctx, sweep: "s" }));
- * if (html !== "") throw new Error(html);
+ * const section = MeanDirectionSection({ groups: [], note: undefined, ctx, sweep: "s" });
+ * if (section !== null) throw new Error("nothing to show without the analysis's note");
  * ```
  */
 export function MeanDirectionSection(
