@@ -25,6 +25,7 @@ import {
   type PlanEntry,
   readRun,
   removeIfPresent,
+  replaceDir,
   RUN_FILES,
   SCHEMA_VERSION,
   SWEEP_FILES,
@@ -140,8 +141,7 @@ export async function writeEpochSalience(
   await writeSidecar(inTmp, meta);
   await writeNpy(inTmp, [N, values.length / N], values);
   await writeChecksums(tmp, [basename(path), basename(sidecarPath(inTmp))]);
-  await Deno.remove(folder, { recursive: true }).catch(() => {});
-  await Deno.rename(tmp, folder);
+  await replaceDir(tmp, folder);
 }
 
 /** One (family, width, epoch) row of `analysis/epochs.json`. */

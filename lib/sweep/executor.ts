@@ -118,11 +118,12 @@ export async function prepareRunDir(
   const before = await verifyRun(runDir);
   if (before.status === "complete") return { complete: true, redone: [] };
   await Deno.mkdir(runDir, { recursive: true });
-  await removeTemporaries(runDir);
-  // Without a valid marker nothing is trusted: what cannot be verified is redone.
+  // Without a valid marker nothing is trusted: what cannot be verified is redone. (First: it puts
+  // back a folder swap a kill cut short, whose `.old-` folder the next line would delete.)
   const redone = before.marker === "valid"
     ? before.problems.map((p) => p.path)
     : await dropUnverified(runDir);
+  await removeTemporaries(runDir);
   if (before.problems.length > 0) {
     await clearComplete(runDir);
     const bad = new Set(redone);

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import {
   clearComplete,
   isTemporaryName,
+  recoverDir,
   removeIfPresent,
   RUN_FILES,
   verifyChecksums,
@@ -54,6 +55,13 @@ export async function dropUnverified(runDir: string): Promise<string[]> {
   const remove = (rel: string) => removeIfPresent(join(runDir, rel));
   let retrain = false;
   const ckDir = join(runDir, RUN_FILES.checkpoint);
+  // A folder swap cut short between its two renames left only `<name>.old-…`: put it back.
+  for (const parent of [ckDir, join(runDir, EPOCHS_DIR)]) {
+    for (const e of await entries(parent)) {
+      const m = /^(.+?)\.old-/.exec(e.name);
+      if (m) await recoverDir(join(parent, m[1]!));
+    }
+  }
   const checkpoints = (await entries(ckDir)).filter((e) =>
     e.isDirectory && /^epoch-\d{4,}$/.test(e.name)
   );

@@ -6,7 +6,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { join } from "node:path";
-import { CHECKSUMS_FILE, exists, verifyChecksums, writeChecksums } from "../store/io.ts";
+import {
+  CHECKSUMS_FILE,
+  exists,
+  replaceDir,
+  verifyChecksums,
+  writeChecksums,
+} from "../store/io.ts";
 import { FAMILIES, type Family, modelDims, setModelSpec } from "../models/mod.ts";
 
 /** One epoch's record in the training history. */
@@ -97,8 +103,7 @@ export async function saveCheckpoint(
     JSON.stringify({ ...opts.state, optimizerSpecs: opt.specs }, null, 1),
   );
   await writeChecksums(tmp, ["model.json", "weights.bin", "optimizer.bin", STATE]);
-  await Deno.remove(final, { recursive: true }).catch(() => {});
-  await Deno.rename(tmp, final);
+  await replaceDir(tmp, final);
   for (const e of await listCheckpoints(dir)) {
     if (e < opts.state.epochsDone) await Deno.remove(join(dir, dirName(e)), { recursive: true });
   }
@@ -162,8 +167,7 @@ export async function replaceCheckpointWeights(
   }
   await Deno.writeFile(join(tmp, "weights.bin"), bytes!);
   await writeChecksums(tmp, ["model.json", "weights.bin", "optimizer.bin", STATE]);
-  await Deno.remove(folder, { recursive: true });
-  await Deno.rename(tmp, folder);
+  await replaceDir(tmp, folder);
 }
 
 /** Completed checkpoint epochs in `dir`, ascending (missing folder: empty). */

@@ -226,3 +226,22 @@ Deno.test("the analysis refuses to replace a folder that is not an analysis", as
   );
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("a checkpoint swap cut off between its renames is put back, not retrained", async () => {
+  const out = await Deno.makeTempDir({ prefix: "trust-" });
+  const { dir } = await sweep(config(), out);
+  const [a] = await listRuns(dir);
+  const good = await tree(a!.dir);
+  // Killed inside replaceDir(): the old folder renamed away, the new one not yet in place.
+  await Deno.remove(join(a!.dir, "COMPLETE"));
+  await Deno.rename(
+    join(a!.dir, "checkpoint/epoch-0002"),
+    join(a!.dir, "checkpoint/epoch-0002.old-4242-abcdef12"),
+  );
+  const again = await sweep(config(), out);
+  assert(!again.log.includes("redone: checkpoint"), again.log);
+  assert(!/: epoch \d\/2 /.test(again.log), `retrained:\n${again.log}`);
+  assertEquals((await verifyRun(a!.dir)).status, "complete");
+  assertEquals(await tree(a!.dir), good);
+  await Deno.remove(out, { recursive: true });
+});
