@@ -185,6 +185,32 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/**
+ * CRC-32 (the polynomial of zip archives and PNG chunks) of `bytes`: the one checksum the zip
+ * reader verifies entries with and the PNG encoder writes, beside {@link sha256Hex}.
+ *
+ * @example
+ * ```ts
+ * import { crc32 } from "./io.ts";
+ * if (crc32(new TextEncoder().encode("123456789")) !== 0xcbf43926) throw new Error("CRC-32");
+ * ```
+ */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
 /**
  * SHA-256 of bytes or text (UTF-8) as lowercase hex: with {@link sha256File} the toolkit's one
  * hash (config hashes, checksums, checkpoint identities).

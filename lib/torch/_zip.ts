@@ -3,6 +3,7 @@
 // located through the central directory; each one's data is checked against the file's length
 // and its CRC-32, so a truncated or damaged archive fails naming the entry.
 import { inflateRawSync } from "node:zlib";
+import { crc32 } from "../store/io.ts";
 
 /** One archive entry: its name and a function returning its uncompressed bytes. */
 export interface ZipEntry {
@@ -74,23 +75,6 @@ function zip64Fields(
     }
     p += 4 + len;
   }
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (the zip and PNG polynomial) of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 /**
