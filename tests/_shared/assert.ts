@@ -46,3 +46,27 @@ export async function assertRejects(
   }
   throw new Error(`expected ${cls.name} to be thrown`);
 }
+
+/**
+ * Throws unless `actual` is a number with |actual − expected| ≤ abs + rel·|expected|; `tol` as a
+ * number is an absolute tolerance. A null or undefined `actual` fails, naming `what`.
+ */
+export function assertClose(
+  actual: number | null | undefined,
+  expected: number,
+  tol: number | { abs?: number; rel?: number },
+  what = "value",
+): void {
+  if (actual === null || actual === undefined) {
+    throw new nodeAssert.AssertionError({ message: `${what} is ${actual}, expected ${expected}` });
+  }
+  const { abs = 0, rel = 0 } = typeof tol === "number" ? { abs: tol } : tol;
+  const limit = abs + rel * Math.abs(expected);
+  if (!(Math.abs(actual - expected) <= limit)) {
+    throw new nodeAssert.AssertionError({
+      message: `${what}: got ${actual}, expected ${expected} ± ${limit} (off by ${
+        Math.abs(actual - expected)
+      })`,
+    });
+  }
+}

@@ -3,7 +3,7 @@
 // halves, models outside the groups, zero rows and batches that cut the bootstrap's blocks.
 import { analyzeGradients } from "../../lib/analysis/mod.ts";
 import { requestGpu } from "../../kernels/mod.ts";
-import { gpuTest } from "../kernels/_helpers.ts";
+import { gpuTest } from "../_shared/gpu.ts";
 import { assert, assertEquals, plant, streamOf } from "./_synthetic.ts";
 import { analysisJson, jsonDiff } from "./_compare.ts";
 

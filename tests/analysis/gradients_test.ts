@@ -1,20 +1,8 @@
 import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "./_synthetic.ts";
 import { analyzeGradients } from "../../lib/analysis/gradients.ts";
 import { wasserstein1 } from "../../lib/stats/mod.ts";
+import { assertClose } from "../_shared/assert.ts";
 import { cos, dot, plant, type Planted, streamOf, sum, unit, vec } from "./_synthetic.ts";
-
-function assertClose(
-  actual: number | null | undefined,
-  expected: number,
-  tol: number,
-  what: string,
-) {
-  if (actual === null || actual === undefined) {
-    throw new Error(`${what} is ${actual}, expected ${expected}`);
-  }
-  assert(actual !== null, `${what} is null, expected ${expected}`);
-  assert(Math.abs(actual - expected) <= tol, `${what} = ${actual}, expected ${expected} ± ${tol}`);
-}
 
 // Concentration rises with k: σ_k = 3, 1.5, 0.75 → cos(u, μ) ≈ 0.32, 0.55, 0.8.
 const trend = plant({

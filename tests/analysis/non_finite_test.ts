@@ -7,7 +7,7 @@ import { validateConfig } from "../../lib/sweep/config.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { requestGpu } from "../../kernels/mod.ts";
 import { assertRejects } from "../_shared/assert.ts";
-import { gpuTest } from "../kernels/_helpers.ts";
+import { gpuTest } from "../_shared/gpu.ts";
 import { assert, assertEquals, plant, streamOf } from "./_synthetic.ts";
 import { jsonDiff } from "./_compare.ts";
 

@@ -13,11 +13,7 @@ export function assertEquals(actual: unknown, expected: unknown, what: string): 
   if (a !== e) throw new Error(`${what}: got ${a}, expected ${e}`);
 }
 
-export function assertClose(actual: number, expected: number, tol: number, what: string): void {
-  if (!(Math.abs(actual - expected) <= tol)) {
-    throw new Error(`${what}: got ${actual}, expected ${expected} ± ${tol}`);
-  }
-}
+export { assertClose } from "../_shared/assert.ts";
 
 export function bytesEqual(a: Uint8Array | Float32Array | Int32Array, b: typeof a): boolean {
   if (a.length !== b.length || a.constructor !== b.constructor) return false;

@@ -1,8 +1,10 @@
 /** Shared fixtures of the kernel tests: seeded data, the backend variants, GPU-test gating. */
-import { usePrivateRuntimeDir } from "../../kernels/gpu/runtime_dir.ts";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { seededUniform } from "../../lib/stats/mod.ts";
 import { testNeeding } from "../_shared/requires.ts";
+import { gpuTest, hasAdapter, NO_ADAPTER_REASON } from "../_shared/gpu.ts";
+
+export { gpuTest, hasAdapter };
 
 /** Seeded standard-normal-ish values (sum of uniforms) as float32. */
 export function randomGrads(seed: number, length: number, scale = 1): Float32Array {
@@ -28,21 +30,9 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Throws with `message` unless `diff <= tol`. */
-export function assertClose(diff: number, tol: number, message: string): void {
+export function assertWithin(diff: number, tol: number, message: string): void {
   if (!(diff <= tol)) throw new Error(`${message}: max difference ${diff} exceeds ${tol}`);
 }
-
-const probe = await (async () => {
-  try {
-    usePrivateRuntimeDir(); // as requestGpu() does: no driver noise before the first adapter
-    return (await navigator.gpu?.requestAdapter()) ?? null;
-  } catch {
-    return null;
-  }
-})();
-
-/** True when this machine has a WebGPU adapter. */
-export const hasAdapter: boolean = probe !== null;
 
 /** A backend the suite runs every kernel test on. */
 export interface Variant {
@@ -59,9 +49,6 @@ export const variants: Variant[] = [
   { name: "cpu-reference", options: { forceCpu: true }, needsAdapter: false },
 ];
 
-const IGNORE_REASON =
-  "no WebGPU adapter on this machine (install mesa-vulkan-drivers for lavapipe)";
-
 /**
  * Registers a test for `variant`. A webgpu test with no adapter is skipped with a visible
  * reason in its name, except under CI=true, where it runs and fails.
@@ -72,7 +59,7 @@ export function variantTest(
   fn: (gpu: Gpu) => Promise<void> | void,
   extra: { gpuOptions?: Parameters<typeof requestGpu>[0] } = {},
 ): void {
-  testNeeding(!variant.needsAdapter || hasAdapter, IGNORE_REASON, {
+  testNeeding(!variant.needsAdapter || hasAdapter, NO_ADAPTER_REASON, {
     name: `[${variant.name}] ${name}`,
     fn: async () => {
       const gpu = await requestGpu({ ...variant.options, ...extra.gpuOptions });
@@ -84,17 +71,6 @@ export function variantTest(
       } finally {
         gpu.destroy();
       }
-    },
-  });
-}
-
-/** Registers a test that needs a WebGPU adapter (skipped visibly without one, fails under CI). */
-export function gpuTest(name: string, fn: () => Promise<void>): void {
-  testNeeding(hasAdapter, IGNORE_REASON, {
-    name,
-    fn: async () => {
-      if (!hasAdapter) throw new Error(`CI=true and this test needs a WebGPU adapter: none found.`);
-      await fn();
     },
   });
 }

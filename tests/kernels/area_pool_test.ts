@@ -1,6 +1,6 @@
 import * as fc from "fast-check";
 import { reference } from "../../kernels/mod.ts";
-import { assertClose, maxDiff } from "./_helpers.ts";
+import { assertWithin, maxDiff } from "./_helpers.ts";
 import { assertThrows } from "../_shared/assert.ts";
 
 Deno.test("reference.areaPool() matches a hand-computed 3×3 → 2×2 case with overlapping windows", () => {
@@ -19,7 +19,7 @@ Deno.test("reference.areaPool() matches a hand-computed 3×3 → 2×2 case with 
     width: 3,
     size: 2,
   });
-  assertClose(maxDiff(out, [3, 4, 6, 7]), 0, "3×3 → 2×2");
+  assertWithin(maxDiff(out, [3, 4, 6, 7]), 0, "3×3 → 2×2");
 });
 
 Deno.test("reference.areaPool() uses overlapping windows for 28 → 8 (rows 3…6 for cell 1)", () => {
@@ -27,8 +27,8 @@ Deno.test("reference.areaPool() uses overlapping windows for 28 → 8 (rows 3…
   // floor(28/8) = 3 … ceil(56/8) − 1 = 6, mean 4.5; cell 7 spans rows 24 … 27, mean 25.5.
   const input = new Float32Array(28 * 28).map((_, k) => Math.floor(k / 28));
   const out = reference.areaPool(input, { channels: 1, height: 28, width: 28, size: 8 });
-  assertClose(Math.abs(out[1 * 8 + 5]! - 4.5), 1e-12, "cell (1, 5)");
-  assertClose(Math.abs(out[7 * 8 + 0]! - 25.5), 1e-12, "cell (7, 0)");
+  assertWithin(Math.abs(out[1 * 8 + 5]! - 4.5), 1e-12, "cell (1, 5)");
+  assertWithin(Math.abs(out[7 * 8 + 0]! - 25.5), 1e-12, "cell (7, 0)");
 });
 
 Deno.test("reference.areaPool() keeps channels apart (C × H × W layout)", () => {
@@ -36,7 +36,7 @@ Deno.test("reference.areaPool() keeps channels apart (C × H × W layout)", () =
   const input = new Float32Array(3 * 5 * 7).map((_, k) => Math.floor(k / 35) + 1);
   const out = reference.areaPool(input, { channels: 3, height: 5, width: 7, size: 3 });
   const expected = Array.from({ length: 27 }, (_, k) => Math.floor(k / 9) + 1);
-  assertClose(maxDiff(out, expected), 1e-12, "per-channel constants");
+  assertWithin(maxDiff(out, expected), 1e-12, "per-channel constants");
 });
 
 Deno.test("reference.areaPool() preserves the mean when the size divides height and width", () => {

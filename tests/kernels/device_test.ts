@@ -6,7 +6,7 @@ import {
   rowScaleLoopBound,
   sampleGramsProgram,
 } from "../../kernels/sample_grams/mod.ts";
-import { assertClose, gpuTest, maxDiff, randomGrads } from "./_helpers.ts";
+import { assertWithin, gpuTest, maxDiff, randomGrads } from "./_helpers.ts";
 import { assertThrows } from "../_shared/assert.ts";
 
 /** sampleGrams() of `grads` against its f64 reference, within `tol`. */
@@ -18,7 +18,7 @@ async function checkGrams(
   tag: string,
 ): Promise<void> {
   const got = await sampleGrams(gpu, grads, shape);
-  assertClose(maxDiff(got.grams, reference.sampleGrams(grads, shape).grams), tol, tag);
+  assertWithin(maxDiff(got.grams, reference.sampleGrams(grads, shape).grams), tol, tag);
 }
 
 Deno.test("requestGpu() with forceCpu runs the reference kernels and says so", async () => {
@@ -30,7 +30,7 @@ Deno.test("requestGpu() with forceCpu runs the reference kernels and says so", a
     samples: 1,
     dim: 2,
   });
-  assertClose(maxDiff(r.grams, [1, 1, 1, 1]), 1e-12, "CPU path result");
+  assertWithin(maxDiff(r.grams, [1, 1, 1, 1]), 1e-12, "CPU path result");
 });
 
 gpuTest("requestGpu() names the adapter and flags software adapters", async () => {
@@ -245,7 +245,7 @@ gpuTest("kernels called concurrently on one Gpu each return their own correct re
     const results = await Promise.all(grads.map((g) => sampleGrams(gpu, g, shape)));
     results.forEach((r, k) => {
       const want = reference.sampleGrams(grads[k]!, shape);
-      assertClose(maxDiff(r.grams, want.grams), 2e-6, `call ${k}`);
+      assertWithin(maxDiff(r.grams, want.grams), 2e-6, `call ${k}`);
     });
   } finally {
     gpu.destroy();

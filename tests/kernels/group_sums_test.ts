@@ -9,7 +9,7 @@ import {
   setRanges,
 } from "../../kernels/group_sums/mod.ts";
 import { programSource } from "../../kernels/gpu/mod.ts";
-import { assertClose, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
+import { assertWithin, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
 import { assertEquals, assertRejects, assertThrows } from "../_shared/assert.ts";
 
 /** Unit-vector cosine of two rows straight from the definition (0 when either is not live). */
@@ -69,8 +69,8 @@ Deno.test("reference.groupSums() equals block, row and pair sums written from th
       }
     }
   }
-  assertClose(maxDiff(r.blockSums, sums), 1e-12, "block sums");
-  assertClose(maxDiff(r.blockCounts, counts), 0, "block counts");
+  assertWithin(maxDiff(r.blockSums, sums), 1e-12, "block sums");
+  assertWithin(maxDiff(r.blockCounts, counts), 0, "block counts");
   const rows = new Float64Array(2 * s * m);
   for (let t = 0; t < 2; t++) {
     for (let x = 0; x < s; x++) {
@@ -79,14 +79,14 @@ Deno.test("reference.groupSums() equals block, row and pair sums written from th
       }
     }
   }
-  assertClose(maxDiff(r.rowSums, rows), 1e-12, "row sums");
+  assertWithin(maxDiff(r.rowSums, rows), 1e-12, "row sums");
   const want = new Float64Array(s * pairs.length);
   for (let x = 0; x < s; x++) {
     pairs.forEach(([a, b], p) => {
       for (const f of sets[a]!) for (const j of sets[b]!) want[x * pairs.length + p]! += c(x, f, j);
     });
   }
-  assertClose(maxDiff(r.pairSums, want), 1e-12, "pair sums");
+  assertWithin(maxDiff(r.pairSums, want), 1e-12, "pair sums");
   if (r.zeros !== 1 || r.nonFinite !== 2 || r.status[2 * s + 3] === ROW_LIVE) {
     throw new Error(`zeros ${r.zeros}, non-finite ${r.nonFinite}`);
   }
@@ -143,10 +143,10 @@ for (const v of variants) {
       const what = `M ${m} S ${s} D ${d}`;
       if (String(got.status) !== String(want.status)) throw new Error(`${what}: status`);
       if (String(got.blocks) !== String(want.blocks)) throw new Error(`${what}: blocks`);
-      assertClose(maxDiff(got.blockCounts, want.blockCounts), 0, `${what}: counts`);
-      assertClose(maxDiff(got.blockSums, want.blockSums), 1e-5 * s, `${what}: block sums`);
-      assertClose(maxDiff(got.rowSums, want.rowSums), 1e-5 * m, `${what}: row sums`);
-      assertClose(maxDiff(got.pairSums, want.pairSums), 1e-5 * m * m, `${what}: pair sums`);
+      assertWithin(maxDiff(got.blockCounts, want.blockCounts), 0, `${what}: counts`);
+      assertWithin(maxDiff(got.blockSums, want.blockSums), 1e-5 * s, `${what}: block sums`);
+      assertWithin(maxDiff(got.rowSums, want.rowSums), 1e-5 * m, `${what}: row sums`);
+      assertWithin(maxDiff(got.pairSums, want.pairSums), 1e-5 * m * m, `${what}: pair sums`);
       if (got.zeros !== want.zeros || got.nonFinite !== want.nonFinite) {
         throw new Error(`${what}: zeros ${got.zeros}, non-finite ${got.nonFinite}`);
       }
@@ -196,10 +196,10 @@ for (const v of variants) {
       const shape = { models: m, samples: s, dim: d };
       const want = reference.groupSums(reference.sampleGrams(g, shape), plan, blockOf);
       const got = await groupSums(gpu, g, shape, plan, blockOf);
-      assertClose(maxDiff(got.blockCounts, want.blockCounts), 0, "counts");
-      assertClose(maxDiff(got.blockSums, want.blockSums), 1e-4, "block sums");
-      assertClose(maxDiff(got.rowSums, want.rowSums), 1e-5, "row sums");
-      assertClose(maxDiff(got.pairSums, want.pairSums), 1e-4, "pair sums");
+      assertWithin(maxDiff(got.blockCounts, want.blockCounts), 0, "counts");
+      assertWithin(maxDiff(got.blockSums, want.blockSums), 1e-4, "block sums");
+      assertWithin(maxDiff(got.rowSums, want.rowSums), 1e-5, "row sums");
+      assertWithin(maxDiff(got.pairSums, want.pairSums), 1e-4, "pair sums");
     },
     { gpuOptions: { maxBindingBytes: 3 * 8 * 2 * 16 } },
   );
@@ -221,7 +221,7 @@ for (const v of variants) {
       // A silently stopped loop would lose whole samples (an error ≥ 1e-1 of a term each).
       const rel = Math.abs(got.blockSums[1]! - want.blockSums[1]!) / Math.abs(want.blockSums[1]!);
       if (!(rel < 1e-5)) throw new Error(`Σ cos over ${s} samples: relative error ${rel}`);
-      assertClose(maxDiff(got.pairSums, want.pairSums), 1e-5, "per-sample ‖S‖²");
+      assertWithin(maxDiff(got.pairSums, want.pairSums), 1e-5, "per-sample ‖S‖²");
     },
   );
 

@@ -15,7 +15,7 @@ import {
   rowScaleLoopBound,
   tilePairs,
 } from "../../kernels/sample_grams/mod.ts";
-import { assertClose, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
+import { assertWithin, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
 import { assertRejects } from "../_shared/assert.ts";
 
 /** Plain f64 cosines straight from the definition, independent of the kernel's scaling. */
@@ -46,7 +46,7 @@ Deno.test("reference.sampleGrams() equals cosines computed from the definition",
   const g = randomGrads(1, m * s * d);
   g.fill(0, 4 * d, 5 * d); // model 1, sample 1
   const r = reference.sampleGrams(g, { models: m, samples: s, dim: d });
-  assertClose(maxDiff(r.grams, directCosines(g, m, s, d)), 1e-12, "cosines");
+  assertWithin(maxDiff(r.grams, directCosines(g, m, s, d)), 1e-12, "cosines");
   if (r.zeros !== 1 || r.status[4] !== ROW_ZERO) throw new Error(`zeros ${r.zeros}`);
 });
 
@@ -103,7 +103,7 @@ for (const v of variants) {
         const shape = { models: m, samples: s, dim: d };
         const want = reference.sampleGrams(g, shape);
         const got = await sampleGrams(gpu, g, shape);
-        assertClose(maxDiff(got.grams, want.grams), 2e-6, `M ${m} S ${s} D ${d}`);
+        assertWithin(maxDiff(got.grams, want.grams), 2e-6, `M ${m} S ${s} D ${d}`);
         if (String(got.status) !== String(want.status)) throw new Error(`status ${got.status}`);
         if (m > 2) {
           if (got.zeros !== 1 || got.nonFinite !== 2) {
@@ -128,7 +128,7 @@ for (const v of variants) {
     const g = randomGrads(7, m * s * d);
     const shape = { models: m, samples: s, dim: d };
     const got = await sampleGrams(gpu, g, shape);
-    assertClose(maxDiff(got.grams, reference.sampleGrams(g, shape).grams), 1e-5, "D = 70,000");
+    assertWithin(maxDiff(got.grams, reference.sampleGrams(g, shape).grams), 1e-5, "D = 70,000");
   });
 
   variantTest(
@@ -149,8 +149,8 @@ for (const v of variants) {
       const shape = { models: m, samples: s, dim: d };
       const got = await sampleGrams(gpu, g, shape);
       const want = reference.sampleGrams(g, shape);
-      assertClose(maxDiff(got.grams, want.grams), 1e-5, "D = 300,002");
-      assertClose(maxDiff(got.grams, directCosines(g, m, s, d)), 1e-5, "D = 300,002 direct");
+      assertWithin(maxDiff(got.grams, want.grams), 1e-5, "D = 300,002");
+      assertWithin(maxDiff(got.grams, directCosines(g, m, s, d)), 1e-5, "D = 300,002 direct");
       if (got.zeros !== 1) throw new Error(`zeros ${got.zeros}`);
       // The diagonal is exactly 1: the partial sums of the halves were added, not overwritten.
       if (got.grams[0] !== 1 || got.grams[(1 * m + 1) * m + 1] !== 1) throw new Error("diagonal");
@@ -167,7 +167,7 @@ for (const v of variants) {
       const want = reference.sampleGrams(base, shape);
       for (const scale of [1e-30, 1e30]) {
         const got = await sampleGrams(gpu, base.map((x) => x * scale), shape);
-        assertClose(maxDiff(got.grams, want.grams), 2e-6, `scale ${scale}`);
+        assertWithin(maxDiff(got.grams, want.grams), 2e-6, `scale ${scale}`);
         if (got.zeros !== 0) throw new Error(`scale ${scale}: ${got.zeros} rows taken as zero`);
       }
     },
@@ -181,7 +181,7 @@ for (const v of variants) {
       const g = randomGrads(11, m * s * d);
       const shape = { models: m, samples: s, dim: d };
       const got = await sampleGrams(gpu, g, shape);
-      assertClose(maxDiff(got.grams, reference.sampleGrams(g, shape).grams), 2e-6, "split");
+      assertWithin(maxDiff(got.grams, reference.sampleGrams(g, shape).grams), 2e-6, "split");
     },
     { gpuOptions: { maxBindingBytes: 6 * 40 * 4 * 3 } },
   );

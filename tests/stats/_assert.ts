@@ -2,23 +2,7 @@
 import assert from "node:assert/strict";
 
 export { assert };
-
-/** Throws unless |actual − expected| ≤ absTol + relTol·|expected|. */
-export function assertClose(
-  actual: number,
-  expected: number,
-  tol: { abs?: number; rel?: number },
-  what = "value",
-): void {
-  const limit = (tol.abs ?? 0) + (tol.rel ?? 0) * Math.abs(expected);
-  if (!(Math.abs(actual - expected) <= limit)) {
-    throw new assert.AssertionError({
-      message: `${what}: got ${actual}, expected ${expected} ± ${limit} (off by ${
-        Math.abs(actual - expected)
-      })`,
-    });
-  }
-}
+export { assertClose } from "../_shared/assert.ts";
 
 /** Throws unless `fn` throws an instance of `type` whose message matches `pattern`. */
 export function assertThrowsType(

@@ -1,7 +1,7 @@
 /** Running the PyTorch oracle (tests/torch/oracle.py) once per job, and comparing with it. */
-import { hasWebGpuAdapter } from "../../lib/tf/mod.ts";
 import { findPython } from "../../lib/torch/mod.ts";
 import { testNeeding } from "../_shared/requires.ts";
+import { hasAdapter, NO_ADAPTER_REASON } from "../_shared/gpu.ts";
 
 /** The interpreter that imports torch and numpy, or null. */
 export const TORCH_PYTHON: string | null = await findPython(["torch", "numpy"]);
@@ -20,16 +20,15 @@ export function torchTest(name: string, fn: () => Promise<void>): void {
   });
 }
 
-const HAS_ADAPTER: boolean = await hasWebGpuAdapter();
-const NO_ADAPTER = "no WebGPU adapter (install mesa-vulkan-drivers)";
-
 /** Registers a test that needs PyTorch and a WebGPU adapter (same skip/fail rule). */
 export function torchGpuTest(name: string, fn: () => Promise<void>): void {
-  const present = TORCH_PYTHON !== null && HAS_ADAPTER;
-  testNeeding(present, TORCH_PYTHON === null ? REASON : NO_ADAPTER, {
+  const present = TORCH_PYTHON !== null && hasAdapter;
+  testNeeding(present, TORCH_PYTHON === null ? REASON : NO_ADAPTER_REASON, {
     name,
     async fn() {
-      if (!present) throw new Error(`CI=true but ${TORCH_PYTHON === null ? REASON : NO_ADAPTER}.`);
+      if (!present) {
+        throw new Error(`CI=true but ${TORCH_PYTHON === null ? REASON : NO_ADAPTER_REASON}.`);
+      }
       await fn();
     },
   });

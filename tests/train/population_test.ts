@@ -5,7 +5,7 @@ import { initTf } from "../../lib/tf/mod.ts";
 import { createModel, type Family } from "../../lib/models/mod.ts";
 import { canTrainTogether, train, trainPopulation } from "../../lib/train/mod.ts";
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
-import { gpuTest } from "./_gpu.ts";
+import { gpuTest } from "../_shared/gpu.ts";
 
 await initTf({ backend: "cpu" });
 const data = prepareDataset(

@@ -10,7 +10,7 @@ import {
   LOOP_CAP,
   uninstallBoundedKernels,
 } from "../../lib/tf/mod.ts";
-import { gpuTest } from "./_gpu.ts";
+import { gpuTest } from "../_shared/gpu.ts";
 
 /** max |got − ref| / max(1, max |ref|); NaN (so any bound fails) when `got` holds NaN or is short. */
 function relativeError(ref: ArrayLike<number>, got: ArrayLike<number>): number {

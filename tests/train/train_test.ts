@@ -20,7 +20,7 @@ import {
 } from "../../lib/train/mod.ts";
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
 import { inputGradients } from "../../lib/salience/mod.ts";
-import { gpuTest } from "./_gpu.ts";
+import { gpuTest } from "../_shared/gpu.ts";
 
 await initTf({ backend: "cpu" });
 const small = prepareDataset(
