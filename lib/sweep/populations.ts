@@ -28,6 +28,7 @@ import {
   type RunOutcome,
   trainScheduleOf,
 } from "./executor.ts";
+import { shardRuns } from "./plan.ts";
 import { EPOCHS_DIR, epochSalienceFile, writeEpochSalience } from "./epochs.ts";
 
 /** Families whose every layer has a stacked implementation (ViT's attention has none). */
@@ -134,17 +135,8 @@ export function shardPopulations<T>(
   populations: readonly T[][],
   shard: { index: number; count: number },
 ): T[][] {
-  if (!Number.isInteger(shard.count) || shard.count < 1) {
-    throw new RangeError(`Shard count ${shard.count} is invalid; expected a positive integer.`);
-  }
-  if (!Number.isInteger(shard.index) || shard.index < 0 || shard.index >= shard.count) {
-    throw new RangeError(
-      `Shard index ${shard.index} is outside 0–${
-        shard.count - 1
-      }; expected 0 ≤ i < n for --shard i/n.`,
-    );
-  }
-  return populations.filter((_, i) => i % shard.count === shard.index);
+  const positioned = populations.map((members, index) => ({ index, members }));
+  return shardRuns(positioned, shard).map((p) => p.members);
 }
 
 /**
