@@ -7,6 +7,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { analyzeGradients, type ModelInput } from "../analysis/mod.ts";
@@ -19,10 +20,11 @@ import {
   writeSidecar,
 } from "../npy/mod.ts";
 import { attribute } from "../salience/mod.ts";
-import type { TrainResult } from "../train/mod.ts";
+import { evaluate, preciseBatchNorm, type TrainResult } from "../train/mod.ts";
 import {
   exists,
   type PlanEntry,
+  readJson,
   readRun,
   removeIfPresent,
   replaceDir,
@@ -104,20 +106,77 @@ export async function trainAnalysingEpochs(
   return { ...last, resumedFrom: first ? first.resumedFrom : last.resumedFrom };
 }
 
+/** The file beside an epoch's salience that records its batch-norm recalibration. */
+export const EPOCH_BN_FILE = "precise_bn.json";
+
+/**
+ * `epochs/epoch-NNNN/precise_bn.json`: with `training.preciseBN` the epoch's salience comes from
+ * the model with its batch-norm statistics recomputed (as the final model's are), and the test
+ * split is evaluated with them; training then goes on from the statistics it had.
+ */
+export interface EpochBnRecord {
+  batches: number;
+  batchSize: number;
+  /** Test loss and accuracy of the recalibrated model at this epoch. */
+  test: { loss: number; acc: number };
+}
+
+/**
+ * Runs `use` on `model` with its batch-norm running statistics recomputed by
+ * `preciseBatchNorm()` (`batches` batches of `batchSize` training images), then puts the
+ * statistics training left back, bit for bit, so the training that follows is untouched.
+ * Returns null (and runs `use` on the model as it is) when `batches` is null or the model has
+ * no batch norm.
+ */
+async function withRecalibratedBn<T>(
+  model: tfl.LayersModel,
+  dataset: Dataset,
+  batches: number | null,
+  batchSize: number,
+  use: (bn: EpochBnRecord | null) => Promise<T>,
+): Promise<T> {
+  const stats = batches === null ? [] : model.layers
+    .filter((l) => l.getClassName() === "BatchNormalization")
+    .flatMap((l) => l.weights.filter((v) => /moving_(mean|variance)/.test(v.name)));
+  if (batches === null || stats.length === 0) return await use(null);
+  const saved = stats.map((v) => tf.clone(v.read()));
+  try {
+    const used = await preciseBatchNorm(model, dataset.train, { batches, batchSize });
+    const ev = await evaluate(model, dataset.test);
+    return await use({ batches: used, batchSize, test: { loss: ev.loss, acc: ev.accuracy } });
+  } finally {
+    stats.forEach((v, i) => v.write(saved[i]!));
+    saved.forEach((t) => t.dispose());
+  }
+}
+
 /**
  * Writes the probe-set gradient salience of `ctx.model` as it is now to `path` (an epoch file of
- * {@link epochSalienceFile}), with its sidecar. Cost: one gradient pass over the probe set.
+ * {@link epochSalienceFile}), with its sidecar. With `training.preciseBN` the salience comes
+ * from the model with recalibrated batch-norm statistics, as the final salience does (so the
+ * last epoch's salience is the final one), recorded with the recalibrated test figures in
+ * {@link EPOCH_BN_FILE}; the model's statistics are restored afterwards.
+ * Cost: one gradient pass over the probe set (+ the recalibration and one test evaluation).
  */
 export async function writeEpochSalience(
   ctx: { model: tfl.LayersModel; dataset: Dataset; config: SweepConfig; entry: PlanEntry },
   path: string,
 ): Promise<void> {
   const { dataset, config, entry } = ctx, N = dataset.probe.count, P = config.salience.pool;
-  const a = await attribute(ctx.model, dataset.probe, { method: "gradient" }, {
-    scalar: config.salience.scalar,
-    batchSize: 64,
-  });
-  const values = poolRows(a.values, dataset.shape, N, P);
+  const pbn = config.training.preciseBN ?? null;
+  const { values, bn } = await withRecalibratedBn(
+    ctx.model,
+    dataset,
+    pbn,
+    entry.batchSize,
+    async (bn) => {
+      const a = await attribute(ctx.model, dataset.probe, { method: "gradient" }, {
+        scalar: config.salience.scalar,
+        batchSize: 64,
+      });
+      return { values: poolRows(a.values, dataset.shape, N, P), bn };
+    },
+  );
   const meta: GradientMeta = {
     format: "salience-gradients",
     version: 1,
@@ -130,7 +189,9 @@ export async function writeEpochSalience(
       split: dataset.probe.split,
       indices: [...dataset.probe.indices],
     },
-    note: `model after epoch ${path.match(/epoch-(\d+)/)?.[1] ?? "?"}`,
+    note: `model after epoch ${path.match(/epoch-(\d+)/)?.[1] ?? "?"}${
+      bn ? `, batch-norm statistics recomputed over ${bn.batches} batches` : ""
+    }`,
   };
   // Written as a whole folder with its checksums, then renamed into place: a run without a
   // valid COMPLETE marker keeps the epoch only when it verifies (see reverify.ts).
@@ -140,7 +201,12 @@ export async function writeEpochSalience(
   const inTmp = join(tmp, basename(path));
   await writeSidecar(inTmp, meta);
   await writeNpy(inTmp, [N, values.length / N], values);
-  await writeChecksums(tmp, [basename(path), basename(sidecarPath(inTmp))]);
+  const files = [basename(path), basename(sidecarPath(inTmp))];
+  if (bn) {
+    await writeJson(join(tmp, EPOCH_BN_FILE), bn);
+    files.push(EPOCH_BN_FILE);
+  }
+  await writeChecksums(tmp, files);
   await replaceDir(tmp, folder);
 }
 
@@ -151,7 +217,8 @@ export interface EpochRow {
   epoch: number;
   /** Models (seeds) of the group at this epoch. */
   seeds: number;
-  /** Mean and standard deviation over seeds of the test accuracy after this epoch. */
+  /** Mean and standard deviation over seeds of the test accuracy after this epoch (of the
+   * recalibrated model where the epoch's batch norm was recalibrated, see {@link EpochBnRecord}). */
   testAcc: number | null;
   testAccStd: number | null;
   /** p(k,k): mean p_ind over pairs of distinct seeds, with its bootstrap interval (or null). */
@@ -213,15 +280,27 @@ export async function analyzeEpochs(
   const matrices: EpochsJson["matrices"] = [];
   try {
     for (const epoch of epochs) {
-      const inputs: ModelInput[] = runs.map(({ run }) => ({
-        id: run.runId,
-        family: run.family,
-        k: run.k,
-        seed: run.seed,
-        batchSize: run.batchSize,
-        loss: run.history[epoch - 1]?.testLoss ?? null,
-        accuracy: run.history[epoch - 1]?.testAcc ?? null,
-      }));
+      const inputs: ModelInput[] = [];
+      for (const { dir, run } of runs) {
+        const bnFile = join(dir, dirname(epochSalienceFile(epoch)), EPOCH_BN_FILE);
+        const bn = await exists(bnFile) ? await readJson(bnFile) as EpochBnRecord : null;
+        if (bn && !(typeof bn.test?.acc === "number" && typeof bn.test?.loss === "number")) {
+          throw new RangeError(
+            `${bnFile} has no test figures; delete the folder ${
+              dirname(bnFile)
+            } and rerun the sweep to redo that epoch.`,
+          );
+        }
+        inputs.push({
+          id: run.runId,
+          family: run.family,
+          k: run.k,
+          seed: run.seed,
+          batchSize: run.batchSize,
+          loss: bn ? bn.test.loss : run.history[epoch - 1]?.testLoss ?? null,
+          accuracy: bn ? bn.test.acc : run.history[epoch - 1]?.testAcc ?? null,
+        });
+      }
       using src = await openGradientSource(runs.map((r) => join(r.dir, epochSalienceFile(epoch))));
       const a = await analyzeGradients(src, inputs, {
         gpu,

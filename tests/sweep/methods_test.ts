@@ -233,3 +233,61 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "with precise BN each analysed epoch's salience comes from the recalibrated model, and training is untouched",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "sweep-epochs-bn-" });
+    const base = presetConfig("tiny");
+    const plain: SweepConfig = {
+      ...base,
+      name: "epochs-bn",
+      families: ["CNNSmall"],
+      widths: [1],
+      training: { ...base.training, epochs: 2, preciseBN: 2 },
+      experiments: { logits: false, ensembles: null, attack: null },
+    };
+    const config: SweepConfig = { ...plain, salience: { ...plain.salience, epochs: [1, 2] } };
+    const sink = { write: () => {}, isTerminal: false };
+    try {
+      const r = await runSweep(config, { out, sink });
+      const ref = await runSweep(plain, { out, sink, analyze: false });
+      const runs = (await listRuns(r.sweepDir)).filter((x) => x.status === "complete");
+      const refRuns = (await listRuns(ref.sweepDir)).filter((x) => x.status === "complete");
+      assert(runs.length >= 2 && runs.length === refRuns.length, `${runs.length} runs`);
+      const epochs = JSON.parse(
+        await Deno.readTextFile(join(r.sweepDir, "analysis", "epochs.json")),
+      ) as EpochsJson;
+      const accs: number[] = [];
+      for (const [i, run] of runs.entries()) {
+        const final = await Deno.readFile(join(run.dir, "salience.npy"));
+        // The last analysed epoch is the final, recalibrated model; recalibrating at epoch 1
+        // and putting the statistics back leaves the training as it is without epochs.
+        assertEquals(await Deno.readFile(join(run.dir, epochSalienceFile(2))), final);
+        assertEquals(await Deno.readFile(join(refRuns[i]!.dir, "salience.npy")), final);
+        const rec = JSON.parse(await Deno.readTextFile(join(run.dir, "run.json")));
+        assert(rec.preciseBN?.batches === 2, "the final model is recalibrated");
+        const bnOf = async (e: number) =>
+          JSON.parse(
+            await Deno.readTextFile(
+              join(run.dir, epochSalienceFile(e).replace("salience.npy", "precise_bn.json")),
+            ),
+          );
+        const last = await bnOf(2), first = await bnOf(1);
+        assertEquals([last.batches, first.batches], [2, 2]);
+        // Epoch 2's recalibrated test accuracy is the run's final one.
+        assertEquals(last.test.acc, rec.final.testAcc);
+        accs.push(first.test.acc);
+        assertEquals((await verifyRun(run.dir)).status, "complete");
+      }
+      const row = epochs.rows.find((x) => x.epoch === 1)!;
+      const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
+      assert(Math.abs(row.testAcc! - mean) < 1e-12, `epoch 1 accuracy ${row.testAcc} vs ${mean}`);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
