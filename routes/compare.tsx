@@ -7,8 +7,7 @@
 import type { JSX } from "preact";
 import type { ClaimsFile, SimilarityFile } from "../lib/analysis/schema.ts";
 import { dashFor, LineChart, type Series, seriesColor } from "../lib/site/charts/mod.ts";
-import { DataTable, num } from "../lib/site/components.tsx";
-import { diagonalSeries, VerdictBadge } from "../lib/site/findings.tsx";
+import { ClaimsSideBySide, diagonalSeries } from "../lib/site/findings.tsx";
 import { sweepPath } from "../lib/site/links.ts";
 import { HttpError, type RouteContext } from "../lib/site/router.ts";
 import { listSweepEntries, type Loaded, readAnalysis } from "../lib/site/store_reader.ts";
@@ -125,36 +124,15 @@ export default function Compare({ data, ctx }: { data: Entry[]; ctx: RouteContex
       {ids.length > 0 && (
         <>
           <h2>Claims side by side</h2>
-          <DataTable head={["Claim", ...data.map((e) => e.name)]} class="data compare">
-            {ids.map((id) => (
-              <tr>
-                <td>
-                  <code>{id}</code>
-                </td>
-                {data.map((e) => {
-                  const c = e.claims.status === "ok"
-                    ? e.claims.value.claims.find((x) => x.id === id)
-                    : undefined;
-                  return (
-                    <td class="num">
-                      {c
-                        ? (
-                          <>
-                            <VerdictBadge verdict={c.verdict} /> {num(c.value, 3)}
-                            {c.interval
-                              ? ` [${num(c.interval.lo, 3)}, ${num(c.interval.hi, 3)}]`
-                              : ""}
-                          </>
-                        )
-                        : e.claims.status === "ok"
-                        ? "not checked"
-                        : "no claims.json"}
-                    </td>
-                  );
-                })}
-              </tr>
-            ))}
-          </DataTable>
+          <ClaimsSideBySide
+            class="data compare"
+            missing="not checked"
+            columns={data.map((e) => ({
+              label: e.name,
+              claims: e.claims.status === "ok" ? e.claims.value.claims : null,
+              absent: "no claims.json",
+            }))}
+          />
         </>
       )}
     </>

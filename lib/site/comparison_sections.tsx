@@ -13,6 +13,7 @@ import type {
   PoolingVariant,
 } from "../analysis/schema.ts";
 import { DataTable, Figure, intervalText, num } from "./components.tsx";
+import { ClaimsSideBySide } from "./findings.tsx";
 import type { RouteContext } from "./router.ts";
 
 /** "pooled 8×8 (D = 192)" / "unpooled (D = 3,072)", with "main" for the config's. */
@@ -45,7 +46,6 @@ export function PoolingSection(
 ): JSX.Element {
   const { file } = props;
   const vs = file.variants;
-  const ids = [...new Set(vs.flatMap((v) => v.claims.map((c) => c.id)))];
   const groups = vs[0]?.groups ?? [];
   return (
     <Figure
@@ -56,29 +56,12 @@ export function PoolingSection(
       caption="The same models' salience from one pass, compared area-pooled to 8×8 per channel (as the authors' demo does) and at full resolution. Each variant's files are in its folder under analysis/."
     >
       {file.skipped && <p class="notice">Only one pooling was analysed: {file.skipped}.</p>}
-      <DataTable head={["Claim", ...vs.map(variantLabel)]} class="data pooling">
-        {ids.map((id) => (
-          <tr>
-            <td>
-              <code>{id}</code>
-            </td>
-            {vs.map((v) => {
-              const c = v.claims.find((x) => x.id === id);
-              return (
-                <td>
-                  {c
-                    ? (
-                      <>
-                        <span class={`badge ${c.verdict}`}>{c.verdict}</span> {num(c.value, 4)}{" "}
-                        {intervalText(c.interval, 4)}
-                      </>
-                    )
-                    : "–"}
-                </td>
-              );
-            })}
-          </tr>
-        ))}
+      <ClaimsSideBySide
+        class="data pooling"
+        digits={4}
+        interval="full"
+        columns={vs.map((v) => ({ label: variantLabel(v), claims: v.claims }))}
+      >
         {groups.map((g, gi) => (
           <tr>
             <td>
@@ -91,7 +74,7 @@ export function PoolingSection(
             })}
           </tr>
         ))}
-      </DataTable>
+      </ClaimsSideBySide>
     </Figure>
   );
 }

@@ -265,6 +265,35 @@ export function AnalysisNotice(
 }
 
 /**
+ * Notice for a file a page needs that is absent (`absent` says why and what writes it, ending
+ * before `command`) or unreadable (its parse error), with the command that writes it.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { FileNotice } from "./components.tsx";
+ * const html = renderToString(FileNotice({
+ *   file: "analysis/epochs.json", loaded: { status: "invalid", file: "", message: "bad JSON" },
+ *   absent: "is absent:", command: "deno task sweep",
+ * }));
+ * if (!html.includes("could not be read: bad JSON")) throw new Error(html);
+ * ```
+ */
+export function FileNotice(
+  props: { file: string; loaded: Loaded<unknown>; absent: string; command: string },
+): JSX.Element {
+  return (
+    <div class="notice missing" role="status">
+      <p>
+        <strong>{props.file}</strong> {props.loaded.status === "invalid"
+          ? `could not be read: ${props.loaded.message}`
+          : props.absent}
+      </p>
+      <pre><code>{props.command}</code></pre>
+    </div>
+  );
+}
+
+/**
  * A number, or "–" for null.
  * @example
  * ```ts

@@ -5,17 +5,18 @@
  * figure that backs it ({@linkcode CLAIM_FIGURES}) and every such figure back to its claim.
  * @module
  */
-import type { JSX } from "preact";
+import type { ComponentChildren, JSX } from "preact";
 import type {
   ClaimEntry,
   ClaimsFile,
+  Interval,
   PaperFile,
   SimilarityFile,
   SummaryFile,
   Verdict,
 } from "../analysis/schema.ts";
 import { LineChart, type Series, seriesColor } from "./charts/mod.ts";
-import { Figure, num } from "./components.tsx";
+import { DataTable, Figure, intervalText, num } from "./components.tsx";
 import { CLAIM_FIGURES, claimFigureHref, hrefWithAnchor } from "./claim_links.ts";
 import { sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
@@ -210,6 +211,83 @@ export function caveats(s: SimilarityFile | null, summary: SummaryFile | null): 
 export function VerdictBadge({ verdict }: { verdict: string }): JSX.Element {
   const known = verdict === "holds" || verdict === "fails" || verdict === "inconclusive";
   return <span class={`badge ${known ? verdict : "inconclusive"}`}>{verdict}</span>;
+}
+
+/** One column of {@link ClaimsSideBySide}: a setting (sweep, method, pooling) and its claims. */
+export interface ClaimColumn {
+  /** Column heading. */
+  label: string;
+  /** The setting's claims, or null when it has none to show (say why in `absent`). */
+  claims: readonly Pick<ClaimEntry, "id" | "value" | "interval" | "verdict">[] | null;
+  /** Cell text when `claims` is null. */
+  absent?: string;
+}
+
+/**
+ * Each claim's verdict, value and interval, one row per claim id (in order of first appearance)
+ * and one column per setting. `missing` fills a cell whose setting did not check that claim;
+ * `interval: "full"` spells out each interval's level and resamples (in cells that may wrap; brief
+ * ones stay on one line, as numbers do). Rows in `children` follow
+ * the claims'. Cost: one render, O(claims × columns).
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { ClaimsSideBySide } from "./findings.tsx";
+ * const claim = { id: "rises", value: 0.5, interval: null, verdict: "holds" as const };
+ * const html = renderToString(ClaimsSideBySide({
+ *   columns: [{ label: "a", claims: [claim] }, { label: "b", claims: null, absent: "no file" }],
+ * }));
+ * if (!html.includes("holds") || !html.includes("no file")) throw new Error(html);
+ * ```
+ */
+export function ClaimsSideBySide(
+  props: {
+    columns: readonly ClaimColumn[];
+    digits?: number;
+    interval?: "brief" | "full";
+    missing?: string;
+    class?: string;
+    children?: ComponentChildren;
+  },
+): JSX.Element {
+  const digits = props.digits ?? 3;
+  const full = props.interval === "full";
+  const ids = [...new Set(props.columns.flatMap((c) => c.claims ?? []).map((c) => c.id))];
+  const interval = (ci: Interval | null): string =>
+    !ci
+      ? ""
+      : full
+      ? ` ${intervalText(ci, digits)}`
+      : ` [${num(ci.lo, digits)}, ${num(ci.hi, digits)}]`;
+  return (
+    <DataTable head={["Claim", ...props.columns.map((c) => c.label)]} class={props.class}>
+      {ids.map((id) => (
+        <tr>
+          <td>
+            <code>{id}</code>
+          </td>
+          {props.columns.map((col) => {
+            const c = col.claims?.find((x) => x.id === id);
+            return (
+              <td class={full ? undefined : "num"}>
+                {c
+                  ? (
+                    <>
+                      <VerdictBadge verdict={c.verdict} /> {num(c.value, digits)}
+                      {interval(c.interval)}
+                    </>
+                  )
+                  : col.claims === null
+                  ? col.absent ?? "–"
+                  : props.missing ?? "–"}
+              </td>
+            );
+          })}
+        </tr>
+      ))}
+      {props.children}
+    </DataTable>
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { JSX } from "preact";
 import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { Figure, SweepPage } from "../../../lib/site/components.tsx";
+import { Figure, FileNotice, SweepPage } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type Loaded, readEpochs } from "../../../lib/site/store_reader.ts";
 import { isExternal, requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
@@ -60,11 +60,48 @@ function perWidth(
   return out;
 }
 
+/** One figure of the page: a line chart of `series`, its data in epochs.json and epochs.csv. */
+function EpochsChart(
+  props: {
+    ctx: RouteContext;
+    sweep: string;
+    title: string;
+    caption: string;
+    id: string;
+    chartTitle: string;
+    xLabel: string;
+    yLabel: string;
+    xTicks?: number[];
+    series: Series[];
+  },
+): JSX.Element {
+  return (
+    <Figure
+      title={props.title}
+      ctx={props.ctx}
+      sweep={props.sweep}
+      file="epochs.json"
+      csv="epochs.csv"
+      caption={props.caption}
+    >
+      <LineChart
+        id={props.id}
+        title={props.chartTitle}
+        xLabel={props.xLabel}
+        yLabel={props.yLabel}
+        xTicks={props.xTicks}
+        series={props.series}
+      />
+    </Figure>
+  );
+}
+
 /** The epochs page. */
 export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
   const { base, epochs } = data;
   const sweep = base.name;
   const e = epochs.status === "ok" ? epochs.value : null;
+  const epochTicks = e && e.epochs.length <= 12 ? e.epochs : undefined;
   return (
     <SweepPage
       heading="Convergence over training"
@@ -74,14 +111,12 @@ export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext })
       external={isExternal(base)}
     >
       {!e && (
-        <div class="notice missing" role="status">
-          <p>
-            <strong>analysis/epochs.json</strong> {epochs.status === "invalid"
-              ? `could not be read: ${epochs.status === "invalid" ? epochs.message : ""}`
-              : "is absent: this sweep kept no salience during training. Name the epochs to analyse and run the sweep again (complete runs are retrained only for the epochs they lack):"}
-          </p>
-          <pre><code>deno task sweep --preset NAME --epochs-analysed 1,2,5</code></pre>
-        </div>
+        <FileNotice
+          file="analysis/epochs.json"
+          loaded={epochs}
+          absent="is absent: this sweep kept no salience during training. Name the epochs to analyse and run the sweep again (complete runs are retrained only for the epochs they lack):"
+          command="deno task sweep --preset NAME --epochs-analysed 1,2,5"
+        />
       )}
       {e && (
         <>
@@ -90,56 +125,41 @@ export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext })
             {e.pooling === null ? ", unpooled" : `, pooled ${e.pooling}×${e.pooling}`}) of every
             model after epochs {e.epochs.join(", ")}, analysed like the final one.
           </p>
-          <Figure
+          <EpochsChart
+            ctx={ctx}
+            sweep={sweep}
             title="p(k,k) against epoch, per width"
-            ctx={ctx}
-            sweep={sweep}
-            file="epochs.json"
-            csv="epochs.csv"
             caption="Colour: family; dash: width. Bars: bootstrap intervals of p(k,k)."
-          >
-            <LineChart
-              id="pkk-epoch"
-              title="p(k,k) of distinct seeds against training epoch"
-              xLabel="epoch"
-              yLabel="p(k,k)"
-              xTicks={e.epochs.length <= 12 ? e.epochs : undefined}
-              series={perWidth(e.rows, (r) => r.epoch, (r) => r.pKK, (r) => r.pKKInterval)}
-            />
-          </Figure>
-          <Figure
+            id="pkk-epoch"
+            chartTitle="p(k,k) of distinct seeds against training epoch"
+            xLabel="epoch"
+            yLabel="p(k,k)"
+            xTicks={epochTicks}
+            series={perWidth(e.rows, (r) => r.epoch, (r) => r.pKK, (r) => r.pKKInterval)}
+          />
+          <EpochsChart
+            ctx={ctx}
+            sweep={sweep}
             title="p(k,k) against test accuracy"
-            ctx={ctx}
-            sweep={sweep}
-            file="epochs.json"
-            csv="epochs.csv"
             caption="Each width's path over the analysed epochs: mean test accuracy of its seeds against p(k,k). A path that climbs before it moves right means similarity rises ahead of accuracy."
-          >
-            <LineChart
-              id="pkk-accuracy"
-              title="p(k,k) against mean test accuracy, one path per width over the epochs"
-              xLabel="mean test accuracy"
-              yLabel="p(k,k)"
-              series={perWidth(e.rows, (r) => r.testAcc, (r) => r.pKK, (r) => r.pKKInterval)}
-            />
-          </Figure>
-          <Figure
-            title="Spherical variance against epoch"
+            id="pkk-accuracy"
+            chartTitle="p(k,k) against mean test accuracy, one path per width over the epochs"
+            xLabel="mean test accuracy"
+            yLabel="p(k,k)"
+            series={perWidth(e.rows, (r) => r.testAcc, (r) => r.pKK, (r) => r.pKKInterval)}
+          />
+          <EpochsChart
             ctx={ctx}
             sweep={sweep}
-            file="epochs.json"
-            csv="epochs.csv"
+            title="Spherical variance against epoch"
             caption="Corrected for the number of seeds n (see the similarity page)."
-          >
-            <LineChart
-              id="sv-epoch"
-              title="Spherical variance (corrected) against training epoch"
-              xLabel="epoch"
-              yLabel="spherical variance"
-              xTicks={e.epochs.length <= 12 ? e.epochs : undefined}
-              series={perWidth(e.rows, (r) => r.epoch, (r) => r.sphericalVarianceCorrected)}
-            />
-          </Figure>
+            id="sv-epoch"
+            chartTitle="Spherical variance (corrected) against training epoch"
+            xLabel="epoch"
+            yLabel="spherical variance"
+            xTicks={epochTicks}
+            series={perWidth(e.rows, (r) => r.epoch, (r) => r.sphericalVarianceCorrected)}
+          />
         </>
       )}
     </SweepPage>

@@ -65,6 +65,29 @@ export function title(data: Data): string {
   return `${data.base.name} — ${isExternal(data.base) ? "external analysis" : "overview"}`;
 }
 
+/** The overview's heading, navigation and findings; `command` is the one that writes the analysis. */
+function OverviewHead(
+  { data, ctx, command }: { data: Data; ctx: RouteContext; command: string },
+): JSX.Element {
+  const { base } = data;
+  const external = isExternal(base);
+  return (
+    <>
+      <h1>{external ? "External analysis" : "Sweep"} {base.name}</h1>
+      <SweepNav ctx={ctx} sweep={base.name} current="" external={external} />
+      <Findings
+        ctx={ctx}
+        sweep={base.name}
+        claims={data.claims}
+        similarity={data.similarity}
+        paper={data.paper}
+        summary={base.summary.status === "ok" ? base.summary.value : null}
+        command={command}
+      />
+    </>
+  );
+}
+
 /** The overview of an external analysis: what it is, and what its summary records. */
 function ExternalOverview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
   const { base } = data;
@@ -72,15 +95,9 @@ function ExternalOverview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX
   const gradients = data.similarity.status === "ok" ? data.similarity.value.gradients : null;
   return (
     <>
-      <h1>External analysis {base.name}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="" external />
-      <Findings
+      <OverviewHead
+        data={data}
         ctx={ctx}
-        sweep={base.name}
-        claims={data.claims}
-        similarity={data.similarity}
-        paper={data.paper}
-        summary={summary}
         command="deno task analyze --grads G.npy --models M.json"
       />
       <section>
@@ -270,15 +287,9 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
   );
   return (
     <>
-      <h1>Sweep {base.name}</h1>
-      <SweepNav ctx={ctx} sweep={base.name} current="" />
-      <Findings
+      <OverviewHead
+        data={data}
         ctx={ctx}
-        sweep={base.name}
-        claims={data.claims}
-        similarity={data.similarity}
-        paper={data.paper}
-        summary={summary}
         command={`deno task analyze --run ${sweepFolder(base)}`}
       />
       <section>

@@ -6,8 +6,8 @@
  */
 import type { JSX } from "preact";
 import type { ClaimsFile, SimilarityFile } from "../../../lib/analysis/schema.ts";
-import { DataTable, Figure, num, SweepPage } from "../../../lib/site/components.tsx";
-import { diagonalSeries, HeadlineChart, VerdictBadge } from "../../../lib/site/findings.tsx";
+import { DataTable, Figure, FileNotice, num, SweepPage } from "../../../lib/site/components.tsx";
+import { ClaimsSideBySide, diagonalSeries, HeadlineChart } from "../../../lib/site/findings.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import {
   type Loaded,
@@ -63,12 +63,6 @@ function settingsText(m: MethodData["entry"]): string {
 export default function Methods({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
   const { base, index, methods } = data;
   const sweep = base.name;
-  const ids = [
-    ...new Set(
-      methods.flatMap((m) => m.claims.status === "ok" ? m.claims.value.claims : [])
-        .map((c) => c.id),
-    ),
-  ];
   return (
     <SweepPage
       heading="Attribution methods"
@@ -78,14 +72,12 @@ export default function Methods({ data, ctx }: { data: Data; ctx: RouteContext }
       external={isExternal(base)}
     >
       {index.status !== "ok" && (
-        <div class="notice missing" role="status">
-          <p>
-            <strong>analysis/methods/index.json</strong> {index.status === "invalid"
-              ? `could not be read: ${index.message}`
-              : "is absent: this sweep analysed the plain gradient only. List the methods in the sweep config's salience.methods (e.g. gradient, gradient-x-input, smoothgrad, integrated-gradients) and run the sweep; every method is analysed from the same trained models:"}
-          </p>
-          <pre><code>deno task sweep --config CONFIG.json</code></pre>
-        </div>
+        <FileNotice
+          file="analysis/methods/index.json"
+          loaded={index}
+          absent="is absent: this sweep analysed the plain gradient only. List the methods in the sweep config's salience.methods (e.g. gradient, gradient-x-input, smoothgrad, integrated-gradients) and run the sweep; every method is analysed from the same trained models:"
+          command="deno task sweep --config CONFIG.json"
+        />
       )}
       {methods.length > 0 && (
         <>
@@ -124,34 +116,13 @@ export default function Methods({ data, ctx }: { data: Data; ctx: RouteContext }
             file="methods.json"
             csv="methods_claims.csv"
           >
-            <DataTable head={["Claim", ...methods.map((m) => m.entry.method)]} class="data">
-              {ids.map((id) => (
-                <tr>
-                  <td>
-                    <code>{id}</code>
-                  </td>
-                  {methods.map((m) => {
-                    const c = m.claims.status === "ok"
-                      ? m.claims.value.claims.find((x) => x.id === id)
-                      : undefined;
-                    return (
-                      <td class="num">
-                        {c
-                          ? (
-                            <>
-                              <VerdictBadge verdict={c.verdict} /> {num(c.value, 3)}
-                              {c.interval
-                                ? ` [${num(c.interval.lo, 3)}, ${num(c.interval.hi, 3)}]`
-                                : ""}
-                            </>
-                          )
-                          : "–"}
-                      </td>
-                    );
-                  })}
-                </tr>
-              ))}
-            </DataTable>
+            <ClaimsSideBySide
+              class="data"
+              columns={methods.map((m) => ({
+                label: m.entry.method,
+                claims: m.claims.status === "ok" ? m.claims.value.claims : null,
+              }))}
+            />
           </Figure>
           <DataTable head={["Method", "Settings", "Analysis folder", "Completeness error"]}>
             {methods.map((m) => (
