@@ -1,7 +1,8 @@
 /**
  * The report site, in Fresh's layout: pages in `routes/` (listed by `routes.gen.ts`), interactive
  * islands in `islands/` (listed by `islands.gen.ts`), assets in `static/`. {@linkcode SITE} hands
- * them to `createApp` of `lib/site`, which imports none of them.
+ * them to `createApp` of `lib/site`, which imports none of them; run as a program, it hands them
+ * to the site's commands (`lib/cli/site.ts`).
  *
  * ```sh
  * deno task serve  [--run DIR]  [--port N] [--hostname H]   # deno run site.ts serve …
@@ -22,27 +23,7 @@ export const SITE: SiteDefinition = {
 };
 
 if (import.meta.main) {
-  const { reportCli, serveCli } = await import("./lib/site/mod.ts");
-  const { REPORT_USAGE, SERVE_USAGE } = await import("./lib/site/mod.ts");
-  const { wantsHelp } = await import("./lib/cli_args.ts");
-  const [command, ...args] = Deno.args;
-  if (wantsHelp(args) && (command === "serve" || command === "report")) {
-    console.log(command === "serve" ? SERVE_USAGE : REPORT_USAGE);
-    Deno.exit(0);
-  }
-  try {
-    if (command === "serve") await serveCli(args, SITE);
-    else if (command === "report") {
-      const r = await reportCli(args, SITE);
-      console.log(`Wrote ${r.files.length} files for ${r.sweeps.length} sweep(s) or analyses.`);
-    } else {
-      throw new TypeError(
-        `unknown command ${JSON.stringify(command ?? "")}; expected "serve" or "report" ` +
-          `(deno task serve, deno task report).`,
-      );
-    }
-  } catch (err) {
-    console.error(`error: ${(err as Error).message}`);
-    Deno.exit(2);
-  }
+  const { siteMain } = await import("./lib/cli/site.ts");
+  const code = await siteMain(Deno.args, SITE);
+  if (code !== 0) Deno.exit(code);
 }

@@ -54,7 +54,6 @@ export {
   poolingVariant,
   UNPOOLED_SALIENCE,
 } from "./pooling.ts";
-export { type AnalyzeArgs, parseAnalyzeArgs, runAnalyzeCli } from "./cli.ts";
 // The streaming reduction's two steps, for benchmarks and callers with their own batch loop.
 export { reduceBatch } from "./_grams.ts";
 export { GramReducer, type Group, type Reduced, type ReducerOptions } from "./_reduce.ts";

@@ -3,7 +3,7 @@
  * of the site's route manifest, its static files, the page script (hydrating the site's islands),
  * and security headers on every response. The site itself (manifest, island registry, static
  * folder) is handed in by the site's root (`site.ts`), so nothing here imports `routes/` or
- * `islands/`. `Deno.serve` runs it (`serve_cli.ts`); the static export drives it in-process.
+ * `islands/`. `Deno.serve` runs it (`lib/cli/serve.ts`); the static export drives it in-process.
  * @module
  */
 import type { JSX } from "preact";

@@ -3,7 +3,8 @@
  * with Preact server rendering and SVG charts drawn on the server. The site itself (pages in
  * `routes/`, interactive islands in `islands/`, assets in `static/`, listed by `routes.gen.ts`
  * and `islands.gen.ts`) lives at the project's root, whose `site.ts` hands it to
- * {@linkcode createApp} and runs `deno task serve` and `deno task report`.
+ * {@linkcode createApp} (`deno task serve`) and {@linkcode exportSite} (`deno task report`)
+ * through the commands in `lib/cli/`.
  *
  * @example
  * ```ts
@@ -28,5 +29,3 @@ export { contentSecurityPolicy, isSafeName, resolveInside, securityHeaders } fro
 export { openStore, type SiteStore } from "./store_reader.ts";
 export { type IslandRegistry } from "./islands.ts";
 export { islandBundle } from "./bundle.ts";
-export { locateRun, REPORT_USAGE, reportCli } from "./report_cli.ts";
-export { SERVE_USAGE, serveCli } from "./serve_cli.ts";

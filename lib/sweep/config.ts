@@ -11,7 +11,7 @@ import type { LoadDatasetOptions } from "../data/mod.ts";
 import { CIFAR10_AUTHORS_NORMALIZATION } from "../data/prepare.ts";
 import { FAMILIES } from "../models/mod.ts";
 import { presetConfig } from "./presets.ts";
-import { nearestName } from "../cli_args.ts";
+import { nearestName } from "../names/mod.ts";
 import { DATASET_FACTS, modelCost } from "./cost.ts";
 import { SALIENCE_METHODS } from "../salience/mod.ts";
 import { fillMethodDefaults } from "./salience_methods.ts";

@@ -1,7 +1,8 @@
 /**
  * The sweep runner: `deno task sweep` trains families of models at several widths and seeds,
  * takes their input salience on a probe set, runs the attack and ensemble experiments and the
- * analysis, and writes everything into the results store (`lib/store`, `docs/store.md`).
+ * analysis, and writes everything into the results store (`lib/store`, `docs/store.md`). The
+ * command itself, its flags and `--dry-run` report, is `lib/cli/sweep.ts`.
  *
  * - Presets ({@link PRESETS}, all values in `presets.ts`): `default` (the embedded
  *   Fashion-MNIST subset, every model trained; tens of minutes on a 2-core machine), `tiny`
@@ -80,7 +81,6 @@ export {
 } from "./populations.ts";
 export { prepareSweepDir, runSweep, type SweepOptions, type SweepOutcome } from "./runner.ts";
 export { analyzeSweepDir, type AnalyzeSweepDirOptions } from "./analyze.ts";
-export { dryRunReport, main, parseSweepArgs, type SweepArgs, USAGE } from "./cli.ts";
 export {
   checkCheckpointList,
   CHECKPOINT_FILE_NAME,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { didYouMean } from "../cli_args.ts";
+import { didYouMean } from "../names/mod.ts";
 import type { SweepConfig } from "../store/mod.ts";
 
 /** Names of the built-in presets. */

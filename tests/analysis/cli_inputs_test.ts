@@ -1,6 +1,6 @@
 // Bad input to `deno task analyze` gets one error naming the problem, before any work.
 import { writeNpy } from "../../lib/npy/mod.ts";
-import { parseAnalyzeArgs, runAnalyzeCli } from "../../lib/analysis/cli.ts";
+import { parseAnalyzeArgs, runAnalyzeCli } from "../../lib/cli/analyze.ts";
 import {
   assertEquals,
   assertRejects,

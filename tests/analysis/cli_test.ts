@@ -1,5 +1,5 @@
 import { writeNpy } from "../../lib/npy/mod.ts";
-import { runAnalyzeCli } from "../../lib/analysis/cli.ts";
+import { runAnalyzeCli } from "../../lib/cli/analyze.ts";
 import { analyzeGradients, assertAnalysisFile } from "../../lib/analysis/mod.ts";
 import { requestGpu } from "../../kernels/mod.ts";
 import { assert, assertAlmostEquals, assertEquals, plant, streamOf } from "./_synthetic.ts";

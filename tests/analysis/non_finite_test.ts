@@ -1,7 +1,7 @@
 // Gradients holding NaN or ±Inf: counted per model, reported, left out exactly like a zero
 // gradient on every backend, and an error when asked.
 import { writeNpy } from "../../lib/npy/mod.ts";
-import { parseAnalyzeArgs, runAnalyzeCli } from "../../lib/analysis/cli.ts";
+import { parseAnalyzeArgs, runAnalyzeCli } from "../../lib/cli/analyze.ts";
 import { analyzeGradients, type GradientAnalysis } from "../../lib/analysis/mod.ts";
 import { validateConfig } from "../../lib/sweep/config.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";

@@ -12,7 +12,7 @@ import {
   type Family,
   modelSpec,
 } from "../../lib/models/mod.ts";
-import { parameterTable, parseShape } from "../../lib/models/cli.ts";
+import { parameterTable, parseShape } from "../../lib/cli/models.ts";
 
 await initTf({ backend: "cpu" });
 const cifar = { channels: 3, height: 32, width: 32 };

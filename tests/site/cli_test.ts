@@ -4,7 +4,8 @@
  */
 import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { reportCli, serveCli } from "../../lib/site/mod.ts";
+import { reportCli } from "../../lib/cli/report.ts";
+import { serveCli } from "../../lib/cli/serve.ts";
 import { writeFixtureSweep } from "./fixture.ts";
 import { SITE } from "../../site.ts";
 

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { analyzeExternal } from "../../lib/analysis/mod.ts";
 import { writeNpy } from "../../lib/npy/mod.ts";
-import { createApp, reportCli, serveCli, type SiteApp } from "../../lib/site/mod.ts";
+import { createApp, type SiteApp } from "../../lib/site/mod.ts";
+import { reportCli } from "../../lib/cli/report.ts";
+import { serveCli } from "../../lib/cli/serve.ts";
 import { HOSTILE, writeFixtureSweep } from "./fixture.ts";
 import { SITE } from "../../site.ts";
 

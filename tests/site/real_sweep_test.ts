@@ -30,7 +30,7 @@ Deno.test({
   async fn() {
     const root = await Deno.makeTempDir({ prefix: "site-real-" });
     try {
-      const cli = new URL("../../lib/sweep/cli.ts", import.meta.url).pathname;
+      const cli = new URL("../../lib/cli/sweep.ts", import.meta.url).pathname;
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["run", "--allow-all", cli, "--preset", "tiny", "--out", root],
         cwd: new URL("../../", import.meta.url).pathname,

@@ -2,7 +2,7 @@
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 export const ROOT = fromFileUrl(new URL("../../", import.meta.url));
-export const SWEEP_CLI = fromFileUrl(new URL("../../lib/sweep/cli.ts", import.meta.url));
+export const SWEEP_CLI = fromFileUrl(new URL("../../lib/cli/sweep.ts", import.meta.url));
 
 export interface Result {
   code: number;

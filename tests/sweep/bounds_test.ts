@@ -1,7 +1,7 @@
 // Sizes are validated before anything is allocated, and a bad value is one line naming its key.
 import { assertRejects, assertStringIncludes, assertThrows } from "../_shared/assert.ts";
 import { resolveConfigFile } from "../../lib/sweep/config.ts";
-import { parseSweepArgs } from "../../lib/sweep/cli.ts";
+import { parseSweepArgs } from "../../lib/cli/sweep.ts";
 
 const base = { preset: "tiny" };
 const resolve = (over: Record<string, unknown>) =>

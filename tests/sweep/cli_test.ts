@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../_shared/assert.ts";
-import { parseSweepArgs, USAGE } from "../../lib/sweep/cli.ts";
+import { parseSweepArgs, SWEEP_USAGE } from "../../lib/cli/sweep.ts";
 import { runSweepCli } from "./_cli.ts";
 
 Deno.test("parseSweepArgs() rejects unknown flags and conflicting options with the usage", async () => {
@@ -8,7 +8,7 @@ Deno.test("parseSweepArgs() rejects unknown flags and conflicting options with t
     TypeError,
     "--presett",
   );
-  assertStringIncludes(e.message, USAGE);
+  assertStringIncludes(e.message, SWEEP_USAGE);
   await assertRejects(() => parseSweepArgs(["extra"], {}), TypeError, "usage:");
   await assertRejects(() => parseSweepArgs(["--preset"], {}), TypeError, "--preset");
   await assertRejects(

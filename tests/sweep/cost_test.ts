@@ -6,7 +6,7 @@ import { countParams, createModel, FAMILIES } from "../../lib/models/mod.ts";
 import { modelCost, planCost } from "../../lib/sweep/cost.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
-import { dryRunReport } from "../../lib/sweep/cli.ts";
+import { dryRunReport } from "../../lib/cli/sweep.ts";
 
 Deno.test("modelCost() counts the same parameters as the built models", async () => {
   await tf.setBackend("cpu");

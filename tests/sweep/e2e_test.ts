@@ -10,7 +10,7 @@ import { presetConfig } from "../../lib/sweep/presets.ts";
 import { resolveConfigFile } from "../../lib/sweep/config.ts";
 
 const TINY_ID = buildPlan(presetConfig("tiny")).sweepId;
-const ANALYZE_CLI = fileURLToPath(new URL("../../lib/sweep/analyze_cli.ts", import.meta.url));
+const ANALYZE_CLI = fileURLToPath(new URL("../../lib/cli/analyze.ts", import.meta.url));
 
 /** JSON without the keys that record when or how long (they differ between processes). */
 function timeless(value: unknown): unknown {

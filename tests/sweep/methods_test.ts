@@ -8,7 +8,7 @@ import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { datasetOptions, resolveConfigFile, validateConfig } from "../../lib/sweep/config.ts";
 import { runSweep } from "../../lib/sweep/runner.ts";
-import { dryRunReport, parseSweepArgs } from "../../lib/sweep/cli.ts";
+import { dryRunReport, parseSweepArgs } from "../../lib/cli/sweep.ts";
 import { epochSalienceFile, type EpochsJson } from "../../lib/sweep/epochs.ts";
 import {
   METHODS_RECORD,

@@ -13,7 +13,7 @@ import { listRuns, type RunJson, verifyRun } from "../../lib/store/mod.ts";
 import { buildPlan, shardRuns } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { datasetOptions, resolveConfigFile } from "../../lib/sweep/config.ts";
-import { dryRunReport, parseSweepArgs } from "../../lib/sweep/cli.ts";
+import { dryRunReport, parseSweepArgs } from "../../lib/cli/sweep.ts";
 import { runSweep } from "../../lib/sweep/runner.ts";
 import {
   planPopulations,

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "../_shared/assert.ts";
-import { dryRunReport } from "../../lib/sweep/cli.ts";
+import { dryRunReport } from "../../lib/cli/sweep.ts";
 import { validateConfig } from "../../lib/sweep/config.ts";
 import { PRESET_NAMES, PRESETS } from "../../lib/sweep/presets.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";

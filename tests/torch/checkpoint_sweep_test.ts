@@ -7,7 +7,7 @@ import { loadDataset } from "../../lib/data/mod.ts";
 import type { Family } from "../../lib/models/mod.ts";
 import { readNpy, writeNpy } from "../../lib/npy/mod.ts";
 import { listRuns, readRun } from "../../lib/store/mod.ts";
-import { parseSweepArgs } from "../../lib/sweep/cli.ts";
+import { parseSweepArgs } from "../../lib/cli/sweep.ts";
 import { datasetOptions } from "../../lib/sweep/config.ts";
 import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";

@@ -1,6 +1,8 @@
 /**
- * `deno task analyze`: re-analyse a sweep folder, or analyse gradients exported from any
- * framework.
+ * `deno task analyze`: `--run SWEEP_DIR` runs a sweep's attack and ensemble experiments on its
+ * complete runs and then the analysis (what a sweep does at its end, so a sharded sweep is
+ * analysed by one command); `--grads FILE.npy --models FILE.json` analyses gradients exported
+ * from any framework.
  *
  * ```sh
  * deno task analyze --run results/<sweep-id>
@@ -10,17 +12,23 @@
  * Options: `--out DIR` (where the JSON goes; default `<sweep>/analysis`, or `analysis/` beside
  * the gradients file), `--cpu` (pure-TypeScript kernels), `--resamples N`, `--seed N`,
  * `--batch N` (samples per streamed batch), `--non-finite exclude|error` (gradients holding NaN or
- * ±Inf: counted and left out, the default, or an error).
+ * ±Inf: counted and left out, the default, or an error), `--quiet`.
  *
  * @module
  */
 
-import { parseFlags, UsageError } from "../cli_args.ts";
-import { NON_FINITE_POLICIES, type NonFinitePolicy } from "./gradients.ts";
-import { analyzeExternal, type AnalyzeOptions, type AnalyzeResult, analyzeSweep } from "./sweep.ts";
+import { parseFlags, UsageError, wantsHelp } from "./args.ts";
+import { NON_FINITE_POLICIES, type NonFinitePolicy } from "../analysis/gradients.ts";
+import {
+  analyzeExternal,
+  type AnalyzeOptions,
+  type AnalyzeResult,
+  analyzeSweep,
+} from "../analysis/sweep.ts";
+import { analyzeSweepDir } from "../sweep/analyze.ts";
 
 /** The usage `deno task analyze --help` prints. */
-export const USAGE = `usage:
+export const ANALYZE_USAGE = `usage:
   deno task analyze --run SWEEP_DIR [--out DIR] [--cpu] [--resamples N] [--seed N] [--batch N] [--non-finite exclude|error]
   deno task analyze --grads FILE.npy --models FILE.json [--out DIR] [--cpu] [--resamples N] [--seed N] [--batch N] [--non-finite exclude|error]
 
@@ -51,7 +59,7 @@ export type AnalyzeArgs =
  *
  * @example
  * ```ts
- * import { parseAnalyzeArgs } from "./cli.ts";
+ * import { parseAnalyzeArgs } from "./analyze.ts";
  * const a = parseAnalyzeArgs(["--run", "results/x", "--cpu", "--seed", "3"]);
  * if (!("run" in a) || a.run !== "results/x" || a.options.seed !== 3) throw new Error();
  * ```
@@ -69,7 +77,7 @@ export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
     "non-finite": { type: "string" },
     quiet: { type: "boolean", default: false },
   });
-  if (parsed.help) throw new UsageError(USAGE);
+  if (parsed.help) throw new UsageError(ANALYZE_USAGE);
   const values = {
     ...parsed.values,
     cpu: parsed.values.cpu ?? false,
@@ -114,19 +122,21 @@ export function parseAnalyzeArgs(args: string[]): AnalyzeArgs {
   if (grads !== undefined && models !== undefined && run === undefined) {
     return { ...common, grads, models };
   }
-  throw new TypeError(`give either --run SWEEP_DIR or both --grads and --models.\n${USAGE}`);
+  throw new TypeError(
+    `give either --run SWEEP_DIR or both --grads and --models.\n${ANALYZE_USAGE}`,
+  );
 }
 
 /**
- * Runs the CLI on `args` and returns what was written (prints a one-line verdict per claim).
- * `--run` here analyses the gradients only; `deno task analyze` (the sweep's CLI) also runs the
- * attack and ensemble experiments of a sweep first.
+ * Analyses what `args` name and returns what was written (prints a one-line verdict per claim).
+ * `--run` here analyses the gradients only; `deno task analyze` ({@linkcode analyzeMain}) also
+ * runs the attack and ensemble experiments of a sweep first.
  *
  * @throws {TypeError} on missing or contradictory arguments (the message includes the usage).
  *
  * @example
  * ```ts
- * import { runAnalyzeCli } from "./cli.ts";
+ * import { runAnalyzeCli } from "./analyze.ts";
  * let threw = false;
  * try { await runAnalyzeCli([]); } catch { threw = true; }
  * if (!threw) throw new Error("expected a usage error");
@@ -180,11 +190,47 @@ export async function runAnalyzeCli(args: string[]): Promise<AnalyzeResult> {
   return result;
 }
 
-if (import.meta.main) {
-  try {
-    await runAnalyzeCli(Deno.args);
-  } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(1);
+/**
+ * Runs `deno task analyze` on `args`; returns the process exit code (0 done, 1 the analysis
+ * failed, 2 bad arguments). Unlike {@linkcode runAnalyzeCli}, `--run` first runs the sweep's
+ * attack and ensemble experiments on its complete runs.
+ *
+ * @example
+ * ```ts
+ * import { analyzeMain } from "./analyze.ts";
+ * if ((await analyzeMain(["--help"])) !== 0) throw new Error();
+ * ```
+ */
+export async function analyzeMain(args: string[]): Promise<number> {
+  if (wantsHelp(args)) {
+    console.log(ANALYZE_USAGE);
+    return 0;
   }
+  let parsed;
+  try {
+    parsed = parseAnalyzeArgs(args);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  try {
+    if ("run" in parsed) {
+      const { gpu: _gpu, ...analysis } = parsed.options;
+      await analyzeSweepDir(parsed.run, {
+        cpu: parsed.options.gpu === "cpu",
+        log: parsed.quiet ? undefined : (line) => console.log(line),
+        analysis,
+      });
+    } else {
+      await runAnalyzeCli(args);
+    }
+    return 0;
+  } catch (e) {
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await analyzeMain(Deno.args));
 }

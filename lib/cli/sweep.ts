@@ -13,21 +13,21 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { didYouMean } from "../cli_args.ts";
+import { didYouMean } from "../names/mod.ts";
 import { metaDim } from "../npy/mod.ts";
 import type { SweepConfig } from "../store/mod.ts";
-import { loadConfigFile, validateConfig } from "./config.ts";
-import { checkpointGrid, checkpointsInFolder, resolveCheckpoints } from "./checkpoints.ts";
-import { DATASET_FACTS, planCost, REFERENCE_FLOPS_PER_SECOND } from "./cost.ts";
-import { buildPlan, resolveShard, type Shard } from "./plan.ts";
-import { planPopulations, populationSizeOf, shardPopulations } from "./populations.ts";
-import { PRESET_NAMES, presetConfig } from "./presets.ts";
-import { formatDuration } from "./progress.ts";
-import { runSweep } from "./runner.ts";
-import { measureTrainingRate } from "./speed.ts";
+import { loadConfigFile, validateConfig } from "../sweep/config.ts";
+import { checkpointGrid, checkpointsInFolder, resolveCheckpoints } from "../sweep/checkpoints.ts";
+import { DATASET_FACTS, planCost, REFERENCE_FLOPS_PER_SECOND } from "../sweep/cost.ts";
+import { buildPlan, resolveShard, type Shard } from "../sweep/plan.ts";
+import { planPopulations, populationSizeOf, shardPopulations } from "../sweep/populations.ts";
+import { PRESET_NAMES, presetConfig } from "../sweep/presets.ts";
+import { formatDuration } from "../sweep/progress.ts";
+import { runSweep } from "../sweep/runner.ts";
+import { measureTrainingRate } from "../sweep/speed.ts";
 
 /** The usage text printed by `--help` and after a flag error. */
-export const USAGE = `usage: deno task sweep [options]
+export const SWEEP_USAGE = `usage: deno task sweep [options]
 
   --preset NAME       one of: ${PRESET_NAMES.join(", ")} (default: default)
   --config FILE       a JSON file of settings; "preset" names its base, other keys override it
@@ -64,7 +64,7 @@ deno task report --run results/<sweep-id> --out site.`;
  * @throws {RangeError} naming the bad entry.
  * @example
  * ```ts
- * import { parseEpochList } from "./cli.ts";
+ * import { parseEpochList } from "./sweep.ts";
  * if (parseEpochList("all", 3).join() !== "1,2,3" || parseEpochList("1, 3", 3).join() !== "1,3") throw new Error();
  * ```
  */
@@ -123,7 +123,7 @@ export interface SweepArgs {
  *   {@link RangeError} for a bad value; what {@link loadConfigFile} throws for a bad config.
  * @example
  * ```ts
- * import { parseSweepArgs } from "./cli.ts";
+ * import { parseSweepArgs } from "./sweep.ts";
  * const a = await parseSweepArgs(["--preset", "tiny", "--shard", "1/3"], {});
  * if (a.config.name !== "tiny" || a.shard.index !== 1) throw new Error();
  * ```
@@ -144,15 +144,15 @@ export async function parseSweepArgs(
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, "");
     const flag = /Unknown option '(--[^']+)'/.exec(msg)?.[1];
     const hint = flag ? didYouMean(flag, SWEEP_FLAGS.map((f) => `--${f}`)) : "";
-    throw new TypeError(`${msg.replace(/\.$/, "")}.${hint}\n\n${USAGE}`);
+    throw new TypeError(`${msg.replace(/\.$/, "")}.${hint}\n\n${SWEEP_USAGE}`);
   }
   if (values.preset !== undefined && values.config !== undefined) {
     throw new TypeError(
-      `give --preset or --config, not both; a config file names its base preset in its "preset" key.\n\n${USAGE}`,
+      `give --preset or --config, not both; a config file names its base preset in its "preset" key.\n\n${SWEEP_USAGE}`,
     );
   }
   if (values.analyze && values["no-analyze"]) {
-    throw new TypeError(`give --analyze or --no-analyze, not both.\n\n${USAGE}`);
+    throw new TypeError(`give --analyze or --no-analyze, not both.\n\n${SWEEP_USAGE}`);
   }
   let config = values.config !== undefined
     ? await loadConfigFile(values.config)
@@ -240,8 +240,8 @@ function fmtRate(r: number): string {
  *
  * @example
  * ```ts
- * import { dryRunReport } from "./cli.ts";
- * import { presetConfig } from "./presets.ts";
+ * import { dryRunReport } from "./sweep.ts";
+ * import { presetConfig } from "../sweep/presets.ts";
  * const text = dryRunReport(presetConfig("cifar10-paper"), { index: 0, count: 1, source: "none" });
  * if (!text.includes("runs       200")) throw new Error(text);
  * ```
@@ -433,11 +433,11 @@ function rerunCommand(args: string[]): string {
  *
  * @example
  * ```ts
- * import { main } from "./cli.ts";
- * if ((await main(["--help"])) !== 0) throw new Error();
+ * import { sweepMain } from "./sweep.ts";
+ * if ((await sweepMain(["--help"])) !== 0) throw new Error();
  * ```
  */
-export async function main(args: string[]): Promise<number> {
+export async function sweepMain(args: string[]): Promise<number> {
   let parsed: SweepArgs;
   try {
     parsed = await parseSweepArgs(args, Deno.env.toObject());
@@ -446,7 +446,7 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   if (parsed.help) {
-    console.log(USAGE);
+    console.log(SWEEP_USAGE);
     return 0;
   }
   if (parsed.dryRun) {
@@ -498,5 +498,5 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  Deno.exit(await sweepMain(Deno.args));
 }

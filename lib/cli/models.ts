@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { parseFlags } from "../cli_args.ts";
+import { parseFlags } from "./args.ts";
 import { initTf } from "../tf/mod.ts";
-import { countParams, createModel, FAMILIES, type InputShape } from "./mod.ts";
+import { countParams, createModel, FAMILIES, type InputShape } from "../models/mod.ts";
 
 /**
  * Parses a `CxHxW` shape string.
@@ -18,7 +18,7 @@ import { countParams, createModel, FAMILIES, type InputShape } from "./mod.ts";
  * @throws {RangeError} when it is not three positive integers joined by "x".
  * @example
  * ```ts
- * import { parseShape } from "./cli.ts";
+ * import { parseShape } from "./models.ts";
  * const s = parseShape("1x28x28");
  * if (s.height !== 28) throw new Error();
  * ```
@@ -74,7 +74,7 @@ Prints the trainable parameters of every family at each width k.
  *
  * @example
  * ```ts
- * import { modelsMain } from "./cli.ts";
+ * import { modelsMain } from "./models.ts";
  * if ((await modelsMain(["--k", "2,x"])) !== 2) throw new Error("a bad --k passed");
  * ```
  */

@@ -1,59 +1,19 @@
 /**
- * The command-line voice every task shares: `--help` answers with the usage, and an unknown or
- * malformed option is one line naming it, with the nearest known option when it looks like a
- * typo, instead of a stack trace or Node's wording.
+ * The argument parser every command shares, and its voice: `--help` answers with the usage, and
+ * an unknown or malformed option is one line naming it, with the nearest known option when it
+ * looks like a typo, instead of a stack trace or Node's wording.
  *
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-
-/** Levenshtein distance between two short strings. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
-/**
- * The known name nearest to `name` when it is close enough to be a typo (edit distance at most
- * 2, or a third of the name's length), else `null`.
- *
- * @example
- * ```ts
- * import { nearestName } from "./cli_args.ts";
- * if (nearestName("widhts", ["widths", "seeds"]) !== "widths") throw new Error("no suggestion");
- * ```
- */
-export function nearestName(name: string, known: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestD = Infinity;
-  for (const k of known) {
-    const d = distance(name.toLowerCase(), k.toLowerCase());
-    if (d < bestD) [best, bestD] = [k, d];
-  }
-  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
-}
-
-/** ` Did you mean 'x'?` when `name` is near one of `known`, else the empty string. */
-export function didYouMean(name: string, known: readonly string[]): string {
-  const near = nearestName(name, known);
-  return near === null ? "" : ` Did you mean '${near}'?`;
-}
+import { didYouMean } from "../names/mod.ts";
 
 /**
  * Whether `args` ask for the usage (`--help` or `-h`): entry points print it and exit 0.
  *
  * @example
  * ```ts
- * import { wantsHelp } from "./cli_args.ts";
+ * import { wantsHelp } from "./args.ts";
  * if (!wantsHelp(["--out", "x", "--help"]) || wantsHelp(["--out", "x"])) throw new Error();
  * ```
  */
@@ -73,7 +33,7 @@ export class UsageError extends TypeError {
  *
  * @example
  * ```ts
- * import { parseFlags } from "./cli_args.ts";
+ * import { parseFlags } from "./args.ts";
  * const r = parseFlags("deno task x", ["--out", "d"], { out: { type: "string" } });
  * if (r.help || r.values.out !== "d") throw new Error();
  * let msg = "";

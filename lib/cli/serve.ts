@@ -4,9 +4,9 @@
  * `analysis/`, or that `analysis/` folder) on 127.0.0.1, read-only.
  * @module
  */
-import { parseFlags, UsageError } from "../cli_args.ts";
-import { createApp, type SiteDefinition } from "./app.tsx";
-import { locateRun } from "./report_cli.ts";
+import { parseFlags, UsageError } from "./args.ts";
+import { createApp, type SiteDefinition } from "../site/mod.ts";
+import { locateRun } from "./report.ts";
 
 /** The usage `deno task serve --help` prints. */
 export const SERVE_USAGE = `usage: deno task serve [--run DIR] [--port N] [--hostname H]
@@ -23,9 +23,9 @@ Serves the report site, read-only.
  * prints); returns it (tests stop it with `shutdown`).
  * @example
  * ```ts
- * import { serveCli } from "./serve_cli.ts";
+ * import { serveCli } from "./serve.ts";
  * const root = await Deno.makeTempDir();
- * import { page } from "./router.ts";
+ * import { page } from "../site/router.ts";
  * import { h } from "preact";
  * const home = page({ load: () => Promise.resolve(0), title: () => "Home", default: () => h("p", null, "hi") });
  * const server = await serveCli(["--runs", root, "--port", "0"], { manifest: { "index.tsx": home }, islands: {} });

@@ -5,10 +5,9 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { parseFlags, UsageError } from "../cli_args.ts";
-import type { SiteDefinition } from "./app.tsx";
-import { type ExportResult, exportSite } from "./export.ts";
-import { listSweepEntries, openStore } from "./store_reader.ts";
+import { parseFlags, UsageError } from "./args.ts";
+import { type ExportResult, exportSite, openStore, type SiteDefinition } from "../site/mod.ts";
+import { listSweepEntries } from "../site/store_reader.ts";
 
 async function isFile(path: string): Promise<boolean> {
   try {
@@ -25,7 +24,7 @@ async function isFile(path: string): Promise<boolean> {
  * Any other path is taken as a results directory (`only` null). Cost: up to three `stat` calls.
  * @example
  * ```ts
- * import { locateRun } from "./report_cli.ts";
+ * import { locateRun } from "./report.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.mkdir(`${dir}/ext/analysis`, { recursive: true });
  * await Deno.writeTextFile(`${dir}/ext/analysis/summary.json`, "{}");
@@ -39,8 +38,13 @@ export async function locateRun(run: string): Promise<{ root: string; only: stri
   const trimmed = run.replace(/[\\/]+$/, "") || run;
   const one = (folder: string) => ({ root: dirname(folder), only: basename(folder) });
   if (await isFile(join(trimmed, "sweep.json"))) return one(trimmed);
-  if (await isFile(join(trimmed, "analysis", "summary.json"))) return one(trimmed);
-  if (basename(trimmed) === "analysis" && await isFile(join(trimmed, "summary.json"))) {
+  if (await isFile(join(trimmed, "analysis", "summary.json"))) {
+    return one(trimmed);
+  }
+  if (
+    basename(trimmed) === "analysis" &&
+    await isFile(join(trimmed, "summary.json"))
+  ) {
     return one(dirname(trimmed));
   }
   return { root: run, only: null };
@@ -66,7 +70,7 @@ such as .git/ or CNAME, stay).
  *   analysis (nothing would be reported).
  * @example
  * ```ts
- * import { reportCli } from "./report_cli.ts";
+ * import { reportCli } from "./report.ts";
  * const root = await Deno.makeTempDir();
  * let message = "";
  * try {
