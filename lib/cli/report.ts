@@ -8,14 +8,7 @@ import { basename, dirname, join } from "node:path";
 import { parseFlags, UsageError } from "./args.ts";
 import { type ExportResult, exportSite, openStore, type SiteDefinition } from "../site/mod.ts";
 import { listSweepEntries } from "../site/store_reader.ts";
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
-}
+import { exists } from "../store/mod.ts";
 
 /**
  * Splits a `--run`/`--runs` path into the results directory to open and, when the path names a
@@ -37,13 +30,13 @@ async function isFile(path: string): Promise<boolean> {
 export async function locateRun(run: string): Promise<{ root: string; only: string | null }> {
   const trimmed = run.replace(/[\\/]+$/, "") || run;
   const one = (folder: string) => ({ root: dirname(folder), only: basename(folder) });
-  if (await isFile(join(trimmed, "sweep.json"))) return one(trimmed);
-  if (await isFile(join(trimmed, "analysis", "summary.json"))) {
+  if (await exists(join(trimmed, "sweep.json"), { kind: "file" })) return one(trimmed);
+  if (await exists(join(trimmed, "analysis", "summary.json"), { kind: "file" })) {
     return one(trimmed);
   }
   if (
     basename(trimmed) === "analysis" &&
-    await isFile(join(trimmed, "summary.json"))
+    await exists(join(trimmed, "summary.json"), { kind: "file" })
   ) {
     return one(dirname(trimmed));
   }

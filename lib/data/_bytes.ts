@@ -21,33 +21,6 @@ export function shown(loc: DataLocation): string {
   return loc;
 }
 
-/** Whether a file exists at `loc` (remote URLs are asked with HEAD). */
-export async function exists(loc: DataLocation): Promise<boolean> {
-  if (loc instanceof URL && loc.protocol !== "file:") {
-    const r = await fetch(loc, { method: "HEAD" });
-    await r.body?.cancel();
-    return r.ok;
-  }
-  try {
-    const s = await Deno.stat(loc);
-    return s.isFile;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
-/** Whether a folder exists at a local `loc`. */
-export async function isDir(loc: DataLocation): Promise<boolean> {
-  if (loc instanceof URL && loc.protocol !== "file:") return true;
-  try {
-    return (await Deno.stat(loc)).isDirectory;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /** Reads all bytes at `loc`; `missing` is the message of the NotFound error thrown if absent. */
 export async function readBytes(loc: DataLocation, missing: string): Promise<Uint8Array> {
   if (loc instanceof URL && loc.protocol !== "file:") {

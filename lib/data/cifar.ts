@@ -13,7 +13,8 @@
  * @module
  */
 import type { RawDataset, RawSplit } from "./types.ts";
-import { type DataLocation, exists, fileIn, fmt, isDir, readBytes, shown } from "./_bytes.ts";
+import { type DataLocation, fileIn, fmt, readBytes, shown } from "./_bytes.ts";
+import { exists } from "../store/io.ts";
 
 /** CIFAR-10's class names in label order. */
 export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
@@ -140,9 +141,12 @@ function concatSplits(parts: RawSplit[]): RawSplit {
 
 /** `dir`, or its `sub` folder when the files sit there (as the archives unpack). */
 async function resolveDir(dir: DataLocation, first: string, sub: string): Promise<DataLocation> {
-  if (await exists(fileIn(dir, first))) return dir;
+  if (await exists(fileIn(dir, first), { kind: "file" })) return dir;
   const inner = fileIn(dir, sub);
-  if (!(inner instanceof URL) && await isDir(inner) && await exists(fileIn(inner, first))) {
+  if (
+    !(inner instanceof URL) && await exists(inner, { kind: "dir" }) &&
+    await exists(fileIn(inner, first), { kind: "file" })
+  ) {
     return inner;
   }
   return dir;

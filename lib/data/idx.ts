@@ -8,15 +8,8 @@
  * @module
  */
 import type { RawDataset, RawSplit } from "./types.ts";
-import {
-  type DataLocation,
-  exists,
-  fileIn,
-  fmt,
-  gunzipBounded,
-  readBytes,
-  shown,
-} from "./_bytes.ts";
+import { type DataLocation, fileIn, fmt, gunzipBounded, readBytes, shown } from "./_bytes.ts";
+import { exists } from "../store/io.ts";
 
 /** Where Debian's `dataset-fashion-mnist` package installs the four idx files. */
 export const FASHION_MNIST_DEBIAN_DIR = "/usr/share/datasets/fashion-mnist";
@@ -116,7 +109,9 @@ async function readIdxFile(
 ): Promise<{ name: string; idx: IdxArray }> {
   const gz = fileIn(dir, base + ".gz");
   const plain = fileIn(dir, base);
-  const loc = (await exists(gz)) || !(await exists(plain)) ? gz : plain;
+  const loc = (await exists(gz, { kind: "file" })) || !(await exists(plain, { kind: "file" }))
+    ? gz
+    : plain;
   const name = shown(loc);
   const bytes = await readBytes(
     loc,

@@ -13,7 +13,8 @@ import { readdir } from "node:fs/promises";
 import type { RawDataset, RawSplit } from "./types.ts";
 import { balancedSelection } from "./prepare.ts";
 import { decodeJpegFiles } from "./_jpeg_pool.ts";
-import { type DataLocation, exists, fileIn, isDir, readBytes, shown } from "./_bytes.ts";
+import { type DataLocation, fileIn, readBytes, shown } from "./_bytes.ts";
+import { exists } from "../store/io.ts";
 
 const SIDE = 64;
 
@@ -114,7 +115,10 @@ export async function loadTinyImageNetRaw(
   }
   let root = dir;
   const sub = fileIn(dir, "tiny-imagenet-200");
-  if (!(await exists(fileIn(dir, "wnids.txt"))) && !(sub instanceof URL) && await isDir(sub)) {
+  if (
+    !(await exists(fileIn(dir, "wnids.txt"), { kind: "file" })) && !(sub instanceof URL) &&
+    await exists(sub, { kind: "dir" })
+  ) {
     root = sub;
   }
   const fix =
@@ -151,7 +155,7 @@ export async function loadTinyImageNetRaw(
   }
   const names = new Map<string, string>();
   const wordsLoc = fileIn(root, "words.txt");
-  if (await exists(wordsLoc)) {
+  if (await exists(wordsLoc, { kind: "file" })) {
     for (const line of (await readText(wordsLoc, "")).split(/\r?\n/)) {
       const [w, words] = line.split("\t");
       if (w && words && index.has(w)) names.set(w, (words.split(",")[0] as string).trim());

@@ -166,19 +166,39 @@ export async function readJson(path: string): Promise<unknown> {
 }
 
 /**
- * Whether a path exists (file, folder or link).
+ * Whether something exists at `path`: by default any entry (file, folder or link, not
+ * followed); with `kind`, whether it is, or links to, a file or a folder. A remote URL
+ * (http, https) is asked with one HEAD request, whatever `kind`, and exists when it answers 2xx.
  *
- * @throws what `Deno.lstat` throws other than NotFound (e.g. PermissionDenied).
+ * @throws what `Deno.lstat`/`Deno.stat` throw other than NotFound (e.g. PermissionDenied), or what
+ *   `fetch` throws for a remote URL.
  * @example
  * ```ts
  * import { exists } from "./io.ts";
  * if (await exists("/definitely/not/here")) throw new Error("phantom path");
+ * const dir = await Deno.makeTempDir();
+ * if (!(await exists(dir, { kind: "dir" })) || await exists(dir, { kind: "file" })) {
+ *   throw new Error("a folder is a folder, not a file");
+ * }
+ * await Deno.remove(dir);
  * ```
  */
-export async function exists(path: string): Promise<boolean> {
+export async function exists(
+  path: string | URL,
+  options: { kind?: "file" | "dir" } = {},
+): Promise<boolean> {
+  if (path instanceof URL && path.protocol !== "file:") {
+    const r = await fetch(path, { method: "HEAD" });
+    await r.body?.cancel();
+    return r.ok;
+  }
   try {
-    await Deno.lstat(path);
-    return true;
+    if (options.kind === undefined) {
+      await Deno.lstat(path);
+      return true;
+    }
+    const s = await Deno.stat(path);
+    return options.kind === "file" ? s.isFile : s.isDirectory;
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return false;
     throw err;

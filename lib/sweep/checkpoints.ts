@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { Dataset } from "../data/mod.ts";
 import { FAMILIES } from "../models/mod.ts";
-import { type CheckpointEntry, sha256File, type SweepConfig } from "../store/mod.ts";
+import { type CheckpointEntry, exists, sha256File, type SweepConfig } from "../store/mod.ts";
 import { loadStateDict, readStateDict } from "../torch/mod.ts";
 import { evaluate, listCheckpoints, loadCheckpointModel, saveCheckpoint } from "../train/mod.ts";
 
@@ -150,7 +150,7 @@ async function weightsFiles(
     return { format: zip ? "torch" : "safetensors", folder: null, files: [path] };
   }
   let folder = path;
-  if (!(await isFile(join(folder, "model.json")))) {
+  if (!(await exists(join(folder, "model.json"), { kind: "file" }))) {
     const last = (await listCheckpoints(join(path, "checkpoint"))).at(-1);
     if (last === undefined) {
       throw new Deno.errors.NotFound(
@@ -164,15 +164,6 @@ async function weightsFiles(
     folder,
     files: [join(folder, "model.json"), join(folder, "weights.bin")],
   };
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /**

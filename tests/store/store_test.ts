@@ -1,3 +1,5 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   assert,
   assertEquals,
@@ -8,6 +10,7 @@ import {
 import {
   canonicalJson,
   clearComplete,
+  exists,
   hashConfig,
   listFiles,
   listRuns,
@@ -278,4 +281,25 @@ Deno.test("replaceDir() swaps whole folders and recoverDir() repairs an interrup
   assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["ck"]);
   assertEquals(await recoverDir(`${dir}/none`), false);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("exists() tells any entry from a file or a folder, following links only for a kind", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "store-exists-" });
+  try {
+    const file = join(dir, "f.json"), link = join(dir, "link"), dangling = join(dir, "dangling");
+    await Deno.writeTextFile(file, "{}");
+    await Deno.symlink(file, link);
+    await Deno.symlink(join(dir, "gone"), dangling);
+    assertEquals(
+      await Promise.all([file, link, dangling, dir, join(dir, "none")].map((p) => exists(p))),
+      [true, true, true, true, false],
+    );
+    const kinds = async (kind: "file" | "dir") =>
+      await Promise.all([file, link, dangling, dir].map((p) => exists(p, { kind })));
+    assertEquals(await kinds("file"), [true, true, false, false]);
+    assertEquals(await kinds("dir"), [false, false, false, true]);
+    assert(await exists(pathToFileURL(file), { kind: "file" }), "a file: URL is a path");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
