@@ -8,9 +8,42 @@ import { deviceLimit, type Gpu, LOOP_CAP } from "./gpu.ts";
 const shaderText = new Map<string, string>();
 
 /**
- * Reads a `.wgsl` file (relative to the caller's `import.meta.url`) and writes the constants
- * into it: every `{{NAME}}` becomes `String(constants[NAME])`. Works for `file:` and remote
- * module URLs. Throws SyntaxError when a placeholder is left unfilled.
+ * Writes the constants into shader text: every `{{NAME}}` becomes `String(constants[NAME])`.
+ * `name` (the file) only labels the error. Pure, so it runs in Deno and in the browser alike.
+ *
+ * @throws {SyntaxError} when a placeholder is left unfilled.
+ * @example
+ * ```ts
+ * import { fillShader } from "./dispatch.ts";
+ * if (fillShader("x.wgsl", "const N = {{N}};", { N: 4 }) !== "const N = 4;") throw new Error();
+ * ```
+ */
+export function fillShader(
+  name: string,
+  text: string,
+  constants: Record<string, number | string>,
+): string {
+  const filled = text.replace(/\{\{([A-Z_][A-Z0-9_]*)\}\}/g, (whole, key: string) => {
+    const value = constants[key];
+    return value === undefined ? whole : String(value);
+  });
+  const left = filled.match(/\{\{[A-Z_][A-Z0-9_]*\}\}/);
+  if (left) {
+    throw new SyntaxError(
+      `Shader ${name.split("/").pop()} has the placeholder ${
+        left[0]
+      } with no value; pass it in the constants.`,
+    );
+  }
+  return filled;
+}
+
+/**
+ * Reads a `.wgsl` file (a `file:` or remote URL) and writes the constants into it with
+ * {@linkcode fillShader}. For shaders outside the kernels (the benchmarks' probes); the kernels
+ * import their text, so they run where no file can be read (a browser).
+ *
+ * @throws {SyntaxError} when a placeholder is left unfilled.
  */
 export async function loadShader(
   url: URL,
@@ -23,19 +56,7 @@ export async function loadShader(
       : await (await fetch(url)).text();
     shaderText.set(url.href, text);
   }
-  const filled = text.replace(/\{\{([A-Z_][A-Z0-9_]*)\}\}/g, (whole, name: string) => {
-    const value = constants[name];
-    return value === undefined ? whole : String(value);
-  });
-  const left = filled.match(/\{\{[A-Z_][A-Z0-9_]*\}\}/);
-  if (left) {
-    throw new SyntaxError(
-      `Shader ${url.pathname.split("/").pop()} has the placeholder ${
-        left[0]
-      } with no value; pass it in the constants.`,
-    );
-  }
-  return filled;
+  return fillShader(url.pathname, text, constants);
 }
 
 /**

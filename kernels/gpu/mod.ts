@@ -16,6 +16,7 @@ export {
 export {
   assertLoopBound,
   BufferSet,
+  fillShader,
   grid2d,
   loadShader,
   packSamples,
@@ -28,4 +29,5 @@ export {
   programPipeline,
   programSource,
   runPrograms,
+  type WgslSource,
 } from "./program.ts";

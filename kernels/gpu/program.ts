@@ -6,21 +6,33 @@
  * name, encodes every dispatch in one compute pass, submits once and reads the named outputs
  * back. Nothing else writes encoder → pass → bind → dispatch → read-back by hand.
  *
+ * Shader text comes from the `.wgsl` files themselves, imported as text
+ * (`import text from "./x.wgsl" with { type: "text" }`): Deno reads the file, and the site's
+ * bundler (esbuild) inlines the same file into the browser's page script, so one source serves
+ * both and no shader is fetched or read at run time.
+ *
  * Every shader gets `prelude.wgsl` prepended (index flattening, tree reductions). Constants WGSL
  * can take as `override` (workgroup sizes, workgroup-array sizes) are pipeline constants; text
  * is spliced in (`{{NAME}}`) only where the source itself must vary (unrolled register blocks).
  */
-import { assertLoopBound, type BufferSet, grid2d, loadShader } from "./dispatch.ts";
+import { assertLoopBound, type BufferSet, fillShader, grid2d } from "./dispatch.ts";
 import type { Gpu } from "./gpu.ts";
+import PRELUDE from "./prelude.wgsl" with { type: "text" };
 
-const PRELUDE_URL = new URL("./prelude.wgsl", import.meta.url);
+/** A `.wgsl` file's text with its name (relative to `kernels/`), as a {@linkcode Program} holds it. */
+export interface WgslSource {
+  /** The file, relative to `kernels/` (e.g. `sample_grams/row_scales.wgsl`): names errors and keys the cache. */
+  file: string;
+  /** Its text, imported with `with { type: "text" }`. */
+  text: string;
+}
 
 /** One kernel, described once. */
 export interface Program {
   /** Label of its pipeline, bind groups and buffers. */
   label: string;
-  /** The `.wgsl` file. */
-  shader: URL;
+  /** The `.wgsl` file's text and name. */
+  shader: WgslSource;
   /** Entry point (default `"main"`). */
   entryPoint?: string;
   /** Source text for `{{NAME}}` placeholders: only source that must vary (unrolled bodies). */
@@ -47,31 +59,29 @@ export interface Dispatch {
 }
 
 /** The WGSL text of `program`: the prelude, then its shader with its source variant filled in. */
-export async function programSource(program: Program): Promise<string> {
-  const [prelude, body] = await Promise.all([
-    loadShader(PRELUDE_URL, {}),
-    loadShader(program.shader, program.source ?? {}),
-  ]);
-  return `${prelude}\n${body}`;
+export function programSource(program: Program): string {
+  return `${PRELUDE}\n${
+    fillShader(program.shader.file, program.shader.text, program.source ?? {})
+  }`;
 }
 
 /**
  * The compute pipeline of `program` on `device`, compiled once per shader, source variant,
  * entry point and constants (the `Gpu`'s cache).
  */
-export async function programPipeline(
+export function programPipeline(
   gpu: Gpu,
   device: GPUDevice,
   program: Program,
-): Promise<GPUComputePipeline> {
+): GPUComputePipeline {
   const key = JSON.stringify([
-    program.shader.href,
+    program.shader.file,
     program.source ?? {},
     program.constants ?? {},
   ]);
   const cached = gpu.cachedPipeline(device, key, program.entryPoint);
   if (cached) return cached;
-  return gpu.pipeline(device, key, await programSource(program), program.entryPoint, {
+  return gpu.pipeline(device, key, programSource(program), program.entryPoint, {
     label: program.label,
     constants: program.constants,
   });
@@ -108,9 +118,9 @@ export async function runPrograms(
   dispatches: Dispatch[],
   reads: Array<[GPUBuffer, number]>,
 ): Promise<ArrayBuffer[]> {
-  const prepared = await Promise.all(dispatches.map(async (d) => {
+  const prepared = dispatches.map((d) => {
     assertLoopBound(d.program.label, d.loopBound);
-    const pipeline = await programPipeline(gpu, device, d.program);
+    const pipeline = programPipeline(gpu, device, d.program);
     const grid = grid2d(device, d.workgroups);
     const entries: Array<GPUBuffer | null> = [buffers.uniform(
       `${d.program.label} params`,
@@ -126,7 +136,7 @@ export async function runPrograms(
       entries.push(buffer);
     }
     return { d, pipeline, grid, group: buffers.bind(d.program.label, pipeline, entries) };
-  }));
+  });
   const encoder = device.createCommandEncoder({ label: dispatches[0]?.program.label });
   const pass = encoder.beginComputePass({ label: dispatches[0]?.program.label });
   for (const { d, pipeline, grid, group } of prepared) {

@@ -35,7 +35,8 @@ function usable(dir: string | undefined): boolean {
  * ```
  */
 export function usePrivateRuntimeDir(): string | null {
-  if (Deno.build.os !== "linux") return null;
+  // A browser (the site's in-browser analysis) has no Deno and no driver folder to set.
+  if (typeof Deno === "undefined" || Deno.build.os !== "linux") return null;
   try {
     const current = Deno.env.get("XDG_RUNTIME_DIR");
     if (usable(current)) return current!;

@@ -28,32 +28,46 @@ import {
   largestSet,
   type SetPlan,
 } from "./_reference.ts";
+import BLOCK_SUMS_WGSL from "./block_sums.wgsl" with { type: "text" };
+import COSINES_WGSL from "./cosines.wgsl" with { type: "text" };
+import INV_NORMS_WGSL from "./inv_norms.wgsl" with { type: "text" };
+import SET_PAIRS_WGSL from "./set_pairs.wgsl" with { type: "text" };
+import SET_SUMS_WGSL from "./set_sums.wgsl" with { type: "text" };
 
 /** Invocations per workgroup of the four reduction programs. */
 export const REDUCE_WG = 64;
 
-const program = (file: string, params: string[], bindings: string[]): Program => ({
+const program = (
+  file: string,
+  text: string,
+  params: string[],
+  bindings: string[],
+): Program => ({
   label: file.replace(".wgsl", "").replace("_", " "),
-  shader: new URL(`./${file}`, import.meta.url),
+  shader: { file: `group_sums/${file}`, text },
   constants: { WG: REDUCE_WG },
   params: [...params, "gridX"],
   bindings,
 });
 
 /** Sample-major inverse norms of the scaled rows, 0 for rows left out. */
-export const INV_NORMS: Program = program("inv_norms.wgsl", ["models", "samples"], [
+export const INV_NORMS: Program = program("inv_norms.wgsl", INV_NORMS_WGSL, ["models", "samples"], [
   "raw",
   "status",
   "inv",
 ]);
 /** Cosines from scaled Grams, rows left out zeroed. */
-export const COSINES: Program = program("cosines.wgsl", ["models", "samples"], [
+export const COSINES: Program = program("cosines.wgsl", COSINES_WGSL, ["models", "samples"], [
   "raw",
   "inv",
   "cosines",
 ]);
 /** Per-block pair sums and live-pair counts. */
-export const BLOCK_SUMS: Program = program("block_sums.wgsl", ["models", "samples", "blocks"], [
+export const BLOCK_SUMS: Program = program("block_sums.wgsl", BLOCK_SUMS_WGSL, [
+  "models",
+  "samples",
+  "blocks",
+], [
   "cosines",
   "inv",
   "ranges",
@@ -61,14 +75,23 @@ export const BLOCK_SUMS: Program = program("block_sums.wgsl", ["models", "sample
   "counts",
 ]);
 /** Per-model row sums over model sets. */
-export const SET_SUMS: Program = program("set_sums.wgsl", ["models", "samples", "s0", "s1"], [
+export const SET_SUMS: Program = program("set_sums.wgsl", SET_SUMS_WGSL, [
+  "models",
+  "samples",
+  "s0",
+  "s1",
+], [
   "cosines",
   "starts",
   "members",
   "sums",
 ]);
 /** Per-sample set-pair sums. */
-export const SET_PAIRS: Program = program("set_pairs.wgsl", ["models", "samples", "pairs"], [
+export const SET_PAIRS: Program = program("set_pairs.wgsl", SET_PAIRS_WGSL, [
+  "models",
+  "samples",
+  "pairs",
+], [
   "sums",
   "starts",
   "members",

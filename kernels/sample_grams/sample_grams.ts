@@ -17,6 +17,8 @@ import {
   type SampleGrams,
   sampleGramsReference,
 } from "./_reference.ts";
+import ROW_SCALES_WGSL from "./row_scales.wgsl" with { type: "text" };
+import SAMPLE_GRAMS_WGSL from "./sample_grams.wgsl" with { type: "text" };
 
 /**
  * Lanes per workgroup of the row-scale program (a power of two: it is also TREE_WG). 16 beat 64
@@ -97,7 +99,7 @@ export function gramKernelBody(
 /** The row-scale program: flags and scaled, model-interleaved rows. */
 export const ROW_SCALES: Program = {
   label: "row scales",
-  shader: new URL("./row_scales.wgsl", import.meta.url),
+  shader: { file: "sample_grams/row_scales.wgsl", text: ROW_SCALES_WGSL },
   constants: { WG: ROW_SCALE_WG, TREE_WG: ROW_SCALE_WG },
   params: ["rows", "samples", "cols4", "mpad", "gridX"],
   bindings: ["grads", "scaled", "status"],
@@ -107,7 +109,7 @@ export const ROW_SCALES: Program = {
 export function sampleGramsProgram(t: GramTiling): Program {
   return {
     label: `sample grams ${t.ra}x${t.rb}`,
-    shader: new URL("./sample_grams.wgsl", import.meta.url),
+    shader: { file: "sample_grams/sample_grams.wgsl", text: SAMPLE_GRAMS_WGSL },
     source: gramKernelBody(t.ra, t.rb),
     constants: { WG: GRAM_WG },
     params: ["models", "mpad", "cols4", "samples", "tilePairs", "k0", "kn", "gridX"],

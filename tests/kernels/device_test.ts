@@ -215,7 +215,7 @@ Deno.test("every kernel's per-invocation loop bound stays under LOOP_CAP at D = 
 
 Deno.test("WGSL sources take workgroup sizes as pipeline constants (no hand-kept copies)", async () => {
   for (const program of [ROW_SCALES, sampleGramsProgram({ ra: 2, rb: 8 })]) {
-    const text = await programSource(program);
+    const text = programSource(program);
     if (!/override WG: u32/.test(text) || program.constants?.WG === undefined) {
       throw new Error(`${program.label}: WG is not a pipeline constant`);
     }
@@ -223,7 +223,10 @@ Deno.test("WGSL sources take workgroup sizes as pipeline constants (no hand-kept
       throw new Error(`${program.label}: fixed workgroup size`);
     }
     if (!text.includes("fn treeMax(")) throw new Error(`${program.label}: no prelude`);
-    const own = await Deno.readTextFile(program.shader);
+    const own = await Deno.readTextFile(
+      new URL(`../../kernels/${program.shader.file}`, import.meta.url),
+    );
+    if (own !== program.shader.text) throw new Error(`${program.label}: text is not the file's`);
     if (!own.startsWith("//")) throw new Error(`${program.label}: no header comment`);
   }
   let error: unknown = null;

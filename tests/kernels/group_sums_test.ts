@@ -109,9 +109,9 @@ Deno.test("setPlan() and blockRanges() refuse bad members, pairs and decreasing 
   assertEquals(setRanges(plan), [[0, 4, 18]]);
 });
 
-Deno.test("the group-sum programs take WG as a pipeline constant and get the prelude", async () => {
+Deno.test("the group-sum programs take WG as a pipeline constant and get the prelude", () => {
   for (const p of GROUP_SUM_PROGRAMS) {
-    const text = await programSource(p);
+    const text = programSource(p);
     if (!/override WG: u32/.test(text) || p.constants?.WG === undefined) {
       throw new Error(`${p.label}: WG is not a pipeline constant`);
     }
