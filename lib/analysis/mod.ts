@@ -45,6 +45,15 @@ export {
   type ExternalOptions,
   writeAnalysisFile,
 } from "./sweep.ts";
+export {
+  analyzeNpyBytes,
+  arrayStream,
+  backendSummary,
+  type ExternalAnalysis,
+  externalModels,
+  gradientShape,
+  npyGradients,
+} from "./external.ts";
 export { type OurSetting, PAPER_DEMO, PAPER_FIGURES, paperComparison } from "./paper.ts";
 export {
   type ChwShape,

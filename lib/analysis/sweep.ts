@@ -10,7 +10,10 @@ import { basename, join } from "node:path";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { openGradientSource } from "../npy/mod.ts";
 import { openNpy } from "../npy/reader.ts";
+import { backendSummary, type ExternalModels, externalModels, gradientShape } from "./external.ts";
 import { paperComparison } from "./paper.ts";
+
+export type { ExternalModels } from "./external.ts";
 import {
   readRun,
   readSweep,
@@ -328,14 +331,6 @@ export interface ExternalOptions extends AnalyzeOptions {
   outDir?: string;
 }
 
-/** The JSON describing an external gradients file: a list of models, or an object with one. */
-export interface ExternalModels {
-  models: Array<{ family: string; k: number; seed: number; id?: string }>;
-  scalar?: string;
-  pooling?: number | null;
-  inputShape?: [number, number, number];
-}
-
 /**
  * Analyses gradients exported from any framework: `gradsPath` is a float32 C-order `.npy` of
  * shape [M, N, D] and `models` lists each model's family, k and seed in order. Writes the
@@ -363,43 +358,9 @@ export async function analyzeExternal(
   options: ExternalOptions = {},
 ): Promise<AnalyzeResult> {
   const started = performance.now();
-  const desc = (Array.isArray(models) ? { models } : models) as ExternalModels;
-  if (typeof desc !== "object" || desc === null || !Array.isArray(desc.models)) {
-    throw new TypeError(
-      `the models JSON is ${
-        JSON.stringify(models)?.slice(0, 60)
-      }; expected a list of {"family", "k", "seed"} per model, or an object whose "models" is that list.`,
-    );
-  }
   using file = await openNpy(gradsPath);
-  if (file.shape.length !== 3) {
-    throw new TypeError(
-      `${gradsPath} has shape [${file.shape.join(", ")}]; expected [M, N, D] float32 gradients.`,
-    );
-  }
-  const [M, N, D] = file.shape as [number, number, number];
-  if (!(M >= 1 && N >= 1 && D >= 1)) {
-    throw new RangeError(
-      `${gradsPath} has shape [${M}, ${N}, ${D}]; expected at least one model, sample and value per gradient.`,
-    );
-  }
-  if (desc.models.length !== M) {
-    throw new TypeError(
-      `the models list has ${desc.models.length} entries but ${gradsPath} holds M = ${M} models; list one {family, k, seed} per model in order.`,
-    );
-  }
-  desc.models.forEach((m, i) => {
-    if (
-      typeof m !== "object" || m === null || typeof m.family !== "string" ||
-      !(Number.isInteger(m.k) && m.k >= 1) || !(Number.isInteger(m.seed) && m.seed >= 0)
-    ) {
-      throw new TypeError(
-        `models[${i}] is ${
-          JSON.stringify(m)
-        }; expected {"family": string, "k": positive integer, "seed": non-negative integer}.`,
-      );
-    }
-  });
+  const [M, N, D] = gradientShape(file.shape, gradsPath);
+  const desc = externalModels(models, M, gradsPath);
   const stream: BatchStream = {
     models: M,
     samples: N,
@@ -529,9 +490,7 @@ async function analyzeStream(
     const summary: SummaryFile = {
       ...header,
       kind: "summary",
-      backend: gpu && gpu.backend === "webgpu"
-        ? { kind: "webgpu", adapter: gpu.adapterName, software: gpu.isSoftware }
-        : { kind: "reference", adapter: gpu ? gpu.adapterName : null, software: null },
+      backend: backendSummary(gpu),
       counts: {
         models: stream.models,
         groups: a.groups.length,
