@@ -5,10 +5,11 @@
  * imported here.
  * @module
  */
+import BrowserAnalysis from "./islands/BrowserAnalysis.tsx";
 import HeatmapHover from "./islands/HeatmapHover.tsx";
 import KdeFamilies from "./islands/KdeFamilies.tsx";
 
 /** Island components by name. */
-const islands = { HeatmapHover, KdeFamilies };
+const islands = { BrowserAnalysis, HeatmapHover, KdeFamilies };
 
 export default islands;

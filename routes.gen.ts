@@ -6,6 +6,7 @@
 import { type Manifest, page } from "./lib/site/router.ts";
 import * as $index from "./routes/index.tsx";
 import * as $compare from "./routes/compare.tsx";
+import * as $analyze from "./routes/analyze.tsx";
 import * as $sweep from "./routes/sweeps/[sweep]/index.tsx";
 import * as $similarity from "./routes/sweeps/[sweep]/similarity.tsx";
 import * as $distributions from "./routes/sweeps/[sweep]/distributions.tsx";
@@ -23,6 +24,7 @@ import * as $data from "./routes/sweeps/[sweep]/data/[file].ts";
 const manifest: Manifest = {
   "index.tsx": page($index),
   "compare.tsx": page($compare),
+  "analyze.tsx": page($analyze),
   "sweeps/[sweep]/index.tsx": page($sweep),
   "sweeps/[sweep]/similarity.tsx": page($similarity),
   "sweeps/[sweep]/distributions.tsx": page($distributions),

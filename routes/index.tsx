@@ -97,6 +97,11 @@ export default function Index({ data, ctx }: { data: Row[]; ctx: RouteContext })
   return (
     <>
       <h1>Sweeps</h1>
+      <p>
+        Gradients of your own?{" "}
+        <a href={ctx.href("/analyze/")}>Analyse them in your browser</a>: drop an [M, N, D]{" "}
+        <code>.npy</code> and its models JSON; nothing is uploaded.
+      </p>
       {data.length >= 2 && (
         <p>
           <a href={ctx.href("/compare/")}>Compare them side by side</a>: p(k,k) trends overlaid and

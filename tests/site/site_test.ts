@@ -470,7 +470,7 @@ Deno.test("exportSite() writes a static site whose links are all relative and re
   assertEquals(result.sweeps.sort(), [hostile, sweep, sparse].sort());
   const html = result.files.filter((f) => f.endsWith(".html"));
   // Every page of SWEEP_PAGES for each of the three sweeps (methods and epochs as notices here).
-  assertEquals(html.length, 2 + 3 * SWEEP_PAGES.length); // the index, /compare/ and each sweep's pages
+  assertEquals(html.length, 3 + 3 * SWEEP_PAGES.length); // the index, /compare/, /analyze/ and each sweep's pages
   let checked = 0;
   for (const file of html) {
     const text = await Deno.readTextFile(join(out, file));
