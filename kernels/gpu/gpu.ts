@@ -97,21 +97,27 @@ export interface AdapterFacts {
 }
 
 /**
- * Whether an adapter runs on the CPU: a fallback adapter, or one whose description, vendor or
- * device names Mesa llvmpipe/lavapipe, SwiftShader, Microsoft Basic Render or "software". The one
- * test used by the kernels and by `lib/tf`.
+ * Whether an adapter runs on the CPU: a fallback adapter, or one whose description, vendor,
+ * device or architecture names Mesa llvmpipe/lavapipe, SwiftShader, Microsoft Basic Render or
+ * "software" (Chromium's SwiftShader adapter says so only in its architecture). The one test used
+ * by the kernels and by `lib/tf`.
  *
  * @example
  * ```ts
  * import { isSoftwareAdapter } from "./mod.ts";
  * if (!isSoftwareAdapter({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" })) throw new Error();
  * if (isSoftwareAdapter({ description: "NVIDIA H100", vendor: "nvidia" })) throw new Error();
+ * if (!isSoftwareAdapter({ description: "", vendor: "google", architecture: "swiftshader" })) {
+ *   throw new Error("Chromium's SwiftShader");
+ * }
  * ```
  */
 export function isSoftwareAdapter(facts: AdapterFacts | string): boolean {
   const f: AdapterFacts = typeof facts === "string" ? { description: facts } : facts;
   return Boolean(f.isFallbackAdapter) ||
-    SOFTWARE_PATTERN.test([f.description, f.vendor, f.device].filter(Boolean).join(" "));
+    SOFTWARE_PATTERN.test(
+      [f.description, f.vendor, f.device, f.architecture].filter(Boolean).join(" "),
+    );
 }
 
 /**

@@ -8,6 +8,16 @@
  */
 import { CHROMIUM_ARGS } from "./check_site.ts";
 
+/**
+ * Flags for a Chromium with WebGPU: the usual ones, without `--disable-gpu`, with WebGPU on
+ * Chromium's own SwiftShader adapter (a software Vulkan, so it runs on any machine).
+ */
+export const WEBGPU_ARGS: readonly string[] = [
+  ...CHROMIUM_ARGS.filter((a) => a !== "--disable-gpu"),
+  "--enable-unsafe-webgpu",
+  "--use-webgpu-adapter=swiftshader",
+];
+
 /** What the page showed after the drop. */
 export interface AnalyzeCheck {
   status: number | null;
@@ -37,14 +47,14 @@ export async function checkAnalyze(
   url: string,
   files: DroppedFiles,
   shot: string,
-  executablePath: string,
+  options: { executablePath: string; webgpu?: boolean },
 ): Promise<AnalyzeCheck> {
   const { chromium } = await import("playwright-core");
   const profile = await Deno.makeTempDir({ prefix: "site-browser-profile-" });
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
+    executablePath: options.executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...(options.webgpu ? WEBGPU_ARGS : CHROMIUM_ARGS)],
     viewport: { width: 1280, height: 900 },
   });
   const errors: string[] = [];

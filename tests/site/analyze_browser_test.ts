@@ -45,7 +45,7 @@ function syntheticGradients(N = 12, D = 24) {
 
 testNeeding(present, NO_CHROMIUM, {
   name:
-    "/analyze/ in chromium: a dropped .npy and models JSON give the heatmaps and claims of analyzeExternal(), served and from file://",
+    "/analyze/ in chromium: a dropped .npy and models JSON give the heatmaps and claims of analyzeExternal(), served, from file:// and on WebGPU",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -75,21 +75,28 @@ testNeeding(present, NO_CHROMIUM, {
     const shotDir = Deno.env.get("SITE_SCREENSHOT_DIR") ??
       await Deno.makeTempDir({ prefix: "site-screenshots-" });
     try {
-      const targets = {
-        served: `http://127.0.0.1:${live.addr.port}/analyze/`,
-        file: new URL("analyze/index.html", toFileUrl(exported + "/")).href,
-      };
-      for (const [label, url] of Object.entries(targets)) {
+      const served = `http://127.0.0.1:${live.addr.port}/analyze/`;
+      const targets = [
+        { label: "served", url: served, webgpu: false },
+        {
+          label: "file",
+          url: new URL("analyze/index.html", toFileUrl(exported + "/")).href,
+          webgpu: false,
+        },
+        // Chromium's SwiftShader WebGPU adapter: the bundled WGSL kernels themselves run.
+        { label: "webgpu", url: served, webgpu: true },
+      ];
+      for (const { label, url, webgpu } of targets) {
         const r = await checkAnalyze(
           url,
           { npy: bytes, npyName: "g.npy", models: modelsJson, modelsName: "models.json" },
           join(shotDir, `analyze-${label}.png`),
-          CHROMIUM,
+          { executablePath: CHROMIUM, webgpu },
         );
         console.log(`${label}: ${r.ran.trim()} (screenshot ${r.screenshot})`);
         assertEquals(r.errors, [], label);
-        if (label === "served") assertEquals(r.status, 200, label);
-        assert(r.backend === "reference" || r.backend === "webgpu", `${label}: ${r.backend}`);
+        if (label !== "file") assertEquals(r.status, 200, label);
+        assertEquals(r.backend, webgpu ? "webgpu" : "reference", `${label}: ${r.ran}`);
         assert(
           r.ran.includes(r.backend === "webgpu" ? "WebGPU: " : "reference"),
           `${label}: the page must say which path ran: ${r.ran}`,
