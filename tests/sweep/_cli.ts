@@ -4,6 +4,22 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 export const ROOT = fromFileUrl(new URL("../../", import.meta.url));
 export const SWEEP_CLI = fromFileUrl(new URL("../../lib/cli/sweep.ts", import.meta.url));
 
+/**
+ * The settings of a sweep that runs in seconds: tiny MLPs at k = 1, 2 (one seed), 64 synthetic
+ * training images, 2 epochs on the CPU, with logits and no attack or ensembles. Tests spread it
+ * and override what they vary.
+ */
+export const TINY_MLP_SETTINGS = {
+  preset: "tiny",
+  families: ["MLP"],
+  widths: [1, 2],
+  seeds: 1,
+  dataset: { trainImages: 64, testImages: 32, probeImages: 16 },
+  training: { epochs: 2 },
+  experiments: { logits: true, ensembles: null, attack: null },
+  backend: "cpu",
+};
+
 export interface Result {
   code: number;
   stdout: string;

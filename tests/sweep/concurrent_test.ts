@@ -12,17 +12,13 @@ import {
   type StoreLock,
   verifyRun,
 } from "../../lib/store/mod.ts";
-import { runSweepCli } from "./_cli.ts";
+import { runSweepCli, TINY_MLP_SETTINGS } from "./_cli.ts";
 
 const SETTINGS = {
-  preset: "tiny",
-  families: ["MLP"],
+  ...TINY_MLP_SETTINGS,
   widths: [1, 2, 3],
   seeds: 2,
-  dataset: { trainImages: 64, testImages: 32, probeImages: 16 },
-  training: { epochs: 2 },
-  experiments: { logits: false, ensembles: null, attack: null },
-  backend: "cpu",
+  experiments: { ...TINY_MLP_SETTINGS.experiments, logits: false },
 };
 
 /** Every path under `dir`, temporaries included (listFiles() skips them). */

@@ -4,21 +4,12 @@
 import { join } from "node:path";
 import { assert, assertEquals } from "../_shared/assert.ts";
 import { seededUniform } from "../../lib/stats/mod.ts";
-import { runOk, sweepCommand } from "./_cli.ts";
+import { runOk, sweepCommand, TINY_MLP_SETTINGS } from "./_cli.ts";
 
 const SEED = Number(Deno.env.get("FAULT_SEED") ?? 20261207);
 const KILLS = 3;
 const BUDGET_MS = 120_000;
-const SETTINGS = {
-  preset: "tiny",
-  families: ["MLP"],
-  widths: [1, 2],
-  seeds: 2,
-  dataset: { trainImages: 64, testImages: 32, probeImages: 16 },
-  training: { epochs: 2 },
-  experiments: { logits: true, ensembles: null, attack: null },
-  backend: "cpu",
-};
+const SETTINGS = { ...TINY_MLP_SETTINGS, seeds: 2 };
 
 /** Drops what differs between two equal runs: wall-clock times. */
 function timeless(value: unknown): unknown {

@@ -7,20 +7,10 @@ import { resolveConfigFile } from "../../lib/sweep/config.ts";
 import { runSweep } from "../../lib/sweep/runner.ts";
 import { analyzeSweepDir } from "../../lib/sweep/analyze.ts";
 import { listRuns, type SweepConfig, verifyRun } from "../../lib/store/mod.ts";
-
-const SETTINGS = {
-  preset: "tiny",
-  families: ["MLP"],
-  widths: [1, 2],
-  seeds: 1,
-  dataset: { trainImages: 64, testImages: 32, probeImages: 16 },
-  training: { epochs: 2 },
-  experiments: { logits: true, ensembles: null, attack: null },
-  backend: "cpu",
-};
+import { TINY_MLP_SETTINGS } from "./_cli.ts";
 
 function config(extra: Record<string, unknown> = {}): SweepConfig {
-  return resolveConfigFile({ ...SETTINGS, ...extra }, "trust.json");
+  return resolveConfigFile({ ...TINY_MLP_SETTINGS, ...extra }, "trust.json");
 }
 
 async function sweep(cfg: SweepConfig, out: string): Promise<{ dir: string; log: string }> {
@@ -31,6 +21,15 @@ async function sweep(cfg: SweepConfig, out: string): Promise<{ dir: string; log:
     sink: { write: (t) => void (log += t), isTerminal: false },
   });
   return { dir: r.sweepDir, log };
+}
+
+/** A sweep of `cfg` into a fresh temporary folder `out`: its folder and its runs. */
+async function freshSweep(
+  cfg = config(),
+): Promise<{ out: string; dir: string; runs: Awaited<ReturnType<typeof listRuns>> }> {
+  const out = await Deno.makeTempDir({ prefix: "trust-" });
+  const { dir } = await sweep(cfg, out);
+  return { out, dir, runs: await listRuns(dir) };
 }
 
 // Files holding wall-clock times (or checksums of them): compared by presence, not bytes.
@@ -51,9 +50,7 @@ async function tree(dir: string): Promise<Map<string, Uint8Array>> {
 }
 
 Deno.test("a run without a COMPLETE marker has its artifacts redone, not re-marked", async () => {
-  const out = await Deno.makeTempDir({ prefix: "trust-" });
-  const { dir } = await sweep(config(), out);
-  const [a, b] = await listRuns(dir);
+  const { out, runs: [a, b] } = await freshSweep();
   const goodA = await tree(a!.dir), goodB = await tree(b!.dir);
   // A: marker deleted and salience truncated. B: marker corrupt and a salience byte flipped.
   await Deno.remove(join(a!.dir, "COMPLETE"));
@@ -75,9 +72,7 @@ Deno.test("a run without a COMPLETE marker has its artifacts redone, not re-mark
 });
 
 Deno.test("a marker that leaves out an artifact is invalid: the run is re-verified", async () => {
-  const out = await Deno.makeTempDir({ prefix: "trust-" });
-  const { dir } = await sweep(config(), out);
-  const [a] = await listRuns(dir);
+  const { out, runs: [a] } = await freshSweep();
   const good = await tree(a!.dir);
   // A marker written over a missing salience.npy (as two racing sweeps could): it does not list it.
   const marker = JSON.parse(await Deno.readTextFile(join(a!.dir, "COMPLETE")));
@@ -98,9 +93,7 @@ Deno.test("a marker that leaves out an artifact is invalid: the run is re-verifi
 });
 
 Deno.test("an unmarked run whose checkpoint fails its checksums retrains from scratch", async () => {
-  const out = await Deno.makeTempDir({ prefix: "trust-" });
-  const { dir } = await sweep(config(), out);
-  const [a] = await listRuns(dir);
+  const { out, runs: [a] } = await freshSweep();
   const good = await tree(a!.dir);
   assert(good.has("checkpoint/epoch-0002/checksums.json"), [...good.keys()].join());
   await Deno.remove(join(a!.dir, "COMPLETE"));
@@ -116,10 +109,8 @@ Deno.test("an unmarked run whose checkpoint fails its checksums retrains from sc
 });
 
 Deno.test("an unmarked run keeps analysed epochs that verify and retrains for one that does not", async () => {
-  const out = await Deno.makeTempDir({ prefix: "trust-" });
   const cfg = config({ salience: { epochs: [1] } });
-  const { dir } = await sweep(cfg, out);
-  const [a] = await listRuns(dir);
+  const { out, runs: [a] } = await freshSweep(cfg);
   const good = await tree(a!.dir);
   assert(good.has("epochs/epoch-0001/checksums.json"), [...good.keys()].join());
   // Marker gone, epochs intact: the epoch file and checkpoint are kept, nothing retrains.
@@ -138,9 +129,7 @@ Deno.test("an unmarked run keeps analysed epochs that verify and retrains for on
 });
 
 Deno.test("analyze --run verifies what it reads and names the file and the fix", async () => {
-  const out = await Deno.makeTempDir({ prefix: "trust-" });
-  const { dir } = await sweep(config(), out);
-  const [a, b] = await listRuns(dir);
+  const { out, dir, runs: [a, b] } = await freshSweep();
   // A valid npy of the right shape but other values: only the checksum can tell.
   const sal = (await Deno.readFile(join(a!.dir, "salience.npy"))).slice();
   sal[sal.length - 2]! ^= 0x20;
@@ -173,9 +162,8 @@ async function analysisTree(dir: string): Promise<Map<string, string>> {
 }
 
 Deno.test("an interrupted analysis leaves the previous analysis whole", async () => {
-  const out = await Deno.makeTempDir({ prefix: "trust-" });
   const cfg = config({ seeds: 2 });
-  const { dir } = await sweep(cfg, out);
+  const { out, dir } = await freshSweep(cfg);
   await analyzeSweepDir(dir, { cpu: true, analysis: { resamples: 20 } });
   const before = await analysisTree(join(dir, "analysis"));
   assertEquals(JSON.parse(before.get("summary.json")!).counts.models, 4);
@@ -208,8 +196,7 @@ Deno.test("an interrupted analysis leaves the previous analysis whole", async ()
 });
 
 Deno.test("the analysis refuses to replace a folder that is not an analysis", async () => {
-  const out = await Deno.makeTempDir({ prefix: "trust-" });
-  const { dir } = await sweep(config(), out);
+  const { out, dir } = await freshSweep();
   const keep = join(out, "mine");
   await Deno.mkdir(keep);
   await Deno.writeTextFile(join(keep, "CNAME"), "example.org");
@@ -228,9 +215,7 @@ Deno.test("the analysis refuses to replace a folder that is not an analysis", as
 });
 
 Deno.test("a checkpoint swap cut off between its renames is put back, not retrained", async () => {
-  const out = await Deno.makeTempDir({ prefix: "trust-" });
-  const { dir } = await sweep(config(), out);
-  const [a] = await listRuns(dir);
+  const { out, runs: [a] } = await freshSweep();
   const good = await tree(a!.dir);
   // Killed inside replaceDir(): the old folder renamed away, the new one not yet in place.
   await Deno.remove(join(a!.dir, "COMPLETE"));
