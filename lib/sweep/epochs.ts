@@ -12,13 +12,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { analyzeGradients, type ModelInput } from "../analysis/mod.ts";
 import type { Dataset } from "../data/mod.ts";
-import {
-  type GradientMeta,
-  openGradientSource,
-  sidecarPath,
-  writeNpy,
-  writeSidecar,
-} from "../npy/mod.ts";
+import { openGradientSource, sidecarPath } from "../npy/mod.ts";
 import { attribute } from "../salience/mod.ts";
 import { evaluate, preciseBatchNorm, type TrainResult } from "../train/mod.ts";
 import {
@@ -38,7 +32,7 @@ import {
   writeJson,
 } from "../store/mod.ts";
 import type { Progress } from "./progress.ts";
-import { poolRows } from "./salience_methods.ts";
+import { poolRows, writeRunSalience } from "./salience_methods.ts";
 
 /** The run folder holding the salience of the analysed epochs. */
 export const EPOCHS_DIR = "epochs";
@@ -177,30 +171,16 @@ export async function writeEpochSalience(
       return { values: poolRows(a.values, dataset.shape, N, P), bn };
     },
   );
-  const meta: GradientMeta = {
-    format: "salience-gradients",
-    version: 1,
-    scalar: config.salience.scalar,
-    pooling: P,
-    input: { ...dataset.shape },
-    models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
-    probe: {
-      dataset: dataset.name,
-      split: dataset.probe.split,
-      indices: [...dataset.probe.indices],
-    },
-    note: `model after epoch ${path.match(/epoch-(\d+)/)?.[1] ?? "?"}${
-      bn ? `, batch-norm statistics recomputed over ${bn.batches} batches` : ""
-    }`,
-  };
+  const note = `model after epoch ${path.match(/epoch-(\d+)/)?.[1] ?? "?"}${
+    bn ? `, batch-norm statistics recomputed over ${bn.batches} batches` : ""
+  }`;
   // Written as a whole folder with its checksums, then renamed into place: a run without a
   // valid COMPLETE marker keeps the epoch only when it verifies (see reverify.ts).
   const folder = dirname(path), tmp = `${folder}${TMP_MARK}${Deno.pid}`;
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp, { recursive: true });
   const inTmp = join(tmp, basename(path));
-  await writeSidecar(inTmp, meta);
-  await writeNpy(inTmp, [N, values.length / N], values);
+  await writeRunSalience(inTmp, values, { config, dataset, entry, pooling: P, note });
   const files = [basename(path), basename(sidecarPath(inTmp))];
   if (bn) {
     await writeJson(join(tmp, EPOCH_BN_FILE), bn);

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import type { Dataset } from "../data/mod.ts";
 import { countParams, createModel, type Family } from "../models/mod.ts";
-import { type GradientMeta, metaDim, writeNpy, writeSidecar } from "../npy/mod.ts";
+import { metaDim, writeNpy } from "../npy/mod.ts";
 import { type EpochRecord, train, type TrainOptions, type TrainResult } from "../train/mod.ts";
 import {
   type BackendInfo,
@@ -31,7 +31,7 @@ import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
 import { UNPOOLED_SALIENCE } from "../analysis/pooling.ts";
 import type { Progress } from "./progress.ts";
-import { writeMethodSalience } from "./salience_methods.ts";
+import { writeMethodSalience, writeRunSalience } from "./salience_methods.ts";
 import { trainAnalysingEpochs } from "./epochs.ts";
 import { importCheckpoint } from "./checkpoints.ts";
 import { dropUnverified } from "./reverify.ts";
@@ -315,25 +315,11 @@ export async function finishRun(
         `Salience of ${entry.runId} has ${grads.length} values; expected ${N} × ${D}.`,
       );
     }
-    const meta = (pooling: number | null): GradientMeta => ({
-      format: "salience-gradients",
-      version: 1,
-      scalar: config.salience.scalar,
-      pooling,
-      input: { ...shape },
-      models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
-      probe: {
-        dataset: dataset.name,
-        split: dataset.probe.split,
-        indices: [...dataset.probe.indices],
-      },
-    });
+    const run = { config, dataset, entry };
     if (unpooledPath !== null) {
-      await writeSidecar(unpooledPath, meta(null));
-      await writeNpy(unpooledPath, [N, unpooled.length / N], unpooled);
+      await writeRunSalience(unpooledPath, unpooled, { ...run, pooling: null });
     }
-    await writeSidecar(salPath, meta(config.salience.pool));
-    await writeNpy(salPath, [N, D], grads);
+    await writeRunSalience(salPath, grads, { ...run, pooling: config.salience.pool });
     salienceSeconds = (performance.now() - s0) / 1000;
   }
 

@@ -146,6 +146,49 @@ export interface RunMethodsJson {
 }
 
 /**
+ * Writes one run's salience `values` ([N, D] float32 for the N probe images) at `path` with its
+ * sidecar: the sweep's scalar, `pooling`, the data set's input shape and probe indices, the
+ * run's model and an optional `note`. The one writer of per-run gradients (final, per method,
+ * per epoch). Cost: one write of N·D float32.
+ *
+ * @throws {TypeError} when `values` is not a whole number of probe rows.
+ */
+export async function writeRunSalience(
+  path: string,
+  values: Float32Array,
+  ctx: {
+    config: SweepConfig;
+    dataset: Dataset;
+    entry: PlanEntry;
+    pooling: number | null;
+    note?: string;
+  },
+): Promise<void> {
+  const { dataset, entry } = ctx, N = dataset.probe.count;
+  if (N === 0 || values.length % N !== 0) {
+    throw new TypeError(
+      `Salience of ${entry.runId} has ${values.length} values; expected a multiple of the ${N} probe images.`,
+    );
+  }
+  const meta: GradientMeta = {
+    format: "salience-gradients",
+    version: 1,
+    scalar: ctx.config.salience.scalar,
+    pooling: ctx.pooling,
+    input: { ...dataset.shape },
+    models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
+    probe: {
+      dataset: dataset.name,
+      split: dataset.probe.split,
+      indices: [...dataset.probe.indices],
+    },
+    ...(ctx.note === undefined ? {} : { note: ctx.note }),
+  };
+  await writeSidecar(path, meta);
+  await writeNpy(path, [N, values.length / N], values);
+}
+
+/**
  * Area-pools [N, C·H·W] rows to pool × pool per channel (PyTorch's `interpolate(mode='area')`,
  * the kernels' reference `areaPool`); `null` returns the rows unchanged. Cost: O(N·C·H·W).
  *
@@ -220,22 +263,13 @@ export async function writeMethodSalience(
     });
     const values = poolRows(a.values, dataset.shape, N, P);
     const D = values.length / N, file = methodFile(method), path = join(runDir, file);
-    const meta: GradientMeta = {
-      format: "salience-gradients",
-      version: 1,
-      scalar: config.salience.scalar,
+    await writeRunSalience(path, values, {
+      config,
+      dataset,
+      entry,
       pooling: P,
-      input: { ...dataset.shape },
-      models: [{ family: entry.family, k: entry.k, seed: entry.seed }],
-      probe: {
-        dataset: dataset.name,
-        split: dataset.probe.split,
-        indices: [...dataset.probe.indices],
-      },
       note: `method ${JSON.stringify(settings)}`,
-    };
-    await writeSidecar(path, meta);
-    await writeNpy(path, [N, D], values);
+    });
     const c = a.completeness;
     entries.push({
       method,
