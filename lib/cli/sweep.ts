@@ -12,8 +12,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { didYouMean } from "../names/mod.ts";
+import { parseFlags, UsageError } from "./args.ts";
 import { metaDim } from "../npy/mod.ts";
 import type { SweepConfig } from "../store/mod.ts";
 import { loadConfigFile, validateConfig } from "../sweep/config.ts";
@@ -99,9 +98,7 @@ const SWEEP_OPTIONS = {
   "epochs-analysed": { type: "string" },
   checkpoints: { type: "string" },
   "no-population": { type: "boolean" },
-  help: { type: "boolean" },
 } as const;
-const SWEEP_FLAGS = Object.keys(SWEEP_OPTIONS);
 
 /** Parsed command line of the sweep. */
 export interface SweepArgs {
@@ -119,7 +116,8 @@ export interface SweepArgs {
 /**
  * Parses the sweep's command line (and the shard environment variables).
  *
- * @throws {TypeError} for an unknown flag or a missing value (the message ends with the usage);
+ * @throws {TypeError} for an unknown flag or a missing value ({@link UsageError}: the shared
+ *   parser's line, then the usage);
  *   {@link RangeError} for a bad value; what {@link loadConfigFile} throws for a bad config.
  * @example
  * ```ts
@@ -132,20 +130,16 @@ export async function parseSweepArgs(
   args: string[],
   env: Record<string, string | undefined>,
 ): Promise<SweepArgs> {
-  let values;
+  let parsed;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: SWEEP_OPTIONS,
-      strict: true,
-      allowPositionals: false,
-    }));
+    parsed = parseFlags("deno task sweep", args, SWEEP_OPTIONS);
   } catch (err) {
-    const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, "");
-    const flag = /Unknown option '(--[^']+)'/.exec(msg)?.[1];
-    const hint = flag ? didYouMean(flag, SWEEP_FLAGS.map((f) => `--${f}`)) : "";
-    throw new TypeError(`${msg.replace(/\.$/, "")}.${hint}\n\n${SWEEP_USAGE}`);
+    if (err instanceof UsageError) throw new UsageError(`${err.message}\n\n${SWEEP_USAGE}`);
+    throw err;
   }
+  // --help answers with the usage whatever else is given; the rest is the default sweep's.
+  if (parsed.help) return { ...await parseSweepArgs([], env), help: true };
+  const { values } = parsed;
   if (values.preset !== undefined && values.config !== undefined) {
     throw new TypeError(
       `give --preset or --config, not both; a config file names its base preset in its "preset" key.\n\n${SWEEP_USAGE}`,
@@ -206,7 +200,7 @@ export async function parseSweepArgs(
     analyze: values.analyze ? true : values["no-analyze"] ? false : undefined,
     flopsPerSecond,
     measureSpeed: values.tflops === undefined,
-    help: values.help ?? false,
+    help: false,
   };
 }
 

@@ -32,6 +32,8 @@ Deno.test("parseSweepArgs() rejects unknown flags and conflicting options with t
     RangeError,
     "Unknown preset 'nope'",
   );
+  // --help answers whatever else is given, as every command does.
+  assert((await parseSweepArgs(["--preset", "nope", "-h"], {})).help, "-h among bad options");
 });
 
 Deno.test("parseSweepArgs() resolves presets, shards from the environment and overrides", async () => {
@@ -73,7 +75,7 @@ Deno.test("parseSweepArgs() resolves presets, shards from the environment and ov
 Deno.test("sweep CLI exits 2 with one error and the usage for an unknown flag", async () => {
   const r = await runSweepCli(["--widths", "3"]);
   assertEquals(r.code, 2);
-  assertStringIncludes(r.stderr, "error: Unknown option '--widths'");
+  assertStringIncludes(r.stderr, "error: unknown option '--widths'.");
   assertStringIncludes(r.stderr, "usage: deno task sweep");
   assertEquals(r.stdout, "");
 });
