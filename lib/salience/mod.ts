@@ -23,6 +23,8 @@ export {
   ensembleInputGradients,
   ensembleLogits,
   inputGradients,
+  populationInputGradients,
+  populationLogits,
   predictLogits,
   SALIENCE_SCALARS,
   writeSalience,

@@ -10,7 +10,7 @@ import {
   type SalienceScalar,
 } from "../npy/mod.ts";
 import { modelDims } from "../models/mod.ts";
-import { evaluate } from "../train/mod.ts";
+import { canTrainTogether, evaluate, StackedModel } from "../train/mod.ts";
 
 export { SALIENCE_SCALARS };
 export type { SalienceScalar };
@@ -213,6 +213,161 @@ export function inputGradients(
   options: GradientOptions = {},
 ): Promise<Float32Array> {
   return ensembleInputGradients([model], data, options);
+}
+
+/**
+ * Whether `models` can share one stacked pass: more than one model, all of one architecture
+ * whose every layer has a stacked implementation (lib/train's `StackedModel`).
+ */
+function stacks(models: Model[]): boolean {
+  if (models.length < 2 || !models.every(canTrainTogether)) return false;
+  const arch = (m: Model) => m.layers.map((l) => l.weights.map((w) => w.shape.join("x"))).join();
+  return models.every((m) => arch(m) === arch(models[0]!));
+}
+
+/**
+ * Runs `fn` over `images` in batches of `bs`, each batch repeated once per model ([S·n, H, W, C],
+ * model s's copy at rows s·n …), through one stacked model of `models`, and copies model s's rows
+ * of each result (row width `width`) into `outs[s]`.
+ */
+async function stackedPasses(
+  models: Model[],
+  data: { images: Float32Array; labels?: Int32Array },
+  o: { bs: number; width: number },
+  fn: (stacked: StackedModel, x: tf.Tensor4D, labels: Int32Array, n: number) => tf.Tensor,
+): Promise<Float32Array[]> {
+  const d = modelDims(models[0]!);
+  const per = d.h * d.w * d.c, n = countOf(data.images, per), S = models.length;
+  const outs = models.map(() => new Float32Array(n * o.width));
+  const stacked = StackedModel.from(models);
+  try {
+    for (let s = 0; s < n; s += o.bs) {
+      const e = Math.min(n, s + o.bs), m = e - s;
+      const part = data.images.subarray(s * per, e * per);
+      const images = new Float32Array(S * m * per);
+      const labels = new Int32Array(S * m);
+      for (let j = 0; j < S; j++) {
+        images.set(part, j * m * per);
+        if (data.labels) labels.set(data.labels.subarray(s, e), j * m);
+      }
+      const t = tf.tidy(() => fn(stacked, tf.tensor4d(images, [S * m, d.h, d.w, d.c]), labels, m));
+      const v = (await t.data()) as Float32Array;
+      t.dispose();
+      for (let j = 0; j < S; j++) {
+        outs[j]!.set(v.subarray(j * m * o.width, (j + 1) * m * o.width), s * o.width);
+      }
+    }
+  } finally {
+    stacked.dispose();
+  }
+  return outs;
+}
+
+/**
+ * Logits of each of S models of one architecture (a population's members) on the same images,
+ * in inference mode, from one stacked pass per batch (lib/train's `StackedModel`: each model's
+ * own weights and running statistics) instead of one pass per model; models that cannot stack
+ * (one model, ViT, mixed architectures) run one by one through {@link predictLogits}. Returns
+ * one [N, classes] row-major array per model, equal to {@link predictLogits} of that model within
+ * f32 rounding.
+ * Cost: one forward pass of S·batchSize images per batch.
+ *
+ * @throws {TypeError} when the images do not match the input shape or the models disagree.
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { populationLogits } from "./mod.ts";
+ * await initTf({ backend: "cpu" });
+ * const shape = { channels: 1, height: 4, width: 4 };
+ * const ms = [0, 1].map((seed) => createModel({ family: "CNNSmall", k: 1, seed, shape, classes: 3 }));
+ * const [a, b] = await populationLogits(ms, new Float32Array(32).map((_, i) => Math.sin(i)));
+ * if (a!.length !== 6 || b!.length !== 6) throw new Error("expected 2 × 3 logits per model");
+ * ms.forEach((m) => m.dispose());
+ * ```
+ */
+export async function populationLogits(
+  models: Model[],
+  images: Float32Array,
+  options: { batchSize?: number } = {},
+): Promise<Float32Array[]> {
+  const d = sameInput(models);
+  if (!stacks(models)) {
+    const out: Float32Array[] = [];
+    for (const m of models) out.push(await predictLogits(m, images, options));
+    return out;
+  }
+  return await stackedPasses(
+    models,
+    { images },
+    { bs: options.batchSize ?? 256, width: d.classes },
+    (stacked, x) => stacked.forward(x, false),
+  );
+}
+
+/**
+ * Input gradients of each of S models of one architecture (a population's members) on the same
+ * labelled images: what {@link inputGradients} gives for each model, from one stacked forward and
+ * backward pass per batch (each batch repeated once per model; lib/train's `StackedModel`, so
+ * each model keeps its own weights and running statistics) instead of one pass per model. Models
+ * that cannot stack (one model, ViT, mixed architectures) run one by one. Returns one [N, D]
+ * array per model (rows C×H×W or H×W×C as `layout` says), equal to the per-model gradients
+ * within f32 rounding. `batchSize` counts images per model (default 64).
+ * Cost: one forward and one backward pass of S·batchSize images per batch.
+ *
+ * @throws {TypeError} for mismatched shapes or label counts, {RangeError} for an unknown scalar
+ *   or bad label.
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { populationInputGradients } from "./mod.ts";
+ * await initTf({ backend: "cpu" });
+ * const shape = { channels: 1, height: 4, width: 4 };
+ * const ms = [0, 1].map((seed) => createModel({ family: "CNNSmall", k: 1, seed, shape, classes: 3 }));
+ * const images = new Float32Array(32).map((_, i) => Math.cos(i));
+ * const g = await populationInputGradients(ms, { images, labels: new Int32Array([0, 2]) });
+ * if (g.length !== 2 || g[0]!.length !== 32) throw new Error("expected 2 × 16 floats per model");
+ * ms.forEach((m) => m.dispose());
+ * ```
+ */
+export async function populationInputGradients(
+  models: Model[],
+  data: LabelledImages,
+  options: GradientOptions = {},
+): Promise<Float32Array[]> {
+  const d = sameInput(models);
+  const scalar = options.scalar ?? "true-class-logit";
+  checkScalar(scalar);
+  const per = d.h * d.w * d.c, n = countOf(data.images, per);
+  if (data.labels.length !== n) {
+    throw new TypeError(
+      `labels hold ${data.labels.length} entries, expected one per image (${n}).`,
+    );
+  }
+  for (const l of data.labels) {
+    if (l < 0 || l >= d.classes) {
+      throw new RangeError(`label ${l} is outside 0 … ${d.classes - 1}.`);
+    }
+  }
+  if (!stacks(models)) {
+    const out: Float32Array[] = [];
+    for (const m of models) out.push(await inputGradients(m, data, options));
+    return out;
+  }
+  const chw = (options.layout ?? "chw") === "chw";
+  return await stackedPasses(
+    models,
+    data,
+    { bs: options.batchSize ?? 64, width: per },
+    (stacked, x, labels) => {
+      const y = tf.tensor1d(labels, "int32");
+      const grad = tf.grad((xx: tf.Tensor) =>
+        scalarOf(stacked.forward(xx as tf.Tensor4D, false), y, d.classes, scalar)
+      )(x);
+      return chw ? tf.transpose(grad, [0, 3, 1, 2]) : grad;
+    },
+  );
 }
 
 /** Options of {@link writeSalience}. */

@@ -34,6 +34,7 @@ import { initTf } from "../tf/mod.ts";
 import { datasetOptions } from "./config.ts";
 import { analyzeMethods } from "./salience_methods.ts";
 import { analyzeEpochs } from "./epochs.ts";
+import type { PhaseTimes } from "./progress.ts";
 
 /** Options of {@link analyzeSweepDir}. */
 export interface AnalyzeSweepDirOptions {
@@ -45,6 +46,8 @@ export interface AnalyzeSweepDirOptions {
   data?: Dataset;
   /** Whether TensorFlow.js already has its backend (else `initTf` runs with the config's). */
   tfReady?: boolean;
+  /** Where each step's wall time is summed (experiments, analysis, …); none: untimed. */
+  timings?: PhaseTimes;
   /** Options handed to `analyzeSweep()` (output folder, resamples, seed, batch size). */
   analysis?: Omit<AnalyzeOptions, "gpu" | "attacks" | "ensembles">;
 }
@@ -107,7 +110,9 @@ async function analyzeStaged(
   log: (line: string) => void,
 ): Promise<AnalyzeResult> {
   const ex = config.experiments;
-  let attacks, ensembles;
+  const timed = <T>(phase: string, fn: () => Promise<T>) =>
+    options.timings ? options.timings.time(phase, fn) : fn();
+  let attacks: AnalyzeOptions["attacks"], ensembles: AnalyzeOptions["ensembles"];
   if (ex.attack !== null || ex.ensembles !== null) {
     const data = options.data ?? await loadDataset(config.dataset.name, datasetOptions(config));
     if (!options.tfReady) {
@@ -123,14 +128,18 @@ async function analyzeStaged(
     }
     const t0 = performance.now();
     let last = 0;
-    const r = await runSweepExperiments(sweepDir, data, {
-      onProgress: (m) => {
-        if (performance.now() - last > 5000) {
-          last = performance.now();
-          log(`  experiments: ${m}`);
-        }
-      },
-    });
+    const r = await timed(
+      "experiments (attack, ensembles)",
+      () =>
+        runSweepExperiments(sweepDir, data, {
+          onProgress: (m) => {
+            if (performance.now() - last > 5000) {
+              last = performance.now();
+              log(`  experiments: ${m}`);
+            }
+          },
+        }),
+    );
     attacks = r.attacks ?? undefined;
     ensembles = r.ensembles ?? undefined;
     log(
@@ -139,12 +148,13 @@ async function analyzeStaged(
       } done in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }
-  const result = await analyzeSweep(sweepDir, {
-    ...analysis,
-    gpu: options.cpu ? "cpu" : "auto",
-    attacks,
-    ensembles,
-  });
+  const result = await timed("analysis (pooled and unpooled)", () =>
+    analyzeSweep(sweepDir, {
+      ...analysis,
+      gpu: options.cpu ? "cpu" : "auto",
+      attacks,
+      ensembles,
+    }));
   const s = result.summary;
   log(
     `analysed ${s.counts.models} models × ${s.counts.samples} samples (D = ${s.counts.dimension}) on ${s.backend.kind}` +
@@ -164,16 +174,18 @@ async function analyzeStaged(
   for (const c of result.claims.claims) log(`  ${c.verdict.padEnd(12)} ${c.id}: ${c.reason}`);
   log(poolingLine(result.pooling));
   log(paperLines(result.paper));
-  await analyzeMethods(sweepDir, config, {
-    analysis: { ...analysis, gpu: options.cpu ? "cpu" : "auto" },
-    log,
-  });
-  await analyzeEpochs(sweepDir, config, {
-    cpu: options.cpu,
-    resamples: analysis.resamples,
-    outDir: analysis.outDir,
-    log,
-  });
+  await timed("analysis of other methods", () =>
+    analyzeMethods(sweepDir, config, {
+      analysis: { ...analysis, gpu: options.cpu ? "cpu" : "auto" },
+      log,
+    }));
+  await timed("analysis per epoch", () =>
+    analyzeEpochs(sweepDir, config, {
+      cpu: options.cpu,
+      resamples: analysis.resamples,
+      outDir: analysis.outDir,
+      log,
+    }));
   return result;
 }
 

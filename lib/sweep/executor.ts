@@ -30,12 +30,12 @@ import {
 import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
 import { UNPOOLED_SALIENCE } from "../analysis/pooling.ts";
-import type { Progress } from "./progress.ts";
+import type { PhaseTimes, Progress } from "./progress.ts";
 import { writeMethodSalience, writeRunSalience } from "./salience_methods.ts";
 import { trainAnalysingEpochs } from "./epochs.ts";
 import { importCheckpoint } from "./checkpoints.ts";
 import { dropUnverified } from "./reverify.ts";
-import { finalCheckpointDir, recalibrateRun } from "./precise_bn.ts";
+import { finalCheckpointDir, type Recalibrated, recalibrateRun } from "./precise_bn.ts";
 
 /**
  * The training schedule of one planned run as `train()` takes it: the config's epochs, learning
@@ -77,6 +77,32 @@ export interface RunContext {
   progress: Progress;
   /** Aborts training at the next batch (the last finished epoch stays checkpointed). */
   signal?: AbortSignal;
+  /** Where each phase's wall time is summed (training per family, salience, …); none: untimed. */
+  timings?: PhaseTimes;
+}
+
+/** Runs `fn`, adding its wall time to `phase` of `ctx.timings` when the context keeps them. */
+export function timePhase<T>(ctx: RunContext, phase: string, fn: () => Promise<T>): Promise<T> {
+  return ctx.timings ? ctx.timings.time(phase, fn) : fn();
+}
+
+/**
+ * Splits a training call's wall time into `training <family>` (the seconds of the epochs it
+ * trained, as their records give) and `test evaluation` (the rest: the per-epoch test passes,
+ * checkpoints and epoch salience) in `ctx.timings`.
+ */
+export function addTrainingTimes(
+  ctx: RunContext,
+  family: string,
+  result: TrainResult,
+  wallSeconds: number,
+): void {
+  if (!ctx.timings) return;
+  const trained = result.epochsDone - (result.resumedFrom ?? 0);
+  const epochs = result.history.slice(result.history.length - Math.max(0, trained));
+  const training = Math.min(wallSeconds, epochs.reduce((a, h) => a + h.seconds, 0));
+  ctx.timings.add(`training ${family}`, training);
+  ctx.timings.add("test evaluation", wallSeconds - training);
 }
 
 /** What {@link executeRun} did. */
@@ -244,6 +270,7 @@ export async function executeRun(
         (stopAfterEpoch) => train(model, dataset.train, { ...trainOptions, stopAfterEpoch }),
       );
     const trainSeconds = (performance.now() - t0) / 1000;
+    if (!imported) addTrainingTimes(ctx, entry.family, result, trainSeconds);
     return await finishRun(ctx, entry, runDir, model, result, {
       redone,
       started,
@@ -273,6 +300,14 @@ export async function finishRun(
     trainSeconds: number;
     /** Set for a run of a config's `checkpoints`: what `importCheckpoint()` loaded. */
     imported?: Awaited<ReturnType<typeof importCheckpoint>> | null;
+    /** Precise BN already applied (its population's `recalibratePopulation()`). */
+    recal?: Recalibrated;
+    /** The model's unpooled probe-set gradients [N, C·H·W], already computed with its population. */
+    gradients?: Float32Array;
+    /** This model's share of the seconds its population's salience pass took. */
+    gradientSeconds?: number;
+    /** The model's probe-set logits [N, classes], already computed with its population. */
+    logits?: Float32Array;
   },
 ): Promise<RunOutcome> {
   const { config, dataset, progress } = ctx;
@@ -281,18 +316,21 @@ export async function finishRun(
   const { shape, classes } = dataset;
   const epochsTrained = result.epochsDone - (result.resumedFrom ?? 0);
   const last = result.history.at(-1);
-  if (config.training.preciseBN != null && !imported) progress.phase("precise BN");
+  if (config.training.preciseBN != null && !imported && !how.recal) progress.phase("precise BN");
   // Recomputed from the trained weights on every call, so a resumed run gets the same
   // statistics; everything below (logits, salience, the record, the final checkpoint that the
   // experiments load) holds the recalibrated model. Imported weights are used as they are.
-  const recal = imported ? { preciseBN: null, final: imported.final } : await recalibrateRun(
-    model,
-    dataset,
-    config,
-    entry.batchSize,
-    { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
-    await finalCheckpointDir(runDir),
-  );
+  const recal = imported
+    ? { preciseBN: null, final: imported.final }
+    : how.recal ?? await timePhase(ctx, "precise BN", async () =>
+      recalibrateRun(
+        model,
+        dataset,
+        config,
+        entry.batchSize,
+        { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
+        await finalCheckpointDir(runDir),
+      ));
 
   const salPath = join(runDir, RUN_FILES.salience);
   let salienceSeconds = 0;
@@ -309,7 +347,9 @@ export async function finishRun(
   ) {
     progress.phase("salience");
     const s0 = performance.now();
-    const { values: grads, unpooled } = await probeSalience(model, dataset, config.salience);
+    const { values: grads, unpooled } = how.gradients
+      ? poolSalience(how.gradients, dataset, config.salience.pool)
+      : await timePhase(ctx, "salience", () => probeSalience(model, dataset, config.salience));
     if (grads.length !== N * D) {
       throw new TypeError(
         `Salience of ${entry.runId} has ${grads.length} values; expected ${N} × ${D}.`,
@@ -320,17 +360,28 @@ export async function finishRun(
       await writeRunSalience(unpooledPath, unpooled, { ...run, pooling: null });
     }
     await writeRunSalience(salPath, grads, { ...run, pooling: config.salience.pool });
-    salienceSeconds = (performance.now() - s0) / 1000;
+    salienceSeconds = how.gradients && how.gradientSeconds !== undefined
+      ? how.gradientSeconds
+      : (performance.now() - s0) / 1000;
   }
 
   const logitsPath = join(runDir, RUN_FILES.logits);
   if (config.experiments.logits && !(await exists(logitsPath))) {
     progress.phase("logits");
-    const logits = await predictLogits(model, dataset.probe.images, { batchSize: 64 });
+    const logits = how.logits ??
+      await timePhase(
+        ctx,
+        "logits",
+        () => predictLogits(model, dataset.probe.images, { batchSize: 64 }),
+      );
     await writeNpy(logitsPath, [N, classes.length], logits);
   }
 
-  await writeMethodSalience({ model, dataset, config, entry, runDir, redone, progress });
+  await timePhase(
+    ctx,
+    "other attribution methods",
+    () => writeMethodSalience({ model, dataset, config, entry, runDir, redone, progress }),
+  );
 
   const runPath = join(runDir, RUN_FILES.run);
   let record: RunJson;
@@ -393,13 +444,24 @@ async function probeSalience(
   dataset: Dataset,
   salience: SweepConfig["salience"],
 ): Promise<{ values: Float32Array; unpooled: Float32Array }> {
-  const { channels, height, width } = dataset.shape;
   const g = await inputGradients(model, dataset.probe, {
     scalar: salience.scalar,
     layout: "chw",
     batchSize: 64,
   });
-  const P = salience.pool;
+  return poolSalience(g, dataset, salience.pool);
+}
+
+/**
+ * The probe-set gradients `g` [N, C·H·W] as the config stores them: area-pooled to P×P per
+ * channel when `P` is set (the kernels' reference `areaPool`), beside the unpooled `g`.
+ */
+export function poolSalience(
+  g: Float32Array,
+  dataset: Dataset,
+  P: number | null,
+): { values: Float32Array; unpooled: Float32Array } {
+  const { channels, height, width } = dataset.shape;
   if (P === null) return { values: g, unpooled: g };
   const per = channels * height * width,
     out = new Float32Array(dataset.probe.count * channels * P * P);

@@ -63,6 +63,7 @@ export {
 export {
   type CurrentRun,
   formatDuration,
+  PhaseTimes,
   Progress,
   type ProgressSink,
   stdoutSink,

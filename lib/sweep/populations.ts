@@ -19,6 +19,7 @@ import { trainPopulation, type TrainResult } from "../train/mod.ts";
 import type { Family } from "../models/mod.ts";
 import { exists, type PlanEntry, RUN_FILES, type SweepConfig } from "../store/mod.ts";
 import {
+  addTrainingTimes,
   epochSummary,
   executeRun,
   finishRun,
@@ -26,9 +27,12 @@ import {
   prepareRunDir,
   type RunContext,
   type RunOutcome,
+  timePhase,
   trainScheduleOf,
 } from "./executor.ts";
 import { shardRuns } from "./plan.ts";
+import { populationInputGradients, populationLogits } from "../salience/mod.ts";
+import { finalCheckpointDir, type Recalibrated, recalibratePopulation } from "./precise_bn.ts";
 import { EPOCHS_DIR, epochSalienceFile, writeEpochSalience } from "./epochs.ts";
 
 /** Families whose every layer has a stacked implementation (ViT's attention has none). */
@@ -161,6 +165,9 @@ export function populationLabel(
   } ${list} (${entries.length} together)`;
 }
 
+/** Batches between progress updates of a population (each reads the loss back). */
+const PROGRESS_EVERY = 10;
+
 /** What trains a population's members together: `trainPopulation()` (tests inject faults). */
 export type PopulationTrainer = typeof trainPopulation;
 
@@ -223,11 +230,14 @@ export async function executePopulation(
         const t0 = performance.now();
         const results = await trainTogether(ctx, open, trainer);
         const trainSeconds = (performance.now() - t0) / 1000;
+        addTrainingTimes(ctx, open[0]!.entry.family, results[0]!, trainSeconds);
+        const together = await finishTogether(ctx, open, results);
         for (const [j, o] of open.entries()) {
           outcomes[o.index] = await finishRun(ctx, o.entry, o.dir, o.model, results[j]!, {
             redone: o.redone,
             started,
             trainSeconds,
+            ...together[j],
           });
         }
       } catch (err) {
@@ -248,6 +258,81 @@ export async function executePopulation(
     for (const o of open) o.model.dispose();
   }
   return outcomes as RunOutcome[];
+}
+
+/**
+ * What the members' `finishRun()` needs from the model, computed for all of them together:
+ * precise BN (each model's statistics alone, the test evaluation in one stacked pass), then the
+ * probe-set salience and logits of every member missing them, each from one stacked pass over
+ * the population (`populationInputGradients()`, `populationLogits()`): the same values as
+ * per-model passes, within f32 rounding. Salience seconds are the batched pass's, shared evenly.
+ */
+async function finishTogether(
+  ctx: RunContext,
+  open: Open[],
+  results: TrainResult[],
+): Promise<
+  {
+    recal: Recalibrated;
+    gradients?: Float32Array;
+    gradientSeconds?: number;
+    logits?: Float32Array;
+  }[]
+> {
+  const { config, dataset, progress } = ctx;
+  if (config.training.preciseBN != null) progress.phase("precise BN");
+  const members: Parameters<typeof recalibratePopulation>[0][number][] = [];
+  for (const [j, o] of open.entries()) {
+    const last = results[j]!.history.at(-1);
+    members.push({
+      model: o.model,
+      last: { testLoss: last?.testLoss ?? NaN, testAcc: last?.testAccuracy ?? NaN },
+      checkpoint: await finalCheckpointDir(o.dir),
+    });
+  }
+  const recalibrate = () =>
+    recalibratePopulation(members, dataset, { config, batchSize: open[0]!.entry.batchSize });
+  const recals = config.training.preciseBN != null
+    ? await timePhase(ctx, "precise BN", recalibrate)
+    : await recalibrate();
+  const out: Awaited<ReturnType<typeof finishTogether>> = recals.map((recal) => ({ recal }));
+  const missing = async (file: string) => {
+    const js: number[] = [];
+    for (const [j, o] of open.entries()) if (!(await exists(join(o.dir, file)))) js.push(j);
+    return js;
+  };
+  const sal = await missing(RUN_FILES.salience);
+  if (sal.length > 0) {
+    progress.phase(`salience of ${sal.length} models together`);
+    const t0 = performance.now();
+    const gs = await timePhase(
+      ctx,
+      "salience",
+      () =>
+        populationInputGradients(sal.map((j) => open[j]!.model), dataset.probe, {
+          scalar: config.salience.scalar,
+          layout: "chw",
+          batchSize: 64,
+        }),
+    );
+    const seconds = (performance.now() - t0) / 1000 / sal.length;
+    sal.forEach((j, i) => {
+      out[j]!.gradients = gs[i]!;
+      out[j]!.gradientSeconds = seconds;
+    });
+  }
+  const lo = config.experiments.logits ? await missing(RUN_FILES.logits) : [];
+  if (lo.length > 0) {
+    progress.phase(`logits of ${lo.length} models together`);
+    const ls = await timePhase(
+      ctx,
+      "logits",
+      () =>
+        populationLogits(lo.map((j) => open[j]!.model), dataset.probe.images, { batchSize: 64 }),
+    );
+    lo.forEach((j, i) => (out[j]!.logits = ls[i]!));
+  }
+  return out;
 }
 
 /**
@@ -275,7 +360,8 @@ async function trainTogether(
         stopAfterEpoch,
         test: dataset.test,
         signal: ctx.signal,
-        progressEvery: 1,
+        // Reading the loss back synchronises the device; every few batches keeps the queue full.
+        progressEvery: PROGRESS_EVERY,
         onProgress: (p) =>
           progress.update(
             p.epoch,

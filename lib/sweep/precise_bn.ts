@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { Dataset } from "../data/mod.ts";
 import {
-  evaluate,
+  evaluatePopulation,
   listCheckpoints,
   preciseBatchNorm,
   replaceCheckpointWeights,
@@ -84,14 +84,53 @@ export async function recalibrateRun(
   last: { testLoss: number; testAcc: number },
   checkpoint?: string,
 ): Promise<Recalibrated> {
-  const batches = config.training.preciseBN ?? null;
-  if (batches === null) return { preciseBN: null, final: last };
-  const used = await preciseBatchNorm(model, dataset.train, { batches, batchSize });
-  if (used === 0) return { preciseBN: null, final: last };
-  if (checkpoint !== undefined) await replaceCheckpointWeights(checkpoint, model);
-  const ev = await evaluate(model, dataset.test);
-  return {
-    preciseBN: { batches: used, batchSize, before: { ...last } },
-    final: { testLoss: ev.loss, testAcc: ev.accuracy },
-  };
+  const [r] = await recalibratePopulation([{ model, last, checkpoint }], dataset, {
+    config,
+    batchSize,
+  });
+  return r!;
+}
+
+/**
+ * {@link recalibrateRun} for the members of a population: each model's statistics are
+ * recomputed alone (its own batches, so the result is what it would get alone), then the
+ * recalibrated models are evaluated on the test split together, in one stacked pass per batch
+ * (`evaluatePopulation()` of `lib/train`). Returns one record per member, in order.
+ *
+ * Cost: B forward passes per model in training mode and one stacked forward pass over the test
+ * split.
+ *
+ * @throws what `preciseBatchNorm()` and `evaluatePopulation()` throw.
+ */
+export async function recalibratePopulation(
+  members: ReadonlyArray<{
+    model: tfl.LayersModel;
+    last: { testLoss: number; testAcc: number };
+    checkpoint?: string;
+  }>,
+  dataset: Dataset,
+  o: { config: SweepConfig; batchSize: number },
+): Promise<Recalibrated[]> {
+  const batches = o.config.training.preciseBN ?? null;
+  const out: Recalibrated[] = members.map((m) => ({ preciseBN: null, final: m.last }));
+  if (batches === null) return out;
+  const done: number[] = [];
+  for (const [i, m] of members.entries()) {
+    const used = await preciseBatchNorm(m.model, dataset.train, {
+      batches,
+      batchSize: o.batchSize,
+    });
+    if (used === 0) continue;
+    if (m.checkpoint !== undefined) await replaceCheckpointWeights(m.checkpoint, m.model);
+    out[i] = {
+      preciseBN: { batches: used, batchSize: o.batchSize, before: { ...m.last } },
+      final: m.last,
+    };
+    done.push(i);
+  }
+  const evs = await evaluatePopulation(done.map((i) => members[i]!.model), dataset.test);
+  done.forEach((i, j) => {
+    out[i]!.final = { testLoss: evs[j]!.loss, testAcc: evs[j]!.accuracy };
+  });
+  return out;
 }

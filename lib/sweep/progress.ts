@@ -215,3 +215,65 @@ export class Progress {
     this.#drawn = false;
   }
 }
+
+/**
+ * Wall time per phase of a sweep (training per family, evaluation, precise BN, salience,
+ * experiments, analysis, …), summed over runs, for the end-of-sweep summary. Phases keep the
+ * order they were first timed in.
+ *
+ * @example
+ * ```ts
+ * import { PhaseTimes } from "./progress.ts";
+ * const t = new PhaseTimes();
+ * t.add("training CNNSmall", 90);
+ * t.add("salience", 30);
+ * t.add("training CNNSmall", 30);
+ * if (t.seconds("training CNNSmall") !== 120) throw new Error();
+ * if (!t.summary(200).startsWith("time by phase: training CNNSmall 2m00s (60 %)")) throw new Error(t.summary(200));
+ * ```
+ */
+export class PhaseTimes {
+  readonly #seconds = new Map<string, number>();
+
+  /** Adds `seconds` to `phase`. @throws {RangeError} for negative or non-finite seconds. */
+  add(phase: string, seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      throw new RangeError(`Phase "${phase}" got ${seconds} s; expected a finite time ≥ 0.`);
+    }
+    this.#seconds.set(phase, (this.#seconds.get(phase) ?? 0) + seconds);
+  }
+
+  /** Runs `fn` and adds its wall time to `phase` (also when it throws). */
+  async time<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.add(phase, (performance.now() - t0) / 1000);
+    }
+  }
+
+  /** Seconds spent in `phase` so far (0 when never timed). */
+  seconds(phase: string): number {
+    return this.#seconds.get(phase) ?? 0;
+  }
+
+  /** Every phase and its seconds, in the order first timed. */
+  entries(): [string, number][] {
+    return [...this.#seconds];
+  }
+
+  /**
+   * One line: each phase's time and share of `total` seconds (the sweep's wall time; phases
+   * under half a second left out), then what no phase accounts for (checksums, writing records).
+   */
+  summary(total: number): string {
+    const pct = (s: number) => total > 0 ? ` (${Math.round((100 * s) / total)} %)` : "";
+    const parts = this.entries().filter(([, s]) => s >= 0.5).map(([p, s]) =>
+      `${p} ${formatDuration(s)}${pct(s)}`
+    );
+    const rest = total - this.entries().reduce((a, [, s]) => a + s, 0);
+    if (rest > 0.5) parts.push(`other ${formatDuration(rest)}${pct(rest)}`);
+    return `time by phase: ${parts.length ? parts.join(", ") : "none timed"}`;
+  }
+}

@@ -42,7 +42,7 @@ import { createModel, type Family } from "../models/mod.ts";
 import { datasetOptions } from "./config.ts";
 import { buildPlan, identityOf, type Shard } from "./plan.ts";
 import { planCost } from "./cost.ts";
-import { formatDuration, Progress, type ProgressSink, stdoutSink } from "./progress.ts";
+import { formatDuration, PhaseTimes, Progress, type ProgressSink, stdoutSink } from "./progress.ts";
 import { analyzeSweepDir } from "./analyze.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
@@ -201,8 +201,12 @@ export async function runSweep(
   const shard = options.shard ?? { index: 0, count: 1, source: "none" };
   const sink = options.sink ?? stdoutSink();
   const line = (s: string) => sink.write(s + "\n");
+  const timings = new PhaseTimes();
   // The data first: a missing data set fails before anything is written.
-  const data: Dataset = await loadDataset(config.dataset.name, datasetOptions(config));
+  const data: Dataset = await timings.time(
+    "setup",
+    () => loadDataset(config.dataset.name, datasetOptions(config)),
+  );
   const { dir, sweep } = await prepareSweepDir(config, out);
   // Where the checkpoints lie now (plan.json keeps the paths of the process that wrote it).
   const weightsOf = new Map(buildPlan(config).runs.map((r) => [r.runId, r.weights]));
@@ -236,15 +240,16 @@ export async function runSweep(
   const held: typeof todo = [];
   if (todo.length > 0) {
     const { training } = config;
-    const report = await initTf({
-      backend: config.backend,
-      sizes: {
-        batch: Math.max(...training.batchSizes),
-        height: data.shape.height,
-        width: data.shape.width,
-        channels: data.shape.channels,
-      },
-    });
+    const report = await timings.time("setup", () =>
+      initTf({
+        backend: config.backend,
+        sizes: {
+          batch: Math.max(...training.batchSizes),
+          height: data.shape.height,
+          width: data.shape.width,
+          channels: data.shape.channels,
+        },
+      }));
     if (report.maxBatch !== null) {
       throw new RangeError(
         `${report.note} This sweep trains at batch ${
@@ -260,7 +265,14 @@ export async function runSweep(
     await checkWeights(todo, data);
     const remaining = todo.reduce((a, r) => a + (flopsOf.get(`${r.family}/${r.k}`) ?? 0), 0);
     const progress = new Progress(sink, listing.length, listing.length - todo.length, remaining);
-    const ctx = { config, dataset: data, backend: backend!, progress, signal: options.signal };
+    const ctx = {
+      config,
+      dataset: data,
+      backend: backend!,
+      progress,
+      signal: options.signal,
+      timings,
+    };
     const summary = (res: RunOutcome) => {
       const acc = res.record ? ` · test acc ${(res.record.final.testAcc * 100).toFixed(1)} %` : "";
       return res.status === "skipped"
@@ -350,7 +362,7 @@ export async function runSweep(
   }
   if (analyze) {
     line(`analysis: reading the complete runs of ${dir}`);
-    await analyzeSweepDir(dir, { log: line, data, tfReady: backend !== null });
+    await analyzeSweepDir(dir, { log: line, data, tfReady: backend !== null, timings });
   } else if (shard.count > 1) {
     line(
       `shard ${shard.index}/${shard.count} done. When every shard has finished: ` +
@@ -360,6 +372,7 @@ export async function runSweep(
   }
   const seconds = (performance.now() - t0) / 1000;
   line(`finished in ${formatDuration(seconds)}.`);
+  line(timings.summary(seconds));
   if (analyze) {
     line(`report: deno task serve --run ${dir}   (or: deno task report --run ${dir} --out site)`);
   }

@@ -41,7 +41,12 @@ export {
   replaceCheckpointWeights,
   saveCheckpoint,
 } from "./checkpoint.ts";
-export { canTrainTogether, populationStep, trainPopulation } from "./population.ts";
+export {
+  canTrainTogether,
+  evaluatePopulation,
+  populationStep,
+  trainPopulation,
+} from "./population.ts";
 export type { PopulationMember, PopulationOptions } from "./population.ts";
 export { stackedConv2d, StackedModel } from "./_stacked.ts";
 export { preciseBatchNorm } from "./precise_bn.ts";

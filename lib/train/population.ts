@@ -95,6 +95,94 @@ export function populationStep(
   });
 }
 
+/**
+ * Test loss and accuracy of each model of a stacked population on `split`, in inference mode,
+ * from one stacked forward pass per batch (`batchSize` images per model, default 128): what
+ * `evaluate()` gives for each member, within f32 rounding.
+ */
+async function evaluateStacked(
+  stacked: StackedModel,
+  split: Split,
+  batchSize = 128,
+): Promise<{ loss: number; accuracy: number }[]> {
+  const { h, w, c, classes } = modelDims(stacked.members[0]!);
+  const per = h * w * c, S = stacked.size;
+  const loss = new Float64Array(S), hits = new Float64Array(S);
+  for (let s = 0; s < split.count; s += batchSize) {
+    const e = Math.min(split.count, s + batchSize), n = e - s;
+    const images = new Float32Array(S * n * per), labels = new Int32Array(S * n);
+    for (let j = 0; j < S; j++) {
+      images.set(split.images.subarray(s * per, e * per), j * n * per);
+      labels.set(split.labels.subarray(s, e), j * n);
+    }
+    const both = tf.tidy(() => {
+      const ys = tf.tensor1d(labels, "int32");
+      const logits = stacked.forward(tf.tensor4d(images, [S * n, h, w, c]), false);
+      const ce = tf.losses.softmaxCrossEntropy(
+        tf.oneHot(ys, classes),
+        logits,
+        undefined,
+        undefined,
+        tf.Reduction.NONE,
+      );
+      const hit = tf.cast(tf.equal(tf.argMax(logits, 1), ys), "float32");
+      return tf.sum(tf.reshape(tf.stack([ce, hit]), [2, S, n]), 2);
+    });
+    const v = await both.data();
+    both.dispose();
+    for (let j = 0; j < S; j++) {
+      loss[j] = loss[j]! + v[j]!;
+      hits[j] = hits[j]! + v[S + j]!;
+    }
+  }
+  return Array.from(loss, (l, j) => ({ loss: l / split.count, accuracy: hits[j]! / split.count }));
+}
+
+/**
+ * Test loss and accuracy of each of `models` on `split` in inference mode, as `evaluate()` gives
+ * for each one, from one stacked pass per batch when the models stack (more than one, all of one
+ * architecture that {@link canTrainTogether}), else one model at a time.
+ * Cost: one forward pass of S·batchSize images per batch (batchSize per model, default 128).
+ *
+ * @throws what `evaluate()` throws for a split that does not fit the models.
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { evaluatePopulation } from "./mod.ts";
+ * await initTf({ backend: "cpu" });
+ * const shape = { channels: 1, height: 4, width: 4 };
+ * const ms = [0, 1].map((seed) => createModel({ family: "CNNSmall", k: 1, seed, shape, classes: 2 }));
+ * const split = { images: new Float32Array(48).map((_, i) => Math.sin(i)), labels: new Int32Array([0, 1, 1]), count: 3 };
+ * const r = await evaluatePopulation(ms, split);
+ * if (r.length !== 2 || !(r[0]!.accuracy >= 0)) throw new Error(JSON.stringify(r));
+ * ms.forEach((m) => m.dispose());
+ * ```
+ */
+export async function evaluatePopulation(
+  models: tfl.LayersModel[],
+  split: Split,
+  options: { batchSize?: number } = {},
+): Promise<{ loss: number; accuracy: number }[]> {
+  const arch = (m: tfl.LayersModel) =>
+    m.layers.map((l) => l.weights.map((w) => w.shape.join("x"))).join();
+  const together = models.length > 1 && models.every(canTrainTogether) &&
+    models.every((m) => arch(m) === arch(models[0]!));
+  if (!together) {
+    const out = [];
+    for (const m of models) out.push(await evaluate(m, split, { batchSize: options.batchSize }));
+    return out;
+  }
+  const { h, w, c, classes } = modelDims(models[0]!);
+  checkSplit(split, h * w * c, classes, "evaluate");
+  const stacked = StackedModel.from(models);
+  try {
+    return await evaluateStacked(stacked, split, options.batchSize);
+  } finally {
+    stacked.dispose();
+  }
+}
+
 interface MemberState {
   member: PopulationMember;
   rng: Rng;
@@ -276,9 +364,10 @@ async function populationEpoch(
     const losses = await lossSum.data();
     const seconds = (performance.now() - t0) / 1000;
     stacked.writeBack();
+    const evs = o.options.test ? await evaluateStacked(stacked, o.options.test) : null;
     for (const [i, s] of group.entries()) {
       const model = s.member.model;
-      const ev = o.options.test ? await evaluate(model, o.options.test) : null;
+      const ev = evs?.[i] ?? null;
       const rec: EpochRecord = {
         epoch: o.epoch,
         learningRate: o.lr,

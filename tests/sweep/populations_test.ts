@@ -225,6 +225,9 @@ Deno.test({
     assertStringIncludes(on.text, "CNNSmall-k1 seeds 0–1 (2 together)");
     assertStringIncludes(on.text, "ResNetSmall-k1 seeds 0–1 (2 together)");
     assertStringIncludes(on.text, "[6/6]");
+    // The end-of-sweep summary says where the time went, training per family first.
+    assertStringIncludes(on.text, "time by phase: training CNNSmall ");
+    assertStringIncludes(on.text.split("time by phase:")[1]!, ", training ResNetSmall ");
     assertEquals(on.dir.replace(join(root, "on"), ""), off.dir.replace(join(root, "off"), ""));
     await assertSameRuns(on.dir, off.dir);
 

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { assert, assertEquals, assertThrows } from "../_shared/assert.ts";
+import { assert, assertClose, assertEquals, assertThrows } from "../_shared/assert.ts";
 import { readNpy } from "../../lib/npy/mod.ts";
 import { loadDataset } from "../../lib/data/mod.ts";
 import { listRuns, readRun, type SweepConfig, verifyRun } from "../../lib/store/mod.ts";
@@ -14,7 +14,13 @@ import { buildPlan } from "../../lib/sweep/plan.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { datasetOptions, resolveConfigFile, validateConfig } from "../../lib/sweep/config.ts";
 import { runSweep } from "../../lib/sweep/runner.ts";
-import { finalCheckpointDir } from "../../lib/sweep/precise_bn.ts";
+import {
+  finalCheckpointDir,
+  recalibratePopulation,
+  recalibrateRun,
+} from "../../lib/sweep/precise_bn.ts";
+import { createModel } from "../../lib/models/mod.ts";
+import { initTf } from "../../lib/tf/mod.ts";
 
 function withPreciseBn(v: unknown): SweepConfig {
   const c = presetConfig("tiny");
@@ -175,4 +181,49 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
+});
+
+Deno.test("recalibratePopulation() gives each member the statistics and test figures of recalibrateRun() alone", async () => {
+  await initTf({ backend: "cpu" });
+  const config = withPreciseBn(3);
+  const data = await loadDataset(config.dataset.name, datasetOptions(config));
+  const make = (seed: number) =>
+    createModel({
+      family: "ResNetSmall",
+      k: 1,
+      seed,
+      shape: data.shape,
+      classes: data.classes.length,
+    });
+  const seeds = [0, 4, 9];
+  const alone = seeds.map(make), together = seeds.map(make);
+  const last = { testLoss: 2, testAcc: 0.1 };
+  try {
+    const want = [];
+    for (const m of alone) want.push(await recalibrateRun(m, data, config, 8, last));
+    const got = await recalibratePopulation(
+      together.map((model) => ({ model, last })),
+      data,
+      { config, batchSize: 8 },
+    );
+    assertEquals(got.map((r) => r.preciseBN), want.map((r) => r.preciseBN));
+    for (const [i, r] of got.entries()) {
+      assertClose(r.final.testLoss, want[i]!.final.testLoss, { rel: 1e-5 }, `loss ${i}`);
+      assertEquals(r.final.testAcc, want[i]!.final.testAcc);
+      // Each model's statistics are its own batches' moments, computed alone: bit for bit.
+      const [a, b] = await Promise.all(
+        [together[i]!, alone[i]!].map((m) => Promise.all(m.weights.map((w) => w.read().data()))),
+      );
+      assertEquals(a, b);
+    }
+    assert(new Set(got.map((r) => r.final.testLoss)).size === 3, "three models, three losses");
+    const off = await recalibratePopulation(
+      together.map((model) => ({ model, last })),
+      data,
+      { config: withPreciseBn(null), batchSize: 8 },
+    );
+    assertEquals(off, seeds.map(() => ({ preciseBN: null, final: last })));
+  } finally {
+    [...alone, ...together].forEach((m) => m.dispose());
+  }
 });

@@ -1,5 +1,11 @@
-import { assert, assertEquals, assertStringIncludes } from "../_shared/assert.ts";
-import { formatDuration, Progress } from "../../lib/sweep/progress.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "../_shared/assert.ts";
+import { formatDuration, PhaseTimes, Progress } from "../../lib/sweep/progress.ts";
 
 function recorder(isTerminal: boolean) {
   const sink = {
@@ -61,4 +67,32 @@ Deno.test("formatDuration() writes seconds, minutes and hours", () => {
   assertEquals(formatDuration(185), "3m05s");
   assertEquals(formatDuration(3720), "1h02m");
   assertEquals(formatDuration(NaN), "?");
+});
+
+Deno.test("PhaseTimes sums time per phase in first-timed order and the summary names what is left", async () => {
+  const t = new PhaseTimes();
+  t.add("training CNNSmall", 300);
+  t.add("salience", 20);
+  t.add("training CNNSmall", 60);
+  t.add("precise BN", 0.1); // under half a second: left out of the summary
+  await t.time("analysis", () => pause(20));
+  await assertRejects(() => t.time("experiments", () => Promise.reject(new Error("boom"))), Error);
+  assertEquals(t.seconds("training CNNSmall"), 360);
+  assert(
+    t.seconds("analysis") >= 0.015 && t.seconds("analysis") < 5,
+    String(t.seconds("analysis")),
+  );
+  assertEquals(t.entries().map(([p]) => p), [
+    "training CNNSmall",
+    "salience",
+    "precise BN",
+    "analysis",
+    "experiments",
+  ]);
+  const line = t.summary(400);
+  assertStringIncludes(line, "time by phase: training CNNSmall 6m00s (90 %), salience 20s (5 %)");
+  assertStringIncludes(line, "other 20s (5 %)");
+  assert(!line.includes("precise BN"), line);
+  assertThrows(() => t.add("salience", -1), RangeError, "salience");
+  assertThrows(() => t.add("salience", NaN), RangeError);
 });

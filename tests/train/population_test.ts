@@ -3,7 +3,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { initTf } from "../../lib/tf/mod.ts";
 import { createModel, type Family } from "../../lib/models/mod.ts";
-import { canTrainTogether, train, trainPopulation } from "../../lib/train/mod.ts";
+import {
+  canTrainTogether,
+  evaluate,
+  evaluatePopulation,
+  train,
+  trainPopulation,
+} from "../../lib/train/mod.ts";
+import { assertClose } from "../_shared/assert.ts";
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
 import { gpuTest } from "../_shared/gpu.ts";
 
@@ -155,4 +162,30 @@ Deno.test("trainPopulation() refuses mixed architectures and ViT with a clear er
   );
   await rejects(trainPopulation([{ model: v, seed: 0 }], data.train), /stacked/);
   [a, b, v].forEach((m) => m.dispose());
+});
+
+Deno.test("evaluatePopulation() gives each model's evaluate() from one stacked pass; models that cannot stack run alone", async () => {
+  await tf.setBackend("cpu");
+  const ms = [3, 7, 11].map((s) => createModel(spec("ResNetSmall", s)));
+  // Trained a little together, so weights and running statistics differ per model.
+  await trainPopulation(ms.map((model, i) => ({ model, seed: i })), data.train, recipe);
+  const mixed = [createModel(spec("CNNSmall", 1)), createModel({ ...spec("CNNSmall", 1), k: 2 })];
+  try {
+    const before = tf.memory().numTensors;
+    for (const group of [ms, mixed]) {
+      // Batches of 5 images per model: the 12 test images leave a short last batch.
+      const together = await evaluatePopulation(group, data.test, { batchSize: 5 });
+      assertEquals(together.length, group.length);
+      for (const [i, m] of group.entries()) {
+        const alone = await evaluate(m, data.test);
+        assertClose(together[i]!.loss, alone.loss, { rel: 1e-5 }, `loss of model ${i}`);
+        assertEquals(together[i]!.accuracy, alone.accuracy);
+      }
+    }
+    assertEquals(tf.memory().numTensors, before, "no tensors leak");
+    const losses = (await evaluatePopulation(ms, data.test)).map((r) => r.loss);
+    ok(new Set(losses).size === 3, `three models, three losses: ${losses}`);
+  } finally {
+    [...ms, ...mixed].forEach((m) => m.dispose());
+  }
 });

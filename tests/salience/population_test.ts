@@ -1,0 +1,117 @@
+// Salience and logits of a population's models from one stacked pass equal each model's own.
+import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import { initTf } from "../../lib/tf/mod.ts";
+import { createModel, type Family } from "../../lib/models/mod.ts";
+import { trainPopulation } from "../../lib/train/mod.ts";
+import {
+  inputGradients,
+  populationInputGradients,
+  populationLogits,
+  predictLogits,
+  SALIENCE_SCALARS,
+} from "../../lib/salience/mod.ts";
+import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
+import { assertClose } from "../_shared/assert.ts";
+import { gpuTest } from "../_shared/gpu.ts";
+
+const data = prepareDataset(
+  makeSyntheticRaw({ size: 8, channels: 1, numClasses: 3, trainCount: 48, testCount: 37, seed: 9 }),
+);
+const probe = data.test; // 37 images: batches of 16 leave a short last one
+const classes = 3;
+
+/** Three seeds of a family, trained a little together so running statistics differ per model. */
+async function population(family: Family): Promise<tfl.LayersModel[]> {
+  const ms = [2, 5, 11].map((seed) =>
+    createModel({ family, k: 1, seed, shape: data.shape, classes })
+  );
+  await trainPopulation(ms.map((model, seed) => ({ model, seed })), data.train, {
+    epochs: 1,
+    batchSize: 16,
+  });
+  return ms;
+}
+
+/** Largest |a − b| over the arrays, against the scale of b (f32 rounding of another order). */
+function assertSame(a: Float32Array, b: Float32Array, what: string): void {
+  assertEquals(a.length, b.length);
+  let scale = 0, diff = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]!));
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+  }
+  ok(scale > 0, `${what}: all zero`);
+  // f32 rounding only; a model mixed with another, or a wrong row block, differs by O(scale).
+  assertClose(diff, 0, 1e-4 * scale, `${what}: max |batched − alone|`);
+}
+
+async function batchedMatchesAlone(families: Family[], scalars: readonly string[]) {
+  for (const family of families) {
+    const ms = await population(family);
+    try {
+      for (const scalar of scalars) {
+        const opts = { scalar: scalar as (typeof SALIENCE_SCALARS)[number], batchSize: 16 };
+        const together = await populationInputGradients(ms, probe, opts);
+        for (const [i, m] of ms.entries()) {
+          assertSame(
+            together[i]!,
+            await inputGradients(m, probe, opts),
+            `${family} ${scalar} #${i}`,
+          );
+        }
+      }
+      const logits = await populationLogits(ms, probe.images, { batchSize: 16 });
+      for (const [i, m] of ms.entries()) {
+        assertSame(logits[i]!, await predictLogits(m, probe.images), `${family} logits #${i}`);
+      }
+      // The models differ, so a block taken from the wrong model would have failed above.
+      const g = await populationInputGradients(ms, probe);
+      ok(Math.abs(g[0]![0]! - g[1]![0]!) + Math.abs(g[1]![3]! - g[2]![3]!) > 0);
+    } finally {
+      ms.forEach((m) => m.dispose());
+    }
+  }
+}
+
+Deno.test("populationInputGradients() equals each model's inputGradients() on the CPU backend", async () => {
+  await initTf({ backend: "cpu" });
+  const before = tf.memory().numTensors;
+  await batchedMatchesAlone(["CNNSmall", "ResNetSmall", "MLP"], SALIENCE_SCALARS);
+  assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("populationInputGradients() runs models that cannot stack one by one", async () => {
+  await initTf({ backend: "cpu" });
+  const vit = [0, 1].map((seed) =>
+    createModel({ family: "ViT", k: 2, seed, shape: data.shape, classes })
+  );
+  const mixed = [
+    createModel({ family: "CNNSmall", k: 1, seed: 0, shape: data.shape, classes }),
+    createModel({ family: "CNNSmall", k: 2, seed: 0, shape: data.shape, classes }),
+  ];
+  try {
+    for (const ms of [vit, mixed]) {
+      const g = await populationInputGradients(ms, probe);
+      for (const [i, m] of ms.entries()) {
+        assertSame(g[i]!, await inputGradients(m, probe), `one by one #${i}`);
+      }
+    }
+    await rejects(
+      () => populationInputGradients(mixed, { images: probe.images, labels: new Int32Array(2) }),
+      TypeError,
+    );
+  } finally {
+    [...vit, ...mixed].forEach((m) => m.dispose());
+  }
+});
+
+gpuTest("populationInputGradients() equals each model's inputGradients() on WebGPU", async () => {
+  await initTf({ backend: "webgpu", sizes: { batch: 16, height: 8, width: 8, channels: 1 } });
+  try {
+    await batchedMatchesAlone(["CNNSmall", "ResNetSmall"], ["true-class-logit"]);
+  } finally {
+    await initTf({ backend: "cpu" });
+  }
+});
