@@ -43,6 +43,7 @@ export {
   analyzeSweep,
   type ExternalModels,
   type ExternalOptions,
+  runModelInput,
   writeAnalysisFile,
 } from "./sweep.ts";
 export {

@@ -17,6 +17,7 @@ export type { ExternalModels } from "./external.ts";
 import {
   readRun,
   readSweep,
+  type RunJson,
   SWEEP_FILES,
   verifiedRuns,
   writeDirAsUnit,
@@ -111,6 +112,38 @@ export async function writeAnalysisFile(dir: string, name: string, value: unknow
 }
 
 /**
+ * A trained run as the analysis sees it: its id, family, width, seed and batch size, with the
+ * test loss and accuracy of `test` (default: the run's final figures; the epochs study passes
+ * those of the epoch it analyses).
+ *
+ * @example
+ * ```ts
+ * import { runModelInput } from "./sweep.ts";
+ * const run = { runId: "r", family: "MLP", k: 2, seed: 1, batchSize: 64,
+ *   final: { testLoss: 0.5, testAcc: 0.8 } } as Parameters<typeof runModelInput>[0];
+ * const m = runModelInput(run, { loss: null, accuracy: 0.3 });
+ * if (m.id !== "r" || m.accuracy !== 0.3 || runModelInput(run).loss !== 0.5) throw new Error();
+ * ```
+ */
+export function runModelInput(
+  run: RunJson,
+  test: { loss: number | null; accuracy: number | null } = {
+    loss: run.final.testLoss,
+    accuracy: run.final.testAcc,
+  },
+): ModelInput {
+  return {
+    id: run.runId,
+    family: run.family,
+    k: run.k,
+    seed: run.seed,
+    batchSize: run.batchSize,
+    loss: test.loss,
+    accuracy: test.accuracy,
+  };
+}
+
+/**
  * Re-analyses a sweep folder: every complete run's `salience.npy` (with its sidecar) is streamed
  * through the kernels, and `summary.json`, `similarity.json`, `table1.json`, `marginals.json`,
  * `small_predicts_large.json`, `batch_size.json` (when batch sizes vary), `claims.json`, plus
@@ -146,15 +179,7 @@ export async function analyzeSweep(
   const paths: string[] = [];
   for (const r of runs) {
     const run = await readRun(r.dir);
-    inputs.push({
-      id: run.runId,
-      family: run.family,
-      k: run.k,
-      seed: run.seed,
-      batchSize: run.batchSize,
-      loss: run.final.testLoss,
-      accuracy: run.final.testAcc,
-    });
+    inputs.push(runModelInput(run));
     paths.push(join(r.dir, options.salienceFile ?? run.salience.file));
   }
   using src = await openGradientSource(paths);

@@ -10,7 +10,7 @@ import { basename, dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
-import { analyzeGradients, type ModelInput } from "../analysis/mod.ts";
+import { analyzeGradients, type ModelInput, runModelInput } from "../analysis/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import { openGradientSource, sidecarPath } from "../npy/mod.ts";
 import { attribute } from "../salience/mod.ts";
@@ -271,15 +271,10 @@ export async function analyzeEpochs(
             } and rerun the sweep to redo that epoch.`,
           );
         }
-        inputs.push({
-          id: run.runId,
-          family: run.family,
-          k: run.k,
-          seed: run.seed,
-          batchSize: run.batchSize,
+        inputs.push(runModelInput(run, {
           loss: bn ? bn.test.loss : run.history[epoch - 1]?.testLoss ?? null,
           accuracy: bn ? bn.test.acc : run.history[epoch - 1]?.testAcc ?? null,
-        });
+        }));
       }
       using src = await openGradientSource(runs.map((r) => join(r.dir, epochSalienceFile(epoch))));
       const a = await analyzeGradients(src, inputs, {
