@@ -199,6 +199,24 @@ export interface AttackStudyOptions {
   /** Source id copied into the file. */
   source?: string;
   onProgress?: (message: string) => void;
+  /**
+   * Queries several models of one family and width at once (e.g. one stacked pass over a
+   * population: `populationLogits()`, `populationInputGradients()`): each of `models` (indices
+   * into the study's models) on the same images, in order, what its own callback would give.
+   * Default: each model's callbacks, one model at a time.
+   */
+  together?: ModelsTogether;
+}
+
+/** Queries of several models on the same images (see {@link AttackStudyOptions.together}). */
+export interface ModelsTogether {
+  logits(models: number[], images: Float32Array, count: number): Promise<Float32Array[]>;
+  probabilityGradients(
+    models: number[],
+    images: Float32Array,
+    labels: Int32Array,
+    count: number,
+  ): Promise<Float32Array[]>;
 }
 
 /** The study's file plus per-target per-sample ratios (for callers that want more). */
@@ -279,7 +297,7 @@ export async function attackStudy(
   }
   const epsilon = options.epsilon ?? 0.05;
   const population = options.population ?? "same-width";
-  const q = queries(models, probe, options.batchSize ?? 64);
+  const q = queries(models, probe, options.batchSize ?? 64, options.together);
   const { grads, clean } = await q.gradientsAndCleanPredictions(options.onProgress);
   const advFrom = (dir: Float32Array) => fgsm(probe.images, dir, { epsilon, clip: probe.clip });
 
@@ -287,10 +305,9 @@ export async function attackStudy(
   const single = new Map<string, Float64Array>();
   for (let s = 0; s < M; s++) {
     const adv = advFrom(grads[s]!);
-    for (let t = 0; t < M; t++) {
-      if (t === s || models[t]!.family !== models[s]!.family) continue;
-      single.set(`${s}:${t}`, await q.ratios(t, adv, clean[t]!.p));
-    }
+    const targets = models.flatMap((m, t) => t !== s && m.family === models[s]!.family ? [t] : []);
+    const rs = await q.ratiosOfMany(targets, adv, clean);
+    targets.forEach((t, i) => single.set(`${s}:${t}`, rs[i]!));
     options.onProgress?.(`attack: source ${s + 1}/${M} done`);
   }
   // The mean-direction attack on every target, from a population that never includes it.
@@ -336,49 +353,90 @@ export interface CleanPredictions {
 }
 
 /** Batched queries of the models on the probe set (the study's only side effects). */
-function queries(models: readonly AttackModel[], probe: AttackProbe, bs: number) {
+function queries(
+  models: readonly AttackModel[],
+  probe: AttackProbe,
+  bs: number,
+  given?: ModelsTogether,
+) {
   const N = probe.labels.length, D = probe.dim, C = probe.classes;
-  const batched = async (
-    f: (x: Float32Array, y: Int32Array, n: number) => Promise<Float32Array>,
+  const together: ModelsTogether = given ?? {
+    logits: (ms, x, n) => Promise.all(ms.map((m) => models[m]!.logits(x, n))),
+    probabilityGradients: (ms, x, y, n) =>
+      Promise.all(ms.map((m) => models[m]!.probabilityGradient(x, y, n))),
+  };
+  /** `ms` cut into runs of one family and width (the models that can share a pass). */
+  const groups = (ms: readonly number[]) => {
+    const by = new Map<string, number[]>();
+    for (const m of ms) {
+      const key = `${models[m]!.family}/${models[m]!.k}`;
+      by.set(key, [...(by.get(key) ?? []), m]);
+    }
+    return [...by.values()];
+  };
+  /** `f` over the probe-sized `images` in batches, for every model of `ms` at once. */
+  const batchedMany = async (
+    ms: number[],
+    f: (x: Float32Array, y: Int32Array, n: number) => Promise<Float32Array[]>,
     images: Float32Array,
     width: number,
   ) => {
-    const out = new Float32Array(N * width);
+    const outs = ms.map(() => new Float32Array(N * width));
     for (let s = 0; s < N; s += bs) {
       const n = Math.min(bs, N - s);
-      const r = await f(images.subarray(s * D, (s + n) * D), probe.labels.subarray(s, s + n), n);
-      if (r.length !== n * width) {
-        throw new TypeError(
-          `a model returned ${r.length} values for ${n} images; expected ${n * width}.`,
-        );
-      }
-      out.set(r, s * width);
+      const rs = await f(images.subarray(s * D, (s + n) * D), probe.labels.subarray(s, s + n), n);
+      rs.forEach((r, i) => {
+        if (r.length !== n * width) {
+          throw new TypeError(
+            `a model returned ${r.length} values for ${n} images; expected ${n * width}.`,
+          );
+        }
+        outs[i]!.set(r, s * width);
+      });
     }
-    return out;
+    return outs;
   };
-  const probsOn = async (m: number, images: Float32Array) =>
-    trueClassProbability(
-      await batched((x, _y, n) => models[m]!.logits(x, n), images, C),
-      probe.labels,
-      C,
-    );
+  /** True-class probabilities of every model of `ms` on `images` (grouped into shared passes). */
+  const probsOfMany = async (ms: readonly number[], images: Float32Array) => {
+    const out = new Map<number, CleanPredictions>();
+    for (const g of groups(ms)) {
+      const logits = await batchedMany(g, (x, _y, n) => together.logits(g, x, n), images, C);
+      g.forEach((m, i) => out.set(m, trueClassProbability(logits[i]!, probe.labels, C)));
+    }
+    return ms.map((m) => out.get(m)!);
+  };
+  const ratio = (after: CleanPredictions, base: Float64Array) =>
+    Float64Array.from(after.p, (v, x) => (base[x]! > 0 ? v / base[x]! : NaN));
   return {
     async gradientsAndCleanPredictions(onProgress?: (message: string) => void) {
       const grads: Float32Array[] = [];
       const clean: CleanPredictions[] = [];
-      for (let m = 0; m < models.length; m++) {
-        grads.push(
-          await batched((x, y, n) => models[m]!.probabilityGradient(x, y, n), probe.images, D),
+      let done = 0;
+      for (const g of groups(models.map((_, m) => m))) {
+        const gs = await batchedMany(
+          g,
+          (x, y, n) => together.probabilityGradients(g, x, y, n),
+          probe.images,
+          D,
         );
-        clean.push(await probsOn(m, probe.images));
-        onProgress?.(`attack: gradients and clean predictions of model ${m + 1}/${models.length}`);
+        const ps = await probsOfMany(g, probe.images);
+        g.forEach((m, i) => {
+          grads[m] = gs[i]!;
+          clean[m] = ps[i]!;
+        });
+        done += g.length;
+        onProgress?.(`attack: gradients and clean predictions of ${done}/${models.length} models`);
       }
       return { grads, clean };
     },
     /** Per-sample ratio p'/p of target t on adversarial images (NaN where p = 0). */
     async ratios(t: number, adv: Float32Array, base: Float64Array) {
-      const after = await probsOn(t, adv);
-      return Float64Array.from(after.p, (v, x) => (base[x]! > 0 ? v / base[x]! : NaN));
+      return ratio((await probsOfMany([t], adv))[0]!, base);
+    },
+    /** {@link ratios} of every target of `ts` on the same adversarial images, in shared passes. */
+    async ratiosOfMany(ts: number[], adv: Float32Array, clean: readonly CleanPredictions[]) {
+      const after = await probsOfMany(ts, adv);
+      return ts.map((t, i) => ratio(after[i]!, clean[t]!.p));
     },
   };
 }

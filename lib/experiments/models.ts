@@ -13,12 +13,19 @@ import type { AttacksFile, EnsemblesFile } from "../analysis/mod.ts";
 import {
   ensembleInputGradients,
   inputGradients,
+  populationInputGradients,
+  populationLogits,
   predictLogits,
   type SalienceScalar,
 } from "../salience/mod.ts";
 import { readRun, readSweep, RUN_FILES, verifiedRuns } from "../store/mod.ts";
 import { listCheckpoints, loadCheckpointModel } from "../train/mod.ts";
-import { type AttackModel, attackStudy, type AttackStudyOptions } from "./attack.ts";
+import {
+  type AttackModel,
+  attackStudy,
+  type AttackStudyOptions,
+  type ModelsTogether,
+} from "./attack.ts";
 import { type EnsembleMember, ensembleStudy, type EnsembleStudyOptions } from "./ensemble.ts";
 
 /** A trained model and who it is. */
@@ -148,6 +155,17 @@ export async function runModelExperiments(
   const clip = clipRangeOf(data.mean, data.std);
   let attacks: AttacksFile | null = null, ensembles: EnsemblesFile | null = null;
   if (options.attack !== false) {
+    // The models of one family and width answer in one stacked pass (lib/salience).
+    const together: ModelsTogether = {
+      logits: (ms, images) =>
+        populationLogits(ms.map((i) => models[i]!.model), images, { batchSize: bs }),
+      probabilityGradients: (ms, images, labels) =>
+        populationInputGradients(ms.map((i) => models[i]!.model), { images, labels }, {
+          scalar: "true-class-probability",
+          layout: "hwc",
+          batchSize: bs,
+        }),
+    };
     const r = await attackStudy(models.map((m) => attackModelOf(m, { batchSize: bs })), {
       images: probe.images,
       labels: probe.labels,
@@ -158,6 +176,7 @@ export async function runModelExperiments(
       batchSize: bs,
       source: options.source,
       onProgress: options.onProgress,
+      together,
       ...(options.attack ?? {}),
     });
     attacks = r.file;
@@ -165,15 +184,28 @@ export async function runModelExperiments(
   if (options.ensembles !== false) {
     const scalar = options.scalar ?? "true-class-logit";
     const members: EnsembleMember[] = [];
-    for (const m of models) {
-      members.push({
-        family: m.family,
-        k: m.k,
-        seed: m.seed,
-        logits: await predictLogits(m.model, probe.images, { batchSize: bs }),
-        gradient: await inputGradients(m.model, probe, { scalar, batchSize: bs }),
+    // Each family and width's models in one stacked pass (lib/salience), members in input order.
+    const groups = new Map<string, number[]>();
+    models.forEach((m, i) => {
+      const key = `${m.family}/${m.k}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    for (const g of groups.values()) {
+      const ms = g.map((i) => models[i]!.model);
+      const logits = await populationLogits(ms, probe.images, { batchSize: bs });
+      const gradients = await populationInputGradients(ms, probe, { scalar, batchSize: bs });
+      g.forEach((i, j) => {
+        const m = models[i]!;
+        members[i] = {
+          family: m.family,
+          k: m.k,
+          seed: m.seed,
+          logits: logits[j]!,
+          gradient: gradients[j]!,
+        };
       });
-      options.onProgress?.(`ensembles: outputs of ${m.family} k=${m.k} seed ${m.seed}`);
+      const m = models[g[0]!]!;
+      options.onProgress?.(`ensembles: outputs of ${m.family} k=${m.k} (${g.length} models)`);
     }
     const linear = scalar === "true-class-logit" || scalar === "predicted-class-logit";
     const r = await ensembleStudy(members, { labels: probe.labels, classes, dim }, {

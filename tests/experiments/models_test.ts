@@ -3,10 +3,13 @@ import { createModel } from "../../lib/models/mod.ts";
 import { initTf } from "../../lib/tf/mod.ts";
 import {
   attackModelOf,
+  attackStudy,
   clipRangeOf,
+  ensembleStudy,
   runModelExperiments,
   trueClassProbability,
 } from "../../lib/experiments/mod.ts";
+import { inputGradients, predictLogits } from "../../lib/salience/mod.ts";
 import { normalSampler, seededUniform } from "../../lib/stats/mod.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../analysis/_synthetic.ts";
 
@@ -70,4 +73,42 @@ Deno.test("runModelExperiments() runs both studies on tfjs models without leakin
     "ensembles-move-to-mean",
     "ensemble-loss-falls",
   ]);
+});
+
+Deno.test("runModelExperiments() queries each width's models in shared passes and gets what one model at a time gives", async () => {
+  const opts = { resamples: 50 };
+  const r = await runModelExperiments(models, data, { attack: opts, ensembles: opts });
+  // The same studies with every query made one model at a time.
+  const clip = clipRangeOf(data.mean, data.std);
+  const alone = await attackStudy(
+    models.map((m) => attackModelOf(m)),
+    { images, labels, dim: D, classes, clip },
+    opts,
+  );
+  const members = [];
+  for (const m of models) {
+    members.push({
+      family: m.family,
+      k: m.k,
+      seed: m.seed,
+      logits: await predictLogits(m.model, images),
+      gradient: await inputGradients(m.model, probe),
+    });
+  }
+  const ens = await ensembleStudy(members, { labels, classes, dim: D }, opts);
+  const close = (a: unknown, b: unknown, path: string): void => {
+    if (typeof b === "number") {
+      assertAlmostEquals(a as number, b, 1e-5 * (1 + Math.abs(b)), path);
+    } else if (Array.isArray(b)) {
+      assertEquals((a as unknown[]).length, b.length, path);
+      b.forEach((v, i) => close((a as unknown[])[i], v, `${path}[${i}]`));
+    } else if (b !== null && typeof b === "object") {
+      for (const [k, v] of Object.entries(b)) {
+        if (k !== "generatedAt") close((a as Record<string, unknown>)[k], v, `${path}.${k}`);
+      }
+    } else assertEquals(a, b, path);
+  };
+  close(r.attacks!.matrices, alone.file.matrices, "matrices");
+  close(r.attacks!.strategies, alone.file.strategies, "strategies");
+  close(r.ensembles!.curves, ens.file.curves, "curves");
 });
