@@ -150,20 +150,6 @@ const SHAPE: Shape = {
   backend: oneOf(["auto", "webgpu", "cpu"]),
 };
 
-/**
- * The known key nearest to `key` when it is close enough to be a typo (edit distance at most
- * 2, or a third of the key's length), else `null`.
- *
- * @example
- * ```ts
- * import { nearestKey } from "./config.ts";
- * if (nearestKey("widhts", ["widths", "seeds"]) !== "widths") throw new Error("no suggestion");
- * ```
- */
-export function nearestKey(key: string, known: readonly string[]): string | null {
-  return nearestName(key, known);
-}
-
 function show(v: unknown): string {
   // JSON writes ±Infinity and NaN (e.g. a parsed 1e999) as null; show them as they are.
   const s = JSON.stringify(
@@ -182,7 +168,7 @@ function walk(value: unknown, shape: Shape, path: string, source: string, partia
   const known = Object.keys(shape).filter((k) => k !== "__nullable");
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
-      const near = nearestKey(key, known);
+      const near = nearestName(key, known);
       const full = path ? `${path}.${key}` : key;
       throw new TypeError(
         `unknown key '${full}' in ${source}; ` +

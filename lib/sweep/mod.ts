@@ -38,7 +38,6 @@ export {
   datasetOptions,
   loadConfigFile,
   MAX_POPULATION,
-  nearestKey,
   resolveConfigFile,
   SWEEP_DATASETS,
   validateConfig,

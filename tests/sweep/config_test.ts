@@ -8,11 +8,11 @@ import {
 import {
   datasetOptions,
   loadConfigFile,
-  nearestKey,
   resolveConfigFile,
   validateConfig,
 } from "../../lib/sweep/config.ts";
 import { PRESET_NAMES, presetConfig, PRESETS } from "../../lib/sweep/presets.ts";
+import { nearestName } from "../../lib/names/mod.ts";
 
 Deno.test("validateConfig() accepts every preset", () => {
   for (const name of PRESET_NAMES) {
@@ -126,11 +126,11 @@ Deno.test("loadConfigFile() reports unparsable JSON as a SyntaxError naming the 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("nearestKey() suggests close keys only", () => {
-  assertEquals(nearestKey("seed", ["seeds", "widths"]), "seeds");
-  assertEquals(nearestKey("Widths", ["seeds", "widths"]), "widths");
-  assertEquals(nearestKey("backendz", ["backend"]), "backend");
-  assertEquals(nearestKey("xyz", ["seeds", "widths"]), null);
+Deno.test("nearestName() suggests close config keys only", () => {
+  assertEquals(nearestName("seed", ["seeds", "widths"]), "seeds");
+  assertEquals(nearestName("Widths", ["seeds", "widths"]), "widths");
+  assertEquals(nearestName("backendz", ["backend"]), "backend");
+  assertEquals(nearestName("xyz", ["seeds", "widths"]), null);
 });
 
 Deno.test("datasetOptions() maps null limits to the whole split", () => {
