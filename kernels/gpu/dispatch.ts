@@ -146,17 +146,17 @@ export class BufferSet {
   }
 
   /**
-   * A bind group for `pipeline`'s group 0 with the buffers in binding order; a null entry
-   * skips a binding the entry point does not use.
+   * A bind group for `pipeline`'s group 0 with the buffers (or texture views) in binding
+   * order; a null entry skips a binding the entry point does not use.
    */
   bind(
     label: string,
     pipeline: GPUComputePipeline,
-    buffers: Array<GPUBuffer | null>,
+    resources: Array<GPUBuffer | GPUTextureView | null>,
   ): GPUBindGroup {
     const entries: GPUBindGroupEntry[] = [];
-    buffers.forEach((buffer, binding) => {
-      if (buffer) entries.push({ binding, resource: { buffer } });
+    resources.forEach((r, binding) => {
+      if (r) entries.push({ binding, resource: r instanceof GPUBuffer ? { buffer: r } : r });
     });
     return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
   }

@@ -41,7 +41,7 @@ export interface Program {
   constants?: Record<string, number>;
   /** The u32 fields of the uniform at binding 0, in the order the shader's struct declares them. */
   params: readonly string[];
-  /** The storage buffers at bindings 1, 2, …, by name, in binding order. */
+  /** The storage buffers (or textures) at bindings 1, 2, …, by name, in binding order. */
   bindings: readonly string[];
 }
 
@@ -50,8 +50,8 @@ export interface Dispatch {
   program: Program;
   /** A value for every name in `program.params`. */
   params: Record<string, number>;
-  /** A buffer for every name in `program.bindings`. */
-  bindings: Record<string, GPUBuffer>;
+  /** A buffer (or a texture's view) for every name in `program.bindings`. */
+  bindings: Record<string, GPUBuffer | GPUTextureView>;
   /** Workgroups to run: laid out on a 2-D grid within the device limit (`gridX` is set). */
   workgroups: number;
   /** The most loop iterations one invocation runs (asserted under the loop cap). */
@@ -122,7 +122,7 @@ export async function runPrograms(
     assertLoopBound(d.program.label, d.loopBound);
     const pipeline = programPipeline(gpu, device, d.program);
     const grid = grid2d(device, d.workgroups);
-    const entries: Array<GPUBuffer | null> = [buffers.uniform(
+    const entries: Array<GPUBuffer | GPUTextureView | null> = [buffers.uniform(
       `${d.program.label} params`,
       paramWords(d, grid.x),
     )];

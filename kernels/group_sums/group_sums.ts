@@ -17,6 +17,7 @@ import {
   chunkSamples,
   gramStage,
   gramStageBytes,
+  gramStageMaxBytes,
   ROW_NON_FINITE,
   ROW_ZERO,
   sampleGramsReference,
@@ -207,7 +208,7 @@ async function groupSumsOnDevice(
     pairSums: new Float64Array(s * np),
   };
   const perSample = Math.max(gramStageBytes(m, cols4), sets * m * 4, np * 4);
-  const step = chunkSamples(shape, perSample, gpu.maxBindingBytes);
+  const step = chunkSamples(shape, perSample, gramStageMaxBytes(gpu));
   for (let x0 = 0; x0 < s; x0 += step) {
     const x1 = Math.min(s, x0 + step), n = x1 - x0;
     const input = chunkInput(grads, shape, cols4, x0, x1);

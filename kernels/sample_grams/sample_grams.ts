@@ -7,7 +7,7 @@
  */
 import { type BufferSet, packSamples, runUnit } from "../gpu/dispatch.ts";
 import type { Gpu } from "../gpu/gpu.ts";
-import { LOOP_CAP } from "../gpu/gpu.ts";
+import { deviceLimit, LOOP_CAP } from "../gpu/gpu.ts";
 import type { Dispatch, Program } from "../gpu/program.ts";
 import { runPrograms } from "../gpu/program.ts";
 import { checkCount } from "../gpu/checks.ts";
@@ -21,38 +21,29 @@ import ROW_SCALES_WGSL from "./row_scales.wgsl" with { type: "text" };
 import SAMPLE_GRAMS_WGSL from "./sample_grams.wgsl" with { type: "text" };
 
 /**
- * Lanes per workgroup of the row-scale program (a power of two: it is also TREE_WG). 16 beat 64
- * on lavapipe (fewer barriers per row).
+ * Lanes per workgroup of the row-scale program (a power of two: it is also TREE_WG): one SIMD
+ * row of lavapipe's 256-bit vectors, so the tree reduction's barriers stay within one.
  */
-export const ROW_SCALE_WG = 16;
-/** Lanes per workgroup of the Gram program (lavapipe's SIMD width on AVX2). */
+export const ROW_SCALE_WG = 8;
+/** Lanes per workgroup of the Gram program (lavapipe's SIMD width on AVX2): samples of one tile pair. */
 export const GRAM_WG = 8;
-
-/** One Gram tiling: RA A models per lane (A tile WG·RA), RB shared B models per block. */
-export interface GramTiling {
-  ra: number;
-  rb: number;
-}
+/** log2 of the input texture's width in texels: 4,096 texels, 64 KiB per texture row. */
+export const TEX_SHIFT = 12;
+/** The input texture's width in texels (vec4). */
+export const TEX_WIDTH = 2 ** TEX_SHIFT;
 
 /**
- * The tiling for `models` models: larger tiles feed more chains per lane-varying load but waste
- * work on padding when M is small (measured on lavapipe at M = 64: 8×16 gives 4.7 GFLOP/s, 4×16 4.1, 2×8 3.6).
+ * The Gram tile for `models` models: T models per A and B tile, so each fetched vec4 feeds T
+ * multiply-adds. Larger tiles waste work on padding when M is small (measured on lavapipe,
+ * D = 784: see the README's benchmark section).
  */
-export function gramTiling(models: number): GramTiling {
-  if (models >= 128) return { ra: 8, rb: 16 };
-  if (models > 16) return { ra: 4, rb: 16 };
-  return { ra: 2, rb: 8 };
-}
-
-/** Models padded to whole A tiles and B blocks of `t`. */
-export function paddedModels(models: number, t: GramTiling): number {
-  const unit = Math.max(GRAM_WG * t.ra, t.rb);
-  return Math.ceil(models / unit) * unit;
+export function gramTile(models: number): number {
+  return models <= 4 ? 4 : 8;
 }
 
 /** Loop iterations of one row-scale invocation for rows of `cols4` vec4. */
 export function rowScaleLoopBound(cols4: number): number {
-  return 2 * (Math.ceil(cols4 / ROW_SCALE_WG) + 1) + 2 * (Math.log2(ROW_SCALE_WG) + 1);
+  return Math.ceil(cols4 / ROW_SCALE_WG) + 1 + Math.log2(ROW_SCALE_WG) + 1;
 }
 
 /** Loop iterations of one Gram invocation over `kn` vec4 columns. */
@@ -71,68 +62,75 @@ export function columnChunks(cols4: number, most = GRAM_COLUMNS): Array<[number,
 }
 
 /**
- * The unrolled body of the Gram program for `ra` × `rb` chains: row bases and scales, the loads
- * of one step, the multiply-adds and the stores. The one place the shader's source varies.
+ * The unrolled body of the Gram program for `t` × `t` chains: row offsets and scales, the
+ * fetches of one step, the multiply-adds and the stores. The one place the shader's source
+ * varies.
  */
 export function gramKernelBody(
-  ra: number,
-  rb: number,
-): { RA: number; RB: number; DECLARE: string; LOAD: string; FMA: string; STORE: string } {
-  const as = Array.from({ length: ra }, (_, i) => i);
-  const bs = Array.from({ length: rb }, (_, j) => j);
-  const chains = as.flatMap((r) => bs.map((j) => [r, j] as const));
-  const aRow = (r: number) => (r === 0 ? "i0" : `i0 + ${r}u * WG`);
-  const bRow = (j: number) => (j === 0 ? "j0" : `j0 + ${j}u`);
+  t: number,
+): { T: number; DECLARE: string; LOAD: string; FMA: string; STORE: string } {
+  const rs = Array.from({ length: t }, (_, i) => i);
+  const chains = rs.flatMap((r) => rs.map((j) => [r, j] as const));
+  const row = (side: "a" | "b", r: number) => {
+    const first = side === "a" ? "i0" : "j0";
+    return [
+      `  let ${side}r${r} = (min(${first} + ${r}u, last) * n + x);`,
+      `  let ${side}s${r} = scales[${side}r${r}];`,
+      `  let ${side}t${r} = ${side}r${r} * cols4 + params.k0;`,
+    ];
+  };
   return {
-    RA: ra,
-    RB: rb,
-    DECLARE: chains.map(([r, j]) => `  var c${r}_${j} = 0.0;`).join("\n"),
-    LOAD: [
-      ...as.map((r) => `    let x${r} = scaled[o + ${aRow(r)}];`),
-      ...bs.map((j) => `    let y${j} = scaled[o + ${bRow(j)}];`),
+    T: t,
+    DECLARE: [
+      ...rs.flatMap((r) => row("a", r)),
+      ...rs.flatMap((r) => row("b", r)),
+      ...chains.map(([r, j]) => `  var c${r}_${j} = 0.0;`),
     ].join("\n"),
-    FMA: chains.map(([r, j]) => `    c${r}_${j} += dot(x${r}, y${j});`).join("\n"),
-    STORE: chains.map(([r, j]) => `  store(x, ${aRow(r)}, ${bRow(j)}, c${r}_${j});`).join("\n"),
+    LOAD: [
+      ...rs.map((r) => `    let a${r} = texel(at${r} + k) * as${r};`),
+      ...rs.map((j) => `    let b${j} = texel(bt${j} + k) * bs${j};`),
+    ].join("\n"),
+    FMA: chains.map(([r, j]) => `    c${r}_${j} += dot(a${r}, b${j});`).join("\n"),
+    STORE: chains.map(([r, j]) =>
+      `  store(x, i0 + ${r}u, j0 + ${j}u, select(0.0, c${r}_${j}, as${r} > 0.0 && bs${j} > 0.0));`
+    ).join("\n"),
   };
 }
 
-/** The row-scale program: flags and scaled, model-interleaved rows. */
+/** The row-scale program: each row's scale and status. */
 export const ROW_SCALES: Program = {
   label: "row scales",
   shader: { file: "sample_grams/row_scales.wgsl", text: ROW_SCALES_WGSL },
-  constants: { WG: ROW_SCALE_WG, TREE_WG: ROW_SCALE_WG },
-  params: ["rows", "samples", "cols4", "mpad", "gridX"],
-  bindings: ["grads", "scaled", "status"],
+  constants: { WG: ROW_SCALE_WG, TREE_WG: ROW_SCALE_WG, TEX_SHIFT },
+  params: ["rows", "cols4", "gridX"],
+  bindings: ["grads", "scales", "status"],
 };
 
-/** The per-sample Gram program for tiling `t`. */
-export function sampleGramsProgram(t: GramTiling): Program {
+/** The per-sample Gram program for tiles of `t` models. */
+export function sampleGramsProgram(t: number): Program {
   return {
-    label: `sample grams ${t.ra}x${t.rb}`,
+    label: `sample grams ${t}x${t}`,
     shader: { file: "sample_grams/sample_grams.wgsl", text: SAMPLE_GRAMS_WGSL },
-    source: gramKernelBody(t.ra, t.rb),
-    constants: { WG: GRAM_WG },
-    params: ["models", "mpad", "cols4", "samples", "tilePairs", "k0", "kn", "gridX"],
-    bindings: ["scaled", "tiles", "grams"],
+    source: gramKernelBody(t),
+    constants: { WG: GRAM_WG, TEX_SHIFT },
+    params: ["models", "cols4", "samples", "tilePairs", "k0", "kn", "gridX"],
+    bindings: ["grads", "scales", "tiles", "grams"],
   };
 }
 
-/** Tile pairs (A tile, B block) of tiling `t` that touch the upper triangle of an M×M Gram. */
-export function tilePairs(models: number, t: GramTiling = gramTiling(models)): Uint32Array {
+/** Tile pairs (A tile ≤ B tile) of `t`-model tiles: those that touch the upper triangle. */
+export function tilePairs(models: number, t: number = gramTile(models)): Uint32Array {
   const out: number[] = [];
-  const aTile = GRAM_WG * t.ra;
-  const nA = Math.ceil(models / aTile), nB = Math.ceil(models / t.rb);
-  for (let a = 0; a < nA; a++) {
-    for (let b = 0; b < nB; b++) {
-      if (a * aTile <= b * t.rb + t.rb - 1) out.push((a << 16) | b);
-    }
+  const tiles = Math.ceil(models / t);
+  for (let a = 0; a < tiles; a++) {
+    for (let b = a; b < tiles; b++) out.push((a << 16) | b);
   }
   return Uint32Array.from(out);
 }
 
 /** The longest row the row-scale pass takes under the loop cap (about 2.1 M values). */
 export function maxDim(): number {
-  let cols4 = Math.floor((LOOP_CAP - 2 * (Math.log2(ROW_SCALE_WG) + 2)) / 2) * ROW_SCALE_WG;
+  let cols4 = (LOOP_CAP - Math.log2(ROW_SCALE_WG) - 2) * ROW_SCALE_WG;
   while (rowScaleLoopBound(cols4) > LOOP_CAP) cols4 -= ROW_SCALE_WG;
   return cols4 * 4;
 }
@@ -244,8 +242,8 @@ export interface GramStage {
 }
 
 /**
- * Uploads one chunk `[M][n][cols4·4]` and plans its row-scale and Gram dispatches (the Gram
- * split over column ranges of at most {@linkcode GRAM_COLUMNS} vec4).
+ * Uploads one chunk `[M][n][cols4·4]` as a texture and plans its row-scale and Gram dispatches
+ * (the Gram split over column ranges of at most {@linkcode GRAM_COLUMNS} vec4).
  */
 export async function gramStage(
   gpu: Gpu,
@@ -255,38 +253,47 @@ export async function gramStage(
   shape: { models: number; samples: number; cols4: number },
 ): Promise<GramStage> {
   const { models: m, samples: n, cols4 } = shape;
-  const tiling = gramTiling(m);
-  const mpad = paddedModels(m, tiling);
-  const tiles = tilePairs(m, tiling);
-  const gramProgram = sampleGramsProgram(tiling);
-  const data = await gpu.uploadShared(device, "sample grams input", input);
-  const scaled = buffers.storage("scaled rows", n * cols4 * mpad * 16);
+  const tile = gramTile(m);
+  const tiles = tilePairs(m, tile);
+  const gramProgram = sampleGramsProgram(tile);
+  const texture = await gpu.uploadTexture(device, "sample grams input", input, TEX_WIDTH);
+  const grads = texture.createView({ label: "sample grams input" });
+  const scales = buffers.storage("row scales", m * n * 4);
   const status = buffers.storage("row status", m * n * 4, true);
   const grams = buffers.storage("sample grams", n * m * m * 4, true);
   const tileBuffer = buffers.storage("tile pairs", tiles);
   const dispatches: Dispatch[] = [
     {
       program: ROW_SCALES,
-      params: { rows: m * n, samples: n, cols4, mpad },
-      bindings: { grads: data, scaled, status },
+      params: { rows: m * n, cols4 },
+      bindings: { grads, scales, status },
       workgroups: m * n,
       loopBound: rowScaleLoopBound(cols4),
     },
     ...columnChunks(cols4).map(([k0, kn]): Dispatch => ({
       program: gramProgram,
-      params: { models: m, mpad, cols4, samples: n, tilePairs: tiles.length, k0, kn },
-      bindings: { scaled, tiles: tileBuffer, grams },
-      workgroups: n * tiles.length,
+      params: { models: m, cols4, samples: n, tilePairs: tiles.length, k0, kn },
+      bindings: { grads, scales, tiles: tileBuffer, grams },
+      workgroups: Math.ceil((n * tiles.length) / GRAM_WG),
       loopBound: gramLoopBound(kn),
     })),
   ];
   return { dispatches, grams, status };
 }
 
-/** Per-sample bytes of the Gram stage's largest binding (input rows, scaled rows, Grams). */
+/** Per-sample bytes of the Gram stage's largest binding (input texels, Grams). */
 export function gramStageBytes(models: number, cols4: number): number {
-  const mpad = paddedModels(models, gramTiling(models));
-  return Math.max(mpad * cols4 * 16, models * models * 4);
+  return Math.max(models * cols4 * 16, models * models * 4);
+}
+
+/**
+ * The most bytes one chunk's bindings may take on `gpu`: its storage-binding limit, and the
+ * input texture's capacity ({@linkcode TEX_WIDTH} texels × `maxTextureDimension2D` rows).
+ */
+export function gramStageMaxBytes(gpu: Gpu): number {
+  const device = gpu.device;
+  const rows = device ? deviceLimit(device, "maxTextureDimension2D") : 8192;
+  return Math.min(gpu.maxBindingBytes, TEX_WIDTH * 16 * rows);
 }
 
 async function sampleGramsOnDevice(
@@ -298,7 +305,7 @@ async function sampleGramsOnDevice(
   const { models: m, samples: s } = shape;
   const raw = new Float32Array(s * m * m);
   const status = new Uint8Array(m * s);
-  const step = chunkSamples(shape, gramStageBytes(m, cols4), gpu.maxBindingBytes);
+  const step = chunkSamples(shape, gramStageBytes(m, cols4), gramStageMaxBytes(gpu));
   for (let x0 = 0; x0 < s; x0 += step) {
     const x1 = Math.min(s, x0 + step), n = x1 - x0;
     const input = chunkInput(grads, shape, cols4, x0, x1);

@@ -1,41 +1,46 @@
 // Per-sample Gram matrices of scaled gradient rows: for every sample x of a batch and every
 // pair of models (i, j), G_x[i][j] = Σ_d (g_i(x)_d · s_i)(g_j(x)_d · s_j), with s_i = 1/max|g_i|
-// applied by row_scales.wgsl. The unit-vector Gram follows as G[i][j] / √(G[i][i] G[j][j]).
+// from row_scales.wgsl, applied to each loaded vec4 before it is multiplied (so no square of a
+// 1e-20 gradient underflows f32). The unit-vector Gram follows as G[i][j] / √(G[i][i] G[j][j]).
 //
-// Tiling (for software adapters, where a storage load whose address differs between lanes is
-// gathered lane by lane and costs dozens of multiply-adds, while a load every lane shares is
-// one): one workgroup per (sample, tile pair). A tile pair is an A tile of WG·RA models and a
-// B block of RB models; lane l owns the A models tileA·WG·RA + l + r·WG (r < RA), so at each
-// step the lanes' loads of one r are WG consecutive vec4 (the scaled rows are stored models
-// interleaved), and every lane reads the same RB vec4 of B. Each step feeds RA·RB independent
-// dot-product chains from RA lane-varying loads and RB uniform ones. Only tile pairs that touch
-// the upper triangle (i ≤ j) run; both G[i][j] and G[j][i] are written. Padding models read
-// zeros and are never stored, so the loop has no bounds test. TypeScript writes RA, RB and the
-// unrolled body (DECLARE, LOAD, FMA, STORE: one line per chain, load or store) from one
-// function; WG is a pipeline constant.
+// Why a texture: on software adapters (lavapipe here) every storage-buffer load, uniform or not,
+// costs 30–40 ns per invocation and vec4 (a per-lane loop), a texel fetch about 4 ns, and a
+// multiply-add a fraction of a nanosecond. So the rows are read as rgba32float texels and each
+// fetched vec4 feeds T multiply-adds from registers.
+//
+// Tiling: one invocation per (tile pair, sample), samples fastest (the lanes of a workgroup
+// share a tile pair). A tile pair is an A tile and a B tile of T models each (A ≤ B, so only
+// tile pairs that touch the upper triangle run); each step fetches the T rows of A and the T of
+// B at one vec4 column and feeds T·T independent dot-product chains. Rows past the last model
+// are clamped to it (in bounds) and never stored. A row left out (scale 0) may hold NaN or ±Inf,
+// which a zero scale does not cancel, so its chains store 0. TypeScript writes T and the unrolled body
+// (DECLARE, LOAD, FMA, STORE: one line per chain, load or store) from one function; WG and
+// TEX_SHIFT are pipeline constants.
+//
+// Texture layout (gradients, model-major): texel t = (i·samples + x)·cols4 + k of model i,
+// sample x, vec4 column k sits at (t mod 2^TEX_SHIFT, t >> TEX_SHIFT).
 //
 // Long rows: one dispatch covers the columns k0 … k0 + kn − 1 and adds its partial sums to
 // `grams` (zero-initialised), so a row longer than the loop cap is split into several dispatches
-// of one pass. Each (i ≤ j) entry has exactly one owner (the lane holding i in the tile pair of
-// i's A tile and j's B block), which adds to G[i][j] and G[j][i]; no two invocations of a
-// dispatch touch one entry.
+// of one pass. Each (i ≤ j) entry has exactly one owner (the chain of i's A tile and j's B tile,
+// i ≤ j inside a diagonal tile), which adds to G[i][j] and G[j][i].
 //
 // Loop bound per invocation: kn + 1 (the dispatcher asserts it under the cap).
 //
 // Bindings:
-//   0 params    uniform: models, mpad (models padded to whole tiles), cols4 (vec4 columns of a
-//               whole row), samples (in this dispatch), tilePairs, k0, kn, gridX.
-//   1 scaled    storage read: samples × cols4 × mpad vec4<f32> (see row_scales.wgsl).
-//   2 tiles     storage read: one u32 per tile pair, (tileA << 16) | blockB.
-//   3 grams     storage read_write: samples × models × models f32, sample-major.
+//   0 params    uniform: models, cols4 (vec4 columns of a whole row), samples (in this
+//               dispatch), tilePairs, k0, kn, gridX.
+//   1 grads     texture_2d<f32>: the gradients (see the layout above).
+//   2 scales    storage read: one f32 per row (model-major), 0 for rows left out.
+//   3 tiles     storage read: one u32 per tile pair, (tileA << 16) | tileB.
+//   4 grams     storage read_write: samples × models × models f32, sample-major.
 
 override WG: u32 = 8u;
-const RA: u32 = {{RA}}u;
-const RB: u32 = {{RB}}u;
+override TEX_SHIFT: u32 = 12u;
+const T: u32 = {{T}}u;
 
 struct Params {
   models: u32,
-  mpad: u32,
   cols4: u32,
   samples: u32,
   tilePairs: u32,
@@ -45,9 +50,15 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> scaled: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> tiles: array<u32>;
-@group(0) @binding(3) var<storage, read_write> grams: array<f32>;
+@group(0) @binding(1) var grads: texture_2d<f32>;
+@group(0) @binding(2) var<storage, read> scales: array<f32>;
+@group(0) @binding(3) var<storage, read> tiles: array<u32>;
+@group(0) @binding(4) var<storage, read_write> grams: array<f32>;
+
+fn texel(t: u32) -> vec4f {
+  let mask = (1u << TEX_SHIFT) - 1u;
+  return textureLoad(grads, vec2u(t & mask, t >> TEX_SHIFT), 0);
+}
 
 fn store(x: u32, i: u32, j: u32, v: f32) {
   if (i <= j && j < params.models) {
@@ -61,21 +72,21 @@ fn store(x: u32, i: u32, j: u32, v: f32) {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
-  let w = flatWorkgroup(wid, params.gridX);
+  let w = flatWorkgroup(wid, params.gridX) * WG + lane;
   if (w >= params.tilePairs * params.samples) {
     return;
   }
-  let x = w / params.tilePairs;
-  let packed = tiles[w % params.tilePairs];
-  let i0 = (packed >> 16u) * WG * RA + lane;
-  let j0 = (packed & 0xffffu) * RB;
-  let mpad = params.mpad;
-  var o = (x * params.cols4 + params.k0) * mpad;
+  let x = w % params.samples;
+  let packed = tiles[w / params.samples];
+  let i0 = (packed >> 16u) * T;
+  let j0 = (packed & 0xffffu) * T;
+  let last = params.models - 1u;
+  let n = params.samples;
+  let cols4 = params.cols4;
 {{DECLARE}}
   for (var k = 0u; k < params.kn; k++) {
 {{LOAD}}
 {{FMA}}
-    o += mpad;
   }
 {{STORE}}
 }

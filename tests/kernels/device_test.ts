@@ -214,7 +214,7 @@ Deno.test("every kernel's per-invocation loop bound stays under LOOP_CAP at D = 
 });
 
 Deno.test("WGSL sources take workgroup sizes as pipeline constants (no hand-kept copies)", async () => {
-  for (const program of [ROW_SCALES, sampleGramsProgram({ ra: 2, rb: 8 })]) {
+  for (const program of [ROW_SCALES, sampleGramsProgram(8)]) {
     const text = programSource(program);
     if (!/override WG: u32/.test(text) || program.constants?.WG === undefined) {
       throw new Error(`${program.label}: WG is not a pipeline constant`);
