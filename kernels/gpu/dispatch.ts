@@ -93,13 +93,59 @@ export function grid2d(device: GPUDevice, count: number): { x: number; y: number
   return { x: Math.ceil(count / y), y };
 }
 
+/** log2 of the width in texels of every flat texture the kernels use (`texelAt` in `prelude.wgsl`). */
+export const TEX_SHIFT = 12;
+/** The width in texels of every flat texture: 4,096 (64 KiB per row of rgba32float). */
+export const TEX_WIDTH = 2 ** TEX_SHIFT;
+
 /** Uploads of at least this many bytes use `queue.writeBuffer` (see {@linkcode BufferSet.storage}). */
 export const WRITE_BUFFER_FROM = 4 * 2 ** 20;
 
-/** Creates buffers for one unit of work and destroys them all at the end. */
+/** Creates buffers (and textures) for one unit of work and destroys them all at the end. */
 export class BufferSet {
-  #buffers: GPUBuffer[] = [];
+  #buffers: Array<GPUBuffer | GPUTexture> = [];
   constructor(readonly device: GPUDevice) {}
+
+  /**
+   * A 2-D texture of one-channel 32-bit texels (`r32float` or `r32uint`) `width` wide holding
+   * `texels` values row after row (as `texel(t)` in `prelude.wgsl` addresses them), written by
+   * a kernel as a storage texture (`data` absent) or filled from `data`. Software adapters fetch
+   * texels far faster than they load storage buffers (see `Gpu.uploadTexture`).
+   *
+   * @throws {RangeError} when the texels need more rows than `maxTextureDimension2D`.
+   */
+  flatTexture(
+    label: string,
+    format: "r32float" | "r32uint",
+    width: number,
+    contents: number | Uint32Array | Float32Array,
+  ): GPUTextureView {
+    const texels = typeof contents === "number" ? contents : contents.length;
+    const rows = Math.max(1, Math.ceil(texels / width));
+    const max = deviceLimit(this.device, "maxTextureDimension2D");
+    if (rows > max) {
+      throw new RangeError(
+        `${label}: ${texels} texels need ${rows} rows of ${width}; expected at most ${max} (a dispatcher bug: chunk the input).`,
+      );
+    }
+    const texture = this.device.createTexture({
+      label,
+      size: [width, rows],
+      format,
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+        GPUTextureUsage.COPY_DST,
+    });
+    this.#buffers.push(texture);
+    if (typeof contents !== "number") {
+      const padded = new (contents.constructor as Uint32ArrayConstructor)(rows * width);
+      padded.set(contents);
+      this.device.queue.writeTexture({ texture }, padded, { bytesPerRow: width * 4 }, [
+        width,
+        rows,
+      ]);
+    }
+    return texture.createView({ label });
+  }
 
   /**
    * A storage buffer holding `data` (or `bytes` zeroed bytes), readable by copy. Data above
@@ -189,7 +235,7 @@ export class BufferSet {
     });
   }
 
-  /** Destroys every buffer this set created. */
+  /** Destroys every buffer and texture this set created. */
   destroy(): void {
     for (const b of this.#buffers) b.destroy();
     this.#buffers = [];

@@ -21,6 +21,8 @@ export {
   loadShader,
   packSamples,
   runUnit,
+  TEX_SHIFT,
+  TEX_WIDTH,
 } from "./dispatch.ts";
 export { checkCount } from "./checks.ts";
 export {

@@ -51,3 +51,12 @@ fn treeMax(lane: u32, v: f32) -> f32 {
   workgroupBarrier();
   return total;
 }
+
+// Flat texel addressing: element t of a flat array stored in a 2-D texture 2^TEX_SHIFT texels
+// wide sits at (t mod 2^TEX_SHIFT, t >> TEX_SHIFT). Software adapters fetch texels far faster
+// than they load storage buffers, so large inputs the kernels re-read are textures.
+override TEX_SHIFT: u32 = 12u;
+
+fn texelAt(t: u32) -> vec2u {
+  return vec2u(t & ((1u << TEX_SHIFT) - 1u), t >> TEX_SHIFT);
+}

@@ -10,8 +10,8 @@
 //
 // Bindings:
 //   0 params  uniform: models, samples (in this dispatch), blocks, gridX.
-//   1 cosines storage read: samples × models × models f32 (cosines.wgsl's output).
-//   2 inv     storage read: samples × models f32, > 0 for a live row (inv_norms.wgsl).
+//   1 cosines texture: samples × models × models f32 (cosines.wgsl's output, a flat texture).
+//   2 inv     texture: samples × models f32, > 0 for a live row (inv_norms.wgsl, a flat texture).
 //   3 ranges  storage read: per block its first sample and one past its last (u32 pairs).
 //   4 sums    storage read_write: blocks × models × models f32.
 //   5 counts  storage read_write: blocks × models × models u32.
@@ -26,8 +26,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> cosines: array<f32>;
-@group(0) @binding(2) var<storage, read> inv: array<f32>;
+@group(0) @binding(1) var cosines: texture_2d<f32>;
+@group(0) @binding(2) var inv: texture_2d<f32>;
 @group(0) @binding(3) var<storage, read> ranges: array<u32>;
 @group(0) @binding(4) var<storage, read_write> sums: array<f32>;
 @group(0) @binding(5) var<storage, read_write> counts: array<u32>;
@@ -47,8 +47,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   var s = 0.0;
   var c = 0u;
   for (var x = ranges[2u * b]; x < ranges[2u * b + 1u]; x++) {
-    s += cosines[x * mm + ij];
-    if (inv[x * m + i] > 0.0 && inv[x * m + j] > 0.0) {
+    s += textureLoad(cosines, texelAt(x * mm + ij), 0).x;
+    if (textureLoad(inv, texelAt(x * m + i), 0).x > 0.0 && textureLoad(inv, texelAt(x * m + j), 0).x > 0.0) {
       c++;
     }
   }

@@ -9,8 +9,9 @@
 // Bindings:
 //   0 params   uniform: models, samples (in this dispatch), gridX.
 //   1 raw      storage read: samples × models × models f32 (sample_grams.wgsl's output).
-//   2 inv      storage read: samples × models f32 (inv_norms.wgsl's output).
-//   3 cosines  storage read_write: samples × models × models f32.
+//   2 inv      texture: samples × models f32 (inv_norms.wgsl's output, a flat texture).
+//   3 cosines  write-only storage texture: samples × models × models f32, as a flat r32float texture (prelude's texelAt; texel fetches are
+//              far cheaper than storage loads on software adapters).
 
 override WG: u32 = 64u;
 
@@ -22,8 +23,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> raw: array<f32>;
-@group(0) @binding(2) var<storage, read> inv: array<f32>;
-@group(0) @binding(3) var<storage, read_write> cosines: array<f32>;
+@group(0) @binding(2) var inv: texture_2d<f32>;
+@group(0) @binding(3) var cosines: texture_storage_2d<r32float, write>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
@@ -36,12 +37,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   let x = e / mm;
   let i = (e % mm) / m;
   let j = e % m;
-  let a = inv[x * m + i];
-  let b = inv[x * m + j];
+  let a = textureLoad(inv, texelAt(x * m + i), 0).x;
+  let b = textureLoad(inv, texelAt(x * m + j), 0).x;
   // a · b first: the product is symmetric, so cos[x][i][j] and cos[x][j][i] are the same f32.
   var c = clamp(raw[e] * (a * b), -1.0, 1.0);
   if (i == j && a > 0.0) {
     c = 1.0;
   }
-  cosines[e] = c;
+  textureStore(cosines, texelAt(e), vec4f(c, 0.0, 0.0, 0.0));
 }

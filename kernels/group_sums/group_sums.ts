@@ -6,7 +6,7 @@
  * back: per batch `[blocks][M][M]` sums and counts, `[G][n][M]` row sums, `[n][pairs]` pair
  * sums and the `[M][n]` row flags, never the `[n][M][M]` Grams.
  */
-import { runUnit } from "../gpu/dispatch.ts";
+import { runUnit, TEX_SHIFT, TEX_WIDTH } from "../gpu/dispatch.ts";
 import { type Gpu, LOOP_CAP } from "../gpu/gpu.ts";
 import type { Dispatch, Program } from "../gpu/program.ts";
 import { runPrograms } from "../gpu/program.ts";
@@ -46,7 +46,7 @@ const program = (
 ): Program => ({
   label: file.replace(".wgsl", "").replace("_", " "),
   shader: { file: `group_sums/${file}`, text },
-  constants: { WG: REDUCE_WG },
+  constants: { WG: REDUCE_WG, TEX_SHIFT },
   params: [...params, "gridX"],
   bindings,
 });
@@ -207,7 +207,9 @@ async function groupSumsOnDevice(
     rowSums: new Float64Array(g * s * m),
     pairSums: new Float64Array(s * np),
   };
-  const perSample = Math.max(gramStageBytes(m, cols4), sets * m * 4, np * 4);
+  // The cosines' texture holds M² one-channel texels per sample: 16 bytes each, counted as the
+  // input texture's rgba32float ones against the texture's capacity.
+  const perSample = Math.max(gramStageBytes(m, cols4), mm * 16, sets * m * 4, np * 4);
   const step = chunkSamples(shape, perSample, gramStageMaxBytes(gpu));
   for (let x0 = 0; x0 < s; x0 += step) {
     const x1 = Math.min(s, x0 + step), n = x1 - x0;
@@ -220,12 +222,17 @@ async function groupSumsOnDevice(
     }
     const part = await runUnit(gpu, "group sums", async (device, buffers) => {
       const stage = await gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
-      const inv = buffers.storage("inverse norms", n * m * 4);
-      const cosines = buffers.storage("cosines", n * mm * 4);
+      const inv = buffers.flatTexture("inverse norms", "r32float", TEX_WIDTH, n * m);
+      const cosines = buffers.flatTexture("cosines", "r32float", TEX_WIDTH, n * mm);
       const sums = buffers.storage("block sums", nb * mm * 4, true);
       const counts = buffers.storage("block counts", nb * mm * 4, true);
       const starts = buffers.storage("set starts", plan.starts);
-      const members = buffers.storage("set members", plan.members.length ? plan.members : 4);
+      const members = buffers.flatTexture(
+        "set members",
+        "r32uint",
+        TEX_WIDTH,
+        plan.members.length ? plan.members : Uint32Array.of(0),
+      );
       const rows = buffers.storage("set sums", Math.max(1, sets * n * m) * 4, true);
       const pairs = buffers.storage("set pairs", Math.max(1, n * np) * 4, true);
       const dispatches: Dispatch[] = [

@@ -10,7 +10,8 @@
 //   0 params  uniform: models, samples (in this dispatch), gridX.
 //   1 raw     storage read: samples × models × models f32 (sample_grams.wgsl's output).
 //   2 status  storage read: one u32 per row, model-major [models][samples] (0 = live).
-//   3 inv     storage read_write: samples × models f32.
+//   3 inv     write-only storage texture: samples × models f32, as a flat r32float texture (prelude's texelAt; texel fetches are
+//             far cheaper than storage loads on software adapters).
 
 override WG: u32 = 64u;
 
@@ -23,7 +24,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> raw: array<f32>;
 @group(0) @binding(2) var<storage, read> status: array<u32>;
-@group(0) @binding(3) var<storage, read_write> inv: array<f32>;
+@group(0) @binding(3) var inv: texture_storage_2d<r32float, write>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
@@ -39,5 +40,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   if (status[i * params.samples + x] == 0u && d > 0.0) {
     v = 1.0 / sqrt(d);
   }
-  inv[e] = v;
+  textureStore(inv, texelAt(e), vec4f(v, 0.0, 0.0, 0.0));
 }

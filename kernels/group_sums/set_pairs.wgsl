@@ -12,7 +12,7 @@
 //   0 params   uniform: models, samples (in this dispatch), pairs, gridX.
 //   1 sums     storage read: sets × samples × models f32 (set_sums.wgsl's output).
 //   2 starts   storage read: sets + 1 u32.
-//   3 members  storage read: u32 model indices.
+//   3 members  r32uint texture: u32 model indices (a flat texture, as set_sums.wgsl reads it).
 //   4 pairList storage read: per pair the sets a and b (u32 pairs).
 //   5 out      storage read_write: samples × pairs f32.
 
@@ -28,7 +28,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> sums: array<f32>;
 @group(0) @binding(2) var<storage, read> starts: array<u32>;
-@group(0) @binding(3) var<storage, read> members: array<u32>;
+@group(0) @binding(3) var members: texture_2d<u32>;
 @group(0) @binding(4) var<storage, read> pairList: array<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
@@ -44,7 +44,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   let base = (pairList[2u * p + 1u] * params.samples + x) * params.models;
   var acc = 0.0;
   for (var k = starts[a]; k < starts[a + 1u]; k++) {
-    acc += sums[base + members[k]];
+    acc += sums[base + textureLoad(members, texelAt(k), 0).x];
   }
   out[x * params.pairs + p] = acc;
 }

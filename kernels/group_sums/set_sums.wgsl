@@ -16,9 +16,9 @@
 //
 // Bindings:
 //   0 params   uniform: models, samples (in this dispatch), s0, s1, gridX.
-//   1 cosines  storage read: samples × models × models f32 (cosines.wgsl's output).
+//   1 cosines  texture: samples × models × models f32 (cosines.wgsl's output, a flat texture).
 //   2 starts   storage read: sets + 1 u32.
-//   3 members  storage read: u32 model indices.
+//   3 members  r32uint texture: u32 model indices (a flat texture: fetched in the inner loop).
 //   4 sums     storage read_write: sets × samples × models f32.
 
 override WG: u32 = 64u;
@@ -32,9 +32,9 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> cosines: array<f32>;
+@group(0) @binding(1) var cosines: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> starts: array<u32>;
-@group(0) @binding(3) var<storage, read> members: array<u32>;
+@group(0) @binding(3) var members: texture_2d<u32>;
 @group(0) @binding(4) var<storage, read_write> sums: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -50,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   for (var s = params.s0; s < params.s1; s++) {
     var acc = 0.0;
     for (var k = starts[s]; k < starts[s + 1u]; k++) {
-      acc += cosines[base + members[k] * m];
+      acc += textureLoad(cosines, texelAt(base + textureLoad(members, texelAt(k), 0).x * m), 0).x;
     }
     sums[s * per + e] = acc;
   }

@@ -24,8 +24,6 @@ export {
   sampleGrams,
   type SampleGramsOptions,
   sampleGramsProgram,
-  TEX_SHIFT,
-  TEX_WIDTH,
   tilePairs,
 } from "./sample_grams.ts";
 export {

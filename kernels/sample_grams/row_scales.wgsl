@@ -22,7 +22,6 @@
 //   3 status  storage read_write: one u32 per row.
 
 override WG: u32 = 8u;
-override TEX_SHIFT: u32 = 12u;
 
 struct Params {
   rows: u32,
@@ -42,12 +41,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
     return;
   }
   let base = row * params.cols4;
-  let mask = (1u << TEX_SHIFT) - 1u;
   var big = 0.0;
   var bad = 0.0;
   for (var k = lane; k < params.cols4; k += WG) {
-    let t = base + k;
-    let v = textureLoad(grads, vec2u(t & mask, t >> TEX_SHIFT), 0);
+    let v = textureLoad(grads, texelAt(base + k), 0);
     let a = abs(v);
     big = max(big, max(max(a.x, a.y), max(a.z, a.w)));
     if (nonFinite(v.x) || nonFinite(v.y) || nonFinite(v.z) || nonFinite(v.w)) {

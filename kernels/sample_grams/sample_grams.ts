@@ -5,7 +5,7 @@
  * `sample_grams.wgsl` (register-tiled Grams of the scaled rows) — then only the M×M Grams and
  * the row flags are read back and finished into cosines (shared with the f64 reference).
  */
-import { type BufferSet, packSamples, runUnit } from "../gpu/dispatch.ts";
+import { type BufferSet, packSamples, runUnit, TEX_SHIFT, TEX_WIDTH } from "../gpu/dispatch.ts";
 import type { Gpu } from "../gpu/gpu.ts";
 import { deviceLimit, LOOP_CAP } from "../gpu/gpu.ts";
 import type { Dispatch, Program } from "../gpu/program.ts";
@@ -27,10 +27,6 @@ import SAMPLE_GRAMS_WGSL from "./sample_grams.wgsl" with { type: "text" };
 export const ROW_SCALE_WG = 8;
 /** Lanes per workgroup of the Gram program (lavapipe's SIMD width on AVX2): samples of one tile pair. */
 export const GRAM_WG = 8;
-/** log2 of the input texture's width in texels: 4,096 texels, 64 KiB per texture row. */
-export const TEX_SHIFT = 12;
-/** The input texture's width in texels (vec4). */
-export const TEX_WIDTH = 2 ** TEX_SHIFT;
 
 /**
  * The Gram tile for `models` models: T models per A and B tile, so each fetched vec4 feeds T

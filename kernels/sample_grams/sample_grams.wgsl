@@ -36,7 +36,6 @@
 //   4 grams     storage read_write: samples × models × models f32, sample-major.
 
 override WG: u32 = 8u;
-override TEX_SHIFT: u32 = 12u;
 const T: u32 = {{T}}u;
 
 struct Params {
@@ -56,8 +55,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> grams: array<f32>;
 
 fn texel(t: u32) -> vec4f {
-  let mask = (1u << TEX_SHIFT) - 1u;
-  return textureLoad(grads, vec2u(t & mask, t >> TEX_SHIFT), 0);
+  return textureLoad(grads, texelAt(t), 0);
 }
 
 fn store(x: u32, i: u32, j: u32, v: f32) {
