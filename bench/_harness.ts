@@ -12,6 +12,11 @@ export interface BenchContext {
   quick: boolean;
   /** Multiplies the work of each measurement (`--scale=<x>`, default 1): raise it on a GPU. */
   scale: number;
+  /**
+   * Only the cases whose sizes are listed (`--only=M=16,256`, `--only=D=784`: name=values;
+   * repeat the flag for several names); a benchmark ignores names it does not have.
+   */
+  only?: Record<string, number[]>;
   /** Prints one progress line (to stderr, so stdout keeps only the results). */
   log(line: string): void;
 }

@@ -197,7 +197,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     "load",
   ];
   try {
-    const cases = ctx.quick ? [[16, 784]] : MODEL_COUNTS.flatMap((m) => DIMS.map((d) => [m, d]));
+    const keep = (name: string, v: number) => !ctx.only?.[name] || ctx.only[name]!.includes(v);
+    const cases = (ctx.quick ? [[16, 784]] : MODEL_COUNTS.flatMap((m) => DIMS.map((d) => [m, d])))
+      .filter(([m, d]) => keep("M", m!) && keep("D", d!));
     for (const [m, d] of cases as Array<[number, number]>) {
       const samples = ctx.quick ? 32 : Math.max(1000, Math.round(SAMPLES * ctx.scale));
       const b = Math.min(batchSize(m, d), samples);

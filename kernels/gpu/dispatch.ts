@@ -107,8 +107,8 @@ export class BufferSet {
   constructor(readonly device: GPUDevice) {}
 
   /**
-   * A 2-D texture of one-channel 32-bit texels (`r32float` or `r32uint`) `width` wide holding
-   * `texels` values row after row (as `texel(t)` in `prelude.wgsl` addresses them), written by
+   * A 2-D texture of 32-bit texels (`r32float`, `r32uint`, or `rgba32float`: four floats per
+   * texel) `width` wide holding `texels` texels row after row (as `texel(t)` in `prelude.wgsl` addresses them), written by
    * a kernel as a storage texture (`data` absent) or filled from `data`. Software adapters fetch
    * texels far faster than they load storage buffers (see `Gpu.uploadTexture`).
    *
@@ -116,11 +116,12 @@ export class BufferSet {
    */
   flatTexture(
     label: string,
-    format: "r32float" | "r32uint",
+    format: "r32float" | "r32uint" | "rgba32float",
     width: number,
     contents: number | Uint32Array | Float32Array,
   ): GPUTextureView {
-    const texels = typeof contents === "number" ? contents : contents.length;
+    const channels = format === "rgba32float" ? 4 : 1;
+    const texels = typeof contents === "number" ? contents : Math.ceil(contents.length / channels);
     const rows = Math.max(1, Math.ceil(texels / width));
     const max = deviceLimit(this.device, "maxTextureDimension2D");
     if (rows > max) {
@@ -137,9 +138,9 @@ export class BufferSet {
     });
     this.#buffers.push(texture);
     if (typeof contents !== "number") {
-      const padded = new (contents.constructor as Uint32ArrayConstructor)(rows * width);
+      const padded = new (contents.constructor as Uint32ArrayConstructor)(rows * width * channels);
       padded.set(contents);
-      this.device.queue.writeTexture({ texture }, padded, { bytesPerRow: width * 4 }, [
+      this.device.queue.writeTexture({ texture }, padded, { bytesPerRow: width * 4 * channels }, [
         width,
         rows,
       ]);

@@ -112,8 +112,16 @@ export const GROUP_SUM_PROGRAMS: readonly Program[] = [
 const workgroups = (items: number) => Math.ceil(items / REDUCE_WG);
 
 /**
- * The plan's sets cut into consecutive ranges [s0, s1) whose walk — one step per set and one
- * per member — stays under the loop cap: one `set_sums` dispatch each, with its loop bound. A
+ * Loop iterations of `set_sums` per set besides one per member: the set's own step and entering
+ * its member loop.
+ */
+export const SET_STEP = 2;
+/** Loop iterations of a four-column loop (one per column, and one for entering it). */
+const PACKED_LOOP = 5;
+
+/**
+ * The plan's sets cut into consecutive ranges [s0, s1) whose walk — {@linkcode SET_STEP} steps
+ * per set and one per member — stays under the loop cap: one `set_sums` dispatch each, with its loop bound. A
  * set alone over the cap still gets its own range (the dispatcher's assertion then refuses it).
  */
 export function setRanges(plan: SetPlan, cap = LOOP_CAP): Array<[number, number, number]> {
@@ -121,7 +129,7 @@ export function setRanges(plan: SetPlan, cap = LOOP_CAP): Array<[number, number,
   const sets = plan.starts.length - 1;
   let s0 = 0, bound = 0;
   for (let s = 0; s < sets; s++) {
-    const step = 1 + plan.starts[s + 1]! - plan.starts[s]!;
+    const step = SET_STEP + plan.starts[s + 1]! - plan.starts[s]!;
     if (s > s0 && bound + step > cap) {
       out.push([s0, s, bound]);
       s0 = s;
@@ -189,7 +197,7 @@ async function groupSumsOnDevice(
   reference: () => GroupSums,
 ): Promise<GroupSums> {
   const { models: m, samples: s } = shape;
-  const mm = m * m, cols4 = Math.ceil(shape.dim / 4);
+  const mm = m * m, cols4 = Math.ceil(shape.dim / 4), m4 = Math.ceil(m / 4);
   const sets = plan.starts.length - 1, np = plan.pairs.length / 2, g = plan.rowSets;
   const setLoop = largestSet(plan);
   const { blocks } = blockRanges(blockOf);
@@ -207,9 +215,8 @@ async function groupSumsOnDevice(
     rowSums: new Float64Array(g * s * m),
     pairSums: new Float64Array(s * np),
   };
-  // The cosines' texture holds M² one-channel texels per sample: 16 bytes each, counted as the
-  // input texture's rgba32float ones against the texture's capacity.
-  const perSample = Math.max(gramStageBytes(m, cols4), mm * 16, sets * m * 4, np * 4);
+  // The packed cosines take M·⌈M/4⌉ rgba32float texels per sample.
+  const perSample = Math.max(gramStageBytes(m, cols4), m * m4 * 16, sets * m * 4, np * 4);
   const step = chunkSamples(shape, perSample, gramStageMaxBytes(gpu));
   for (let x0 = 0; x0 < s; x0 += step) {
     const x1 = Math.min(s, x0 + step), n = x1 - x0;
@@ -222,8 +229,8 @@ async function groupSumsOnDevice(
     }
     const part = await runUnit(gpu, "group sums", async (device, buffers) => {
       const stage = await gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
-      const inv = buffers.flatTexture("inverse norms", "r32float", TEX_WIDTH, n * m);
-      const cosines = buffers.flatTexture("cosines", "r32float", TEX_WIDTH, n * mm);
+      const inv = buffers.flatTexture("inverse norms", "rgba32float", TEX_WIDTH, n * m4);
+      const cosines = buffers.flatTexture("cosines", "rgba32float", TEX_WIDTH, n * m * m4);
       const sums = buffers.storage("block sums", nb * mm * 4, true);
       const counts = buffers.storage("block counts", nb * mm * 4, true);
       const starts = buffers.storage("set starts", plan.starts);
@@ -241,15 +248,15 @@ async function groupSumsOnDevice(
           program: INV_NORMS,
           params: { models: m, samples: n },
           bindings: { raw: stage.grams, status: stage.status, inv },
-          workgroups: workgroups(n * m),
-          loopBound: 0,
+          workgroups: workgroups(n * m4),
+          loopBound: PACKED_LOOP,
         },
         {
           program: COSINES,
           params: { models: m, samples: n },
           bindings: { raw: stage.grams, inv, cosines },
-          workgroups: workgroups(n * mm),
-          loopBound: 0,
+          workgroups: workgroups(n * m * m4),
+          loopBound: PACKED_LOOP,
         },
         {
           program: BLOCK_SUMS,
@@ -261,14 +268,14 @@ async function groupSumsOnDevice(
             sums,
             counts,
           },
-          workgroups: workgroups(nb * mm),
-          loopBound: longest,
+          workgroups: workgroups(nb * m * m4),
+          loopBound: longest + 1,
         },
         ...setRanges(plan).map(([s0, s1, bound]): Dispatch => ({
           program: SET_SUMS,
           params: { models: m, samples: n, s0, s1 },
           bindings: { cosines, starts, members, sums: rows },
-          workgroups: workgroups(n * m),
+          workgroups: workgroups(n * m4),
           loopBound: bound,
         })),
         {

@@ -12,6 +12,7 @@ export {
   INV_NORMS,
   REDUCE_WG,
   SET_PAIRS,
+  SET_STEP,
   SET_SUMS,
   setRanges,
 } from "./group_sums.ts";

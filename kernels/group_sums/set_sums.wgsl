@@ -4,19 +4,20 @@
 // leave-one-out t (the row of f's own group), the cosine of f to another group's mean, and,
 // summed once more over a set (set_pairs.wgsl), every group and half-group norm.
 //
-// One invocation per (x, f) walks the sets s0 … s1 − 1 of its dispatch (a software adapter
-// pays per workgroup, so one workgroup per set would cost more than the sums). The Grams are
-// symmetric, so it reads column f of the members' rows, cos[x][j][f]: consecutive lanes
-// (consecutive f) read consecutive addresses.
+// One invocation per (x, models 4q … 4q + 3) walks the sets s0 … s1 − 1 of its dispatch (a
+// software adapter pays per workgroup, so one workgroup per set would cost more than the sums).
+// The Grams are symmetric, so it fetches the packed texel of columns 4q … 4q + 3 of each
+// member's row, cos[x][j][4q …]: one member index and one texel feed four sums.
 //
 // Sets are a CSR list: set s holds members[starts[s]] … members[starts[s + 1] − 1].
 //
 // Workgroup: WG invocations (a pipeline constant). Loop bound per invocation: (s1 − s0) plus
-// the members of those sets (the host splits the sets into dispatches under the cap).
+// the members of those sets, plus one per set for entering its member loop (the host splits the
+// sets into dispatches under the cap).
 //
 // Bindings:
 //   0 params   uniform: models, samples (in this dispatch), s0, s1, gridX.
-//   1 cosines  texture: samples × models × models f32 (cosines.wgsl's output, a flat texture).
+//   1 cosines  rgba32float texture: cosines.wgsl's packed output.
 //   2 starts   storage read: sets + 1 u32.
 //   3 members  r32uint texture: u32 model indices (a flat texture: fetched in the inner loop).
 //   4 sums     storage read_write: sets × samples × models f32.
@@ -40,18 +41,31 @@ struct Params {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
   let m = params.models;
+  let m4 = (m + 3u) / 4u;
   let per = params.samples * m;
   let e = flatWorkgroup(wid, params.gridX) * WG + lane;
-  if (e >= per) {
+  if (e >= params.samples * m4) {
     return;
   }
-  let x = e / m;
-  let base = x * m * m + e % m;
+  let x = e / m4;
+  let q = e % m4;
   for (var s = params.s0; s < params.s1; s++) {
-    var acc = 0.0;
+    var acc = vec4f(0.0);
     for (var k = starts[s]; k < starts[s + 1u]; k++) {
-      acc += textureLoad(cosines, texelAt(base + textureLoad(members, texelAt(k), 0).x * m), 0).x;
+      let j = textureLoad(members, texelAt(k), 0).x;
+      acc += textureLoad(cosines, texelAt((x * m + j) * m4 + q), 0);
     }
-    sums[s * per + e] = acc;
+    // The four models' stores, unrolled (no loop to count).
+    let o = s * per + x * m + q * 4u;
+    sums[o] = acc.x;
+    if (q * 4u + 1u < m) {
+      sums[o + 1u] = acc.y;
+    }
+    if (q * 4u + 2u < m) {
+      sums[o + 2u] = acc.z;
+    }
+    if (q * 4u + 3u < m) {
+      sums[o + 3u] = acc.w;
+    }
   }
 }

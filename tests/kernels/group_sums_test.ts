@@ -6,6 +6,7 @@ import {
   blockRanges,
   GROUP_SUM_PROGRAMS,
   largestSet,
+  SET_STEP,
   setRanges,
 } from "../../kernels/group_sums/mod.ts";
 import { programSource } from "../../kernels/gpu/mod.ts";
@@ -103,10 +104,17 @@ Deno.test("setPlan() and blockRanges() refuse bad members, pairs and decreasing 
     throw new Error(`${blocks} / ${ranges}`);
   }
   if (largestSet(setPlan(5, [[0], [1, 2, 3], []], 0, [])) !== 3) throw new Error("largest set");
-  // set_sums dispatches: one step per set and per member, each dispatch's walk under the cap.
+  // set_sums dispatches: SET_STEP steps per set and one per member, each walk under the cap.
   const plan = setPlan(6, [[0, 1, 2], [3, 4, 5], [0, 2, 4], [1, 2, 3, 4, 5]], 0, []);
-  assertEquals(setRanges(plan, 10), [[0, 2, 8], [2, 4, 10]]);
-  assertEquals(setRanges(plan), [[0, 4, 18]]);
+  const [a, b, c, d] = [3, 3, 3, 5].map((size) => SET_STEP + size) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  assertEquals(setRanges(plan, a + b + c), [[0, 3, a + b + c], [3, 4, d]]);
+  assertEquals(setRanges(plan, a + b), [[0, 2, a + b], [2, 3, c], [3, 4, d]]);
+  assertEquals(setRanges(plan), [[0, 4, a + b + c + d]]);
 });
 
 Deno.test("the group-sum programs take WG as a pipeline constant and get the prelude", () => {
