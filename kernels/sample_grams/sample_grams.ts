@@ -252,7 +252,7 @@ export async function gramStage(
   const tile = gramTile(m);
   const tiles = tilePairs(m, tile);
   const gramProgram = sampleGramsProgram(tile);
-  const texture = await gpu.uploadTexture(device, "sample grams input", input, TEX_WIDTH);
+  const texture = gpu.uploadTexture(device, "sample grams input", input, TEX_WIDTH);
   const grads = texture.createView({ label: "sample grams input" });
   const scales = buffers.storage("row scales", m * n * 4);
   const status = buffers.storage("row status", m * n * 4, true);

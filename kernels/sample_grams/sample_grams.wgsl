@@ -20,8 +20,8 @@
 // Texture layout (gradients, model-major): texel t = (i·samples + x)·cols4 + k of model i,
 // sample x, vec4 column k sits at (t mod 2^TEX_SHIFT, t >> TEX_SHIFT).
 //
-// Long rows: one dispatch covers the columns k0 … k0 + kn − 1 and adds its partial sums to
-// `grams` (zero-initialised), so a row longer than the loop cap is split into several dispatches
+// Long rows: one dispatch covers the columns k0 … k0 + kn − 1 and writes (k0 = 0) or adds (later
+// ranges) its partial sums to `grams`, so a row longer than the loop cap is split into several dispatches
 // of one pass. Each (i ≤ j) entry has exactly one owner (the chain of i's A tile and j's B tile,
 // i ≤ j inside a diagonal tile), which adds to G[i][j] and G[j][i].
 //
@@ -58,12 +58,18 @@ fn texel(t: u32) -> vec4f {
   return textureLoad(grads, texelAt(t), 0);
 }
 
+// The first column range writes, later ones add: a storage load costs as much as dozens of
+// multiply-adds here, so the common single-range case reads nothing back.
 fn store(x: u32, i: u32, j: u32, v: f32) {
   if (i <= j && j < params.models) {
     let mm = params.models;
-    grams[(x * mm + i) * mm + j] += v;
+    var w = v;
+    if (params.k0 > 0u) {
+      w += grams[(x * mm + i) * mm + j];
+    }
+    grams[(x * mm + i) * mm + j] = w;
     if (i != j) {
-      grams[(x * mm + j) * mm + i] += v;
+      grams[(x * mm + j) * mm + i] = w;
     }
   }
 }

@@ -357,3 +357,39 @@ gpuTest("Gpu.uploadShared() returns each call's data in one reused buffer", asyn
     gpu.destroy();
   }
 });
+
+gpuTest("Gpu.uploadTexture() holds each call's texels, a partial last row included", async () => {
+  const gpu = await requestGpu();
+  try {
+    const device = gpu.device!;
+    const width = 16;
+    const read = async (texture: GPUTexture, texels: number) => {
+      const rows = Math.ceil(texels / width);
+      const out = device.createBuffer({
+        size: rows * width * 16,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      const encoder = device.createCommandEncoder();
+      encoder.copyTextureToBuffer({ texture }, { buffer: out, bytesPerRow: width * 16 }, [
+        width,
+        rows,
+      ]);
+      device.queue.submit([encoder.finish()]);
+      await out.mapAsync(GPUMapMode.READ);
+      const copy = new Float32Array(out.getMappedRange().slice(0, texels * 16));
+      out.destroy();
+      return copy;
+    };
+    // 3 whole rows and 5 texels; then fewer; then more rows than the first texture holds.
+    for (const texels of [3 * width + 5, 7, 9 * width + 1]) {
+      const data = randomGrads(texels, 4 * texels);
+      const texture = gpu.uploadTexture(device, "probe", data, width);
+      if (maxDiff(await read(texture, texels), data) !== 0) {
+        throw new Error(`${texels} texels: the texture differs from the data`);
+      }
+    }
+    assertThrows(() => gpu.uploadTexture(device, "probe", new Float32Array(6), width), RangeError);
+  } finally {
+    gpu.destroy();
+  }
+});
