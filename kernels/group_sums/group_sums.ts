@@ -228,7 +228,7 @@ async function groupSumsOnDevice(
       longest = Math.max(longest, local.ranges[2 * b + 1]! - local.ranges[2 * b]!);
     }
     const part = await runUnit(gpu, "group sums", async (device, buffers) => {
-      const stage = await gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
+      const stage = gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
       const inv = buffers.flatTexture("inverse norms", "rgba32float", TEX_WIDTH, n * m4);
       const cosines = buffers.flatTexture("cosines", "rgba32float", TEX_WIDTH, n * m * m4);
       const sums = buffers.storage("block sums", nb * mm * 4, true);

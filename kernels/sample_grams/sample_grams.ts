@@ -241,13 +241,13 @@ export interface GramStage {
  * Uploads one chunk `[M][n][cols4·4]` as a texture and plans its row-scale and Gram dispatches
  * (the Gram split over column ranges of at most {@linkcode GRAM_COLUMNS} vec4).
  */
-export async function gramStage(
+export function gramStage(
   gpu: Gpu,
   device: GPUDevice,
   buffers: BufferSet,
   input: Float32Array,
   shape: { models: number; samples: number; cols4: number },
-): Promise<GramStage> {
+): GramStage {
   const { models: m, samples: n, cols4 } = shape;
   const tile = gramTile(m);
   const tiles = tilePairs(m, tile);
@@ -306,7 +306,7 @@ async function sampleGramsOnDevice(
     const x1 = Math.min(s, x0 + step), n = x1 - x0;
     const input = chunkInput(grads, shape, cols4, x0, x1);
     const part = await runUnit(gpu, "sample grams", async (device, buffers) => {
-      const stage = await gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
+      const stage = gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
       const [g, f] = await runPrograms(gpu, device, buffers, stage.dispatches, [
         [stage.grams, n * m * m * 4],
         [stage.status, m * n * 4],
