@@ -18,9 +18,9 @@
  * bootstrap block, and in one compute pass and one submit per chunk of samples runs
  *
  * 1. `sample_grams/row_scales.wgsl`: each row's largest magnitude (a scaled norm, so 1e-20
- *    gradients do not underflow), zero and NaN/±Inf rows flagged, the scaled rows written
- *    models-interleaved;
- * 2. `sample_grams/sample_grams.wgsl`: register-tiled Grams of the scaled rows for every sample
+ *    gradients do not underflow), zero and NaN/±Inf rows flagged;
+ * 2. `sample_grams/sample_grams.wgsl`: register-tiled Grams of the rows, each fetched vec4
+ *    multiplied by its row's scale first, for every sample
  *    (rows longer than one dispatch's loop cap summed over several column ranges);
  * 3. `group_sums/cosines.wgsl`: unit-vector cosines, rows left out zeroed;
  * 4. `group_sums/block_sums.wgsl`: per bootstrap block the M×M pair sums Σ_x cos and the
@@ -36,6 +36,10 @@
  * per sample. {@linkcode sampleGrams} runs steps 1–2 alone and returns the cosines (for callers
  * that want the Grams themselves). `areaPool` (P×P area pooling, on the CPU) prepares pooled
  * gradients.
+ *
+ * Large inputs the kernels re-read (the gradients, the cosines, the set members) are textures,
+ * not storage buffers: on software adapters a storage-buffer load costs 30–40 ns per invocation
+ * (lavapipe, measured, uniform address or not), a texel fetch about 4 ns.
  *
  * Kernels are {@linkcode Program} descriptors run by {@linkcode runPrograms} (`kernels/gpu/`):
  * pipelines cached by shader, source variant and `override` constants, one shared WGSL prelude.

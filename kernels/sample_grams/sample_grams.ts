@@ -2,7 +2,8 @@
  * Normalise and per-sample Grams on the device: for a batch `[models][samples][dim]` of
  * gradients, two programs in one compute pass and one submit per chunk of samples —
  * `row_scales.wgsl` (each row's largest magnitude, zero and NaN/Inf rows flagged) and
- * `sample_grams.wgsl` (register-tiled Grams of the scaled rows) — then only the M×M Grams and
+ * `sample_grams.wgsl` (register-tiled Grams of the scaled rows), both fetching the batch from
+ * one rgba32float texture — then only the M×M Grams and
  * the row flags are read back and finished into cosines (shared with the f64 reference).
  */
 import { type BufferSet, packSamples, runUnit, TEX_SHIFT, TEX_WIDTH } from "../gpu/dispatch.ts";
