@@ -3,7 +3,12 @@
 // iterations, so these wrappers split the reduction into chunks that stay under the cap and add
 // the partial results. Each wrapper calls the backend's own kernel on every chunk.
 import * as tf from "@tensorflow/tfjs-core";
-import { tiledConv2D, tiledConv2DBackpropFilter, tiledConv2DBackpropInput } from "./_tiled_conv.ts";
+import {
+  tiledConv2D,
+  tiledConv2DBackpropFilter,
+  tiledConv2DBackpropInput,
+  useTextureConvs,
+} from "./_tiled_conv.ts";
 import { windowMaxPoolGrad } from "./_pool_grad.ts";
 import { channelTile } from "./_tile.ts";
 import { registerGroupedKernels, unregisterGroupedKernels } from "./_grouped.ts";
@@ -88,13 +93,17 @@ export type BoundedMode = "tiled" | "chunked";
  * axes, Add/Sub/Multiply/RealDiv of an activation with a per-channel (or per-model) vector,
  * Tile of a per-channel vector, and MaxPoolGrad of non-overlapping windows — each several
  * times faster than tfjs's own on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
- * stay under `cap`. Replaces any earlier replacement. Returns the names of the kernels replaced.
+ * stay under `cap`. `textures` (default true): the tiled convolutions copy the operands they
+ * re-read into textures and fetch texels (3–5× faster on lavapipe than storage-buffer loads, the
+ * copy included); false keeps them on storage buffers. Replaces any earlier replacement. Returns
+ * the names of the kernels replaced.
  */
 export function installBoundedKernels(
   backendName: string,
-  options: { mode?: BoundedMode; cap?: number } = {},
+  options: { mode?: BoundedMode; cap?: number; textures?: boolean } = {},
 ): string[] {
   uninstallBoundedKernels(backendName);
+  useTextureConvs(options.textures ?? true);
   const mode = options.mode ?? "tiled";
   const replace = (name: string, make: (orig: KernelFunc) => KernelFunc) => {
     const orig = kernel(name, backendName);

@@ -5,7 +5,9 @@
  * run will use. On Mesa's software adapters every shader invocation stops after 65,535 loop
  * iterations, so tfjs's conv filter gradient is wrong once batch × H × W exceeds that. There (and
  * wherever tfjs's kernels fail the check) our own loop-bounded convolution kernels are
- * registered — register-tiled forward, input-gradient and filter-gradient convolutions, per-channel
+ * registered — register-tiled forward, input-gradient and filter-gradient convolutions (fed from
+ * textures where they can be, since software adapters fetch texels far faster than they load
+ * storage buffers; {@link textureConvDispatches} counts them), per-channel
  * reductions and broadcasts, faster than tfjs's on software adapters — and checked in turn; if nothing passes at the requested batch,
  * the largest passing batch is reported, and if none passes the CPU backend is used. The report
  * says which.
@@ -26,6 +28,7 @@ import { checkConformance, CONFORMANCE_TOLERANCE } from "./_conformance.ts";
 import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
 import { filterGradChunk, installBoundedKernels, uninstallBoundedKernels } from "./_bounded.ts";
 import { groupedConv2d, hasGroupedConv } from "./_grouped.ts";
+import { textureConvDispatches } from "./_tiled_conv.ts";
 import { isSoftwareAdapter, LOOP_CAP } from "../../kernels/gpu/mod.ts";
 
 export {
@@ -36,6 +39,7 @@ export {
   hasGroupedConv,
   installBoundedKernels,
   LOOP_CAP,
+  textureConvDispatches,
   uninstallBoundedKernels,
 };
 export type { ConformanceSizes, OpCheck };

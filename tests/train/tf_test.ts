@@ -8,6 +8,7 @@ import {
   initTf,
   installBoundedKernels,
   LOOP_CAP,
+  textureConvDispatches,
   uninstallBoundedKernels,
 } from "../../lib/tf/mod.ts";
 import { gpuTest } from "../_shared/gpu.ts";
@@ -141,13 +142,19 @@ gpuTest(
       await tf.setBackend("cpu");
       const ref = await Promise.all(run().map((t) => t.data()));
       await tf.setBackend("webgpu");
-      installBoundedKernels("webgpu");
-      const got = await Promise.all(run().map((t) => t.data()));
-      ref.forEach((r, j) => {
-        const e = relativeError(r, got[j]!);
-        // f32 sums in another order: relative error far below 1e-4 (seen: ≤ 2e-6).
-        ok(e < 1e-4, `case ${[b, h, ci, co, s, pad, k]} output ${j}: ${e}`);
-      });
+      for (const textures of [true, false]) {
+        installBoundedKernels("webgpu", { textures });
+        const before = textureConvDispatches();
+        const got = await Promise.all(run().map((t) => t.data()));
+        // Texture path: every case has some conv with its target channels a multiple of 4.
+        const vec = co % 4 === 0 || ci % 4 === 0;
+        ok(textures && vec ? textureConvDispatches() > before : textureConvDispatches() === before);
+        ref.forEach((r, j) => {
+          const e = relativeError(r, got[j]!);
+          // f32 sums in another order: relative error far below 1e-4 (seen: ≤ 2e-6).
+          ok(e < 1e-4, `case ${[b, h, ci, co, s, pad, k]} textures ${textures} output ${j}: ${e}`);
+        });
+      }
     }
     await tf.setBackend("cpu");
   },
@@ -286,13 +293,21 @@ gpuTest(
       await tf.setBackend("cpu");
       const ref = await Promise.all(run().map((t) => t.data()));
       await tf.setBackend("webgpu");
-      installBoundedKernels("webgpu");
-      ok(hasGroupedConv(), "grouped kernels registered on WebGPU");
-      const got = await Promise.all(run().map((t) => t.data()));
-      ref.forEach((r, j) => {
-        const e = relativeError(r, got[j]!);
-        ok(e < 1e-4, `case ${[S, b, h, ci, co, st, pad, k]} output ${j}: ${e}`);
-      });
+      for (const textures of [true, false]) {
+        installBoundedKernels("webgpu", { textures });
+        ok(hasGroupedConv(), "grouped kernels registered on WebGPU");
+        const before = textureConvDispatches();
+        const got = await Promise.all(run().map((t) => t.data()));
+        const vec = co % 4 === 0 || ci % 4 === 0;
+        ok(textures && vec ? textureConvDispatches() > before : textureConvDispatches() === before);
+        ref.forEach((r, j) => {
+          const e = relativeError(r, got[j]!);
+          ok(
+            e < 1e-4,
+            `case ${[S, b, h, ci, co, st, pad, k]} textures ${textures} output ${j}: ${e}`,
+          );
+        });
+      }
     }
     uninstallBoundedKernels("webgpu");
     ok(!hasGroupedConv(), "grouped kernels removed with the others");
@@ -362,6 +377,109 @@ gpuTest(
       await tf.setBackend("webgpu");
       installBoundedKernels("webgpu");
       assertEquals([...await run().data()], [...want], `${shape} × ${reps}`);
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
+
+/** Float64 NHWC convolution, its input gradient and filter gradient for the cotangent `dy`. */
+function convReference64(
+  x: Float32Array,
+  w: Float32Array,
+  dy: Float32Array,
+  g: { b: number; h: number; ci: number; co: number; k: number; s: number; pad: "same" | "valid" },
+) {
+  const info = tf.backend_util.computeConv2DInfo(
+    [g.b, g.h, g.h, g.ci],
+    [g.k, g.k, g.ci, g.co],
+    g.s,
+    1,
+    g.pad,
+  );
+  const { outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  const y = new Float64Array(g.b * oh * ow * g.co);
+  const dx = new Float64Array(x.length), dw = new Float64Array(w.length);
+  for (let n = 0; n < g.b; n++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const o = ((n * oh + oy) * ow + ox) * g.co;
+        for (let kh = 0; kh < g.k; kh++) {
+          const iy = oy * g.s - top + kh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kw = 0; kw < g.k; kw++) {
+            const ix = ox * g.s - left + kw;
+            if (ix < 0 || ix >= g.h) continue;
+            const xi = ((n * g.h + iy) * g.h + ix) * g.ci;
+            for (let c = 0; c < g.ci; c++) {
+              const wi = ((kh * g.k + kw) * g.ci + c) * g.co;
+              const xv = x[xi + c]!;
+              let acc = 0;
+              for (let q = 0; q < g.co; q++) {
+                y[o + q] = y[o + q]! + xv * w[wi + q]!;
+                acc += dy[o + q]! * w[wi + q]!;
+                dw[wi + q] = dw[wi + q]! + xv * dy[o + q]!;
+              }
+              dx[xi + c] = dx[xi + c]! + acc;
+            }
+          }
+        }
+      }
+    }
+  }
+  return { y, dx, dw, outShape: [g.b, oh, ow, g.co] };
+}
+
+gpuTest(
+  "installBoundedKernels() convolutions on textures and on storage buffers match a float64 reference at CNNSmall(8)'s shapes",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    await tf.setBackend("webgpu");
+    // [batch, side, in channels, out channels, stride, padding, kernel]: CNNSmall(8)'s layers at
+    // batch 64 (28×28×1 inputs), a strided one, and a filter gradient over 67,424 positions.
+    const cases = [
+      [64, 28, 1, 8, 1, "same", 3],
+      [64, 28, 8, 16, 1, "same", 3],
+      [64, 14, 16, 32, 1, "same", 3],
+      [64, 7, 32, 64, 1, "same", 3],
+      [5, 9, 12, 20, 2, "valid", 3],
+      [86, 28, 4, 4, 1, "same", 3],
+    ] as const;
+    for (const [b, h, ci, co, s, pad, k] of cases) {
+      const g = { b, h, ci, co, k, s, pad };
+      const wave = (n: number, f: number) =>
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.3));
+      const x = wave(b * h * h * ci, 0.7), w = wave(k * k * ci * co, 1.3);
+      const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], s, 1, pad);
+      const dy = wave(b * o.outHeight * o.outWidth * co, 0.11);
+      const ref = convReference64(x, w, dy, g);
+      for (const textures of [true, false]) {
+        installBoundedKernels("webgpu", { textures });
+        const before = textureConvDispatches();
+        const got = await Promise.all(
+          tf.tidy(() => {
+            const xt = tf.tensor4d(x, [b, h, h, ci]), wt = tf.tensor4d(w, [k, k, ci, co]);
+            const dyt = tf.tensor4d(dy, ref.outShape as [number, number, number, number]);
+            const [gx, gw] = tf.grads((a: tf.Tensor, c: tf.Tensor) =>
+              tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, s, pad), dyt))
+            )([xt, wt]);
+            return [tf.conv2d(xt, wt, s, pad), gx!, gw!];
+          }).map(async (t) => {
+            const v = await t.data();
+            t.dispose();
+            return v;
+          }),
+        );
+        // Two forwards and the filter gradient (co % 4 = 0); the input gradient where ci % 4 = 0.
+        const expected = textures ? 3 + (ci % 4 === 0 ? 1 : 0) : 0;
+        assertEquals(textureConvDispatches() - before, expected, `textures ${textures}`);
+        [ref.y, ref.dx, ref.dw].forEach((r, j) => {
+          const e = relativeError(r, got[j]!);
+          // f32 accumulation over ≤ 67,424 terms against float64 (seen: ≤ 1.2e-5, both paths).
+          ok(e < 5e-5, `case ${[b, h, ci, co, s, pad, k]} textures ${textures} output ${j}: ${e}`);
+        });
+      }
     }
     uninstallBoundedKernels("webgpu");
     await tf.setBackend("cpu");

@@ -1,0 +1,222 @@
+// Texture-fed variants of the tiled convolutions (_tiled_conv.ts), dispatched by hand into
+// tfjs-backend-webgpu's own command stream. On software adapters (lavapipe) a storage-buffer load
+// costs 30–40 ns per invocation while a texel fetch costs about 4 ns, so the operands the tiled
+// loops re-read (x or dy, and the filter or dy) are first copied into flat 2-D textures
+// (copyBufferToTexture from the tensor's GPUBuffer: element or vec4 t at (t mod 2^shift,
+// t >> shift), as kernels/gpu's texelAt; to be folded into one helper with it) and fetched with
+// textureLoad. Channels that are a multiple of 4 go into rgba32float texels (one fetch per 4
+// channels), others into r32float.
+//
+// Encoding follows the backend's own helpers: copies run outside a compute pass
+// (endComputePassEncoder, then the backend's commandEncoder), the dispatch goes into the
+// backend's compute pass, its tensors are marked as owned by the command queue (so a disposal
+// waits for the submit), and the pass is submitted after WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE
+// dispatches exactly as runWebGPUProgram does. Textures are pooled per size and slot: commands
+// of one queue run in order, so a later copy into the same texture waits for earlier readers.
+import * as tf from "@tensorflow/tfjs-core";
+import type { WebGpuBackend } from "./_webgpu_types.ts";
+
+/** The backend internals the raw dispatch uses (tfjs-backend-webgpu 4.22). */
+type Internals = {
+  device: GPUDevice;
+  commandEncoder: GPUCommandEncoder | null;
+  computePassEncoder: GPUComputePassEncoder | null;
+  dispatchCountInPass: number;
+  commandQueueOwnedIds: WeakSet<object>;
+  activeTimers?: unknown[] | null;
+  tensorMap: { get(id: object): { resource?: unknown; dtype: string } | undefined };
+  uploadToGPU(id: object): void;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+};
+
+/** How one operand is fed: texel format and the flat layout's row shift. */
+export interface TexOperand {
+  format: "rgba32float" | "r32float";
+  shift: number;
+}
+
+const BYTES = { rgba32float: 16, r32float: 4 } as const;
+
+/** Flat layout of `elements` floats in `format`: 2^shift texels per row (rows of ≥ 256 bytes). */
+export function texLayout(
+  elements: number,
+  format: TexOperand["format"],
+): TexOperand & { texels: number; rows: number } {
+  const per = format === "rgba32float" ? 4 : 1;
+  const texels = Math.ceil(elements / per);
+  const minShift = Math.log2(256 / BYTES[format]);
+  const shift = Math.max(minShift, Math.min(13, Math.ceil(Math.log2(Math.sqrt(texels)))));
+  return { format, shift, texels, rows: Math.ceil(texels / 2 ** shift) };
+}
+
+/** WGSL fetch function `name(t: i32) -> vec4<f32>` of flat texel t from texture `tex`. */
+export function fetchFn(name: string, tex: string, op: TexOperand): string {
+  const mask = 2 ** op.shift - 1;
+  return `fn ${name}(t : i32) -> vec4<f32> {
+  let u = u32(t);
+  return textureLoad(${tex}, vec2<u32>(u & ${mask}u, u >> ${op.shift}u), 0);
+}`;
+}
+
+/** Whether raw texture dispatch can run on this backend (its internals are as expected). */
+export function canDispatchRaw(backend: WebGpuBackend): boolean {
+  const b = backend as unknown as Partial<Internals>;
+  return b.device !== undefined && typeof b.ensureCommandEncoderReady === "function" &&
+    typeof b.endComputePassEncoder === "function" && typeof b.submitQueue === "function" &&
+    b.commandQueueOwnedIds !== undefined && !(b.activeTimers);
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+const textures = new WeakMap<GPUDevice, Map<string, GPUTexture>>();
+
+function pipelineFor(device: GPUDevice, key: string, code: string): GPUComputePipeline {
+  let cache = pipelines.get(device);
+  if (!cache) pipelines.set(device, cache = new Map());
+  let p = cache.get(key);
+  if (!p) {
+    const module = device.createShaderModule({ label: key, code });
+    p = device.createComputePipeline({
+      label: key,
+      layout: "auto",
+      compute: { module, entryPoint: "main_" },
+    });
+    cache.set(key, p);
+  }
+  return p;
+}
+
+function textureFor(device: GPUDevice, op: TexOperand, rows: number, slot: number): GPUTexture {
+  let pool = textures.get(device);
+  if (!pool) textures.set(device, pool = new Map());
+  const key = `${op.format}_${op.shift}_${rows}_${slot}`;
+  let t = pool.get(key);
+  if (!t) {
+    t = device.createTexture({
+      label: `salienceConvTexture_${key}`,
+      size: [2 ** op.shift, rows],
+      format: op.format,
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+    pool.set(key, t);
+  }
+  return t;
+}
+
+/** Whether `elements` floats in `format` fit one texture of the device. */
+export function fitsTexture(device: GPUDevice, elements: number, format: TexOperand["format"]) {
+  const l = texLayout(elements, format);
+  const max = device.limits.maxTextureDimension2D;
+  return 2 ** l.shift <= max && l.rows <= max;
+}
+
+/** One raw program: WGSL with entry point `main_`, binding 0 the output, then textures, then buffers. */
+export interface RawProgram {
+  key: string;
+  code: string;
+  outShape: number[];
+  dispatch: [number, number, number];
+  /** Texture operands in binding order (1, 2, …), each with its layout. */
+  textures: { tensor: tf.TensorInfo; op: TexOperand }[];
+  /** Storage-buffer operands after the textures. */
+  buffers: tf.TensorInfo[];
+}
+
+function bufferOf(b: Internals, t: tf.TensorInfo): GPUBuffer {
+  b.uploadToGPU(t.dataId);
+  const r = b.tensorMap.get(t.dataId)?.resource;
+  if (!(r instanceof GPUBuffer)) {
+    throw new TypeError(
+      `Tensor [${t.shape}] is not held in a GPUBuffer; a texture conv needs one.`,
+    );
+  }
+  return r;
+}
+
+function copyIn(b: Internals, t: tf.TensorInfo, op: TexOperand, slot: number): GPUTexture {
+  const elements = t.shape.reduce((a, c) => a * c, 1);
+  const l = texLayout(elements, op.format);
+  const tex = textureFor(b.device, op, l.rows, slot);
+  const src = bufferOf(b, t);
+  const width = 2 ** l.shift, bytesPerRow = width * BYTES[op.format];
+  const full = Math.floor(l.texels / width), rest = l.texels - full * width;
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  const enc = b.commandEncoder!;
+  if (full > 0) {
+    enc.copyBufferToTexture({ buffer: src, bytesPerRow }, { texture: tex }, [width, full]);
+  }
+  if (rest > 0) {
+    enc.copyBufferToTexture(
+      { buffer: src, offset: full * bytesPerRow, bytesPerRow },
+      { texture: tex, origin: [0, full] },
+      [rest, 1],
+    );
+  }
+  b.commandQueueOwnedIds.add(t.dataId);
+  return tex;
+}
+
+/**
+ * Encodes `p` into the backend's command stream: copies its texture operands, dispatches it in
+ * the backend's compute pass, and submits as runWebGPUProgram would. Returns the output tensor.
+ */
+export function dispatchRaw(backend: WebGpuBackend, p: RawProgram): tf.TensorInfo {
+  const b = backend as unknown as Internals;
+  const out = b.makeTensorInfo(p.outShape, "float32");
+  const outBuf = bufferOf(b, out);
+  const views = p.textures.map((o, i) => copyIn(b, o.tensor, o.op, i).createView());
+  const buffers = p.buffers.map((t) => bufferOf(b, t));
+  const pipeline = pipelineFor(b.device, p.key, p.code);
+  const bindGroup = b.device.createBindGroup({
+    label: p.key,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: outBuf } },
+      ...views.map((v, i) => ({ binding: 1 + i, resource: v })),
+      ...buffers.map((buf, i) => ({ binding: 1 + views.length + i, resource: { buffer: buf } })),
+    ],
+  });
+  for (const t of p.buffers) b.commandQueueOwnedIds.add(t.dataId);
+  b.commandQueueOwnedIds.add(out.dataId);
+  b.ensureCommandEncoderReady();
+  if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder!.beginComputePass();
+  b.computePassEncoder.setPipeline(pipeline);
+  b.computePassEncoder.setBindGroup(0, bindGroup);
+  b.computePassEncoder.dispatchWorkgroups(...p.dispatch);
+  b.dispatchCountInPass++;
+  if ((tf.env().get("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE") as number) <= b.dispatchCountInPass) {
+    b.endComputePassEncoder();
+    b.submitQueue();
+  }
+  return out;
+}
+
+/** The WGSL around a tiled body `fn main(index : i32)`: bindings and the entry point `main_`. */
+export function rawPrelude(
+  vecOut: boolean,
+  texNames: string[],
+  bufNames: string[],
+  wg: number,
+): string {
+  const lines = [
+    `@group(0) @binding(0) var<storage, read_write> result : array<${
+      vecOut ? "vec4<f32>" : "f32"
+    }>;`,
+    ...texNames.map((n, i) => `@group(0) @binding(${1 + i}) var ${n} : texture_2d<f32>;`),
+    ...bufNames.map((n, i) =>
+      `@group(0) @binding(${1 + texNames.length + i}) var<storage, read> ${n} : array<f32>;`
+    ),
+    `var<private> workgroupId : vec3<u32>;`,
+    `var<private> localIndex : u32;`,
+    `@compute @workgroup_size(${wg}) fn main_(@builtin(workgroup_id) wid : vec3<u32>,`,
+    `    @builtin(local_invocation_index) li : u32, @builtin(global_invocation_id) gid : vec3<u32>) {`,
+    `  workgroupId = wid;`,
+    `  localIndex = li;`,
+    `  main(i32(gid.x));`,
+    `}`,
+  ];
+  return lines.join("\n");
+}
