@@ -12,7 +12,8 @@ import type {
   PoolingFile,
   PoolingVariant,
 } from "../analysis/schema.ts";
-import { DataTable, Figure, intervalText, num } from "./components.tsx";
+import { columnFormat } from "./charts/mod.ts";
+import { DataTable, Figure, intervalText } from "./components.tsx";
 import { ClaimsSideBySide } from "./findings.tsx";
 import type { RouteContext } from "./router.ts";
 
@@ -47,6 +48,13 @@ export function PoolingSection(
   const { file } = props;
   const vs = file.variants;
   const groups = vs[0]?.groups ?? [];
+  // The p(k, k) rows in one notation (the claims' rows have theirs).
+  const pFormat = columnFormat(
+    vs.flatMap((v) =>
+      v.groups.flatMap((g) => [g.pWithin?.mean, g.pWithin?.ci?.lo, g.pWithin?.ci?.hi])
+    ),
+    4,
+  );
   return (
     <Figure
       title="Pooled 8×8 and unpooled, side by side"
@@ -70,7 +78,7 @@ export function PoolingSection(
             {vs.map((v) => {
               const p = v.groups[gi]?.pWithin;
               // deno-lint-ignore jsx-key -- rendered once on the server, never diffed
-              return <td>{p ? `${num(p.mean, 4)} ${intervalText(p.ci, 4)}` : "–"}</td>;
+              return <td>{p ? `${pFormat(p.mean)} ${intervalText(p.ci, pFormat)}` : "–"}</td>;
             })}
           </tr>
         ))}
@@ -156,6 +164,21 @@ export function MeanDirectionSection(
 ): JSX.Element | null {
   const rows = props.groups.filter((g) => g.includingModel);
   if (!props.note || rows.length === 0) return null;
+  // Every column is a cosine or a mean of t: one notation for the table.
+  const f = columnFormat(
+    rows.flatMap((g) => {
+      const inc = g.includingModel!, e = inc.expected;
+      return [
+        e?.pWithin,
+        g.pooled.mean,
+        e?.leaveOneOut,
+        inc.pooled.mean,
+        e?.includingModel,
+        e?.population,
+      ];
+    }),
+    4,
+  );
   return (
     <Figure
       title="μ including the model beside leave-one-out"
@@ -182,12 +205,12 @@ export function MeanDirectionSection(
             <tr>
               <th>{g.family} k={g.k}</th>
               <td>{e ? e.seeds : "–"}</td>
-              <td>{num(e?.pWithin, 4)}</td>
-              <td>{num(g.pooled.mean, 4)}</td>
-              <td>{num(e?.leaveOneOut, 4)}</td>
-              <td>{num(inc.pooled.mean, 4)}</td>
-              <td>{num(e?.includingModel, 4)}</td>
-              <td>{num(e?.population, 4)}</td>
+              <td>{f(e?.pWithin)}</td>
+              <td>{f(g.pooled.mean)}</td>
+              <td>{f(e?.leaveOneOut)}</td>
+              <td>{f(inc.pooled.mean)}</td>
+              <td>{f(e?.includingModel)}</td>
+              <td>{f(e?.population)}</td>
             </tr>
           );
         })}

@@ -6,7 +6,7 @@
 import type { ComponentChildren, JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
 import type { AnalysisFile, AnalysisKind, Estimate, Interval } from "../analysis/schema.ts";
-import { formatNumber } from "./charts/mod.ts";
+import { columnFormat, formatNumber, type NumberFormat } from "./charts/mod.ts";
 import { claimsOfFigure } from "./claim_links.ts";
 import { dataPath, sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
@@ -306,7 +306,40 @@ export function num(v: number | null | undefined, digits = 3): string {
 }
 
 /**
- * `[lo, hi]` of an interval with its level, or an empty string.
+ * The formats of a table's numeric columns, each picked from that column's values with
+ * `columnFormat` (`columns` maps a column's name to its values, intervals' ends included), so
+ * every column holds one notation.
+ * @example
+ * ```ts
+ * import { tableFormats } from "./components.tsx";
+ * const f = tableFormats({ value: [0.5, 0.0004], n: [3, 12] }, 3);
+ * if (f.value(0.5) !== "0.50000" || f.n(12) !== "12") throw new Error(f.value(0.5));
+ * ```
+ */
+export function tableFormats<K extends string>(
+  columns: Record<K, Iterable<number | null | undefined>>,
+  digits = 3,
+): Record<K, NumberFormat> {
+  const out = {} as Record<K, NumberFormat>;
+  for (const key of Object.keys(columns) as K[]) out[key] = columnFormat(columns[key], digits);
+  return out;
+}
+
+/**
+ * The numbers an estimate prints (mean, std and its interval's ends), for {@linkcode tableFormats}.
+ * @example
+ * ```ts
+ * import { estimateNumbers } from "./components.tsx";
+ * if (estimateNumbers({ mean: 1, std: 2, pairs: 3, ci: null }).join() !== "1,2,,") throw new Error();
+ * ```
+ */
+export function estimateNumbers(e: Estimate | null | undefined): (number | null | undefined)[] {
+  return e ? [e.mean, e.std, e.ci?.lo, e.ci?.hi] : [];
+}
+
+/**
+ * `[lo, hi]` of an interval with its level, or an empty string; `digits` may be a column's
+ * {@linkcode NumberFormat} (see `columnFormat`), so a table's intervals share one notation.
  * @example
  * ```ts
  * import { intervalText } from "./components.tsx";
@@ -314,26 +347,37 @@ export function num(v: number | null | undefined, digits = 3): string {
  * if (!t.startsWith("[0.100, 0.200] (95 %")) throw new Error(t);
  * ```
  */
-export function intervalText(ci: Interval | null | undefined, digits = 3): string {
+export function intervalText(
+  ci: Interval | null | undefined,
+  digits: number | NumberFormat = 3,
+): string {
   if (!ci) return "";
-  return `[${formatNumber(ci.lo, digits)}, ${formatNumber(ci.hi, digits)}] (${
+  const f = formatOf(digits);
+  return `[${f(ci.lo)}, ${f(ci.hi)}] (${
     Math.round(ci.level * 100)
   } %, ${ci.resamples} resamples over ${ci.over.join(" + ")})`;
 }
 
 /**
- * `mean ± std` of an estimate.
+ * `mean ± std` of an estimate; `digits` may be a column's {@linkcode NumberFormat}.
  * @example
  * ```ts
  * import { estimateText } from "./components.tsx";
  * if (estimateText({ mean: 0.5, std: 0.1, pairs: 4, ci: null }) !== "0.500 ± 0.100") throw new Error();
  * ```
  */
-export function estimateText(e: Estimate | null | undefined, digits = 3): string {
+export function estimateText(
+  e: Estimate | null | undefined,
+  digits: number | NumberFormat = 3,
+): string {
   if (!e || e.mean === null) return "–";
-  return e.std === null
-    ? formatNumber(e.mean, digits)
-    : `${formatNumber(e.mean, digits)} ± ${formatNumber(e.std, digits)}`;
+  const f = formatOf(digits);
+  return e.std === null ? f(e.mean) : `${f(e.mean)} ± ${f(e.std)}`;
+}
+
+/** A column's formatter, or {@linkcode formatNumber} at `digits` for a lone value. */
+function formatOf(digits: number | NumberFormat): NumberFormat {
+  return typeof digits === "number" ? (v) => formatNumber(v, digits) : digits;
 }
 
 /** The pages of a sweep, in navigation order: [path segment, label]. */

@@ -15,8 +15,8 @@ import type {
   SummaryFile,
   Verdict,
 } from "../analysis/schema.ts";
-import { LineChart, type Series, seriesColor } from "./charts/mod.ts";
-import { DataTable, Figure, intervalText, num } from "./components.tsx";
+import { columnFormat, LineChart, type Series, seriesColor } from "./charts/mod.ts";
+import { DataTable, Figure, intervalText, num, tableFormats } from "./components.tsx";
 import { CLAIM_FIGURES, claimFigureHref, hrefWithAnchor } from "./claim_links.ts";
 import { sweepPath } from "./links.ts";
 import type { RouteContext } from "./router.ts";
@@ -250,15 +250,16 @@ export function ClaimsSideBySide(
     children?: ComponentChildren;
   },
 ): JSX.Element {
-  const digits = props.digits ?? 3;
   const full = props.interval === "full";
-  const ids = [...new Set(props.columns.flatMap((c) => c.claims ?? []).map((c) => c.id))];
+  const all = props.columns.flatMap((c) => c.claims ?? []);
+  const ids = [...new Set(all.map((c) => c.id))];
+  // One notation for the whole table: values and intervals' ends of every column.
+  const f = columnFormat(
+    all.flatMap((c) => [c.value, c.interval?.lo, c.interval?.hi]),
+    props.digits ?? 3,
+  );
   const interval = (ci: Interval | null): string =>
-    !ci
-      ? ""
-      : full
-      ? ` ${intervalText(ci, digits)}`
-      : ` [${num(ci.lo, digits)}, ${num(ci.hi, digits)}]`;
+    !ci ? "" : full ? ` ${intervalText(ci, f)}` : ` [${f(ci.lo)}, ${f(ci.hi)}]`;
   return (
     <DataTable head={["Claim", ...props.columns.map((c) => c.label)]} class={props.class}>
       {ids.map((id) => (
@@ -273,7 +274,7 @@ export function ClaimsSideBySide(
                 {c
                   ? (
                     <>
-                      <VerdictBadge verdict={c.verdict} /> {num(c.value, digits)}
+                      <VerdictBadge verdict={c.verdict} /> {f(c.value)}
                       {interval(c.interval)}
                     </>
                   )
@@ -287,6 +288,59 @@ export function ClaimsSideBySide(
       ))}
       {props.children}
     </DataTable>
+  );
+}
+
+/** The findings' table of claims: effect, interval, threshold, verdict and figure of each. */
+function EffectsTable(
+  { claims, ctx, sweep, claimsHref }: {
+    claims: ClaimEntry[];
+    ctx: RouteContext;
+    sweep: string;
+    claimsHref: (id: string) => string;
+  },
+): JSX.Element {
+  // One notation per column: the effects with their intervals' ends, and the thresholds.
+  const f = tableFormats({
+    value: claims.flatMap((c) => [c.value, c.interval?.lo, c.interval?.hi]),
+    threshold: claims.map((c) => c.threshold),
+  });
+  return (
+    <table class="data effects">
+      <thead>
+        <tr>
+          <th>Claim</th>
+          <th>Effect measured</th>
+          <th>Interval</th>
+          <th>Against</th>
+          <th>Verdict</th>
+          <th>Figure</th>
+        </tr>
+      </thead>
+      <tbody>
+        {claims.map((c) => {
+          const fig = claimFigureHref(sweep, c.id);
+          return (
+            <tr id={`finding-${c.id}`}>
+              <td>
+                <a href={claimsHref(c.id)}>{c.statement}</a>
+              </td>
+              <td class="num">{f.value(c.value)}</td>
+              <td class="num">
+                {c.interval ? `[${f.value(c.interval.lo)}, ${f.value(c.interval.hi)}]` : "–"}
+              </td>
+              <td class="num">{f.threshold(c.threshold)}</td>
+              <td>
+                <VerdictBadge verdict={c.verdict} />
+              </td>
+              <td>
+                {fig ? <a href={hrefWithAnchor(ctx, fig)}>{CLAIM_FIGURES[c.id]!.label}</a> : "–"}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 
@@ -349,43 +403,7 @@ export function Findings(
         </Figure>
       )}
       {claims && claims.length > 0 && (
-        <table class="data effects">
-          <thead>
-            <tr>
-              <th>Claim</th>
-              <th>Effect measured</th>
-              <th>Interval</th>
-              <th>Against</th>
-              <th>Verdict</th>
-              <th>Figure</th>
-            </tr>
-          </thead>
-          <tbody>
-            {claims.map((c) => {
-              const fig = claimFigureHref(sweep, c.id);
-              return (
-                <tr id={`finding-${c.id}`}>
-                  <td>
-                    <a href={claimsHref(c.id)}>{c.statement}</a>
-                  </td>
-                  <td class="num">{num(c.value, 3)}</td>
-                  <td class="num">
-                    {c.interval ? `[${num(c.interval.lo, 3)}, ${num(c.interval.hi, 3)}]` : "–"}
-                  </td>
-                  <td class="num">{num(c.threshold, 3)}</td>
-                  <td>
-                    <VerdictBadge verdict={c.verdict} />
-                  </td>
-                  <td>
-                    {fig
-                      ? <a href={hrefWithAnchor(ctx, fig)}>{CLAIM_FIGURES[c.id]!.label}</a>
-                      : "–"}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <EffectsTable claims={claims} ctx={ctx} sweep={sweep} claimsHref={claimsHref} />
       )}
       {props.paper?.status === "ok" && props.paper.value.rows.length > 0 && (
         <div class="beside-paper">

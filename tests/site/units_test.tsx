@@ -7,6 +7,7 @@ import { renderToString } from "preact-render-to-string";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import {
   cellText,
+  columnFormat,
   formatNumber,
   Heatmap,
   LineChart,
@@ -16,6 +17,8 @@ import {
   viridis,
 } from "../../lib/site/charts/mod.ts";
 import { csvField, jsonToCsv } from "../../lib/site/csv.ts";
+import { estimateText, intervalText, tableFormats } from "../../lib/site/components.tsx";
+import { ClaimsSideBySide } from "../../lib/site/findings.tsx";
 import { safeJson } from "../../lib/site/islands.ts";
 import { relativeHref } from "../../lib/site/links.ts";
 import { contentSecurityPolicy, isSafeName, isWithin } from "../../lib/site/safety.ts";
@@ -48,6 +51,54 @@ Deno.test("formatNumber() prints fixed digits, exponents for extremes and a dash
   assertEquals(formatNumber(1.5e-7, 3), "1.50e-7");
   assertEquals(formatNumber(null), "–");
   assertEquals(formatNumber(NaN), "–");
+});
+
+Deno.test("columnFormat() gives a whole column one notation, picked from its range", () => {
+  // formatNumber alone mixes notations in one column: this is what columnFormat replaces.
+  assertEquals([0.5, 0.0004].map((v) => formatNumber(v, 3)), ["0.500", "4.00e-4"]);
+  const grown = columnFormat([0.5, 0.0004, -0.25, null]);
+  assertEquals([0.5, 0.0004, -0.25, null].map(grown), ["0.50000", "0.00040", "-0.25000", "–"]);
+  const plain = columnFormat([0.12345, 0.5]);
+  assertEquals([0.12345, 0.5, 0].map(plain), ["0.123", "0.500", "0.000"]);
+  // Beyond MAX_FIXED_DECIMALS, or at 1e5 and above, every value takes an exponent.
+  const tiny = columnFormat([0.5, 1.5e-9, 0]);
+  assertEquals([0.5, 1.5e-9, 0].map(tiny), ["5.00e-1", "1.50e-9", "0"]);
+  const huge = columnFormat([2.5, 123456.7], 3);
+  assertEquals([2.5, 123456.7].map(huge), ["2.50e0", "1.23e5"]);
+  // Whole numbers are grouped integers, however large (116,280 never beside 1.16e5).
+  assertEquals([39330, 116280].map(columnFormat([39330, 116280])), ["39,330", "116,280"]);
+  assertEquals(columnFormat([NaN, null, undefined])(0.25), "0.250");
+});
+
+Deno.test("ClaimsSideBySide() and estimateText() print a table's values in one notation", () => {
+  const claim = (id: string, value: number, lo: number, hi: number) => ({
+    id,
+    value,
+    verdict: "holds" as const,
+    interval: { lo, hi, level: 0.95, resamples: 100, over: ["seeds" as const], blocks: null },
+  });
+  const html = renderToString(
+    <ClaimsSideBySide
+      columns={[{
+        label: "A",
+        claims: [claim("big", 0.5, 0.4, 0.6), claim("small", 0.0004, 0.0001, 0.0007)],
+      }]}
+    />,
+  );
+  const numbers = [...html.matchAll(/-?\d+\.\d+(?:e-?\d+)?/g)].map((m) => m[0]);
+  assertEquals(numbers, ["0.50000", "0.40000", "0.60000", "0.00040", "0.00010", "0.00070"]);
+  const f = tableFormats({ mean: [0.5, 0.0004] }).mean;
+  assertEquals(
+    estimateText({ mean: 0.5, std: 0.0004, pairs: 2, ci: null }, f),
+    "0.50000 ± 0.00040",
+  );
+  assertStringIncludes(
+    intervalText(
+      { lo: 0.0004, hi: 0.5, level: 0.9, resamples: 10, over: ["seeds"], blocks: null },
+      f,
+    ),
+    "[0.00040, 0.50000] (90 %",
+  );
 });
 
 Deno.test("viridis() runs from dark purple to yellow and picks readable text", () => {

@@ -15,8 +15,11 @@ export {
   type Series,
 } from "./line_chart.tsx";
 export {
+  columnFormat,
   formatNumber,
   makeScale,
+  MAX_FIXED_DECIMALS,
+  type NumberFormat,
   PALETTE,
   rampColor,
   type Scale,

@@ -108,6 +108,56 @@ export function formatNumber(v: number | null | undefined, digits = 3): string {
   return v.toFixed(digits);
 }
 
+/** A formatter of one table column: the same notation for every value it is given. */
+export type NumberFormat = (v: number | null | undefined) => string;
+
+/** Decimals a fixed-notation column may grow to before it switches to exponents. */
+export const MAX_FIXED_DECIMALS = 6;
+
+/**
+ * One number format for a whole column (or table), picked from the range of its `values`, so a
+ * column never mixes `0.123` with `4.00e-4`: integers (all values whole) grouped as `12,345`;
+ * otherwise fixed notation with `digits` decimals, or with as many more as the smallest nonzero
+ * magnitude needs to show two significant digits (up to {@linkcode MAX_FIXED_DECIMALS}); and
+ * exponent notation (`digits` significant digits) for every value when that is not enough or the
+ * largest magnitude reaches 1e5. Null and non-finite values print "–" in every format.
+ * Cost: one pass over `values`.
+ * @example
+ * ```ts
+ * import { columnFormat } from "./scale.ts";
+ * const f = columnFormat([0.5, 0.0004]);
+ * if (f(0.5) !== "0.50000" || f(0.0004) !== "0.00040") throw new Error(f(0.5));
+ * const g = columnFormat([0.5, 1e-9]);
+ * if (g(0.5) !== "5.00e-1" || g(1e-9) !== "1.00e-9") throw new Error(g(0.5));
+ * if (columnFormat([2, 116280])(116280) !== "116,280") throw new Error("integers");
+ * ```
+ */
+export function columnFormat(
+  values: Iterable<number | null | undefined>,
+  digits = 3,
+): NumberFormat {
+  let minAbs = Infinity, maxAbs = 0, whole = true, seen = false;
+  for (const v of values) {
+    if (v === null || v === undefined || !Number.isFinite(v)) continue;
+    seen = true;
+    if (!Number.isInteger(v)) whole = false;
+    const a = Math.abs(v);
+    if (a > 0) minAbs = Math.min(minAbs, a);
+    maxAbs = Math.max(maxAbs, a);
+  }
+  const shown = (v: number | null | undefined): v is number =>
+    v !== null && v !== undefined && Number.isFinite(v);
+  if (seen && whole && maxAbs < 1e15) {
+    return (v) => shown(v) ? v.toLocaleString("en-US", { maximumFractionDigits: digits }) : "–";
+  }
+  const need = minAbs === Infinity ? digits : Math.max(digits, Math.ceil(-Math.log10(minAbs)) + 1);
+  if (maxAbs >= 1e5 || need > MAX_FIXED_DECIMALS) {
+    const sig = Math.max(0, digits - 1);
+    return (v) => !shown(v) ? "–" : v === 0 ? "0" : v.toExponential(sig).replace("e+", "e");
+  }
+  return (v) => shown(v) ? v.toFixed(need) : "–";
+}
+
 /** The Okabe–Ito palette (distinguishable with colour-vision deficiencies). */
 export const PALETTE: readonly string[] = [
   "#0072B2",

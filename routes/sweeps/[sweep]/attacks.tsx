@@ -9,10 +9,12 @@ import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
 import {
   AnalysisPage,
   DataTable,
+  estimateNumbers,
   estimateText,
   Figure,
   intervalText,
   num,
+  tableFormats,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import HeatmapHover from "../../../islands/HeatmapHover.tsx";
@@ -51,6 +53,35 @@ function clipText(clip: unknown): string {
     : [clip as number[]];
   const text = pairs.map((p) => `[${p.map((v) => num(v, 4)).join(", ")}]`);
   return text.length > 1 ? `per channel ${text.join(", ")}` : (text[0] ?? "");
+}
+
+/**
+ * One family's strategies by target width: α over all samples and over correctly classified ones,
+ * each with its bootstrap interval, one notation per column.
+ */
+function StrategyTable({ rows }: { rows: AttacksFile["strategies"] }): JSX.Element {
+  const f = tableFormats({
+    all: rows.flatMap((r) => estimateNumbers(r.alpha.all)),
+    correct: rows.flatMap((r) => estimateNumbers(r.alpha.correct)),
+  });
+  return (
+    <DataTable
+      head={["k", "Strategy", "Targets", "Sources", "α all", "Interval", "α correct", "Interval"]}
+    >
+      {rows.map((r) => (
+        <tr>
+          <td>{r.k}</td>
+          <td>{STRATEGY_STYLE[r.strategy]?.label ?? r.strategy}</td>
+          <td>{r.targets}</td>
+          <td>{r.sourceModels}</td>
+          <td class="num">{estimateText(r.alpha.all, f.all)}</td>
+          <td>{intervalText(r.alpha.all.ci, f.all)}</td>
+          <td class="num">{estimateText(r.alpha.correct, f.correct)}</td>
+          <td>{intervalText(r.alpha.correct.ci, f.correct)}</td>
+        </tr>
+      ))}
+    </DataTable>
+  );
 }
 
 function Sections(
@@ -161,21 +192,7 @@ function Sections(
                 xCategories={ks.map(String)}
                 series={series}
               />
-              <DataTable
-                head={["k", "Strategy", "Targets", "Sources", "α all", "Interval", "α correct"]}
-              >
-                {rows.map((r) => (
-                  <tr>
-                    <td>{r.k}</td>
-                    <td>{STRATEGY_STYLE[r.strategy]?.label ?? r.strategy}</td>
-                    <td>{r.targets}</td>
-                    <td>{r.sourceModels}</td>
-                    <td>{estimateText(r.alpha.all)}</td>
-                    <td>{intervalText(r.alpha.all.ci)}</td>
-                    <td>{estimateText(r.alpha.correct)}</td>
-                  </tr>
-                ))}
-              </DataTable>
+              <StrategyTable rows={rows} />
             </Figure>
           );
         })}

@@ -9,10 +9,11 @@ import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mo
 import {
   AnalysisPage,
   DataTable,
+  estimateNumbers,
   estimateText,
   Figure,
   intervalText,
-  num,
+  tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
@@ -68,6 +69,12 @@ function Sections(
       series={series}
     />
   );
+  // One notation per column of the table.
+  const f = tableFormats({
+    similarity: b.rows.flatMap((r) => estimateNumbers(r.similarity)),
+    loss: b.rows.map((r) => r.loss),
+    accuracy: b.rows.map((r) => r.accuracy),
+  }, 4);
   return (
     <>
       <Figure title="Similarity by batch size" ctx={ctx} sweep={sweep} file="batch_size.json">
@@ -96,10 +103,10 @@ function Sections(
             <td>{r.k}</td>
             <td>{r.batchSize}</td>
             <td>{r.models}</td>
-            <td>{estimateText(r.similarity, 4)}</td>
-            <td>{intervalText(r.similarity.ci, 4)}</td>
-            <td>{num(r.loss, 4)}</td>
-            <td>{num(r.accuracy, 4)}</td>
+            <td>{estimateText(r.similarity, f.similarity)}</td>
+            <td>{intervalText(r.similarity.ci, f.similarity)}</td>
+            <td>{f.loss(r.loss)}</td>
+            <td>{f.accuracy(r.accuracy)}</td>
           </tr>
         ))}
       </DataTable>

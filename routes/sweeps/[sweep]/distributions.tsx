@@ -8,8 +8,20 @@ import type { JSX } from "preact";
 import type { MarginalsFile, SimilarityFile } from "../../../lib/analysis/schema.ts";
 import { diagonalSeries } from "../../../lib/site/findings.tsx";
 import type { Loaded } from "../../../lib/site/store_reader.ts";
-import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
-import { AnalysisPage, DataTable, Figure, num } from "../../../lib/site/components.tsx";
+import {
+  columnFormat,
+  dashFor,
+  LineChart,
+  type Series,
+  seriesColor,
+} from "../../../lib/site/charts/mod.ts";
+import {
+  AnalysisPage,
+  DataTable,
+  Figure,
+  num,
+  tableFormats,
+} from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import { MeanDirectionSection } from "../../../lib/site/comparison_sections.tsx";
 import KdeFamilies from "../../../islands/KdeFamilies.tsx";
@@ -52,6 +64,58 @@ function thin(points: [number, number][], max = 250): [number, number][] {
   if (points.length <= max) return points;
   const stride = Math.ceil(points.length / max);
   return points.filter((_, i) => i % stride === 0 || i === points.length - 1);
+}
+
+type MarginalGroup = MarginalsFile["groups"][number];
+
+/** Deciles of t per group beside the uniform sphere's, in one notation for the whole table. */
+function DecileTable(
+  { groups, origin }: { groups: MarginalGroup[]; origin: (number | null)[] },
+): JSX.Element {
+  const f = columnFormat([...groups.flatMap((g) => g.pooled.deciles), ...origin]);
+  return (
+    <DataTable
+      head={["Group", "(model, sample) pairs"]}
+      moreHead={[10, 20, 30, 40, 50, 60, 70, 80, 90].map((q) => <th key={q}>{q} %</th>)}
+    >
+      {groups.map((g) => (
+        <tr>
+          <th>{g.family} k={g.k}</th>
+          <td>{g.pooled.pairs}</td>
+          {g.pooled.deciles.map((d, i) => <td key={i}>{f(d)}</td>)}
+        </tr>
+      ))}
+      <tr>
+        <th>uniform sphere</th>
+        <td>–</td>
+        {origin.map((d, i) => <td key={i}>{f(d)}</td>)}
+      </tr>
+    </DataTable>
+  );
+}
+
+/** κ, intercept and the two R² of each group's Saw fit, one notation per column. */
+function SawTable({ groups }: { groups: MarginalGroup[] }): JSX.Element {
+  const f = tableFormats({
+    kappa: groups.map((g) => g.saw.kappa),
+    intercept: groups.map((g) => g.saw.intercept),
+    r2: groups.map((g) => g.saw.r2),
+    r2Log: groups.map((g) => g.saw.r2LogDensity),
+  });
+  return (
+    <DataTable head={["Group", "κ", "intercept", "R²", "R² of log density", "points"]}>
+      {groups.map((g) => (
+        <tr>
+          <th>{g.family} k={g.k}</th>
+          <td>{f.kappa(g.saw.kappa)}</td>
+          <td>{f.intercept(g.saw.intercept)}</td>
+          <td>{f.r2(g.saw.r2)}</td>
+          <td>{f.r2Log(g.saw.r2LogDensity)}</td>
+          <td>{g.saw.points}</td>
+        </tr>
+      ))}
+    </DataTable>
+  );
 }
 
 function Sections(
@@ -200,23 +264,7 @@ function Sections(
           file="marginals.json"
           csv="marginal_deciles.csv"
         >
-          <DataTable
-            head={["Group", "(model, sample) pairs"]}
-            moreHead={[10, 20, 30, 40, 50, 60, 70, 80, 90].map((q) => <th key={q}>{q} %</th>)}
-          >
-            {groups.map((g) => (
-              <tr>
-                <th>{g.family} k={g.k}</th>
-                <td>{g.pooled.pairs}</td>
-                {g.pooled.deciles.map((d, i) => <td key={i}>{num(d, 3)}</td>)}
-              </tr>
-            ))}
-            <tr>
-              <th>uniform sphere</th>
-              <td>–</td>
-              {m.originDeciles.map((d, i) => <td key={i}>{num(d, 3)}</td>)}
-            </tr>
-          </DataTable>
+          <DecileTable groups={groups} origin={m.originDeciles} />
         </Figure>
         {imageSeries.length > 0 && (
           <Figure
@@ -268,18 +316,7 @@ function Sections(
               series: sawSeries,
             }}
           />
-          <DataTable head={["Group", "κ", "intercept", "R²", "R² of log density", "points"]}>
-            {groups.map((g) => (
-              <tr>
-                <th>{g.family} k={g.k}</th>
-                <td>{num(g.saw.kappa, 3)}</td>
-                <td>{num(g.saw.intercept, 3)}</td>
-                <td>{num(g.saw.r2, 3)}</td>
-                <td>{num(g.saw.r2LogDensity, 3)}</td>
-                <td>{g.saw.points}</td>
-              </tr>
-            ))}
-          </DataTable>
+          <SawTable groups={groups} />
         </Figure>
       </section>
       <section>

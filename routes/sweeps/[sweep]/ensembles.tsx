@@ -9,9 +9,10 @@ import { LineChart, rampColor, type Series, seriesColor } from "../../../lib/sit
 import {
   AnalysisPage,
   DataTable,
+  estimateNumbers,
   estimateText,
   Figure,
-  num,
+  tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
@@ -98,26 +99,40 @@ function Sections(
           "Predicted" is what the width's p(k, k) alone gives for independent members of equal norm
           (the claim compares the measured rise with it).
         </p>
-        <DataTable
-          head={["Family", "k", "Members", "Draws", "E_x[t]", "Predicted", "Test loss", "Accuracy"]}
-        >
-          {e.curves.flatMap((c) =>
-            c.points.map((p) => (
-              <tr>
-                <td>{c.family}</td>
-                <td>{c.k}</td>
-                <td>{p.members}</td>
-                <td>{p.draws}</td>
-                <td>{estimateText(p.meanT)}</td>
-                <td>{num(p.predictedT ?? null, 4)}</td>
-                <td>{num(p.loss, 4)}</td>
-                <td>{num(p.accuracy, 4)}</td>
-              </tr>
-            ))
-          )}
-        </DataTable>
+        <CurveTable curves={e.curves} />
       </Figure>
     </>
+  );
+}
+
+/** Every ensemble size of every width: E_x[t] beside its prediction, loss and accuracy. */
+function CurveTable({ curves }: { curves: EnsemblesFile["curves"] }): JSX.Element {
+  const points = curves.flatMap((c) => c.points);
+  // E_x[t] and its prediction are one quantity: one notation for both columns.
+  const f = tableFormats({
+    t: points.flatMap((p) => [...estimateNumbers(p.meanT), p.predictedT]),
+    loss: points.map((p) => p.loss),
+    accuracy: points.map((p) => p.accuracy),
+  }, 4);
+  return (
+    <DataTable
+      head={["Family", "k", "Members", "Draws", "E_x[t]", "Predicted", "Test loss", "Accuracy"]}
+    >
+      {curves.flatMap((c) =>
+        c.points.map((p) => (
+          <tr>
+            <td>{c.family}</td>
+            <td>{c.k}</td>
+            <td>{p.members}</td>
+            <td>{p.draws}</td>
+            <td>{estimateText(p.meanT, f.t)}</td>
+            <td>{f.t(p.predictedT)}</td>
+            <td>{f.loss(p.loss)}</td>
+            <td>{f.accuracy(p.accuracy)}</td>
+          </tr>
+        ))
+      )}
+    </DataTable>
   );
 }
 

@@ -8,14 +8,20 @@
 import type { JSX } from "preact";
 import type { ClaimsFile, PaperFile, SimilarityFile } from "../../../lib/analysis/schema.ts";
 import type { PlanJson } from "../../../lib/store/mod.ts";
-import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
+import {
+  columnFormat,
+  dashFor,
+  LineChart,
+  type Series,
+  seriesColor,
+} from "../../../lib/site/charts/mod.ts";
 import {
   AnalysisNotice,
   DataLinks,
   DataTable,
   Figure,
-  num,
   SweepNav,
+  tableFormats,
   WidthTable,
 } from "../../../lib/site/components.tsx";
 import { Findings } from "../../../lib/site/findings.tsx";
@@ -271,6 +277,16 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
     };
   });
   const ks = [...new Set(runs.map((r) => r.k))].sort((a, b) => a - b);
+  // One notation per table column (116,280 parameters never beside 1.16e5).
+  const paramFormat = columnFormat(paramSeries.flatMap((ps) => ps.points.map((p) => p[1])));
+  const runFormat = {
+    ...tableFormats({
+      params: runs.map((r) => r.run?.params),
+      accuracy: runs.map((r) => r.run?.final.testAcc),
+      loss: runs.map((r) => r.run?.final.testLoss),
+    }),
+    seconds: columnFormat(runs.map((r) => r.run?.seconds?.train), 1),
+  };
   const epochs = [...new Set(runs.flatMap((r) => r.run?.history.map((h) => h.epoch) ?? []))]
     .sort((a, b) => a - b);
   const epochTicks = epochs.length <= 12 ? epochs : undefined;
@@ -430,7 +446,7 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
               rows={paramSeries}
               label={(ps) => ps.name}
               cell={(ps, k) => (
-                <td key={k}>{num(ps.points.find((p) => p[0] === k)?.[1] ?? null)}</td>
+                <td key={k}>{paramFormat(ps.points.find((p) => p[0] === k)?.[1] ?? null)}</td>
               )}
             />
           </Figure>
@@ -467,15 +483,15 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
                   <span class={`badge ${r.status}`}>{r.status}</span>
                   {r.problem && <span class="problem">{r.problem}</span>}
                 </td>
-                <td>{num(r.run?.params ?? null)}</td>
-                <td>{num(r.run?.final.testAcc ?? null, 3)}</td>
-                <td>{num(r.run?.final.testLoss ?? null, 3)}</td>
+                <td>{runFormat.params(r.run?.params)}</td>
+                <td>{runFormat.accuracy(r.run?.final.testAcc)}</td>
+                <td>{runFormat.loss(r.run?.final.testLoss)}</td>
                 <td>
                   {r.run
                     ? `${r.run.backend?.tfjs ?? "?"}${r.run.backend?.software ? " (software)" : ""}`
                     : "–"}
                 </td>
-                <td>{num(r.run?.seconds?.train ?? null, 1)}</td>
+                <td>{runFormat.seconds(r.run?.seconds?.train)}</td>
               </tr>
             ))}
           </DataTable>

@@ -6,7 +6,8 @@
  */
 import type { JSX } from "preact";
 import type { ClaimsFile, SimilarityFile } from "../../../lib/analysis/schema.ts";
-import { DataTable, Figure, FileNotice, num, SweepPage } from "../../../lib/site/components.tsx";
+import { columnFormat } from "../../../lib/site/charts/mod.ts";
+import { DataTable, Figure, FileNotice, SweepPage } from "../../../lib/site/components.tsx";
 import { ClaimsSideBySide, diagonalSeries, HeadlineChart } from "../../../lib/site/findings.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import {
@@ -63,6 +64,14 @@ function settingsText(m: MethodData["entry"]): string {
 export default function Methods({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
   const { base, index, methods } = data;
   const sweep = base.name;
+  // The completeness errors (absolute and relative) in one notation.
+  const errors = columnFormat(
+    methods.flatMap((m) =>
+      m.entry.completeness
+        ? [m.entry.completeness.maxAbsError, m.entry.completeness.maxRelativeError]
+        : []
+    ),
+  );
   return (
     <SweepPage
       heading="Attribution methods"
@@ -135,9 +144,9 @@ export default function Methods({ data, ctx }: { data: Data; ctx: RouteContext }
                 <td>
                   {m.entry.completeness
                     ? `max |Σ attributions − Δscalar| ${
-                      num(m.entry.completeness.maxAbsError, 3)
+                      errors(m.entry.completeness.maxAbsError)
                     }, relative ${
-                      num(m.entry.completeness.maxRelativeError, 3)
+                      errors(m.entry.completeness.maxRelativeError)
                     } over ${m.entry.completeness.runs} runs`
                     : "–"}
                 </td>

@@ -7,6 +7,7 @@
 import type { JSX } from "preact";
 import type { SimilarityFile, Table1File } from "../../../lib/analysis/schema.ts";
 import {
+  columnFormat,
   type HeatmapData,
   LineChart,
   matrixRange,
@@ -17,6 +18,7 @@ import {
   AnalysisPage,
   AnalysisSection,
   DataTable,
+  estimateNumbers,
   estimateText,
   Figure,
   intervalText,
@@ -233,18 +235,9 @@ function SimilaritySections(
           file="similarity.json"
           csv="split_half.csv"
         >
-          <DataTable head={["Family", "k", "Halves", "Splits", "mean ± std", "Interval"]}>
-            {s.splitHalf.filter((r) => family === null || r.family === family).map((r) => (
-              <tr>
-                <td>{r.family}</td>
-                <td>{r.k}</td>
-                <td>{r.halfSizes.join(" + ")}</td>
-                <td>{r.splits}</td>
-                <td>{estimateText(r.estimate)}</td>
-                <td>{intervalText(r.estimate.ci)}</td>
-              </tr>
-            ))}
-          </DataTable>
+          <SplitHalfTable
+            rows={s.splitHalf.filter((r) => family === null || r.family === family)}
+          />
         </Figure>
       </section>
       <section>
@@ -272,6 +265,25 @@ function SimilaritySections(
   );
 }
 
+/** The split-half control per width, its estimates and intervals in one notation. */
+function SplitHalfTable({ rows }: { rows: SimilarityFile["splitHalf"] }): JSX.Element {
+  const f = columnFormat(rows.flatMap((r) => estimateNumbers(r.estimate)));
+  return (
+    <DataTable head={["Family", "k", "Halves", "Splits", "mean ± std", "Interval"]}>
+      {rows.map((r) => (
+        <tr>
+          <td>{r.family}</td>
+          <td>{r.k}</td>
+          <td>{r.halfSizes.join(" + ")}</td>
+          <td>{r.splits}</td>
+          <td>{estimateText(r.estimate, f)}</td>
+          <td>{intervalText(r.estimate.ci, f)}</td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
 function Table1Section(
   { t, ctx, sweep, family }: {
     t: Table1File;
@@ -283,6 +295,7 @@ function Table1Section(
   const rows = t.rows.filter((r) => family === null || r.family === family);
   const families = [...new Set(rows.map((r) => r.family))];
   const ks = [...new Set(rows.map((r) => r.k))].sort((a, b) => a - b);
+  const w1 = columnFormat(rows.flatMap((r) => [r.mean, r.std]), 4);
   return (
     <Figure
       title="Table 1: Wasserstein distance between models of one family (mean ± std)"
@@ -303,7 +316,7 @@ function Table1Section(
             <td
               title={r ? `${r.modelPairs} model pairs, ${r.samplesPerModel} samples per model` : ""}
             >
-              {r && r.mean !== null ? `${num(r.mean, 4)} ± ${num(r.std, 4)}` : "–"}
+              {r && r.mean !== null ? `${w1(r.mean)} ± ${w1(r.std)}` : "–"}
             </td>
           );
         }}

@@ -9,9 +9,11 @@ import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
 import {
   AnalysisPage,
   DataTable,
+  estimateNumbers,
   estimateText,
   Figure,
   intervalText,
+  tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
@@ -44,6 +46,11 @@ function Sections(
           a.kSmall - b.kSmall || a.kLarge - b.kLarge
         );
         const cats = rows.map((r) => `${r.kSmall}→${r.kLarge}`);
+        // One notation per column: mean direction (with its interval) and individual.
+        const cols = tableFormats({
+          meanDirection: rows.flatMap((r) => estimateNumbers(r.meanDirection)),
+          individual: rows.flatMap((r) => estimateNumbers(r.individual)),
+        }, 4);
         const series: Series[] = [
           {
             name: "mean direction of small models",
@@ -94,9 +101,9 @@ function Sections(
                 <tr>
                   <td>{r.kSmall}</td>
                   <td>{r.kLarge}</td>
-                  <td>{estimateText(r.meanDirection, 4)}</td>
-                  <td>{intervalText(r.meanDirection.ci, 4)}</td>
-                  <td>{estimateText(r.individual, 4)}</td>
+                  <td>{estimateText(r.meanDirection, cols.meanDirection)}</td>
+                  <td>{intervalText(r.meanDirection.ci, cols.meanDirection)}</td>
+                  <td>{estimateText(r.individual, cols.individual)}</td>
                   <td>{r.smallModels} / {r.largeModels}</td>
                 </tr>
               ))}
