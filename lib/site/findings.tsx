@@ -202,6 +202,13 @@ export function caveats(s: SimilarityFile | null, summary: SummaryFile | null): 
           `of every average.`,
       });
     }
+    if ((s.nonFiniteGradients ?? 0) > 0 && !summary) {
+      out.push({
+        topic: "NaN or ±Inf gradients",
+        text: `${s.nonFiniteGradients} (model, image) gradients held NaN or ±Inf and are left ` +
+          `out of every average (models.csv counts them per model).`,
+      });
+    }
   }
   for (const w of summary?.warnings ?? []) out.push({ topic: "warning", text: w });
   return out;

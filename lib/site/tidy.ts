@@ -163,7 +163,17 @@ export const TIDY_TABLES: Readonly<Record<string, TidySpec>> = {
   "models.csv": spec({
     from: "similarity",
     row: "one model of the analysis",
-    columns: ["index", "id", "family", "k", "seed", "batchSize", "zeroGradients", "accuracy"],
+    columns: [
+      "index",
+      "id",
+      "family",
+      "k",
+      "seed",
+      "batchSize",
+      "zeroGradients",
+      "nonFiniteGradients",
+      "accuracy",
+    ],
     rows: (s) =>
       s.models.map((m) => ({
         index: m.index,
@@ -173,6 +183,7 @@ export const TIDY_TABLES: Readonly<Record<string, TidySpec>> = {
         seed: m.seed,
         batchSize: m.batchSize,
         zeroGradients: m.zeroGradients,
+        nonFiniteGradients: m.nonFiniteGradients ?? null,
         accuracy: m.accuracy ?? null,
       })),
   }),

@@ -226,6 +226,34 @@ Deno.test("compare page overlays p(k,k) of every sweep and sets claims side by s
   assertStringIncludes((await get("/")).text, 'href="compare/"');
 });
 
+Deno.test("gradients with NaN or ±Inf are counted on the pages and in models.csv", async () => {
+  const name = await writeFixtureSweep(root, { name: "nans" });
+  const file = join(root, name, "analysis", "similarity.json");
+  const s = await readJson<SimilarityFile>(name, "analysis", "similarity.json");
+  s.nonFiniteGradients = 7;
+  s.models = s.models.map((m, i) => ({ ...m, nonFiniteGradients: i === 1 ? 7 : 0 }));
+  await Deno.writeTextFile(file, JSON.stringify(s));
+  const summaryFile = join(root, name, "analysis", "summary.json");
+  const summary = JSON.parse(await Deno.readTextFile(summaryFile));
+  summary.counts.nonFiniteGradients = 7;
+  await Deno.writeTextFile(summaryFile, JSON.stringify(summary));
+  const nanApp = await createApp({ root, site: SITE });
+  const page = async (path: string) =>
+    await (await nanApp.fetch(new Request(`http://127.0.0.1${path}`))).text();
+  assertStringIncludes(
+    await page(`/sweeps/${name}/similarity/`),
+    "7 gradients holding NaN or ±Inf left out",
+  );
+  assertStringIncludes(
+    await page(`/sweeps/${name}/`),
+    "7 gradients holding NaN or ±Inf left out",
+  );
+  const csv = parseCsvStrict(await page(`/sweeps/${name}/data/models.csv`));
+  const col = csv[0]!.indexOf("nonFiniteGradients");
+  assert(col >= 0, `models.csv columns: ${csv[0]}`);
+  assertEquals(csv.slice(1).map((r) => r[col]), s.models.map((_, i) => (i === 1 ? "7" : "0")));
+});
+
 Deno.test("cleanup", async () => {
   await Deno.remove(root, { recursive: true });
 });

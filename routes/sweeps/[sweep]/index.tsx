@@ -143,6 +143,12 @@ function ExternalOverview({ data, ctx }: { data: Data; ctx: RouteContext }): JSX
                 <th>Zero gradients left out</th>
                 <td>{summary.counts.zeroGradients}</td>
               </tr>
+              {summary.counts.nonFiniteGradients !== undefined && (
+                <tr>
+                  <th>Gradients with NaN or ±Inf left out</th>
+                  <td>{summary.counts.nonFiniteGradients}</td>
+                </tr>
+              )}
               {gradientDetails(summary, gradients).map(([k, v]) => (
                 <tr>
                   <th>{k}</th>
@@ -390,7 +396,10 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
               : ""}; {summary.counts.models} models, {summary.counts.samples}{" "}
             probe samples of dimension {summary.counts.dimension}, {summary.counts.zeroGradients}
             {" "}
-            zero gradients left out.
+            zero gradients left out
+            {(summary.counts.nonFiniteGradients ?? 0) > 0
+              ? `, ${summary.counts.nonFiniteGradients} gradients holding NaN or ±Inf left out`
+              : ""}.
             {summary.warnings.length > 0 && (
               <ul class="warnings">{summary.warnings.map((w, i) => <li key={i}>{w}</li>)}</ul>
             )}

@@ -135,7 +135,10 @@ function SimilaritySections(
           Mean over model pairs f1 ∈ F(k1), f2 ∈ F(k2), f1 ≠ f2, of p_ind = mean over x of
           cos(g_f1(x), g_f2(x)); {s.gradients.samples} probe samples, dimension{" "}
           {s.gradients.dimension}, gradient of {s.gradients.scalar ?? "an unknown scalar"}
-          {s.zeroGradients > 0 ? `; ${s.zeroGradients} zero gradients left out` : ""}.
+          {s.zeroGradients > 0 ? `; ${s.zeroGradients} zero gradients left out` : ""}
+          {(s.nonFiniteGradients ?? 0) > 0
+            ? `; ${s.nonFiniteGradients} gradients holding NaN or ±Inf left out (models.csv counts them per model)`
+            : ""}.
           {shared &&
             ` The families' heatmaps share one colour scale (${num(pLo, 3)} to ${
               num(pHi, 3)
