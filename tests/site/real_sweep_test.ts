@@ -89,7 +89,10 @@ Deno.test({
         out: join(root, "..", `${sweep}-site-${Deno.pid}`),
         site: SITE,
       });
-      assertEquals(site.files.filter((f) => f.endsWith(".html")).length, 2 + PAGES.length);
+      // The two site pages, the in-browser analysis page (analyze/) and the sweep's pages.
+      const html = site.files.filter((f) => f.endsWith(".html"));
+      assert(html.includes("analyze/index.html"), html.join(", "));
+      assertEquals(html.length, 3 + PAGES.length, html.join(", "));
       await Deno.remove(join(root, "..", `${sweep}-site-${Deno.pid}`), { recursive: true });
     } finally {
       await Deno.remove(root, { recursive: true });
