@@ -163,16 +163,7 @@ export async function ensembleInputGradients(
   const scalar = options.scalar ?? "true-class-logit";
   checkScalar(scalar);
   const per = d.h * d.w * d.c, n = countOf(data.images, per), bs = options.batchSize ?? 128;
-  if (data.labels.length !== n) {
-    throw new TypeError(
-      `labels hold ${data.labels.length} entries, expected one per image (${n}).`,
-    );
-  }
-  for (const l of data.labels) {
-    if (l < 0 || l >= d.classes) {
-      throw new RangeError(`label ${l} is outside 0 … ${d.classes - 1}.`);
-    }
-  }
+  checkLabels(data.labels, n, d.classes);
   const chw = (options.layout ?? "chw") === "chw";
   const out = new Float32Array(n * per);
   for (let s = 0; s < n; s += bs) {
@@ -340,16 +331,7 @@ export async function populationInputGradients(
   const scalar = options.scalar ?? "true-class-logit";
   checkScalar(scalar);
   const per = d.h * d.w * d.c, n = countOf(data.images, per);
-  if (data.labels.length !== n) {
-    throw new TypeError(
-      `labels hold ${data.labels.length} entries, expected one per image (${n}).`,
-    );
-  }
-  for (const l of data.labels) {
-    if (l < 0 || l >= d.classes) {
-      throw new RangeError(`label ${l} is outside 0 … ${d.classes - 1}.`);
-    }
-  }
+  checkLabels(data.labels, n, d.classes);
   if (!stacks(models)) {
     const out: Float32Array[] = [];
     for (const m of models) out.push(await inputGradients(m, data, options));
@@ -441,5 +423,18 @@ export async function writeSalience(
   } catch (e) {
     await writer.abort();
     throw e;
+  }
+}
+
+/** One label per image, each a class index. */
+function checkLabels(labels: ArrayLike<number>, n: number, classes: number): void {
+  if (labels.length !== n) {
+    throw new TypeError(`labels hold ${labels.length} entries, expected one per image (${n}).`);
+  }
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (l < 0 || l >= classes) {
+      throw new RangeError(`label ${l} is outside 0 … ${classes - 1}.`);
+    }
   }
 }
