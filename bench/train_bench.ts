@@ -2,12 +2,13 @@
  * Training and salience throughput per family and width k, on the WebGPU backend and on the
  * CPU backend side by side (28×28×1 inputs, 10 classes, the default batch 64), plus each
  * backend's conformance check; then, on WebGPU, population training (S models of one family and
- * width in one stacked step, aggregate samples/s beside one model's step), a per-kernel profile
- * of one training step (time, share, GFLOP/s and fraction of the adapter's multiply-add peak)
- * and that peak, measured in the same run; beside them PyTorch on this machine's CPU
- * (`train_peer.py`: the same families, recipe and batch) where a `python3` imports torch. Run:
- * `deno task bench train` (or
- * `deno run -A bench/train_bench.ts`).
+ * width in one stacked step, aggregate samples/s beside one model's step), batch norm as
+ * tfjs's ops beside our fused kernels (CNNSmall(8) population steps at S = 1 and 4, measured
+ * alternately) with a per-kernel profile of each (time, share, GFLOP/s and fraction of the
+ * adapter's multiply-add peak, bytes and GB/s) and that peak, measured in the same run; beside
+ * them PyTorch on this machine's CPU (`train_peer.py`: the same families, recipe and batch) where
+ * a `python3` imports torch. Run: `deno task bench train` (or `deno run -A
+ * bench/train_bench.ts`; `--batch-norm` runs only the batch-norm comparison).
  *
  * @module
  */
@@ -64,14 +65,14 @@ async function measurePopulation(
   family: Family,
   k: number,
   S: number,
-  opts: { batch: number; size: number; reps: number },
+  opts: { batch: number; size: number; reps: number; fusedBatchNorm?: boolean },
 ): Promise<number> {
   const shape = { channels: 1, height: opts.size, width: opts.size };
   const models = Array.from(
     { length: S },
     (_, seed) => createModel({ family, k, seed, shape, classes: 10 }),
   );
-  const stacked = StackedModel.from(models);
+  const stacked = StackedModel.from(models, { fusedBatchNorm: opts.fusedBatchNorm ?? true });
   const opt = createOptimizer("sgd", 0.01);
   const batch = syntheticBatch(S * opts.batch, opts.size * opts.size, k);
   const t = await timeIt(async () => {
@@ -92,56 +93,149 @@ interface KernelRow {
   ms: number;
   /** Multiply-add FLOPs (convolutions and matMul only; 0 where not counted). */
   flops: number;
+  /** Bytes of the kernel's inputs and outputs (float32), each counted once per call. */
+  bytes: number;
 }
+
+const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 
 /** FLOPs of one convolution kernel call from its shapes (2 per multiply-add). */
 function convFlops(name: string, inputs: number[][], output: number[]): number {
-  const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
-  if (name === "Conv2D" || name === "FusedConv2D") {
-    const f = inputs[1]!;
+  if (name === "Conv2D" || name === "FusedConv2D" || name === "SalienceGroupedConv2D") {
+    const f = inputs[1]!.slice(-4);
     return 2 * prod(output) * f[0]! * f[1]! * f[2]!;
   }
-  if (name === "Conv2DBackpropInput") {
-    const dy = inputs[0]!, f = inputs[1]!;
+  if (name === "Conv2DBackpropInput" || name === "SalienceGroupedConv2DBackpropInput") {
+    const dy = inputs[0]!, f = inputs[1]!.slice(-4);
     return 2 * prod(dy) * f[0]! * f[1]! * f[2]!;
   }
-  if (name === "Conv2DBackpropFilter") {
-    const dy = inputs[1]!;
-    return 2 * prod(dy) * output[0]! * output[1]! * output[2]!;
+  if (name === "Conv2DBackpropFilter" || name === "SalienceGroupedConv2DBackpropFilter") {
+    const dy = inputs[1]!, f = output.slice(-4);
+    return 2 * prod(dy) * f[0]! * f[1]! * f[2]!;
   }
   return 0;
 }
 
 /**
- * Per-kernel profile of one training step (tfjs's kernel timer: GPU timestamps on WebGPU),
- * grouped by kernel name and output shape, longest first.
+ * Per-kernel profile of one population training step of S models (tfjs's kernel timer: GPU
+ * timestamps on WebGPU), grouped by kernel name, longest first.
  */
 async function profileStep(
   family: Family,
   k: number,
-  opts: { batch: number; size: number },
+  opts: { batch: number; size: number; S: number; fusedBatchNorm: boolean },
 ): Promise<KernelRow[]> {
   const shape = { channels: 1, height: opts.size, width: opts.size };
-  const m = createModel({ family, k, seed: 0, shape, classes: 10 });
+  const models = Array.from(
+    { length: opts.S },
+    (_, seed) => createModel({ family, k, seed, shape, classes: 10 }),
+  );
+  const stacked = StackedModel.from(models, { fusedBatchNorm: opts.fusedBatchNorm });
   const opt = createOptimizer("sgd", 0.01);
-  const batch = syntheticBatch(opts.batch, opts.size * opts.size, k);
-  await trainStep(m, opt, batch).data(); // warm-up (pipelines compiled)
+  const batch = syntheticBatch(opts.S * opts.batch, opts.size * opts.size, k);
+  await populationStep(stacked, opt, batch).data(); // warm-up (pipelines compiled)
   const p = await tf.profile(() => {
-    trainStep(m, opt, batch).dispose();
+    populationStep(stacked, opt, batch).dispose();
   });
   const rows = new Map<string, KernelRow>();
   for (const kk of p.kernels) {
     const t = await (kk.kernelTimeMs as unknown as Promise<number | { error: string }>);
-    const key = `${kk.name} ${kk.outputShapes.map((o) => o.join("×")).join(",")}`;
-    const r = rows.get(key) ?? { name: key, calls: 0, ms: 0, flops: 0 };
+    const r = rows.get(kk.name) ?? { name: kk.name, calls: 0, ms: 0, flops: 0, bytes: 0 };
     r.calls++;
     r.ms += typeof t === "number" ? t : NaN;
     r.flops += convFlops(kk.name, kk.inputShapes, kk.outputShapes[0] ?? []);
-    rows.set(key, r);
+    r.bytes += 4 * [...kk.inputShapes, ...kk.outputShapes].reduce((a, s) => a + prod(s ?? []), 0);
+    rows.set(kk.name, r);
   }
+  stacked.dispose();
   opt.dispose();
-  m.dispose();
-  return [...rows.values()].sort((a, b) => b.ms - a.ms);
+  models.forEach((m) => m.dispose());
+  return [...rows.values()].filter((r) => r.ms > 0).sort((a, b) => b.ms - a.ms);
+}
+
+/** The profile as a table: time, share, FLOP rate and fraction of the peak, bytes moved. */
+function profileTable(prof: KernelRow[], peak: number): { header: string[]; rows: string[][] } {
+  const total = prof.reduce((a, r) => a + r.ms, 0);
+  const header = ["kernel", "calls", "ms", "share", "GFLOP/s", "of peak", "MB", "GB/s"];
+  const rows = prof.slice(0, 16).map((r) => [
+    r.name,
+    String(r.calls),
+    fmt(r.ms),
+    `${fmt((100 * r.ms) / total)} %`,
+    r.flops ? fmt(r.flops / r.ms / 1e6) : "–",
+    r.flops ? `${fmt((100 * r.flops) / r.ms / 1e6 / peak)} %` : "–",
+    fmt(r.bytes / 1e6),
+    fmt(r.bytes / r.ms / 1e6),
+  ]);
+  rows.push(["total", String(prof.reduce((a, r) => a + r.calls, 0)), fmt(total), "100 %"]);
+  return { header, rows };
+}
+
+/**
+ * Training-mode batch norm as tfjs's ops against our fused kernels, in one run: aggregate
+ * samples/s of a population step of `family`(k) at each S, the two paths measured alternately
+ * (tfjs, fused, tfjs, fused) so that load changes hit both; and each path's per-kernel profile at
+ * the largest S.
+ */
+export async function batchNormComparison(
+  ctx: BenchContext,
+  opts: { family: Family; k: number; sizes: number[]; batch: number; size: number; peak: number },
+): Promise<string> {
+  const header = ["S", "tfjs batch norm", "fused batch norm", "fused/tfjs"];
+  const rows: string[][] = [];
+  const loadBefore = loadAverage();
+  for (const S of opts.sizes) {
+    const got = { tfjs: [] as number[], fused: [] as number[] };
+    for (let rep = 0; rep < 2; rep++) {
+      for (const fused of [false, true]) {
+        const v = await measurePopulation(opts.family, opts.k, S, {
+          batch: opts.batch,
+          size: opts.size,
+          reps: 1,
+          fusedBatchNorm: fused,
+        });
+        got[fused ? "fused" : "tfjs"].push(v);
+        ctx.log(
+          `  batch norm ${fused ? "fused" : "tfjs"} ${opts.family} ${opts.k} S=${S}: ${fmt(v)}/s`,
+        );
+      }
+    }
+    const best = (a: number[]) => Math.max(...a);
+    rows.push([
+      String(S),
+      fmt(best(got.tfjs)),
+      fmt(best(got.fused)),
+      `${fmt(best(got.fused) / best(got.tfjs))}×`,
+    ]);
+  }
+  const S = Math.max(...opts.sizes);
+  const profiles: string[] = [];
+  for (const fused of [false, true]) {
+    const t = profileTable(
+      await profileStep(opts.family, opts.k, {
+        batch: opts.batch,
+        size: opts.size,
+        S,
+        fusedBatchNorm: fused,
+      }),
+      opts.peak,
+    );
+    ctx.log(`profile, ${fused ? "fused" : "tfjs"} batch norm, S = ${S}:`);
+    ctx.log(textTable(t.header, t.rows));
+    profiles.push(
+      `Per-kernel profile of one ${opts.family}(${opts.k}) step, S = ${S}, ${
+        fused ? "fused" : "tfjs's"
+      } batch norm (FLOPs counted for convolutions; MB: each kernel's inputs and outputs):\n\n${
+        markdownTable(t.header, t.rows)
+      }`,
+    );
+  }
+  ctx.log(textTable(header, rows));
+  return `Batch norm as tfjs's ops against our fused kernels, ${opts.family}(${opts.k}) population ` +
+    `step at batch ${opts.batch} per model, ${opts.size}×${opts.size}×1, aggregate samples/s (best ` +
+    `of 2, measured alternately); load average ${loadBefore ?? "n/a"} before, ${
+      loadAverage() ?? "n/a"
+    } after:\n\n${markdownTable(header, rows)}\n\n${profiles.join("\n\n")}`;
 }
 
 /** Runs the benchmark (see the module doc). */
@@ -269,19 +363,14 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     const device = (tf.backend() as unknown as { device: GPUDevice }).device;
     const roof = await measureRoofline(device, { minSeconds: ctx.quick ? 0.05 : 0.25 });
     ctx.log(`roofline: ${fmt(roof.peak)} GFLOP/s multiply-add, ${fmt(roof.bandwidth)} GB/s copy`);
-    const profFamily: Family = "CNNSmall", profK = ctx.quick ? 2 : 8;
-    const prof = await profileStep(profFamily, profK, { batch, size });
-    const total = prof.reduce((a, r) => a + r.ms, 0);
-    const profHeader = ["kernel (output shape)", "calls", "ms", "share", "GFLOP/s", "of peak"];
-    const profRows = prof.slice(0, 24).map((r) => [
-      r.name,
-      String(r.calls),
-      fmt(r.ms),
-      `${fmt((100 * r.ms) / total)} %`,
-      r.flops ? fmt(r.flops / r.ms / 1e6) : "–",
-      r.flops ? `${fmt((100 * r.flops) / r.ms / 1e6 / roof.peak)} %` : "–",
-    ]);
-    ctx.log(textTable(profHeader, profRows));
+    const bnMarkdown = await batchNormComparison(ctx, {
+      family: "CNNSmall",
+      k: ctx.quick ? 2 : 8,
+      sizes: ctx.quick ? [1, 2] : [1, 4],
+      batch,
+      size,
+      peak: roof.peak,
+    });
     const widths = popWidths;
     const sizesS = ctx.quick ? [1, 2] : [1, 4, 8, 16];
     const popHeader = [
@@ -316,11 +405,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       `"alone": one model's trainStep), WebGPU, load average ${loadAverage() ?? "n/a"}; ` +
       `${peerNote}; ` +
       `adapter multiply-add peak ${fmt(roof.peak)} GFLOP/s, copy ${fmt(roof.bandwidth)} GB/s ` +
-      `(measured in this run):\n\n${markdownTable(popHeader, popRows)}\n\n` +
-      `Per-kernel profile of one ${profFamily}(${profK}) training step at batch ${batch} ` +
-      `(kernel total ${fmt(total)} ms; FLOPs counted for convolutions):\n\n${
-        markdownTable(profHeader, profRows)
-      }`;
+      `(measured in this run):\n\n${markdownTable(popHeader, popRows)}\n\n${bnMarkdown}`;
   }
   await tf.setBackend("cpu");
   const checkHeader = [
@@ -346,7 +431,25 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   };
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args.includes("--batch-norm")) {
+  // Only the batch-norm comparison (tfjs's ops against the fused kernels) and its profiles.
+  const quick = Deno.args.includes("--quick");
+  const size = quick ? 8 : 28, batch = quick ? 16 : 64;
+  await initTf({ backend: "webgpu", sizes: { batch, height: size, width: size, channels: 1 } });
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const roof = await measureRoofline(device, { minSeconds: quick ? 0.05 : 0.25 });
+  const log = (l: string) => console.error(l);
+  log(`roofline: ${fmt(roof.peak)} GFLOP/s multiply-add, ${fmt(roof.bandwidth)} GB/s copy`);
+  const md = await batchNormComparison({ quick, scale: 1, log }, {
+    family: "CNNSmall",
+    k: quick ? 2 : 8,
+    sizes: quick ? [1, 2] : [1, 4],
+    batch,
+    size,
+    peak: roof.peak,
+  });
+  console.log(`adapter multiply-add peak ${fmt(roof.peak)} GFLOP/s (this run)\n\n${md}`);
+} else if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const r = await run({ quick, scale: 1, log: (l) => console.error(l) });
   console.log(`### ${r.title}\n\n${r.markdown}`);

@@ -12,6 +12,7 @@ import {
 import { windowMaxPoolGrad } from "./_pool_grad.ts";
 import { channelTile } from "./_tile.ts";
 import { registerGroupedKernels, unregisterGroupedKernels } from "./_grouped.ts";
+import { registerBatchNormKernels, unregisterBatchNormKernels } from "./_batch_norm.ts";
 import { channelReduce } from "./_channel_reduce.ts";
 import { channelBinary } from "./_channel_binary.ts";
 import type { KernelFunc } from "./_webgpu_types.ts";
@@ -91,7 +92,8 @@ export type BoundedMode = "tiled" | "chunked";
  * channels of accumulators per invocation, the filter gradient over at most FILTER_CHUNK
  * positions per invocation with partial tiles summed), per-channel Sum/Mean over the leading
  * axes, Add/Sub/Multiply/RealDiv of an activation with a per-channel (or per-model) vector,
- * Tile of a per-channel vector, and MaxPoolGrad of non-overlapping windows — each several
+ * Tile of a per-channel vector, MaxPoolGrad of non-overlapping windows, and the fused
+ * training-mode batch norm that {@link batchNormTraining} runs (`_batch_norm.ts`) — each several
  * times faster than tfjs's own on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
  * stay under `cap`. `textures` (default true): the tiled convolutions copy the operands they
  * re-read into textures and fetch texels (3–5× faster on lavapipe than storage-buffer loads, the
@@ -131,12 +133,14 @@ export function installBoundedKernels(
     replace("MaxPoolGrad", (o) => windowMaxPoolGrad(o)),
     replace("Tile", (o) => channelTile(o)),
     ...registerGroupedKernels(backendName),
+    ...registerBatchNormKernels(backendName),
   ];
 }
 
 /** Restores the original kernels replaced by {@link installBoundedKernels}. */
 export function uninstallBoundedKernels(backendName: string): void {
   unregisterGroupedKernels(backendName);
+  unregisterBatchNormKernels(backendName);
   for (const [key, orig] of installed) {
     const [name, b] = key.split("@") as [string, string];
     if (b !== backendName) continue;

@@ -1,6 +1,7 @@
 // Conformance self-check: runs the ops training uses on the CPU backend and on a candidate
 // backend from the same seeded inputs and reports each op's error relative to the CPU result.
 import * as tf from "@tensorflow/tfjs-core";
+import { batchNormTraining } from "./_batch_norm.ts";
 
 /** Sizes the run will use; the check runs its reductions at exactly these sizes. */
 export interface ConformanceSizes {
@@ -103,6 +104,26 @@ function opList(sz: ConformanceSizes): OpRun[] {
         const { mean, variance } = tf.moments(xs, [0, 1, 2]);
         const y = tf.batchNorm(xs, mean, variance, tf.zeros([cin]), tf.ones([cin]), 1e-5);
         return tf.concat([tf.reshape(y, [-1]), mean, variance]);
+      },
+    },
+    {
+      // Our fused kernels where registered (two groups, ReLU): output, moments and all gradients.
+      op: "batchNormTraining",
+      size: nhw,
+      run: () => {
+        const xs = x(), d = dy();
+        const groups = b % 2 === 0 ? 2 : 1;
+        const gamma = tf.tensor2d(seededArray(groups * cin, 7), [groups, cin]);
+        const beta = tf.tensor2d(seededArray(groups * cin, 8), [groups, cin]);
+        const opts = { groups, epsilon: 1e-5, relu: true };
+        const probe = batchNormTraining(xs, gamma, beta, opts);
+        const dyIn = tf.slice(d, [0, 0, 0, 0], [-1, -1, -1, cin]);
+        const g = tf.grads((a: tf.Tensor, gm: tf.Tensor, bt: tf.Tensor) =>
+          tf.sum(tf.mul(batchNormTraining(a, gm, bt, opts).y, dyIn))
+        )([xs, gamma, beta]);
+        return tf.concat(
+          [probe.y, probe.mean, probe.variance, ...g].map((t) => tf.reshape(t, [-1])),
+        );
       },
     },
     {

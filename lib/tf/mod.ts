@@ -7,8 +7,9 @@
  * wherever tfjs's kernels fail the check) our own loop-bounded convolution kernels are
  * registered — register-tiled forward, input-gradient and filter-gradient convolutions (fed from
  * textures where they can be, since software adapters fetch texels far faster than they load
- * storage buffers; {@link textureConvDispatches} counts them), per-channel
- * reductions and broadcasts, faster than tfjs's on software adapters — and checked in turn; if nothing passes at the requested batch,
+ * storage buffers; {@link textureConvDispatches} counts them), per-channel reductions and
+ * broadcasts, a fused training-mode batch norm, faster than tfjs's on software adapters — and
+ * checked in turn; if nothing passes at the requested batch,
  * the largest passing batch is reported, and if none passes the CPU backend is used. The report
  * says which.
  *
@@ -29,9 +30,21 @@ import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
 import { filterGradChunk, installBoundedKernels, uninstallBoundedKernels } from "./_bounded.ts";
 import { groupedConv2d, hasGroupedConv } from "./_grouped.ts";
 import { textureConvDispatches } from "./_tiled_conv.ts";
+import {
+  BATCH_NORM_KERNELS,
+  batchNormTraining,
+  batchNormTrainingReference,
+  registerBatchNormKernels,
+  ROWS_PER_ELEMENTWISE,
+  ROWS_PER_INVOCATION,
+} from "./_batch_norm.ts";
+import type { BatchNormOptions, BatchNormReference, BatchNormResult } from "./_batch_norm.ts";
 import { isSoftwareAdapter, LOOP_CAP } from "../../kernels/gpu/mod.ts";
 
 export {
+  BATCH_NORM_KERNELS,
+  batchNormTraining,
+  batchNormTrainingReference,
   checkConformance,
   CONFORMANCE_TOLERANCE,
   filterGradChunk,
@@ -40,9 +53,12 @@ export {
   installBoundedKernels,
   LOOP_CAP,
   textureConvDispatches,
+  registerBatchNormKernels,
+  ROWS_PER_ELEMENTWISE as BATCH_NORM_ROWS_PER_ELEMENTWISE,
+  ROWS_PER_INVOCATION as BATCH_NORM_ROWS_PER_INVOCATION,
   uninstallBoundedKernels,
 };
-export type { ConformanceSizes, OpCheck };
+export type { BatchNormOptions, BatchNormReference, BatchNormResult, ConformanceSizes, OpCheck };
 
 /** Options of {@link initTf}. */
 export interface InitTfOptions {

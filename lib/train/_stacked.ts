@@ -6,7 +6,7 @@
 // supported; `stackable()` says whether a model qualifies.
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { groupedConv2d } from "../tf/mod.ts";
+import { batchNormTraining, groupedConv2d } from "../tf/mod.ts";
 
 /** Layer classes the stacked forward implements. */
 const SUPPORTED = new Set([
@@ -88,10 +88,21 @@ export class StackedModel {
   readonly size: number;
   readonly members: tfl.LayersModel[];
   readonly #weights = new Map<string, Stacked[]>();
+  readonly #fused: boolean;
+  /** ReLU layers whose input batch norm applies them itself (its only consumer), by name. */
+  readonly #fusedRelu = new Set<string>();
 
-  private constructor(members: tfl.LayersModel[]) {
+  private constructor(members: tfl.LayersModel[], fused: boolean) {
     this.members = members;
     this.size = members.length;
+    this.#fused = fused;
+    for (const layer of members[0]!.layers) {
+      const next = layer.outboundNodes.map((n) => n.outboundLayer);
+      if (
+        layer.getClassName() === "BatchNormalization" && next.length === 1 &&
+        next[0]!.getClassName() === "ReLU" && isPlainRelu(next[0]!)
+      ) this.#fusedRelu.add(next[0]!.name);
+    }
     const layers = members[0]!.layers;
     layers.forEach((layer, i) => {
       const list: Stacked[] = layer.weights.map((w, j) => {
@@ -107,10 +118,16 @@ export class StackedModel {
 
   /**
    * Stacks `members` (at least one, all of one architecture with the same layer names).
+   * `fusedBatchNorm` (default true) runs training-mode batch norm, and a ReLU that follows it, as
+   * our fused kernels where the backend has them (`batchNormTraining` in lib/tf); false keeps
+   * tfjs's ops, the reference.
    *
    * @throws {TypeError} when the members differ in architecture or a layer is unsupported.
    */
-  static from(members: tfl.LayersModel[]): StackedModel {
+  static from(
+    members: tfl.LayersModel[],
+    options: { fusedBatchNorm?: boolean } = {},
+  ): StackedModel {
     if (members.length < 1) throw new RangeError("A population needs at least one model.");
     const arch = (m: tfl.LayersModel) =>
       m.layers.map((l) => `${l.name}:${l.weights.map((w) => w.shape.join("x"))}`).join(",");
@@ -129,7 +146,7 @@ export class StackedModel {
         );
       }
     }
-    return new StackedModel(members);
+    return new StackedModel(members, options.fusedBatchNorm ?? true);
   }
 
   /** The trainable stacked variables (what the optimiser updates). */
@@ -180,7 +197,7 @@ export class StackedModel {
           y = this.#batchNorm(layer, a, training, c);
           break;
         case "ReLU":
-          y = tf.relu(a);
+          y = training && this.#fused && this.#fusedRelu.has(layer.name) ? a : tf.relu(a);
           break;
         case "MaxPooling2D":
           y = tf.maxPool(
@@ -224,21 +241,26 @@ export class StackedModel {
     const C = shape.at(-1)!;
     const eps = c.epsilon as number;
     const [gamma, beta, movingMean, movingVar] = [0, 1, 2, 3].map((j) => this.#w(layer, j));
-    const y = tf.reshape(a, [S, -1, C]);
-    let mean: tf.Tensor, variance: tf.Tensor;
     if (training) {
-      const m = tf.moments(y, [1], true);
-      mean = m.mean;
-      variance = m.variance;
+      // Fused with the ReLU that follows where the forward skips that ReLU (see the constructor).
+      const relu = this.#fused && layer.outboundNodes.length === 1 &&
+        this.#fusedRelu.has(layer.outboundNodes[0]!.outboundLayer.name);
+      const r = batchNormTraining(a, gamma!, beta!, {
+        groups: S,
+        epsilon: eps,
+        relu,
+        fused: this.#fused,
+      });
       const decay = 1 - (c.momentum as number);
       const update = (v: tf.Variable, value: tf.Tensor) =>
-        v.assign(tf.sub(v, tf.mul(tf.sub(v, tf.reshape(value, [S, C])), decay)));
-      update(movingMean!, mean);
-      update(movingVar!, variance);
-    } else {
-      mean = tf.reshape(movingMean!, [S, 1, C]);
-      variance = tf.reshape(movingVar!, [S, 1, C]);
+        v.assign(tf.sub(v, tf.mul(tf.sub(v, value), decay)));
+      update(movingMean!, r.mean);
+      update(movingVar!, r.variance);
+      return r.y;
     }
+    const y = tf.reshape(a, [S, -1, C]);
+    const mean = tf.reshape(movingMean!, [S, 1, C]);
+    const variance = tf.reshape(movingVar!, [S, 1, C]);
     const norm = tf.mul(tf.sub(y, mean), tf.rsqrt(tf.add(variance, eps)));
     const out = tf.add(tf.mul(norm, tf.reshape(gamma!, [S, 1, C])), tf.reshape(beta!, [S, 1, C]));
     return tf.reshape(out, shape);
@@ -264,3 +286,9 @@ export class StackedModel {
 }
 
 let nextId = 0;
+
+/** A ReLU layer without a cap, slope or threshold (what tf.relu computes). */
+function isPlainRelu(layer: Layer): boolean {
+  const c = layer.getConfig() as Cfg;
+  return (c.maxValue ?? null) === null && !c.negativeSlope && !c.threshold;
+}
