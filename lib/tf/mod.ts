@@ -52,10 +52,10 @@ export {
   hasGroupedConv,
   installBoundedKernels,
   LOOP_CAP,
-  textureConvDispatches,
   registerBatchNormKernels,
   ROWS_PER_ELEMENTWISE as BATCH_NORM_ROWS_PER_ELEMENTWISE,
   ROWS_PER_INVOCATION as BATCH_NORM_ROWS_PER_INVOCATION,
+  textureConvDispatches,
   uninstallBoundedKernels,
 };
 export type { BatchNormOptions, BatchNormReference, BatchNormResult, ConformanceSizes, OpCheck };
