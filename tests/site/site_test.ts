@@ -223,6 +223,27 @@ Deno.test("createApp() ensembles chart: one shade per width, and each single mod
   assertEquals(colors.size, 3, "three widths, three shades");
 });
 
+Deno.test("createApp() Saw-fit chart: one shade per width, and each point's tooltip names family, k and the seeds pooled", async () => {
+  const { text } = await get(`/sweeps/${sweep}/distributions/`);
+  const at = text.indexOf('data-chart="saw"');
+  const chart = text.slice(at, text.indexOf("</svg>", at));
+  const s = JSON.parse(
+    await Deno.readTextFile(join(root, sweep, "analysis", "similarity.json")),
+  ) as {
+    models: { seed: number }[];
+    groups: { family: string; k: number; members: number[] }[];
+  };
+  for (const g of s.groups) {
+    const seeds = g.members.map((i) => s.models[i]!.seed).join(", ");
+    assertMatch(chart, new RegExp(`<title>${g.family} k=${g.k}, seeds ${seeds} pooled, t = `));
+  }
+  const colors = new Set(
+    [...chart.matchAll(/data-series="CNNSmall k=\d+"[^>]*>[\s\S]*?fill="(#[0-9a-f]{6})"/g)]
+      .map((m) => m[1]),
+  );
+  assertEquals(colors.size, 3, "three widths, three shades");
+});
+
 Deno.test("createApp() similarity heatmaps: one colour scale across families; mean directions span their own range", async () => {
   const { text } = await get(`/sweeps/${sweep}/similarity/`);
   const props = [

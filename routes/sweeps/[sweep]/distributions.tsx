@@ -12,6 +12,7 @@ import {
   columnFormat,
   dashFor,
   LineChart,
+  rampColor,
   type Series,
   seriesColor,
 } from "../../../lib/site/charts/mod.ts";
@@ -60,10 +61,23 @@ export function title(data: Data): string {
 }
 
 /** At most `max` evenly spaced points of a curve (always keeping the last), for drawing. */
-function thin(points: [number, number][], max = 250): [number, number][] {
+function thin<P>(points: P[], max = 250): P[] {
   if (points.length <= max) return points;
   const stride = Math.ceil(points.length / max);
   return points.filter((_, i) => i % stride === 0 || i === points.length - 1);
+}
+
+/**
+ * Which seeds a group's pooled marginal is over, for its tooltips ("seeds 0, 1, 2 pooled"), from
+ * the similarity file's members; "all seeds pooled" where that file is absent.
+ */
+function seedsText(similarity: SimilarityFile | null, g: MarginalGroup): string {
+  const entry = similarity?.groups.find((x) => x.family === g.family && x.k === g.k);
+  const seeds = entry?.members.map((i) => similarity?.models[i]?.seed)
+    .filter((s): s is number => s !== undefined) ?? [];
+  return seeds.length === 0
+    ? "all seeds pooled"
+    : `seed${seeds.length === 1 ? "" : "s"} ${seeds.join(", ")} pooled`;
 }
 
 type MarginalGroup = MarginalsFile["groups"][number];
@@ -179,11 +193,16 @@ function Sections(
       ),
     ),
   });
+  // Saw fit: colour is the family, shade the width (light = small k), so widths read in order.
+  const sawColor = (g: MarginalGroup) => {
+    const ks = groups.filter((x) => x.family === g.family).map((x) => x.k);
+    return rampColor(colorOf(g.family), ks.indexOf(g.k), ks.length);
+  };
   const sawSeries: Series[] = [];
   for (const g of groups) {
     const psi = m.saw.logPsi.find((p) => p.family === g.family)?.values ?? [];
     const mx = Math.max(...g.pooled.density);
-    const pts: [number, number][] = [];
+    const pts: [number, number, number][] = [];
     m.grid.forEach((_, i) => {
       const lp = psi[i];
       const dens = g.pooled.density[i] ?? 0;
@@ -194,15 +213,18 @@ function Sections(
       ) {
         return;
       }
-      pts.push([lp, Math.log(dens) - lo]);
+      pts.push([lp, Math.log(dens) - lo, m.grid[i]!]);
     });
     const ks = groups.filter((x) => x.family === g.family).map((x) => x.k);
+    const shown = thin(pts, 120);
+    const pooled = seedsText(similarity, g);
     sawSeries.push({
       name: `${g.family} k=${g.k}`,
       group: g.family,
-      color: colorOf(g.family),
+      color: sawColor(g),
       mode: "markers",
-      points: thin(pts, 120),
+      points: shown.map(([x, y]) => [x, y]),
+      labels: shown.map(([, , t]) => `${g.family} k=${g.k}, ${pooled}, t = ${num(t, 3)}`),
     });
     const { kappa, intercept } = g.saw;
     if (kappa !== null && intercept !== null && pts.length > 1) {
@@ -212,7 +234,7 @@ function Sections(
       sawSeries.push({
         name: `fit κ = ${num(kappa, 3)}, ${g.family} k=${g.k}`,
         group: g.family,
-        color: colorOf(g.family),
+        color: sawColor(g),
         dash: dashFor(ks.indexOf(g.k)),
         points: [[x0, kappa * x0 + intercept], [x1, kappa * x1 + intercept]],
       });
