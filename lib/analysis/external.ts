@@ -131,8 +131,44 @@ export function npyGradients(
 }
 
 /**
+ * The batch stream of `[M, N, D]` gradients stored model-major (as the `.npy` holds them) in any
+ * source: each batch of samples `[s, s + count)` is gathered model by model, `copy(start, count,
+ * dst)` filling `dst` with the `count` values from flat element `start` of the source (memory or
+ * a file). Cost: one `M·count·D` buffer and `M` copies per batch.
+ * @example
+ * ```ts
+ * import { modelMajorStream } from "./external.ts";
+ * const src = new Float32Array([1, 2, 3, 4]);
+ * const s = modelMajorStream([2, 2, 1], (at, n, dst) => dst.set(src.subarray(at, at + n)));
+ * const got = [];
+ * for await (const b of s.batches(1)) got.push([...b.data]);
+ * if (JSON.stringify(got) !== "[[1,3],[2,4]]") throw new Error(JSON.stringify(got));
+ * ```
+ */
+export function modelMajorStream(
+  [M, N, D]: readonly [number, number, number],
+  copy: (start: number, count: number, dst: Float32Array) => void | Promise<unknown>,
+): BatchStream {
+  return {
+    models: M,
+    samples: N,
+    dim: D,
+    async *batches(batchSize: number) {
+      for (let s = 0; s < N; s += batchSize) {
+        const count = Math.min(batchSize, N - s);
+        const out = new Float32Array(M * count * D);
+        for (let m = 0; m < M; m++) {
+          await copy((m * N + s) * D, count * D, out.subarray(m * count * D, (m + 1) * count * D));
+        }
+        yield { start: s, count, data: out };
+      }
+    },
+  };
+}
+
+/**
  * The batch stream of an `[M, N, D]` array held in memory (model-major, as the `.npy` stores it):
- * each batch copies its samples out model by model, as the file reader does.
+ * {@linkcode modelMajorStream} copying from `data`.
  * @example
  * ```ts
  * import { arrayStream } from "./external.ts";
@@ -144,23 +180,12 @@ export function npyGradients(
  */
 export function arrayStream(
   data: Float32Array,
-  [M, N, D]: readonly [number, number, number],
+  shape: readonly [number, number, number],
 ): BatchStream {
-  return {
-    models: M,
-    samples: N,
-    dim: D,
-    async *batches(batchSize: number) {
-      for (let s = 0; s < N; s += batchSize) {
-        const count = Math.min(batchSize, N - s);
-        const out = new Float32Array(M * count * D);
-        for (let m = 0; m < M; m++) {
-          out.set(data.subarray((m * N + s) * D, (m * N + s + count) * D), m * count * D);
-        }
-        yield { start: s, count, data: out };
-      }
-    },
-  };
+  return modelMajorStream(
+    shape,
+    (start, count, dst) => dst.set(data.subarray(start, start + count)),
+  );
 }
 
 /** Which kernels ran, as `summary.json` records it. */

@@ -10,7 +10,13 @@ import { basename, join } from "node:path";
 import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { openGradientSource } from "../npy/mod.ts";
 import { openNpy } from "../npy/reader.ts";
-import { backendSummary, type ExternalModels, externalModels, gradientShape } from "./external.ts";
+import {
+  backendSummary,
+  type ExternalModels,
+  externalModels,
+  gradientShape,
+  modelMajorStream,
+} from "./external.ts";
 import { paperComparison } from "./paper.ts";
 
 export type { ExternalModels } from "./external.ts";
@@ -386,25 +392,11 @@ export async function analyzeExternal(
   using file = await openNpy(gradsPath);
   const [M, N, D] = gradientShape(file.shape, gradsPath);
   const desc = externalModels(models, M, gradsPath);
-  const stream: BatchStream = {
-    models: M,
-    samples: N,
-    dim: D,
-    async *batches(batchSize: number) {
-      for (let s = 0; s < N; s += batchSize) {
-        const count = Math.min(batchSize, N - s);
-        const data = new Float32Array(M * count * D);
-        for (let m = 0; m < M; m++) {
-          await file.readElements(
-            (m * N + s) * D,
-            count * D,
-            data.subarray(m * count * D, (m + 1) * count * D),
-          );
-        }
-        yield { start: s, count, data };
-      }
-    },
-  };
+  // Model-major, as the file stores it: each batch reads its samples model by model.
+  const stream = modelMajorStream(
+    [M, N, D],
+    (start, count, dst) => file.readElements(start, count, dst),
+  );
   const outDir = options.outDir ?? join(gradsPath.replace(/[^/\\]*$/, ""), "analysis");
   const gpu = await resolveGpu(options.gpu);
   try {

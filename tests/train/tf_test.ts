@@ -23,6 +23,85 @@ function relativeError(ref: ArrayLike<number>, got: ArrayLike<number>): number {
   return e / scale;
 }
 
+/** The two convolution paths of the bounded kernels, compared on the same cases. */
+const CONV_PATHS = [
+  { path: "textures", textures: true },
+  { path: "storage buffers", textures: false },
+] as const;
+
+/**
+ * Runs `compute` on the WebGPU backend with each of {@linkcode CONV_PATHS} installed and checks
+ * every output against `ref` (relative error under `tolerance`) and the texture-conv dispatches
+ * it issued against `dispatches(textures)`: a count, or "some" for at least one.
+ */
+async function onEachConvPath(
+  label: string,
+  ref: readonly ArrayLike<number>[],
+  compute: () => Promise<ArrayLike<number>[]>,
+  dispatches: (textures: boolean) => number | "some",
+  tolerance: number,
+): Promise<void> {
+  for (const { path, textures } of CONV_PATHS) {
+    installBoundedKernels("webgpu", { textures });
+    const before = textureConvDispatches();
+    const got = await compute();
+    const want = dispatches(textures), issued = textureConvDispatches() - before;
+    ok(want === "some" ? issued > 0 : issued === want, `${label} on ${path}: ${issued} dispatches`);
+    ref.forEach((r, j) => {
+      const e = relativeError(r, got[j]!);
+      ok(e < tolerance, `${label} on ${path}, output ${j}: ${e}`);
+    });
+  }
+}
+
+/**
+ * The CPU backend's outputs of `run` beside both WebGPU convolution paths' (see
+ * {@linkcode onEachConvPath}): f32 sums in another order, relative error far below 1e-4 (seen:
+ * ≤ 2e-6). `vec`: some convolution of the case has its target channels a multiple of 4, so the
+ * texture path dispatches.
+ */
+async function convsAgainstCpu(
+  label: string,
+  vec: boolean,
+  run: () => tf.Tensor[],
+  each: () => void = () => {},
+): Promise<void> {
+  await tf.setBackend("cpu");
+  const ref = await Promise.all(run().map((t) => t.data()));
+  await tf.setBackend("webgpu");
+  await onEachConvPath(
+    label,
+    ref,
+    () => {
+      each();
+      return Promise.all(run().map((t) => t.data()));
+    },
+    (textures) => textures && vec ? "some" : 0,
+    1e-4,
+  );
+}
+
+/**
+ * Seeded inputs `x` (sines) and filters `f` (cosines) of the given shapes, with `conv(x, f)` and
+ * the gradients of Σ y·sin y (y = conv) with respect to both: a cotangent that is not uniform.
+ */
+function convAndGrads(
+  xShape: number[],
+  fShape: number[],
+  conv: (x: tf.Tensor4D, f: tf.Tensor) => tf.Tensor,
+  pad: (x: tf.Tensor4D) => tf.Tensor4D = (x) => x,
+): { x: tf.Tensor4D; f: tf.Tensor; y: tf.Tensor; gx: tf.Tensor; gf: tf.Tensor } {
+  const wave = (shape: number[], fn: (i: number) => number) =>
+    tf.tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => fn(i)), shape);
+  const x = pad(wave(xShape, (i) => Math.sin(i * 0.7)) as tf.Tensor4D);
+  const f = wave(fShape, (i) => Math.cos(i * 1.3));
+  const [gx, gf] = tf.grads((a: tf.Tensor, c: tf.Tensor) => {
+    const y = conv(a as tf.Tensor4D, c);
+    return tf.sum(tf.mul(y, tf.sin(y)));
+  })([x, f]);
+  return { x, f, y: conv(x, f), gx: gx!, gf: gf! };
+}
+
 Deno.test("initTf() with backend cpu activates the CPU backend and checks nothing", async () => {
   const r = await initTf({ backend: "cpu" });
   assertEquals([r.backend, tf.getBackend(), r.checks.length], ["cpu", "cpu", 0]);
@@ -106,59 +185,31 @@ gpuTest(
       [86, 28, 1, 4, 1, "same", 3],
     ] as const;
     for (const [b, h, ci, co, s, pad, k] of cases) {
-      const run = () =>
-        tf.tidy(() => {
-          const x = tf.tensor4d(
-            Array.from({ length: b * h * h * ci }, (_, i) => Math.sin(i * 0.7)),
-            [b, h, h, ci],
-          );
-          const f = tf.tensor4d(
-            Array.from({ length: k * k * ci * co }, (_, i) => Math.cos(i * 1.3)),
-            [k, k, ci, co],
-          );
-          const bias = tf.tensor1d(Array.from({ length: co }, (_, i) => i * 0.1 - 0.3));
-          const xp = typeof pad === "number" && pad > 0
-            ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) as tf.Tensor4D
-            : x;
-          const p = pad === "same" ? "same" : "valid";
-          const conv = (a: tf.Tensor, c: tf.Tensor) =>
-            tf.fused.conv2d({
-              x: a as tf.Tensor4D,
-              filter: c as tf.Tensor4D,
-              strides: s,
-              pad: p,
-              bias,
-            });
-          const [gx, gf] = tf.grads((a: tf.Tensor, c: tf.Tensor) => {
-            const y = conv(a, c);
-            return tf.sum(tf.mul(y, tf.sin(y)));
-          })([xp, f]);
-          const relu = tf.fused.conv2d({
-            x: xp,
-            filter: f,
-            strides: s,
-            pad: p,
-            bias,
-            activation: "relu",
-          });
-          return [tf.conv2d(xp, f, s, p), relu, gx!, gf!].map((t) => tf.reshape(t, [-1]));
+      const p = pad === "same" ? "same" : "valid";
+      const bias = () => tf.tensor1d(Array.from({ length: co }, (_, i) => i * 0.1 - 0.3));
+      const fused = (x: tf.Tensor4D, f: tf.Tensor, activation?: "relu") =>
+        tf.fused.conv2d({
+          x,
+          filter: f as tf.Tensor4D,
+          strides: s,
+          pad: p,
+          bias: bias(),
+          activation,
         });
-      await tf.setBackend("cpu");
-      const ref = await Promise.all(run().map((t) => t.data()));
-      await tf.setBackend("webgpu");
-      for (const textures of [true, false]) {
-        installBoundedKernels("webgpu", { textures });
-        const before = textureConvDispatches();
-        const got = await Promise.all(run().map((t) => t.data()));
-        // Texture path: every case has some conv with its target channels a multiple of 4.
-        const vec = co % 4 === 0 || ci % 4 === 0;
-        ok(textures && vec ? textureConvDispatches() > before : textureConvDispatches() === before);
-        ref.forEach((r, j) => {
-          const e = relativeError(r, got[j]!);
-          // f32 sums in another order: relative error far below 1e-4 (seen: ≤ 2e-6).
-          ok(e < 1e-4, `case ${[b, h, ci, co, s, pad, k]} textures ${textures} output ${j}: ${e}`);
-        });
-      }
+      const padded = (x: tf.Tensor4D) =>
+        typeof pad === "number" && pad > 0
+          ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+          : x;
+      await convsAgainstCpu(
+        `case ${[b, h, ci, co, s, pad, k]}`,
+        co % 4 === 0 || ci % 4 === 0,
+        () =>
+          tf.tidy(() => {
+            const { x, f, gx, gf } = convAndGrads([b, h, h, ci], [k, k, ci, co], fused, padded);
+            return [tf.conv2d(x, f as tf.Tensor4D, s, p), fused(x, f, "relu"), gx, gf]
+              .map((t) => tf.reshape(t, [-1]));
+          }),
+      );
     }
     await tf.setBackend("cpu");
   },
@@ -276,42 +327,17 @@ gpuTest(
       [2, 48, 28, 1, 4, 1, "same", 3],
     ] as const;
     for (const [S, b, h, ci, co, st, pad, k] of cases) {
-      const run = () =>
-        tf.tidy(() => {
-          const x = tf.tensor4d(
-            Array.from({ length: S * b * h * h * ci }, (_, i) => Math.sin(i * 0.7)),
-            [S * b, h, h, ci],
-          );
-          const f = tf.tensor(
-            Array.from({ length: S * k * k * ci * co }, (_, i) => Math.cos(i * 1.3)),
-            [S, k, k, ci, co],
-          );
-          const conv = (a: tf.Tensor, c: tf.Tensor) =>
-            groupedConv2d(a as tf.Tensor4D, c, [st, st], pad);
-          const [gx, gf] = tf.grads((a: tf.Tensor, c: tf.Tensor) => {
-            const y = conv(a, c);
-            return tf.sum(tf.mul(y, tf.sin(y)));
-          })([x, f]);
-          return [conv(x, f), gx!, gf!].map((t) => tf.reshape(t, [-1]));
-        });
-      await tf.setBackend("cpu");
-      const ref = await Promise.all(run().map((t) => t.data()));
-      await tf.setBackend("webgpu");
-      for (const textures of [true, false]) {
-        installBoundedKernels("webgpu", { textures });
-        ok(hasGroupedConv(), "grouped kernels registered on WebGPU");
-        const before = textureConvDispatches();
-        const got = await Promise.all(run().map((t) => t.data()));
-        const vec = co % 4 === 0 || ci % 4 === 0;
-        ok(textures && vec ? textureConvDispatches() > before : textureConvDispatches() === before);
-        ref.forEach((r, j) => {
-          const e = relativeError(r, got[j]!);
-          ok(
-            e < 1e-4,
-            `case ${[S, b, h, ci, co, st, pad, k]} textures ${textures} output ${j}: ${e}`,
-          );
-        });
-      }
+      const conv = (x: tf.Tensor4D, f: tf.Tensor) => groupedConv2d(x, f, [st, st], pad);
+      await convsAgainstCpu(
+        `case ${[S, b, h, ci, co, st, pad, k]}`,
+        co % 4 === 0 || ci % 4 === 0,
+        () =>
+          tf.tidy(() => {
+            const { y, gx, gf } = convAndGrads([S * b, h, h, ci], [S, k, k, ci, co], conv);
+            return [y, gx, gf].map((t) => tf.reshape(t, [-1]));
+          }),
+        () => ok(hasGroupedConv(), "grouped kernels registered on WebGPU"),
+      );
     }
     uninstallBoundedKernels("webgpu");
     ok(!hasGroupedConv(), "grouped kernels removed with the others");
@@ -458,32 +484,29 @@ gpuTest(
       const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], s, 1, pad);
       const dy = wave(b * o.outHeight * o.outWidth * co, 0.11);
       const ref = convReference64(x, w, dy, g);
-      for (const textures of [true, false]) {
-        installBoundedKernels("webgpu", { textures });
-        const before = textureConvDispatches();
-        const got = await Promise.all(
-          tf.tidy(() => {
-            const xt = tf.tensor4d(x, [b, h, h, ci]), wt = tf.tensor4d(w, [k, k, ci, co]);
-            const dyt = tf.tensor4d(dy, ref.outShape as [number, number, number, number]);
-            const [gx, gw] = tf.grads((a: tf.Tensor, c: tf.Tensor) =>
-              tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, s, pad), dyt))
-            )([xt, wt]);
-            return [tf.conv2d(xt, wt, s, pad), gx!, gw!];
-          }).map(async (t) => {
-            const v = await t.data();
-            t.dispose();
-            return v;
-          }),
-        );
-        // Two forwards and the filter gradient (co % 4 = 0); the input gradient where ci % 4 = 0.
-        const expected = textures ? 3 + (ci % 4 === 0 ? 1 : 0) : 0;
-        assertEquals(textureConvDispatches() - before, expected, `textures ${textures}`);
-        [ref.y, ref.dx, ref.dw].forEach((r, j) => {
-          const e = relativeError(r, got[j]!);
-          // f32 accumulation over ≤ 67,424 terms against float64 (seen: ≤ 1.2e-5, both paths).
-          ok(e < 5e-5, `case ${[b, h, ci, co, s, pad, k]} textures ${textures} output ${j}: ${e}`);
-        });
-      }
+      // Two forwards and the filter gradient (co % 4 = 0); the input gradient where ci % 4 = 0.
+      // f32 accumulation over ≤ 67,424 terms against float64 (seen: ≤ 1.2e-5, both paths).
+      await onEachConvPath(
+        `case ${[b, h, ci, co, s, pad, k]}`,
+        [ref.y, ref.dx, ref.dw],
+        () =>
+          Promise.all(
+            tf.tidy(() => {
+              const xt = tf.tensor4d(x, [b, h, h, ci]), wt = tf.tensor4d(w, [k, k, ci, co]);
+              const dyt = tf.tensor4d(dy, ref.outShape as [number, number, number, number]);
+              const [gx, gw] = tf.grads((a: tf.Tensor, c: tf.Tensor) =>
+                tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, s, pad), dyt))
+              )([xt, wt]);
+              return [tf.conv2d(xt, wt, s, pad), gx!, gw!];
+            }).map(async (t) => {
+              const v = await t.data();
+              t.dispose();
+              return v;
+            }),
+          ),
+        (textures) => textures ? 3 + (ci % 4 === 0 ? 1 : 0) : 0,
+        5e-5,
+      );
     }
     uninstallBoundedKernels("webgpu");
     await tf.setBackend("cpu");
