@@ -117,19 +117,13 @@ export function verdictOf(
  * if (c.verdict !== "holds") throw new Error(c.reason);
  * ```
  */
-export function claim(c: {
-  id: string;
-  statement: string;
-  measure: string;
-  value: number | null;
-  interval: Interval | null;
-  threshold: number;
-  side: "above" | "below";
-  pairs: number;
-  unit: string;
-  missing?: string;
-  dependsOn?: ClaimEntry["dependsOn"];
-}): ClaimEntry {
+export function claim(
+  c: Omit<ClaimEntry, "verdict" | "reason"> & {
+    side: "above" | "below";
+    unit: string;
+    missing?: string;
+  },
+): ClaimEntry {
   const verdict = c.value === null ? "inconclusive" : verdictOf(c.interval, c.threshold, c.side);
   const claimed = c.side === "above" ? "above" : "below";
   let reason: string;
