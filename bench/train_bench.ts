@@ -431,6 +431,59 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   };
 }
 
+/**
+ * The default sweep's shapes (CNNSmall and ResNetSmall at k = 2, 3, 4, populations of S = 4 at
+ * batch 32, 28×28×1): wall time of one population step beside the sum of its kernels' GPU time,
+ * and the per-kernel profile of each, so that dispatch overhead and kernel time can be told apart.
+ */
+export async function defaultShapesProfile(
+  ctx: BenchContext,
+  opts: { peak: number; cases?: [Family, number][]; S?: number; batch?: number; reps?: number },
+): Promise<string> {
+  const S = opts.S ?? 4, batch = opts.batch ?? 32, size = 28;
+  const cases = opts.cases ?? [
+    ["CNNSmall", 2],
+    ["CNNSmall", 3],
+    ["CNNSmall", 4],
+    ["ResNetSmall", 2],
+    ["ResNetSmall", 3],
+    ["ResNetSmall", 4],
+  ];
+  const header = ["family k", "step ms (wall)", "kernels ms", "dispatches", "samples/s per model"];
+  const rows: string[][] = [];
+  const profiles: string[] = [];
+  const load = loadAverage();
+  for (const [family, k] of cases) {
+    const perModel = await measurePopulation(family, k, S, {
+      batch,
+      size,
+      reps: opts.reps ?? 5,
+    }) / S;
+    const prof = await profileStep(family, k, { batch, size, S, fusedBatchNorm: true });
+    const kernelMs = prof.reduce((a, r) => a + r.ms, 0);
+    const calls = prof.reduce((a, r) => a + r.calls, 0);
+    rows.push([
+      `${family} ${k}`,
+      fmt((1000 * batch) / perModel),
+      fmt(kernelMs),
+      String(calls),
+      fmt(perModel),
+    ]);
+    const t = profileTable(prof, opts.peak);
+    ctx.log(`${family}(${k}) S = ${S} batch ${batch}: ${fmt(perModel)}/s per model`);
+    ctx.log(textTable(t.header, t.rows));
+    profiles.push(
+      `Per-kernel profile, ${family}(${k}), S = ${S}, batch ${batch}:\n\n${
+        markdownTable(t.header, t.rows)
+      }`,
+    );
+  }
+  ctx.log(textTable(header, rows));
+  return `Population step at the default sweep's shapes (S = ${S}, batch ${batch} per model, ` +
+    `${size}×${size}×1), load average ${load ?? "n/a"} before, ${loadAverage() ?? "n/a"} after:` +
+    `\n\n${markdownTable(header, rows)}\n\n${profiles.join("\n\n")}`;
+}
+
 if (import.meta.main && Deno.args.includes("--batch-norm")) {
   // Only the batch-norm comparison (tfjs's ops against the fused kernels) and its profiles.
   const quick = Deno.args.includes("--quick");
@@ -447,6 +500,22 @@ if (import.meta.main && Deno.args.includes("--batch-norm")) {
     batch,
     size,
     peak: roof.peak,
+  });
+  console.log(`adapter multiply-add peak ${fmt(roof.peak)} GFLOP/s (this run)\n\n${md}`);
+} else if (import.meta.main && Deno.args.includes("--default-shapes")) {
+  // Only the population step at the default sweep's shapes, with per-kernel profiles.
+  await initTf({ backend: "webgpu", sizes: { batch: 32, height: 28, width: 28, channels: 1 } });
+  const device = (tf.backend() as unknown as { device: GPUDevice }).device;
+  const roof = await measureRoofline(device, { minSeconds: 0.25 });
+  const log = (l: string) => console.error(l);
+  log(`roofline: ${fmt(roof.peak)} GFLOP/s multiply-add, ${fmt(roof.bandwidth)} GB/s copy`);
+  const only = Deno.args.find((a) => a.startsWith("--case="))?.slice(7);
+  const cases = only
+    ? only.split(",").map((c) => [c.split(":")[0], Number(c.split(":")[1])] as [Family, number])
+    : undefined;
+  const md = await defaultShapesProfile({ quick: false, scale: 1, log }, {
+    peak: roof.peak,
+    cases,
   });
   console.log(`adapter multiply-add peak ${fmt(roof.peak)} GFLOP/s (this run)\n\n${md}`);
 } else if (import.meta.main) {

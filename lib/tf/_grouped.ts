@@ -107,33 +107,37 @@ export function groupedConv2d(
     const xs = tf.split(x, S, 0) as tf.Tensor4D[];
     return tf.concat(xs.map((xi, i) => tf.conv2d(xi, f[i]!, strides, pad)), 0);
   }
-  const attrs = { strides, pad };
-  const op = tf.customGrad((a, b, save) => {
-    const xa = a as tf.Tensor4D, fb = b as tf.Tensor;
-    (save as tf.GradSaveFunc)([xa, fb]);
-    const value = tf.engine().runKernel(
-      GROUPED_KERNELS[0],
-      { x: xa, filter: fb },
-      attrs as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor4D;
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const [sx, sf] = saved as [tf.Tensor4D, tf.Tensor];
-        return [
-          tf.engine().runKernel(
-            GROUPED_KERNELS[1],
-            { dy, filter: sf },
-            { ...attrs, inputShape: sx.shape } as unknown as tf.NamedAttrMap,
-          ) as tf.Tensor,
-          tf.engine().runKernel(
-            GROUPED_KERNELS[2],
-            { x: sx, dy },
-            { ...attrs, filterShape: sf.shape } as unknown as tf.NamedAttrMap,
-          ) as tf.Tensor,
-        ];
-      },
-    };
-  });
-  return op(x, filters) as tf.Tensor4D;
+  return tf.engine().runKernel(
+    GROUPED_KERNELS[0],
+    { x, filter: filters },
+    { strides, pad } as unknown as tf.NamedAttrMap,
+  ) as tf.Tensor4D;
 }
+
+// The gradient is registered for the kernel (not a customGrad around it) so that each direction
+// is a closure the tape calls only where it leads to a variable: a network's first convolution,
+// whose input is the image, skips its input gradient (in ResNetSmall's stem, 7×7 stride 2 into
+// one channel, it was half of a population step).
+tf.registerGradient({
+  kernelName: GROUPED_KERNELS[0],
+  inputsToSave: ["x", "filter"],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor];
+    const d = (Array.isArray(dy) ? dy[0] : dy)!;
+    const a = attrs as unknown as Attrs;
+    return {
+      x: () =>
+        tf.engine().runKernel(
+          GROUPED_KERNELS[1],
+          { dy: d, filter },
+          { ...a, inputShape: x.shape } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor,
+      filter: () =>
+        tf.engine().runKernel(
+          GROUPED_KERNELS[2],
+          { x, dy: d },
+          { ...a, filterShape: filter.shape } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor,
+    };
+  },
+});

@@ -346,6 +346,42 @@ gpuTest(
 );
 
 gpuTest(
+  "groupedConv2d() runs its input gradient only where the input needs one (not for an image)",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    await tf.setBackend("webgpu");
+    installBoundedKernels("webgpu");
+    const x = tf.tensor4d(Array.from({ length: 2 * 6 * 6 }, (_, i) => Math.sin(i)), [2, 6, 6, 1]);
+    const f = tf.variable(tf.tensor(Array.from({ length: 2 * 9 * 4 }, (_, i) => Math.cos(i)), [
+      2,
+      3,
+      3,
+      1,
+      4,
+    ]));
+    const loss = () => tf.sum(tf.square(groupedConv2d(x, f, [1, 1], "same"))) as tf.Scalar;
+    const count = async (fn: () => void) => {
+      const p = await tf.profile(fn);
+      return (name: string) => p.kernels.filter((k) => k.name === name).length;
+    };
+    const onlyFilter = await count(() => tf.variableGrads(loss, [f]).grads[f.name]!.dispose());
+    assertEquals(onlyFilter("SalienceGroupedConv2DBackpropFilter"), 1);
+    assertEquals(onlyFilter("SalienceGroupedConv2DBackpropInput"), 0);
+    const onlyInput = await count(() =>
+      tf.grads((a: tf.Tensor) =>
+        tf.sum(tf.square(groupedConv2d(a as tf.Tensor4D, f, [1, 1], "same")))
+      )([x])[0]!.dispose()
+    );
+    assertEquals(onlyInput("SalienceGroupedConv2DBackpropInput"), 1);
+    assertEquals(onlyInput("SalienceGroupedConv2DBackpropFilter"), 0);
+    x.dispose();
+    f.dispose();
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
+
+gpuTest(
   "installBoundedKernels() MaxPoolGrad matches the CPU backend, ties and odd sides included",
   async () => {
     await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
