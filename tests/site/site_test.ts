@@ -244,6 +244,35 @@ Deno.test("createApp() Saw-fit chart: one shade per width, and each point's tool
   assertEquals(colors.size, 3, "three widths, three shades");
 });
 
+Deno.test("createApp() similarity heatmaps print their cells, readouts and stds in one notation per heatmap", async () => {
+  // Values spanning several magnitudes: formatNumber alone printed 0.500 beside 4.00e-4.
+  const mixedRoot = await Deno.makeTempDir({ prefix: "site-test-mixed-" });
+  const mixed = await writeFixtureSweep(mixedRoot);
+  const file = join(mixedRoot, mixed, "analysis", "similarity.json");
+  const s = JSON.parse(await Deno.readTextFile(file));
+  s.byFamily[0].mean[0][1] = 4e-4;
+  s.byFamily[0].std[0][0] = 2e-5;
+  await Deno.writeTextFile(file, JSON.stringify(s));
+  const mixedApp = await createApp({ root: mixedRoot, site: SITE });
+  const res = await mixedApp.fetch(new Request(`http://127.0.0.1/sweeps/${mixed}/similarity/`));
+  const text = await res.text();
+  await Deno.remove(mixedRoot, { recursive: true });
+  assertStringIncludes(text, ">0.00040</text>");
+  const charts = [
+    ...text.matchAll(/<svg class="chart heatmap" data-chart="([^"]+)"[\s\S]*?<\/svg>/g),
+  ];
+  assert(charts.length >= 4, "the similarity page has its heatmaps");
+  const notation = (v: string) => /e-?\d/.test(v) ? "exp" : `fixed ${v.split(".")[1]?.length ?? 0}`;
+  for (const [svg, id] of charts) {
+    const cells = [...svg.matchAll(/<g class="cell"[\s\S]*?<text[^>]*>([^<]*)<\/text>/g)]
+      .map((m) => m[1]!).filter((v) => v !== "n/a");
+    assert(cells.length > 0, id);
+    assertEquals(new Set(cells.map(notation)).size, 1, `${id} cells: ${cells.join(" ")}`);
+    const stds = [...svg.matchAll(/<title>[^<]*: [^ <]+ \(± ([^,]+),/g)].map((m) => m[1]!);
+    if (stds.length > 0) assertEquals(new Set(stds.map(notation)).size, 1, `${id} stds`);
+  }
+});
+
 Deno.test("createApp() similarity heatmaps: one colour scale across families; mean directions span their own range", async () => {
   const { text } = await get(`/sweeps/${sweep}/similarity/`);
   const props = [

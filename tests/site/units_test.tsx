@@ -4,12 +4,13 @@
  * and name safety.
  */
 import { renderToString } from "preact-render-to-string";
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import {
   cellText,
   columnFormat,
   formatNumber,
   Heatmap,
+  heatmapFormat,
   LineChart,
   makeScale,
   matrixRange,
@@ -125,6 +126,37 @@ Deno.test("Heatmap() prints every value, titles each cell and labels both axes",
   assertStringIncludes(svg, ">k2</text>");
   assertEquals(matrixRange(data.values), [0.1, 0.4]);
   assertEquals(cellText(data, 0, 1), "k1 = 1, k2 = 2: –");
+});
+
+Deno.test("Heatmap() prints cells, readouts and colour bar in one notation for the whole matrix", () => {
+  const data = {
+    id: "f",
+    title: "F",
+    xLabel: "k2",
+    yLabel: "k1",
+    rowLabels: ["1", "2"],
+    colLabels: ["1", "2"],
+    values: [[0.5, 0.0004], [null, 0.25]],
+  };
+  const svg = renderToString(<Heatmap {...data} />);
+  // formatNumber alone printed 0.500 beside 4.00e-4.
+  for (const v of ["0.50000", "0.00040", "0.25000"]) assertStringIncludes(svg, `>${v}</text>`);
+  assert(!/\de-\d/.test(svg), "no exponent beside fixed decimals");
+  assert(!svg.includes("textLength"), "labels that fit keep their natural width");
+  assertStringIncludes(svg, "<title>k1 = 1, k2 = 2: 0.00040</title>");
+  assertEquals(cellText(data, 1, 1), "k1 = 2, k2 = 2: 0.25000");
+  assertEquals(heatmapFormat({ ...data, values: [[0.5, 1e-9]] })(0.5), "5.00e-1");
+  // A label wider than its cell is condensed to fit rather than spilling over.
+  const many = Array.from({ length: 15 }, (_, i) => String(i));
+  const small = renderToString(
+    <Heatmap
+      {...data}
+      rowLabels={many}
+      colLabels={many}
+      values={many.map((_, r) => many.map((_, c) => (r - c) * 1e-3))}
+    />,
+  );
+  assertMatch(small, /textLength="24" lengthAdjust="spacingAndGlyphs"[^>]*>-0\.0140</);
 });
 
 Deno.test("LineChart() draws one path per series, skips non-finite points and hides groups", () => {

@@ -6,7 +6,7 @@
  */
 import type { JSX } from "preact";
 import { AxisTitles } from "./_axes.tsx";
-import { formatNumber, viridis } from "./scale.ts";
+import { columnFormat, type NumberFormat, viridis } from "./scale.ts";
 
 /** Plain, serialisable description of a heatmap. `values[r][c]` is row `r`, column `c`. */
 export interface HeatmapData {
@@ -59,7 +59,25 @@ export function matrixRange(values: (number | null)[][]): [number, number] {
 }
 
 /**
- * Text readout of one cell, as shown on hover and in the cell's SVG title.
+ * The one number format of a heatmap (its cells, their readouts and its colour bar), picked by
+ * {@linkcode columnFormat} from every value and the colour-scale bounds, so a matrix never mixes
+ * `0.500` with `4.00e-4`. `digits` defaults to the data's `digits`, else 3.
+ * Cost: one pass over the matrix.
+ * @example
+ * ```ts
+ * import { heatmapFormat } from "./heatmap.tsx";
+ * const d = { id: "h", title: "", xLabel: "k2", yLabel: "k1", rowLabels: ["1", "2"], colLabels: ["1"], values: [[0.5], [0.0004]] };
+ * const f = heatmapFormat(d);
+ * if (f(0.5) !== "0.50000" || f(0.0004) !== "0.00040") throw new Error(f(0.5));
+ * ```
+ */
+export function heatmapFormat(d: HeatmapData, digits = d.digits ?? 3): NumberFormat {
+  return columnFormat([...d.values.flat(), d.min, d.max], digits);
+}
+
+/**
+ * Text readout of one cell, as shown on hover and in the cell's SVG title, in the heatmap's one
+ * format (`format`, default {@linkcode heatmapFormat} of `d`; pass it when reading many cells).
  * @example
  * ```ts
  * import { cellText } from "./heatmap.tsx";
@@ -67,12 +85,17 @@ export function matrixRange(values: (number | null)[][]): [number, number] {
  * if (cellText(d, 0, 0) !== "k1 = 1, k2 = 2: 0.500") throw new Error(cellText(d, 0, 0));
  * ```
  */
-export function cellText(d: HeatmapData, r: number, c: number): string {
+export function cellText(
+  d: HeatmapData,
+  r: number,
+  c: number,
+  format: NumberFormat = heatmapFormat(d),
+): string {
   const v = d.values[r]?.[c] ?? null;
   const extra = d.details?.[r]?.[c];
-  return `${d.yLabel} = ${d.rowLabels[r] ?? r}, ${d.xLabel} = ${d.colLabels[c] ?? c}: ${
-    formatNumber(v, d.digits ?? 3)
-  }${extra ? ` (${extra})` : ""}`;
+  return `${d.yLabel} = ${d.rowLabels[r] ?? r}, ${d.xLabel} = ${d.colLabels[c] ?? c}: ${format(v)}${
+    extra ? ` (${extra})` : ""
+  }`;
 }
 
 /**
@@ -106,7 +129,10 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
   const barX = left + gridW + 18;
   const width = barX + 70;
   const height = top + gridH + colBand + 30;
-  const digits = props.digits ?? (cell >= 44 ? 3 : 2);
+  // Cell labels have less room than readouts: fewer digits in small cells, one format for all.
+  const cellFormat = heatmapFormat(props, props.digits ?? (cell >= 44 ? 3 : 2));
+  const readFormat = heatmapFormat(props);
+  const fontSize = cell >= 44 ? 11 : 9;
   const norm = (v: number) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
   const titleId = `${props.id}-title`;
   const stops = Array.from({ length: 11 }, (_, i) => i / 10);
@@ -144,7 +170,7 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
               onMouseEnter={props.onCell ? () => props.onCell?.(r, c) : undefined}
               onFocus={props.onCell ? () => props.onCell?.(r, c) : undefined}
             >
-              <title>{cellText(props, r, c)}</title>
+              <title>{cellText(props, r, c, readFormat)}</title>
               <rect
                 x={x}
                 y={y}
@@ -154,15 +180,14 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
                 stroke={isActive ? "#ff2d55" : "#ffffff"}
                 stroke-width={isActive ? 3 : 1}
               />
-              <text
+              <CellLabel
                 x={x + cell / 2}
                 y={y + cell / 2 + 4}
-                text-anchor="middle"
-                font-size={cell >= 44 ? 11 : 9}
+                room={cell - 4}
+                size={fontSize}
                 fill={col.darkText ? "#111111" : "#ffffff"}
-              >
-                {finite ? formatNumber(v, digits) : "n/a"}
-              </text>
+                text={finite ? cellFormat(v) : "n/a"}
+              />
             </g>
           );
         })
@@ -196,8 +221,34 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
         yAt={[16, top + gridH / 2]}
       />
       <rect x={barX} y={top} width={14} height={gridH} fill={`url(#${props.id}-bar)`} />
-      <text x={barX + 18} y={top + 10} font-size="10">{formatNumber(hi, 3)}</text>
-      <text x={barX + 18} y={top + gridH} font-size="10">{formatNumber(lo, 3)}</text>
+      <text x={barX + 18} y={top + 10} font-size="10">{readFormat(hi)}</text>
+      <text x={barX + 18} y={top + gridH} font-size="10">{readFormat(lo)}</text>
     </svg>
+  );
+}
+
+/**
+ * A cell's value, centred; a label wider than the cell's `room` (digits and signs take about
+ * 0.56 em, a point 0.28 em) is drawn condensed to fit (`textLength`), so a value never spills
+ * into its neighbours.
+ */
+function CellLabel(
+  p: { x: number; y: number; room: number; size: number; fill: string; text: string },
+): JSX.Element {
+  let em = 0;
+  for (const ch of p.text) em += ch === "." || ch === "," ? 0.28 : 0.56;
+  const wide = em * p.size > p.room;
+  return (
+    <text
+      x={p.x}
+      y={p.y}
+      text-anchor="middle"
+      font-size={p.size}
+      fill={p.fill}
+      textLength={wide ? p.room : undefined}
+      lengthAdjust={wide ? "spacingAndGlyphs" : undefined}
+    >
+      {p.text}
+    </text>
   );
 }

@@ -4,7 +4,14 @@
  * them too.
  * @module
  */
-export { cellText, Heatmap, type HeatmapData, type HeatmapProps, matrixRange } from "./heatmap.tsx";
+export {
+  cellText,
+  Heatmap,
+  type HeatmapData,
+  heatmapFormat,
+  type HeatmapProps,
+  matrixRange,
+} from "./heatmap.tsx";
 export {
   DASHES,
   dashFor,

@@ -22,7 +22,6 @@ import {
   estimateText,
   Figure,
   intervalText,
-  num,
   WidthTable,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
@@ -62,9 +61,17 @@ export function title(data: Data): string {
   return `${data.base.name} — similarity`;
 }
 
-/** `± std, n model pairs` for a cell's readout. */
-function pairDetail(std: number | null, modelPairs: number): string {
-  return `${std === null ? "" : `± ${num(std, 3)}, `}${modelPairs} model pairs`;
+/**
+ * `± std, n model pairs` for every cell's readout, the stds in one notation for the whole matrix.
+ */
+function pairDetails(
+  std: (number | null)[][],
+  modelPairs: (number | undefined)[][],
+): string[][] {
+  const f = columnFormat(std.flat());
+  return std.map((row, i) =>
+    row.map((sd, j) => `${sd === null ? "" : `± ${f(sd)}, `}${modelPairs[i]?.[j] ?? 0} model pairs`)
+  );
 }
 
 function groupLabel(g: { family: string; k: number }): string {
@@ -85,6 +92,7 @@ function SimilaritySections(
   // The families' p(k1, k2) heatmaps share one colour scale, so colours compare across them.
   const [pLo, pHi] = matrixRange(fams.flatMap((f) => f.mean));
   const shared = fams.length > 1;
+  const pFormat = columnFormat([pLo, pHi]);
   // Mean directions sit near 1: their scale spans their own values, so the spread shows.
   const [mdLo, mdHi] = matrixRange(
     s.meanDirection.map((row) => row.map((c) => c?.mean ?? null)),
@@ -140,8 +148,8 @@ function SimilaritySections(
             ? `; ${s.nonFiniteGradients} gradients holding NaN or ±Inf left out (models.csv counts them per model)`
             : ""}.
           {shared &&
-            ` The families' heatmaps share one colour scale (${num(pLo, 3)} to ${
-              num(pHi, 3)
+            ` The families' heatmaps share one colour scale (${pFormat(pLo)} to ${
+              pFormat(pHi)
             }), so their colours compare.`}
         </p>
         {fams.map((f) => (
@@ -157,10 +165,13 @@ function SimilaritySections(
                 colLabels: f.ks.map(String),
                 values: f.mean,
                 ...(shared ? { min: pLo, max: pHi } : {}),
-                details: f.mean.map((row, i) =>
-                  row.map((_, j) =>
-                    pairDetail(f.std[i]?.[j] ?? null, f.modelPairs[i]?.[j] ?? 0)
-                  )
+                details: pairDetails(
+                  f.mean.map((row, i) =>
+                    row.map((_, j) =>
+                      f.std[i]?.[j] ?? null
+                    )
+                  ),
+                  f.modelPairs,
                 ),
               }}
             />
@@ -182,7 +193,10 @@ function SimilaritySections(
                     c.mean
                   )
                 ),
-                details: s.expected.map((row) => row.map((c) => pairDetail(c.std, c.modelPairs))),
+                details: pairDetails(
+                  s.expected.map((row) => row.map((c) => c.std)),
+                  s.expected.map((row) => row.map((c) => c.modelPairs)),
+                ),
               }}
             />
           </Figure>
