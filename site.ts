@@ -18,7 +18,7 @@ import manifest from "./routes.gen.ts";
 export const SITE: SiteDefinition = {
   manifest,
   islands,
-  islandsModule: new URL("./islands.gen.ts", import.meta.url),
+  islandsDir: new URL("./islands/", import.meta.url),
   staticDir: new URL("./static/", import.meta.url),
 };
 

@@ -1,6 +1,7 @@
 /**
  * The report site as one `fetch` handler: read-only GET/HEAD over a results directory, the pages
- * of the site's route manifest, its static files, the page script (hydrating the site's islands),
+ * of the site's route manifest, its static files, the page scripts (each hydrating the islands of
+ * its pages),
  * and security headers on every response. The site itself (manifest, island registry, static
  * folder) is handed in by the site's root (`site.ts`), so nothing here imports `routes/` or
  * `islands/`. `Deno.serve` runs it (`lib/cli/serve.ts`); the static export drives it in-process.
@@ -8,7 +9,7 @@
  */
 import type { JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
-import { islandBundle } from "./bundle.ts";
+import { islandBundle, PAGE_SCRIPT_DIR, pageScriptIslands } from "./bundle.ts";
 import { type LinkMode, relativeHref } from "./links.ts";
 import type { IslandRegistry } from "./islands.ts";
 import {
@@ -31,8 +32,11 @@ export interface SiteDefinition {
   manifest: Manifest;
   /** The island registry (`islands.gen.ts`): component name → component. */
   islands: IslandRegistry;
-  /** The module whose default export is `islands`, bundled for the browser; absent: none. */
-  islandsModule?: URL;
+  /**
+   * The folder of the island files (`islands/`, one `<Name>.tsx` per registered island), from
+   * which each page's script bundles the islands it renders; absent: pages get no islands.
+   */
+  islandsDir?: URL;
   /** The folder served under `/static/`; absent: no static files. */
   staticDir?: URL;
 }
@@ -112,7 +116,7 @@ function errorPage(status: number, message: string): Response {
 
 /**
  * Builds the site `options.site` over the results directory `options.root`.
- * Cost: reads the static folder once; the page script is built on first request and cached.
+ * Cost: reads the static folder once; each page script is built on first request and cached.
  * @throws TypeError when `root` exists but is not a directory.
  * @example
  * ```ts
@@ -157,10 +161,17 @@ export async function createApp(options: AppOptions): Promise<SiteApp> {
     const url = new URL(req.url);
     const rawPath = url.pathname;
     try {
-      if (rawPath === "/_islands/islands.js") {
+      if (rawPath.startsWith(PAGE_SCRIPT_DIR)) {
         if ([...url.searchParams.keys()].length > 0) throw new HttpError(400, "no query accepted");
+        const names = pageScriptIslands(rawPath);
+        if (
+          !names || names.some((n) => !Object.hasOwn(site.islands, n)) ||
+          (names.length && !site.islandsDir)
+        ) {
+          throw new HttpError(404, "No such page script.");
+        }
         return withHeaders(
-          new Response(await islandBundle(site.islandsModule), {
+          new Response(await islandBundle({ islandsDir: site.islandsDir, names }), {
             headers: { "Content-Type": "text/javascript; charset=utf-8" },
           }),
         );

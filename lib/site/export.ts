@@ -1,13 +1,13 @@
 /**
  * Static export of the report site: renders every page of every sweep with relative links
- * (`index.html` files), writes the data files (JSON and CSV), the stylesheet and the island
- * bundle, so the folder works from any static host. The site is built in a temporary sibling
+ * (`index.html` files), writes the data files (JSON and CSV), the stylesheet and the page scripts
+ * the pages load, so the folder works from any static host. The site is built in a temporary sibling
  * folder and renamed into place at the end.
  * @module
  */
 import { dirname, join } from "node:path";
 import { createApp, type SiteDefinition } from "./app.tsx";
-import { ISLAND_BUNDLE_PATH } from "./render.tsx";
+import { PAGE_SCRIPT_DIR } from "./bundle.ts";
 import type { FileModule } from "./router.ts";
 import { listSweepEntries } from "./store_reader.ts";
 import { exists } from "../store/mod.ts";
@@ -64,7 +64,7 @@ export async function exportSite(options: ExportOptions): Promise<ExportResult> 
     site: options.site,
   });
   const sweeps = (await listSweepEntries(app.store)).map((s) => s.name);
-  const paths: string[] = [...app.staticFiles.map((f) => `/static/${f}`), ISLAND_BUNDLE_PATH];
+  const paths: string[] = app.staticFiles.map((f) => `/static/${f}`);
   for (const route of app.routes) {
     const params = route.segments.filter((s) => typeof s !== "string");
     if (params.length === 0) {
@@ -93,8 +93,15 @@ export async function exportSite(options: ExportOptions): Promise<ExportResult> 
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp, { recursive: true });
   const files: string[] = [];
+  // The page scripts the pages load (one per set of islands), written after the first page naming each.
+  const scripts = new Set<string>();
+  const scriptSrc = new RegExp(
+    `<script src="(?:[^"]*/)?${PAGE_SCRIPT_DIR.slice(1)}([^"/]+\\.js)"`,
+    "g",
+  );
   try {
-    for (const path of paths) {
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
       const res = await app.fetch(new Request(`http://site.invalid${path}`));
       if (res.status !== 200) {
         await res.body?.cancel();
@@ -103,8 +110,15 @@ export async function exportSite(options: ExportOptions): Promise<ExportResult> 
       const rel = decodeURIComponent(path.endsWith("/") ? `${path}index.html` : path).slice(1);
       const dest = join(tmp, ...rel.split("/"));
       await Deno.mkdir(dirname(dest), { recursive: true });
-      await Deno.writeFile(dest, new Uint8Array(await res.arrayBuffer()));
+      const body = new Uint8Array(await res.arrayBuffer());
+      await Deno.writeFile(dest, body);
       files.push(rel);
+      if (!(res.headers.get("Content-Type") ?? "").startsWith("text/html")) continue;
+      for (const m of new TextDecoder().decode(body).matchAll(scriptSrc)) {
+        const script = PAGE_SCRIPT_DIR + m[1]!;
+        if (!scripts.has(script)) paths.push(script);
+        scripts.add(script);
+      }
     }
     // The marker lists what the export wrote: a later export removes only those files.
     await Deno.writeTextFile(

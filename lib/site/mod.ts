@@ -28,4 +28,4 @@ export { compileRouteFile, HttpError, matchPath, type RouteContext } from "./rou
 export { contentSecurityPolicy, isSafeName, resolveInside, securityHeaders } from "./safety.ts";
 export { openStore, type SiteStore } from "./store_reader.ts";
 export { type IslandRegistry } from "./islands.ts";
-export { islandBundle } from "./bundle.ts";
+export { type BundleOptions, islandBundle, pageScriptPath } from "./bundle.ts";

@@ -1,17 +1,16 @@
 /**
  * Renders a page into a complete HTML document: the shared layout, the page body, and, when the
- * page holds islands or charts, the page script as a classic deferred `<script src>` (no inline
- * script, so the Content-Security-Policy allows only `'self'`, and the static export runs from
- * `file://`, where module scripts are refused).
+ * page holds islands or charts, the page script of exactly its islands (see `bundle.ts`) as a
+ * classic deferred `<script src>` (no inline script, so the Content-Security-Policy allows only
+ * `'self'`, and the static export runs from `file://`, where module scripts are refused).
  * @module
  */
 import type { JSX } from "preact";
 import { renderToString } from "preact-render-to-string";
 import type { RouteContext } from "./router.ts";
 import { contentSecurityPolicy } from "./safety.ts";
+import { pageScriptPath } from "./bundle.ts";
 
-/** Site path of the island bundle. */
-export const ISLAND_BUNDLE_PATH = "/_islands/islands.js";
 /** Site path of the stylesheet. */
 export const STYLESHEET_PATH = "/static/site.css";
 
@@ -51,7 +50,8 @@ export function renderPage(title: string, body: JSX.Element, ctx: RouteContext):
       </footer>
     </>,
   );
-  const needsScript = bodyHtml.includes("data-island=") || bodyHtml.includes('class="chart ');
+  const islands = [...bodyHtml.matchAll(/data-island="([^"]*)"/g)].map((m) => m[1]!);
+  const needsScript = islands.length > 0 || bodyHtml.includes('class="chart ');
   const head = renderToString(
     <>
       <meta charset="utf-8" />
@@ -69,7 +69,7 @@ export function renderPage(title: string, body: JSX.Element, ctx: RouteContext):
     </>,
   );
   const script = needsScript
-    ? renderToString(<script src={ctx.href(ISLAND_BUNDLE_PATH)} defer />)
+    ? renderToString(<script src={ctx.href(pageScriptPath(islands))} defer />)
     : "";
   const name = renderToString(<body data-name={ctx.params.sweep ?? "report"} />)
     .replace(/<\/body>$/, "");

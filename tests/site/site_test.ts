@@ -349,12 +349,15 @@ Deno.test("createApp() similarity page shows hover heatmaps, Table 1 and one pag
   const { res, text } = await get(`/sweeps/${sweep}/similarity/`);
   assertEquals((text.match(/data-island="HeatmapHover"/g) ?? []).length, 6);
   assertStringIncludes(text, "Table 1: Wasserstein distance");
-  assertStringIncludes(text, '<script src="../../../_islands/islands.js" defer></script>');
+  assertStringIncludes(
+    text,
+    '<script src="../../../_islands/page-HeatmapHover.js" defer></script>',
+  );
   const csp = res.headers.get("Content-Security-Policy") ?? "";
   assertStringIncludes(csp, "script-src 'self';");
   assert(!csp.includes("unsafe-inline"));
   const scripts = text.match(/<script(?![^>]*type="application\/json")[^>]*>/g) ?? [];
-  assertEquals(scripts, ['<script src="../../../_islands/islands.js" defer>']);
+  assertEquals(scripts, ['<script src="../../../_islands/page-HeatmapHover.js" defer>']);
 });
 
 Deno.test("createApp() filters by ?family= and answers 400 to unknown query keys or values", async () => {
@@ -484,7 +487,7 @@ Deno.test("createApp() serves the analysis JSON verbatim and tidy CSV tables", a
 });
 
 Deno.test("createApp() sends security headers on every response and serves only GET and HEAD", async () => {
-  for (const p of ["/", `/sweeps/${sweep}/`, "/static/site.css", "/_islands/islands.js", "/nope"]) {
+  for (const p of ["/", `/sweeps/${sweep}/`, "/static/site.css", "/_islands/page.js", "/nope"]) {
     const { res } = await get(p);
     assertEquals(res.headers.get("X-Content-Type-Options"), "nosniff", p);
     assertEquals(res.headers.get("Referrer-Policy"), "no-referrer", p);
@@ -505,8 +508,48 @@ Deno.test("createApp() sends security headers on every response and serves only 
   assertEquals(redirect.headers.get("Location"), `./${sweep}/`);
 });
 
+Deno.test("createApp() ships the in-browser analysis's code only to /analyze/: each page loads the script of its own islands", async () => {
+  const scriptOf = (html: string) => {
+    const srcs = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]!);
+    assert(srcs.length <= 1, `one page script at most: ${srcs.join(" ")}`);
+    return srcs[0]
+      ? new URL(srcs[0], "http://x/a/b/c/").pathname.replace(/^.*\/_islands\//, "")
+      : null;
+  };
+  const analyze = scriptOf((await get("/analyze/")).text);
+  assertEquals(analyze, "page-BrowserAnalysis.js");
+  const analysisJs = (await get(`/_islands/${analyze}`)).text;
+  // A message of the island itself, and its kernels' WGSL, are in the analysis page's script.
+  assertStringIncludes(analysisJs, "Nothing runs until both files are here");
+  assertMatch(analysisJs, /@compute/);
+  const sizes: Record<string, number> = {};
+  for (const page of PAGES) {
+    const { text } = await get(`/sweeps/${sweep}/${page ? page + "/" : ""}`);
+    const script = scriptOf(text);
+    if (script === null) {
+      assert(!/data-island=|class="chart /.test(text), `${page}: charts or islands, no script`);
+      continue;
+    }
+    const islands = [...new Set([...text.matchAll(/data-island="([^"]+)"/g)].map((m) => m[1]!))]
+      .sort();
+    assertEquals(script, `page${islands.map((n) => `-${n}`).join("")}.js`, page);
+    const js = (await get(`/_islands/${script}`)).text;
+    assert(!js.includes("Nothing runs until both files are here"), `${script} holds the analysis`);
+    assert(!/@compute/.test(js), `${script} holds WGSL`);
+    sizes[script] = js.length;
+  }
+  assert(Object.keys(sizes).length >= 3, `scripts seen: ${Object.keys(sizes).join(" ")}`);
+  for (const [script, size] of Object.entries(sizes)) {
+    assert(size < analysisJs.length / 3, `${script}: ${size} bytes`);
+  }
+  // Only canonical names of registered islands are served.
+  for (const bad of ["page-Nope.js", "page-KdeFamilies-HeatmapHover.js", "islands.js"]) {
+    assertEquals((await get(`/_islands/${bad}`)).res.status, 404, bad);
+  }
+});
+
 Deno.test("islandBundle() is a classic script (it runs from file://) that waits for a document", async () => {
-  const { res, text } = await get("/_islands/islands.js");
+  const { res, text } = await get("/_islands/page-HeatmapHover-KdeFamilies.js");
   assertEquals(res.headers.get("Content-Type"), "text/javascript; charset=utf-8");
   assert(!/^\s*(import|export)\b|\bexport\s*\{/m.test(text), "no module syntax");
   assertStringIncludes(text, "chart-tools");
