@@ -11,8 +11,9 @@ import type { JSX } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { requestGpu } from "../kernels/mod.ts";
 import { analyzeNpyBytes, type ExternalAnalysis } from "../lib/analysis/external.ts";
-import type { ClaimEntry, SimilarityFile } from "../lib/analysis/schema.ts";
-import { type HeatmapData, matrixRange } from "../lib/site/charts/mod.ts";
+import type { ClaimEntry } from "../lib/analysis/schema.ts";
+import { ChartWithTools } from "../lib/site/chart_tools.tsx";
+import { EXPECTED_SIMILARITY_DEFINITION, familyHeatmaps } from "../lib/site/similarity_figures.ts";
 import HeatmapHover from "./HeatmapHover.tsx";
 
 /** Props: the CLI command the page reproduces (shown beside the result). */
@@ -62,22 +63,6 @@ async function run(
   } finally {
     gpu.destroy();
   }
-}
-
-function familyHeatmaps(s: SimilarityFile): HeatmapData[] {
-  const [lo, hi] = matrixRange(s.byFamily.flatMap((f) => f.mean));
-  const shared = s.byFamily.length > 1;
-  return s.byFamily.map((f) => ({
-    id: `browser-p-${f.family}`,
-    title: `Expected similarity p(k1, k2), ${f.family}`,
-    xLabel: "k2",
-    yLabel: "k1",
-    rowLabels: f.ks.map(String),
-    colLabels: f.ks.map(String),
-    values: f.mean,
-    ...(shared ? { min: lo, max: hi } : {}),
-    details: f.mean.map((row, i) => row.map((_, j) => `${f.modelPairs[i]?.[j] ?? 0} model pairs`)),
-  }));
 }
 
 const fmt = (v: number | null | undefined) =>
@@ -158,16 +143,18 @@ function Result({ done, command }: { done: Extract<Status, { kind: "done" }>; co
       )}
       <h2>Expected similarity p(k1, k2)</h2>
       <p>
-        Mean over model pairs f1 ∈ F(k1), f2 ∈ F(k2), f1 ≠ f2, of p_ind = mean over x of
-        cos(g_f1(x), g_f2(x)){s.byFamily.length > 1 ? "; the families share one colour scale" : ""}.
+        {EXPECTED_SIMILARITY_DEFINITION}
+        {s.byFamily.length > 1 ? "; the families share one colour scale" : ""}.
       </p>
-      {familyHeatmaps(s).map((h, i) => (
+      {familyHeatmaps(s.byFamily, "browser-p-").map((h, i) => (
         <figure class="figure">
           <figcaption>
             <h3>{s.byFamily[i]!.family}</h3>
           </figcaption>
           <div class="figure-body">
-            <HeatmapHover {...h} />
+            <ChartWithTools id={h.id}>
+              <HeatmapHover {...h} />
+            </ChartWithTools>
           </div>
         </figure>
       ))}

@@ -72,6 +72,28 @@ export async function chartPng(svg: SVGSVGElement, scale = 2): Promise<Blob> {
   );
 }
 
+/** The downloads every chart offers, in their order beside it. */
+export const CHART_DOWNLOADS = [
+  { label: "SVG", ext: "svg" },
+  { label: "PNG", ext: "png" },
+] as const;
+
+/** A chart download's format. */
+export type ChartFormat = typeof CHART_DOWNLOADS[number]["ext"];
+
+/**
+ * Saves chart `id` (the `svg.chart` whose `data-chart` is `id`) as it is drawn now, as `ext`.
+ * @throws Error when the page has no such chart or the PNG cannot be drawn.
+ */
+export async function downloadChart(id: string, ext: ChartFormat): Promise<void> {
+  const svg = document.querySelector<SVGSVGElement>(`svg.chart[data-chart="${CSS.escape(id)}"]`);
+  if (!svg) throw new Error(`this page has no chart "${id}" to download.`);
+  const blob = ext === "svg"
+    ? new Blob([standaloneSvg(svg)], { type: "image/svg+xml" })
+    : await chartPng(svg);
+  save(blob, fileName(svg, ext));
+}
+
 /** The file name of a chart's download: `<page name>-<chart id>.<ext>`. */
 function fileName(svg: SVGSVGElement, ext: string): string {
   const prefix = document.body.dataset.name || "report";
@@ -81,44 +103,33 @@ function fileName(svg: SVGSVGElement, ext: string): string {
 
 /**
  * Adds the download buttons under every chart (under its island, when it is one, so hydration
- * leaves them alone), chart and buttons in one `.chart-wrap` column. Call after hydrating.
- * Idempotent.
+ * leaves them alone), chart and buttons in one `.chart-wrap` column. A chart whose buttons are on
+ * the page already (an island that draws charts after hydration renders its own
+ * `ChartTools`) is left alone. Call after hydrating. Idempotent.
  */
 export function attachDownloads(): void {
   for (const svg of Array.from(document.querySelectorAll<SVGSVGElement>("svg.chart"))) {
     const anchor = (svg.closest("[data-island]") as HTMLElement | null) ?? svg;
     const id = svg.dataset.chart ?? "";
-    if (anchor.parentElement?.querySelector(`.chart-tools[data-for="${CSS.escape(id)}"]`)) {
-      continue;
-    }
+    if (document.querySelector(`.chart-tools[data-for="${CSS.escape(id)}"]`)) continue;
     const tools = document.createElement("div");
     tools.className = "chart-tools";
     tools.dataset.for = id;
-    const button = (label: string, ext: string, make: () => Promise<Blob>) => {
+    for (const { label, ext } of CHART_DOWNLOADS) {
       const b = document.createElement("button");
       b.type = "button";
       b.textContent = label;
       b.dataset.download = ext;
       b.title = `Download this chart as ${label}`;
+      // The island may have re-rendered the chart since: downloadChart takes the current one.
       b.addEventListener("click", () => {
-        // The island may have re-rendered the chart since: take the current one.
-        make().then((blob) => save(blob, fileName(current(), ext))).catch((err) => {
+        downloadChart(id, ext).catch((err) => {
           b.textContent = `${label} failed`;
           console.warn(`download of ${id} as ${ext} failed: ${(err as Error).message}`);
         });
       });
       tools.appendChild(b);
-    };
-    const current = () =>
-      (anchor.matches("svg.chart")
-        ? anchor
-        : anchor.querySelector("svg.chart") ?? svg) as SVGSVGElement;
-    button(
-      "SVG",
-      "svg",
-      () => Promise.resolve(new Blob([standaloneSvg(current())], { type: "image/svg+xml" })),
-    );
-    button("PNG", "png", () => chartPng(current()));
+    }
     // Chart and buttons share one column, so charts laid out side by side keep their buttons.
     const wrap = document.createElement("div");
     wrap.className = "chart-wrap";

@@ -6,17 +6,7 @@
  * claim's value and verdict, with a screenshot and the console's errors.
  * @module
  */
-import { CHROMIUM_ARGS } from "./check_site.ts";
-
-/**
- * Flags for a Chromium with WebGPU: the usual ones, without `--disable-gpu`, with WebGPU on
- * Chromium's own SwiftShader adapter (a software Vulkan, so it runs on any machine).
- */
-export const WEBGPU_ARGS: readonly string[] = [
-  ...CHROMIUM_ARGS.filter((a) => a !== "--disable-gpu"),
-  "--enable-unsafe-webgpu",
-  "--use-webgpu-adapter=swiftshader",
-];
+import { type ChartDownload, download, pageErrors, withChromium } from "./_chromium.ts";
 
 /** What the page showed after the drop. */
 export interface AnalyzeCheck {
@@ -27,6 +17,8 @@ export interface AnalyzeCheck {
   /** Heatmap id → `values[r][c]` as the cells carry them (null where empty). */
   heatmaps: Record<string, (number | null)[][]>;
   claims: { id: string; value: number | null; verdict: string }[];
+  /** The SVG and PNG that the first heatmap's download buttons gave. */
+  downloads: ChartDownload[];
   errors: string[];
   screenshot: string;
 }
@@ -49,22 +41,9 @@ export async function checkAnalyze(
   shot: string,
   options: { executablePath: string; webgpu?: boolean },
 ): Promise<AnalyzeCheck> {
-  const { chromium } = await import("playwright-core");
-  const profile = await Deno.makeTempDir({ prefix: "site-browser-profile-" });
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: options.executablePath,
-    headless: true,
-    args: [...(options.webgpu ? WEBGPU_ARGS : CHROMIUM_ARGS)],
-    viewport: { width: 1280, height: 900 },
-  });
-  const errors: string[] = [];
-  try {
+  return await withChromium(options.executablePath, options, async (context) => {
     const page = await context.newPage();
-    page.on("console", (msg) => {
-      if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
-    });
-    page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
-    page.on("requestfailed", (req) => errors.push(`requestfailed: ${req.url()}`));
+    const errors = pageErrors(page);
     const res = await page.goto(url, { waitUntil: "load" });
     const zone = page.locator('[data-island="BrowserAnalysis"] .dropzone');
     await zone.waitFor({ state: "visible", timeout: 10_000 });
@@ -119,11 +98,21 @@ export async function checkAnalyze(
         };
       })
     );
+    const first = Object.keys(heatmaps)[0];
+    const downloads = first === undefined
+      ? []
+      : [await download(page, first, "svg"), await download(page, first, "png")];
     const screenshot = shot;
     await page.screenshot({ path: screenshot, fullPage: true });
-    return { status: res?.status() ?? null, backend, ran, heatmaps, claims, errors, screenshot };
-  } finally {
-    await context.close().catch(() => {});
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
-  }
+    return {
+      status: res?.status() ?? null,
+      backend,
+      ran,
+      heatmaps,
+      claims,
+      downloads,
+      errors,
+      screenshot,
+    };
+  });
 }

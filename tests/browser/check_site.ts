@@ -8,17 +8,7 @@
  */
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-
-/** Flags Chromium runs with: no sandbox (root in CI), no GPU, no network side traffic. */
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
+import { type ChartDownload, download, pageErrors, withChromium } from "./_chromium.ts";
 
 /** What the check saw. */
 export interface BrowserCheck {
@@ -29,7 +19,7 @@ export interface BrowserCheck {
   activeOutlined: number;
   toggle: { group: string | null; before: number; after: number };
   /** Files the download buttons gave: suggested name, bytes, and the chart's viewBox size. */
-  downloads: { name: string; bytes: Uint8Array; chartWidth: number }[];
+  downloads: ChartDownload[];
   /** At 760 px wide: each page's document width and the numbers that wrapped over lines. */
   narrow: { page: string; scrollWidth: number; numbers: number; wrapped: string[] }[];
   errors: string[];
@@ -49,22 +39,6 @@ function pageUrl(t: Target, page: string): string {
   return `${t.sweepUrl}${page ? `${page}/` : ""}${t.indexFiles ? "index.html" : ""}`;
 }
 
-/** Clicks the download button `ext` of chart `chart` and reads the file it gives. */
-async function download(
-  page: Page,
-  chart: string,
-  ext: "svg" | "png",
-): Promise<BrowserCheck["downloads"][number]> {
-  const button = page.locator(`.chart-tools[data-for="${chart}"] button[data-download="${ext}"]`);
-  await button.waitFor({ state: "visible", timeout: 10_000 });
-  const [dl] = await Promise.all([page.waitForEvent("download"), button.click()]);
-  const path = await dl.path();
-  const chartWidth = await page.locator(`svg[data-chart="${chart}"]`).first().evaluate((el) =>
-    (el as SVGSVGElement).viewBox.baseVal.width
-  );
-  return { name: dl.suggestedFilename(), bytes: await Deno.readFile(path), chartWidth };
-}
-
 /**
  * Runs the check against every target in one browser, writing screenshots into `shotDir`.
  * Cost: one browser launch (about 5 s here) and two page loads per target.
@@ -74,16 +48,8 @@ export async function checkSites(
   shotDir: string,
   executablePath: string,
 ): Promise<Record<string, BrowserCheck>> {
-  const { chromium } = await import("playwright-core");
-  const profile = await Deno.makeTempDir({ prefix: "site-browser-profile-" });
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  const results: Record<string, BrowserCheck> = {};
-  try {
+  return await withChromium(executablePath, {}, async (context) => {
+    const results: Record<string, BrowserCheck> = {};
     for (const t of targets) {
       const page = await context.newPage();
       try {
@@ -92,21 +58,13 @@ export async function checkSites(
         await page.close();
       }
     }
-  } finally {
-    await context.close().catch(() => {});
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
-  }
-  return results;
+    return results;
+  });
 }
 
 async function checkOne(page: Page, target: Target, shotDir: string): Promise<BrowserCheck> {
-  const errors: string[] = [];
+  const errors = pageErrors(page);
   const screenshots: string[] = [];
-  page.on("console", (msg) => {
-    if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
-  page.on("requestfailed", (req) => errors.push(`requestfailed: ${req.url()}`));
   const res = await page.goto(pageUrl(target, "similarity"), { waitUntil: "load" });
   const heatmap = page.locator('[data-island="HeatmapHover"] svg.heatmap').first();
   await heatmap.waitFor({ state: "visible", timeout: 10_000 });

@@ -10,17 +10,13 @@ import { join } from "node:path";
 import { pathToFileURL as toFileUrl } from "node:url";
 import { assert, assertEquals } from "./_assert.ts";
 import { assertClose } from "../_shared/assert.ts";
-import { testNeeding } from "../_shared/requires.ts";
+import { assertChartDownload, browserTest, serveLocal } from "./_browser.ts";
 import { checkAnalyze } from "../browser/check_analyze.ts";
 import { createApp, exportSite } from "../../lib/site/mod.ts";
 import { analyzeExternal, type SimilarityFile } from "../../lib/analysis/mod.ts";
 import { formatNpyHeader } from "../../lib/npy/header.ts";
 import { normalSampler, seededUniform } from "../../lib/stats/mod.ts";
 import { SITE } from "../../site.ts";
-
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const present = await Deno.stat(CHROMIUM).then((s) => s.isFile).catch(() => false);
-const NO_CHROMIUM = `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
 
 /**
  * Two families × widths 2, 4, 8 × 3 seeds; each gradient is a shared direction per sample plus
@@ -43,17 +39,9 @@ function syntheticGradients(N = 12, D = 24) {
   return { bytes, models };
 }
 
-testNeeding(present, NO_CHROMIUM, {
-  name:
-    "/analyze/ in chromium: a dropped .npy and models JSON give the heatmaps and claims of analyzeExternal(), served, from file:// and on WebGPU",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    if (!present) {
-      throw new Error(
-        `CI=true but no chromium at ${CHROMIUM}; install it (apt-get install chromium) so the browser test runs.`,
-      );
-    }
+browserTest(
+  "/analyze/ in chromium: a dropped .npy and models JSON give the heatmaps and claims of analyzeExternal(), served, from file:// and on WebGPU, and the heatmaps download as SVG and PNG",
+  async ({ chromium, shotDir }) => {
     const root = await Deno.makeTempDir({ prefix: "site-analyze-" });
     const { bytes, models } = syntheticGradients();
     await Deno.writeFile(join(root, "g.npy"), bytes);
@@ -69,13 +57,11 @@ testNeeding(present, NO_CHROMIUM, {
     const results = join(root, "results");
     await Deno.mkdir(results);
     const app = await createApp({ root: results, site: SITE });
-    const live = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    const live = serveLocal(app.fetch);
     const exported = join(root, "static");
     await exportSite({ root: results, out: exported, site: SITE });
-    const shotDir = Deno.env.get("SITE_SCREENSHOT_DIR") ??
-      await Deno.makeTempDir({ prefix: "site-screenshots-" });
     try {
-      const served = `http://127.0.0.1:${live.addr.port}/analyze/`;
+      const served = `${live.origin}/analyze/`;
       const targets = [
         { label: "served", url: served, webgpu: false },
         {
@@ -91,7 +77,7 @@ testNeeding(present, NO_CHROMIUM, {
           url,
           { npy: bytes, npyName: "g.npy", models: modelsJson, modelsName: "models.json" },
           join(shotDir, `analyze-${label}.png`),
-          { executablePath: CHROMIUM, webgpu },
+          { executablePath: chromium, webgpu },
         );
         console.log(`${label}: ${r.ran.trim()} (screenshot ${r.screenshot})`);
         assertEquals(r.errors, [], label);
@@ -127,11 +113,17 @@ testNeeding(present, NO_CHROMIUM, {
           else assertClose(c.value, e.value, tol, `${label} ${c.id}`);
           if (r.backend === "reference") assertEquals(c.verdict, e.verdict, `${label} ${c.id}`);
         });
+        // The page's charts download like every other chart of the site.
+        assertEquals(r.downloads.map((d) => d.name), [
+          "report-browser-p-CNNSmall.svg",
+          "report-browser-p-CNNSmall.png",
+        ], label);
+        for (const d of r.downloads) assertChartDownload(d, "report", label);
         assert((await Deno.stat(r.screenshot)).size > 10_000, r.screenshot);
       }
     } finally {
-      await live.shutdown();
+      await live.server.shutdown();
       await Deno.remove(root, { recursive: true });
     }
   },
-});
+);

@@ -5,69 +5,30 @@
  * Without chromium it is skipped with a visible reason, except under CI=true, where it fails.
  * Screenshots go to a temporary folder (or SITE_SCREENSHOT_DIR) and their paths are printed.
  */
-import { extname, join } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL as toFileUrl } from "node:url";
 import { assert, assertEquals } from "./_assert.ts";
 import { createApp, exportSite } from "../../lib/site/mod.ts";
 import { checkSites } from "../browser/check_site.ts";
 import { writeFixtureSweep } from "./fixture.ts";
-import { testNeeding } from "../_shared/requires.ts";
+import { assertChartDownload, browserTest, serveFolder, serveLocal } from "./_browser.ts";
 import { SITE } from "../../site.ts";
 
-const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const present = await Deno.stat(CHROMIUM).then((s) => s.isFile).catch(() => false);
-const NO_CHROMIUM = `no chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-  ".csv": "text/csv",
-};
-
-/** A plain static file server over `dir`, as any static host would be (no headers added). */
-function serveFolder(dir: string): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    let path = decodeURIComponent(new URL(req.url).pathname);
-    if (path.includes("..")) return new Response("no", { status: 404 });
-    if (path.endsWith("/")) path += "index.html";
-    try {
-      const body = await Deno.readFile(join(dir, path));
-      return new Response(body, {
-        headers: { "Content-Type": TYPES[extname(path)] ?? "application/octet-stream" },
-      });
-    } catch {
-      return new Response("not found", { status: 404 });
-    }
-  });
-}
-
-testNeeding(present, NO_CHROMIUM, {
-  name:
-    "checkSites() in chromium, served and static export: heatmap renders, hover shows the value, toggles work, no console errors",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    if (!present) {
-      throw new Error(
-        `CI=true but no chromium at ${CHROMIUM}; install it (apt-get install chromium) so the browser test runs.`,
-      );
-    }
+browserTest(
+  "checkSites() in chromium, served and static export: heatmap renders, hover shows the value, toggles work, no console errors",
+  async ({ chromium, shotDir }) => {
     const root = await Deno.makeTempDir({ prefix: "site-browser-" });
     const sweep = await writeFixtureSweep(root);
     const app = await createApp({ root, site: SITE });
-    const live = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+    const live = serveLocal(app.fetch);
     const exported = join(root, "..", `${sweep}-static-${Deno.pid}`);
     await exportSite({ root, out: exported, site: SITE });
     const files = serveFolder(exported);
-    const shotDir = Deno.env.get("SITE_SCREENSHOT_DIR") ??
-      await Deno.makeTempDir({ prefix: "site-screenshots-" });
     try {
       const results = await checkSites(
         [
-          { label: "served", sweepUrl: `http://127.0.0.1:${live.addr.port}/sweeps/${sweep}/` },
-          { label: "static", sweepUrl: `http://127.0.0.1:${files.addr.port}/sweeps/${sweep}/` },
+          { label: "served", sweepUrl: `${live.origin}/sweeps/${sweep}/` },
+          { label: "static", sweepUrl: `${files.origin}/sweeps/${sweep}/` },
           {
             label: "file",
             sweepUrl: new URL(`sweeps/${sweep}/`, toFileUrl(exported + "/")).href,
@@ -75,7 +36,7 @@ testNeeding(present, NO_CHROMIUM, {
           },
         ],
         shotDir,
-        CHROMIUM,
+        chromium,
       );
       for (const [label, r] of Object.entries(results)) {
         console.log(`${label} screenshots: ${r.screenshots.join(", ")}`);
@@ -110,25 +71,14 @@ testNeeding(present, NO_CHROMIUM, {
           r.narrow.find((n) => n.page === "claims")!.numbers >= 10,
           `${label}: claims numbers`,
         );
-        for (const d of r.downloads) {
-          assert(d.name.startsWith(`${sweep}-`), `${label}: ${d.name}`);
-          if (d.name.endsWith(".svg")) {
-            const text = new TextDecoder().decode(d.bytes);
-            assert(text.startsWith("<svg") && text.includes('xmlns="http://www.w3.org/2000/svg"'));
-            assert(text.includes("<text") && text.includes('font-family="'), `${label}: styles`);
-          } else {
-            assertEquals([...d.bytes.slice(0, 4)], [0x89, 0x50, 0x4e, 0x47], `${label}: PNG`);
-            const width = new DataView(d.bytes.buffer, d.bytes.byteOffset).getUint32(16);
-            assertEquals(width, Math.round(d.chartWidth * 2), `${label}: PNG at 2×`);
-          }
-        }
+        for (const d of r.downloads) assertChartDownload(d, sweep, label);
       }
       assertEquals(Object.keys(results).length, 3);
     } finally {
-      await live.shutdown();
-      await files.shutdown();
+      await live.server.shutdown();
+      await files.server.shutdown();
       await Deno.remove(root, { recursive: true });
       await Deno.remove(exported, { recursive: true });
     }
   },
-});
+);

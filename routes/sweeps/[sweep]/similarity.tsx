@@ -26,6 +26,11 @@ import {
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import HeatmapHover from "../../../islands/HeatmapHover.tsx";
+import {
+  EXPECTED_SIMILARITY_DEFINITION,
+  familyHeatmaps,
+  pairDetails,
+} from "../../../lib/site/similarity_figures.ts";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import type { Loaded } from "../../../lib/site/store_reader.ts";
 import {
@@ -61,19 +66,6 @@ export function title(data: Data): string {
   return `${data.base.name} — similarity`;
 }
 
-/**
- * `± std, n model pairs` for every cell's readout, the stds in one notation for the whole matrix.
- */
-function pairDetails(
-  std: (number | null)[][],
-  modelPairs: (number | undefined)[][],
-): string[][] {
-  const f = columnFormat(std.flat());
-  return std.map((row, i) =>
-    row.map((sd, j) => `${sd === null ? "" : `± ${f(sd)}, `}${modelPairs[i]?.[j] ?? 0} model pairs`)
-  );
-}
-
 function groupLabel(g: { family: string; k: number }): string {
   return `${g.family} k=${g.k}`;
 }
@@ -90,9 +82,9 @@ function SimilaritySections(
   const groups = s.groups.filter((g) => family === null || g.family === family);
   const across = new Set(s.groups.map((g) => g.family)).size > 1 && family === null;
   // The families' p(k1, k2) heatmaps share one colour scale, so colours compare across them.
-  const [pLo, pHi] = matrixRange(fams.flatMap((f) => f.mean));
-  const shared = fams.length > 1;
-  const pFormat = columnFormat([pLo, pHi]);
+  const heatmaps = familyHeatmaps(fams);
+  const shared = heatmaps[0]?.min !== undefined;
+  const pFormat = columnFormat([heatmaps[0]?.min, heatmaps[0]?.max]);
   // Mean directions sit near 1: their scale spans their own values, so the spread shows.
   const [mdLo, mdHi] = matrixRange(
     s.meanDirection.map((row) => row.map((c) => c?.mean ?? null)),
@@ -140,41 +132,25 @@ function SimilaritySections(
       <section>
         <h2>Expected similarity p(k1, k2)</h2>
         <p>
-          Mean over model pairs f1 ∈ F(k1), f2 ∈ F(k2), f1 ≠ f2, of p_ind = mean over x of
-          cos(g_f1(x), g_f2(x)); {s.gradients.samples} probe samples, dimension{" "}
+          {EXPECTED_SIMILARITY_DEFINITION}; {s.gradients.samples} probe samples, dimension{" "}
           {s.gradients.dimension}, gradient of {s.gradients.scalar ?? "an unknown scalar"}
           {s.zeroGradients > 0 ? `; ${s.zeroGradients} zero gradients left out` : ""}
           {(s.nonFiniteGradients ?? 0) > 0
             ? `; ${s.nonFiniteGradients} gradients holding NaN or ±Inf left out (models.csv counts them per model)`
             : ""}.
           {shared &&
-            ` The families' heatmaps share one colour scale (${pFormat(pLo)} to ${
-              pFormat(pHi)
+            ` The families' heatmaps share one colour scale (${pFormat(heatmaps[0]?.min)} to ${
+              pFormat(heatmaps[0]?.max)
             }), so their colours compare.`}
         </p>
-        {fams.map((f) => (
-          <Figure title={`p(k1, k2), ${f.family}`} ctx={ctx} sweep={sweep} file="similarity.json">
-            <Island
-              component={HeatmapHover}
-              props={{
-                id: `p-${f.family}`,
-                title: `Expected similarity p(k1, k2), ${f.family}`,
-                xLabel: "k2",
-                yLabel: "k1",
-                rowLabels: f.ks.map(String),
-                colLabels: f.ks.map(String),
-                values: f.mean,
-                ...(shared ? { min: pLo, max: pHi } : {}),
-                details: pairDetails(
-                  f.mean.map((row, i) =>
-                    row.map((_, j) =>
-                      f.std[i]?.[j] ?? null
-                    )
-                  ),
-                  f.modelPairs,
-                ),
-              }}
-            />
+        {heatmaps.map((h, i) => (
+          <Figure
+            title={`p(k1, k2), ${fams[i]!.family}`}
+            ctx={ctx}
+            sweep={sweep}
+            file="similarity.json"
+          >
+            <Island component={HeatmapHover} props={h} />
           </Figure>
         ))}
         {across && (
