@@ -4,7 +4,9 @@
 // window cell and 4 channels: it finds each channel's first maximum (the CPU backend's choice
 // among ties) and writes dy there and zero elsewhere, so every input element is written exactly
 // once (cells past the last whole window, when a side is not a multiple of the stride, get
-// zeros). Loops: a fixed KH·KW iterations per invocation.
+// zeros). Channels go 4 to an invocation; where C is not a multiple of 4 the last group's loads
+// are clamped into the tensor and its missing channels neither compared nor written. Loops: a
+// fixed KH·KW iterations per invocation.
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 import { assertLoopBound } from "../../kernels/gpu/mod.ts";
@@ -12,7 +14,7 @@ import { assertLoopBound } from "../../kernels/gpu/mod.ts";
 const shader = (kh: number, kw: number) => `
 fn main(index : i32) {
   if (index >= uniforms.invocations) { return; }
-  let tiles = uniforms.c / 4;
+  let tiles = (uniforms.c + 3) / 4;
   let t = index % tiles;
   var r = index / tiles;
   let cx = r % uniforms.cellsW;
@@ -20,6 +22,9 @@ fn main(index : i32) {
   let cy = r % uniforms.cellsH;
   let n = r / uniforms.cellsH;
   let c0 = t * 4;
+  let last = uniforms.n * uniforms.h * uniforms.w * uniforms.c - 1;
+  let dlast = uniforms.n * uniforms.oh * uniforms.ow * uniforms.c - 1;
+  let has = vec4<bool>(true, c0 + 1 < uniforms.c, c0 + 2 < uniforms.c, c0 + 3 < uniforms.c);
   let whole = cy < uniforms.oh && cx < uniforms.ow;
   var best = vec4<f32>(0.0);
   var at = vec4<i32>(-1);
@@ -28,14 +33,14 @@ fn main(index : i32) {
       let iy = cy * ${kh} + k / ${kw};
       let ix = cx * ${kw} + k % ${kw};
       let b = ((n * uniforms.h + iy) * uniforms.w + ix) * uniforms.c + c0;
-      let v = vec4<f32>(x[b], x[b + 1], x[b + 2], x[b + 3]);
+      let v = vec4<f32>(x[b], x[min(b + 1, last)], x[min(b + 2, last)], x[min(b + 3, last)]);
       let better = v > best | at < vec4<i32>(0);
       best = select(best, v, better);
       at = select(at, vec4<i32>(k), better);
     }
   }
   let db = ((n * uniforms.oh + min(cy, uniforms.oh - 1)) * uniforms.ow + min(cx, uniforms.ow - 1)) * uniforms.c + c0;
-  let d = select(vec4<f32>(0.0), vec4<f32>(dy[db], dy[db + 1], dy[db + 2], dy[db + 3]), vec4<bool>(whole));
+  let d = select(vec4<f32>(0.0), vec4<f32>(dy[db], dy[min(db + 1, dlast)], dy[min(db + 2, dlast)], dy[min(db + 3, dlast)]), vec4<bool>(whole));
   for (var k = 0; k < ${kh * kw}; k = k + 1) {
     let iy = cy * ${kh} + k / ${kw};
     let ix = cx * ${kw} + k % ${kw};
@@ -43,15 +48,15 @@ fn main(index : i32) {
       let o = select(vec4<f32>(0.0), d, at == vec4<i32>(k));
       let b = ((n * uniforms.h + iy) * uniforms.w + ix) * uniforms.c + c0;
       result[b] = o.x;
-      result[b + 1] = o.y;
-      result[b + 2] = o.z;
-      result[b + 3] = o.w;
+      if (has.y) { result[b + 1] = o.y; }
+      if (has.z) { result[b + 2] = o.z; }
+      if (has.w) { result[b + 3] = o.w; }
     }
   }
 }
 `;
 
-/** MaxPoolGrad with our kernel for non-overlapping, unpadded windows and C % 4 = 0. */
+/** MaxPoolGrad with our kernel for non-overlapping, unpadded windows (any channel count). */
 export function windowMaxPoolGrad(orig: KernelFunc): KernelFunc {
   return (args) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
@@ -76,7 +81,6 @@ export function windowMaxPoolGrad(orig: KernelFunc): KernelFunc {
     const p = info.padInfo;
     if (
       kh !== sh || kw !== sw || p.top || p.left || p.bottom || p.right ||
-      info.inChannels % 4 !== 0 ||
       info.outHeight !== Math.floor(info.inHeight / sh) ||
       info.outWidth !== Math.floor(info.inWidth / sw)
     ) return orig(args);
@@ -87,8 +91,9 @@ export function windowMaxPoolGrad(orig: KernelFunc): KernelFunc {
       code: shader(kh, kw),
       names: ["dy", "x"],
       outputShape: input.shape,
-      invocations: info.batchSize * cellsH * cellsW * (info.inChannels / 4),
+      invocations: info.batchSize * cellsH * cellsW * Math.ceil(info.inChannels / 4),
       ints: {
+        n: info.batchSize,
         c: info.inChannels,
         h: info.inHeight,
         w: info.inWidth,
