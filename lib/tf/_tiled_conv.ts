@@ -12,7 +12,10 @@
 //   (ix + pl − kw)/sw, oc] · w[s, kh, kw, c, oc] over taps that divide evenly.
 // - Filter gradient (`filterGrad`): dw[s, kh, kw, c, oc] = Σ over model s's positions of x · dy,
 //   each invocation owning an M (in-channel) × N (out-channel) tile of one tap and a chunk of at
-//   most FILTER_CHUNK positions; the chunks' partial tiles are added by the backend's Sum.
+//   most FILTER_CHUNK positions; the chunks' partial tiles are added by the backend's Sum. With
+//   few output channels (≤ 8) and ≤ 9 taps (the default sweep's high-resolution layers) one
+//   invocation owns every tap instead (`allTapsTile`), over ALL_TAPS_CHUNK positions, so each
+//   position's dy and index arithmetic serve all taps.
 //
 // Every size is written into the shader as a constant (one pipeline per layer shape), so the loops
 // over taps and channels have fixed bounds. Loop iterations per invocation are asserted under
@@ -346,10 +349,31 @@ export function runDirect(
   );
 }
 
+/** Accumulators (vec4) one all-taps filter-gradient invocation holds at most. */
+const ALL_TAPS_ACCUMULATORS = 18;
+
+/**
+ * The all-taps layout of the filter gradient: for few output channels (N ≤ 8) and at most 9
+ * taps, one invocation owns every tap of an M-in-channel × N-out-channel tile, so each position's
+ * dy is loaded once for all taps (not once per tap) and its index arithmetic is shared; null
+ * where the per-tap layout serves.
+ */
+export function allTapsTile(g: ConvGeometry): { m: number; n: number } | null {
+  const taps = g.kh * g.kw, n = tileOf(g.co).n;
+  if (taps > 9 || n > 8) return null;
+  const m = Math.max(1, Math.min(g.ci, Math.floor(ALL_TAPS_ACCUMULATORS / (taps * (n / 4)))));
+  return { m, n };
+}
+
+/** Positions one all-taps filter-gradient invocation adds. */
+export const ALL_TAPS_CHUNK = 256;
+
 function filterCode(
   g: ConvGeometry,
   tex?: { x: TexOperand; dy: TexOperand },
 ): { code: string; parts: number; invocations: number } {
+  const all = allTapsTile(g);
+  if (all) return filterCodeAllTaps(g, all, tex);
   const N = tileOf(g.co).n;
   const M = Math.min(8, g.ci);
   const N4 = N / 4;
@@ -439,6 +463,113 @@ function filterCode(
 }
 
 /**
+ * Filter gradient, all-taps layout ({@link allTapsTile}): invocation (part p, group s, in-channel
+ * tile, out-channel tile) adds positions p·ALL_TAPS_CHUNK … of group s for every tap, writing
+ * the same partial layout as the per-tap code ([parts, S·K], K = KH·KW·CI·CO).
+ */
+function filterCodeAllTaps(
+  g: ConvGeometry,
+  tile: { m: number; n: number },
+  tex?: { x: TexOperand; dy: TexOperand },
+): { code: string; parts: number; invocations: number } {
+  const { m: M, n: N } = tile;
+  const N4 = N / 4;
+  const vec = g.co % 4 === 0;
+  const positions = g.batch * g.oh * g.ow;
+  const parts = Math.ceil(positions / ALL_TAPS_CHUNK);
+  const ciTiles = Math.ceil(g.ci / M), coTiles = Math.ceil(g.co / N);
+  const taps = g.kh * g.kw;
+  const invocations = parts * g.groups * ciTiles * coTiles;
+  assertLoopBound("tiled conv filter gradient (all taps)", ALL_TAPS_CHUNK);
+  const K = taps * g.ci * g.co;
+  const plane = g.oh * g.ow;
+  if (tex && (!vec || tex.dy.format !== "rgba32float" || tex.x.format !== "r32float")) {
+    throw new TypeError(`Texture all-taps filter gradient needs CO % 4 = 0 (got ${g.co}).`);
+  }
+  const lines: string[] = [];
+  const L = (s: string) => lines.push(s);
+  if (tex) {
+    L(fetchFn("ldx", "xt", tex.x));
+    L(fetchFn("ldd", "dt", tex.dy));
+  }
+  const lastX = g.groups * g.batch * g.h * g.w * g.ci - 1;
+  L(`fn main(index : i32) {`);
+  L(`  if (index >= ${invocations}${tex ? "" : " || uniforms.zero != 0"}) { return; }`);
+  L(`  let cot = index % ${coTiles};`);
+  L(`  var r = index / ${coTiles};`);
+  L(`  let cit = r % ${ciTiles};`);
+  L(`  r = r / ${ciTiles};`);
+  L(`  let s = r % ${g.groups};`);
+  L(`  let p = r / ${g.groups};`);
+  L(`  let ci0 = cit * ${M};`);
+  L(`  let co0 = cot * ${N};`);
+  for (let i = 0; i < M; i++) L(`  let c${i} = min(ci0 + ${i}, ${g.ci - 1});`);
+  for (let t = 0; t < taps; t++) {
+    for (let i = 0; i < M; i++) {
+      for (let k = 0; k < N4; k++) L(`  var a${t}_${i}_${k} = vec4<f32>(0.0);`);
+    }
+  }
+  L(`  let start = p * ${ALL_TAPS_CHUNK};`);
+  L(`  let end = min(start + ${ALL_TAPS_CHUNK}, ${positions});`);
+  L(`  for (var q = start; q < end; q = q + 1) {`);
+  L(`    let n = q / ${plane};`);
+  L(`    let oy = (q % ${plane}) / ${g.ow};`);
+  L(`    let ox = q % ${g.ow};`);
+  L(`    let db = (s * ${positions} + q) * ${g.co} + co0;`);
+  for (let k = 0; k < N4; k++) {
+    if (tex) L(`    let d${k} = ldd(db / 4 + ${k});`);
+    else if (vec) L(`    let d${k} = dy[(db + ${4 * k}) / 4];`);
+    else {
+      const last = g.groups * positions * g.co - 1;
+      const at = (e: number) => `dy[min(db + ${4 * k + e}, ${last})]`;
+      L(`    let d${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    }
+  }
+  L(`    let xn = (s * ${g.batch} + n) * ${g.h};`);
+  for (let kh = 0; kh < g.kh; kh++) {
+    L(`    let iy${kh} = oy * ${g.sh} - ${g.padTop} + ${kh};`);
+  }
+  for (let kw = 0; kw < g.kw; kw++) {
+    L(`    let ix${kw} = ox * ${g.sw} - ${g.padLeft} + ${kw};`);
+  }
+  for (let kh = 0; kh < g.kh; kh++) {
+    for (let kw = 0; kw < g.kw; kw++) {
+      const t = kh * g.kw + kw;
+      L(`    let ok${t} = iy${kh} >= 0 && iy${kh} < ${g.h} && ix${kw} >= 0 && ix${kw} < ${g.w};`);
+      L(`    let m${t} = select(0.0, 1.0, ok${t});`);
+      L(`    let xb${t} = select(0, ((xn + iy${kh}) * ${g.w} + ix${kw}) * ${g.ci}, ok${t});`);
+      for (let i = 0; i < M; i++) {
+        const load = tex ? `ldx(xb${t} + c${i}).x` : `x[min(xb${t} + c${i}, ${lastX})]`;
+        L(`    let v${t}_${i} = m${t} * ${load};`);
+        for (let k = 0; k < N4; k++) {
+          L(`    a${t}_${i}_${k} = a${t}_${i}_${k} + v${t}_${i} * d${k};`);
+        }
+      }
+    }
+  }
+  L(`  }`);
+  L(`  let base = (p * ${g.groups} + s) * ${K};`);
+  for (let t = 0; t < taps; t++) {
+    for (let i = 0; i < M; i++) {
+      L(`  if (ci0 + ${i} < ${g.ci}) {`);
+      for (let k = 0; k < N4; k++) {
+        for (let e = 0; e < 4; e++) {
+          const co = `co0 + ${4 * k + e}`;
+          L(
+            `    if (${co} < ${g.co}) { result[base + ${
+              t * g.ci * g.co
+            } + (ci0 + ${i}) * ${g.co} + ${co}] = a${t}_${i}_${k}[${e}]; }`,
+          );
+        }
+      }
+      L(`  }`);
+    }
+  }
+  L(`}`);
+  return { code: lines.join("\n"), parts, invocations };
+}
+
+/**
  * Filter gradient [S, KH, KW, CI, CO] of the grouped convolution `g` from x [S·B, H, W, CI] and
  * dy [S·B, OH, OW, CO]. `sum` is the backend's Sum kernel (adds the chunks' partial tiles).
  */
@@ -452,7 +583,9 @@ export function runFilterGrad(
   const K = g.kh * g.kw * g.ci * g.co;
   const vec = g.co % 4 === 0;
   const shapeKey = Object.values(g).join("_");
-  const xFormat = g.ci % 4 === 0 && Math.min(8, g.ci) % 4 === 0 ? "rgba32float" : "r32float";
+  const xFormat = !allTapsTile(g) && g.ci % 4 === 0 && Math.min(8, g.ci) % 4 === 0
+    ? "rgba32float"
+    : "r32float";
   let partial: tf.TensorInfo;
   let parts: number;
   if (

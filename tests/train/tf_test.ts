@@ -514,6 +514,11 @@ gpuTest(
       [64, 7, 32, 64, 1, "same", 3],
       [5, 9, 12, 20, 2, "valid", 3],
       [86, 28, 4, 4, 1, "same", 3],
+      // The default sweep's few-channel layers (all-taps filter gradient), and past the loop cap.
+      [32, 28, 3, 6, 1, "same", 3],
+      [32, 28, 2, 4, 1, "same", 3],
+      [90, 28, 1, 3, 1, "same", 3],
+      [7, 16, 3, 6, 2, "valid", 3],
     ] as const;
     for (const [b, h, ci, co, s, pad, k] of cases) {
       const g = { b, h, ci, co, k, s, pad };
@@ -543,7 +548,7 @@ gpuTest(
               return v;
             }),
           ),
-        (textures) => textures ? 3 + (ci % 4 === 0 ? 1 : 0) : 0,
+        (textures) => textures ? (co % 4 === 0 ? 3 : 0) + (ci % 4 === 0 ? 1 : 0) : 0,
         5e-5,
       );
     }
