@@ -124,7 +124,13 @@ Deno.test("createApp() external analysis's gallery, methods and epochs pages say
   for (const page of ["methods", "epochs"]) {
     const r = await get(`/sweeps/${ext}/${page}/`);
     assertEquals(r.status, 200);
-    assertStringIncludes(r.text, "is absent");
+    assertStringIncludes(r.text, "is absent: an external analysis");
+    // The hint names the command that applies to gradients, never a sweep's config or preset.
+    assertStringIncludes(r.text, "deno task analyze --grads");
+    assert(
+      !r.text.includes("deno task sweep"),
+      `${page}: a sweep command for an external analysis`,
+    );
   }
 });
 

@@ -110,14 +110,23 @@ export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext })
       current="epochs"
       external={isExternal(base)}
     >
-      {!e && (
-        <FileNotice
-          file="analysis/epochs.json"
-          loaded={epochs}
-          absent="is absent: this sweep kept no salience during training. Name the epochs to analyse and run the sweep again (complete runs are retrained only for the epochs they lack):"
-          command="deno task sweep --preset NAME --epochs-analysed 1,2,5"
-        />
-      )}
+      {!e && (isExternal(base)
+        ? (
+          <FileNotice
+            file="analysis/epochs.json"
+            loaded={epochs}
+            absent="is absent: an external analysis has no training records, so no salience over epochs. To follow convergence over training, export the gradients at each epoch and analyse each file on its own:"
+            command="deno task analyze --grads EPOCH.npy --models M.json --out EPOCH-analysis"
+          />
+        )
+        : (
+          <FileNotice
+            file="analysis/epochs.json"
+            loaded={epochs}
+            absent="is absent: this sweep kept no salience during training. Name the epochs to analyse and run the sweep again (complete runs are retrained only for the epochs they lack):"
+            command="deno task sweep --preset NAME --epochs-analysed 1,2,5"
+          />
+        ))}
       {e && (
         <>
           <p>

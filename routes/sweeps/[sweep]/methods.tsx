@@ -80,14 +80,23 @@ export default function Methods({ data, ctx }: { data: Data; ctx: RouteContext }
       current="methods"
       external={isExternal(base)}
     >
-      {index.status !== "ok" && (
-        <FileNotice
-          file="analysis/methods/index.json"
-          loaded={index}
-          absent="is absent: this sweep analysed the plain gradient only. List the methods in the sweep config's salience.methods (e.g. gradient, gradient-x-input, smoothgrad, integrated-gradients) and run the sweep; every method is analysed from the same trained models:"
-          command="deno task sweep --config CONFIG.json"
-        />
-      )}
+      {index.status !== "ok" && (isExternal(base)
+        ? (
+          <FileNotice
+            file="analysis/methods/index.json"
+            loaded={index}
+            absent="is absent: an external analysis holds the statistics of the gradients it was given, and no models to take other attributions from. To compare methods, export each method's gradients and analyse each file on its own:"
+            command="deno task analyze --grads METHOD.npy --models M.json --out METHOD-analysis"
+          />
+        )
+        : (
+          <FileNotice
+            file="analysis/methods/index.json"
+            loaded={index}
+            absent="is absent: this sweep analysed the plain gradient only. List the methods in the sweep config's salience.methods (e.g. gradient, gradient-x-input, smoothgrad, integrated-gradients) and run the sweep; every method is analysed from the same trained models:"
+            command="deno task sweep --config CONFIG.json"
+          />
+        ))}
       {methods.length > 0 && (
         <>
           <Figure
