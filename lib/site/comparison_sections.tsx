@@ -205,12 +205,12 @@ export function MeanDirectionSection(
             <tr>
               <th>{g.family} k={g.k}</th>
               <td>{e ? e.seeds : "–"}</td>
-              <td>{f(e?.pWithin)}</td>
-              <td>{f(g.pooled.mean)}</td>
-              <td>{f(e?.leaveOneOut)}</td>
-              <td>{f(inc.pooled.mean)}</td>
-              <td>{f(e?.includingModel)}</td>
-              <td>{f(e?.population)}</td>
+              <td class="num">{f(e?.pWithin)}</td>
+              <td class="num">{f(g.pooled.mean)}</td>
+              <td class="num">{f(e?.leaveOneOut)}</td>
+              <td class="num">{f(inc.pooled.mean)}</td>
+              <td class="num">{f(e?.includingModel)}</td>
+              <td class="num">{f(e?.population)}</td>
             </tr>
           );
         })}

@@ -115,7 +115,7 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
   await page.screenshot({ path: screenshots[2], fullPage: true });
   await page.setViewportSize({ width: 760, height: 900 });
   const narrow: BrowserCheck["narrow"] = [];
-  for (const p of ["", "claims", "similarity", "gallery"]) {
+  for (const p of ["", "claims", "similarity", "distributions", "gallery"]) {
     await page.goto(pageUrl(target, p), { waitUntil: "load" });
     narrow.push({
       page: p,

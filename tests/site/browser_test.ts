@@ -62,7 +62,13 @@ browserTest(
           "headline.svg",
           "headline.png",
         ], label);
-        assertEquals(r.narrow.map((n) => n.page), ["", "claims", "similarity", "gallery"]);
+        assertEquals(r.narrow.map((n) => n.page), [
+          "",
+          "claims",
+          "similarity",
+          "distributions",
+          "gallery",
+        ]);
         for (const n of r.narrow) {
           assert(n.scrollWidth <= 760, `${label} ${n.page}: ${n.scrollWidth} px wide at 760`);
           assertEquals(n.wrapped, [], `${label} ${n.page}: numbers wrapped`);

@@ -177,8 +177,8 @@ Deno.test("createApp() claims page sets the pooled and unpooled analyses side by
 Deno.test("createApp() distributions page sets t with μ including the model beside leave-one-out", async () => {
   const { text } = await get(`/sweeps/${sweep}/distributions/`);
   assertStringIncludes(text, "μ including the model beside leave-one-out");
-  assertStringIncludes(text, "<td>0.1718</td><td>");
-  assertStringIncludes(text, "<td>0.6683</td><td>0.3000</td>");
+  assertStringIncludes(text, '<td class="num">0.1718</td><td');
+  assertStringIncludes(text, '<td class="num">0.6683</td><td class="num">0.3000</td>');
 });
 
 Deno.test("createApp() claims page sets our figures beside the paper's with what differs", async () => {
@@ -202,7 +202,11 @@ Deno.test("createApp() random-baseline chart marks the measured p(k,k) of every 
     await Deno.readTextFile(join(root, sweep, "analysis", "similarity.json")),
   ) as { groups: { index: number }[]; expected: { mean: number | null }[][] };
   const measured = s.groups.filter((g) => s.expected[g.index]![g.index]!.mean !== null).length;
-  assertEquals((chart.match(/<circle/g) ?? []).length, measured);
+  assertEquals(
+    (chart.match(/<circle[^>]*><title>/g) ?? []).length,
+    measured,
+    "one titled dot per width",
+  );
   assertStringIncludes(chart, "measured p(k,k), CNNSmall (k = 2, 4, 8)");
 });
 

@@ -69,6 +69,9 @@ Deno.test("columnFormat() gives a whole column one notation, picked from its ran
   // Whole numbers are grouped integers, however large (116,280 never beside 1.16e5).
   assertEquals([39330, 116280].map(columnFormat([39330, 116280])), ["39,330", "116,280"]);
   assertEquals(columnFormat([NaN, null, undefined])(0.25), "0.250");
+  // Rounding residue of zero (the uniform sphere's median t) does not push a column to exponents.
+  const deciles = columnFormat([-0.26, -2.69e-17, 0.0037, 0.22]);
+  assertEquals([-0.26, -2.69e-17, 0.0037].map(deciles), ["-0.2600", "0.0000", "0.0037"]);
 });
 
 Deno.test("ClaimsSideBySide() and estimateText() print a table's values in one notation", () => {

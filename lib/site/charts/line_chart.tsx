@@ -266,15 +266,20 @@ export function LineChart(props: LineChartProps): JSX.Element {
         const off = s.group !== undefined && hidden.has(s.group);
         return (
           <g class={off ? "legend off" : "legend"}>
-            <line
-              x1={x}
-              x2={x + 22}
-              y1={y - 4}
-              y2={y - 4}
-              stroke={s.color ?? seriesColor(i)}
-              stroke-width="3"
-              stroke-dasharray={s.dash ?? (s.dashed ? "6 4" : undefined)}
-            />
+            {s.mode !== "markers" && (
+              <line
+                x1={x}
+                x2={x + 22}
+                y1={y - 4}
+                y2={y - 4}
+                stroke={s.color ?? seriesColor(i)}
+                stroke-width="3"
+                stroke-dasharray={s.dash ?? (s.dashed ? "6 4" : undefined)}
+              />
+            )}
+            {(s.mode === "markers" || s.mode === "both") && (
+              <circle cx={x + 11} cy={y - 4} r="3.5" fill={s.color ?? seriesColor(i)} />
+            )}
             <text x={x + 28} y={y} font-size="11">{s.name}{off ? " (hidden)" : ""}</text>
           </g>
         );

@@ -120,7 +120,8 @@ export const MAX_FIXED_DECIMALS = 6;
  * otherwise fixed notation with `digits` decimals, or with as many more as the smallest nonzero
  * magnitude needs to show two significant digits (up to {@linkcode MAX_FIXED_DECIMALS}); and
  * exponent notation (`digits` significant digits) for every value when that is not enough or the
- * largest magnitude reaches 1e5. Null and non-finite values print "–" in every format.
+ * largest magnitude reaches 1e5. A value below 1e-12 of the largest magnitude is rounding residue
+ * and prints as zero. Null and non-finite values print "–" in every format.
  * Cost: one pass over `values`.
  * @example
  * ```ts
@@ -130,33 +131,42 @@ export const MAX_FIXED_DECIMALS = 6;
  * const g = columnFormat([0.5, 1e-9]);
  * if (g(0.5) !== "5.00e-1" || g(1e-9) !== "1.00e-9") throw new Error(g(0.5));
  * if (columnFormat([2, 116280])(116280) !== "116,280") throw new Error("integers");
+ * if (columnFormat([0.25, -2.7e-17])(-2.7e-17) !== "0.000") throw new Error("residue");
  * ```
  */
 export function columnFormat(
   values: Iterable<number | null | undefined>,
   digits = 3,
 ): NumberFormat {
-  let minAbs = Infinity, maxAbs = 0, whole = true, seen = false;
+  const finite: number[] = [];
+  let maxAbs = 0, whole = true;
   for (const v of values) {
     if (v === null || v === undefined || !Number.isFinite(v)) continue;
-    seen = true;
+    finite.push(v);
     if (!Number.isInteger(v)) whole = false;
-    const a = Math.abs(v);
-    if (a > 0) minAbs = Math.min(minAbs, a);
-    maxAbs = Math.max(maxAbs, a);
+    maxAbs = Math.max(maxAbs, Math.abs(v));
   }
+  // Rounding residue of a zero (the sphere's median −2.7e-17 beside 0.2) is zero, not a
+  // magnitude the whole column must show.
+  const noise = maxAbs * ROUNDING_RESIDUE;
+  let minAbs = Infinity;
+  for (const v of finite) if (Math.abs(v) > noise) minAbs = Math.min(minAbs, Math.abs(v));
   const shown = (v: number | null | undefined): v is number =>
     v !== null && v !== undefined && Number.isFinite(v);
-  if (seen && whole && maxAbs < 1e15) {
+  const zeroed = (v: number) => (Math.abs(v) > noise ? v : 0);
+  if (finite.length > 0 && whole && maxAbs < 1e15) {
     return (v) => shown(v) ? v.toLocaleString("en-US", { maximumFractionDigits: digits }) : "–";
   }
   const need = minAbs === Infinity ? digits : Math.max(digits, Math.ceil(-Math.log10(minAbs)) + 1);
   if (maxAbs >= 1e5 || need > MAX_FIXED_DECIMALS) {
     const sig = Math.max(0, digits - 1);
-    return (v) => !shown(v) ? "–" : v === 0 ? "0" : v.toExponential(sig).replace("e+", "e");
+    return (v) => !shown(v) ? "–" : zeroed(v) === 0 ? "0" : v.toExponential(sig).replace("e+", "e");
   }
-  return (v) => shown(v) ? v.toFixed(need) : "–";
+  return (v) => shown(v) ? zeroed(v).toFixed(need) : "–";
 }
+
+/** Below this fraction of a column's largest magnitude, a value is rounding residue of zero. */
+const ROUNDING_RESIDUE = 1e-12;
 
 /** The Okabe–Ito palette (distinguishable with colour-vision deficiencies). */
 export const PALETTE: readonly string[] = [

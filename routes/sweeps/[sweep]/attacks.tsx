@@ -75,9 +75,9 @@ function StrategyTable({ rows }: { rows: AttacksFile["strategies"] }): JSX.Eleme
           <td>{r.targets}</td>
           <td>{r.sourceModels}</td>
           <td class="num">{estimateText(r.alpha.all, f.all)}</td>
-          <td>{intervalText(r.alpha.all.ci, f.all)}</td>
+          <td class="num">{intervalText(r.alpha.all.ci, f.all)}</td>
           <td class="num">{estimateText(r.alpha.correct, f.correct)}</td>
-          <td>{intervalText(r.alpha.correct.ci, f.correct)}</td>
+          <td class="num">{intervalText(r.alpha.correct.ci, f.correct)}</td>
         </tr>
       ))}
     </DataTable>

@@ -103,10 +103,10 @@ function Sections(
             <td>{r.k}</td>
             <td>{r.batchSize}</td>
             <td>{r.models}</td>
-            <td>{estimateText(r.similarity, f.similarity)}</td>
-            <td>{intervalText(r.similarity.ci, f.similarity)}</td>
-            <td>{f.loss(r.loss)}</td>
-            <td>{f.accuracy(r.accuracy)}</td>
+            <td class="num">{estimateText(r.similarity, f.similarity)}</td>
+            <td class="num">{intervalText(r.similarity.ci, f.similarity)}</td>
+            <td class="num">{f.loss(r.loss)}</td>
+            <td class="num">{f.accuracy(r.accuracy)}</td>
           </tr>
         ))}
       </DataTable>

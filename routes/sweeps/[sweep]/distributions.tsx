@@ -96,13 +96,13 @@ function DecileTable(
         <tr>
           <th>{g.family} k={g.k}</th>
           <td>{g.pooled.pairs}</td>
-          {g.pooled.deciles.map((d, i) => <td key={i}>{f(d)}</td>)}
+          {g.pooled.deciles.map((d, i) => <td key={i} class="num">{f(d)}</td>)}
         </tr>
       ))}
       <tr>
         <th>uniform sphere</th>
         <td>–</td>
-        {origin.map((d, i) => <td key={i}>{f(d)}</td>)}
+        {origin.map((d, i) => <td key={i} class="num">{f(d)}</td>)}
       </tr>
     </DataTable>
   );
@@ -121,10 +121,10 @@ function SawTable({ groups }: { groups: MarginalGroup[] }): JSX.Element {
       {groups.map((g) => (
         <tr>
           <th>{g.family} k={g.k}</th>
-          <td>{f.kappa(g.saw.kappa)}</td>
-          <td>{f.intercept(g.saw.intercept)}</td>
-          <td>{f.r2(g.saw.r2)}</td>
-          <td>{f.r2Log(g.saw.r2LogDensity)}</td>
+          <td class="num">{f.kappa(g.saw.kappa)}</td>
+          <td class="num">{f.intercept(g.saw.intercept)}</td>
+          <td class="num">{f.r2(g.saw.r2)}</td>
+          <td class="num">{f.r2Log(g.saw.r2LogDensity)}</td>
           <td>{g.saw.points}</td>
         </tr>
       ))}

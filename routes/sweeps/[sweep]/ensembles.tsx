@@ -125,10 +125,10 @@ function CurveTable({ curves }: { curves: EnsemblesFile["curves"] }): JSX.Elemen
             <td>{c.k}</td>
             <td>{p.members}</td>
             <td>{p.draws}</td>
-            <td>{estimateText(p.meanT, f.t)}</td>
-            <td>{f.t(p.predictedT)}</td>
-            <td>{f.loss(p.loss)}</td>
-            <td>{f.accuracy(p.accuracy)}</td>
+            <td class="num">{estimateText(p.meanT, f.t)}</td>
+            <td class="num">{f.t(p.predictedT)}</td>
+            <td class="num">{f.loss(p.loss)}</td>
+            <td class="num">{f.accuracy(p.accuracy)}</td>
           </tr>
         ))
       )}

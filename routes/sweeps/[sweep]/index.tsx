@@ -492,15 +492,15 @@ export default function Overview({ data, ctx }: { data: Data; ctx: RouteContext 
                   <span class={`badge ${r.status}`}>{r.status}</span>
                   {r.problem && <span class="problem">{r.problem}</span>}
                 </td>
-                <td>{runFormat.params(r.run?.params)}</td>
-                <td>{runFormat.accuracy(r.run?.final.testAcc)}</td>
-                <td>{runFormat.loss(r.run?.final.testLoss)}</td>
+                <td class="num">{runFormat.params(r.run?.params)}</td>
+                <td class="num">{runFormat.accuracy(r.run?.final.testAcc)}</td>
+                <td class="num">{runFormat.loss(r.run?.final.testLoss)}</td>
                 <td>
                   {r.run
                     ? `${r.run.backend?.tfjs ?? "?"}${r.run.backend?.software ? " (software)" : ""}`
                     : "–"}
                 </td>
-                <td>{runFormat.seconds(r.run?.seconds?.train)}</td>
+                <td class="num">{runFormat.seconds(r.run?.seconds?.train)}</td>
               </tr>
             ))}
           </DataTable>

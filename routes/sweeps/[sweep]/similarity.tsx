@@ -269,8 +269,8 @@ function SplitHalfTable({ rows }: { rows: SimilarityFile["splitHalf"] }): JSX.El
           <td>{r.k}</td>
           <td>{r.halfSizes.join(" + ")}</td>
           <td>{r.splits}</td>
-          <td>{estimateText(r.estimate, f)}</td>
-          <td>{intervalText(r.estimate.ci, f)}</td>
+          <td class="num">{estimateText(r.estimate, f)}</td>
+          <td class="num">{intervalText(r.estimate.ci, f)}</td>
         </tr>
       ))}
     </DataTable>

@@ -101,9 +101,9 @@ function Sections(
                 <tr>
                   <td>{r.kSmall}</td>
                   <td>{r.kLarge}</td>
-                  <td>{estimateText(r.meanDirection, cols.meanDirection)}</td>
-                  <td>{intervalText(r.meanDirection.ci, cols.meanDirection)}</td>
-                  <td>{estimateText(r.individual, cols.individual)}</td>
+                  <td class="num">{estimateText(r.meanDirection, cols.meanDirection)}</td>
+                  <td class="num">{intervalText(r.meanDirection.ci, cols.meanDirection)}</td>
+                  <td class="num">{estimateText(r.individual, cols.individual)}</td>
                   <td>{r.smallModels} / {r.largeModels}</td>
                 </tr>
               ))}
