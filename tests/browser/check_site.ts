@@ -3,7 +3,8 @@
  * deno.json), with a fresh profile. Loads the similarity and distributions pages of a served
  * sweep, checks that the heatmap renders, that hovering a cell shows its value, that a family
  * toggle hides its curves, that the overview's headline chart and a heatmap download as SVG and
- * PNG, and that the console stays free of errors (CSP violations included), and saves screenshots.
+ * PNG, that the pages fit 760 px without numbers wrapping and the gallery's images decode, and
+ * that the console stays free of errors (CSP violations included), and saves screenshots.
  * @module
  */
 import { join } from "node:path";
@@ -22,6 +23,8 @@ export interface BrowserCheck {
   downloads: ChartDownload[];
   /** At 760 px wide: each page's document width and the numbers that wrapped over lines. */
   narrow: { page: string; scrollWidth: number; numbers: number; wrapped: string[] }[];
+  /** Salience images of the gallery page that the browser decoded (at 760 px). */
+  galleryImages: number;
   errors: string[];
   screenshots: string[];
 }
@@ -115,6 +118,7 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
   await page.screenshot({ path: screenshots[2], fullPage: true });
   await page.setViewportSize({ width: 760, height: 900 });
   const narrow: BrowserCheck["narrow"] = [];
+  let galleryImages = 0;
   for (const p of ["", "claims", "similarity", "distributions", "gallery"]) {
     await page.goto(pageUrl(target, p), { waitUntil: "load" });
     narrow.push({
@@ -139,6 +143,15 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
       screenshots.push(join(shotDir, `${target.label}-claims-760.png`));
       await page.screenshot({ path: screenshots[3], fullPage: true });
     }
+    if (p === "gallery") {
+      // The server's PNGs, decoded by the browser (no script draws them).
+      galleryImages = await page.evaluate(() =>
+        Array.from(document.querySelectorAll<HTMLImageElement>("main img"))
+          .filter((img) => img.complete && img.naturalWidth > 0).length
+      );
+      screenshots.push(join(shotDir, `${target.label}-gallery-760.png`));
+      await page.screenshot({ path: screenshots[4], fullPage: true });
+    }
   }
   await page.setViewportSize({ width: 1280, height: 900 });
   return {
@@ -150,6 +163,7 @@ async function checkOne(page: Page, target: Target, shotDir: string): Promise<Br
     toggle: { group, before, after },
     downloads,
     narrow,
+    galleryImages,
     errors,
     screenshots,
   };

@@ -78,6 +78,8 @@ browserTest(
           `${label}: claims numbers`,
         );
         for (const d of r.downloads) assertChartDownload(d, sweep, label);
+        assert(r.galleryImages >= 3, `${label}: ${r.galleryImages} gallery images decoded`);
+        assertEquals(r.screenshots.length, 5, `${label}: screenshots`);
       }
       assertEquals(Object.keys(results).length, 3);
     } finally {
