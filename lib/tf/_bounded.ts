@@ -90,7 +90,7 @@ export type BoundedMode = "tiled" | "chunked";
  * our own shaders: register-tiled NHWC Conv2D, FusedConv2D (bias, linear/ReLU),
  * Conv2DBackpropInput and Conv2DBackpropFilter (see `_tiled_conv.ts`: up to 16 pixels × 16
  * channels of accumulators per invocation, the filter gradient over at most FILTER_CHUNK
- * positions per invocation with partial tiles summed), per-channel Sum/Mean over the leading
+ * positions per invocation with partial tiles summed), per-channel Sum/Mean/Max over the leading
  * axes, Add/Sub/Multiply/RealDiv of an activation with a per-channel (or per-model) vector,
  * Tile of a per-channel vector, MaxPoolGrad of non-overlapping windows, and the fused
  * training-mode batch norm that {@link batchNormTraining} runs (`_batch_norm.ts`) — each several
@@ -127,8 +127,9 @@ export function installBoundedKernels(
     replace("Conv2D", (o) => tiledConv2D(o, false)),
     replace("FusedConv2D", (o) => tiledConv2D(o, true)),
     replace("Conv2DBackpropInput", (o) => tiledConv2DBackpropInput(o)),
-    replace("Sum", (o) => channelReduce(o, false)),
-    replace("Mean", (o) => channelReduce(o, true)),
+    replace("Sum", (o) => channelReduce(o, "sum")),
+    replace("Mean", (o) => channelReduce(o, "mean")),
+    replace("Max", (o) => channelReduce(o, "max")),
     ...["Add", "Sub", "Multiply", "RealDiv"].map((n) => replace(n, (o) => channelBinary(n, o))),
     replace("MaxPoolGrad", (o) => windowMaxPoolGrad(o)),
     replace("Tile", (o) => channelTile(o)),

@@ -216,10 +216,19 @@ gpuTest(
 );
 
 gpuTest(
-  "installBoundedKernels() Sum and Mean over leading (or per-model inner) axes match the CPU backend",
+  "installBoundedKernels() Sum, Mean and Max over leading (or per-model inner) axes match the CPU backend",
   async () => {
     await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
-    const shapes = [[3, 5, 7, 6], [70001, 3], [2, 9, 4], [1, 1, 1, 5], [3, 70001, 4], [4, 3, 3, 8]];
+    // [128, 7, 7, 24]: CNNSmall(3)'s global max pool at S = 4, batch 32.
+    const shapes = [
+      [3, 5, 7, 6],
+      [70001, 3],
+      [2, 9, 4],
+      [1, 1, 1, 5],
+      [3, 70001, 4],
+      [4, 3, 3, 8],
+      [128, 7, 7, 24],
+    ];
     for (const shape of shapes) {
       const run = () =>
         tf.tidy(() => {
@@ -230,10 +239,18 @@ gpuTest(
             tf.sum(x, lead),
             tf.mean(x, lead, true),
             tf.sum(x, lead.map((a) => a - shape.length), true),
+            tf.max(x, lead),
             tf.sum(x, [shape.length - 1]), // not a leading-axes reduction: tfjs's kernel
-            // Per model of a stack [S, …, C]: every axis but the first and last.
+            tf.max(x, [shape.length - 1]),
+            // Per model of a stack [S, …, C], or global max pooling: every axis but the first
+            // and last.
             ...(shape.length >= 3
-              ? [tf.sum(x, lead.slice(1)), tf.mean(x, lead.slice(1), true)]
+              ? [
+                tf.sum(x, lead.slice(1)),
+                tf.mean(x, lead.slice(1), true),
+                tf.max(x, lead.slice(1)),
+                tf.max(x, lead.slice(1), true),
+              ]
               : []),
           ].map((t) => tf.reshape(t, [-1]));
         });
