@@ -281,7 +281,11 @@ gpuTest(
       [[4, 6, 12], [1, 1, 12]],
       [[3, 50, 8], [3, 1, 8]], // per model of a stack
       [[2, 1, 1, 4], [2, 3, 5, 4]],
-      [[5, 6], [6]], // 6 channels: not a multiple of 4, tfjs's kernel
+      [[5, 6], [6]], // 6 channels: not a multiple of 4
+      [[4, 32, 28, 28, 3], [4, 1, 1, 1, 3]], // CNNSmall(3)'s first bias add, S = 4 × batch 32
+      [[5, 3], [3]], // 15 elements: the last invocation's 4 reach past the end
+      [[3, 1, 7], [3, 5, 7]],
+      [[1], [2, 3, 1]],
       [[4, 4], [4, 4]], // same shape: tfjs's kernel
     ];
     const ops = [tf.add, tf.sub, tf.mul, tf.div] as const;
