@@ -11,7 +11,7 @@ import type { JSX } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { requestGpu } from "../kernels/mod.ts";
 import { analyzeNpyBytes, type ExternalAnalysis } from "../lib/analysis/external.ts";
-import type { ClaimEntry } from "../lib/analysis/schema.ts";
+import { ClaimsTable } from "../lib/site/claims_table.tsx";
 import { ChartWithTools } from "../lib/site/chart_tools.tsx";
 import { EXPECTED_SIMILARITY_DEFINITION, familyHeatmaps } from "../lib/site/similarity_figures.ts";
 import HeatmapHover from "./HeatmapHover.tsx";
@@ -65,50 +65,6 @@ async function run(
   }
 }
 
-const fmt = (v: number | null | undefined) =>
-  v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(4);
-
-function ClaimRows({ claims }: { claims: ClaimEntry[] }): JSX.Element {
-  return (
-    <div class="table-scroll">
-      <table class="data claims browser-claims">
-        <thead>
-          <tr>
-            <th>Claim</th>
-            <th>Value</th>
-            <th>Interval</th>
-            <th>Threshold</th>
-            <th>Verdict</th>
-            <th>Why</th>
-          </tr>
-        </thead>
-        <tbody>
-          {claims.map((c) => (
-            <tr data-claim={c.id} data-value={c.value ?? ""}>
-              <td data-label="Claim">
-                {c.statement}
-                <br />
-                <code>{c.id}</code>
-              </td>
-              <td class="num" data-label="Value">{fmt(c.value)}</td>
-              <td class="num" data-label="Interval">
-                {c.interval
-                  ? <span class="nw">[{fmt(c.interval.lo)}, {fmt(c.interval.hi)}]</span>
-                  : "–"}
-              </td>
-              <td class="num" data-label="Threshold">{fmt(c.threshold)}</td>
-              <td data-label="Verdict">
-                <span class={`badge ${c.verdict}`}>{c.verdict}</span>
-              </td>
-              <td data-label="Why">{c.reason}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
 /** A `blob:` URL of `value` as JSON, made in the page (nothing is fetched or sent). */
 function jsonHref(value: unknown): string {
   return URL.createObjectURL(
@@ -159,7 +115,7 @@ function Result({ done, command }: { done: Extract<Status, { kind: "done" }>; co
         </figure>
       ))}
       <h2>Claims</h2>
-      <ClaimRows claims={a.claims} />
+      <ClaimsTable claims={a.claims} class="browser-claims" />
       <p class="data-links">
         Keep the results: <a href={hrefs.similarity} download="similarity.json">similarity.json</a>
         {" · "}
