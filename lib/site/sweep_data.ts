@@ -5,6 +5,8 @@
  */
 import type { AnalysisFile, AnalysisKind, SummaryFile } from "../analysis/schema.ts";
 import type { SweepJson } from "../store/mod.ts";
+import { sweepIdentity } from "../sweep/plan.ts";
+import { PRESET_NAMES, presetConfig } from "../sweep/presets.ts";
 import { HttpError, type RouteContext } from "./router.ts";
 import { type Loaded, readAnalysis, readSweepJson, sweepExists } from "./store_reader.ts";
 
@@ -66,6 +68,50 @@ export async function requireSweep(ctx: RouteContext): Promise<SweepBase> {
     summary: await readAnalysis(ctx.store, name, "summary"),
     dir: `${ctx.store.root.replace(/[\\/]+$/, "") || "."}/${name}`,
   };
+}
+
+/**
+ * The preset this sweep is, unchanged (its config hash is the preset's), or undefined.
+ * Cost: one config hash per preset.
+ */
+export function sweepPreset(base: SweepBase): string | undefined {
+  const hash = base.sweep.status === "ok" ? base.sweep.value.configHash : null;
+  return hash === null
+    ? undefined
+    : PRESET_NAMES.find((n) => sweepIdentity(presetConfig(n)).configHash === hash);
+}
+
+/**
+ * The `deno task sweep` command that runs this sweep again, for the pages' hints: `--preset
+ * NAME` when the sweep is that preset unchanged (same config hash) and `options.config` is not
+ * set, else `--config CONFIG.json`, with `--out ROOT` when the results directory is not the
+ * default `results`, then `flags`.
+ * Cost: one config hash per preset.
+ * @example
+ * ```ts
+ * import { sweepCommand } from "./sweep_data.ts";
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" }, dir: "/r/s" } as const;
+ * if (sweepCommand(base, "--epochs-analysed 1") !== "deno task sweep --config CONFIG.json --out /r --epochs-analysed 1") {
+ *   throw new Error(sweepCommand(base));
+ * }
+ * ```
+ */
+export function sweepCommand(
+  base: SweepBase,
+  flags = "",
+  options: { config?: boolean } = {},
+): string {
+  const preset = options.config ? undefined : sweepPreset(base);
+  const folder = sweepFolder(base);
+  const root = folder.endsWith(`/${base.name}`)
+    ? folder.slice(0, -base.name.length - 1) || "."
+    : "results";
+  return [
+    "deno task sweep",
+    preset ? `--preset ${preset}` : "--config CONFIG.json",
+    root === "results" ? "" : `--out ${root}`,
+    flags,
+  ].filter(Boolean).join(" ");
 }
 
 /**

@@ -61,6 +61,17 @@ Deno.test({
           assertEquals(r.status, 200, `${page} links ${m[1]}`);
         }
       }
+      // The hints name the sweep's own preset and results directory, ready to paste.
+      const epochs =
+        await (await app.fetch(new Request(`http://127.0.0.1/sweeps/${sweep}/epochs/`))).text();
+      assertStringIncludes(
+        epochs,
+        `deno task sweep --preset tiny --out ${root} --epochs-analysed 1,2,5`,
+      );
+      const methods =
+        await (await app.fetch(new Request(`http://127.0.0.1/sweeps/${sweep}/methods/`))).text();
+      assertStringIncludes(methods, `deno task sweep --config CONFIG.json --out ${root}`);
+      assertStringIncludes(methods, "&quot;preset&quot;: &quot;tiny&quot;");
       // Files the analysis skipped show its reason on their page.
       for (const s of summary.skipped) {
         const page = {

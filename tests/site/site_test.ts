@@ -386,6 +386,19 @@ Deno.test("createApp() filters by ?family= and answers 400 to unknown query keys
   assertEquals((await get(`/sweeps/${sweep}/data/claims.json?x=1`)).res.status, 400);
 });
 
+Deno.test("createApp() epochs and methods hints name the sweep's results directory, and a config for a sweep that is no preset", async () => {
+  const epochs = (await get(`/sweeps/${sweep}/epochs/`)).text;
+  assertStringIncludes(
+    epochs,
+    `deno task sweep --config CONFIG.json --out ${root} --epochs-analysed 1,2,5`,
+  );
+  assert(!epochs.includes("--preset NAME"), "no placeholder preset");
+  assertStringIncludes(
+    (await get(`/sweeps/${sweep}/methods/`)).text,
+    `deno task sweep --config CONFIG.json --out ${root}<`,
+  );
+});
+
 Deno.test("createApp() says which analysis file is absent and which command writes it", async () => {
   for (
     const [page, file] of [

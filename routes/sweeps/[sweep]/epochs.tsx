@@ -9,7 +9,12 @@ import { dashFor, LineChart, type Series, seriesColor } from "../../../lib/site/
 import { Figure, FileNotice, SweepPage } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
 import { type Loaded, readEpochs } from "../../../lib/site/store_reader.ts";
-import { isExternal, requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
+import {
+  isExternal,
+  requireSweep,
+  type SweepBase,
+  sweepCommand,
+} from "../../../lib/site/sweep_data.ts";
 import type { EpochRow, EpochsJson } from "../../../lib/sweep/epochs.ts";
 
 interface Data {
@@ -124,7 +129,7 @@ export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext })
             file="analysis/epochs.json"
             loaded={epochs}
             absent="is absent: this sweep kept no salience during training. Name the epochs to analyse and run the sweep again (complete runs are retrained only for the epochs they lack):"
-            command="deno task sweep --preset NAME --epochs-analysed 1,2,5"
+            command={sweepCommand(base, "--epochs-analysed 1,2,5")}
           />
         ))}
       {e && (

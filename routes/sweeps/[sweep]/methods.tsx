@@ -15,7 +15,13 @@ import {
   readMethodAnalysis,
   readMethodsIndex,
 } from "../../../lib/site/store_reader.ts";
-import { isExternal, requireSweep, type SweepBase } from "../../../lib/site/sweep_data.ts";
+import {
+  isExternal,
+  requireSweep,
+  type SweepBase,
+  sweepCommand,
+  sweepPreset,
+} from "../../../lib/site/sweep_data.ts";
 import type { MethodsIndexJson } from "../../../lib/sweep/salience_methods.ts";
 
 /** One method's analysis as read. */
@@ -93,8 +99,10 @@ export default function Methods({ data, ctx }: { data: Data; ctx: RouteContext }
           <FileNotice
             file="analysis/methods/index.json"
             loaded={index}
-            absent="is absent: this sweep analysed the plain gradient only. List the methods in the sweep config's salience.methods (e.g. gradient, gradient-x-input, smoothgrad, integrated-gradients) and run the sweep; every method is analysed from the same trained models:"
-            command="deno task sweep --config CONFIG.json"
+            absent={`is absent: this sweep analysed the plain gradient only. List the methods in a config file's salience.methods (e.g. gradient, gradient-x-input, smoothgrad, integrated-gradients)${
+              sweepPreset(base) ? `, with "preset": "${sweepPreset(base)}" as its base,` : ""
+            } and run the sweep; every method is analysed from the same trained models:`}
+            command={sweepCommand(base, "", { config: true })}
           />
         ))}
       {methods.length > 0 && (
