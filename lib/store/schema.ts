@@ -42,8 +42,12 @@ export interface TrainingConfig {
   batchSizes: number[];
   /** SGD learning rate (no momentum, no weight decay). */
   lr: number;
-  /** `inverse-sqrt`: lr / sqrt(epoch + 1), epoch counted from 0 (the paper's); `constant`: lr. */
-  schedule: "inverse-sqrt" | "constant";
+  /**
+   * `inverse-sqrt`: lr / sqrt(epoch + 1), epoch counted from 0 (the paper's); `constant`: lr;
+   * `linear`: lr · (1 − t / T) at step t of the whole training's T = epochs × batches per epoch
+   * steps (t from 0), so it decays step by step towards 0.
+   */
+  schedule: "inverse-sqrt" | "constant" | "linear";
   /**
    * Precise batch norm: after training, every batch-norm layer's running statistics are
    * recomputed with the final weights as the plain mean of the batch moments over this many

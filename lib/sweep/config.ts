@@ -113,7 +113,7 @@ const SHAPE: Shape = {
     epochs: posInt,
     batchSizes: posIntList("one run per batch size", false),
     lr: numIn(0, 10, true),
-    schedule: oneOf(["inverse-sqrt", "constant"]),
+    schedule: oneOf(["inverse-sqrt", "constant", "linear"]),
     preciseBN: (v) =>
       v === null || isPosInt(v)
         ? null

@@ -19,6 +19,7 @@ import { FAMILIES, type Family, modelDims, setModelSpec } from "../models/mod.ts
 export interface EpochRecord {
   /** Epoch index, 0-based. */
   epoch: number;
+  /** The learning rate of the epoch's first step (the whole epoch's, except with "linear"). */
   learningRate: number;
   /** Mean training loss over the epoch's batches (weighted by batch size). */
   trainLoss: number;

@@ -29,6 +29,7 @@ export {
 export type {
   OptimizerKind,
   ResumePoint,
+  Schedule,
   Split,
   TrainOptions,
   TrainProgress,

@@ -15,6 +15,8 @@ import {
   gatherSamples,
   learningRateAt,
   resumeCheckpoint,
+  type Schedule,
+  setLearningRate,
   type Split,
   type TrainOptions,
   type TrainProgress,
@@ -288,7 +290,8 @@ export async function trainPopulation(
       epoch,
       epochs,
       batchSize,
-      lr: learningRateAt(epoch, baseLr, schedule),
+      baseLr,
+      schedule,
       every,
       per,
       options,
@@ -312,7 +315,8 @@ async function populationEpoch(
     epoch: number;
     epochs: number;
     batchSize: number;
-    lr: number;
+    baseLr: number;
+    schedule: Schedule;
     every: number;
     per: number;
     options: PopulationOptions;
@@ -321,10 +325,14 @@ async function populationEpoch(
   },
 ): Promise<void> {
   const S = group.length;
-  const stacked = StackedModel.from(group.map((s) => s.member.model));
-  const optimizer = tf.train.sgd(o.lr);
-  const orders = group.map((s) => s.rng.permutation(data.count));
   const batches = Math.ceil(data.count / o.batchSize);
+  // The rate of the epoch's b-th step, as train() gives it.
+  const lrAt = (b: number) =>
+    learningRateAt(o.epoch, o.baseLr, o.schedule, o.epoch * batches + b, o.epochs * batches);
+  const lr = lrAt(0);
+  const stacked = StackedModel.from(group.map((s) => s.member.model));
+  const optimizer = tf.train.sgd(lr);
+  const orders = group.map((s) => s.rng.permutation(data.count));
   const t0 = performance.now();
   let lossSum: tf.Tensor = tf.zeros([S]);
   let seen = 0;
@@ -342,6 +350,7 @@ async function populationEpoch(
         images.set(part.images, s * n * o.per);
         labels.set(part.labels, s * n);
       });
+      if (o.schedule === "linear" && b > 0) setLearningRate(optimizer, lrAt(b));
       const loss = populationStep(stacked, optimizer, { images, labels });
       const prev = lossSum;
       lossSum = tf.tidy(() => tf.add(prev, tf.mul(loss, n)));
@@ -370,7 +379,7 @@ async function populationEpoch(
       const ev = evs?.[i] ?? null;
       const rec: EpochRecord = {
         epoch: o.epoch,
-        learningRate: o.lr,
+        learningRate: lr,
         trainLoss: losses[i]! / seen,
         testLoss: ev?.loss ?? null,
         testAccuracy: ev?.accuracy ?? null,

@@ -43,8 +43,9 @@ export interface TrainOptions {
   batchSize?: number;
   /** Base learning rate (default 0.1). */
   learningRate?: number;
-  /** "inverse-sqrt": lr/√(epoch+1) (default, the paper's); "constant". */
-  schedule?: "inverse-sqrt" | "constant";
+  /** "inverse-sqrt": lr/√(epoch+1) (default, the paper's); "constant"; "linear": lr·(1 − t/T)
+   * at step t of the T = epochs × batches-per-epoch steps of the whole training. */
+  schedule?: Schedule;
   /** Default "sgd" (no momentum, no weight decay); "momentum" uses 0.9. */
   optimizer?: OptimizerKind;
   /** Seed of the data order (default 0). */
@@ -109,13 +110,30 @@ export function setLearningRate(opt: tf.Optimizer, lr: number): void {
   (opt as unknown as { learningRate: number }).learningRate = lr;
 }
 
-/** The learning rate of an epoch: lr/√(epoch+1) or constant. */
+/** A learning-rate schedule (`TrainOptions.schedule`). */
+export type Schedule = "inverse-sqrt" | "constant" | "linear";
+
+/**
+ * The learning rate of a step: lr/√(epoch+1) and constant hold for a whole epoch; "linear"
+ * decays lr·(1 − step/steps) over the whole training (`step` counted from 0 over all epochs,
+ * `steps` = epochs × batches per epoch), so the last step's rate is lr/steps.
+ *
+ * @example
+ * ```ts
+ * import { learningRateAt } from "./mod.ts";
+ * if (learningRateAt(0, 0.2, "linear", 30, 40) !== 0.05) throw new Error();
+ * ```
+ */
 export function learningRateAt(
   epoch: number,
   base: number,
-  schedule: "inverse-sqrt" | "constant",
+  schedule: Schedule,
+  step = 0,
+  steps = 1,
 ): number {
-  return schedule === "constant" ? base : base / Math.sqrt(epoch + 1);
+  if (schedule === "constant") return base;
+  if (schedule === "linear") return base * (1 - step / steps);
+  return base / Math.sqrt(epoch + 1);
 }
 
 /** The weight names' shapes, which identify an architecture independently of its seed. */
@@ -361,7 +379,7 @@ export async function train(
     const batches = Math.ceil(data.count / batchSize);
     while (epochsDone < stopAt) {
       const epoch = epochsDone;
-      const lr = learningRateAt(epoch, baseLr, schedule);
+      const lr = learningRateAt(epoch, baseLr, schedule, epoch * batches, epochs * batches);
       setLearningRate(optimizer, lr);
       const order = rng.permutation(data.count);
       const t0 = performance.now();
@@ -373,6 +391,12 @@ export async function train(
         }
         const from = b * batchSize, to = Math.min(data.count, from + batchSize);
         const batch = gatherSamples(data, order, from, to, per);
+        if (schedule === "linear" && b > 0) {
+          setLearningRate(
+            optimizer,
+            learningRateAt(epoch, baseLr, schedule, epoch * batches + b, epochs * batches),
+          );
+        }
         const loss = trainStep(model, optimizer, batch);
         const prev = lossSum;
         const next = tf.tidy(() => tf.add(prev, tf.mul(loss, to - from)));

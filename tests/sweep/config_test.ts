@@ -57,7 +57,7 @@ Deno.test("resolveConfigFile() rejects bad values naming the key, the value and 
     [
       { training: { schedule: "cosine" } },
       TypeError,
-      "'training.schedule' is \"cosine\"; expected one of 'inverse-sqrt', 'constant'",
+      "'training.schedule' is \"cosine\"; expected one of 'inverse-sqrt', 'constant', 'linear'",
     ],
     [{ families: ["CNNHuge"] }, TypeError, "'families' is [\"CNNHuge\"]"],
     [{ dataset: { name: "mnist" } }, TypeError, "'dataset.name' is \"mnist\""],

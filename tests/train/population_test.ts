@@ -7,6 +7,7 @@ import {
   canTrainTogether,
   evaluate,
   evaluatePopulation,
+  type Schedule,
   train,
   trainPopulation,
 } from "../../lib/train/mod.ts";
@@ -58,8 +59,9 @@ async function togetherVsAlone(
   family: Family,
   seeds: number[],
   dataSeeds = seeds,
+  schedule: Schedule = "inverse-sqrt",
 ): Promise<number> {
-  const rec = { ...recipe, learningRate: lrOf(family) };
+  const rec = { ...recipe, learningRate: lrOf(family), schedule };
   const alone = [];
   for (const [i, seed] of seeds.entries()) {
     const m = createModel(spec(family, seed));
@@ -108,6 +110,29 @@ Deno.test("trainPopulation() comparison detects a model given another model's da
   await tf.setBackend("cpu");
   const err = await togetherVsAlone("CNNSmall", [3, 7], [7, 3]);
   ok(err > 10 * TOLERANCE, `swapped data orders differ by only ${err}`);
+});
+
+Deno.test("trainPopulation() decays a linear schedule step by step, as train() does", async () => {
+  await tf.setBackend("cpu");
+  const err = await togetherVsAlone("CNNSmall", [3, 7], [3, 7], "linear");
+  ok(err < TOLERANCE, `linear schedule, together vs alone: ${err}`);
+  // The epochs record their first step's rate: 0.1·(1 − 0/6) and 0.1·(1 − 3/6).
+  const rates = async (schedule: Schedule, together: boolean) => {
+    const m = createModel(spec("CNNSmall", 3));
+    const r = together
+      ? (await trainPopulation([{ model: m, seed: 3 }], data.train, { ...recipe, schedule }))[0]!
+      : await train(m, data.train, { ...recipe, seed: 3, schedule });
+    const w = await weightsOf(m);
+    m.dispose();
+    return { lr: r.history.map((h) => h.learningRate), w };
+  };
+  for (const together of [false, true]) {
+    const lin = await rates("linear", together), con = await rates("constant", together);
+    assertEquals(lin.lr.length, 2);
+    assertClose(lin.lr[0], 0.1, 1e-12, "epoch 0's rate");
+    assertClose(lin.lr[1], 0.05, 1e-12, "epoch 1's rate");
+    ok(maxError(lin.w, con.w) > 10 * TOLERANCE, "the linear schedule changes the training");
+  }
 });
 
 Deno.test("trainPopulation() checkpoints each member so that train() resumes it exactly", async () => {

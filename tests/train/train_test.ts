@@ -21,6 +21,7 @@ import {
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
 import { inputGradients } from "../../lib/salience/mod.ts";
 import { gpuTest } from "../_shared/gpu.ts";
+import { assertClose } from "../_shared/assert.ts";
 
 await initTf({ backend: "cpu" });
 const small = prepareDataset(
@@ -153,6 +154,10 @@ Deno.test("trainStep() and train() leave the tensor count unchanged", async () =
 Deno.test("learningRateAt() and defaultBatchSize() follow the recipe", () => {
   assertEquals(learningRateAt(3, 0.1, "inverse-sqrt"), 0.05);
   assertEquals(learningRateAt(3, 0.1, "constant"), 0.1);
+  // Linear: per step over the whole training, whatever the epoch.
+  assertEquals(learningRateAt(0, 0.2, "linear"), 0.2);
+  assertEquals(learningRateAt(1, 0.2, "linear", 30, 40), 0.05);
+  assertClose(learningRateAt(9, 0.2, "linear", 39, 40), 0.2 / 40, 1e-15, "the last step's rate");
   assertEquals(defaultBatchSize({ backend: "cpu", software: false, maxBatch: null }), 128);
   assertEquals(defaultBatchSize({ backend: "webgpu", software: true, maxBatch: null }), 64);
   assertEquals(defaultBatchSize({ backend: "webgpu", software: false, maxBatch: 32 }), 32);
