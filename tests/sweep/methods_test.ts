@@ -82,10 +82,11 @@ async function withAndWithoutEpochs(out: string, plain: SweepConfig, epochs: num
 
 Deno.test("presets without salience.methods keep the sweep and run ids they had before the key", () => {
   // Ids printed by buildPlan() before `salience.methods` existed (tiny), and since the default
-  // preset took its trained recipe (4,000 images × 5 epochs, lr 0.15, precise BN), which changed its ids.
+  // preset took its trained recipe (4,000 images × 3 epochs, lr 0.15 decayed linearly, precise
+  // BN), which changed its ids.
   const tiny = buildPlan(presetConfig("tiny")), def = buildPlan(presetConfig("default"));
   assertEquals([tiny.sweepId, tiny.runs[0]!.runId], ["tiny-ebb32b98", "CNNSmall-k1-s0-e824352b"]);
-  assertEquals([def.sweepId, def.runs[0]!.runId], ["default-917ad7be", "CNNSmall-k2-s0-ebf87504"]);
+  assertEquals([def.sweepId, def.runs[0]!.runId], ["default-1ea1de7b", "CNNSmall-k2-s0-aa29a362"]);
   assertEquals(methodsOf(presetConfig("tiny")), ["gradient"]);
 });
 
