@@ -449,7 +449,26 @@ export async function defaultShapesProfile(
     ["ResNetSmall", 3],
     ["ResNetSmall", 4],
   ];
-  const header = ["family k", "step ms (wall)", "kernels ms", "dispatches", "samples/s per model"];
+  // PyTorch first, while nothing of ours runs: one model at a time at the same batch.
+  const peerLoad = loadAverage();
+  const peer = await torchPeer(cases, { batch, size, reps: 3, minSeconds: 0.2 });
+  const peerNote = peer.ok
+    ? `PyTorch ${peer.torch} on the CPU (${peer.threads} threads, one model at a time), load ` +
+      `average ${peerLoad ?? "n/a"} when it started`
+    : `PyTorch ${peer.reason}`;
+  ctx.log(`peer: ${peerNote}`);
+  // The default preset: 4,000 images × 5 epochs at batch 32 = 625 steps per population.
+  const steps = Math.ceil(4000 / batch) * 5;
+  const header = [
+    "family k",
+    "step ms (wall)",
+    "kernels ms",
+    "dispatches",
+    "samples/s per model",
+    "PyTorch samples/s per model",
+    "ours/PyTorch",
+    `min per population (${steps} steps)`,
+  ];
   const rows: string[][] = [];
   const profiles: string[] = [];
   const load = loadAverage();
@@ -462,12 +481,16 @@ export async function defaultShapesProfile(
     const prof = await profileStep(family, k, { batch, size, S, fusedBatchNorm: true });
     const kernelMs = prof.reduce((a, r) => a + r.ms, 0);
     const calls = prof.reduce((a, r) => a + r.calls, 0);
+    const torch = peer.ok ? peer.rows.get(`${family}/${k}`)?.train : undefined;
     rows.push([
       `${family} ${k}`,
       fmt((1000 * batch) / perModel),
       fmt(kernelMs),
       String(calls),
       fmt(perModel),
+      torch ? fmt(torch) : peer.ok ? "–" : "not installed",
+      torch ? `${fmt(perModel / torch)}×` : "–",
+      fmt((steps * batch) / perModel / 60),
     ]);
     const t = profileTable(prof, opts.peak);
     ctx.log(`${family}(${k}) S = ${S} batch ${batch}: ${fmt(perModel)}/s per model`);
@@ -480,7 +503,8 @@ export async function defaultShapesProfile(
   }
   ctx.log(textTable(header, rows));
   return `Population step at the default sweep's shapes (S = ${S}, batch ${batch} per model, ` +
-    `${size}×${size}×1), load average ${load ?? "n/a"} before, ${loadAverage() ?? "n/a"} after:` +
+    `${size}×${size}×1), load average ${load ?? "n/a"} before, ${loadAverage() ?? "n/a"} after; ` +
+    `${peerNote}:` +
     `\n\n${markdownTable(header, rows)}\n\n${profiles.join("\n\n")}`;
 }
 
