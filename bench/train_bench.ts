@@ -21,6 +21,7 @@ import { createOptimizer, populationStep, StackedModel, trainStep } from "../lib
 import { measureRoofline } from "./_roofline.ts";
 import { inputGradients } from "../lib/salience/mod.ts";
 import { torchPeer } from "./_train_peer.ts";
+import { presetConfig } from "../lib/sweep/mod.ts";
 
 type Cell = { train: number; salience: number } | null;
 type Column = "webgpu" | "tfjs" | "cpu";
@@ -457,8 +458,9 @@ export async function defaultShapesProfile(
       `average ${peerLoad ?? "n/a"} when it started`
     : `PyTorch ${peer.reason}`;
   ctx.log(`peer: ${peerNote}`);
-  // The default preset: 4,000 images × 5 epochs at batch 32 = 625 steps per population.
-  const steps = Math.ceil(4000 / batch) * 5;
+  // Steps per population of the default preset (its training images × epochs at this batch).
+  const preset = presetConfig("default");
+  const steps = Math.ceil((preset.dataset.trainImages ?? 0) / batch) * preset.training.epochs;
   const header = [
     "family k",
     "step ms (wall)",
