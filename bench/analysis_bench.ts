@@ -11,6 +11,8 @@
  * - the Grams on the device but the group sums on the CPU (`sampleGrams` reads the M×M Grams
  *   back, then the float64 `reference.groupSums`): what moving the reductions to the device
  *   gained,
+ * - where the model count picks another Gram tile than 16 × 16, ours with 16 × 16 tiles (the
+ *   kernel before larger tiles),
  * - the TypeScript path (the float64 reference of both), timed on the first samples only,
  * - NumPy float32 doing the same reductions on the same file (`analysis_peer.py`, run when a
  *   `python3` with NumPy exists: `python3`, then `/usr/bin/python3`),
@@ -26,7 +28,8 @@
  *
  * @module
  */
-import { type Gpu, reference, requestGpu, sampleGrams } from "../kernels/mod.ts";
+import { type Gpu, groupSums, reference, requestGpu, sampleGrams } from "../kernels/mod.ts";
+import { gramTile } from "../kernels/sample_grams/mod.ts";
 import { GramReducer, type Group, reduceBatch } from "../lib/analysis/mod.ts";
 import { openNpy, writeNpy } from "../lib/npy/mod.ts";
 import { seededUniform } from "../lib/stats/mod.ts";
@@ -91,11 +94,15 @@ function groupsOf(m: number): { groups: Group[]; halves: Array<Array<[number[], 
   return { groups, halves };
 }
 
+/** The Gram tile the "tile16" path compares with the default one. */
+const OLD_TILE = 16;
+
 /**
- * Where the work runs: everything on the device ("device"), the Grams on the device and the
- * group sums on the CPU ("grams"), or the float64 reference of both ("ts").
+ * Where the work runs: everything on the device ("device"; "tile16" with 16 × 16 Gram tiles),
+ * the Grams on the device and the group sums on the CPU ("grams"), or the float64 reference of
+ * both ("ts").
  */
-type Path = "device" | "grams" | "ts";
+type Path = "device" | "tile16" | "grams" | "ts";
 
 /** Wall and CPU seconds of one timed run. */
 interface Timed {
@@ -125,6 +132,12 @@ async function reduceFile(
     if (where === "grams") {
       const sg = await sampleGrams(gpu, data, { models: m, samples: n, dim: d });
       reducer.addSums(start, reference.groupSums(sg, reducer.plan, reducer.blockIds(start, n)));
+    } else if (where === "tile16") {
+      const shape = { models: m, samples: n, dim: d, tile: OLD_TILE };
+      reducer.addSums(
+        start,
+        await groupSums(gpu, data, shape, reducer.plan, reducer.blockIds(start, n)),
+      );
     } else {
       const dims = { models: m, start, count: n, dim: d };
       await reduceBatch(where === "device" ? gpu : null, reducer, data, dims);
@@ -185,15 +198,19 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     "ours samples/s",
     "ours GFLOP/s",
     "% of FMA peak",
+    "tile",
+    "16×16 tile samples/s",
     "Grams+CPU sums samples/s",
     "TS samples/s",
     "NumPy samples/s",
     "ours/NumPy",
     "ours/TS",
     "ours/(Grams+CPU sums)",
+    "ours/16×16",
     "CPU time: NumPy/ours",
     "TS/ours",
     "(Grams+CPU sums)/ours",
+    "16×16/ours",
     "load",
   ];
   try {
@@ -208,12 +225,20 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       const flopsPerSample = m * (m + 1) * d;
       await reduceFile(path, gpu, b, "device"); // warm-up: pipelines, page cache
       await reduceFile(path, gpu, b, "grams");
+      const tile = gramTile(m), other = tile !== OLD_TILE;
+      if (other) await reduceFile(path, gpu, b, "tile16");
       const tsSamples = Math.max(1, Math.min(samples, Math.floor(TS_FLOPS / flopsPerSample)));
       // The paths take turns, ROUNDS times, and each keeps its best round: on a shared machine a
       // burst of other work then slows one round of every path rather than one path.
       // Samples per wall second (best round) and CPU seconds per sample (least round).
-      const best = { ours: 0, split: 0, ts: 0, numpy: python ? 0 : NaN };
-      const cpu = { ours: Infinity, split: Infinity, ts: Infinity, numpy: python ? Infinity : NaN };
+      const best = { ours: 0, tile16: other ? 0 : NaN, split: 0, ts: 0, numpy: python ? 0 : NaN };
+      const cpu = {
+        ours: Infinity,
+        tile16: other ? Infinity : NaN,
+        split: Infinity,
+        ts: Infinity,
+        numpy: python ? Infinity : NaN,
+      };
       const keep = (name: keyof typeof best, n: number, t: Timed) => {
         best[name] = Math.max(best[name], n / t.seconds);
         cpu[name] = Math.min(cpu[name], t.cpu / n);
@@ -222,11 +247,12 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         // A round of a minute or more already averages over bursts of other work: one is enough.
         if (round > 0 && samples / best.ours > LONG_ROUND_S) break;
         keep("ours", samples, await reduceFile(path, gpu, samples, "device"));
+        if (other) keep("tile16", samples, await reduceFile(path, gpu, samples, "tile16"));
         keep("split", samples, await reduceFile(path, gpu, samples, "grams"));
         keep("ts", tsSamples, await reduceFile(path, gpu, tsSamples, "ts"));
         if (python) keep("numpy", samples, await numpySeconds(python, path, samples, b));
       }
-      const { ours, split, ts, numpy } = best;
+      const { ours, tile16, split, ts, numpy } = best;
       await Deno.remove(path);
       const gflops = (ours * flopsPerSample) / 1e9;
       const row = [
@@ -237,15 +263,19 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         fmt(ours),
         fmt(gflops),
         fmt((100 * gflops) / peak),
+        `${tile}×${tile}`,
+        other ? fmt(tile16) : "–",
         fmt(split),
         fmt(ts),
         fmt(numpy),
         ratio(ours / numpy),
         ratio(ours / ts),
         ratio(ours / split),
+        other ? ratio(ours / tile16) : "–",
         ratio(cpu.numpy / cpu.ours),
         ratio(cpu.ts / cpu.ours),
         ratio(cpu.split / cpu.ours),
+        other ? ratio(cpu.tile16 / cpu.ours) : "–",
         fmt(loadAverage() ?? NaN),
       ];
       ctx.log(textTable(header, [row]));
@@ -256,7 +286,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     gpu.destroy();
   }
   const misses = rows.filter((r) =>
-    !(parseFloat(r[11]!) >= TARGET_VS_TS) || (python && !(parseFloat(r[10]!) >= TARGET_VS_NUMPY))
+    !(parseFloat(r[header.indexOf("ours/TS")]!) >= TARGET_VS_TS) ||
+    (python && !(parseFloat(r[header.indexOf("ours/NumPy")]!) >= TARGET_VS_NUMPY))
   ).map((r) => `M ${r[0]} D ${r[1]}`);
   const note = `${adapter}; FMA peak ${
     fmt(peak)

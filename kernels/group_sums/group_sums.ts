@@ -11,7 +11,6 @@ import { type Gpu, LOOP_CAP } from "../gpu/gpu.ts";
 import type { Dispatch, Program } from "../gpu/program.ts";
 import { runPrograms } from "../gpu/program.ts";
 import {
-  type BatchShape,
   checkShape,
   chunkInput,
   chunkSamples,
@@ -20,6 +19,7 @@ import {
   gramStageMaxBytes,
   ROW_NON_FINITE,
   ROW_ZERO,
+  type SampleGramsOptions,
   sampleGramsReference,
 } from "../sample_grams/mod.ts";
 import {
@@ -172,7 +172,7 @@ export function setRanges(plan: SetPlan, cap = LOOP_CAP): Array<[number, number,
 export function groupSums(
   gpu: Gpu,
   grads: Float32Array,
-  shape: BatchShape,
+  shape: SampleGramsOptions,
   plan: SetPlan,
   blockOf: Int32Array,
 ): Promise<GroupSums> {
@@ -191,7 +191,7 @@ export function groupSums(
 async function groupSumsOnDevice(
   gpu: Gpu,
   grads: Float32Array,
-  shape: BatchShape,
+  shape: SampleGramsOptions,
   plan: SetPlan,
   blockOf: Int32Array,
   reference: () => GroupSums,
@@ -228,7 +228,12 @@ async function groupSumsOnDevice(
       longest = Math.max(longest, local.ranges[2 * b + 1]! - local.ranges[2 * b]!);
     }
     const part = await runUnit(gpu, "group sums", async (device, buffers) => {
-      const stage = gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
+      const stage = gramStage(gpu, device, buffers, input, {
+        models: m,
+        samples: n,
+        cols4,
+        tile: shape.tile,
+      });
       const inv = buffers.flatTexture("inverse norms", "rgba32float", TEX_WIDTH, n * m4);
       const cosines = buffers.flatTexture("cosines", "rgba32float", TEX_WIDTH, n * m * m4);
       const sums = buffers.storage("block sums", nb * mm * 4, true);

@@ -9,6 +9,7 @@ export {
   chunkSamples,
   columnChunks,
   GRAM_COLUMNS,
+  GRAM_TILE_32_FROM,
   GRAM_WG,
   gramKernelBody,
   gramLoopBound,

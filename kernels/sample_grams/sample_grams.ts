@@ -31,12 +31,19 @@ export const GRAM_WG = 8;
 
 /**
  * The Gram tile for `models` models: T models per A and B tile, so each fetched vec4 feeds T
- * multiply-adds. Larger tiles waste work on padding when M is small; at M = 256, D = 784 on
- * lavapipe 16 took 1.2 s per 79 samples where 8 took 1.7 s (same run, load 8).
+ * multiply-adds. Larger tiles waste work on padding when M is small. On lavapipe the texel
+ * fetches, not the T² accumulators (which spill), bound a step: fewer accumulators (8 × 8,
+ * 16 × 8) ran slower, 32 × 32 faster. The analysis bench, side by side in one run (load 7.5–7.9):
+ * 32 × 32 against 16 × 16 gave 69.3 against 40.6 samples/s at M = 256 and 545 against 482 at
+ * M = 64 (D = 784; CPU seconds 1.16× and 1.03× fewer). The 32 × 32 shader takes about 2.5 s to
+ * compile; 64 × 32 did not compile within minutes.
  */
 export function gramTile(models: number): number {
-  return models <= 4 ? 4 : models <= 8 ? 8 : 16;
+  return models <= 4 ? 4 : models <= 8 ? 8 : models < GRAM_TILE_32_FROM ? 16 : 32;
 }
+
+/** The smallest model count whose Gram runs 32 × 32 tiles. */
+export const GRAM_TILE_32_FROM = 64;
 
 /** Loop iterations of one row-scale invocation for rows of `cols4` vec4. */
 export function rowScaleLoopBound(cols4: number): number {
@@ -132,8 +139,11 @@ export function maxDim(): number {
   return cols4 * 4;
 }
 
-/** Options of {@linkcode sampleGrams}: the batch's shape. */
-export type SampleGramsOptions = BatchShape;
+/**
+ * Options of {@linkcode sampleGrams}: the batch's shape, and the Gram tile (default
+ * {@linkcode gramTile} of the model count; the benchmark compares others).
+ */
+export type SampleGramsOptions = BatchShape & { tile?: number };
 
 /** Checks a batch's shape and row length before any work. */
 export function checkShape(grads: Float32Array, shape: BatchShape): void {
@@ -247,10 +257,10 @@ export function gramStage(
   device: GPUDevice,
   buffers: BufferSet,
   input: Float32Array,
-  shape: { models: number; samples: number; cols4: number },
+  shape: { models: number; samples: number; cols4: number; tile?: number },
 ): GramStage {
   const { models: m, samples: n, cols4 } = shape;
-  const tile = gramTile(m);
+  const tile = shape.tile ?? gramTile(m);
   const tiles = tilePairs(m, tile);
   const gramProgram = sampleGramsProgram(tile);
   const texture = gpu.uploadTexture(device, "sample grams input", input, TEX_WIDTH);
@@ -296,7 +306,7 @@ export function gramStageMaxBytes(gpu: Gpu): number {
 async function sampleGramsOnDevice(
   gpu: Gpu,
   grads: Float32Array,
-  shape: BatchShape,
+  shape: SampleGramsOptions,
   cols4: number,
 ): Promise<SampleGrams> {
   const { models: m, samples: s } = shape;
@@ -307,7 +317,12 @@ async function sampleGramsOnDevice(
     const x1 = Math.min(s, x0 + step), n = x1 - x0;
     const input = chunkInput(grads, shape, cols4, x0, x1);
     const part = await runUnit(gpu, "sample grams", async (device, buffers) => {
-      const stage = gramStage(gpu, device, buffers, input, { models: m, samples: n, cols4 });
+      const stage = gramStage(gpu, device, buffers, input, {
+        models: m,
+        samples: n,
+        cols4,
+        tile: shape.tile,
+      });
       const [g, f] = await runPrograms(gpu, device, buffers, stage.dispatches, [
         [stage.grams, n * m * m * 4],
         [stage.status, m * n * 4],

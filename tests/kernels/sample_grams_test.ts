@@ -160,6 +160,29 @@ for (const v of variants) {
 
   variantTest(
     v,
+    "sampleGrams() with every Gram tile matches f64 past the loop cap, on model counts off the tile",
+    async (gpu) => {
+      // [models, samples, dim]: 70 models leave the last 32-model tile part empty; D = 70,000
+      // is one dispatch of 17,500 steps per invocation, D = 300,002 two column ranges.
+      const cases = [[70, 3, 70_000], [33, 1, 300_002]] as const;
+      for (const [m, s, d] of cases) {
+        const g = randomGrads(m + d, m * s * d);
+        g.fill(0, d, 2 * d); // model 0, sample 1 (or model 1, sample 0): zero
+        g[(5 * s) * d + 3] = NaN; // model 5, sample 0
+        const shape = { models: m, samples: s, dim: d };
+        const want = reference.sampleGrams(g, shape);
+        for (const tile of [4, 8, 16, 32]) {
+          const got = await sampleGrams(gpu, g, { ...shape, tile });
+          assertWithin(maxDiff(got.grams, want.grams), 1e-5, `M ${m} D ${d} tile ${tile}`);
+          if (String(got.status) !== String(want.status)) throw new Error(`tile ${tile} status`);
+        }
+      }
+      if (gramTile(64) !== 32 || gramTile(63) !== 16) throw new Error("tile choice");
+    },
+  );
+
+  variantTest(
+    v,
     "sampleGrams() gives the same cosines for gradients of 1e-30 and 1e30",
     async (gpu) => {
       const [m, s, d] = [4, 3, 50];
