@@ -29,7 +29,7 @@ export {
   SALIENCE_SCALARS,
   writeSalience,
 } from "./salience.ts";
-export { attribute, SALIENCE_METHODS, smoothGradNoise } from "./methods.ts";
+export { attribute, populationAttribute, SALIENCE_METHODS, smoothGradNoise } from "./methods.ts";
 export type {
   Attribution,
   AttributionOptions,

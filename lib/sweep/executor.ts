@@ -22,6 +22,7 @@ import {
   removeIfPresent,
   RUN_FILES,
   type RunJson,
+  type SalienceMethodName,
   SCHEMA_VERSION,
   type SweepConfig,
   verifyRun,
@@ -31,7 +32,11 @@ import { inputGradients, predictLogits } from "../salience/mod.ts";
 import { reference } from "../../kernels/mod.ts";
 import { UNPOOLED_SALIENCE } from "../analysis/pooling.ts";
 import type { PhaseTimes, Progress } from "./progress.ts";
-import { writeMethodSalience, writeRunSalience } from "./salience_methods.ts";
+import {
+  type PrecomputedAttribution,
+  writeMethodSalience,
+  writeRunSalience,
+} from "./salience_methods.ts";
 import { trainAnalysingEpochs } from "./epochs.ts";
 import { importCheckpoint } from "./checkpoints.ts";
 import { dropUnverified } from "./reverify.ts";
@@ -308,6 +313,8 @@ export async function finishRun(
     gradientSeconds?: number;
     /** The model's probe-set logits [N, classes], already computed with its population. */
     logits?: Float32Array;
+    /** The model's attribution-method salience, already computed with its population. */
+    methods?: Map<SalienceMethodName, PrecomputedAttribution>;
   },
 ): Promise<RunOutcome> {
   const { config, dataset, progress } = ctx;
@@ -380,7 +387,17 @@ export async function finishRun(
   await timePhase(
     ctx,
     "other attribution methods",
-    () => writeMethodSalience({ model, dataset, config, entry, runDir, redone, progress }),
+    () =>
+      writeMethodSalience({
+        model,
+        dataset,
+        config,
+        entry,
+        runDir,
+        redone,
+        progress,
+        precomputed: how.methods,
+      }),
   );
 
   const runPath = join(runDir, RUN_FILES.run);

@@ -17,7 +17,13 @@
 import { join } from "node:path";
 import { trainPopulation, type TrainResult } from "../train/mod.ts";
 import type { Family } from "../models/mod.ts";
-import { exists, type PlanEntry, RUN_FILES, type SweepConfig } from "../store/mod.ts";
+import {
+  exists,
+  type PlanEntry,
+  RUN_FILES,
+  type SalienceMethodName,
+  type SweepConfig,
+} from "../store/mod.ts";
 import {
   addTrainingTimes,
   epochSummary,
@@ -32,6 +38,11 @@ import {
 } from "./executor.ts";
 import { shardRuns } from "./plan.ts";
 import { populationInputGradients, populationLogits } from "../salience/mod.ts";
+import {
+  methodSalienceMissing,
+  populationMethodAttributions,
+  type PrecomputedAttribution,
+} from "./salience_methods.ts";
 import { finalCheckpointDir, type Recalibrated, recalibratePopulation } from "./precise_bn.ts";
 import { EPOCHS_DIR, epochSalienceFile, writeEpochSalience } from "./epochs.ts";
 
@@ -263,9 +274,10 @@ export async function executePopulation(
 /**
  * What the members' `finishRun()` needs from the model, computed for all of them together:
  * precise BN (each model's statistics alone, the test evaluation in one stacked pass), then the
- * probe-set salience and logits of every member missing them, each from one stacked pass over
- * the population (`populationInputGradients()`, `populationLogits()`): the same values as
- * per-model passes, within f32 rounding. Salience seconds are the batched pass's, shared evenly.
+ * probe-set salience, logits and attribution methods (SmoothGrad, Integrated Gradients, …) of
+ * every member missing them, each from one stacked pass over the population
+ * (`populationInputGradients()`, `populationLogits()`, `populationAttribute()`): the same values
+ * as per-model passes, within f32 rounding. Seconds are the batched pass's, shared evenly.
  */
 async function finishTogether(
   ctx: RunContext,
@@ -277,6 +289,7 @@ async function finishTogether(
     gradients?: Float32Array;
     gradientSeconds?: number;
     logits?: Float32Array;
+    methods?: Map<SalienceMethodName, PrecomputedAttribution>;
   }[]
 > {
   const { config, dataset, progress } = ctx;
@@ -331,6 +344,18 @@ async function finishTogether(
         populationLogits(lo.map((j) => open[j]!.model), dataset.probe.images, { batchSize: 64 }),
     );
     lo.forEach((j, i) => (out[j]!.logits = ls[i]!));
+  }
+  const me: number[] = [];
+  for (const [j, o] of open.entries()) {
+    if (await methodSalienceMissing(config, o.dir, o.redone)) me.push(j);
+  }
+  if (me.length > 0) {
+    const ms = await timePhase(
+      ctx,
+      "other attribution methods",
+      () => populationMethodAttributions(me.map((j) => open[j]!.model), dataset, config, progress),
+    );
+    me.forEach((j, i) => (out[j]!.methods = ms[i]!));
   }
   return out;
 }

@@ -12,7 +12,12 @@ import { reference } from "../../kernels/mod.ts";
 import { type AnalyzeOptions, type AnalyzeResult, analyzeSweep } from "../analysis/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import { type GradientMeta, writeNpy, writeSidecar } from "../npy/mod.ts";
-import { attribute, type SalienceMethod } from "../salience/mod.ts";
+import {
+  attribute,
+  type Attribution,
+  populationAttribute,
+  type SalienceMethod,
+} from "../salience/mod.ts";
 import {
   exists,
   type PlanEntry,
@@ -220,12 +225,74 @@ export function poolRows(
   return out;
 }
 
+/** The configured methods besides the plain gradient (whose file is the run's `salience.npy`). */
+function otherMethods(config: SweepConfig): SalienceMethodName[] {
+  return methodsOf(config).filter((m) => m !== "gradient");
+}
+
+/**
+ * Whether {@linkcode writeMethodSalience} will compute the run's method files: some method
+ * besides the gradient is configured and its files or record are missing, or `redone` names
+ * one of them or the checkpoint.
+ */
+export async function methodSalienceMissing(
+  config: SweepConfig,
+  runDir: string,
+  redone: readonly string[],
+): Promise<boolean> {
+  const methods = otherMethods(config);
+  if (methods.length === 0) return false;
+  const stale = redone.some((p) =>
+    p.startsWith("checkpoint/") || p === METHODS_RECORD || p.startsWith("salience-")
+  );
+  const present = await exists(join(runDir, METHODS_RECORD)) &&
+    (await Promise.all(methods.map((m) => exists(join(runDir, methodFile(m)))))).every(Boolean);
+  return stale || !present;
+}
+
+/** One model's attribution by one method, computed with its population, and its seconds. */
+export interface PrecomputedAttribution {
+  attribution: Attribution;
+  /** This model's share of the seconds the population's pass took. */
+  seconds: number;
+}
+
+/**
+ * The attributions of every configured method but the gradient for each of `models` (a
+ * population's members) on the probe set, each method in one `populationAttribute()` (all
+ * models in one stacked pass per batch), with the seconds shared evenly. One map per model.
+ * Cost: as {@linkcode writeMethodSalience} for every model, in S-times larger passes.
+ */
+export async function populationMethodAttributions(
+  models: tfl.LayersModel[],
+  dataset: Dataset,
+  config: SweepConfig,
+  progress: Progress,
+): Promise<Map<SalienceMethodName, PrecomputedAttribution>[]> {
+  const out = models.map(() => new Map<SalienceMethodName, PrecomputedAttribution>());
+  for (const method of otherMethods(config)) {
+    progress.phase(`salience: ${method} of ${models.length} models together`);
+    const t0 = performance.now();
+    const as = await populationAttribute(
+      models,
+      dataset.probe,
+      methodSettings(config, dataset, method),
+      { scalar: config.salience.scalar, batchSize: 64 },
+    );
+    const seconds = (performance.now() - t0) / 1000 / models.length;
+    as.forEach((attribution, k) => out[k]!.set(method, { attribution, seconds }));
+  }
+  return out;
+}
+
 /**
  * Writes the salience of every configured method but the plain gradient (which is the run's
  * `salience.npy`) into the run folder: `salience-<method>.npy` [N, D] (pooled as the config
  * says) with its sidecar, then `salience-methods.json`. Files already present with their record
  * are kept, unless `redone` (the artifacts whose checksum failed) names one of them or the
- * checkpoint, in which case all are recomputed. Does nothing for `["gradient"]`.
+ * checkpoint, in which case all are recomputed. Does nothing for `["gradient"]`. `precomputed`:
+ * this model's attributions already computed with its population
+ * ({@linkcode populationMethodAttributions}), used instead of computing them again.
  * Cost: per method, `attribute()` over the probe set (SmoothGrad n and IG m gradient passes).
  *
  * @throws what `attribute()` throws.
@@ -239,25 +306,24 @@ export async function writeMethodSalience(
     runDir: string;
     redone: string[];
     progress: Progress;
+    precomputed?: Map<SalienceMethodName, PrecomputedAttribution>;
   },
 ): Promise<RunMethodsJson | null> {
   const { model, dataset, config, entry, runDir } = ctx;
-  const methods = methodsOf(config).filter((m) => m !== "gradient");
+  const methods = otherMethods(config);
   if (methods.length === 0) return null;
   const record = join(runDir, METHODS_RECORD);
-  const stale = ctx.redone.some((p) =>
-    p.startsWith("checkpoint/") || p === METHODS_RECORD || p.startsWith("salience-")
-  );
-  const present = await exists(record) &&
-    (await Promise.all(methods.map((m) => exists(join(runDir, methodFile(m)))))).every(Boolean);
-  if (present && !stale) return await readJson(record) as RunMethodsJson;
+  if (!(await methodSalienceMissing(config, runDir, ctx.redone))) {
+    return await readJson(record) as RunMethodsJson;
+  }
   const N = dataset.probe.count, P = config.salience.pool;
   const entries: RunMethodEntry[] = [];
   for (const method of methods) {
     ctx.progress.phase(`salience: ${method}`);
     const t0 = performance.now();
     const settings = methodSettings(config, dataset, method);
-    const a = await attribute(model, dataset.probe, settings, {
+    const pre = ctx.precomputed?.get(method);
+    const a = pre?.attribution ?? await attribute(model, dataset.probe, settings, {
       scalar: config.salience.scalar,
       batchSize: 64,
     });
@@ -276,7 +342,7 @@ export async function writeMethodSalience(
       settings,
       file,
       shape: [N, D],
-      seconds: (performance.now() - t0) / 1000,
+      seconds: (pre?.seconds ?? 0) + (performance.now() - t0) / 1000,
       completeness: c && {
         maxAbsError: c.maxAbsError,
         relativeError: c.relativeError,

@@ -6,11 +6,14 @@ import { initTf } from "../../lib/tf/mod.ts";
 import { createModel, type Family } from "../../lib/models/mod.ts";
 import { trainPopulation } from "../../lib/train/mod.ts";
 import {
+  attribute,
   inputGradients,
+  populationAttribute,
   populationInputGradients,
   populationLogits,
   predictLogits,
   SALIENCE_SCALARS,
+  type SalienceMethod,
 } from "../../lib/salience/mod.ts";
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
 import { assertClose } from "../_shared/assert.ts";
@@ -114,4 +117,44 @@ gpuTest("populationInputGradients() equals each model's inputGradients() on WebG
   } finally {
     await initTf({ backend: "cpu" });
   }
+});
+
+Deno.test("populationAttribute() equals each model's attribute() for every method on the CPU backend", async () => {
+  await initTf({ backend: "cpu" });
+  const before = tf.memory().numTensors;
+  const ms = await population("CNNSmall");
+  // 5 probe images: with batch 16, SmoothGrad's 4 copies and IG's 6 steps span passes whose
+  // last one is short.
+  const few = { images: probe.images.subarray(0, 5 * 64), labels: probe.labels.subarray(0, 5) };
+  const methods: SalienceMethod[] = [
+    { method: "gradient-x-input" },
+    { method: "smoothgrad", samples: 4, sigma: 0.2, seed: 3 },
+    { method: "integrated-gradients", steps: 6, baseline: [-0.5] },
+  ];
+  try {
+    for (const method of methods) {
+      for (const scalar of ["true-class-logit", "predicted-class-logit"] as const) {
+        const opts = { scalar, batchSize: 16 };
+        const together = await populationAttribute(ms, few, method, opts);
+        assertEquals(together.length, ms.length);
+        for (const [i, m] of ms.entries()) {
+          const alone = await attribute(m, few, method, opts);
+          const what = `${method.method} ${scalar} #${i}`;
+          assertSame(together[i]!.values, alone.values, what);
+          assertEquals(together[i]!.completeness === null, alone.completeness === null);
+          if (alone.completeness) {
+            const [a, b] = [together[i]!.completeness!, alone.completeness];
+            assertSame(Float32Array.from(a.sum), Float32Array.from(b.sum), `${what} Σ`);
+            assertSame(Float32Array.from(a.delta), Float32Array.from(b.delta), `${what} Δ`);
+          }
+        }
+        // The models differ, so a block taken from the wrong model would have failed above.
+        const [a, b] = [together[0]!.values, together[1]!.values];
+        ok(a.some((v, j) => Math.abs(v - b[j]!) > 1e-3 * Math.abs(v)), `${method.method} differ`);
+      }
+    }
+  } finally {
+    ms.forEach((m) => m.dispose());
+  }
+  assertEquals(tf.memory().numTensors, before);
 });

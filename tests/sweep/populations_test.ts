@@ -139,7 +139,10 @@ Deno.test("--no-population turns population training off; the dry run says S per
 // ---------------------------------------------------------------------------------------------
 // Sweeps on the CPU backend.
 
-/** Three seeds of CNNSmall(1) and ResNetSmall(1), two epochs, on the tiny synthetic data. */
+/**
+ * Three seeds of CNNSmall(1) and ResNetSmall(1), two epochs, on the tiny synthetic data, with
+ * SmoothGrad and Integrated Gradients beside the gradient.
+ */
 function sweepConfig(population: boolean | number): SweepConfig {
   return resolveConfigFile({
     preset: "tiny",
@@ -147,6 +150,11 @@ function sweepConfig(population: boolean | number): SweepConfig {
     widths: [1],
     seeds: 3,
     training: { epochs: 2, population },
+    salience: {
+      methods: ["gradient", "smoothgrad", "integrated-gradients"],
+      smoothGrad: { samples: 2, sigma: 0.1, seed: 1 },
+      integratedGradients: { steps: 3, baseline: "zero" },
+    },
     experiments: { logits: true, ensembles: null, attack: null },
   }, "pop.json");
 }
@@ -202,7 +210,13 @@ async function assertSameRuns(dir: string, ref: string): Promise<void> {
       );
       assertEquals(h.lr, g.lr);
     });
-    for (const file of ["salience.npy", "logits.npy"]) {
+    const files = [
+      "salience.npy",
+      "logits.npy",
+      "salience-smoothgrad.npy",
+      "salience-integrated-gradients.npy",
+    ];
+    for (const file of files) {
       const [x, y] = await Promise.all(
         [d, r.dir].map(async (p) => (await readNpy(join(p, file))).data as Float32Array),
       );
