@@ -50,14 +50,15 @@ const PAPER_TRAINING: SweepConfig["training"] = {
 /**
  * The embedded data's training recipe (`default`, `population`), the cheapest found that trains
  * every model of the default preset with margin: 3 epochs with the rate decayed linearly step by
- * step to 0, 60 % of the 5 epochs at lr 0.15/√(epoch+1) it replaced and more accurate. In PyTorch
- * with the same families on the 1,000 test images, CNNSmall k = 2 (the hardest model) over 8
- * seeds: 77.9–81.6 % (the previous recipe 75.1–83.6 %; lr 0.1 77.9 %, 0.2 77.0 %, 0.3 76.9 % worst;
+ * step to 0, 60 % of the 5 epochs at lr 0.15/√(epoch+1) it replaced. In PyTorch with the same
+ * families on the 1,000 test images, CNNSmall k = 2 (the hardest model there) over 8 seeds:
+ * 77.9–81.6 % (the previous recipe 75.1–83.6 %; lr 0.1 77.9 %, 0.2 77.0 %, 0.3 76.9 % worst;
  * 2 epochs 76.0 %, 3,000 images 75.9 %, batch 64 at lr 0.3 75.3 %, the decay per epoch instead of
- * per step 76.6 %), ResNetSmall k = 2 77.7–81.1 %; our trainer's CNNSmall k = 2 seeds 0–3: 80.0,
- * 81.1, 81.9, 79.1 %. Precise BN replaces the running statistics that a short training leaves
- * behind the weights (one ResNetSmall seed: 72.2 % before it, 78.1 % after). README, "Measured
- * here".
+ * per step 76.6 %), ResNetSmall k = 2 77.7–81.1 %. The default sweep from a fresh clone (our
+ * trainer): CNNSmall 78.7–82.4 %, ResNetSmall 77.4–83.8 % (its k = 2 the lowest: 80.9–81.8 % with
+ * the previous recipe, so the margin there is smaller). Precise BN replaces the running
+ * statistics that a short training leaves behind the weights (one ResNetSmall seed: 72.2 % before
+ * it, 78.1 % after). README, "Measured here".
  */
 const TRAINED_RECIPE: SweepConfig["training"] = {
   epochs: 3,
@@ -100,9 +101,9 @@ function paper(name: string, dataset: string): SweepConfig {
 /**
  * Every preset, fully resolved. `default` is what `deno task sweep` runs with no arguments: the
  * fewest models the study allows (two families, 3 widths, 4 seeds) each trained to at least
- * about 78 % test accuracy on the embedded subset's whole 4,000 training images; on a 2-core
- * machine with a software WebGPU adapter it takes tens of minutes (see the README). `tiny` runs
- * in seconds on synthetic data and is what the tests use end to end. The `*-paper` presets carry
+ * 77 % test accuracy on the embedded subset's whole 4,000 training images; on a 2-core machine
+ * with a software WebGPU adapter it took 16.4 minutes from a fresh clone, 10.7 of them training
+ * (README, "Measured here"). `tiny` runs in seconds on synthetic data and is what the tests use end to end. The `*-paper` presets carry
  * the paper's settings and are meant for `--dry-run` here and for GPU machines elsewhere.
  * `methods-epochs` runs both studies beyond the paper (every attribution method, salience after
  * every epoch) on the embedded data in minutes here; `methods-epochs-paper` is the same on
