@@ -44,8 +44,11 @@ export function Figure(
     sweep: string;
     /** Data file names under the sweep's `data/` (e.g. `similarity.json`). */
     file: string;
-    /** The tidy CSV of this figure (a name under `data/`), when it is not `<file>.csv`. */
-    csv?: string;
+    /**
+     * The tidy CSV of this figure (a name under `data/`), or several (its points, then its
+     * table), when it is not `<file>.csv`.
+     */
+    csv?: string | string[];
     /** The figure's anchor (`id`); claims that this figure backs link to it. */
     anchor?: string;
     caption?: ComponentChildren;
@@ -100,15 +103,26 @@ export function Figure(
  * ```
  */
 export function DataLinks(
-  props: { ctx: RouteContext; sweep: string; file: string; csv?: string; tag?: "span" | "p" },
+  props: {
+    ctx: RouteContext;
+    sweep: string;
+    file: string;
+    csv?: string | string[];
+    tag?: "span" | "p";
+  },
 ): JSX.Element {
   const base = props.file.replace(/\.json$/, "");
-  const csv = props.csv ?? `${base}.csv`;
+  const csvs = [props.csv ?? `${base}.csv`].flat();
   const Tag = props.tag ?? "span";
   return (
     <Tag class="data-links">
-      Data: <a href={props.ctx.href(dataPath(props.sweep, `${base}.json`))}>{base}.json</a> ·{" "}
-      <a href={props.ctx.href(dataPath(props.sweep, csv))}>{csv}</a>
+      Data: <a href={props.ctx.href(dataPath(props.sweep, `${base}.json`))}>{base}.json</a>
+      {csvs.map((csv) => (
+        <>
+          {" · "}
+          <a href={props.ctx.href(dataPath(props.sweep, csv))}>{csv}</a>
+        </>
+      ))}
     </Tag>
   );
 }

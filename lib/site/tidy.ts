@@ -8,7 +8,9 @@ import type {
   AnalysisFile,
   AnalysisKind,
   Estimate,
+  GroupMarginal,
   Interval,
+  MarginalsFile,
   PairCell,
 } from "../analysis/schema.ts";
 import type { EpochsJson } from "../sweep/epochs.ts";
@@ -285,6 +287,14 @@ export const TIDY_TABLES: Readonly<Record<string, TidySpec>> = {
         points: g.saw.points,
       })),
   }),
+  "saw_points.csv": spec({
+    from: "marginals",
+    row:
+      "one grid point t of one width: log ψ(t) and log(p_k(t) / P_origin(t)), as the Saw chart plots them",
+    columns: ["family", "k", "t", "logPsi", "logRatio"],
+    rows: (m) =>
+      m.groups.flatMap((g) => sawPoints(m, g).map((p) => ({ family: g.family, k: g.k, ...p }))),
+  }),
   "random_baseline.csv": spec({
     from: "marginals",
     row: "one threshold p: the tail P(Z > p) of a random direction's cosine",
@@ -528,6 +538,41 @@ export const TIDY_TABLES: Readonly<Record<string, TidySpec>> = {
       }),
   }),
 };
+
+/**
+ * The points of one width's Saw fit, as the report plots them: at each grid point t where the
+ * family's log ψ and log P_origin are defined and the width's KDE exceeds the fit's density floor
+ * (of its maximum), x = log ψ(t) and y = log(p_k(t)) − log P_origin(t). Cost: one pass over the
+ * grid.
+ * @example
+ * ```ts
+ * import { sawPoints } from "./tidy.ts";
+ * const m = {
+ *   grid: [0, 0.5], logPOrigin: [0, null],
+ *   saw: { reference: "chain", densityFloor: 0.01, logPsi: [{ family: "F", values: [1, 2] }] },
+ * } as never;
+ * const g = { family: "F", pooled: { density: [Math.E, 1] } } as never;
+ * const [p, ...rest] = sawPoints(m, g);
+ * if (rest.length !== 0 || p!.t !== 0 || p!.logPsi !== 1 || Math.abs(p!.logRatio - 1) > 1e-12) throw new Error();
+ * ```
+ */
+export function sawPoints(
+  m: Pick<MarginalsFile, "grid" | "logPOrigin" | "saw">,
+  g: Pick<GroupMarginal, "family" | "pooled">,
+): { t: number; logPsi: number; logRatio: number }[] {
+  const psi = m.saw.logPsi.find((p) => p.family === g.family)?.values ?? [];
+  const max = Math.max(...g.pooled.density);
+  const out: { t: number; logPsi: number; logRatio: number }[] = [];
+  m.grid.forEach((t, i) => {
+    const lp = psi[i];
+    const lo = m.logPOrigin[i];
+    const dens = g.pooled.density[i] ?? 0;
+    if (lp === null || lp === undefined || lo === null || lo === undefined) return;
+    if (dens <= m.saw.densityFloor * max) return;
+    out.push({ t, logPsi: lp, logRatio: Math.log(dens) - lo });
+  });
+  return out;
+}
 
 /**
  * The tidy tables drawn from analysis file `kind`, by CSV name.

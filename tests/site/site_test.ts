@@ -248,6 +248,29 @@ Deno.test("createApp() Saw-fit chart: one shade per width, and each point's tool
   assertEquals(colors.size, 3, "three widths, three shades");
 });
 
+Deno.test("createApp() Saw-fit chart links saw_points.csv, a tidy table of exactly the points it plots", async () => {
+  const { text } = await get(`/sweeps/${sweep}/distributions/`);
+  assertStringIncludes(text, "data/saw_points.csv");
+  const at = text.indexOf('data-chart="saw"');
+  const chart = text.slice(at, text.indexOf("</svg>", at));
+  const csv = (await get(`/sweeps/${sweep}/data/saw_points.csv`)).text.trim().split("\r\n");
+  assertEquals(csv[0], "family,k,t,logPsi,logRatio");
+  const counts = new Map<string, number>();
+  for (const line of csv.slice(1)) {
+    const [family, k] = line.split(",");
+    counts.set(`${family} k=${k}`, (counts.get(`${family} k=${k}`) ?? 0) + 1);
+  }
+  assert(counts.size >= 6, `groups: ${[...counts.keys()].join(" ")}`);
+  for (const [name, n] of counts) {
+    const series =
+      new RegExp(`<g class="series" data-series="${name}"[\\s\\S]*?</g>`).exec(chart)?.[0] ?? "";
+    const drawn = (series.match(/<circle/g) ?? []).length;
+    assert(drawn > 0, `${name}: no points drawn`);
+    // The chart thins long curves to at most 120 points, keeping the last.
+    if (n <= 120) assertEquals(drawn, n, name);
+  }
+});
+
 Deno.test("createApp() similarity heatmaps print their cells, readouts and stds in one notation per heatmap", async () => {
   // Values spanning several magnitudes: formatNumber alone printed 0.500 beside 4.00e-4.
   const mixedRoot = await Deno.makeTempDir({ prefix: "site-test-mixed-" });

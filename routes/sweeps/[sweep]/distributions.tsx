@@ -24,6 +24,7 @@ import {
   tableFormats,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
+import { sawPoints } from "../../../lib/site/tidy.ts";
 import { MeanDirectionSection } from "../../../lib/site/comparison_sections.tsx";
 import KdeFamilies from "../../../islands/KdeFamilies.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
@@ -200,21 +201,7 @@ function Sections(
   };
   const sawSeries: Series[] = [];
   for (const g of groups) {
-    const psi = m.saw.logPsi.find((p) => p.family === g.family)?.values ?? [];
-    const mx = Math.max(...g.pooled.density);
-    const pts: [number, number, number][] = [];
-    m.grid.forEach((_, i) => {
-      const lp = psi[i];
-      const dens = g.pooled.density[i] ?? 0;
-      const lo = m.logPOrigin[i];
-      if (
-        lp === null || lp === undefined || lo === null || lo === undefined ||
-        dens <= m.saw.densityFloor * mx
-      ) {
-        return;
-      }
-      pts.push([lp, Math.log(dens) - lo, m.grid[i]!]);
-    });
+    const pts = sawPoints(m, g).map((p) => [p.logPsi, p.logRatio, p.t] as const);
     const ks = groups.filter((x) => x.family === g.family).map((x) => x.k);
     const shown = thin(pts, 120);
     const pooled = seedsText(similarity, g);
@@ -326,7 +313,7 @@ function Sections(
           ctx={ctx}
           sweep={sweep}
           file="marginals.json"
-          csv="saw.csv"
+          csv={["saw_points.csv", "saw.csv"]}
         >
           <Island
             component={KdeFamilies}
