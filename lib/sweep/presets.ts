@@ -102,7 +102,7 @@ function paper(name: string, dataset: string): SweepConfig {
  * Every preset, fully resolved. `default` is what `deno task sweep` runs with no arguments: the
  * fewest models the study allows (two families, 3 widths, 4 seeds) each trained to at least
  * 77 % test accuracy on the embedded subset's whole 4,000 training images; on a 2-core machine
- * with a software WebGPU adapter it took 13.9 minutes from a fresh clone, 10 of them training
+ * with a software WebGPU adapter it took 13.9 and 15.2 minutes in two fresh-clone runs, 10–11 of them training
  * (README, "Measured here"). `tiny` runs in seconds on synthetic data and is what the tests use end to end. The `*-paper` presets carry
  * the paper's settings and are meant for `--dry-run` here and for GPU machines elsewhere.
  * `methods-epochs` runs both studies beyond the paper (every attribution method, salience after
