@@ -425,15 +425,7 @@ function filterCode(
   L(`    if (iy < 0 || iy >= ${g.h} || ix < 0 || ix >= ${g.w}) { continue; }`);
   L(`    let xb = (((s * ${g.batch} + n) * ${g.h} + iy) * ${g.w} + ix) * ${g.ci};`);
   L(`    let db = (s * ${positions} + q) * ${g.co} + co0;`);
-  for (let k = 0; k < N4; k++) {
-    if (tex) L(`    let d${k} = ldd(db / 4 + ${k});`);
-    else if (vec) L(`    let d${k} = dy[(db + ${4 * k}) / 4];`);
-    else {
-      const last = g.groups * positions * g.co - 1;
-      const at = (e: number) => `dy[min(db + ${4 * k + e}, ${last})]`;
-      L(`    let d${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
-    }
-  }
+  emitDyLoads(L, N4, tex !== undefined, vec, g.groups * positions * g.co - 1);
   if (x4) {
     // c0, c4, … are multiples of 4 (clamped to the last whole texel of the pixel).
     for (let i = 0; i < M; i += 4) L(`    let x${i} = ldx((xb + c${i}) / 4);`);
@@ -516,15 +508,7 @@ function filterCodeAllTaps(
   L(`    let oy = (q % ${plane}) / ${g.ow};`);
   L(`    let ox = q % ${g.ow};`);
   L(`    let db = (s * ${positions} + q) * ${g.co} + co0;`);
-  for (let k = 0; k < N4; k++) {
-    if (tex) L(`    let d${k} = ldd(db / 4 + ${k});`);
-    else if (vec) L(`    let d${k} = dy[(db + ${4 * k}) / 4];`);
-    else {
-      const last = g.groups * positions * g.co - 1;
-      const at = (e: number) => `dy[min(db + ${4 * k + e}, ${last})]`;
-      L(`    let d${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
-    }
-  }
+  emitDyLoads(L, N4, tex !== undefined, vec, g.groups * positions * g.co - 1);
   L(`    let xn = (s * ${g.batch} + n) * ${g.h};`);
   for (let kh = 0; kh < g.kh; kh++) {
     L(`    let iy${kh} = oy * ${g.sh} - ${g.padTop} + ${kh};`);
@@ -737,4 +721,26 @@ export function tiledConv2DBackpropFilter(orig: KernelFunc): KernelFunc {
     const out = runFilterGrad(backend, g, x, dy, sum);
     return { ...out, shape: attrs.filterShape! } as tf.TensorInfo;
   };
+}
+
+/**
+ * Emits `d0 … d{n4-1}`: 4 output channels each of dy at flat offset `db`, from the dy texture
+ * (`tex`), as vec4 loads (`vec`: channel count a multiple of 4) or element by element, clamped to
+ * `last`, the last element of dy.
+ */
+function emitDyLoads(
+  L: (line: string) => void,
+  n4: number,
+  tex: boolean,
+  vec: boolean,
+  last: number,
+): void {
+  for (let k = 0; k < n4; k++) {
+    if (tex) L(`    let d${k} = ldd(db / 4 + ${k});`);
+    else if (vec) L(`    let d${k} = dy[(db + ${4 * k}) / 4];`);
+    else {
+      const at = (e: number) => `dy[min(db + ${4 * k + e}, ${last})]`;
+      L(`    let d${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    }
+  }
 }
