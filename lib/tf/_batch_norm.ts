@@ -21,6 +21,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 import { assertLoopBound } from "../../kernels/gpu/mod.ts";
+import { CHANNEL_TILE_PROLOGUE } from "./_channel_reduce.ts";
 
 /** Rows one reduction invocation adds (its loop length); partials per pass fall by this factor. */
 export const ROWS_PER_INVOCATION = 256;
@@ -37,18 +38,8 @@ interface Attrs {
   relu: boolean;
 }
 
-// Shared index prologue: invocation → (group g, part, first channel c0) with 4 channels per tile.
-const PROLOGUE = `
-  if (index >= uniforms.invocations) { return; }
-  let C = uniforms.channels;
-  let tiles = (C + 3) / 4;
-  let t = index % tiles;
-  let rest = index / tiles;
-  let part = rest % uniforms.parts;
-  let g = rest / uniforms.parts;
-  let c0 = t * 4;
-  let start = part * uniforms.rowsPer;
-  let end = min(start + uniforms.rowsPer, uniforms.rows);
+// The per-channel kernels' index prologue, plus C for the channel count.
+const PROLOGUE = `${CHANNEL_TILE_PROLOGUE}  let C = uniforms.channels;
 `;
 
 // Reads 4 channels at flat offset o of array a; writes 4 channels of v at o (only channels < C).

@@ -15,8 +15,11 @@ export const ROWS_PER_INVOCATION = 256;
 /** How rows combine: a sum (Sum, and Mean, scaled by the last pass) or a maximum (Max). */
 type Op = "sum" | "max";
 
-const shader = (op: Op) => `
-fn main(index : i32) {
+/**
+ * Index prologue of the per-channel kernels (reductions here, batch norm): invocation → (group g,
+ * part of its rows [start, end), first channel c0 of a 4-channel tile).
+ */
+export const CHANNEL_TILE_PROLOGUE = `
   if (index >= uniforms.invocations) { return; }
   let tiles = (uniforms.channels + 3) / 4;
   let t = index % tiles;
@@ -26,7 +29,10 @@ fn main(index : i32) {
   let c0 = t * 4;
   let start = part * uniforms.rowsPer;
   let end = min(start + uniforms.rowsPer, uniforms.rows);
-  let base = g * uniforms.rows;
+`;
+
+const shader = (op: Op) => `
+fn main(index : i32) {${CHANNEL_TILE_PROLOGUE}  let base = g * uniforms.rows;
   let b0 = (base + start) * uniforms.channels + c0;
   var acc = ${
   op === "max" ? "vec4<f32>(x[b0], x[b0 + 1], x[b0 + 2], x[b0 + 3])" : "vec4<f32>(0.0)"
