@@ -7,7 +7,6 @@ import {
   type LabelledImages,
   populationInputGradients,
   populationLogits,
-  predictLogits,
   SALIENCE_SCALARS,
   type SalienceScalar,
 } from "./salience.ts";
@@ -188,28 +187,37 @@ function hwcToChw(src: Float32Array, n: number, d: { h: number; w: number; c: nu
   return out;
 }
 
+/** What the methods differentiate: the images, each model's labels (in the models' order) and
+ * the scalar of those labels. */
+interface Target {
+  images: Float32Array;
+  labels: Int32Array[];
+  scalar: SalienceScalar;
+}
+
 /**
  * mean_j ∇s at point(i, j), j = 0 … copies − 1, for every sample i and every model of `models`
  * (H×W×C rows, f64 sums; one array per model), evaluating `batchSize` points per model and pass,
- * all models in one stacked pass where they stack (`populationInputGradients`);
- * `point(i, j, dst)` writes the point's input.
+ * all models in one stacked pass where they stack (`populationInputGradients`, each model with
+ * its own labels); `point(i, j, dst)` writes the point's input.
  */
 async function meanGradients(
   models: Model[],
-  target: LabelledImages & { scalar: SalienceScalar },
+  target: Target,
   copies: number,
   point: (i: number, j: number, dst: Float32Array) => void,
   batchSize: number,
 ): Promise<Float64Array[]> {
-  const n = target.labels.length, per = target.images.length / n;
+  const n = target.labels[0]!.length, per = target.images.length / n;
   const accs = models.map(() => new Float64Array(n * per)), total = n * copies;
   for (let s = 0; s < total; s += batchSize) {
     const e = Math.min(total, s + batchSize);
-    const images = new Float32Array((e - s) * per), labels = new Int32Array(e - s);
+    const images = new Float32Array((e - s) * per);
+    const labels = models.map(() => new Int32Array(e - s));
     for (let p = s; p < e; p++) {
       const i = Math.floor(p / copies);
       point(i, p % copies, images.subarray((p - s) * per, (p - s + 1) * per));
-      labels[p - s] = target.labels[i]!;
+      labels.forEach((l, k) => (l[p - s] = target.labels[k]![i]!));
     }
     const gs = await populationInputGradients(models, { images, labels }, {
       scalar: target.scalar,
@@ -273,8 +281,9 @@ export async function attribute(
  * forward and backward pass (`populationInputGradients`, each model with its own weights and
  * running statistics), so SmoothGrad's copies and Integrated Gradients' steps are batched over
  * samples and models at once. Equal to `attribute()` of each model within f32 rounding. Models
- * that cannot stack (one model, ViT, mixed architectures) run one by one, as does the
- * predicted-class logit (each model fixes its own class).
+ * that cannot stack (one model, ViT, mixed architectures) run one by one. For the
+ * predicted-class logit each model fixes its own class at x, from one stacked forward pass
+ * (`populationLogits`), and then differentiates it in the same stacked passes as the others.
  * Cost: as `attribute()` for each model, in S-times larger passes.
  *
  * @throws what {@link attribute} throws; {@link TypeError} when the models' inputs differ.
@@ -306,11 +315,6 @@ export async function populationAttribute(
     );
   }
   if (models.length === 0) throw new RangeError("no models given; pass at least one.");
-  if (scalar === "predicted-class-logit" && models.length > 1) {
-    const out: Attribution[] = [];
-    for (const m of models) out.push(await attribute(m, data, method, options));
-    return out;
-  }
   const d = modelDims(models[0]!), per = d.h * d.w * d.c, bs = options.batchSize ?? 128;
   const n = data.labels.length;
   if (data.images.length !== n * per || n === 0) {
@@ -335,18 +339,17 @@ export async function populationAttribute(
       return finish(g, null);
     });
   }
-  // Fix the differentiated class at x for the predicted-class logit (one model here).
-  const target = scalar === "predicted-class-logit"
+  // Fix each model's differentiated class at x for the predicted-class logit.
+  const target: Target = scalar === "predicted-class-logit"
     ? {
       images: data.images,
-      labels: predictedClasses(
-        await predictLogits(models[0]!, data.images, { batchSize: bs }),
-        d.classes,
+      labels: (await populationLogits(models, data.images, { batchSize: bs })).map((z) =>
+        predictedClasses(z, d.classes)
       ),
-      scalar: "true-class-logit" as const,
+      scalar: "true-class-logit",
     }
-    : { ...data, scalar };
-  for (const l of target.labels) checkLabel(l, d.classes);
+    : { images: data.images, labels: models.map(() => data.labels), scalar };
+  for (const l of target.labels[0]!) checkLabel(l, d.classes);
   if (method.method === "smoothgrad") {
     const copies = method.samples;
     let current = -1, noise: Float32Array = new Float32Array(0), scale = 0;
@@ -374,7 +377,7 @@ function checkLabel(l: number, classes: number): void {
 
 async function integratedGradients(
   models: Model[],
-  target: LabelledImages & { scalar: SalienceScalar },
+  target: Target,
   method: IntegratedGradientsSettings,
   ctx: {
     d: ReturnType<typeof modelDims>;
@@ -382,7 +385,7 @@ async function integratedGradients(
     finish: (hwc: Float32Array, c: Completeness) => Attribution;
   },
 ): Promise<Attribution[]> {
-  const { d, bs } = ctx, per = d.h * d.w * d.c, n = target.labels.length, x = target.images;
+  const { d, bs } = ctx, per = d.h * d.w * d.c, n = target.labels[0]!.length, x = target.images;
   const b = method.baseline;
   if (b !== "zero" && (b.length !== d.c || !b.every(Number.isFinite))) {
     throw new TypeError(
@@ -411,13 +414,12 @@ async function integratedGradients(
         sum[i]! += a;
       }
     }
-    const sx = scalarValues(zxs[k]!, target.labels, d.classes, target.scalar);
+    const labels = target.labels[k]!;
+    const sx = scalarValues(zxs[k]!, labels, d.classes, target.scalar);
     const delta = new Float64Array(n);
     let maxAbs = 0, errSum = 0, deltaSum = 0;
     for (let i = 0; i < n; i++) {
-      const s0 = scalarValues(z0s[k]!, target.labels.subarray(i, i + 1), d.classes, target.scalar)[
-        0
-      ]!;
+      const s0 = scalarValues(z0s[k]!, labels.subarray(i, i + 1), d.classes, target.scalar)[0]!;
       delta[i] = sx[i]! - s0;
       const err = Math.abs(sum[i]! - delta[i]!);
       maxAbs = Math.max(maxAbs, err);

@@ -42,6 +42,7 @@ export type {
 export type {
   GradientOptions,
   LabelledImages,
+  PopulationLabelledImages,
   SalienceScalar,
   WriteSalienceOptions,
 } from "./salience.ts";

@@ -21,6 +21,15 @@ export interface LabelledImages {
   labels: Int32Array;
 }
 
+/**
+ * Images shared by a population's models and their labels: one label array for all models, or
+ * one per model (in the models' order), such as each model's own predicted classes.
+ */
+export interface PopulationLabelledImages {
+  images: Float32Array;
+  labels: Int32Array | readonly Int32Array[];
+}
+
 /** Options of {@link inputGradients}. */
 export interface GradientOptions {
   /** What to differentiate (default "true-class-logit"). */
@@ -218,12 +227,12 @@ function stacks(models: Model[]): boolean {
 
 /**
  * Runs `fn` over `images` in batches of `bs`, each batch repeated once per model ([S·n, H, W, C],
- * model s's copy at rows s·n …), through one stacked model of `models`, and copies model s's rows
- * of each result (row width `width`) into `outs[s]`.
+ * model s's copy at rows s·n …, with model s's labels), through one stacked model of `models`,
+ * and copies model s's rows of each result (row width `width`) into `outs[s]`.
  */
 async function stackedPasses(
   models: Model[],
-  data: { images: Float32Array; labels?: Int32Array },
+  data: { images: Float32Array; labels?: PopulationLabelledImages["labels"] },
   o: { bs: number; width: number },
   fn: (stacked: StackedModel, x: tf.Tensor4D, labels: Int32Array, n: number) => tf.Tensor,
 ): Promise<Float32Array[]> {
@@ -239,7 +248,7 @@ async function stackedPasses(
       const labels = new Int32Array(S * m);
       for (let j = 0; j < S; j++) {
         images.set(part, j * m * per);
-        if (data.labels) labels.set(data.labels.subarray(s, e), j * m);
+        if (data.labels) labels.set(labelsOf(data.labels, j).subarray(s, e), j * m);
       }
       const t = tf.tidy(() => fn(stacked, tf.tensor4d(images, [S * m, d.h, d.w, d.c]), labels, m));
       const v = (await t.data()) as Float32Array;
@@ -298,7 +307,8 @@ export async function populationLogits(
 
 /**
  * Input gradients of each of S models of one architecture (a population's members) on the same
- * labelled images: what {@link inputGradients} gives for each model, from one stacked forward and
+ * images, with labels shared by all models or one array per model (e.g. each model's own
+ * predicted classes): what {@link inputGradients} gives for each model, from one stacked forward and
  * backward pass per batch (each batch repeated once per model; lib/train's `StackedModel`, so
  * each model keeps its own weights and running statistics) instead of one pass per model. Models
  * that cannot stack (one model, ViT, mixed architectures) run one by one. Returns one [N, D]
@@ -324,17 +334,26 @@ export async function populationLogits(
  */
 export async function populationInputGradients(
   models: Model[],
-  data: LabelledImages,
+  data: PopulationLabelledImages,
   options: GradientOptions = {},
 ): Promise<Float32Array[]> {
   const d = sameInput(models);
   const scalar = options.scalar ?? "true-class-logit";
   checkScalar(scalar);
   const per = d.h * d.w * d.c, n = countOf(data.images, per);
-  checkLabels(data.labels, n, d.classes);
+  if (!(data.labels instanceof Int32Array) && data.labels.length !== models.length) {
+    throw new TypeError(
+      `labels hold ${data.labels.length} arrays for ${models.length} models; pass one Int32Array for all models or one per model.`,
+    );
+  }
+  models.forEach((_, j) => checkLabels(labelsOf(data.labels, j), n, d.classes));
   if (!stacks(models)) {
     const out: Float32Array[] = [];
-    for (const m of models) out.push(await inputGradients(m, data, options));
+    for (const [j, m] of models.entries()) {
+      out.push(
+        await inputGradients(m, { images: data.images, labels: labelsOf(data.labels, j) }, options),
+      );
+    }
     return out;
   }
   const chw = (options.layout ?? "chw") === "chw";
@@ -424,6 +443,11 @@ export async function writeSalience(
     await writer.abort();
     throw e;
   }
+}
+
+/** Model j's labels: the shared array, or the j-th of one array per model. */
+function labelsOf(labels: PopulationLabelledImages["labels"], j: number): Int32Array {
+  return labels instanceof Int32Array ? labels : labels[j]!;
 }
 
 /** One label per image, each a class index. */

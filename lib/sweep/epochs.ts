@@ -13,8 +13,8 @@ import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { analyzeGradients, type ModelInput, runModelInput } from "../analysis/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import { openGradientSource, sidecarPath } from "../npy/mod.ts";
-import { attribute } from "../salience/mod.ts";
-import { evaluate, preciseBatchNorm, type TrainResult } from "../train/mod.ts";
+import { populationAttribute } from "../salience/mod.ts";
+import { evaluatePopulation, preciseBatchNorm, type TrainResult } from "../train/mod.ts";
 import {
   exists,
   type PlanEntry,
@@ -116,61 +116,119 @@ export interface EpochBnRecord {
 }
 
 /**
- * Runs `use` on `model` with its batch-norm running statistics recomputed by
- * `preciseBatchNorm()` (`batches` batches of `batchSize` training images), then puts the
- * statistics training left back, bit for bit, so the training that follows is untouched.
- * Returns null (and runs `use` on the model as it is) when `batches` is null or the model has
- * no batch norm.
+ * Runs `use` on `models` with their batch-norm running statistics recomputed by
+ * `preciseBatchNorm()` (each model alone, over its first `batches` batches of `batchSize`
+ * training images) and the recalibrated models evaluated on the test split together
+ * (`evaluatePopulation()`: one stacked pass per batch), then puts the statistics training left
+ * back, bit for bit, so the training that follows is untouched. `use` gets one record per model:
+ * null (the model as it is) when `batches` is null or the model has no batch norm.
  */
 async function withRecalibratedBn<T>(
-  model: tfl.LayersModel,
+  models: tfl.LayersModel[],
   dataset: Dataset,
-  batches: number | null,
-  batchSize: number,
-  use: (bn: EpochBnRecord | null) => Promise<T>,
+  o: { batches: number | null; batchSize: number },
+  use: (bns: (EpochBnRecord | null)[]) => Promise<T>,
 ): Promise<T> {
-  const stats = batches === null ? [] : model.layers
-    .filter((l) => l.getClassName() === "BatchNormalization")
-    .flatMap((l) => l.weights.filter((v) => /moving_(mean|variance)/.test(v.name)));
-  if (batches === null || stats.length === 0) return await use(null);
-  const saved = stats.map((v) => tf.clone(v.read()));
+  const { batches, batchSize } = o;
+  const stats = models.map((m) =>
+    batches === null ? [] : m.layers
+      .filter((l) => l.getClassName() === "BatchNormalization")
+      .flatMap((l) => l.weights.filter((v) => /moving_(mean|variance)/.test(v.name)))
+  );
+  const saved = stats.map((vs) => vs.map((v) => tf.clone(v.read())));
   try {
-    const used = await preciseBatchNorm(model, dataset.train, { batches, batchSize });
-    const ev = await evaluate(model, dataset.test);
-    return await use({ batches: used, batchSize, test: { loss: ev.loss, acc: ev.accuracy } });
+    const bns: (EpochBnRecord | null)[] = models.map(() => null);
+    const done: number[] = [], used: number[] = [];
+    for (const [i, m] of models.entries()) {
+      if (batches === null || stats[i]!.length === 0) continue;
+      used.push(await preciseBatchNorm(m, dataset.train, { batches, batchSize }));
+      done.push(i);
+    }
+    const evs = await evaluatePopulation(done.map((i) => models[i]!), dataset.test);
+    done.forEach((i, j) => {
+      const ev = evs[j]!;
+      bns[i] = { batches: used[j]!, batchSize, test: { loss: ev.loss, acc: ev.accuracy } };
+    });
+    return await use(bns);
   } finally {
-    stats.forEach((v, i) => v.write(saved[i]!));
-    saved.forEach((t) => t.dispose());
+    stats.forEach((vs, i) => vs.forEach((v, j) => v.write(saved[i]![j]!)));
+    saved.flat().forEach((t) => t.dispose());
   }
+}
+
+/** One model of {@link writePopulationEpochSalience}: its run and the epoch file to write. */
+export interface EpochSalienceMember {
+  model: tfl.LayersModel;
+  entry: PlanEntry;
+  /** The epoch file ({@link epochSalienceFile} inside the run folder). */
+  path: string;
 }
 
 /**
  * Writes the probe-set gradient salience of `ctx.model` as it is now to `path` (an epoch file of
- * {@link epochSalienceFile}), with its sidecar. With `training.preciseBN` the salience comes
- * from the model with recalibrated batch-norm statistics, as the final salience does (so the
- * last epoch's salience is the final one), recorded with the recalibrated test figures in
- * {@link EPOCH_BN_FILE}; the model's statistics are restored afterwards.
+ * {@link epochSalienceFile}), with its sidecar: {@link writePopulationEpochSalience} of one model.
  * Cost: one gradient pass over the probe set (+ the recalibration and one test evaluation).
  */
 export async function writeEpochSalience(
   ctx: { model: tfl.LayersModel; dataset: Dataset; config: SweepConfig; entry: PlanEntry },
   path: string,
 ): Promise<void> {
-  const { dataset, config, entry } = ctx, N = dataset.probe.count, P = config.salience.pool;
-  const pbn = config.training.preciseBN ?? null;
-  const { values, bn } = await withRecalibratedBn(
-    ctx.model,
+  await writePopulationEpochSalience([{ model: ctx.model, entry: ctx.entry, path }], ctx);
+}
+
+/**
+ * Writes the probe-set gradient salience of every member's model as it is now to the member's
+ * epoch file, with its sidecar, for a population's members (models of one architecture; any
+ * models run, one by one where they cannot stack): the gradients of all members come from one
+ * stacked pass per batch (`populationAttribute()` of `lib/salience`, as the final salience), equal
+ * to each model's own within f32 rounding. With `training.preciseBN` the salience comes from the
+ * models with recalibrated batch-norm statistics, as the final salience does (so the last epoch's
+ * salience is the final one), recorded with the recalibrated test figures in
+ * {@link EPOCH_BN_FILE}; the models' statistics are restored afterwards.
+ * Cost: one stacked gradient pass over the probe set (+ each model's recalibration and one
+ * stacked test evaluation).
+ *
+ * @throws what `preciseBatchNorm()`, `populationAttribute()` and the store's writes throw.
+ */
+export async function writePopulationEpochSalience(
+  members: readonly EpochSalienceMember[],
+  ctx: { dataset: Dataset; config: SweepConfig },
+): Promise<void> {
+  if (members.length === 0) return;
+  const { dataset, config } = ctx, N = dataset.probe.count, P = config.salience.pool;
+  const batchSize = members[0]!.entry.batchSize;
+  if (members.some((m) => m.entry.batchSize !== batchSize)) {
+    throw new RangeError(
+      `the members train at batch sizes ${
+        members.map((m) => m.entry.batchSize).join(", ")
+      }; a population's members share one batch size, so pass them in separate calls.`,
+    );
+  }
+  const models = members.map((m) => m.model);
+  const { values, bns } = await withRecalibratedBn(
+    models,
     dataset,
-    pbn,
-    entry.batchSize,
-    async (bn) => {
-      const a = await attribute(ctx.model, dataset.probe, { method: "gradient" }, {
+    { batches: config.training.preciseBN ?? null, batchSize },
+    async (bns) => {
+      const as = await populationAttribute(models, dataset.probe, { method: "gradient" }, {
         scalar: config.salience.scalar,
         batchSize: 64,
       });
-      return { values: poolRows(a.values, dataset.shape, N, P), bn };
+      return { values: as.map((a) => poolRows(a.values, dataset.shape, N, P)), bns };
     },
   );
+  for (const [i, m] of members.entries()) {
+    await writeEpochFolder(m.path, values[i]!, bns[i]!, { config, dataset, entry: m.entry });
+  }
+}
+
+/** Writes one epoch's folder: the salience, its sidecar and the recalibration record. */
+async function writeEpochFolder(
+  path: string,
+  values: Float32Array,
+  bn: EpochBnRecord | null,
+  ctx: { dataset: Dataset; config: SweepConfig; entry: PlanEntry },
+): Promise<void> {
   const note = `model after epoch ${path.match(/epoch-(\d+)/)?.[1] ?? "?"}${
     bn ? `, batch-norm statistics recomputed over ${bn.batches} batches` : ""
   }`;
@@ -180,7 +238,7 @@ export async function writeEpochSalience(
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp, { recursive: true });
   const inTmp = join(tmp, basename(path));
-  await writeRunSalience(inTmp, values, { config, dataset, entry, pooling: P, note });
+  await writeRunSalience(inTmp, values, { ...ctx, pooling: ctx.config.salience.pool, note });
   const files = [basename(path), basename(sidecarPath(inTmp))];
   if (bn) {
     await writeJson(join(tmp, EPOCH_BN_FILE), bn);

@@ -44,7 +44,7 @@ import {
   type PrecomputedAttribution,
 } from "./salience_methods.ts";
 import { finalCheckpointDir, type Recalibrated, recalibratePopulation } from "./precise_bn.ts";
-import { EPOCHS_DIR, epochSalienceFile, writeEpochSalience } from "./epochs.ts";
+import { EPOCHS_DIR, epochSalienceFile, writePopulationEpochSalience } from "./epochs.ts";
 
 /** Families whose every layer has a stacked implementation (ViT's attention has none). */
 export const STACKABLE_FAMILIES: readonly Family[] = [
@@ -239,9 +239,14 @@ export async function executePopulation(
       const started = new Date().toISOString();
       try {
         const t0 = performance.now();
-        const results = await trainTogether(ctx, open, trainer);
+        const { results, epochSalienceSeconds } = await trainTogether(ctx, open, trainer);
         const trainSeconds = (performance.now() - t0) / 1000;
-        addTrainingTimes(ctx, open[0]!.entry.family, results[0]!, trainSeconds);
+        addTrainingTimes(
+          ctx,
+          open[0]!.entry.family,
+          results[0]!,
+          trainSeconds - epochSalienceSeconds,
+        );
         const together = await finishTogether(ctx, open, results);
         for (const [j, o] of open.entries()) {
           outcomes[o.index] = await finishRun(ctx, o.entry, o.dir, o.model, results[j]!, {
@@ -363,13 +368,15 @@ async function finishTogether(
 /**
  * Trains the open members together, writing each member's salience at the analysed epochs of
  * `salience.epochs` whose file is missing (as `trainAnalysingEpochs()` does for one run: a
- * corrupted epoch file or checkpoint retrains that member from scratch).
+ * corrupted epoch file or checkpoint retrains that member from scratch), all members of an
+ * epoch in one `writePopulationEpochSalience()`. Returns the members' results and the seconds
+ * spent on the epoch salience (in `ctx.timings` as "epoch salience", not as training).
  */
 async function trainTogether(
   ctx: RunContext,
   open: Open[],
   trainer: PopulationTrainer,
-): Promise<TrainResult[]> {
+): Promise<{ results: TrainResult[]; epochSalienceSeconds: number }> {
   const { config, dataset, progress } = ctx;
   const { optimizer: _o, seed: _s, ...schedule } = trainScheduleOf(config, open[0]!.entry);
   const train = (members: Open[], stopAfterEpoch?: number) =>
@@ -400,7 +407,8 @@ async function trainTogether(
       },
     );
   const epochs = config.salience.epochs ?? [];
-  if (epochs.length === 0) return await train(open);
+  let epochSalienceSeconds = 0;
+  if (epochs.length === 0) return { results: await train(open), epochSalienceSeconds };
   for (const o of open) {
     if (o.redone.some((p) => p.startsWith(`${EPOCHS_DIR}/`) || p.startsWith("checkpoint/"))) {
       for (const name of [EPOCHS_DIR, RUN_FILES.checkpoint]) {
@@ -426,16 +434,28 @@ async function trainTogether(
           `${o.entry.runId} is trained past epoch ${epoch}, whose salience is missing; delete ${o.dir} to retrain it.`,
         );
       }
-      progress.phase(`salience at epoch ${epoch} of ${o.entry.runId}`);
-      await writeEpochSalience(
-        { model: o.model, dataset, config, entry: o.entry },
-        join(o.dir, epochSalienceFile(epoch)),
-      );
     }
+    progress.phase(`salience at epoch ${epoch} of ${need.length} models together`);
+    const t0 = performance.now();
+    await timePhase(
+      ctx,
+      "epoch salience",
+      () =>
+        writePopulationEpochSalience(
+          need.map((o) => ({
+            model: o.model,
+            entry: o.entry,
+            path: join(o.dir, epochSalienceFile(epoch)),
+          })),
+          { dataset, config },
+        ),
+    );
+    epochSalienceSeconds += (performance.now() - t0) / 1000;
   }
   const last = await train(open);
-  return last.map((r, j) => ({
+  const results = last.map((r, j) => ({
     ...r,
     resumedFrom: first.get(open[j]!)?.resumedFrom ?? r.resumedFrom,
   }));
+  return { results, epochSalienceSeconds };
 }

@@ -110,6 +110,31 @@ Deno.test("populationInputGradients() runs models that cannot stack one by one",
   }
 });
 
+Deno.test("populationInputGradients() differentiates each model's own labels when given one array per model", async () => {
+  await initTf({ backend: "cpu" });
+  const before = tf.memory().numTensors;
+  const ms = await population("CNNSmall");
+  const perModel = [0, 1, 2].map((shift) => probe.labels.map((l) => (l + shift) % classes));
+  try {
+    const opts = { batchSize: 16 };
+    const together = await populationInputGradients(ms, { ...probe, labels: perModel }, opts);
+    for (const [i, m] of ms.entries()) {
+      const alone = await inputGradients(m, { ...probe, labels: perModel[i]! }, opts);
+      assertSame(together[i]!, alone, `model #${i}'s labels`);
+    }
+    // Model 1's labels are not model 0's, so taking the shared labels would have failed above.
+    const shared = await populationInputGradients(ms, probe, opts);
+    ok(shared[1]!.some((v, j) => Math.abs(v - together[1]![j]!) > 1e-3 * Math.abs(v)));
+    await rejects(
+      () => populationInputGradients(ms, { ...probe, labels: perModel.slice(0, 2) }),
+      TypeError,
+    );
+  } finally {
+    ms.forEach((m) => m.dispose());
+  }
+  assertEquals(tf.memory().numTensors, before);
+});
+
 gpuTest("populationInputGradients() equals each model's inputGradients() on WebGPU", async () => {
   await initTf({ backend: "webgpu", sizes: { batch: 16, height: 8, width: 8, channels: 1 } });
   try {
@@ -119,6 +144,7 @@ gpuTest("populationInputGradients() equals each model's inputGradients() on WebG
   }
 });
 
+// The predicted-class logit included: each model fixes its own class at x in the stacked pass.
 Deno.test("populationAttribute() equals each model's attribute() for every method on the CPU backend", async () => {
   await initTf({ backend: "cpu" });
   const before = tf.memory().numTensors;
@@ -127,6 +153,7 @@ Deno.test("populationAttribute() equals each model's attribute() for every metho
   // last one is short.
   const few = { images: probe.images.subarray(0, 5 * 64), labels: probe.labels.subarray(0, 5) };
   const methods: SalienceMethod[] = [
+    { method: "gradient" },
     { method: "gradient-x-input" },
     { method: "smoothgrad", samples: 4, sigma: 0.2, seed: 3 },
     { method: "integrated-gradients", steps: 6, baseline: [-0.5] },
