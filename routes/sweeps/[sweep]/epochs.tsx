@@ -77,6 +77,7 @@ function EpochsChart(
     xLabel: string;
     yLabel: string;
     xTicks?: number[];
+    xLog?: boolean;
     series: Series[];
   },
 ): JSX.Element {
@@ -95,6 +96,7 @@ function EpochsChart(
         xLabel={props.xLabel}
         yLabel={props.yLabel}
         xTicks={props.xTicks}
+        xLog={props.xLog}
         series={props.series}
       />
     </Figure>
@@ -107,6 +109,11 @@ export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext })
   const sweep = base.name;
   const e = epochs.status === "ok" ? epochs.value : null;
   const epochTicks = e && e.epochs.length <= 12 ? e.epochs : undefined;
+  // Epochs spread over decades (the paper presets' 1, 2, 5, …, 100) go on a log axis, where the
+  // early epochs, when convergence appears or not, are not squeezed against the origin.
+  const epochLog = e !== null && e.epochs.length > 0 &&
+    Math.max(...e.epochs) >= 10 * Math.min(...e.epochs);
+  const epochLabel = epochLog ? "epoch (log scale)" : "epoch";
   return (
     <SweepPage
       heading="Convergence over training"
@@ -146,9 +153,10 @@ export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext })
             caption="Colour: family; dash: width. Bars: bootstrap intervals of p(k,k)."
             id="pkk-epoch"
             chartTitle="p(k,k) of distinct seeds against training epoch"
-            xLabel="epoch"
+            xLabel={epochLabel}
             yLabel="p(k,k)"
             xTicks={epochTicks}
+            xLog={epochLog}
             series={perWidth(e.rows, (r) => r.epoch, (r) => r.pKK, (r) => r.pKKInterval)}
           />
           <EpochsChart
@@ -169,9 +177,10 @@ export default function Epochs({ data, ctx }: { data: Data; ctx: RouteContext })
             caption="Corrected for the number of seeds n (see the similarity page)."
             id="sv-epoch"
             chartTitle="Spherical variance (corrected) against training epoch"
-            xLabel="epoch"
+            xLabel={epochLabel}
             yLabel="spherical variance"
             xTicks={epochTicks}
+            xLog={epochLog}
             series={perWidth(e.rows, (r) => r.epoch, (r) => r.sphericalVarianceCorrected)}
           />
         </>
