@@ -17,6 +17,11 @@
 //   invocation owns every tap instead (`allTapsTile`), over ALL_TAPS_CHUNK positions, so each
 //   position's dy and index arithmetic serve all taps.
 //
+// - Stride 1, both directions (`stripCode`): invocation (image, row, strip of M columns) loads each
+//   tap row's M + KW − 1 source texels once per channel step and reuses them for all KW tap
+//   columns; weights come from a texture (r32float where the target channels are not a multiple
+//   of 4), so few-channel layers run on textures too.
+//
 // Every size is written into the shader as a constant (one pipeline per layer shape), so the loops
 // over taps and channels have fixed bounds. Loop iterations per invocation are asserted under
 // Mesa's cap (LOOP_CAP) before every dispatch.
@@ -298,6 +303,153 @@ function directCode(
   };
 }
 
+/** vec4 accumulators one strip invocation holds at most (16 and 64 measured slower on lavapipe). */
+const STRIP_ACCUMULATORS = 32;
+
+/** Output pixels one strip invocation holds for `n4` vec4 accumulators per pixel along a row of `tw`. */
+export function stripWidth(tw: number, n4: number): number {
+  const most = Math.min(16, Math.floor(STRIP_ACCUMULATORS / n4));
+  return Math.ceil(tw / Math.ceil(tw / most));
+}
+
+/**
+ * Whether {@link stripCode} serves `g` in `mode`: stride 1 in both directions (the source row
+ * and column of tap (kh, kw) are the target's plus a constant).
+ */
+export function stripFits(g: ConvGeometry): boolean {
+  return g.sh === 1 && g.sw === 1;
+}
+
+/**
+ * Stride-1 forward ("forward") or input-gradient ("input") convolution in row strips: invocation
+ * (image, target row, strip of M consecutive target columns, out-channel tile) loads, per tap row
+ * and reduced channel step, the M + KW − 1 source texels its strip needs once and reuses each for
+ * every tap column (the per-pixel layout loads M·KW), with all index arithmetic done once per tap
+ * row. The source comes from a texture; the weights from a texture (target channels a multiple
+ * of 4) or, uniform across the invocations of a workgroup, from a storage buffer.
+ */
+function stripCode(
+  g: ConvGeometry,
+  mode: "forward" | "input",
+  bias: boolean,
+  relu: boolean,
+  src: TexOperand,
+  w: TexOperand,
+): { code: string; outShape: number[]; dispatch: [number, number, number]; vec: boolean } {
+  const fwd = mode === "forward";
+  const SH = fwd ? g.h : g.oh, SW = fwd ? g.w : g.ow, C = fwd ? g.ci : g.co;
+  const TH = fwd ? g.oh : g.h, TW = fwd ? g.ow : g.w, OC = fwd ? g.co : g.ci;
+  const N = tileOf(OC).n, N4 = N / 4;
+  const M = stripWidth(TW, N4);
+  const vec = OC % 4 === 0;
+  if (!stripFits(g) || (w.format === "rgba32float") !== vec) {
+    throw new TypeError(`Strip conv ${mode} needs stride 1 and rgba weights iff OC % 4 = 0.`);
+  }
+  const src4 = src.format === "rgba32float";
+  if (src4 && C % 4 !== 0) throw new TypeError(`Strip conv ${mode}: rgba source needs C % 4 = 0.`);
+  const strips = Math.ceil(TW / M);
+  const tilesPerGroup = g.batch * TH * strips;
+  const taps = g.kh * g.kw;
+  const wGroup = taps * C * OC;
+  const U = M + g.kw - 1;
+  const cSteps = src4 ? C / 4 : C;
+  assertLoopBound(`strip conv ${mode}`, g.kh * (1 + cSteps));
+  // Source row of tap row kh: ty + rowOff; source column of tap column kw for pixel j: x0 + j + u(kw)
+  // with x0 the strip's leftmost column reach.
+  const colBase = fwd ? -g.padLeft : g.padLeft - (g.kw - 1);
+  const uOf = (kw: number) => (fwd ? kw : g.kw - 1 - kw);
+  const lines: string[] = [];
+  const L = (s: string) => lines.push(s);
+  L(fetchFn("ldx", "xt", src));
+  L(fetchFn("ldw", "wt", w));
+  const lastW = g.groups * wGroup - 1;
+  L(`fn main(index : i32) {`);
+  L(`  let t = i32(workgroupId.x) * ${WG} + i32(localIndex);`);
+  L(`  if (t >= ${tilesPerGroup}) { return; }`);
+  L(`  let oc0 = i32(workgroupId.y) * ${N};`);
+  L(`  let s = i32(workgroupId.z);`);
+  L(`  let strip = t % ${strips};`);
+  L(`  let ty = (t / ${strips}) % ${TH};`);
+  L(`  let n = s * ${g.batch} + t / ${strips * TH};`);
+  L(`  let tx0 = strip * ${M};`);
+  L(`  let x0 = tx0 + ${colBase};`);
+  for (let u = 0; u < U; u++) {
+    L(`  let cx${u} = x0 + ${u};`);
+    L(`  let cok${u} = cx${u} >= 0 && cx${u} < ${SW};`);
+  }
+  for (let j = 0; j < M; j++) for (let k = 0; k < N4; k++) L(`  var a${j}_${k} = vec4<f32>(0.0);`);
+  L(`  for (var kh = 0; kh < ${g.kh}; kh = kh + 1) {`);
+  L(`    let sy = ty + ${fwd ? `kh - ${g.padTop}` : `${g.padTop} - kh`};`);
+  L(`    let rok = sy >= 0 && sy < ${SH};`);
+  L(`    let row = (n * ${SH} + clamp(sy, 0, ${SH - 1})) * ${SW};`);
+  for (let u = 0; u < U; u++) {
+    L(`    let m${u} = select(0.0, 1.0, rok && cok${u});`);
+    const b = `(row + clamp(cx${u}, 0, ${SW - 1})) * ${C}`;
+    L(`    let b${u} = ${src4 ? `${b} / 4` : b};`);
+  }
+  L(`    var f = s * ${wGroup} + kh * ${g.kw * C * OC} + oc0;`);
+  L(`    for (var c = 0; c < ${cSteps}; c = c + 1) {`);
+  for (let u = 0; u < U; u++) L(`      let v${u} = m${u} * ldx(b${u} + c)${src4 ? "" : ".x"};`);
+  for (let kw = 0; kw < g.kw; kw++) {
+    for (let e = 0; e < (src4 ? 4 : 1); e++) {
+      const fo = `f + ${(kw * C + e) * OC}`;
+      for (let k = 0; k < N4; k++) {
+        if (vec) L(`      let w${kw}_${e}_${k} = ldw((${fo}) / 4 + ${k});`);
+        else {
+          const at = (d: number) =>
+            `select(0.0, ldw(min(${fo} + ${4 * k + d}, ${lastW})).x, oc0 + ${4 * k + d} < ${OC})`;
+          L(`      let w${kw}_${e}_${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+        }
+      }
+      for (let j = 0; j < M; j++) {
+        const v = `v${j + uOf(kw)}${src4 ? `[${e}]` : ""}`;
+        for (let k = 0; k < N4; k++) {
+          L(`      a${j}_${k} = a${j}_${k} + ${v} * w${kw}_${e}_${k};`);
+        }
+      }
+    }
+  }
+  L(`      f = f + ${src4 ? 4 * OC : OC};`);
+  L(`    }`);
+  L(`  }`);
+  if (bias) {
+    for (let k = 0; k < N4; k++) {
+      const at = (d: number) => `bias[min(oc0 + ${4 * k + d}, ${OC - 1})]`;
+      L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    }
+  }
+  L(`  let o = (n * ${TH} + ty) * ${TW} + tx0;`);
+  for (let j = 0; j < M; j++) {
+    L(`  if (tx0 + ${j} < ${TW}) {`);
+    for (let k = 0; k < N4; k++) {
+      let v = `a${j}_${k}`;
+      if (bias) v = `(${v} + bv${k})`;
+      if (relu) v = `max(${v}, vec4<f32>(0.0))`;
+      if (vec) {
+        L(`    if (oc0 + ${4 * k} < ${OC}) { result[((o + ${j}) * ${OC} + oc0 + ${
+          4 * k
+        }) / 4] = ${v}; }`);
+      } else {
+        L(`    { let r = ${v};`);
+        for (let d = 0; d < 4; d++) {
+          L(`      if (oc0 + ${4 * k + d} < ${OC}) { result[(o + ${j}) * ${OC} + oc0 + ${
+            4 * k + d
+          }] = r[${d}]; }`);
+        }
+        L(`    }`);
+      }
+    }
+    L(`  }`);
+  }
+  L(`}`);
+  return {
+    code: lines.join("\n"),
+    outShape: [g.groups * g.batch, TH, TW, OC],
+    dispatch: [Math.ceil(tilesPerGroup / WG), Math.ceil(OC / N), g.groups],
+    vec,
+  };
+}
+
 /**
  * Runs the forward ("forward") or input-gradient ("input") tiled convolution of `g` on the WebGPU
  * backend. `src` is x (forward) or dy (input); `weights` the filter [S, KH, KW, CI, CO] (forward)
@@ -316,6 +468,28 @@ export function runDirect(
   const C = fwd ? g.ci : g.co, OC = fwd ? g.co : g.ci;
   const srcFormat = C % 4 === 0 ? "rgba32float" : "r32float";
   const shapeKey = `${mode}_${bias !== undefined}_${relu}_${Object.values(g).join("_")}`;
+  const vecOut = OC % 4 === 0;
+  if (
+    textureConvs && stripFits(g) && canDispatchRaw(backend) &&
+    [src, weights, ...(bias ? [bias] : [])].every((t) => storedAsFloat32(backend, t)) &&
+    texturesFit(backend, [
+      [src, srcFormat],
+      [weights, vecOut ? "rgba32float" : "r32float"],
+    ])
+  ) {
+    const srcOp = texLayout(size(src), srcFormat);
+    const wOp = texLayout(size(weights), vecOut ? "rgba32float" : "r32float");
+    const d = stripCode(g, mode, bias !== undefined, relu, srcOp, wOp);
+    texDispatches++;
+    return dispatchRaw(backend, {
+      key: `salienceStripConv_${shapeKey}_${srcOp.shift}_${wOp.shift}`,
+      code: `${rawPrelude(vecOut, ["xt", "wt"], bias ? ["bias"] : [], WG)}\n${d.code}`,
+      outShape: d.outShape,
+      dispatch: d.dispatch,
+      textures: [{ tensor: src, op: srcOp }, { tensor: weights, op: wOp }],
+      buffers: bias ? [bias] : [],
+    });
+  }
   if (
     textureConvs && OC % 4 === 0 && canDispatchRaw(backend) &&
     [src, weights, ...(bias ? [bias] : [])].every((t) => storedAsFloat32(backend, t)) &&

@@ -57,8 +57,8 @@ async function onEachConvPath(
 /**
  * The CPU backend's outputs of `run` beside both WebGPU convolution paths' (see
  * {@linkcode onEachConvPath}): f32 sums in another order, relative error far below 1e-4 (seen:
- * ≤ 2e-6). `vec`: some convolution of the case has its target channels a multiple of 4, so the
- * texture path dispatches.
+ * ≤ 2e-6). `vec`: some convolution of the case runs on textures (stride 1, or target channels a
+ * multiple of 4).
  */
 async function convsAgainstCpu(
   label: string,
@@ -202,7 +202,7 @@ gpuTest(
           : x;
       await convsAgainstCpu(
         `case ${[b, h, ci, co, s, pad, k]}`,
-        co % 4 === 0 || ci % 4 === 0,
+        s === 1 || co % 4 === 0 || ci % 4 === 0,
         () =>
           tf.tidy(() => {
             const { x, f, gx, gf } = convAndGrads([b, h, h, ci], [k, k, ci, co], fused, padded);
@@ -346,12 +346,15 @@ gpuTest(
       // Long reductions: 1,152 channel terms per output, 37,632 positions per filter element.
       [2, 2, 5, 128, 20, 1, "same", 3],
       [2, 48, 28, 1, 4, 1, "same", 3],
+      // CNNSmall(3)'s channel counts (not multiples of 4: r32float weights in the strips).
+      [4, 2, 14, 6, 12, 1, "same", 3],
+      [2, 3, 9, 3, 5, 1, "valid", 3],
     ] as const;
     for (const [S, b, h, ci, co, st, pad, k] of cases) {
       const conv = (x: tf.Tensor4D, f: tf.Tensor) => groupedConv2d(x, f, [st, st], pad);
       await convsAgainstCpu(
         `case ${[S, b, h, ci, co, st, pad, k]}`,
-        co % 4 === 0 || ci % 4 === 0,
+        st === 1 || co % 4 === 0 || ci % 4 === 0,
         () =>
           tf.tidy(() => {
             const { y, gx, gf } = convAndGrads([S * b, h, h, ci], [S, k, k, ci, co], conv);
@@ -549,7 +552,8 @@ gpuTest(
       const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], s, 1, pad);
       const dy = wave(b * o.outHeight * o.outWidth * co, 0.11);
       const ref = convReference64(x, w, dy, g);
-      // Two forwards and the filter gradient (co % 4 = 0); the input gradient where ci % 4 = 0.
+      // Two forwards (stride 1 or co % 4 = 0), the filter gradient (co % 4 = 0) and the input
+      // gradient (stride 1 or ci % 4 = 0) on textures.
       // f32 accumulation over ≤ 67,424 terms against float64 (seen: ≤ 1.2e-5, both paths).
       await onEachConvPath(
         `case ${[b, h, ci, co, s, pad, k]}`,
@@ -569,7 +573,12 @@ gpuTest(
               return v;
             }),
           ),
-        (textures) => textures ? (co % 4 === 0 ? 3 : 0) + (ci % 4 === 0 ? 1 : 0) : 0,
+        // Stride 1 runs both directions in row strips on textures whatever the channel counts.
+        (textures) =>
+          textures
+            ? (s === 1 || co % 4 === 0 ? 2 : 0) + (co % 4 === 0 ? 1 : 0) +
+              (s === 1 || ci % 4 === 0 ? 1 : 0)
+            : 0,
         5e-5,
       );
     }
