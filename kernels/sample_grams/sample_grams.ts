@@ -22,8 +22,8 @@ import ROW_SCALES_WGSL from "./row_scales.wgsl" with { type: "text" };
 import SAMPLE_GRAMS_WGSL from "./sample_grams.wgsl" with { type: "text" };
 
 /**
- * Lanes per workgroup of the row-scale program (a power of two: it is also TREE_WG): one SIMD
- * row of lavapipe's 256-bit vectors, so the tree reduction's barriers stay within one.
+ * Lanes per workgroup of the row-scale program (a power of two): one SIMD row of lavapipe's
+ * 256-bit vectors, so the tree reduction's barriers stay within one.
  */
 export const ROW_SCALE_WG = 8;
 /** Lanes per workgroup of the Gram program (lavapipe's SIMD width on AVX2): samples of one tile pair. */
@@ -45,9 +45,20 @@ export function gramTile(models: number): number {
 /** The smallest model count whose Gram runs 32 × 32 tiles. */
 export const GRAM_TILE_32_FROM = 64;
 
-/** Loop iterations of one row-scale invocation for rows of `cols4` vec4. */
-export function rowScaleLoopBound(cols4: number): number {
-  return Math.ceil(cols4 / ROW_SCALE_WG) + 1 + Math.log2(ROW_SCALE_WG) + 1;
+/** Loop iterations of one row-scale invocation for rows of `cols4` vec4, `lanes` lanes per row. */
+export function rowScaleLoopBound(cols4: number, lanes = ROW_SCALE_WG): number {
+  return Math.ceil(cols4 / lanes) + 1 + Math.log2(lanes) + 1;
+}
+
+/**
+ * Lanes per row of the row-scale program for rows of `cols4` vec4: 1 (a row per invocation,
+ * {@linkcode ROW_SCALE_WG} rows per workgroup) when one invocation's walk of a row stays under
+ * the loop cap, else {@linkcode ROW_SCALE_WG} (a workgroup per row). On lavapipe, at M = 16 ×
+ * 1,024 samples × D = 784, a workgroup per row made the row-scale dispatch cost about as much
+ * as the Gram's: the per-workgroup overhead of 16,384 workgroups.
+ */
+export function rowScaleLanes(cols4: number): number {
+  return rowScaleLoopBound(cols4, 1) <= LOOP_CAP ? 1 : ROW_SCALE_WG;
 }
 
 /** Loop iterations of one Gram invocation over `kn` vec4 columns. */
@@ -101,14 +112,16 @@ export function gramKernelBody(
   };
 }
 
-/** The row-scale program: each row's scale and status. */
-export const ROW_SCALES: Program = {
-  label: "row scales",
-  shader: { file: "sample_grams/row_scales.wgsl", text: ROW_SCALES_WGSL },
-  constants: { WG: ROW_SCALE_WG, TREE_WG: ROW_SCALE_WG, TEX_SHIFT },
-  params: ["rows", "cols4", "gridX"],
-  bindings: ["grads", "scales", "status"],
-};
+/** The row-scale program with `lanes` lanes per row (see {@linkcode rowScaleLanes}): each row's scale and status. */
+export function rowScalesProgram(lanes: number): Program {
+  return {
+    label: `row scales ${lanes}`,
+    shader: { file: "sample_grams/row_scales.wgsl", text: ROW_SCALES_WGSL },
+    constants: { WG: ROW_SCALE_WG, LANES: lanes, TEX_SHIFT },
+    params: ["rows", "cols4", "gridX"],
+    bindings: ["grads", "scales", "status"],
+  };
+}
 
 /** The per-sample Gram program for tiles of `t` models. */
 export function sampleGramsProgram(t: number): Program {
@@ -269,13 +282,14 @@ export function gramStage(
   const status = buffers.storage("row status", m * n * 4, true);
   const grams = buffers.storage("sample grams", n * m * m * 4, true);
   const tileBuffer = buffers.storage("tile pairs", tiles);
+  const lanes = rowScaleLanes(cols4);
   const dispatches: Dispatch[] = [
     {
-      program: ROW_SCALES,
+      program: rowScalesProgram(lanes),
       params: { rows: m * n, cols4 },
       bindings: { grads, scales, status },
-      workgroups: m * n,
-      loopBound: rowScaleLoopBound(cols4),
+      workgroups: Math.ceil((m * n * lanes) / ROW_SCALE_WG),
+      loopBound: rowScaleLoopBound(cols4, lanes),
     },
     ...columnChunks(cols4).map(([k0, kn]): Dispatch => ({
       program: gramProgram,

@@ -2,8 +2,9 @@ import { type Gpu, LOOP_CAP, reference, requestGpu, sampleGrams } from "../../ke
 import { assertLoopBound, loadShader, programSource } from "../../kernels/gpu/mod.ts";
 import {
   gramLoopBound,
-  ROW_SCALES,
+  ROW_SCALE_WG,
   rowScaleLoopBound,
+  rowScalesProgram,
   sampleGramsProgram,
 } from "../../kernels/sample_grams/mod.ts";
 import { assertWithin, gpuTest, maxDiff, randomGrads } from "./_helpers.ts";
@@ -214,7 +215,9 @@ Deno.test("every kernel's per-invocation loop bound stays under LOOP_CAP at D = 
 });
 
 Deno.test("WGSL sources take workgroup sizes as pipeline constants (no hand-kept copies)", async () => {
-  for (const program of [ROW_SCALES, sampleGramsProgram(8)]) {
+  for (
+    const program of [rowScalesProgram(1), rowScalesProgram(ROW_SCALE_WG), sampleGramsProgram(8)]
+  ) {
     const text = programSource(program);
     if (!/override WG: u32/.test(text) || program.constants?.WG === undefined) {
       throw new Error(`${program.label}: WG is not a pipeline constant`);

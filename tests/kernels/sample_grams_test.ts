@@ -11,6 +11,8 @@ import {
   gramLoopBound,
   gramTile,
   maxDim,
+  ROW_SCALE_WG,
+  rowScaleLanes,
   rowScaleLoopBound,
   tilePairs,
 } from "../../kernels/sample_grams/mod.ts";
@@ -71,8 +73,21 @@ Deno.test("tilePairs() covers every upper-triangle entry of the Gram exactly onc
 
 Deno.test("sample-Gram loop bounds stay under LOOP_CAP at D = 70,000", () => {
   const cols4 = 70_000 / 4;
-  if (!(gramLoopBound(cols4) <= LOOP_CAP && rowScaleLoopBound(cols4) <= LOOP_CAP)) {
-    throw new Error(`bounds ${gramLoopBound(cols4)}, ${rowScaleLoopBound(cols4)}`);
+  const lanes = rowScaleLanes(cols4);
+  if (!(gramLoopBound(cols4) <= LOOP_CAP && rowScaleLoopBound(cols4, lanes) <= LOOP_CAP)) {
+    throw new Error(`bounds ${gramLoopBound(cols4)}, ${rowScaleLoopBound(cols4, lanes)}`);
+  }
+});
+
+Deno.test("rowScaleLanes() gives a row per invocation while its walk fits the cap, else a workgroup", () => {
+  // D = 70,000 (17,500 vec4): one lane walks the row; D = 300,002 (75,001 vec4) would run past
+  // the cap on one lane, so ROW_SCALE_WG lanes share it. The device tests below run both.
+  if (rowScaleLanes(70_000 / 4) !== 1) throw new Error(`lanes ${rowScaleLanes(70_000 / 4)}`);
+  if (rowScaleLanes(75_001) !== ROW_SCALE_WG) throw new Error(`lanes ${rowScaleLanes(75_001)}`);
+  if (!(rowScaleLoopBound(75_001, 1) > LOOP_CAP)) throw new Error("one lane would fit");
+  for (const cols4 of [1, LOOP_CAP - 3, LOOP_CAP - 2, 75_001, maxDim() / 4]) {
+    const bound = rowScaleLoopBound(cols4, rowScaleLanes(cols4));
+    if (!(bound <= LOOP_CAP)) throw new Error(`cols4 ${cols4}: bound ${bound}`);
   }
 });
 
