@@ -238,7 +238,7 @@ async function groupSumsOnDevice(
       const cosines = buffers.flatTexture("cosines", "rgba32float", TEX_WIDTH, n * m * m4);
       const sums = buffers.storage("block sums", nb * mm * 4, true);
       const counts = buffers.storage("block counts", nb * mm * 4, true);
-      const starts = buffers.storage("set starts", plan.starts);
+      const starts = buffers.flatTexture("set starts", "r32uint", TEX_WIDTH, plan.starts);
       const members = buffers.flatTexture(
         "set members",
         "r32uint",
@@ -290,7 +290,12 @@ async function groupSumsOnDevice(
             sums: rows,
             starts,
             members,
-            pairList: buffers.storage("pair list", plan.pairs.length ? plan.pairs : 8),
+            pairList: buffers.flatTexture(
+              "pair list",
+              "r32uint",
+              TEX_WIDTH,
+              plan.pairs.length ? plan.pairs : Uint32Array.of(0, 0),
+            ),
             out: pairs,
           },
           workgroups: workgroups(n * np),

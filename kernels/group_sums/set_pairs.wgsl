@@ -11,9 +11,9 @@
 // Bindings:
 //   0 params   uniform: models, samples (in this dispatch), pairs, gridX.
 //   1 sums     storage read: sets × samples × models f32 (set_sums.wgsl's output).
-//   2 starts   storage read: sets + 1 u32.
+//   2 starts   r32uint texture: sets + 1 u32 (flat textures, as set_sums.wgsl reads them).
 //   3 members  r32uint texture: u32 model indices (a flat texture, as set_sums.wgsl reads it).
-//   4 pairList storage read: per pair the sets a and b (u32 pairs).
+//   4 pairList r32uint texture: per pair the sets a and b (u32 pairs).
 //   5 out      storage read_write: samples × pairs f32.
 
 override WG: u32 = 64u;
@@ -27,9 +27,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> sums: array<f32>;
-@group(0) @binding(2) var<storage, read> starts: array<u32>;
+@group(0) @binding(2) var starts: texture_2d<u32>;
 @group(0) @binding(3) var members: texture_2d<u32>;
-@group(0) @binding(4) var<storage, read> pairList: array<u32>;
+@group(0) @binding(4) var pairList: texture_2d<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
@@ -40,10 +40,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   }
   let p = e / params.samples;
   let x = e % params.samples;
-  let a = pairList[2u * p];
-  let base = (pairList[2u * p + 1u] * params.samples + x) * params.models;
+  let a = textureLoad(pairList, texelAt(2u * p), 0).x;
+  let b = textureLoad(pairList, texelAt(2u * p + 1u), 0).x;
+  let base = (b * params.samples + x) * params.models;
+  let last = textureLoad(starts, texelAt(a + 1u), 0).x;
   var acc = 0.0;
-  for (var k = starts[a]; k < starts[a + 1u]; k++) {
+  for (var k = textureLoad(starts, texelAt(a), 0).x; k < last; k++) {
     acc += sums[base + textureLoad(members, texelAt(k), 0).x];
   }
   out[x * params.pairs + p] = acc;

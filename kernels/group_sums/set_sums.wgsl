@@ -18,7 +18,8 @@
 // Bindings:
 //   0 params   uniform: models, samples (in this dispatch), s0, s1, gridX.
 //   1 cosines  rgba32float texture: cosines.wgsl's packed output.
-//   2 starts   storage read: sets + 1 u32.
+//   2 starts   r32uint texture: sets + 1 u32 (a flat texture: a storage load costs as much
+//              here as several texel fetches).
 //   3 members  r32uint texture: u32 model indices (a flat texture: fetched in the inner loop).
 //   4 sums     storage read_write: sets × samples × models f32.
 
@@ -34,7 +35,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var cosines: texture_2d<f32>;
-@group(0) @binding(2) var<storage, read> starts: array<u32>;
+@group(0) @binding(2) var starts: texture_2d<u32>;
 @group(0) @binding(3) var members: texture_2d<u32>;
 @group(0) @binding(4) var<storage, read_write> sums: array<f32>;
 
@@ -51,7 +52,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   let q = e % m4;
   for (var s = params.s0; s < params.s1; s++) {
     var acc = vec4f(0.0);
-    for (var k = starts[s]; k < starts[s + 1u]; k++) {
+    let last = textureLoad(starts, texelAt(s + 1u), 0).x;
+    for (var k = textureLoad(starts, texelAt(s), 0).x; k < last; k++) {
       let j = textureLoad(members, texelAt(k), 0).x;
       acc += textureLoad(cosines, texelAt((x * m + j) * m4 + q), 0);
     }
