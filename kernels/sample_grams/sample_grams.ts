@@ -79,13 +79,19 @@ export function columnChunks(cols4: number, most = GRAM_COLUMNS): Array<[number,
 /**
  * The unrolled body of the Gram program for `t` × `t` chains: row offsets and scales, the
  * fetches of one step, the multiply-adds and the stores. The one place the shader's source
- * varies.
+ * varies. A `diagonal` body serves tile pairs whose A and B tiles are one tile: it fetches the
+ * T rows once and runs only the T(T+1)/2 chains of the upper triangle (i ≤ j), where the general
+ * body fetches 2T rows and runs T² chains.
  */
 export function gramKernelBody(
   t: number,
+  diagonal = false,
 ): { T: number; DECLARE: string; LOAD: string; FMA: string; STORE: string } {
   const rs = Array.from({ length: t }, (_, i) => i);
-  const chains = rs.flatMap((r) => rs.map((j) => [r, j] as const));
+  const chains = rs.flatMap((r) => rs.map((j) => [r, j] as const)).filter(([r, j]) =>
+    !diagonal || r <= j
+  );
+  const b = diagonal ? "a" : "b";
   const row = (side: "a" | "b", r: number) => {
     const first = side === "a" ? "i0" : "j0";
     return [
@@ -98,16 +104,16 @@ export function gramKernelBody(
     T: t,
     DECLARE: [
       ...rs.flatMap((r) => row("a", r)),
-      ...rs.flatMap((r) => row("b", r)),
+      ...(diagonal ? [] : rs.flatMap((r) => row("b", r))),
       ...chains.map(([r, j]) => `  var c${r}_${j} = 0.0;`),
     ].join("\n"),
     LOAD: [
       ...rs.map((r) => `    let a${r} = texel(at${r} + k) * as${r};`),
-      ...rs.map((j) => `    let b${j} = texel(bt${j} + k) * bs${j};`),
+      ...(diagonal ? [] : rs.map((j) => `    let b${j} = texel(bt${j} + k) * bs${j};`)),
     ].join("\n"),
-    FMA: chains.map(([r, j]) => `    c${r}_${j} += dot(a${r}, b${j});`).join("\n"),
+    FMA: chains.map(([r, j]) => `    c${r}_${j} += dot(a${r}, ${b}${j});`).join("\n"),
     STORE: chains.map(([r, j]) =>
-      `  store(x, i0 + ${r}u, j0 + ${j}u, select(0.0, c${r}_${j}, as${r} > 0.0 && bs${j} > 0.0));`
+      `  store(x, i0 + ${r}u, j0 + ${j}u, select(0.0, c${r}_${j}, as${r} > 0.0 && ${b}s${j} > 0.0));`
     ).join("\n"),
   };
 }
@@ -123,12 +129,15 @@ export function rowScalesProgram(lanes: number): Program {
   };
 }
 
-/** The per-sample Gram program for tiles of `t` models. */
-export function sampleGramsProgram(t: number): Program {
+/**
+ * The per-sample Gram program for tiles of `t` models: for tile pairs with A < B, or (`diagonal`)
+ * for those with A = B (see {@linkcode gramKernelBody}).
+ */
+export function sampleGramsProgram(t: number, diagonal = false): Program {
   return {
-    label: `sample grams ${t}x${t}`,
+    label: `sample grams ${t}x${t}${diagonal ? " diagonal" : ""}`,
     shader: { file: "sample_grams/sample_grams.wgsl", text: SAMPLE_GRAMS_WGSL },
-    source: gramKernelBody(t),
+    source: gramKernelBody(t, diagonal),
     constants: { WG: GRAM_WG, TEX_SHIFT },
     params: ["models", "cols4", "samples", "tilePairs", "k0", "kn", "gridX"],
     bindings: ["grads", "scales", "tiles", "grams"],
@@ -275,13 +284,17 @@ export function gramStage(
   const { models: m, samples: n, cols4 } = shape;
   const tile = shape.tile ?? gramTile(m);
   const tiles = tilePairs(m, tile);
-  const gramProgram = sampleGramsProgram(tile);
+  // Diagonal tile pairs (A = B) run the program that fetches their rows once.
+  const kinds = [true, false].map((diagonal) => {
+    const list = tiles.filter((p) => ((p >> 16) === (p & 0xffff)) === diagonal);
+    return { program: sampleGramsProgram(tile, diagonal), list };
+  }).filter((k) => k.list.length > 0);
   const texture = gpu.uploadTexture(device, "sample grams input", input, TEX_WIDTH);
   const grads = texture.createView({ label: "sample grams input" });
   const scales = buffers.storage("row scales", m * n * 4);
   const status = buffers.storage("row status", m * n * 4, true);
   const grams = buffers.storage("sample grams", n * m * m * 4, true);
-  const tileBuffer = buffers.storage("tile pairs", tiles);
+  const tileBuffers = kinds.map((k) => buffers.storage("tile pairs", k.list));
   const lanes = rowScaleLanes(cols4);
   const dispatches: Dispatch[] = [
     {
@@ -291,13 +304,15 @@ export function gramStage(
       workgroups: Math.ceil((m * n * lanes) / ROW_SCALE_WG),
       loopBound: rowScaleLoopBound(cols4, lanes),
     },
-    ...columnChunks(cols4).map(([k0, kn]): Dispatch => ({
-      program: gramProgram,
-      params: { models: m, cols4, samples: n, tilePairs: tiles.length, k0, kn },
-      bindings: { grads, scales, tiles: tileBuffer, grams },
-      workgroups: Math.ceil((n * tiles.length) / GRAM_WG),
-      loopBound: gramLoopBound(kn),
-    })),
+    ...columnChunks(cols4).flatMap(([k0, kn]) =>
+      kinds.map(({ program, list }, i): Dispatch => ({
+        program,
+        params: { models: m, cols4, samples: n, tilePairs: list.length, k0, kn },
+        bindings: { grads, scales, tiles: tileBuffers[i]!, grams },
+        workgroups: Math.ceil((n * list.length) / GRAM_WG),
+        loopBound: gramLoopBound(kn),
+      }))
+    ),
   ];
   return { dispatches, grams, status };
 }

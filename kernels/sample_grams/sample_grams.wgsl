@@ -11,7 +11,10 @@
 // Tiling: one invocation per (tile pair, sample), samples fastest (the lanes of a workgroup
 // share a tile pair). A tile pair is an A tile and a B tile of T models each (A ≤ B, so only
 // tile pairs that touch the upper triangle run); each step fetches the T rows of A and the T of
-// B at one vec4 column and feeds T·T independent dot-product chains. Rows past the last model
+// B at one vec4 column and feeds T·T independent dot-product chains. Diagonal tile pairs (A = B)
+// run a variant of the same source that fetches the T rows once and feeds only the T(T+1)/2
+// chains with i ≤ j (at M ≤ T, the only tile pair: half the fetches and about half the
+// multiply-adds). Rows past the last model
 // are clamped to it (in bounds) and never stored. A row left out (scale 0) may hold NaN or ±Inf,
 // which a zero scale does not cancel, so its chains store 0. TypeScript writes T and the unrolled body
 // (DECLARE, LOAD, FMA, STORE: one line per chain, load or store) from one function; WG and
