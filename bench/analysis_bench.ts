@@ -16,7 +16,11 @@
  * - the TypeScript path (the float64 reference of both), timed on the first samples only,
  * - NumPy float32 doing the same reductions on the same file (`analysis_peer.py`, run when a
  *   `python3` with NumPy exists: `python3`, then `/usr/bin/python3`),
- * - the adapter's multiply-add ceiling (`_roofline.ts`).
+ * - the adapter's multiply-add ceiling (`_roofline.ts`),
+ * - the floor of every device path: each batch read, uploaded as the Gram's input texture and
+ *   one submit awaited, with no kernel run ("read+upload"; "(read+upload)/TS" bounds ours/TS
+ *   from above: where it is under 10, moving the data alone costs more than a tenth of the
+ *   TypeScript path's time).
  *
  * The paths take turns for two rounds (one when a round of ours takes a minute or more) and
  * each keeps its best (the load average is printed
@@ -29,8 +33,9 @@
  * @module
  */
 import { type Gpu, groupSums, reference, requestGpu, sampleGrams } from "../kernels/mod.ts";
+import { runPrograms, runUnit, TEX_WIDTH } from "../kernels/gpu/mod.ts";
 import { gramTile } from "../kernels/sample_grams/mod.ts";
-import { GramReducer, type Group, reduceBatch } from "../lib/analysis/mod.ts";
+import { GramReducer, type Group, reduceBatch, streamBatchSize } from "../lib/analysis/mod.ts";
 import { openNpy, writeNpy } from "../lib/npy/mod.ts";
 import { seededUniform } from "../lib/stats/mod.ts";
 import {
@@ -59,11 +64,6 @@ const ROUNDS = 2, LONG_ROUND_S = 60;
 const TS_FLOPS = 3e8;
 /** Targets: fraction of NumPy's throughput, and speed-up over the TypeScript path. */
 export const TARGET_VS_NUMPY = 0.25, TARGET_VS_TS = 10;
-
-/** The analysis's own batch size for M models of D values (as `analyzeGradients` picks it). */
-function batchSize(m: number, d: number): number {
-  return Math.max(8, Math.min(256, Math.floor(16_000_000 / (m * d))));
-}
 
 /** Correlated seeded gradients `[M][B][D]`: a shared direction per sample plus noise. */
 function gradients(m: number, b: number, d: number): Float32Array {
@@ -99,10 +99,19 @@ const OLD_TILE = 16;
 
 /**
  * Where the work runs: everything on the device ("device"; "tile16" with 16 × 16 Gram tiles),
- * the Grams on the device and the group sums on the CPU ("grams"), or the float64 reference of
- * both ("ts").
+ * the Grams on the device and the group sums on the CPU ("grams"), the float64 reference of
+ * both ("ts"), or no reduction at all ("upload": each batch read, uploaded as the Gram's input
+ * texture and one submit with a read-back awaited, the least any device path pays per batch).
  */
-type Path = "device" | "tile16" | "grams" | "ts";
+type Path = "device" | "tile16" | "grams" | "ts" | "upload";
+
+/** The "upload" path's batch: the Gram stage's texture upload and one empty submit, awaited. */
+async function uploadOnly(gpu: Gpu, data: Float32Array): Promise<void> {
+  await runUnit(gpu, "upload floor", async (device, buffers) => {
+    gpu.uploadTexture(device, "upload floor", data, TEX_WIDTH);
+    await runPrograms(gpu, device, buffers, [], [[buffers.storage("upload floor", 16, true), 16]]);
+  }, () => {});
+}
 
 /** Wall and CPU seconds of one timed run. */
 interface Timed {
@@ -129,7 +138,9 @@ async function reduceFile(
       await file.readElements(i * b * d, n * d, buf.subarray(i * n * d, (i + 1) * n * d));
     }
     const data = buf.subarray(0, m * n * d);
-    if (where === "grams") {
+    if (where === "upload") {
+      await uploadOnly(gpu, data);
+    } else if (where === "grams") {
       const sg = await sampleGrams(gpu, data, { models: m, samples: n, dim: d });
       reducer.addSums(start, reference.groupSums(sg, reducer.plan, reducer.blockIds(start, n)));
     } else if (where === "tile16") {
@@ -203,10 +214,12 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     "Grams+CPU sums samples/s",
     "TS samples/s",
     "NumPy samples/s",
+    "read+upload samples/s",
     "ours/NumPy",
     "ours/TS",
     "ours/(Grams+CPU sums)",
     "ours/16×16",
+    "(read+upload)/TS",
     "CPU time: NumPy/ours",
     "TS/ours",
     "(Grams+CPU sums)/ours",
@@ -219,7 +232,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       .filter(([m, d]) => keep("M", m!) && keep("D", d!));
     for (const [m, d] of cases as Array<[number, number]>) {
       const samples = ctx.quick ? 32 : Math.max(1000, Math.round(SAMPLES * ctx.scale));
-      const b = Math.min(batchSize(m, d), samples);
+      const b = Math.min(streamBatchSize(m, d), samples);
       const path = `${dir}/g_${m}_${d}.npy`;
       await writeNpy(path, [m, b, d], gradients(m, b, d));
       const flopsPerSample = m * (m + 1) * d;
@@ -231,8 +244,16 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       // The paths take turns, ROUNDS times, and each keeps its best round: on a shared machine a
       // burst of other work then slows one round of every path rather than one path.
       // Samples per wall second (best round) and CPU seconds per sample (least round).
-      const best = { ours: 0, tile16: other ? 0 : NaN, split: 0, ts: 0, numpy: python ? 0 : NaN };
+      const best = {
+        ours: 0,
+        tile16: other ? 0 : NaN,
+        split: 0,
+        ts: 0,
+        numpy: python ? 0 : NaN,
+        upload: gpu.device ? 0 : NaN,
+      };
       const cpu = {
+        upload: gpu.device ? Infinity : NaN,
         ours: Infinity,
         tile16: other ? Infinity : NaN,
         split: Infinity,
@@ -251,8 +272,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         keep("split", samples, await reduceFile(path, gpu, samples, "grams"));
         keep("ts", tsSamples, await reduceFile(path, gpu, tsSamples, "ts"));
         if (python) keep("numpy", samples, await numpySeconds(python, path, samples, b));
+        if (gpu.device) keep("upload", samples, await reduceFile(path, gpu, samples, "upload"));
       }
-      const { ours, tile16, split, ts, numpy } = best;
+      const { ours, tile16, split, ts, numpy, upload } = best;
       await Deno.remove(path);
       const gflops = (ours * flopsPerSample) / 1e9;
       const row = [
@@ -268,10 +290,12 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         fmt(split),
         fmt(ts),
         fmt(numpy),
+        fmt(upload),
         ratio(ours / numpy),
         ratio(ours / ts),
         ratio(ours / split),
         other ? ratio(ours / tile16) : "–",
+        ratio(upload / ts),
         ratio(cpu.numpy / cpu.ours),
         ratio(cpu.ts / cpu.ours),
         ratio(cpu.split / cpu.ours),

@@ -11,7 +11,7 @@
 
 import type { Gpu } from "../../kernels/mod.ts";
 import { deriveSeed } from "../stats/mod.ts";
-import { reduceBatch } from "./_grams.ts";
+import { reduceBatch, streamBatchSize } from "./_grams.ts";
 import { GramReducer, type Group, type Reduced } from "./_reduce.ts";
 import { batchSizeFile } from "./batch_size.ts";
 import {
@@ -56,7 +56,7 @@ export interface GradientAnalysisOptions {
   info?: Partial<Omit<GradientInfo, "samples" | "dimension">>;
   /** Kernels' device; null (default) computes everything in TypeScript. */
   gpu?: Gpu | null;
-  /** Samples per streamed batch (default: about 16 M floats per batch, 8 … 256 samples). */
+  /** Samples per streamed batch (default: `streamBatchSize`, about 16 M floats, 8 … 2,048 samples). */
   batchSize?: number;
   /** Contiguous sample blocks the bootstrap resamples (default min(N, 64)). */
   blocks?: number;
@@ -302,8 +302,7 @@ async function reduceStream(
       }.`,
     );
   }
-  const streamBatch = options.batchSize ??
-    Math.max(8, Math.min(256, Math.floor(16_000_000 / Math.max(1, M * D))));
+  const streamBatch = options.batchSize ?? streamBatchSize(M, D);
   for await (const batch of stream.batches(streamBatch, { reuseBuffer: true })) {
     await reduceBatch(gpu, reducer, batch.data, {
       models: M,

@@ -65,5 +65,5 @@ export {
   UNPOOLED_SALIENCE,
 } from "./pooling.ts";
 // The streaming reduction's two steps, for benchmarks and callers with their own batch loop.
-export { reduceBatch } from "./_grams.ts";
+export { reduceBatch, streamBatchSize } from "./_grams.ts";
 export { GramReducer, type Group, type Reduced, type ReducerOptions } from "./_reduce.ts";
