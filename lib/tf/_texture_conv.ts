@@ -23,7 +23,11 @@ type Internals = {
   computePassEncoder: GPUComputePassEncoder | null;
   dispatchCountInPass: number;
   commandQueueOwnedIds: WeakSet<object>;
-  activeTimers?: unknown[] | null;
+  activeTimers?: { name: string; query: Promise<number> }[] | null;
+  supportTimestampQuery?: boolean;
+  querySet: GPUQuerySet | null;
+  querySetCount: number;
+  getQueryTime(): Promise<number>;
   tensorMap: { get(id: object): { resource?: unknown; dtype: string } | undefined };
   uploadToGPU(id: object): void;
   ensureCommandEncoderReady(): void;
@@ -66,7 +70,8 @@ export function canDispatchRaw(backend: WebGpuBackend): boolean {
   const b = backend as unknown as Partial<Internals>;
   return b.device !== undefined && typeof b.ensureCommandEncoderReady === "function" &&
     typeof b.endComputePassEncoder === "function" && typeof b.submitQueue === "function" &&
-    b.commandQueueOwnedIds !== undefined && !(b.activeTimers);
+    b.commandQueueOwnedIds !== undefined &&
+    (!b.activeTimers || typeof b.getQueryTime === "function");
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
@@ -182,12 +187,31 @@ export function dispatchRaw(backend: WebGpuBackend, p: RawProgram): tf.TensorInf
   for (const t of p.buffers) b.commandQueueOwnedIds.add(t.dataId);
   b.commandQueueOwnedIds.add(out.dataId);
   b.ensureCommandEncoderReady();
-  if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder!.beginComputePass();
+  // Under tf.profile (activeTimers set) the dispatch gets its own timed pass, as the backend's
+  // own programs do, so a profile times this path (the texture copies, outside the pass, are not
+  // counted).
+  const timed = b.activeTimers != null;
+  if (timed && b.supportTimestampQuery) {
+    b.endComputePassEncoder();
+    b.querySet ??= b.device.createQuerySet({ type: "timestamp", count: b.querySetCount });
+    b.computePassEncoder = b.commandEncoder!.beginComputePass({
+      timestampWrites: {
+        querySet: b.querySet,
+        beginningOfPassWriteIndex: 0,
+        endOfPassWriteIndex: 1,
+      },
+    });
+  } else if (!b.computePassEncoder) b.computePassEncoder = b.commandEncoder!.beginComputePass();
   b.computePassEncoder.setPipeline(pipeline);
   b.computePassEncoder.setBindGroup(0, bindGroup);
   b.computePassEncoder.dispatchWorkgroups(...p.dispatch);
   b.dispatchCountInPass++;
-  if ((tf.env().get("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE") as number) <= b.dispatchCountInPass) {
+  if (timed) {
+    b.endComputePassEncoder();
+    b.activeTimers!.push({ name: p.key, query: b.getQueryTime() });
+  } else if (
+    (tf.env().get("WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE") as number) <= b.dispatchCountInPass
+  ) {
     b.endComputePassEncoder();
     b.submitQueue();
   }
