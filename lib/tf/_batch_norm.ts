@@ -22,6 +22,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 import { assertLoopBound } from "../../kernels/gpu/mod.ts";
 import { CHANNEL_TILE_PROLOGUE } from "./_channel_reduce.ts";
+import {
+  canDispatchRaw,
+  dispatchRaw,
+  fetchFn,
+  fitsTexture,
+  rawPrelude,
+  texLayout,
+  type TexOperand,
+} from "./_texture_conv.ts";
 
 /** Rows one reduction invocation adds (its loop length); partials per pass fall by this factor. */
 export const ROWS_PER_INVOCATION = 256;
@@ -42,11 +51,26 @@ interface Attrs {
 const PROLOGUE = `${CHANNEL_TILE_PROLOGUE}  let C = uniforms.channels;
 `;
 
-// Reads 4 channels at flat offset o of array a; writes 4 channels of v at o (only channels < C).
-const HELPERS = (arrays: string[]) =>
-  arrays.map((a) => `
-fn load4_${a}(o : i32) -> vec4<f32> { return vec4<f32>(${a}[o], ${a}[o + 1], ${a}[o + 2], ${a}[o + 3]); }`)
-    .join("") + `
+/** Operands a pass fetches from textures (by variable name), with their layouts. */
+type Textures = Record<string, TexOperand>;
+
+// Reads 4 channels at flat offset o of array a (from its texture where `tex` has one: one rgba
+// texel, C a multiple of 4, or four r32float texels); writes 4 channels of v at o (only channels
+// < C).
+const HELPERS = (arrays: string[], tex: Textures = {}) =>
+  arrays.map((a) => {
+    const op = tex[a];
+    if (!op) {
+      return `
+fn load4_${a}(o : i32) -> vec4<f32> { return vec4<f32>(${a}[o], ${a}[o + 1], ${a}[o + 2], ${a}[o + 3]); }`;
+    }
+    const body = op.format === "rgba32float"
+      ? `ld_${a}(o / 4)`
+      : `vec4<f32>(ld_${a}(o).x, ld_${a}(o + 1).x, ld_${a}(o + 2).x, ld_${a}(o + 3).x)`;
+    return `
+${fetchFn(`ld_${a}`, a, op)}
+fn load4_${a}(o : i32) -> vec4<f32> { return ${body}; }`;
+  }).join("") + `
 fn store4(o : i32, c0 : i32, v : vec4<f32>) {
   let C = uniforms.channels;
   result[o] = v.x;
@@ -56,7 +80,8 @@ fn store4(o : i32, c0 : i32, v : vec4<f32>) {
 }
 `;
 
-const FWD_PARTIAL = `${HELPERS(["x"])}
+const fwdPartial = (tex?: Textures) =>
+  `${HELPERS(["x"], tex)}
 fn main(index : i32) {${PROLOGUE}
   let base = g * uniforms.rows;
   let k = load4_x((base + start) * C + c0);
@@ -107,8 +132,8 @@ ${
 }
 `;
 
-const fwdNormalise = (relu: boolean) =>
-  `${HELPERS(["x", "stats", "beta"])}
+const fwdNormalise = (relu: boolean, tex?: Textures) =>
+  `${HELPERS(["x", "stats", "beta"], tex)}
 fn main(index : i32) {${PROLOGUE}
   let mean = load4_stats(g * 4 * C + c0);
   let scale = load4_stats(g * 4 * C + 3 * C + c0);
@@ -122,24 +147,30 @@ fn main(index : i32) {${PROLOGUE}
 }
 `;
 
-// dy masked by the fused ReLU's output y > 0 (y is the saved forward output).
+// The ReLU's mask y > 0 recomputed from x − mean (xc) as the forward did, so y is not read.
+const RELU_COEFFICIENTS = `
+  let scale = load4_stats(g * 4 * C + 3 * C + c0);
+  let shift = load4_beta(g * C + c0);`;
+
+// dy at o, masked by the fused ReLU's y > 0 where `relu`.
 const maskedDy = (relu: boolean, o: string) =>
   relu
-    ? `select(vec4<f32>(0.0), load4_dy(${o}), load4_y(${o}) > vec4<f32>(0.0))`
+    ? `select(vec4<f32>(0.0), load4_dy(${o}), xc * scale + shift > vec4<f32>(0.0))`
     : `load4_dy(${o})`;
 
-const bwdPartial = (relu: boolean) =>
-  `${HELPERS(["dy", "x", "stats", ...(relu ? ["y"] : [])])}
+const bwdPartial = (relu: boolean, tex?: Textures) =>
+  `${HELPERS(["dy", "x", "stats", ...(relu ? ["beta"] : [])], tex)}
 fn main(index : i32) {${PROLOGUE}
-  let mean = load4_stats(g * 4 * C + c0);
+  let mean = load4_stats(g * 4 * C + c0);${relu ? RELU_COEFFICIENTS : ""}
   let base = g * uniforms.rows;
   var sdy = vec4<f32>(0.0);
   var sxd = vec4<f32>(0.0);
   for (var r = start; r < end; r = r + 1) {
     let o = (base + r) * C + c0;
+    let xc = load4_x(o) - mean;
     let d = ${maskedDy(relu, "o")};
     sdy = sdy + d;
-    sxd = sxd + d * (load4_x(o) - mean);
+    sxd = sxd + d * xc;
   }
   let o = (g * uniforms.parts + part) * 2 * C + c0;
   store4(o, c0, sdy);
@@ -175,17 +206,18 @@ ${
 }
 `;
 
-const bwdInput = (relu: boolean) =>
-  `${HELPERS(["dy", "x", "stats", "coef", ...(relu ? ["y"] : [])])}
+const bwdInput = (relu: boolean, tex?: Textures) =>
+  `${HELPERS(["dy", "x", "stats", "coef", ...(relu ? ["beta"] : [])], tex)}
 fn main(index : i32) {${PROLOGUE}
-  let mean = load4_stats(g * 4 * C + c0);
+  let mean = load4_stats(g * 4 * C + c0);${relu ? RELU_COEFFICIENTS : ""}
   let k = load4_coef(g * 5 * C + 2 * C + c0);
   let pc = load4_coef(g * 5 * C + 3 * C + c0);
   let q = load4_coef(g * 5 * C + 4 * C + c0);
   let base = g * uniforms.rows;
   for (var r = start; r < end; r = r + 1) {
     let o = (base + r) * C + c0;
-    store4(o, c0, k * ${maskedDy(relu, "o")} + pc * (load4_x(o) - mean) + q);
+    let xc = load4_x(o) - mean;
+    store4(o, c0, k * ${maskedDy(relu, "o")} + pc * xc + q);
   }
 }
 `;
@@ -208,8 +240,10 @@ function pass(
   backend: WebGpuBackend,
   spec: {
     key: string;
-    code: string;
+    code: string | ((tex?: Textures) => string);
     names: string[];
+    /** Inputs (by name) fetched from textures where raw dispatch is possible. */
+    textured?: string[];
     g: Geometry;
     rows: number;
     rowsPer: number;
@@ -222,15 +256,69 @@ function pass(
   const { g } = spec;
   const parts = Math.ceil(spec.rows / spec.rowsPer);
   assertLoopBound(spec.key, spec.rowsPer);
+  const outputShape = spec.outShape ?? [g.G * parts, spec.width, g.C];
+  const invocations = g.G * parts * g.tiles;
+  const ints = { rows: spec.rows, parts, rowsPer: spec.rowsPer, channels: g.C };
+  const code = typeof spec.code === "string" ? () => spec.code as string : spec.code;
+  const tex = texturesFor(backend, spec.textured ?? [], spec.names, inputs, g.C);
+  if (tex) {
+    // Raw dispatch: every uniform written into the shader (one pipeline per shape).
+    let wgsl = code(tex);
+    for (const [k, v] of Object.entries({ invocations, ...ints })) {
+      wgsl = wgsl.replaceAll(new RegExp(`uniforms\\.${k}\\b`, "g"), String(v));
+    }
+    for (const [k, v] of Object.entries(spec.floats ?? {})) {
+      wgsl = wgsl.replaceAll(new RegExp(`uniforms\\.${k}\\b`, "g"), `f32(${v})`);
+    }
+    const at = (n: string) => inputs[spec.names.indexOf(n)]!;
+    const texNames = spec.names.filter((n) => tex[n]);
+    const bufNames = spec.names.filter((n) => !tex[n]);
+    return dispatchRaw(backend, {
+      key: `${spec.key}_tex_${Object.values(ints).join("_")}_${g.G}_${
+        texNames.map((n) => tex[n]!.shift).join("_")
+      }`,
+      code: `${rawPrelude(false, texNames, bufNames, 64)}\n${wgsl}`,
+      outShape: outputShape,
+      dispatch: [Math.ceil(invocations / 64), 1, 1],
+      textures: texNames.map((n) => ({ tensor: at(n), op: tex[n]! })),
+      buffers: bufNames.map(at),
+    });
+  }
   return runFlat(backend, {
     key: spec.key,
-    code: spec.code,
+    code: code(),
     names: spec.names,
-    outputShape: spec.outShape ?? [g.G * parts, spec.width, g.C],
-    invocations: g.G * parts * g.tiles,
-    ints: { rows: spec.rows, parts, rowsPer: spec.rowsPer, channels: g.C },
+    outputShape,
+    invocations,
+    ints,
     floats: spec.floats,
   }, inputs);
+}
+
+/**
+ * Texture layouts of the `names` among a pass's inputs (rgba texels for C a multiple of 4, else
+ * r32float), or null where the pass runs as a tfjs program on storage buffers instead (no raw
+ * dispatch on this backend, an input not stored as f32, or too large for one texture).
+ */
+function texturesFor(
+  backend: WebGpuBackend,
+  names: string[],
+  all: string[],
+  inputs: tf.TensorInfo[],
+  C: number,
+): Textures | null {
+  if (names.length === 0 || !canDispatchRaw(backend)) return null;
+  if (!inputs.every((t) => storedAsFloat32(backend, t))) return null;
+  const device = (backend as unknown as { device: GPUDevice }).device;
+  const format = C % 4 === 0 ? "rgba32float" : "r32float";
+  const tex: Textures = {};
+  for (const n of names) {
+    const t = inputs[all.indexOf(n)]!;
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (size === 0 || !fitsTexture(device, size, format)) return null;
+    tex[n] = texLayout(size, format);
+  }
+  return tex;
 }
 
 /**
@@ -275,13 +363,21 @@ function mergeAll(
 /** An elementwise pass over [G, R, C] writing an output of x's shape. */
 function elementwise(
   backend: WebGpuBackend,
-  spec: { key: string; code: string; names: string[]; g: Geometry; shape: number[] },
+  spec: {
+    key: string;
+    code: (tex?: Textures) => string;
+    names: string[];
+    textured: string[];
+    g: Geometry;
+    shape: number[];
+  },
   inputs: tf.TensorInfo[],
 ): tf.TensorInfo {
   return pass(backend, {
     key: spec.key,
     code: spec.code,
     names: spec.names,
+    textured: spec.textured,
     g: spec.g,
     rows: spec.g.R,
     rowsPer: ROWS_PER_ELEMENTWISE,
@@ -297,8 +393,9 @@ const forwardKernel: KernelFunc = (args) => {
   const g = geometry(x, groups);
   const partial = pass(backend, {
     key: "salienceBatchNormStats",
-    code: FWD_PARTIAL,
+    code: fwdPartial,
     names: ["x"],
+    textured: ["x"],
     g,
     rows: g.R,
     rowsPer: ROWS_PER_INVOCATION,
@@ -315,8 +412,9 @@ const forwardKernel: KernelFunc = (args) => {
   });
   const y = elementwise(backend, {
     key: `salienceBatchNormNormalise_${relu}`,
-    code: fwdNormalise(relu),
+    code: (tex) => fwdNormalise(relu, tex),
     names: ["x", "stats", "beta"],
+    textured: ["x"],
     g,
     shape: x.shape,
   }, [x, stats, beta]);
@@ -324,18 +422,19 @@ const forwardKernel: KernelFunc = (args) => {
 };
 
 const backwardKernel: KernelFunc = (args) => {
-  const { dy, x, stats, gamma, y } = args.inputs as Record<
-    "dy" | "x" | "stats" | "gamma" | "y",
+  const { dy, x, stats, gamma, beta } = args.inputs as Record<
+    "dy" | "x" | "stats" | "gamma" | "beta",
     tf.TensorInfo
   >;
   const { groups, relu } = args.attrs as unknown as Attrs;
   const backend = args.backend as WebGpuBackend;
   const g = geometry(x, groups);
-  const masked = relu ? [y] : [];
+  const masked = relu ? [beta] : [];
   const partial = pass(backend, {
     key: `salienceBatchNormGradSums_${relu}`,
-    code: bwdPartial(relu),
-    names: ["dy", "x", "stats", ...(relu ? ["y"] : [])],
+    code: (tex) => bwdPartial(relu, tex),
+    names: ["dy", "x", "stats", ...(relu ? ["beta"] : [])],
+    textured: ["dy", "x"],
     g,
     rows: g.R,
     rowsPer: ROWS_PER_INVOCATION,
@@ -352,8 +451,9 @@ const backwardKernel: KernelFunc = (args) => {
   });
   const dx = elementwise(backend, {
     key: `salienceBatchNormGradInput_${relu}`,
-    code: bwdInput(relu),
-    names: ["dy", "x", "stats", "coef", ...(relu ? ["y"] : [])],
+    code: (tex) => bwdInput(relu, tex),
+    names: ["dy", "x", "stats", "coef", ...(relu ? ["beta"] : [])],
+    textured: ["dy", "x"],
     g,
     shape: x.shape,
   }, [dy, x, stats, coef, ...masked]);
@@ -392,17 +492,17 @@ function fusedApplies(x: tf.Tensor, groups: number): boolean {
 
 tf.registerGradient({
   kernelName: BATCH_NORM_KERNELS[0],
-  inputsToSave: ["x", "gamma"],
-  outputsToSave: [true, true],
+  inputsToSave: ["x", "gamma", "beta"],
+  outputsToSave: [false, true],
   gradFunc: (dys, saved, attrs) => {
-    const [x, gamma, y, stats] = saved as tf.Tensor[];
+    const [x, gamma, beta, stats] = saved as tf.Tensor[];
     const dy = (Array.isArray(dys) ? dys[0] : dys)!;
     const a = attrs as unknown as Attrs;
     // Run here, not inside the closures: the tape calls each closure in its own tidy, which
     // would free the shared outputs after the first.
     const [dx, coef] = tf.engine().runKernel(
       BATCH_NORM_KERNELS[1],
-      { dy, x: x!, stats: stats!, gamma: gamma!, y: y! },
+      { dy, x: x!, stats: stats!, gamma: gamma!, beta: beta! },
       attrs as tf.NamedAttrMap,
     ) as [tf.Tensor, tf.Tensor];
     const C = x!.shape.at(-1)!;
