@@ -17,11 +17,15 @@ export const GROUPED_KERNELS = [
 type Attrs = { strides: [number, number]; pad: "same" | "valid" };
 
 const forward: KernelFunc = (args) => {
-  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const { x, filter, bias } = args.inputs as {
+    x: tf.TensorInfo;
+    filter: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+  };
   const attrs = args.attrs as unknown as Attrs;
   const S = filter.shape[0]!;
   const g = convGeometry(x.shape, filter.shape.slice(1), attrs, S);
-  return runDirect(args.backend as WebGpuBackend, g, "forward", x, filter);
+  return runDirect(args.backend as WebGpuBackend, g, "forward", x, filter, bias);
 };
 
 const inputGrad: KernelFunc = (args) => {
@@ -73,8 +77,9 @@ export function hasGroupedConv(): boolean {
 
 /**
  * Convolution of S models at once: x [S·B, H, W, Cin], filters [S, kh, kw, Cin, Cout] → [S·B,
- * oH, oW, Cout]; model s's rows meet model s's filter only. Differentiable in both inputs. One
- * dispatch per direction where {@link hasGroupedConv}; otherwise one tf.conv2d per model.
+ * oH, oW, Cout]; model s's rows meet model s's filter only, plus model s's `bias` [S, Cout] where
+ * given (added inside the forward kernel, not as a separate pass). Differentiable in every input.
+ * One dispatch per direction where {@link hasGroupedConv}; otherwise one tf.conv2d per model.
  *
  * @throws {RangeError} when x's batch is not a multiple of S.
  * @example
@@ -90,8 +95,14 @@ export function groupedConv2d(
   filters: tf.Tensor,
   strides: [number, number],
   pad: "same" | "valid",
+  bias?: tf.Tensor,
 ): tf.Tensor4D {
   const S = filters.shape[0]!;
+  if (bias !== undefined && bias.size !== S * filters.shape[4]!) {
+    throw new RangeError(
+      `groupedConv2d needs bias [S, Cout] = [${S}, ${filters.shape[4]}]; got [${bias.shape}].`,
+    );
+  }
   if (filters.rank !== 5 || x.shape[0] % S !== 0) {
     throw new RangeError(
       `groupedConv2d needs filters [S, kh, kw, Cin, Cout] and S·B images; got filters [${filters.shape}] and ${
@@ -100,16 +111,24 @@ export function groupedConv2d(
     );
   }
   const [, kh, kw, ci, co] = filters.shape as number[];
-  if (S === 1) return tf.conv2d(x, tf.reshape(filters, [kh!, kw!, ci!, co!]), strides, pad);
+  const withBias = (y: tf.Tensor4D) => {
+    if (bias === undefined) return y;
+    const [n, h, w] = y.shape;
+    const b = tf.reshape(bias, [S, 1, 1, 1, co!]);
+    return tf.reshape(tf.add(tf.reshape(y, [S, n / S, h, w, co!]), b), y.shape) as tf.Tensor4D;
+  };
+  if (S === 1) {
+    return withBias(tf.conv2d(x, tf.reshape(filters, [kh!, kw!, ci!, co!]), strides, pad));
+  }
   if (!hasGroupedConv()) {
     // tfjs's unstack gradient fails for a single output, hence S > 1 here.
     const f = tf.unstack(filters, 0) as tf.Tensor4D[];
     const xs = tf.split(x, S, 0) as tf.Tensor4D[];
-    return tf.concat(xs.map((xi, i) => tf.conv2d(xi, f[i]!, strides, pad)), 0);
+    return withBias(tf.concat(xs.map((xi, i) => tf.conv2d(xi, f[i]!, strides, pad)), 0));
   }
   return tf.engine().runKernel(
     GROUPED_KERNELS[0],
-    { x, filter: filters },
+    bias === undefined ? { x, filter: filters } : { x, filter: filters, bias },
     { strides, pad } as unknown as tf.NamedAttrMap,
   ) as tf.Tensor4D;
 }
@@ -138,6 +157,11 @@ tf.registerGradient({
           { x, dy: d },
           { ...a, filterShape: filter.shape } as unknown as tf.NamedAttrMap,
         ) as tf.Tensor,
+      // Only called where the forward had a bias: Σ of dy over each model's rows.
+      bias: () => {
+        const S = filter.shape[0]!, C = filter.shape[4]!;
+        return tf.sum(tf.reshape(d, [S, -1, C]), 1);
+      },
     };
   },
 });

@@ -265,7 +265,7 @@ function directCode(
   }
   if (bias) {
     for (let k = 0; k < N4; k++) {
-      const at = (d: number) => `bias[min(oc0 + ${4 * k + d}, ${OC - 1})]`;
+      const at = (d: number) => `bias[s * ${OC} + min(oc0 + ${4 * k + d}, ${OC - 1})]`;
       L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
     }
   }
@@ -414,7 +414,7 @@ function stripCode(
   L(`  }`);
   if (bias) {
     for (let k = 0; k < N4; k++) {
-      const at = (d: number) => `bias[min(oc0 + ${4 * k + d}, ${OC - 1})]`;
+      const at = (d: number) => `bias[s * ${OC} + min(oc0 + ${4 * k + d}, ${OC - 1})]`;
       L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
     }
   }

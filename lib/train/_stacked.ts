@@ -51,17 +51,19 @@ const pair = (v: unknown): [number, number] =>
   Array.isArray(v) ? [v[0] as number, (v[1] ?? v[0]) as number] : [v as number, v as number];
 
 /**
- * Convolution of S models at once: x [S·B, H, W, Cin], filters [S, kh, kw, Cin, Cout]. Model s's
- * rows meet model s's filter only: one grouped kernel per direction where the backend has it
- * (our WebGPU kernels), one convolution per model otherwise.
+ * Convolution of S models at once: x [S·B, H, W, Cin], filters [S, kh, kw, Cin, Cout], with the
+ * per-model `bias` [S, Cout] where given. Model s's rows meet model s's filter only: one grouped
+ * kernel per direction where the backend has it (our WebGPU kernels, the bias added inside the
+ * forward one), one convolution per model otherwise.
  */
 export function stackedConv2d(
   x: tf.Tensor4D,
   filters: tf.Tensor,
   strides: [number, number],
   pad: "same" | "valid",
+  bias?: tf.Tensor,
 ): tf.Tensor4D {
-  return groupedConv2d(x, filters, strides, pad);
+  return groupedConv2d(x, filters, strides, pad, bias);
 }
 
 /** Adds a per-model vector v [S, C] to activations [S·B, …, C]. */
@@ -184,8 +186,8 @@ export class StackedModel {
             this.#w(layer, 0),
             pair(c.strides),
             c.padding as "same" | "valid",
+            c.useBias ? this.#w(layer, 1) : undefined,
           );
-          if (c.useBias) y = addPerModel(y, this.#w(layer, 1), S);
           break;
         }
         case "ZeroPadding2D": {

@@ -370,6 +370,51 @@ gpuTest(
 );
 
 gpuTest(
+  "groupedConv2d() with a per-model bias (added in the forward kernel) matches conv + bias on the CPU backend, bias gradient included",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    // [models, batch per model, side, in channels, out channels, stride]: strips, r32float weights,
+    // the per-pixel tiles (stride 2) and the storage-buffer path (3 output channels, stride 2).
+    const cases = [
+      [3, 4, 12, 4, 8, 1],
+      [2, 3, 9, 3, 6, 1],
+      [2, 4, 10, 8, 4, 2],
+      [2, 2, 9, 2, 3, 2],
+    ] as const;
+    for (const [S, b, h, ci, co, st] of cases) {
+      await convsAgainstCpu(
+        `bias case ${[S, b, h, ci, co, st]}`,
+        st === 1 || co % 4 === 0 || ci % 4 === 0,
+        () =>
+          tf.tidy(() => {
+            const bias = tf.tensor2d(
+              Array.from({ length: S * co }, (_, i) => Math.cos(i * 0.9)),
+              [S, co],
+            );
+            const x = tf.tensor4d(
+              Array.from({ length: S * b * h * h * ci }, (_, i) => Math.sin(i * 0.7)),
+              [S * b, h, h, ci],
+            );
+            const f = tf.tensor(
+              Array.from({ length: S * 9 * ci * co }, (_, i) => Math.cos(i * 1.3)),
+              [S, 3, 3, ci, co],
+            );
+            const loss = (a: tf.Tensor, c: tf.Tensor, v: tf.Tensor) => {
+              const y = groupedConv2d(a as tf.Tensor4D, c, [st, st], "same", v);
+              return tf.sum(tf.mul(y, tf.sin(y)));
+            };
+            const y = groupedConv2d(x, f, [st, st], "same", bias);
+            const [gx, gf, gb] = tf.grads(loss)([x, f, bias]);
+            return [y, gx!, gf!, gb!].map((t) => tf.reshape(t, [-1]));
+          }),
+      );
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
+
+gpuTest(
   "groupedConv2d() runs its input gradient only where the input needs one (not for an image)",
   async () => {
     await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
