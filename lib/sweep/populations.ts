@@ -455,7 +455,8 @@ async function trainTogether(
   const last = await train(open);
   const results = last.map((r, j) => ({
     ...r,
-    resumedFrom: first.get(open[j]!)?.resumedFrom ?? r.resumedFrom,
+    // The first segment's (null for a fresh start), not the last one's resume point.
+    resumedFrom: first.has(open[j]!) ? first.get(open[j]!)!.resumedFrom : r.resumedFrom,
   }));
   return { results, epochSalienceSeconds };
 }

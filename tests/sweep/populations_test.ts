@@ -322,6 +322,9 @@ Deno.test({
     const off = await sweep(config(false), join(root, "off"));
     const on = await sweep(config(2), join(root, "on"));
     assertStringIncludes(on.text, "(2 together)");
+    // Trained in segments from scratch: not resumed, and the epochs timed as training.
+    assert(!on.text.includes("resumed from"), on.text);
+    assert(/time by phase: training CNNSmall /.test(on.text), on.text);
     await assertSameRuns(on.dir, off.dir);
     for (const r of await listRuns(on.dir)) {
       const rec = JSON.parse(await Deno.readTextFile(join(r.dir, "run.json"))) as RunJson;
