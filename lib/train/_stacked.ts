@@ -93,6 +93,11 @@ export class StackedModel {
   readonly #fused: boolean;
   /** ReLU layers whose input batch norm applies them itself (its only consumer), by name. */
   readonly #fusedRelu = new Set<string>();
+  /**
+   * Convolutions whose only consumer is a batch norm that reads nothing else: in inference that
+   * batch norm's scale and shift fold into the convolution (conv name → batch-norm layer).
+   */
+  readonly #foldedBn = new Map<string, Layer>();
 
   private constructor(members: tfl.LayersModel[], fused: boolean) {
     this.members = members;
@@ -104,6 +109,11 @@ export class StackedModel {
         layer.getClassName() === "BatchNormalization" && next.length === 1 &&
         next[0]!.getClassName() === "ReLU" && isPlainRelu(next[0]!)
       ) this.#fusedRelu.add(next[0]!.name);
+      if (
+        layer.getClassName() === "Conv2D" && next.length === 1 &&
+        next[0]!.getClassName() === "BatchNormalization" &&
+        next[0]!.inboundNodes.length === 1 && next[0]!.inboundNodes[0]!.inboundLayers.length === 1
+      ) this.#foldedBn.set(layer.name, next[0]!);
     }
     const layers = members[0]!.layers;
     layers.forEach((layer, i) => {
@@ -170,6 +180,8 @@ export class StackedModel {
   forward(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
     const S = this.size;
     const out = new Map<string, tf.Tensor>();
+    /** Batch norms already applied by the convolution before them (inference only). */
+    const folded = new Set<string>();
     for (const layer of this.members[0]!.layers) {
       const cls = layer.getClassName();
       const c = layer.getConfig() as Cfg;
@@ -181,6 +193,12 @@ export class StackedModel {
           y = x;
           break;
         case "Conv2D": {
+          const bn = training ? undefined : this.#foldedBn.get(layer.name);
+          if (bn) {
+            y = this.#convWithBatchNorm(layer, bn, a as tf.Tensor4D, c);
+            folded.add(bn.name);
+            break;
+          }
           y = stackedConv2d(
             a as tf.Tensor4D,
             this.#w(layer, 0),
@@ -196,7 +214,7 @@ export class StackedModel {
           break;
         }
         case "BatchNormalization":
-          y = this.#batchNorm(layer, a, training, c);
+          y = folded.has(layer.name) ? a : this.#batchNorm(layer, a, training, c);
           break;
         case "ReLU":
           y = training && this.#fused && this.#fusedRelu.has(layer.name) ? a : tf.relu(a);
@@ -262,10 +280,40 @@ export class StackedModel {
     }
     // Inference: the running statistics fold into one scale and shift per model and channel
     // ([S, C], cheap), so the activations see two elementwise passes instead of four.
-    const scale = tf.mul(tf.rsqrt(tf.add(movingVar!, eps)), gamma!);
-    const shift = tf.sub(beta!, tf.mul(movingMean!, scale));
+    const { scale, shift } = this.#inferenceScaleShift(layer, eps);
     const y = tf.mul(tf.reshape(a, [S, -1, C]), tf.reshape(scale, [S, 1, C]));
     return tf.reshape(tf.add(y, tf.reshape(shift, [S, 1, C])), shape);
+  }
+
+  /**
+   * Inference batch norm as `y = x·scale + shift` per model and channel ([S, C] each):
+   * `scale = γ/√(running variance + ε)`, `shift = β − running mean·scale`.
+   */
+  #inferenceScaleShift(layer: Layer, eps: number): { scale: tf.Tensor; shift: tf.Tensor } {
+    const [gamma, beta, movingMean, movingVar] = [0, 1, 2, 3].map((j) => this.#w(layer, j));
+    const scale = tf.mul(tf.rsqrt(tf.add(movingVar!, eps)), gamma!);
+    return { scale, shift: tf.sub(beta!, tf.mul(movingMean!, scale)) };
+  }
+
+  /**
+   * Inference convolution followed by its batch norm, folded: `conv(x, W·scale) + (b·scale +
+   * shift)` with the per-output-channel scale and shift of {@link #inferenceScaleShift} (b = 0
+   * without a bias). Equal to the convolution, bias add and batch norm one after the other within
+   * f32 rounding, with one elementwise pass over the activations instead of three (a convolution
+   * with a bias) or two; the filters' product is [S, kh, kw, Cin, Cout], a small tensor.
+   */
+  #convWithBatchNorm(conv: Layer, bn: Layer, x: tf.Tensor4D, c: Cfg): tf.Tensor {
+    const S = this.size;
+    const { scale, shift } = this.#inferenceScaleShift(
+      bn,
+      (bn.getConfig() as Cfg).epsilon as number,
+    );
+    const filters = this.#w(conv, 0);
+    const co = filters.shape.at(-1)!;
+    const w = tf.mul(filters, tf.reshape(scale, [S, 1, 1, 1, co]));
+    const bias = c.useBias ? tf.add(tf.mul(this.#w(conv, 1), scale), shift) : shift;
+    const y = stackedConv2d(x, w, pair(c.strides), c.padding as "same" | "valid");
+    return addPerModel(y, bias, S);
   }
 
   /** Copies every stacked weight (running statistics included) into each member's model. */
