@@ -208,9 +208,17 @@ export interface AttackStudyOptions {
   together?: ModelsTogether;
 }
 
-/** Queries of several models on the same images (see {@link AttackStudyOptions.together}). */
+/**
+ * Queries of several models on the same images (see {@link AttackStudyOptions.together}); for
+ * `logits`, `images` may also hold one array per model (each model on its own images: the
+ * mean-direction attack's adversarial images per target), `count` images each.
+ */
 export interface ModelsTogether {
-  logits(models: number[], images: Float32Array, count: number): Promise<Float32Array[]>;
+  logits(
+    models: number[],
+    images: Float32Array | readonly Float32Array[],
+    count: number,
+  ): Promise<Float32Array[]>;
   probabilityGradients(
     models: number[],
     images: Float32Array,
@@ -310,14 +318,19 @@ export async function attackStudy(
     targets.forEach((t, i) => single.set(`${s}:${t}`, rs[i]!));
     options.onProgress?.(`attack: source ${s + 1}/${M} done`);
   }
-  // The mean-direction attack on every target, from a population that never includes it.
+  // The mean-direction attack on every target, from a population that never includes it; each
+  // target on its own adversarial images, the targets of one family and width in shared passes.
   const meanDirection = new Map<number, { r: Float64Array; sources: number }>();
-  for (let t = 0; t < M; t++) {
+  const attacked = models.flatMap((_, t) => {
     const pop = populationFor(t, models, population);
-    if (!pop.length) continue;
-    const dir = meanUnitDirection(pop.map((s) => grads[s]!), N, D);
-    meanDirection.set(t, { r: await q.ratios(t, advFrom(dir), clean[t]!.p), sources: pop.length });
-  }
+    return pop.length ? [{ t, pop }] : [];
+  });
+  const rs = await q.ratiosEach(
+    attacked.map((a) => a.t),
+    attacked.map((a) => advFrom(meanUnitDirection(a.pop.map((s) => grads[s]!), N, D))),
+    clean,
+  );
+  attacked.forEach((a, i) => meanDirection.set(a.t, { r: rs[i]!, sources: a.pop.length }));
 
   const cells = strategyCells(models, single, meanDirection, N);
   const strategyName = population === "same-width" ? "mean-direction" : "mean-direction-all";
@@ -361,7 +374,8 @@ function queries(
 ) {
   const N = probe.labels.length, D = probe.dim, C = probe.classes;
   const together: ModelsTogether = given ?? {
-    logits: (ms, x, n) => Promise.all(ms.map((m) => models[m]!.logits(x, n))),
+    logits: (ms, x, n) =>
+      Promise.all(ms.map((m, i) => models[m]!.logits(x instanceof Float32Array ? x : x[i]!, n))),
     probabilityGradients: (ms, x, y, n) =>
       Promise.all(ms.map((m) => models[m]!.probabilityGradient(x, y, n))),
   };
@@ -374,17 +388,24 @@ function queries(
     }
     return [...by.values()];
   };
-  /** `f` over the probe-sized `images` in batches, for every model of `ms` at once. */
-  const batchedMany = async (
+  /**
+   * `f` over the probe-sized `images` (shared, or one array per model of `ms`) in batches, for
+   * every model of `ms` at once.
+   */
+  const batchedMany = async <X extends Float32Array | readonly Float32Array[]>(
     ms: number[],
-    f: (x: Float32Array, y: Int32Array, n: number) => Promise<Float32Array[]>,
-    images: Float32Array,
+    f: (x: X, y: Int32Array, n: number) => Promise<Float32Array[]>,
+    images: X,
     width: number,
   ) => {
     const outs = ms.map(() => new Float32Array(N * width));
+    const part = (s: number, e: number) =>
+      (images instanceof Float32Array
+        ? images.subarray(s * D, e * D)
+        : images.map((x) => x.subarray(s * D, e * D))) as X;
     for (let s = 0; s < N; s += bs) {
       const n = Math.min(bs, N - s);
-      const rs = await f(images.subarray(s * D, (s + n) * D), probe.labels.subarray(s, s + n), n);
+      const rs = await f(part(s, s + n), probe.labels.subarray(s, s + n), n);
       rs.forEach((r, i) => {
         if (r.length !== n * width) {
           throw new TypeError(
@@ -396,11 +417,18 @@ function queries(
     }
     return outs;
   };
-  /** True-class probabilities of every model of `ms` on `images` (grouped into shared passes). */
-  const probsOfMany = async (ms: readonly number[], images: Float32Array) => {
+  /**
+   * True-class probabilities of every model of `ms` on `images`, shared or `images[i]` for
+   * `ms[i]` (grouped into shared passes).
+   */
+  const probsOfMany = async (
+    ms: readonly number[],
+    images: Float32Array | readonly Float32Array[],
+  ) => {
     const out = new Map<number, CleanPredictions>();
     for (const g of groups(ms)) {
-      const logits = await batchedMany(g, (x, _y, n) => together.logits(g, x, n), images, C);
+      const x = images instanceof Float32Array ? images : g.map((m) => images[ms.indexOf(m)]!);
+      const logits = await batchedMany(g, (xs, _y, n) => together.logits(g, xs, n), x, C);
       g.forEach((m, i) => out.set(m, trueClassProbability(logits[i]!, probe.labels, C)));
     }
     return ms.map((m) => out.get(m)!);
@@ -429,9 +457,13 @@ function queries(
       }
       return { grads, clean };
     },
-    /** Per-sample ratio p'/p of target t on adversarial images (NaN where p = 0). */
-    async ratios(t: number, adv: Float32Array, base: Float64Array) {
-      return ratio((await probsOfMany([t], adv))[0]!, base);
+    /**
+     * Per-sample ratios p'/p of each target of `ts` on its own adversarial images `advs[i]`
+     * (NaN where p = 0), the targets of one family and width in shared passes.
+     */
+    async ratiosEach(ts: number[], advs: Float32Array[], clean: readonly CleanPredictions[]) {
+      const after = await probsOfMany(ts, advs);
+      return ts.map((t, i) => ratio(after[i]!, clean[t]!.p));
     },
     /** {@link ratios} of every target of `ts` on the same adversarial images, in shared passes. */
     async ratiosOfMany(ts: number[], adv: Float32Array, clean: readonly CleanPredictions[]) {

@@ -226,28 +226,34 @@ function stacks(models: Model[]): boolean {
 }
 
 /**
- * Runs `fn` over `images` in batches of `bs`, each batch repeated once per model ([S·n, H, W, C],
- * model s's copy at rows s·n …, with model s's labels), through one stacked model of `models`,
- * and copies model s's rows of each result (row width `width`) into `outs[s]`.
+ * Runs `fn` over `images` in batches of `bs` through one stacked model of `models`: model s's
+ * rows of each batch ([S·n, H, W, C], model s at rows s·n …, with model s's labels) are its own
+ * images (`images[s]` when one array per model is given) or a copy of the shared ones, and model
+ * s's rows of each result (row width `width`) go into `outs[s]`.
  */
 async function stackedPasses(
   models: Model[],
-  data: { images: Float32Array; labels?: PopulationLabelledImages["labels"] },
+  data: {
+    images: Float32Array | readonly Float32Array[];
+    labels?: PopulationLabelledImages["labels"];
+  },
   o: { bs: number; width: number },
   fn: (stacked: StackedModel, x: tf.Tensor4D, labels: Int32Array, n: number) => tf.Tensor,
 ): Promise<Float32Array[]> {
   const d = modelDims(models[0]!);
-  const per = d.h * d.w * d.c, n = countOf(data.images, per), S = models.length;
+  const S = models.length;
+  const per = d.h * d.w * d.c;
+  const own = perModelImages(data.images, S, per);
+  const n = own[0]!.length / per;
   const outs = models.map(() => new Float32Array(n * o.width));
   const stacked = StackedModel.from(models);
   try {
     for (let s = 0; s < n; s += o.bs) {
       const e = Math.min(n, s + o.bs), m = e - s;
-      const part = data.images.subarray(s * per, e * per);
       const images = new Float32Array(S * m * per);
       const labels = new Int32Array(S * m);
       for (let j = 0; j < S; j++) {
-        images.set(part, j * m * per);
+        images.set(own[j]!.subarray(s * per, e * per), j * m * per);
         if (data.labels) labels.set(labelsOf(data.labels, j).subarray(s, e), j * m);
       }
       const t = tf.tidy(() => fn(stacked, tf.tensor4d(images, [S * m, d.h, d.w, d.c]), labels, m));
@@ -264,15 +270,48 @@ async function stackedPasses(
 }
 
 /**
+ * The images of each of S models: the shared array S times, or the given one per model after
+ * checking there are S of them, each a whole number of the same count of images.
+ */
+function perModelImages(
+  images: Float32Array | readonly Float32Array[],
+  S: number,
+  per: number,
+): readonly Float32Array[] {
+  if (images instanceof Float32Array) {
+    countOf(images, per);
+    return Array.from({ length: S }, () => images);
+  }
+  if (images.length !== S) {
+    throw new TypeError(
+      `${images.length} image arrays given for ${S} models; pass one array per model, or one for all.`,
+    );
+  }
+  const n = countOf(images[0]!, per);
+  for (const x of images) {
+    if (countOf(x, per) !== n) {
+      throw new TypeError(
+        `the models' image arrays hold ${
+          x.length / per
+        } and ${n} images; give every model the same count.`,
+      );
+    }
+  }
+  return images;
+}
+
+/**
  * Logits of each of S models of one architecture (a population's members) on the same images,
- * in inference mode, from one stacked pass per batch (lib/train's `StackedModel`: each model's
- * own weights and running statistics) instead of one pass per model; models that cannot stack
- * (one model, ViT, mixed architectures) run one by one through {@link predictLogits}. Returns
- * one [N, classes] row-major array per model, equal to {@link predictLogits} of that model within
- * f32 rounding.
+ * or on images of its own (`images` one array per model, each the same count: an attack's
+ * adversarial images per target, say), in inference mode, from one stacked pass per batch
+ * (lib/train's `StackedModel`: each model's own weights and running statistics) instead of one
+ * pass per model; models that cannot stack (one model, ViT, mixed architectures) run one by one
+ * through {@link predictLogits}. Returns one [N, classes] row-major array per model, equal to
+ * {@link predictLogits} of that model on its images within f32 rounding.
  * Cost: one forward pass of S·batchSize images per batch.
  *
- * @throws {TypeError} when the images do not match the input shape or the models disagree.
+ * @throws {TypeError} when the images do not match the input shape, the models disagree, or
+ *   the per-model arrays are not one per model of one count.
  * @example
  * ```ts
  * import { createModel } from "../models/mod.ts";
@@ -288,13 +327,14 @@ async function stackedPasses(
  */
 export async function populationLogits(
   models: Model[],
-  images: Float32Array,
+  images: Float32Array | readonly Float32Array[],
   options: { batchSize?: number } = {},
 ): Promise<Float32Array[]> {
   const d = sameInput(models);
+  const own = perModelImages(images, models.length, d.h * d.w * d.c);
   if (!stacks(models)) {
     const out: Float32Array[] = [];
-    for (const m of models) out.push(await predictLogits(m, images, options));
+    for (const [j, m] of models.entries()) out.push(await predictLogits(m, own[j]!, options));
     return out;
   }
   return await stackedPasses(

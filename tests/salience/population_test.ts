@@ -69,6 +69,14 @@ async function batchedMatchesAlone(families: Family[], scalars: readonly string[
       for (const [i, m] of ms.entries()) {
         assertSame(logits[i]!, await predictLogits(m, probe.images), `${family} logits #${i}`);
       }
+      // Each model on images of its own: what that model alone gives on them.
+      const own = ms.map((_, j) =>
+        probe.images.map((v, i) => v * (1 + 0.5 * j) + 0.1 * Math.sin(i))
+      );
+      const each = await populationLogits(ms, own, { batchSize: 16 });
+      for (const [i, m] of ms.entries()) {
+        assertSame(each[i]!, await predictLogits(m, own[i]!), `${family} own-image logits #${i}`);
+      }
       // The models differ, so a block taken from the wrong model would have failed above.
       const g = await populationInputGradients(ms, probe);
       ok(Math.abs(g[0]![0]! - g[1]![0]!) + Math.abs(g[1]![3]! - g[2]![3]!) > 0);
@@ -83,6 +91,49 @@ Deno.test("populationInputGradients() equals each model's inputGradients() on th
   const before = tf.memory().numTensors;
   await batchedMatchesAlone(["CNNSmall", "ResNetSmall", "MLP"], SALIENCE_SCALARS);
   assertEquals(tf.memory().numTensors, before);
+});
+
+Deno.test("populationLogits() folds inference batch norm into the convolutions: each model's logits and gradients under far-from-identity statistics", async () => {
+  await initTf({ backend: "cpu" });
+  for (const family of ["CNNSmall", "ResNetSmall"] as const) {
+    const ms = [1, 4].map((seed) =>
+      createModel({ family, k: 1, seed, shape: data.shape, classes })
+    );
+    try {
+      // Every batch norm gets its own γ, β, running mean and variance, far from 1, 0, 0, 1,
+      // different per model, so a wrong fold (scale left out, shift per the wrong channel or
+      // model, ε dropped) moves the logits by O(1).
+      ms.forEach((m, j) => {
+        for (const layer of m.layers) {
+          if (layer.getClassName() !== "BatchNormalization") continue;
+          const C = layer.weights[0]!.shape[0]!;
+          const v = (f: (c: number) => number) =>
+            tf.tensor1d(Array.from({ length: C }, (_, c) => f(c)));
+          tf.tidy(() =>
+            layer.setWeights([
+              v((c) => 0.5 + 0.3 * c + 0.2 * j),
+              v((c) => 0.2 - 0.1 * c + 0.3 * j),
+              v((c) => 0.3 * Math.sin(c + j)),
+              v((c) => 0.05 + 0.4 * c + 0.1 * j),
+            ])
+          );
+        }
+      });
+      const logits = await populationLogits(ms, probe.images, { batchSize: 16 });
+      const grads = await populationInputGradients(ms, probe, { batchSize: 16 });
+      for (const [i, m] of ms.entries()) {
+        assertSame(logits[i]!, await predictLogits(m, probe.images), `${family} logits #${i}`);
+        assertSame(grads[i]!, await inputGradients(m, probe), `${family} gradients #${i}`);
+      }
+      await rejects(() => populationLogits(ms, [probe.images]), TypeError);
+      await rejects(
+        () => populationLogits(ms, [probe.images, probe.images.subarray(64)]),
+        TypeError,
+      );
+    } finally {
+      ms.forEach((m) => m.dispose());
+    }
+  }
 });
 
 Deno.test("populationInputGradients() runs models that cannot stack one by one", async () => {
