@@ -299,8 +299,8 @@ export class StackedModel {
    * Inference convolution followed by its batch norm, folded: `conv(x, W·scale) + (b·scale +
    * shift)` with the per-output-channel scale and shift of {@link #inferenceScaleShift} (b = 0
    * without a bias). Equal to the convolution, bias add and batch norm one after the other within
-   * f32 rounding, with one elementwise pass over the activations instead of three (a convolution
-   * with a bias) or two; the filters' product is [S, kh, kw, Cin, Cout], a small tensor.
+   * f32 rounding; the folded bias goes into the convolution as its own does, so the activations
+   * see no elementwise pass instead of two. The filters' product is [S, kh, kw, Cin, Cout], small.
    */
   #convWithBatchNorm(conv: Layer, bn: Layer, x: tf.Tensor4D, c: Cfg): tf.Tensor {
     const S = this.size;
@@ -312,8 +312,7 @@ export class StackedModel {
     const co = filters.shape.at(-1)!;
     const w = tf.mul(filters, tf.reshape(scale, [S, 1, 1, 1, co]));
     const bias = c.useBias ? tf.add(tf.mul(this.#w(conv, 1), scale), shift) : shift;
-    const y = stackedConv2d(x, w, pair(c.strides), c.padding as "same" | "valid");
-    return addPerModel(y, bias, S);
+    return stackedConv2d(x, w, pair(c.strides), c.padding as "same" | "valid", bias);
   }
 
   /** Copies every stacked weight (running statistics included) into each member's model. */
