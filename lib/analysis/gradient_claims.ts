@@ -228,7 +228,9 @@ function drawCorrelation(a: (number | null)[], b: (number | null)[]): number | n
  * corrected spherical variance 1 − √p(k, k), below 0; a decreasing transform of the same
  * within-width cosines, so its dependence on the first is reported) and
  * "mean-directions-agree" (H2: the mean over adjacent widths of p(k1, k2)/√(p(k1, k1)·p(k2, k2)),
- * the cosine of the two widths' population mean directions, above `h2Threshold`).
+ * above `h2Threshold`: a ratio of unbiased pair-mean estimates that estimates the cosine of the
+ * two widths' population mean directions but is not one, so with few seeds it can exceed 1; it
+ * is reported unclamped, labelled as a ratio).
  * Cost: that of {@link hierarchicalCells}.
  */
 export function pairClaims(input: ClaimInput & { h2Threshold: number }): ClaimEntry[] {
@@ -297,14 +299,15 @@ export function pairClaims(input: ClaimInput & { h2Threshold: number }): ClaimEn
     statement:
       "H2: the mean gradient directions of different widths agree (beyond what averaging alone gives).",
     measure:
-      `mean over adjacent widths of p(k1, k2) / √(p(k1, k1)·p(k2, k2)), the cosine of the two widths' population mean directions ` +
-      `(1 when they share one direction, near 0 when they do not), against ${input.h2Threshold}${note}`,
+      `mean over adjacent widths of the ratio p(k1, k2) / √(p(k1, k1)·p(k2, k2)) of unbiased pair-mean similarities, ` +
+      `an estimate of the cosine of the two widths' population mean directions (1 when they share one direction, near 0 when they do not); ` +
+      `a ratio of estimates, not itself a cosine, so sampling noise can take it above 1; against ${input.h2Threshold}${note}`,
     value: value.h2,
     interval: interval((f) => f.h2),
     threshold: input.h2Threshold,
     side: "above",
     pairs: adjacent.length * N,
-    unit: "cosine",
+    unit: H2_UNIT,
     missing: value.h2 !== null
       ? undefined
       : adjacent.length === 0
@@ -315,6 +318,12 @@ export function pairClaims(input: ClaimInput & { h2Threshold: number }): ClaimEn
   });
   return [rise, h1, h2];
 }
+
+/**
+ * The unit "mean-directions-agree" states its figure in: a ratio that estimates a cosine, which
+ * with finitely many seeds can read above 1, so that no reader takes it for a cosine.
+ */
+export const H2_UNIT = "ratio estimating a cosine; not bounded by 1";
 
 /** Deeper/shallower family pairs compared by {@link deeperDistanceClaim}. */
 export const DEEPER_FAMILIES: ReadonlyArray<readonly [string, string]> = [

@@ -1,6 +1,7 @@
 // Planted data per claim: built so the claim is true → holds, false → fails, noise →
 // inconclusive; and claims with too few seeds (or too few models above the accuracy floor) say so.
 import { analyzeGradients } from "../../lib/analysis/gradients.ts";
+import { H2_UNIT } from "../../lib/analysis/gradient_claims.ts";
 import type { ClaimEntry } from "../../lib/analysis/schema.ts";
 import { assert, assertEquals, plant, type Planted, streamOf } from "./_synthetic.ts";
 
@@ -44,6 +45,17 @@ Deno.test("mean-directions-agree (H2): shared mean holds, separate means fail, n
   expectVerdict(apart, "mean-directions-agree", "fails");
   expectVerdict(noise, "mean-directions-agree", "inconclusive");
   assert(apart.get("mean-directions-agree")!.interval!.hi < 0.9);
+});
+
+Deno.test("mean-directions-agree is labelled a ratio estimating a cosine, unclamped, since its draws exceed 1", async () => {
+  // One mean direction shared by every width: the ratio of unbiased estimates scatters around 1,
+  // so with 4 seeds per width part of its bootstrap interval lies above 1, where no cosine can be.
+  const shared = await claimsOf(plant({ ...base, sigma: () => 0.7, seed: 14 }));
+  const h2 = shared.get("mean-directions-agree")!;
+  assert(h2.interval!.hi > 1, `interval ${JSON.stringify(h2.interval)}`);
+  assert(h2.reason.includes(`(${H2_UNIT})`), h2.reason);
+  assert(!h2.reason.includes("(cosine)"), h2.reason);
+  assert(/not itself a cosine/.test(h2.measure) && /above 1/.test(h2.measure), h2.measure);
 });
 
 Deno.test("deeper-larger-distance: spread seeds hold, reversed fail, alike families are inconclusive", async () => {
