@@ -22,15 +22,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 import { assertLoopBound } from "../../kernels/gpu/mod.ts";
 import { CHANNEL_TILE_PROLOGUE } from "./_channel_reduce.ts";
-import {
-  canDispatchRaw,
-  dispatchRaw,
-  fetchFn,
-  fitsTexture,
-  rawPrelude,
-  texLayout,
-  type TexOperand,
-} from "./_texture_conv.ts";
+import { load4Fn, runFlatTextured, type Textures, texturesFor } from "./_texture_conv.ts";
 
 /** Rows one reduction invocation adds (its loop length); partials per pass fall by this factor. */
 export const ROWS_PER_INVOCATION = 256;
@@ -51,26 +43,11 @@ interface Attrs {
 const PROLOGUE = `${CHANNEL_TILE_PROLOGUE}  let C = uniforms.channels;
 `;
 
-/** Operands a pass fetches from textures (by variable name), with their layouts. */
-type Textures = Record<string, TexOperand>;
-
 // Reads 4 channels at flat offset o of array a (from its texture where `tex` has one: one rgba
 // texel, C a multiple of 4, or four r32float texels); writes 4 channels of v at o (only channels
 // < C).
 const HELPERS = (arrays: string[], tex: Textures = {}) =>
-  arrays.map((a) => {
-    const op = tex[a];
-    if (!op) {
-      return `
-fn load4_${a}(o : i32) -> vec4<f32> { return vec4<f32>(${a}[o], ${a}[o + 1], ${a}[o + 2], ${a}[o + 3]); }`;
-    }
-    const body = op.format === "rgba32float"
-      ? `ld_${a}(o / 4)`
-      : `vec4<f32>(ld_${a}(o).x, ld_${a}(o + 1).x, ld_${a}(o + 2).x, ld_${a}(o + 3).x)`;
-    return `
-${fetchFn(`ld_${a}`, a, op)}
-fn load4_${a}(o : i32) -> vec4<f32> { return ${body}; }`;
-  }).join("") + `
+  arrays.map((a) => load4Fn(a, tex[a])).join("") + `
 fn store4(o : i32, c0 : i32, v : vec4<f32>) {
   let C = uniforms.channels;
   result[o] = v.x;
@@ -262,27 +239,20 @@ function pass(
   const code = typeof spec.code === "string" ? () => spec.code as string : spec.code;
   const tex = texturesFor(backend, spec.textured ?? [], spec.names, inputs, g.C);
   if (tex) {
-    // Raw dispatch: every uniform written into the shader (one pipeline per shape).
-    let wgsl = code(tex);
-    for (const [k, v] of Object.entries({ invocations, ...ints })) {
-      wgsl = wgsl.replaceAll(new RegExp(`uniforms\\.${k}\\b`, "g"), String(v));
-    }
-    for (const [k, v] of Object.entries(spec.floats ?? {})) {
-      wgsl = wgsl.replaceAll(new RegExp(`uniforms\\.${k}\\b`, "g"), `f32(${v})`);
-    }
-    const at = (n: string) => inputs[spec.names.indexOf(n)]!;
-    const texNames = spec.names.filter((n) => tex[n]);
-    const bufNames = spec.names.filter((n) => !tex[n]);
-    return dispatchRaw(backend, {
-      key: `${spec.key}_tex_${Object.values(ints).join("_")}_${g.G}_${
-        texNames.map((n) => tex[n]!.shift).join("_")
-      }`,
-      code: `${rawPrelude(false, texNames, bufNames, 64)}\n${wgsl}`,
-      outShape: outputShape,
-      dispatch: [Math.ceil(invocations / 64), 1, 1],
-      textures: texNames.map((n) => ({ tensor: at(n), op: tex[n]! })),
-      buffers: bufNames.map(at),
-    });
+    return runFlatTextured(
+      backend,
+      {
+        key: `${spec.key}_tex_${g.G}`,
+        code: code(tex),
+        names: spec.names,
+        outputShape,
+        invocations,
+        ints,
+        floats: spec.floats,
+      },
+      inputs,
+      tex,
+    );
   }
   return runFlat(backend, {
     key: spec.key,
@@ -293,32 +263,6 @@ function pass(
     ints,
     floats: spec.floats,
   }, inputs);
-}
-
-/**
- * Texture layouts of the `names` among a pass's inputs (rgba texels for C a multiple of 4, else
- * r32float), or null where the pass runs as a tfjs program on storage buffers instead (no raw
- * dispatch on this backend, an input not stored as f32, or too large for one texture).
- */
-function texturesFor(
-  backend: WebGpuBackend,
-  names: string[],
-  all: string[],
-  inputs: tf.TensorInfo[],
-  C: number,
-): Textures | null {
-  if (names.length === 0 || !canDispatchRaw(backend)) return null;
-  if (!inputs.every((t) => storedAsFloat32(backend, t))) return null;
-  const device = (backend as unknown as { device: GPUDevice }).device;
-  const format = C % 4 === 0 ? "rgba32float" : "r32float";
-  const tex: Textures = {};
-  for (const n of names) {
-    const t = inputs[all.indexOf(n)]!;
-    const size = t.shape.reduce((a, b) => a * b, 1);
-    if (size === 0 || !fitsTexture(device, size, format)) return null;
-    tex[n] = texLayout(size, format);
-  }
-  return tex;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   tiledConv2DBackpropInput,
   useTextureConvs,
 } from "./_tiled_conv.ts";
-import { windowMaxPoolGrad } from "./_pool_grad.ts";
+import { windowMaxPool, windowMaxPoolGrad } from "./_pool_grad.ts";
 import { channelTile } from "./_tile.ts";
 import { registerGroupedKernels, unregisterGroupedKernels } from "./_grouped.ts";
 import { registerBatchNormKernels, unregisterBatchNormKernels } from "./_batch_norm.ts";
@@ -92,7 +92,7 @@ export type BoundedMode = "tiled" | "chunked";
  * channels of accumulators per invocation, the filter gradient over at most FILTER_CHUNK
  * positions per invocation with partial tiles summed), per-channel Sum/Mean/Max over the leading
  * axes, Add/Sub/Multiply/RealDiv of an activation with a per-channel (or per-model) vector,
- * Tile of a per-channel vector, MaxPoolGrad of non-overlapping windows, and the fused
+ * Tile of a per-channel vector, MaxPool and MaxPoolGrad of non-overlapping windows, and the fused
  * training-mode batch norm that {@link batchNormTraining} runs (`_batch_norm.ts`) — each several
  * times faster than tfjs's own on software adapters. "chunked" only wraps tfjs's Conv2DBackpropFilter in batch chunks that
  * stay under `cap`. `textures` (default true): the tiled convolutions copy the operands they
@@ -131,6 +131,7 @@ export function installBoundedKernels(
     replace("Mean", (o) => channelReduce(o, "mean")),
     replace("Max", (o) => channelReduce(o, "max")),
     ...["Add", "Sub", "Multiply", "RealDiv"].map((n) => replace(n, (o) => channelBinary(n, o))),
+    replace("MaxPool", (o) => windowMaxPool(o)),
     replace("MaxPoolGrad", (o) => windowMaxPoolGrad(o)),
     replace("Tile", (o) => channelTile(o)),
     ...registerGroupedKernels(backendName),

@@ -7,11 +7,19 @@
 // zeros). Channels go 4 to an invocation; where C is not a multiple of 4 the last group's loads
 // are clamped into the tensor and its missing channels neither compared nor written. Loops: a
 // fixed KH·KW iterations per invocation.
+//
+// MaxPool of the same windows likewise: one invocation per output pixel and 4 channels. Both read
+// x and dy from textures where the backend allows raw dispatch (rgba texels, r32float where C is
+// not a multiple of 4), as tfjs programs on storage buffers otherwise.
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 import { assertLoopBound } from "../../kernels/gpu/mod.ts";
+import { load4Fn, runFlatTextured, type Textures, texturesFor } from "./_texture_conv.ts";
 
-const shader = (kh: number, kw: number) => `
+// Loads past the last element (the last tile of a C not a multiple of 4) feed only channels that
+// are neither compared into a written result nor written.
+const shader = (kh: number, kw: number, tex: Textures = {}) =>
+  `${load4Fn("x", tex.x)}${load4Fn("dy", tex.dy)}
 fn main(index : i32) {
   if (index >= uniforms.invocations) { return; }
   let tiles = (uniforms.c + 3) / 4;
@@ -22,8 +30,6 @@ fn main(index : i32) {
   let cy = r % uniforms.cellsH;
   let n = r / uniforms.cellsH;
   let c0 = t * 4;
-  let last = uniforms.n * uniforms.h * uniforms.w * uniforms.c - 1;
-  let dlast = uniforms.n * uniforms.oh * uniforms.ow * uniforms.c - 1;
   let has = vec4<bool>(true, c0 + 1 < uniforms.c, c0 + 2 < uniforms.c, c0 + 3 < uniforms.c);
   let whole = cy < uniforms.oh && cx < uniforms.ow;
   var best = vec4<f32>(0.0);
@@ -33,14 +39,14 @@ fn main(index : i32) {
       let iy = cy * ${kh} + k / ${kw};
       let ix = cx * ${kw} + k % ${kw};
       let b = ((n * uniforms.h + iy) * uniforms.w + ix) * uniforms.c + c0;
-      let v = vec4<f32>(x[b], x[min(b + 1, last)], x[min(b + 2, last)], x[min(b + 3, last)]);
+      let v = load4_x(b);
       let better = v > best | at < vec4<i32>(0);
       best = select(best, v, better);
       at = select(at, vec4<i32>(k), better);
     }
   }
   let db = ((n * uniforms.oh + min(cy, uniforms.oh - 1)) * uniforms.ow + min(cx, uniforms.ow - 1)) * uniforms.c + c0;
-  let d = select(vec4<f32>(0.0), vec4<f32>(dy[db], dy[min(db + 1, dlast)], dy[min(db + 2, dlast)], dy[min(db + 3, dlast)]), vec4<bool>(whole));
+  let d = select(vec4<f32>(0.0), load4_dy(db), vec4<bool>(whole));
   for (var k = 0; k < ${kh * kw}; k = k + 1) {
     let iy = cy * ${kh} + k / ${kw};
     let ix = cx * ${kw} + k % ${kw};
@@ -86,10 +92,11 @@ export function windowMaxPoolGrad(orig: KernelFunc): KernelFunc {
     ) return orig(args);
     assertLoopBound("window MaxPoolGrad", 2 * kh * kw);
     const cellsH = Math.ceil(info.inHeight / sh), cellsW = Math.ceil(info.inWidth / sw);
-    return runFlat(backend, {
+    const names = ["dy", "x"], inputs = [dy, input];
+    const spec = (tex?: Textures) => ({
       key: `salienceWindowMaxPoolGrad_${kh}_${kw}`,
-      code: shader(kh, kw),
-      names: ["dy", "x"],
+      code: shader(kh, kw, tex),
+      names,
       outputShape: input.shape,
       invocations: info.batchSize * cellsH * cellsW * Math.ceil(info.inChannels / 4),
       ints: {
@@ -102,6 +109,83 @@ export function windowMaxPoolGrad(orig: KernelFunc): KernelFunc {
         cellsH,
         cellsW,
       },
-    }, [dy, input]);
+    });
+    const tex = texturesFor(backend, names, names, inputs, info.inChannels);
+    return tex
+      ? runFlatTextured(backend, spec(tex), inputs, tex)
+      : runFlat(backend, spec(), inputs);
+  };
+}
+
+const forwardShader = (kh: number, kw: number, tex: Textures = {}) =>
+  `${load4Fn("x", tex.x)}
+fn main(index : i32) {
+  if (index >= uniforms.invocations) { return; }
+  let tiles = (uniforms.c + 3) / 4;
+  let t = index % tiles;
+  var r = index / tiles;
+  let ox = r % uniforms.ow;
+  r = r / uniforms.ow;
+  let oy = r % uniforms.oh;
+  let n = r / uniforms.oh;
+  let c0 = t * 4;
+  var best = load4_x(((n * uniforms.h + oy * ${kh}) * uniforms.w + ox * ${kw}) * uniforms.c + c0);
+  for (var k = 1; k < ${kh * kw}; k = k + 1) {
+    let iy = oy * ${kh} + k / ${kw};
+    let ix = ox * ${kw} + k % ${kw};
+    best = max(best, load4_x(((n * uniforms.h + iy) * uniforms.w + ix) * uniforms.c + c0));
+  }
+  let o = ((n * uniforms.oh + oy) * uniforms.ow + ox) * uniforms.c + c0;
+  result[o] = best.x;
+  if (c0 + 1 < uniforms.c) { result[o + 1] = best.y; }
+  if (c0 + 2 < uniforms.c) { result[o + 2] = best.z; }
+  if (c0 + 3 < uniforms.c) { result[o + 3] = best.w; }
+}
+`;
+
+/** MaxPool with our kernel for non-overlapping, unpadded windows (any channel count). */
+export function windowMaxPool(orig: KernelFunc): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const attrs = args.attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: "valid" | "same" | number;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    };
+    const backend = args.backend as WebGpuBackend;
+    if (x.shape.length !== 4 || !storedAsFloat32(backend, x)) return orig(args);
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterSize,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+    const p = info.padInfo;
+    if (
+      kh !== sh || kw !== sw || p.top || p.left || p.bottom || p.right ||
+      info.outHeight !== Math.floor(info.inHeight / sh) ||
+      info.outWidth !== Math.floor(info.inWidth / sw) || info.outHeight * info.outWidth === 0
+    ) return orig(args);
+    assertLoopBound("window MaxPool", kh * kw);
+    const spec = (tex?: Textures) => ({
+      key: `salienceWindowMaxPool_${kh}_${kw}`,
+      code: forwardShader(kh, kw, tex),
+      names: ["x"],
+      outputShape: [info.batchSize, info.outHeight, info.outWidth, info.inChannels],
+      invocations: info.batchSize * info.outHeight * info.outWidth * Math.ceil(info.inChannels / 4),
+      ints: {
+        c: info.inChannels,
+        h: info.inHeight,
+        w: info.inWidth,
+        oh: info.outHeight,
+        ow: info.outWidth,
+      },
+    });
+    const tex = texturesFor(backend, ["x"], ["x"], [x], info.inChannels);
+    return tex ? runFlatTextured(backend, spec(tex), [x], tex) : runFlat(backend, spec(), [x]);
   };
 }

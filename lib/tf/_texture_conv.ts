@@ -14,7 +14,7 @@
 // dispatches exactly as runWebGPUProgram does. Textures are pooled per size and slot: commands
 // of one queue run in order, so a later copy into the same texture waits for earlier readers.
 import * as tf from "@tensorflow/tfjs-core";
-import type { WebGpuBackend } from "./_webgpu_types.ts";
+import { storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 
 /** The backend internals the raw dispatch uses (tfjs-backend-webgpu 4.22). */
 type Internals = {
@@ -243,4 +243,101 @@ export function rawPrelude(
     `}`,
   ];
   return lines.join("\n");
+}
+
+/** Operands a flat pass fetches from textures (by variable name), with their layouts. */
+export type Textures = Record<string, TexOperand>;
+
+/**
+ * WGSL `load4_<name>(o : i32) -> vec4<f32>`: 4 consecutive floats at flat offset o of `name`,
+ * from its texture where `op` is given (one rgba texel, o a multiple of 4; or four r32float
+ * texels), else from the storage array `name`.
+ */
+export function load4Fn(name: string, op?: TexOperand): string {
+  if (!op) {
+    return `
+fn load4_${name}(o : i32) -> vec4<f32> { return vec4<f32>(${name}[o], ${name}[o + 1], ${name}[o + 2], ${name}[o + 3]); }`;
+  }
+  const body = op.format === "rgba32float"
+    ? `ld_${name}(o / 4)`
+    : `vec4<f32>(ld_${name}(o).x, ld_${name}(o + 1).x, ld_${name}(o + 2).x, ld_${name}(o + 3).x)`;
+  return `
+${fetchFn(`ld_${name}`, name, op)}
+fn load4_${name}(o : i32) -> vec4<f32> { return ${body}; }`;
+}
+
+/**
+ * Texture layouts of the `names` among a pass's inputs (rgba texels for C a multiple of 4, else
+ * r32float), or null where the pass runs as a tfjs program on storage buffers instead (no raw
+ * dispatch on this backend, an input not stored as f32, or too large for one texture).
+ */
+let flatTextures = true;
+
+/** Whether {@link texturesFor} hands out textures (set with the tiled convolutions' switch). */
+export function useFlatTextures(on: boolean): void {
+  flatTextures = on;
+}
+
+export function texturesFor(
+  backend: WebGpuBackend,
+  names: string[],
+  all: string[],
+  inputs: tf.TensorInfo[],
+  C: number,
+): Textures | null {
+  if (!flatTextures || names.length === 0 || !canDispatchRaw(backend)) return null;
+  if (!inputs.every((t) => storedAsFloat32(backend, t))) return null;
+  const device = (backend as unknown as Internals).device;
+  const format = C % 4 === 0 ? "rgba32float" : "r32float";
+  const tex: Textures = {};
+  for (const n of names) {
+    const t = inputs[all.indexOf(n)]!;
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (size === 0 || !fitsTexture(device, size, format)) return null;
+    tex[n] = texLayout(size, format);
+  }
+  return tex;
+}
+
+/**
+ * A flat program in runFlat's form (`uniforms.<name>` for each of `ints`, `floats` and
+ * `invocations`; one invocation per `index`; output `result`, f32) dispatched raw with the
+ * `tex` inputs bound as textures and the others as storage buffers: every uniform is written
+ * into the shader as a constant (one pipeline per shape).
+ */
+export function runFlatTextured(
+  backend: WebGpuBackend,
+  spec: {
+    key: string;
+    code: string;
+    names: string[];
+    outputShape: number[];
+    invocations: number;
+    ints: Record<string, number>;
+    floats?: Record<string, number>;
+  },
+  inputs: tf.TensorInfo[],
+  tex: Textures,
+): tf.TensorInfo {
+  let wgsl = spec.code;
+  const ints = { invocations: spec.invocations, ...spec.ints };
+  for (const [k, v] of Object.entries(ints)) {
+    wgsl = wgsl.replaceAll(new RegExp(`uniforms\\.${k}\\b`, "g"), String(v));
+  }
+  for (const [k, v] of Object.entries(spec.floats ?? {})) {
+    wgsl = wgsl.replaceAll(new RegExp(`uniforms\\.${k}\\b`, "g"), `f32(${v})`);
+  }
+  const at = (n: string) => inputs[spec.names.indexOf(n)]!;
+  const texNames = spec.names.filter((n) => tex[n]);
+  const bufNames = spec.names.filter((n) => !tex[n]);
+  return dispatchRaw(backend, {
+    key: `${spec.key}_${Object.values(ints).join("_")}_${
+      Object.values(spec.floats ?? {}).join("_")
+    }_${texNames.map((n) => `${tex[n]!.format}${tex[n]!.shift}`).join("_")}`,
+    code: `${rawPrelude(false, texNames, bufNames, 64)}\n${wgsl}`,
+    outShape: spec.outputShape,
+    dispatch: [Math.ceil(spec.invocations / 64), 1, 1],
+    textures: texNames.map((n) => ({ tensor: at(n), op: tex[n]! })),
+    buffers: bufNames.map(at),
+  });
 }

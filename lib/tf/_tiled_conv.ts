@@ -43,6 +43,7 @@ import {
   rawPrelude,
   texLayout,
   type TexOperand,
+  useFlatTextures,
 } from "./_texture_conv.ts";
 
 /** Positions one filter-gradient invocation adds (its loop length). */
@@ -94,12 +95,14 @@ export function geometryOf(info: tf.backend_util.Conv2DInfo, groups: number): Co
 let textureConvs = true;
 
 /**
- * Whether the tiled convolutions read their re-read operands from textures (default true; the
- * storage-buffer path serves where raw dispatch is unavailable). Returns the previous setting.
+ * Whether the tiled convolutions read their re-read operands from textures, and batch norm and
+ * the window max pools their inputs (default true; the storage-buffer path serves where raw
+ * dispatch is unavailable). Returns the previous setting.
  */
 export function useTextureConvs(on: boolean): boolean {
   const was = textureConvs;
   textureConvs = on;
+  useFlatTextures(on);
   return was;
 }
 

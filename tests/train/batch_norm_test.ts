@@ -6,6 +6,7 @@ import {
   batchNormTraining,
   batchNormTrainingReference,
   initTf,
+  installBoundedKernels,
   LOOP_CAP,
 } from "../../lib/tf/mod.ts";
 import { gpuTest } from "../_shared/gpu.ts";
@@ -153,8 +154,11 @@ gpuTest(
     try {
       ok(tf.getKernel(BATCH_NORM_KERNELS[0], "webgpu"), "fused kernels installed");
       const before = tf.memory().numTensors;
-      await checkAgainstReference(true);
+      await checkAgainstReference(true); // on textures
       assertEquals(tf.memory().numTensors, before, "no tensors leak");
+      installBoundedKernels("webgpu", { textures: false });
+      await checkAgainstReference(true); // as tfjs programs on storage buffers
+      installBoundedKernels("webgpu");
       // Both paths on the same adapter, side by side.
       for (const c of CASES) {
         const a = (await run(c, true)).out, b = (await run(c, false)).out;

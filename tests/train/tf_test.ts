@@ -451,7 +451,7 @@ gpuTest(
 );
 
 gpuTest(
-  "installBoundedKernels() MaxPoolGrad matches the CPU backend, ties and odd sides included",
+  "installBoundedKernels() MaxPool and MaxPoolGrad match the CPU backend on textures and storage buffers, ties and odd sides included",
   async () => {
     await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
     // [shape, window, stride, padding]; the last two are not plain windows: tfjs's kernel, which
@@ -478,14 +478,17 @@ gpuTest(
             const y = tf.maxPool(a as tf.Tensor4D, k, s, pad);
             return tf.sum(tf.mul(y, tf.cos(tf.reshape(tf.range(0, y.size), y.shape))));
           })(x);
-          return tf.reshape(g, [-1]);
+          const y = tf.maxPool(raw as tf.Tensor4D, k, s, pad);
+          return tf.concat([tf.reshape(g, [-1]), tf.reshape(y, [-1])]);
         });
       await tf.setBackend("cpu");
       const want = await run().data();
       await tf.setBackend("webgpu");
-      installBoundedKernels("webgpu");
-      const got = await run().data();
-      ok(relativeError(want, got) < 1e-6, `${shape} ${k}/${s} ${pad}`);
+      for (const textures of [true, false]) {
+        installBoundedKernels("webgpu", { textures });
+        const got = await run().data();
+        ok(relativeError(want, got) < 1e-6, `${shape} ${k}/${s} ${pad} textures ${textures}`);
+      }
     }
     uninstallBoundedKernels("webgpu");
     await tf.setBackend("cpu");
