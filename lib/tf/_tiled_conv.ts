@@ -566,8 +566,10 @@ function filterCode(
   const plane = g.oh * g.ow;
   // Texture-fed: x in rgba texels (4 in-channels per fetch) when CI and M are multiples of 4.
   const x4 = tex?.x.format === "rgba32float";
-  if (tex && (!vec || tex.dy.format !== "rgba32float" || (x4 && (g.ci % 4 !== 0 || M % 4 !== 0)))) {
-    throw new TypeError(`Texture conv filter gradient needs CO % 4 = 0 (got ${g.co}).`);
+  if (
+    tex && ((tex.dy.format === "rgba32float") !== vec || (x4 && (g.ci % 4 !== 0 || M % 4 !== 0)))
+  ) {
+    throw new TypeError(`Texture conv filter gradient needs rgba dy iff CO % 4 = 0 (got ${g.co}).`);
   }
   const lines: string[] = [];
   const L = (s: string) => lines.push(s);
@@ -652,8 +654,10 @@ function filterCodeAllTaps(
   assertLoopBound("tiled conv filter gradient (all taps)", ALL_TAPS_CHUNK);
   const K = taps * g.ci * g.co;
   const plane = g.oh * g.ow;
-  if (tex && (!vec || tex.dy.format !== "rgba32float" || tex.x.format !== "r32float")) {
-    throw new TypeError(`Texture all-taps filter gradient needs CO % 4 = 0 (got ${g.co}).`);
+  if (tex && ((tex.dy.format === "rgba32float") !== vec || tex.x.format !== "r32float")) {
+    throw new TypeError(
+      `Texture all-taps filter gradient needs rgba dy iff CO % 4 = 0 (got ${g.co}).`,
+    );
   }
   const lines: string[] = [];
   const L = (s: string) => lines.push(s);
@@ -749,12 +753,13 @@ export function runFilterGrad(
     : "r32float";
   let partial: tf.TensorInfo;
   let parts: number;
+  const dyFormat = vec ? "rgba32float" : "r32float";
   if (
-    textureConvs && vec && canDispatchRaw(backend) &&
+    textureConvs && canDispatchRaw(backend) &&
     storedAsFloat32(backend, x) && storedAsFloat32(backend, dy) &&
-    texturesFit(backend, [[x, xFormat], [dy, "rgba32float"]])
+    texturesFit(backend, [[x, xFormat], [dy, dyFormat]])
   ) {
-    const ops = { x: texLayout(size(x), xFormat), dy: texLayout(size(dy), "rgba32float") };
+    const ops = { x: texLayout(size(x), xFormat), dy: texLayout(size(dy), dyFormat) };
     const f = filterCode(g, ops);
     parts = f.parts;
     texDispatches++;
@@ -913,8 +918,12 @@ function emitDyLoads(
   last: number,
 ): void {
   for (let k = 0; k < n4; k++) {
-    if (tex) L(`    let d${k} = ldd(db / 4 + ${k});`);
-    else if (vec) L(`    let d${k} = dy[(db + ${4 * k}) / 4];`);
+    if (tex && vec) L(`    let d${k} = ldd(db / 4 + ${k});`);
+    else if (tex) {
+      // r32float texels; channels past CO read the next position's and are never written.
+      const at = (e: number) => `ldd(min(db + ${4 * k + e}, ${last})).x`;
+      L(`    let d${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    } else if (vec) L(`    let d${k} = dy[(db + ${4 * k}) / 4];`);
     else {
       const at = (e: number) => `dy[min(db + ${4 * k + e}, ${last})]`;
       L(`    let d${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
