@@ -18,6 +18,7 @@ import {
   predictLogits,
   type SalienceScalar,
 } from "../salience/mod.ts";
+import { readNpy, readSidecar } from "../npy/mod.ts";
 import { readRun, readSweep, RUN_FILES, verifiedRuns } from "../store/mod.ts";
 import { listCheckpoints, loadCheckpointModel } from "../train/mod.ts";
 import {
@@ -34,6 +35,12 @@ export interface TrainedModel {
   k: number;
   seed: number;
   model: tfl.LayersModel;
+  /**
+   * This model's outputs on the probe set as a sweep stored them (its logits, [N, classes], and
+   * its unpooled C×H×W gradients of the ensemble study's scalar, [N, D]): the ensemble study
+   * uses them instead of recomputing them when every model of a width has them.
+   */
+  outputs?: { logits: Float32Array; gradient: Float32Array };
 }
 
 /** The probe set as `lib/data` prepares it (NHWC normalised images, labels) and its statistics. */
@@ -192,8 +199,13 @@ export async function runModelExperiments(
     });
     for (const g of groups.values()) {
       const ms = g.map((i) => models[i]!.model);
-      const logits = await populationLogits(ms, probe.images, { batchSize: bs });
-      const gradients = await populationInputGradients(ms, probe, { scalar, batchSize: bs });
+      const stored = g.every((i) => models[i]!.outputs) ? g.map((i) => models[i]!.outputs!) : null;
+      const logits = stored
+        ? stored.map((o) => o.logits)
+        : await populationLogits(ms, probe.images, { batchSize: bs });
+      const gradients = stored
+        ? stored.map((o) => o.gradient)
+        : await populationInputGradients(ms, probe, { scalar, batchSize: bs });
       g.forEach((i, j) => {
         const m = models[i]!;
         members[i] = {
@@ -205,7 +217,11 @@ export async function runModelExperiments(
         };
       });
       const m = models[g[0]!]!;
-      options.onProgress?.(`ensembles: outputs of ${m.family} k=${m.k} (${g.length} models)`);
+      options.onProgress?.(
+        `ensembles: outputs of ${m.family} k=${m.k} (${g.length} models${
+          stored ? ", as the sweep stored them" : ""
+        })`,
+      );
     }
     const linear = scalar === "true-class-logit" || scalar === "predicted-class-logit";
     const r = await ensembleStudy(members, { labels: probe.labels, classes, dim }, {
@@ -227,8 +243,10 @@ export async function runModelExperiments(
 /**
  * Loads the latest checkpoint of every complete run of a sweep (the runs of the most common batch
  * size) and runs {@link runModelExperiments} on `data` (the sweep's data set, as the sweep loaded
- * it). Hand the result to `analyzeSweep(dir, { attacks, ensembles })`. The models are disposed
- * before returning.
+ * it). The ensemble study takes each run's stored logits and salience (written from the weights
+ * of that checkpoint) where they are what it would compute: the sweep's scalar, unpooled, on the
+ * same probe images; else it computes them. Hand the result to `analyzeSweep(dir, { attacks,
+ * ensembles })`. The models are disposed before returning.
  *
  * @throws {RangeError} when the sweep has no complete run with a checkpoint.
  *
@@ -260,11 +278,13 @@ export async function runSweepExperiments(
       const dir = join(r.dir, RUN_FILES.checkpoint);
       const last = (await listCheckpoints(dir)).at(-1);
       if (last === undefined) continue;
+      const outputs = await storedOutputs(r.dir, data, sweep.config.salience.scalar);
       loaded.push({
         family: run.family,
         k: run.k,
         seed: run.seed,
         model: await loadCheckpointModel(join(dir, `epoch-${String(last).padStart(4, "0")}`)),
+        ...(outputs ? { outputs } : {}),
       });
     }
     if (loaded.length === 0) {
@@ -284,5 +304,37 @@ export async function runSweepExperiments(
     });
   } finally {
     for (const m of loaded) m.model.dispose();
+  }
+}
+
+/**
+ * A run's stored probe-set logits and salience (`logits.npy`, `salience.npy`), written after its
+ * last checkpoint from the same weights, when they are what the ensemble study would compute:
+ * the salience of `scalar`, unpooled, on the probe images of `data` (the same test indices), and
+ * logits of one row per probe image. `null` otherwise (the study then computes them).
+ * Cost: reads the two files (N·(D + classes) floats).
+ */
+async function storedOutputs(
+  runDir: string,
+  data: ProbeData,
+  scalar: string,
+): Promise<{ logits: Float32Array; gradient: Float32Array } | null> {
+  const salPath = join(runDir, RUN_FILES.salience), logPath = join(runDir, RUN_FILES.logits);
+  const N = data.probe.count, classes = data.classes.length;
+  const D = data.shape.channels * data.shape.height * data.shape.width;
+  try {
+    const meta = await readSidecar(salPath);
+    const indices = "indices" in meta.probe ? meta.probe.indices : null;
+    const probe = data.probe.indices;
+    if (
+      meta.scalar !== scalar || meta.pooling !== null || indices === null ||
+      indices.length !== N || indices.some((v, i) => v !== probe[i])
+    ) return null;
+    const [sal, lo] = [await readNpy(salPath), await readNpy(logPath)];
+    if (sal.shape.join() !== `${N},${D}` || lo.shape.join() !== `${N},${classes}`) return null;
+    return { logits: lo.data, gradient: sal.data };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
   }
 }

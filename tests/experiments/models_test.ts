@@ -7,9 +7,17 @@ import {
   clipRangeOf,
   ensembleStudy,
   runModelExperiments,
+  runSweepExperiments,
   trueClassProbability,
 } from "../../lib/experiments/mod.ts";
+import { join } from "node:path";
 import { inputGradients, predictLogits } from "../../lib/salience/mod.ts";
+import { loadDataset } from "../../lib/data/mod.ts";
+import { listRuns, readRun, type SweepConfig } from "../../lib/store/mod.ts";
+import { datasetOptions } from "../../lib/sweep/config.ts";
+import { presetConfig } from "../../lib/sweep/presets.ts";
+import { runSweep } from "../../lib/sweep/runner.ts";
+import { listCheckpoints, loadCheckpointModel } from "../../lib/train/mod.ts";
 import { normalSampler, seededUniform } from "../../lib/stats/mod.ts";
 import { assert, assertAlmostEquals, assertEquals } from "../analysis/_synthetic.ts";
 
@@ -111,4 +119,90 @@ Deno.test("runModelExperiments() queries each width's models in shared passes an
   close(r.attacks!.matrices, alone.file.matrices, "matrices");
   close(r.attacks!.strategies, alone.file.strategies, "strategies");
   close(r.ensembles!.curves, ens.file.curves, "curves");
+});
+
+Deno.test("runModelExperiments() takes the ensemble study's logits and gradients from the models' stored outputs", async () => {
+  const opts = { resamples: 50 };
+  const computed = await runModelExperiments(models, data, { attack: false, ensembles: opts });
+  const outputsOf = async (m: (typeof models)[number], sign: number) => ({
+    ...m,
+    outputs: {
+      logits: await predictLogits(m.model, images),
+      gradient: (await inputGradients(m.model, probe)).map((v) => sign * v),
+    },
+  });
+  const same = await Promise.all(models.map((m) => outputsOf(m, 1)));
+  const stored = await runModelExperiments(same, data, { attack: false, ensembles: opts });
+  assertEquals(
+    JSON.stringify(
+      stored.ensembles!.curves,
+      (_k, v) => (typeof v === "number" ? +v.toPrecision(5) : v),
+    ),
+    JSON.stringify(
+      computed.ensembles!.curves,
+      (_k, v) => (typeof v === "number" ? +v.toPrecision(5) : v),
+    ),
+  );
+  // Gradients that are not the models' own change the study: the stored ones are what it read.
+  const flipped = await Promise.all(models.map((m, i) => outputsOf(m, i % 2 ? -1 : 1)));
+  const other = await runModelExperiments(flipped, data, { attack: false, ensembles: opts });
+  assert(
+    JSON.stringify(other.ensembles!.curves) !== JSON.stringify(computed.ensembles!.curves),
+    "flipped stored gradients left the ensemble curves unchanged",
+  );
+});
+
+Deno.test({
+  name:
+    "runSweepExperiments() reuses a sweep's stored logits and salience and gets what computing them gives",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "experiments-stored-" });
+    const config = {
+      ...presetConfig("tiny"),
+      families: ["MLP"],
+      widths: [1],
+      seeds: 3,
+      experiments: { logits: true, ensembles: { sizes: [1, 2] }, attack: null },
+      analysis: { minTestAccuracy: null },
+    } as SweepConfig;
+    const { sweepDir } = await runSweep(config, {
+      out,
+      sink: { write: () => {}, isTerminal: false },
+    });
+    const sweepData = await loadDataset(config.dataset.name, datasetOptions(config));
+    const said: string[] = [];
+    const reused = await runSweepExperiments(sweepDir, sweepData, {
+      attack: false,
+      ensembles: { sizes: [1, 2], resamples: 50 },
+      onProgress: (m) => said.push(m),
+    });
+    assert(said.some((m) => m.includes("as the sweep stored them")), said.join("\n"));
+    // The same study on the same checkpoints, every output computed.
+    const loaded = [];
+    for (const r of await listRuns(sweepDir)) {
+      const run = await readRun(r.dir);
+      const dir = join(r.dir, "checkpoint");
+      const last = (await listCheckpoints(dir)).at(-1)!;
+      loaded.push({
+        family: run.family,
+        k: run.k,
+        seed: run.seed,
+        model: await loadCheckpointModel(join(dir, `epoch-${String(last).padStart(4, "0")}`)),
+      });
+    }
+    loaded.sort((a, b) => a.seed - b.seed);
+    const computed = await runModelExperiments(loaded, sweepData, {
+      attack: false,
+      ensembles: { sizes: [1, 2], resamples: 50 },
+    });
+    loaded.forEach((m) => m.model.dispose());
+    const round = (_k: string, v: unknown) => (typeof v === "number" ? +v.toPrecision(5) : v);
+    assertEquals(
+      JSON.stringify(reused.ensembles!.curves, round),
+      JSON.stringify(computed.ensembles!.curves, round),
+    );
+    await Deno.remove(out, { recursive: true });
+  },
 });
