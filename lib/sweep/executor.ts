@@ -94,7 +94,9 @@ export function timePhase<T>(ctx: RunContext, phase: string, fn: () => Promise<T
 /**
  * Splits a training call's wall time into `training <family>` (the seconds of the epochs it
  * trained, as their records give) and `test evaluation` (the rest: the per-epoch test passes,
- * checkpoints and epoch salience) in `ctx.timings`.
+ * and whatever else of that wall time the caller left in: a single run's checkpoints and epoch
+ * salience; a population times those as `checkpoints` and `epoch salience` and leaves them out)
+ * in `ctx.timings`.
  */
 export function addTrainingTimes(
   ctx: RunContext,

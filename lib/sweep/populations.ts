@@ -239,14 +239,19 @@ export async function executePopulation(
       const started = new Date().toISOString();
       try {
         const t0 = performance.now();
-        const { results, epochSalienceSeconds } = await trainTogether(ctx, open, trainer);
+        const { results, epochSalienceSeconds, checkpointSeconds } = await trainTogether(
+          ctx,
+          open,
+          trainer,
+        );
         const trainSeconds = (performance.now() - t0) / 1000;
         addTrainingTimes(
           ctx,
           open[0]!.entry.family,
           results[0]!,
-          trainSeconds - epochSalienceSeconds,
+          trainSeconds - epochSalienceSeconds - checkpointSeconds,
         );
+        ctx.timings?.add("checkpoints", checkpointSeconds);
         const together = await finishTogether(ctx, open, results);
         for (const [j, o] of open.entries()) {
           outcomes[o.index] = await finishRun(ctx, o.entry, o.dir, o.model, results[j]!, {
@@ -376,8 +381,9 @@ async function trainTogether(
   ctx: RunContext,
   open: Open[],
   trainer: PopulationTrainer,
-): Promise<{ results: TrainResult[]; epochSalienceSeconds: number }> {
+): Promise<{ results: TrainResult[]; epochSalienceSeconds: number; checkpointSeconds: number }> {
   const { config, dataset, progress } = ctx;
+  let checkpointSeconds = 0;
   const { optimizer: _o, seed: _s, ...schedule } = trainScheduleOf(config, open[0]!.entry);
   const train = (members: Open[], stopAfterEpoch?: number) =>
     trainer(
@@ -404,11 +410,15 @@ async function trainTogether(
           ),
         onEpoch: (m, r) =>
           progress.epochDone(r.epoch, `seed ${members[m]!.entry.seed} ${epochSummary(r)}`),
+        onEpochTimes: (t) => (checkpointSeconds += t.checkpointSeconds),
       },
     );
   const epochs = config.salience.epochs ?? [];
   let epochSalienceSeconds = 0;
-  if (epochs.length === 0) return { results: await train(open), epochSalienceSeconds };
+  if (epochs.length === 0) {
+    const results = await train(open);
+    return { results, epochSalienceSeconds, checkpointSeconds };
+  }
   for (const o of open) {
     if (o.redone.some((p) => p.startsWith(`${EPOCHS_DIR}/`) || p.startsWith("checkpoint/"))) {
       for (const name of [EPOCHS_DIR, RUN_FILES.checkpoint]) {
@@ -458,5 +468,5 @@ async function trainTogether(
     // The first segment's (null for a fresh start), not the last one's resume point.
     resumedFrom: first.has(open[j]!) ? first.get(open[j]!)!.resumedFrom : r.resumedFrom,
   }));
-  return { results, epochSalienceSeconds };
+  return { results, epochSalienceSeconds, checkpointSeconds };
 }

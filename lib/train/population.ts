@@ -39,6 +39,14 @@ export interface PopulationOptions
   onProgress?: (p: TrainProgress) => void;
   /** Called after each member's epoch record is made (and its checkpoint written). */
   onEpoch?: (member: number, r: EpochRecord) => void;
+  /**
+   * Called once per epoch of the population with the wall seconds, after its training steps, of
+   * its test evaluation (0 without `test`) and of writing its members' checkpoints (0 without
+   * checkpoint folders), so that callers can report them apart from training.
+   */
+  onEpochTimes?: (
+    t: { epoch: number; evaluationSeconds: number; checkpointSeconds: number },
+  ) => void;
 }
 
 /**
@@ -373,7 +381,10 @@ async function populationEpoch(
     const losses = await lossSum.data();
     const seconds = (performance.now() - t0) / 1000;
     stacked.writeBack();
+    const tEval = performance.now();
     const evs = o.options.test ? await evaluateStacked(stacked, o.options.test) : null;
+    const evaluationSeconds = evs ? (performance.now() - tEval) / 1000 : 0;
+    let checkpointSeconds = 0;
     for (const [i, s] of group.entries()) {
       const model = s.member.model;
       const ev = evs?.[i] ?? null;
@@ -400,6 +411,7 @@ async function populationEpoch(
         };
         // SGD's only optimiser weight is its step count, as train() saves it.
         const iter = tf.scalar(s.step, "int32");
+        const tSave = performance.now();
         try {
           await saveCheckpoint(s.member.checkpointDir, model, {
             state,
@@ -407,10 +419,12 @@ async function populationEpoch(
           });
         } finally {
           iter.dispose();
+          checkpointSeconds += (performance.now() - tSave) / 1000;
         }
       }
       o.options.onEpoch?.(o.index(s), rec);
     }
+    o.options.onEpochTimes?.({ epoch: o.epoch, evaluationSeconds, checkpointSeconds });
   } finally {
     lossSum.dispose();
     optimizer.dispose();

@@ -140,11 +140,15 @@ Deno.test("trainPopulation() checkpoints each member so that train() resumes it 
   const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
   try {
     const models = [1, 2].map((s) => createModel(spec("CNNSmall", s)));
+    const times: { epoch: number; evaluationSeconds: number; checkpointSeconds: number }[] = [];
     await trainPopulation(
       models.map((model, i) => ({ model, seed: i + 1, checkpointDir: dirs[i] })),
       data.train,
-      { ...recipe, stopAfterEpoch: 1, test: data.test },
+      { ...recipe, stopAfterEpoch: 1, test: data.test, onEpochTimes: (t) => times.push(t) },
     );
+    // One report for the one epoch trained: its test pass and its two checkpoints took time.
+    assertEquals(times.map((t) => t.epoch), [0]);
+    ok(times[0]!.evaluationSeconds > 0 && times[0]!.checkpointSeconds > 0, JSON.stringify(times));
     // Resume member 1 alone with train(); compare with member 1 trained alone for two epochs.
     const resumed = createModel(spec("CNNSmall", 2));
     const r = await train(resumed, data.train, { ...recipe, seed: 2, checkpointDir: dirs[1] });
@@ -165,8 +169,11 @@ Deno.test("trainPopulation() checkpoints each member so that train() resumes it 
         checkpointDir: dirs[1],
       }],
       data.train,
-      recipe,
+      { ...recipe, onEpochTimes: (t) => times.push(t) },
     );
+    // Without a test split nothing is evaluated; member 0's checkpoint is still written.
+    assertEquals(times.slice(1).map((t) => [t.epoch, t.evaluationSeconds]), [[1, 0]]);
+    ok(times[1]!.checkpointSeconds > 0);
     assertEquals(rr.map((x) => x.resumedFrom), [1, 2]);
     assertEquals(rr.map((x) => x.epochsDone), [2, 2]);
     [...models, resumed, alone, again, done].forEach((m) => m.dispose());
