@@ -14,7 +14,7 @@ import { analyzeGradients, type ModelInput, runModelInput } from "../analysis/mo
 import type { Dataset } from "../data/mod.ts";
 import { openGradientSource, sidecarPath } from "../npy/mod.ts";
 import { populationAttribute } from "../salience/mod.ts";
-import { evaluatePopulation, preciseBatchNorm, type TrainResult } from "../train/mod.ts";
+import { evaluatePopulation, populationPreciseBatchNorm, type TrainResult } from "../train/mod.ts";
 import {
   exists,
   type PlanEntry,
@@ -117,9 +117,10 @@ export interface EpochBnRecord {
 
 /**
  * Runs `use` on `models` with their batch-norm running statistics recomputed by
- * `preciseBatchNorm()` (each model alone, over its first `batches` batches of `batchSize`
- * training images) and the recalibrated models evaluated on the test split together
- * (`evaluatePopulation()`: one stacked pass per batch), then puts the statistics training left
+ * `populationPreciseBatchNorm()` (over the first `batches` batches of `batchSize` training
+ * images, all models in one stacked pass per batch, each with its own moments) and the
+ * recalibrated models evaluated on the test split together (`evaluatePopulation()`: one stacked
+ * pass per batch), then puts the statistics training left
  * back, bit for bit, so the training that follows is untouched. `use` gets one record per model:
  * null (the model as it is) when `batches` is null or the model has no batch norm.
  */
@@ -138,16 +139,13 @@ async function withRecalibratedBn<T>(
   const saved = stats.map((vs) => vs.map((v) => tf.clone(v.read())));
   try {
     const bns: (EpochBnRecord | null)[] = models.map(() => null);
-    const done: number[] = [], used: number[] = [];
-    for (const [i, m] of models.entries()) {
-      if (batches === null || stats[i]!.length === 0) continue;
-      used.push(await preciseBatchNorm(m, dataset.train, { batches, batchSize }));
-      done.push(i);
-    }
+    if (batches === null) return await use(bns);
+    const used = await populationPreciseBatchNorm(models, dataset.train, { batches, batchSize });
+    const done = models.flatMap((_, i) => used[i]! > 0 ? [i] : []);
     const evs = await evaluatePopulation(done.map((i) => models[i]!), dataset.test);
     done.forEach((i, j) => {
       const ev = evs[j]!;
-      bns[i] = { batches: used[j]!, batchSize, test: { loss: ev.loss, acc: ev.accuracy } };
+      bns[i] = { batches: used[i]!, batchSize, test: { loss: ev.loss, acc: ev.accuracy } };
     });
     return await use(bns);
   } finally {
@@ -188,7 +186,7 @@ export async function writeEpochSalience(
  * Cost: one stacked gradient pass over the probe set (+ each model's recalibration and one
  * stacked test evaluation).
  *
- * @throws what `preciseBatchNorm()`, `populationAttribute()` and the store's writes throw.
+ * @throws what `populationPreciseBatchNorm()`, `populationAttribute()` and the store's writes throw.
  */
 export async function writePopulationEpochSalience(
   members: readonly EpochSalienceMember[],

@@ -13,7 +13,7 @@ import type { Dataset } from "../data/mod.ts";
 import {
   evaluatePopulation,
   listCheckpoints,
-  preciseBatchNorm,
+  populationPreciseBatchNorm,
   replaceCheckpointWeights,
 } from "../train/mod.ts";
 import { type PreciseBnRecord, RUN_FILES, type SweepConfig } from "../store/mod.ts";
@@ -92,12 +92,14 @@ export async function recalibrateRun(
 }
 
 /**
- * {@link recalibrateRun} for the members of a population: each model's statistics are
- * recomputed alone (its own batches, so the result is what it would get alone), then the
- * recalibrated models are evaluated on the test split together, in one stacked pass per batch
- * (`evaluatePopulation()` of `lib/train`). Returns one record per member, in order.
+ * {@link recalibrateRun} for the members of a population: every model's statistics are
+ * recomputed over the same B batches in one stacked pass per batch
+ * (`populationPreciseBatchNorm()` of `lib/train`: each model's own moments, so the result is
+ * what it would get alone within f32 rounding), then the recalibrated models are evaluated on
+ * the test split together, in one stacked pass per batch (`evaluatePopulation()`). Returns one
+ * record per member, in order.
  *
- * Cost: B forward passes per model in training mode and one stacked forward pass over the test
+ * Cost: B stacked forward passes in training mode and one stacked forward pass over the test
  * split.
  *
  * @throws what `preciseBatchNorm()` and `evaluatePopulation()` throw.
@@ -115,11 +117,12 @@ export async function recalibratePopulation(
   const out: Recalibrated[] = members.map((m) => ({ preciseBN: null, final: m.last }));
   if (batches === null) return out;
   const done: number[] = [];
+  const useds = await populationPreciseBatchNorm(members.map((m) => m.model), dataset.train, {
+    batches,
+    batchSize: o.batchSize,
+  });
   for (const [i, m] of members.entries()) {
-    const used = await preciseBatchNorm(m.model, dataset.train, {
-      batches,
-      batchSize: o.batchSize,
-    });
+    const used = useds[i]!;
     if (used === 0) continue;
     if (m.checkpoint !== undefined) await replaceCheckpointWeights(m.checkpoint, m.model);
     out[i] = {

@@ -50,6 +50,6 @@ export {
 } from "./population.ts";
 export type { PopulationMember, PopulationOptions } from "./population.ts";
 export { stackedConv2d, StackedModel } from "./_stacked.ts";
-export { preciseBatchNorm } from "./precise_bn.ts";
+export { populationPreciseBatchNorm, preciseBatchNorm } from "./precise_bn.ts";
 export type { PreciseBnOptions } from "./precise_bn.ts";
 export type { CheckpointState, EpochRecord, LoadedCheckpoint } from "./checkpoint.ts";

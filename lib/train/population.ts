@@ -67,6 +67,17 @@ export function canTrainTogether(model: tfl.LayersModel): boolean {
 }
 
 /**
+ * Whether `models` gain from one stacked pass: more than one, all stackable
+ * ({@link canTrainTogether}) and of one architecture.
+ */
+export function stackTogether(models: readonly tfl.LayersModel[]): boolean {
+  const arch = (m: tfl.LayersModel) =>
+    m.layers.map((l) => l.weights.map((w) => w.shape.join("x"))).join();
+  return models.length > 1 && models.every(canTrainTogether) &&
+    models.every((m) => arch(m) === arch(models[0]!));
+}
+
+/**
  * One SGD step of a stacked population on a batch of S·B images (model s's B images at rows
  * s·B …): the objective is the sum over models of each model's mean softmax cross-entropy, so
  * each model's gradient is its own loss's. Returns the per-model losses [S] (caller disposes).
@@ -174,11 +185,7 @@ export async function evaluatePopulation(
   split: Split,
   options: { batchSize?: number } = {},
 ): Promise<{ loss: number; accuracy: number }[]> {
-  const arch = (m: tfl.LayersModel) =>
-    m.layers.map((l) => l.weights.map((w) => w.shape.join("x"))).join();
-  const together = models.length > 1 && models.every(canTrainTogether) &&
-    models.every((m) => arch(m) === arch(models[0]!));
-  if (!together) {
+  if (!stackTogether(models)) {
     const out = [];
     for (const m of models) out.push(await evaluate(m, split, { batchSize: options.batchSize }));
     return out;

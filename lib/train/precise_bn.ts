@@ -4,6 +4,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { modelDims } from "../models/mod.ts";
+import { StackedModel } from "./_stacked.ts";
+import { stackTogether } from "./population.ts";
 import { checkSplit, gatherSamples, type Split } from "./train.ts";
 
 /** Options of {@link preciseBatchNorm}. */
@@ -45,6 +47,18 @@ export async function preciseBatchNorm(
   data: Split,
   options: PreciseBnOptions = {},
 ): Promise<number> {
+  const o = checkOptions(options);
+  return await recalibrate(
+    [model],
+    data,
+    o,
+    () => (b, shape) => model.apply(tf.tensor4d(b, shape), { training: true }) as tf.Tensor,
+  );
+}
+
+type BnLayer = tfl.layers.Layer & { momentum: number };
+
+function checkOptions(options: PreciseBnOptions): { batches: number; batchSize: number } {
   const batches = options.batches ?? 16;
   const batchSize = options.batchSize ?? 64;
   for (const [n, v] of [["batches", batches], ["batchSize", batchSize]] as const) {
@@ -52,39 +66,107 @@ export async function preciseBatchNorm(
       throw new RangeError(`preciseBatchNorm ${n} = ${v} must be a positive integer.`);
     }
   }
-  const { h, w, c, classes } = modelDims(model);
+  return { batches, batchSize };
+}
+
+/**
+ * The recalibration of {@link preciseBatchNorm} for `models` (one, or the members of one
+ * stacked pass): zero their running statistics, then run the forward pass `makeForward()` gives
+ * (made after the zeroing) in training mode over the first batches, with the momenta of
+ * `models[0]`'s batch-norm layers (those the stacked pass reads) at i/(i+1). Returns the batches
+ * used (0 without batch norm).
+ */
+async function recalibrate(
+  models: readonly tfl.LayersModel[],
+  data: Split,
+  o: { batches: number; batchSize: number },
+  makeForward: () => (images: Float32Array, shape: [number, number, number, number]) => tf.Tensor,
+): Promise<number> {
+  const { h, w, c, classes } = modelDims(models[0]!);
   const per = h * w * c;
   checkSplit(data, per, classes, "precise-BN");
-  const bns = model.layers.filter((l) =>
-    l.getClassName() === "BatchNormalization"
-  ) as (tfl.layers.Layer & { momentum: number })[];
+  const bnsOf = (m: tfl.LayersModel) =>
+    m.layers.filter((l) => l.getClassName() === "BatchNormalization") as BnLayer[];
+  const bns = bnsOf(models[0]!);
   if (bns.length === 0) return 0;
   const saved = bns.map((l) => l.momentum);
   const order = Int32Array.from({ length: data.count }, (_, i) => i);
-  const used = Math.min(batches, Math.floor(data.count / batchSize) || 1);
+  const used = Math.min(o.batches, Math.floor(data.count / o.batchSize) || 1);
   try {
     // Zeroed first, so that the first batch's moments replace them exactly (momentum 0 blends
     // as old − (old − new)·1, which rounds unless old is 0): recalibrating an already
     // recalibrated model then gives the same statistics bit for bit.
-    for (const l of bns) {
+    for (const l of models.flatMap(bnsOf)) {
       for (const v of l.weights) {
         if (/moving_(mean|variance)/.test(v.name)) {
           tf.tidy(() => void v.write(tf.zerosLike(v.read())));
         }
       }
     }
+    const forward = makeForward();
     for (let i = 0; i < used; i++) {
       for (const l of bns) l.momentum = i / (i + 1);
-      const from = i * batchSize, to = Math.min(data.count, from + batchSize);
+      const from = i * o.batchSize, to = Math.min(data.count, from + o.batchSize);
       const b = gatherSamples(data, order, from, to, per);
-      const out = tf.tidy(() =>
-        model.apply(tf.tensor4d(b.images, [to - from, h, w, c]), { training: true }) as tf.Tensor
-      );
+      const out = tf.tidy(() => forward(b.images, [to - from, h, w, c]));
       await out.data(); // one batch at a time: bounded memory, and progress is real
       out.dispose();
     }
+    return used;
   } finally {
     bns.forEach((l, i) => (l.momentum = saved[i]!));
   }
-  return used;
+}
+
+/**
+ * {@link preciseBatchNorm} of each of `models` (a population's members, of one architecture)
+ * over the same batches, in one stacked forward pass per batch (lib/train's `StackedModel`: each
+ * model's own weights, batch moments and running statistics, written back into each model)
+ * instead of one pass per model; equal to each model's own within f32 rounding. Models that
+ * cannot stack (one model, ViT, mixed architectures) run one by one. Returns the batches used per
+ * model (0 for a model without batch norm).
+ * Cost: `batches` forward passes of S·batchSize images in training mode.
+ *
+ * @throws what {@link preciseBatchNorm} throws.
+ * @example
+ * ```ts
+ * import { createModel } from "../models/mod.ts";
+ * import { initTf } from "../tf/mod.ts";
+ * import { populationPreciseBatchNorm } from "./mod.ts";
+ * await initTf({ backend: "cpu" });
+ * const shape = { channels: 1, height: 4, width: 4 };
+ * const ms = [0, 1].map((seed) => createModel({ family: "CNNSmall", k: 1, seed, shape, classes: 2 }));
+ * const images = new Float32Array(64).map((_, i) => Math.sin(i));
+ * const used = await populationPreciseBatchNorm(ms, { images, labels: new Int32Array(4), count: 4 }, { batches: 2, batchSize: 2 });
+ * if (used.join() !== "2,2") throw new Error("expected two batches each");
+ * ms.forEach((m) => m.dispose());
+ * ```
+ */
+export async function populationPreciseBatchNorm(
+  models: tfl.LayersModel[],
+  data: Split,
+  options: PreciseBnOptions = {},
+): Promise<number[]> {
+  const o = checkOptions(options);
+  if (!stackTogether(models)) {
+    const out: number[] = [];
+    for (const m of models) out.push(await preciseBatchNorm(m, data, o));
+    return out;
+  }
+  const S = models.length;
+  let stacked: StackedModel | null = null;
+  try {
+    const used = await recalibrate(models, data, o, () => {
+      const st = stacked = StackedModel.from(models);
+      return (b, [n, h, w, c]) => {
+        const images = new Float32Array(S * b.length);
+        for (let j = 0; j < S; j++) images.set(b, j * b.length);
+        return st.forward(tf.tensor4d(images, [S * n, h, w, c]), true);
+      };
+    });
+    (stacked as StackedModel | null)?.writeBack();
+    return models.map(() => used);
+  } finally {
+    (stacked as StackedModel | null)?.dispose();
+  }
 }

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { initTf } from "../../lib/tf/mod.ts";
 import { createModel } from "../../lib/models/mod.ts";
-import { preciseBatchNorm, train } from "../../lib/train/mod.ts";
+import { populationPreciseBatchNorm, preciseBatchNorm, train } from "../../lib/train/mod.ts";
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
 
 await initTf({ backend: "cpu" });
@@ -53,4 +53,55 @@ Deno.test("preciseBatchNorm() leaves a model without batch norm alone", async ()
   const m = createModel({ family: "MLP", k: 1, seed: 0, shape: data.shape, classes: 3 });
   assertEquals(await preciseBatchNorm(m, data.train), 0);
   m.dispose();
+});
+
+/** Every batch-norm running statistic of the model, copied. */
+async function runningStats(m: tfl.LayersModel): Promise<Float32Array[]> {
+  const vs = m.layers.filter((l) => l.getClassName() === "BatchNormalization")
+    .flatMap((l) => l.weights.filter((v) => /moving_(mean|variance)/.test(v.name)));
+  return await Promise.all(vs.map(async (v) => Float32Array.from(await v.read().data())));
+}
+
+Deno.test("populationPreciseBatchNorm() gives each model the statistics preciseBatchNorm() gives it alone", async () => {
+  const before = tf.memory().numTensors;
+  for (const family of ["CNNSmall", "ResNetSmall"] as const) {
+    const make = () =>
+      [1, 2, 3].map((seed) => createModel({ family, k: 1, seed, shape: data.shape, classes: 3 }));
+    const [together, alone] = [make(), make()];
+    try {
+      const trainable = await Promise.all(
+        together.map((m) => m.trainableWeights.map((w) => w.read().data())).flat(),
+      );
+      // 48 images in batches of 20: the third batch is left out (two full batches only).
+      const used = await populationPreciseBatchNorm(together, data.train, {
+        batches: 3,
+        batchSize: 20,
+      });
+      assertEquals(used, [2, 2, 2]);
+      for (const [i, m] of alone.entries()) {
+        assertEquals(await preciseBatchNorm(m, data.train, { batches: 3, batchSize: 20 }), 2);
+        const [a, b] = [await runningStats(together[i]!), await runningStats(m)];
+        assertEquals(a.length, b.length);
+        ok(a.length > 0);
+        for (const [j, v] of a.entries()) {
+          const w = b[j]!;
+          const scale = Math.max(...w.map(Math.abs));
+          ok(scale > 0, `${family} #${i} statistic ${j} is zero`);
+          // f32 rounding of the moments only; another model's statistics differ by O(scale).
+          const diff = Math.max(...v.map((x, t) => Math.abs(x - w[t]!)));
+          ok(diff <= 1e-4 * scale, `${family} #${i} statistic ${j}: off by ${diff} of ${scale}`);
+        }
+      }
+      // The trainable weights are untouched; the models' statistics differ from each other.
+      const after = await Promise.all(
+        together.map((m) => m.trainableWeights.map((w) => w.read().data())).flat(),
+      );
+      assertEquals(after, trainable);
+      const [s0, s1] = [await runningStats(together[0]!), await runningStats(together[1]!)];
+      ok(s0[0]!.some((v, t) => Math.abs(v - s1[0]![t]!) > 1e-3 * Math.abs(v)));
+    } finally {
+      [...together, ...alone].forEach((m) => m.dispose());
+    }
+  }
+  assertEquals(tf.memory().numTensors, before);
 });
