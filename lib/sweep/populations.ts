@@ -283,11 +283,11 @@ export async function executePopulation(
 
 /**
  * What the members' `finishRun()` needs from the model, computed for all of them together:
- * precise BN (each model's statistics alone, the test evaluation in one stacked pass), then the
- * probe-set salience, logits and attribution methods (SmoothGrad, Integrated Gradients, …) of
- * every member missing them, each from one stacked pass over the population
- * (`populationInputGradients()`, `populationLogits()`, `populationAttribute()`): the same values
- * as per-model passes, within f32 rounding. Seconds are the batched pass's, shared evenly.
+ * precise BN (each model's own moments, all models in one stacked pass per batch, and the test
+ * evaluation likewise), then the probe-set salience, logits and attribution methods (SmoothGrad,
+ * Integrated Gradients, …) of every member missing them, each from one stacked pass over the
+ * population (`populationInputGradients()`, `populationLogits()`, `populationAttribute()`): the
+ * same values as per-model passes, within f32 rounding. Seconds are the batched pass's, shared evenly.
  */
 async function finishTogether(
   ctx: RunContext,

@@ -1,7 +1,7 @@
-// The salience of a population's members at an analysed epoch, written together (one stacked
-// gradient pass, one stacked test evaluation of the recalibrated models), equals what each
-// member's own writeEpochSalience() writes, and leaves every model's batch-norm statistics as
-// training left them.
+// The salience of a population's members at an analysed epoch, written together (stacked passes
+// for the precise BN, the test evaluation of the recalibrated models and the gradients), equals
+// what each member's own writeEpochSalience() writes, and leaves every model's batch-norm
+// statistics as training left them.
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
