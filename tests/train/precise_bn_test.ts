@@ -5,6 +5,7 @@ import { initTf } from "../../lib/tf/mod.ts";
 import { createModel } from "../../lib/models/mod.ts";
 import { populationPreciseBatchNorm, preciseBatchNorm, train } from "../../lib/train/mod.ts";
 import { makeSyntheticRaw, prepareDataset } from "../../lib/data/mod.ts";
+import { gpuTest } from "../_shared/gpu.ts";
 
 await initTf({ backend: "cpu" });
 const data = prepareDataset(
@@ -62,7 +63,8 @@ async function runningStats(m: tfl.LayersModel): Promise<Float32Array[]> {
   return await Promise.all(vs.map(async (v) => Float32Array.from(await v.read().data())));
 }
 
-Deno.test("populationPreciseBatchNorm() gives each model the statistics preciseBatchNorm() gives it alone", async () => {
+/** populationPreciseBatchNorm() of three models against preciseBatchNorm() of each alone. */
+async function stackedMatchesAlone(): Promise<void> {
   const before = tf.memory().numTensors;
   for (const family of ["CNNSmall", "ResNetSmall"] as const) {
     const make = () =>
@@ -104,4 +106,21 @@ Deno.test("populationPreciseBatchNorm() gives each model the statistics preciseB
     }
   }
   assertEquals(tf.memory().numTensors, before);
+}
+
+Deno.test("populationPreciseBatchNorm() gives each model the statistics preciseBatchNorm() gives it alone", async () => {
+  await stackedMatchesAlone();
 });
+
+// On WebGPU the stacked pass runs our fused training-mode batch norm, the model alone tfjs's ops.
+gpuTest(
+  "populationPreciseBatchNorm() gives each model its statistics alone on WebGPU",
+  async () => {
+    await initTf({ backend: "webgpu", sizes: { batch: 20, height: 8, width: 8, channels: 1 } });
+    try {
+      await stackedMatchesAlone();
+    } finally {
+      await initTf({ backend: "cpu" });
+    }
+  },
+);
