@@ -35,7 +35,14 @@
 import { type Gpu, groupSums, reference, requestGpu, sampleGrams } from "../kernels/mod.ts";
 import { runPrograms, runUnit, TEX_WIDTH } from "../kernels/gpu/mod.ts";
 import { gramTile } from "../kernels/sample_grams/mod.ts";
-import { GramReducer, type Group, reduceBatch, streamBatchSize } from "../lib/analysis/mod.ts";
+import {
+  type BatchStream,
+  GramReducer,
+  type Group,
+  modelMajorStream,
+  reduceBatch,
+  streamBatchSize,
+} from "../lib/analysis/mod.ts";
 import { openNpy, writeNpy } from "../lib/npy/mod.ts";
 import { seededUniform } from "../lib/stats/mod.ts";
 import {
@@ -119,39 +126,39 @@ interface Timed {
   cpu: number;
 }
 
-/** Reads, reduces `samples` samples in batches of the file's B; returns wall and CPU seconds. */
+/**
+ * Reduces `samples` samples in batches of the file's B, read through `stream` as the analysis
+ * reads a model-major file (one kept buffer, the last batch short); returns wall and CPU seconds.
+ */
 async function reduceFile(
-  path: string,
+  stream: BatchStream,
   gpu: Gpu,
   samples: number,
   where: Path,
 ): Promise<Timed> {
-  using file = await openNpy(path);
-  const [m, b, d] = file.shape as [number, number, number];
+  const { models: m, samples: b, dim: d } = stream;
   const { groups, halves } = groupsOf(m);
   const reducer = new GramReducer(m, samples, groups, { halves });
-  const buf = new Float32Array(m * b * d);
   const t0 = performance.now(), c0 = cpuSeconds();
   for (let start = 0; start < samples; start += b) {
     const n = Math.min(b, samples - start);
-    for (let i = 0; i < m; i++) {
-      await file.readElements(i * b * d, n * d, buf.subarray(i * n * d, (i + 1) * n * d));
-    }
-    const data = buf.subarray(0, m * n * d);
-    if (where === "upload") {
-      await uploadOnly(gpu, data);
-    } else if (where === "grams") {
-      const sg = await sampleGrams(gpu, data, { models: m, samples: n, dim: d });
-      reducer.addSums(start, reference.groupSums(sg, reducer.plan, reducer.blockIds(start, n)));
-    } else if (where === "tile16") {
-      const shape = { models: m, samples: n, dim: d, tile: OLD_TILE };
-      reducer.addSums(
-        start,
-        await groupSums(gpu, data, shape, reducer.plan, reducer.blockIds(start, n)),
-      );
-    } else {
-      const dims = { models: m, start, count: n, dim: d };
-      await reduceBatch(where === "device" ? gpu : null, reducer, data, dims);
+    // The file holds B samples: every batch re-reads its first n.
+    for await (const { data } of stream.batches(b, { end: n, reuseBuffer: true })) {
+      if (where === "upload") {
+        await uploadOnly(gpu, data);
+      } else if (where === "grams") {
+        const sg = await sampleGrams(gpu, data, { models: m, samples: n, dim: d });
+        reducer.addSums(start, reference.groupSums(sg, reducer.plan, reducer.blockIds(start, n)));
+      } else if (where === "tile16") {
+        const shape = { models: m, samples: n, dim: d, tile: OLD_TILE };
+        reducer.addSums(
+          start,
+          await groupSums(gpu, data, shape, reducer.plan, reducer.blockIds(start, n)),
+        );
+      } else {
+        const dims = { models: m, start, count: n, dim: d };
+        await reduceBatch(where === "device" ? gpu : null, reducer, data, dims);
+      }
     }
   }
   return { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
@@ -235,11 +242,14 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       const b = Math.min(streamBatchSize(m, d), samples);
       const path = `${dir}/g_${m}_${d}.npy`;
       await writeNpy(path, [m, b, d], gradients(m, b, d));
+      using file = await openNpy(path);
+      // One stream per case, as one analysis holds one: its kept buffer serves every pass.
+      const stream = modelMajorStream([m, b, d], (at, n, dst) => file.readElements(at, n, dst));
       const flopsPerSample = m * (m + 1) * d;
-      await reduceFile(path, gpu, b, "device"); // warm-up: pipelines, page cache
-      await reduceFile(path, gpu, b, "grams");
+      await reduceFile(stream, gpu, b, "device"); // warm-up: pipelines, page cache
+      await reduceFile(stream, gpu, b, "grams");
       const tile = gramTile(m), other = tile !== OLD_TILE;
-      if (other) await reduceFile(path, gpu, b, "tile16");
+      if (other) await reduceFile(stream, gpu, b, "tile16");
       const tsSamples = Math.max(1, Math.min(samples, Math.floor(TS_FLOPS / flopsPerSample)));
       // The paths take turns, ROUNDS times, and each keeps its best round: on a shared machine a
       // burst of other work then slows one round of every path rather than one path.
@@ -267,12 +277,12 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       for (let round = 0; round < (ctx.quick ? 1 : ROUNDS); round++) {
         // A round of a minute or more already averages over bursts of other work: one is enough.
         if (round > 0 && samples / best.ours > LONG_ROUND_S) break;
-        keep("ours", samples, await reduceFile(path, gpu, samples, "device"));
-        if (other) keep("tile16", samples, await reduceFile(path, gpu, samples, "tile16"));
-        keep("split", samples, await reduceFile(path, gpu, samples, "grams"));
-        keep("ts", tsSamples, await reduceFile(path, gpu, tsSamples, "ts"));
+        keep("ours", samples, await reduceFile(stream, gpu, samples, "device"));
+        if (other) keep("tile16", samples, await reduceFile(stream, gpu, samples, "tile16"));
+        keep("split", samples, await reduceFile(stream, gpu, samples, "grams"));
+        keep("ts", tsSamples, await reduceFile(stream, gpu, tsSamples, "ts"));
         if (python) keep("numpy", samples, await numpySeconds(python, path, samples, b));
-        if (gpu.device) keep("upload", samples, await reduceFile(path, gpu, samples, "upload"));
+        if (gpu.device) keep("upload", samples, await reduceFile(stream, gpu, samples, "upload"));
       }
       const { ours, tile16, split, ts, numpy, upload } = best;
       await Deno.remove(path);

@@ -11,12 +11,13 @@
 import type { Gpu } from "../../kernels/mod.ts";
 import { parseNpyHeader } from "../npy/header.ts";
 import { HOST_LITTLE_ENDIAN, swapFloat32Bytes } from "../npy/reader.ts";
+import { KeptBuffer } from "../npy/source.ts";
 import {
   analyzeGradients,
   type GradientAnalysis,
   type GradientAnalysisOptions,
 } from "./gradients.ts";
-import type { BatchStream, ModelInput } from "./inputs.ts";
+import type { BatchRange, BatchStream, ModelInput } from "./inputs.ts";
 import type { SummaryFile } from "./schema.ts";
 
 /** The JSON describing an external gradients file: a list of models, or an object with one. */
@@ -134,7 +135,16 @@ export function npyGradients(
  * The batch stream of `[M, N, D]` gradients stored model-major (as the `.npy` holds them) in any
  * source: each batch of samples `[s, s + count)` is gathered model by model, `copy(start, count,
  * dst)` filling `dst` with the `count` values from flat element `start` of the source (memory or
- * a file). Cost: one `M·count·D` buffer and `M` copies per batch.
+ * a file); a batch of all N samples is one copy of the whole array. With `reuseBuffer` (as the
+ * analysis asks) every batch lands in one buffer that the stream keeps for its next pass, and
+ * `data` is valid until the next batch is requested; without it each batch gets a new array.
+ * `start` and `end` pick a range of samples (default all N).
+ *
+ * Cost: M copies per batch (one when the batch is all N samples); one `M·batchSize·D` buffer per
+ * stream with `reuseBuffer`, else one per batch.
+ *
+ * @throws {RangeError} when `batchSize` is not a positive integer or the range is not inside
+ * `[0, N)`.
  * @example
  * ```ts
  * import { modelMajorStream } from "./external.ts";
@@ -149,18 +159,42 @@ export function modelMajorStream(
   [M, N, D]: readonly [number, number, number],
   copy: (start: number, count: number, dst: Float32Array) => void | Promise<unknown>,
 ): BatchStream {
+  const kept = new KeptBuffer();
   return {
     models: M,
     samples: N,
     dim: D,
-    async *batches(batchSize: number) {
-      for (let s = 0; s < N; s += batchSize) {
-        const count = Math.min(batchSize, N - s);
-        const out = new Float32Array(M * count * D);
-        for (let m = 0; m < M; m++) {
-          await copy((m * N + s) * D, count * D, out.subarray(m * count * D, (m + 1) * count * D));
+    async *batches(batchSize: number, options: BatchRange = {}) {
+      const { start = 0, end = N, reuseBuffer = false } = options;
+      if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+        throw new RangeError(`batches: batchSize is ${batchSize}, expected a positive integer.`);
+      }
+      if (
+        !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end > N ||
+        start > end
+      ) {
+        throw new RangeError(`batches: sample range [${start}, ${end}) is not inside [0, ${N}).`);
+      }
+      const buffer = reuseBuffer ? kept.take(M * Math.min(batchSize, end - start) * D) : null;
+      try {
+        for (let s = start; s < end; s += batchSize) {
+          const count = Math.min(batchSize, end - s);
+          const out = buffer ? buffer.subarray(0, M * count * D) : new Float32Array(M * count * D);
+          if (count === N) {
+            await copy(0, M * N * D, out);
+          } else {
+            for (let m = 0; m < M; m++) {
+              await copy(
+                (m * N + s) * D,
+                count * D,
+                out.subarray(m * count * D, (m + 1) * count * D),
+              );
+            }
+          }
+          yield { start: s, count, data: out };
         }
-        yield { start: s, count, data: out };
+      } finally {
+        if (buffer) kept.give(buffer);
       }
     },
   };

@@ -37,7 +37,7 @@ import { similarityDraws, similarityFile } from "./similarity.ts";
 import { smallPredictsLargeFile } from "./small_predicts_large.ts";
 import { distanceMatrices, sortedT, table1File } from "./table1.ts";
 
-export type { BatchStream, ModelInput } from "./inputs.ts";
+export type { BatchRange, BatchStream, ModelInput } from "./inputs.ts";
 
 /** The default accuracy floor of the claims: a claim measured on untrained models is not evidence. */
 export const DEFAULT_MIN_TEST_ACCURACY = 0.75;

@@ -21,6 +21,17 @@ export interface ModelInput {
   accuracy?: number | null;
 }
 
+/**
+ * Which samples a pass of a {@linkcode BatchStream} reads (`start` … `end` − 1, default all),
+ * and whether its batches may share one buffer (`reuseBuffer`: each batch's data is then valid
+ * until the next batch is requested), as `BatchOptions` of `lib/npy`.
+ */
+export interface BatchRange {
+  start?: number;
+  end?: number;
+  reuseBuffer?: boolean;
+}
+
 /** What the analysis reads: the shape of a `GradientSource` from `lib/npy`. */
 export interface BatchStream {
   readonly models: number;
@@ -28,7 +39,7 @@ export interface BatchStream {
   readonly dim: number;
   batches(
     batchSize: number,
-    options?: { reuseBuffer?: boolean },
+    options?: BatchRange,
   ): AsyncIterable<{ start: number; count: number; data: Float32Array }>;
 }
 

@@ -28,6 +28,7 @@ export {
 } from "./gradient_claims.ts";
 export {
   analyzeGradients,
+  type BatchRange,
   type BatchStream,
   DEFAULT_MIN_TEST_ACCURACY,
   type GradientAnalysis,
@@ -53,6 +54,7 @@ export {
   type ExternalAnalysis,
   externalModels,
   gradientShape,
+  modelMajorStream,
   npyGradients,
 } from "./external.ts";
 export { type OurSetting, PAPER_DEMO, PAPER_FIGURES, paperComparison } from "./paper.ts";

@@ -11,6 +11,7 @@
 
 import { reference } from "../../kernels/mod.ts";
 import type { GradientAnalysis } from "./gradients.ts";
+import { KeptBuffer } from "../npy/source.ts";
 import type { BatchStream } from "./inputs.ts";
 import { familiesOf } from "./grouping.ts";
 import {
@@ -63,26 +64,34 @@ export function pooledStream(stream: BatchStream, shape: ChwShape, size: number)
     );
   }
   const per = C * H * W, out = C * size * size;
+  const kept = new KeptBuffer();
   return {
     models: stream.models,
     samples: stream.samples,
     dim: out,
     async *batches(batchSize, options) {
-      for await (const b of stream.batches(batchSize, options)) {
-        const rows = stream.models * b.count;
-        const data = new Float32Array(rows * out);
-        for (let r = 0; r < rows; r++) {
-          data.set(
-            reference.areaPool(b.data.subarray(r * per, (r + 1) * per), {
-              channels: C,
-              height: H,
-              width: W,
-              size,
-            }),
-            r * out,
-          );
+      const buffer = options?.reuseBuffer
+        ? kept.take(stream.models * Math.min(batchSize, stream.samples) * out)
+        : null;
+      try {
+        for await (const b of stream.batches(batchSize, options)) {
+          const rows = stream.models * b.count;
+          const data = buffer ? buffer.subarray(0, rows * out) : new Float32Array(rows * out);
+          for (let r = 0; r < rows; r++) {
+            data.set(
+              reference.areaPool(b.data.subarray(r * per, (r + 1) * per), {
+                channels: C,
+                height: H,
+                width: W,
+                size,
+              }),
+              r * out,
+            );
+          }
+          yield { start: b.start, count: b.count, data };
         }
-        yield { start: b.start, count: b.count, data };
+      } finally {
+        if (buffer) kept.give(buffer);
       }
     },
   };

@@ -207,3 +207,41 @@ Deno.test("GradientSource.batches() rejects a bad batch size or range", async ()
   }, RangeError);
   deepEqual((await readNpy(stacked)).shape, [1, 4, 2]);
 });
+
+Deno.test("GradientSource.batches() keeps its buffer for the next pass; passes at once get their own", async () => {
+  await using dir = await tempDir();
+  const [m, n] = [3, 7];
+  const { all, stacked, perModel, d } = await writeBoth(dir.path, m, n, [1, 5]);
+  for (const paths of [stacked, perModel]) {
+    using src = await openGradientSource(paths);
+    const buffers = new Set<ArrayBufferLike>();
+    for (let pass = 0; pass < 2; pass++) {
+      for await (const b of src.batches(3)) {
+        buffers.add(b.data.buffer);
+        deepEqual(b.data, expectedBatch(all, m, n, d, b.start, b.count));
+      }
+    }
+    equal(buffers.size, 1);
+    // Two passes at once, both reusing: each holds its own buffer, so neither sees the other's.
+    const [a, b] = await Promise.all([collect(src.batches(2)), collect(src.batches(3))]);
+    for (const bt of [...a, ...b]) {
+      deepEqual(bt.data, expectedBatch(all, m, n, d, bt.start, bt.count));
+    }
+    equal(a.length + b.length, 4 + 3);
+  }
+});
+
+Deno.test("GradientSource.batches() names a file cut short after it was opened", async () => {
+  await using dir = await tempDir();
+  const [m, n] = [2, 6];
+  for (const size of [n, 4]) {
+    // One read of the whole file (size = N) and one read per model (size < N) alike.
+    const { stacked } = await writeBoth(dir.path, m, n, [1, 4]);
+    using src = await openGradientSource(stacked);
+    await Deno.truncate(stacked, (await Deno.stat(stacked)).size - 8);
+    await rejects(collect(src.batches(size)), (e: Error) => {
+      ok(e instanceof SyntaxError && /truncated after it was opened/.test(e.message), e.message);
+      return true;
+    });
+  }
+});
