@@ -11,7 +11,7 @@
 import type { Gpu } from "../../kernels/mod.ts";
 import { parseNpyHeader } from "../npy/header.ts";
 import { HOST_LITTLE_ENDIAN, swapFloat32Bytes } from "../npy/reader.ts";
-import { KeptBuffer } from "../npy/source.ts";
+import { KeptBuffer } from "../npy/kept_buffer.ts";
 import {
   analyzeGradients,
   type GradientAnalysis,

@@ -11,7 +11,7 @@
 
 import { reference } from "../../kernels/mod.ts";
 import type { GradientAnalysis } from "./gradients.ts";
-import { KeptBuffer } from "../npy/source.ts";
+import { KeptBuffer } from "../npy/kept_buffer.ts";
 import type { BatchStream } from "./inputs.ts";
 import { familiesOf } from "./grouping.ts";
 import {
