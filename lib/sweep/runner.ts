@@ -79,6 +79,8 @@ export interface SweepOutcome {
   /** Whether the analysis ran. */
   analyzed: boolean;
   seconds: number;
+  /** Seconds per phase, in the order first timed (the summary line leaves out those under 0.5 s). */
+  phases: [string, number][];
   backend: BackendInfo | null;
 }
 
@@ -385,6 +387,7 @@ export async function runSweep(
     held: analyze ? 0 : held.length,
     analyzed: analyze,
     seconds,
+    phases: timings.entries(),
     backend,
   };
 }
