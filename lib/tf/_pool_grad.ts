@@ -62,34 +62,48 @@ fn main(index : i32) {
 }
 `;
 
+/**
+ * The pooling geometry of a float32 NHWC `x` under MaxPool's attributes, or null where our
+ * kernels do not apply: windows that overlap, leave a gap or are padded (stride ≠ window), or an
+ * input not rank 4 or not stored as float32.
+ */
+function windowPoolInfo(
+  backend: WebGpuBackend,
+  x: tf.TensorInfo,
+  attrs: unknown,
+): tf.backend_util.Conv2DInfo | null {
+  if (x.shape.length !== 4 || !storedAsFloat32(backend, x)) return null;
+  const a = attrs as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: "valid" | "same" | number;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+  };
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const p = info.padInfo;
+  const windowed = kh === sh && kw === sw && !p.top && !p.left && !p.bottom && !p.right &&
+    info.outHeight === Math.floor(info.inHeight / sh) &&
+    info.outWidth === Math.floor(info.inWidth / sw);
+  return windowed ? info : null;
+}
+
 /** MaxPoolGrad with our kernel for non-overlapping, unpadded windows (any channel count). */
 export function windowMaxPoolGrad(orig: KernelFunc): KernelFunc {
   return (args) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const attrs = args.attrs as unknown as {
-      filterSize: number | [number, number];
-      strides: number | [number, number];
-      pad: "valid" | "same" | number;
-      dimRoundingMode?: "floor" | "round" | "ceil";
-    };
     const backend = args.backend as WebGpuBackend;
-    if (input.shape.length !== 4 || !storedAsFloat32(backend, input)) return orig(args);
     if (!storedAsFloat32(backend, dy)) return orig(args);
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
+    const info = windowPoolInfo(backend, input, args.attrs);
+    if (!info) return orig(args);
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-    const p = info.padInfo;
-    if (
-      kh !== sh || kw !== sw || p.top || p.left || p.bottom || p.right ||
-      info.outHeight !== Math.floor(info.inHeight / sh) ||
-      info.outWidth !== Math.floor(info.inWidth / sw)
-    ) return orig(args);
     assertLoopBound("window MaxPoolGrad", 2 * kh * kw);
     const cellsH = Math.ceil(info.inHeight / sh), cellsW = Math.ceil(info.inWidth / sw);
     const names = ["dy", "x"], inputs = [dy, input];
@@ -147,29 +161,10 @@ fn main(index : i32) {
 export function windowMaxPool(orig: KernelFunc): KernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
-    const attrs = args.attrs as unknown as {
-      filterSize: number | [number, number];
-      strides: number | [number, number];
-      pad: "valid" | "same" | number;
-      dimRoundingMode?: "floor" | "round" | "ceil";
-    };
     const backend = args.backend as WebGpuBackend;
-    if (x.shape.length !== 4 || !storedAsFloat32(backend, x)) return orig(args);
-    const info = tf.backend_util.computePool2DInfo(
-      x.shape as [number, number, number, number],
-      attrs.filterSize,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-    );
-    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-    const p = info.padInfo;
-    if (
-      kh !== sh || kw !== sw || p.top || p.left || p.bottom || p.right ||
-      info.outHeight !== Math.floor(info.inHeight / sh) ||
-      info.outWidth !== Math.floor(info.inWidth / sw) || info.outHeight * info.outWidth === 0
-    ) return orig(args);
+    const info = windowPoolInfo(backend, x, args.attrs);
+    if (!info || info.outHeight * info.outWidth === 0) return orig(args);
+    const { filterHeight: kh, filterWidth: kw } = info;
     assertLoopBound("window MaxPool", kh * kw);
     const spec = (tex?: Textures) => ({
       key: `salienceWindowMaxPool_${kh}_${kw}`,

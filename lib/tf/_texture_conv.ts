@@ -14,7 +14,7 @@
 // dispatches exactly as runWebGPUProgram does. Textures are pooled per size and slot: commands
 // of one queue run in order, so a later copy into the same texture waits for earlier readers.
 import * as tf from "@tensorflow/tfjs-core";
-import { storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
+import { type FlatSpec, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 
 /** The backend internals the raw dispatch uses (tfjs-backend-webgpu 4.22). */
 type Internals = {
@@ -307,15 +307,7 @@ export function texturesFor(
  */
 export function runFlatTextured(
   backend: WebGpuBackend,
-  spec: {
-    key: string;
-    code: string;
-    names: string[];
-    outputShape: number[];
-    invocations: number;
-    ints: Record<string, number>;
-    floats?: Record<string, number>;
-  },
+  spec: FlatSpec,
   inputs: tf.TensorInfo[],
   tex: Textures,
 ): tf.TensorInfo {

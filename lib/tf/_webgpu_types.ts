@@ -29,21 +29,27 @@ export function storedAsFloat32(backend: WebGpuBackend, t: tf.TensorInfo): boole
 }
 
 /**
+ * One flat-dispatched program: its WGSL `code` (reading the `names` inputs and `uniforms.*`),
+ * `invocations` threads over `outputShape`, and the integer and float uniforms it declares.
+ */
+export interface FlatSpec {
+  key: string;
+  code: string;
+  names: string[];
+  outputShape: number[];
+  invocations: number;
+  ints: Record<string, number>;
+  floats?: Record<string, number>;
+}
+
+/**
  * Runs a WGSL `fn main(index : i32)` once per index below `invocations` (1-D workgroups of 64;
  * the shader returns early past the end, reading `uniforms.invocations`). `ints` and `floats`
  * are its other uniforms, declared in that order as i32 and f32. Returns the float32 output.
  */
 export function runFlat(
   backend: WebGpuBackend,
-  spec: {
-    key: string;
-    code: string;
-    names: string[];
-    outputShape: number[];
-    invocations: number;
-    ints: Record<string, number>;
-    floats?: Record<string, number>;
-  },
+  spec: FlatSpec,
   inputs: tf.TensorInfo[],
 ): tf.TensorInfo {
   const ints = { invocations: spec.invocations, ...spec.ints };
