@@ -34,15 +34,7 @@ const inputGrad: KernelFunc = (args) => {
   const backend = args.backend as WebGpuBackend;
   const S = filter.shape[0]!;
   const g = convGeometry(attrs.inputShape, filter.shape.slice(1), attrs, S);
-  const transpose = tf.getKernel("Transpose", "webgpu")!.kernelFunc;
-  const ft = transpose({
-    inputs: { x: filter },
-    backend,
-    attrs: { perm: [0, 1, 2, 4, 3] },
-  }) as tf.TensorInfo;
-  const out = runDirect(backend, g, "input", dy, ft);
-  backend.disposeData(ft.dataId);
-  return out;
+  return runDirect(backend, g, "input", dy, filter);
 };
 
 const filterGrad: KernelFunc = (args) => {

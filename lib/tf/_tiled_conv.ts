@@ -5,7 +5,7 @@
 // reuses each loaded value across the whole tile: per reduced channel it loads M input values and
 // N weights and does M·N multiply-adds.
 //
-// - Forward (`direct`, mode "forward"): out[n, oy, ox, oc] = Σ x[n, oy·sh − pt + kh, ox·sw − pl +
+// - Forward (mode "forward"; per pixel in `directCode`, in row strips in `stripCode`): out[n, oy, ox, oc] = Σ x[n, oy·sh − pt + kh, ox·sw − pl +
 //   kw, c] · w[s, kh, kw, c, oc] (+ bias, ReLU).
 // - Input gradient (mode "input"): the same loop over dy, with the filter transposed to
 //   [S, KH, KW, OC, C] so its loads stay contiguous: dx[n, iy, ix, c] = Σ dy[n, (iy + pt − kh)/sh,
@@ -17,21 +17,25 @@
 //   invocation owns every tap instead (`allTapsTile`), over ALL_TAPS_CHUNK positions, so each
 //   position's dy and index arithmetic serve all taps.
 //
-// - Stride 1, both directions (`stripCode`): invocation (image, row, strip of M columns) loads each
-//   tap row's M + KW − 1 source texels once per channel step and reuses them for all KW tap
-//   columns; weights come from a texture (r32float where the target channels are not a multiple
-//   of 4), so few-channel layers run on textures too.
+// - Row strips, both directions, any stride (`stripCode`): invocation (image, row, column phase,
+//   strip of M columns) loads each tap row's source texels once per channel step and reuses them
+//   for all tap columns; a strided input gradient visits only the taps that divide evenly (one
+//   row and column phase per invocation), and with fewer than 4 target channels it reads the
+//   untransposed filter and holds one accumulator per target channel (`narrowInputGrad`). Weights
+//   come from a texture (r32float where the target channels are not a multiple of 4), so
+//   few-channel layers run on textures too.
 //
 // Every size is written into the shader as a constant (one pipeline per layer shape), so the loops
 // over taps and channels have fixed bounds. Loop iterations per invocation are asserted under
 // Mesa's cap (LOOP_CAP) before every dispatch.
 //
-// Two ways to feed them, one code generator: where the target channels are a multiple of 4 and
-// the backend's internals allow it, the re-read operands (x or dy, and the filter or dy) are
-// copied into textures and fetched texel by texel, dispatched by hand (_texture_conv.ts: texel
-// fetches cost about a tenth of storage-buffer loads on lavapipe; the forward convolutions of
-// CNNSmall(8) at batch 64 run 3.2× and the filter gradients 4.6× faster, the copies included);
-// otherwise, and with `useTextureConvs(false)`, they are tfjs programs on storage buffers.
+// Two ways to feed them: where the backend's internals allow it, the re-read operands (x or dy,
+// and the filter or dy) are copied into textures and fetched texel by texel, dispatched by hand
+// (_texture_conv.ts: texel fetches cost about a tenth of storage-buffer loads on lavapipe; the
+// forward convolutions of CNNSmall(8) at batch 64 run 3.2× and the filter gradients 4.6× faster,
+// the copies included) as the strips and the filter-gradient tiles; otherwise, and with
+// `useTextureConvs(false)`, the per-pixel tiles and the filter-gradient tiles run as tfjs
+// programs on storage buffers.
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelFunc, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 import { assertLoopBound } from "../../kernels/gpu/mod.ts";
@@ -163,7 +167,6 @@ function directCode(
   mode: "forward" | "input",
   bias: boolean,
   relu: boolean,
-  tex?: { src: TexOperand; w: TexOperand },
 ): { code: string; outShape: number[]; dispatch: [number, number, number]; vec: boolean } {
   // Source (read) and target (written) planes.
   const fwd = mode === "forward";
@@ -177,22 +180,12 @@ function directCode(
   const ocTiles = Math.ceil(OC / N);
   const taps = g.kh * g.kw;
   const wGroup = taps * C * OC;
-  // Texture-fed: the source in rgba texels (4 channels per fetch) when C is a multiple of 4.
-  const src4 = tex?.src.format === "rgba32float";
-  if (tex && (!vec || tex.w.format !== "rgba32float" || (src4 && C % 4 !== 0))) {
-    throw new TypeError(`Texture conv ${mode} needs OC % 4 = 0 (got ${OC}) and matching formats.`);
-  }
-  const cSteps = src4 ? C / 4 : C;
-  assertLoopBound(`tiled conv ${mode}`, taps * (1 + cSteps));
+  assertLoopBound(`tiled conv ${mode}`, taps * (1 + C));
   const lines: string[] = [];
   const L = (s: string) => lines.push(s);
-  if (tex) {
-    L(fetchFn("ldx", "xt", tex.src));
-    L(fetchFn("ldw", "wt", tex.w));
-  }
   L(`fn main(index : i32) {`);
   L(`  let t = i32(workgroupId.x) * ${WG} + i32(localIndex);`);
-  L(`  if (t >= ${tilesPerGroup}${tex ? "" : " || uniforms.zero != 0"}) { return; }`);
+  L(`  if (t >= ${tilesPerGroup} || uniforms.zero != 0) { return; }`);
   L(`  let oc0 = i32(workgroupId.y) * ${N};`);
   L(`  let s = i32(workgroupId.z);`);
   for (let j = 0; j < M; j++) {
@@ -228,44 +221,22 @@ function directCode(
     );
   }
   L(`      var f = s * ${wGroup} + (kh * ${g.kw} + kw) * ${C * OC} + oc0;`);
-  if (tex) texInner();
-  else storageInner();
+  L(`      for (var c = 0; c < ${C}; c = c + 1) {`);
+  for (let k = 0; k < N4; k++) {
+    if (vec) L(`        let w${k} = w[(f + ${4 * k}) / 4];`);
+    else {
+      const at = (d: number) => `w[min(f + ${4 * k + d}, ${g.groups * wGroup - 1})]`;
+      L(`        let w${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    }
+  }
+  for (let j = 0; j < M; j++) {
+    L(`        let v${j} = m${j} * x[b${j} + c];`);
+    for (let k = 0; k < N4; k++) L(`        a${j}_${k} = a${j}_${k} + v${j} * w${k};`);
+  }
+  L(`        f = f + ${OC};`);
+  L(`      }`);
   L(`    }`);
   L(`  }`);
-  function texInner() {
-    // f counts floats; OC % 4 = 0 and oc0 % 4 = 0, so f / 4 is the weight texel of channel c.
-    L(`      for (var c = 0; c < ${cSteps}; c = c + 1) {`);
-    for (let j = 0; j < M; j++) {
-      L(`        let v${j} = m${j} * ldx(${src4 ? `b${j} / 4 + c` : `b${j} + c`})${
-        src4 ? "" : ".x"
-      };`);
-    }
-    for (let e = 0; e < (src4 ? 4 : 1); e++) {
-      for (let k = 0; k < N4; k++) L(`        let w${e}_${k} = ldw(f / 4 + ${k});`);
-      for (let j = 0; j < M; j++) {
-        const v = src4 ? `v${j}[${e}]` : `v${j}`;
-        for (let k = 0; k < N4; k++) L(`        a${j}_${k} = a${j}_${k} + ${v} * w${e}_${k};`);
-      }
-      L(`        f = f + ${OC};`);
-    }
-    L(`      }`);
-  }
-  function storageInner() {
-    L(`      for (var c = 0; c < ${C}; c = c + 1) {`);
-    for (let k = 0; k < N4; k++) {
-      if (vec) L(`        let w${k} = w[(f + ${4 * k}) / 4];`);
-      else {
-        const at = (d: number) => `w[min(f + ${4 * k + d}, ${g.groups * wGroup - 1})]`;
-        L(`        let w${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
-      }
-    }
-    for (let j = 0; j < M; j++) {
-      L(`        let v${j} = m${j} * x[b${j} + c];`);
-      for (let k = 0; k < N4; k++) L(`        a${j}_${k} = a${j}_${k} + v${j} * w${k};`);
-    }
-    L(`        f = f + ${OC};`);
-    L(`      }`);
-  }
   if (bias) {
     for (let k = 0; k < N4; k++) {
       const at = (d: number) => `bias[s * ${OC} + min(oc0 + ${4 * k + d}, ${OC - 1})]`;
@@ -306,136 +277,211 @@ function directCode(
   };
 }
 
-/** vec4 accumulators one strip invocation holds at most (16 and 64 measured slower on lavapipe). */
+/** Accumulators one strip invocation holds at most (16 and 64 measured slower on lavapipe). */
 const STRIP_ACCUMULATORS = 32;
 
-/** Output pixels one strip invocation holds for `n4` vec4 accumulators per pixel along a row of `tw`. */
+/** Output pixels one strip invocation holds for `n4` accumulators per pixel along a row of `tw`. */
 export function stripWidth(tw: number, n4: number): number {
   const most = Math.min(16, Math.floor(STRIP_ACCUMULATORS / n4));
   return Math.ceil(tw / Math.ceil(tw / most));
 }
 
 /**
- * Whether {@link stripCode} serves `g` in `mode`: stride 1 in both directions (the source row
- * and column of tap (kh, kw) are the target's plus a constant).
+ * Whether the strip input gradient of `g` takes the narrow layout: fewer than 4 target (input)
+ * channels, so each pixel accumulates one channel-vector per target channel against the
+ * untransposed filter (contiguous along the reduced channels) instead of a vec4 of target channels
+ * of which at most 3 are real.
  */
-export function stripFits(g: ConvGeometry): boolean {
-  return g.sh === 1 && g.sw === 1;
+export function narrowInputGrad(g: ConvGeometry): boolean {
+  return g.ci < 4;
 }
 
 /**
- * Stride-1 forward ("forward") or input-gradient ("input") convolution in row strips: invocation
- * (image, target row, strip of M consecutive target columns, out-channel tile) loads, per tap row
- * and reduced channel step, the M + KW − 1 source texels its strip needs once and reuses each for
- * every tap column (the per-pixel layout loads M·KW), with all index arithmetic done once per tap
- * row. The source comes from a texture; the weights from a texture (target channels a multiple
- * of 4) or, uniform across the invocations of a workgroup, from a storage buffer.
+ * Forward ("forward") or input-gradient ("input") convolution in row strips, any stride:
+ * invocation (image, target row, column phase, strip of M target columns, out-channel tile) loads,
+ * per tap row and reduced channel step, the source texels its strip needs once and reuses each for
+ * every tap column, with all index arithmetic done once per tap row.
+ *
+ * - Forward, stride (sh, sw): pixel j of the strip and tap column kw read source column
+ *   x0 + sw·j + kw, so the strip loads the distinct ones of those (sw·(M − 1) + KW at most).
+ * - Input gradient, stride (sh, sw): target pixel (ty, tx) meets only the taps with
+ *   ty + padTop − kh ≡ 0 (mod sh) and tx + padLeft − kw ≡ 0 (mod sw). An invocation holds one row
+ *   (its tap rows kh ≡ ty + padTop mod sh, ⌈KH / sh⌉ of them) and M columns of one phase
+ *   px = tx mod sw (its tap columns kw0 + sw·b, kw0 ≡ px + padLeft mod sw), so pixel j and tap
+ *   column b read source column x0 + j − b: M + ⌈KW / sw⌉ − 1 loads serve every tap, and no
+ *   invocation visits a tap that does not divide evenly. Stride 1 is one phase of all taps.
+ * - Narrow input gradient ({@link narrowInputGrad}): with fewer than 4 target channels the
+ *   weights come from the untransposed filter [S, KH, KW, CI, CO] and each pixel holds one
+ *   accumulator per target channel (a vec4 over 4 reduced channels, added up at the end).
+ *
+ * The source comes from a texture; so do the weights (rgba where the target channels, or in the
+ * narrow layout the reduced channels, are a multiple of 4).
  */
 function stripCode(
   g: ConvGeometry,
   mode: "forward" | "input",
-  bias: boolean,
-  relu: boolean,
-  src: TexOperand,
-  w: TexOperand,
+  opts: { bias: boolean; relu: boolean; src: TexOperand; w: TexOperand; narrow: boolean },
 ): { code: string; outShape: number[]; dispatch: [number, number, number]; vec: boolean } {
+  const { bias, relu, src, w, narrow } = opts;
   const fwd = mode === "forward";
   const SH = fwd ? g.h : g.oh, SW = fwd ? g.w : g.ow, C = fwd ? g.ci : g.co;
   const TH = fwd ? g.oh : g.h, TW = fwd ? g.ow : g.w, OC = fwd ? g.co : g.ci;
-  const N = tileOf(OC).n, N4 = N / 4;
-  const M = stripWidth(TW, N4);
-  const vec = OC % 4 === 0;
-  if (!stripFits(g) || (w.format === "rgba32float") !== vec) {
-    throw new TypeError(`Strip conv ${mode} needs stride 1 and rgba weights iff OC % 4 = 0.`);
-  }
   const src4 = src.format === "rgba32float";
   if (src4 && C % 4 !== 0) throw new TypeError(`Strip conv ${mode}: rgba source needs C % 4 = 0.`);
-  const strips = Math.ceil(TW / M);
-  const tilesPerGroup = g.batch * TH * strips;
-  const taps = g.kh * g.kw;
-  const wGroup = taps * C * OC;
-  const U = M + g.kw - 1;
+  if (narrow && (fwd || OC >= 4 || w.format !== src.format)) {
+    throw new TypeError(
+      `Narrow strip conv needs the input gradient, < 4 target channels (got ${OC}) and weights in the source's format.`,
+    );
+  }
+  const N = narrow ? OC : tileOf(OC).n;
+  const N4 = N / 4;
+  const A = narrow ? OC : N4; // accumulators per pixel
+  const vec = !narrow && OC % 4 === 0;
+  if (!narrow && (w.format === "rgba32float") !== vec) {
+    throw new TypeError(`Strip conv ${mode} needs rgba weights iff OC % 4 = 0 (got ${OC}).`);
+  }
+  const phases = fwd ? 1 : g.sw;
+  const cols = Math.ceil(TW / phases);
+  const M = stripWidth(cols, A);
+  const strips = Math.ceil(cols / M);
+  const tilesPerGroup = g.batch * TH * phases * strips;
+  const rowTaps = fwd ? g.kh : Math.ceil(g.kh / g.sh);
+  const colTaps = fwd ? g.kw : Math.ceil(g.kw / g.sw);
   const cSteps = src4 ? C / 4 : C;
-  assertLoopBound(`strip conv ${mode}`, g.kh * (1 + cSteps));
-  // Source row of tap row kh: ty + rowOff; source column of tap column kw for pixel j: x0 + j + u(kw)
-  // with x0 the strip's leftmost column reach.
-  const colBase = fwd ? -g.padLeft : g.padLeft - (g.kw - 1);
-  const uOf = (kw: number) => (fwd ? kw : g.kw - 1 - kw);
+  assertLoopBound(`strip conv ${mode}`, rowTaps * (1 + cSteps));
+  const wGroup = g.kh * g.kw * C * OC;
+  const lastW = g.groups * wGroup - 1;
+  // Loaded source column u of pixel j and tap column b (x0 + u is the column).
+  const uOf = (j: number, b: number) => (fwd ? g.sw * j + b : j + colTaps - 1 - b);
+  const used = [
+    ...new Set(
+      Array.from({ length: M * colTaps }, (_, i) => uOf(Math.floor(i / colTaps), i % colTaps)),
+    ),
+  ].sort((a, b) => a - b);
+  // Tap column b's kw: a constant, or (strided input gradient) kw0 + sw·b, masked past KW.
+  const kwRuntime = !fwd && g.sw > 1;
+  const kwOf = (b: number) => (kwRuntime ? `kc${b}` : String(b));
+  const maskOf = (b: number) =>
+    kwRuntime && g.sw * colTaps > g.kw && b === colTaps - 1 ? ` * wm${b}` : "";
   const lines: string[] = [];
   const L = (s: string) => lines.push(s);
   L(fetchFn("ldx", "xt", src));
   L(fetchFn("ldw", "wt", w));
-  const lastW = g.groups * wGroup - 1;
   L(`fn main(index : i32) {`);
   L(`  let t = i32(workgroupId.x) * ${WG} + i32(localIndex);`);
   L(`  if (t >= ${tilesPerGroup}) { return; }`);
   L(`  let oc0 = i32(workgroupId.y) * ${N};`);
   L(`  let s = i32(workgroupId.z);`);
   L(`  let strip = t % ${strips};`);
-  L(`  let ty = (t / ${strips}) % ${TH};`);
-  L(`  let n = s * ${g.batch} + t / ${strips * TH};`);
-  L(`  let tx0 = strip * ${M};`);
-  L(`  let x0 = tx0 + ${colBase};`);
-  for (let u = 0; u < U; u++) {
+  L(`  let rest = t / ${strips};`);
+  L(`  let px = rest % ${phases};`);
+  L(`  let ty = (rest / ${phases}) % ${TH};`);
+  L(`  let n = s * ${g.batch} + rest / ${phases * TH};`);
+  L(`  let X = strip * ${M};`);
+  if (fwd) L(`  let x0 = X * ${g.sw} - ${g.padLeft};`);
+  else {
+    L(`  let kw0 = (px + ${g.padLeft}) % ${g.sw};`);
+    L(`  let x0 = (px + ${g.padLeft} - kw0) / ${g.sw} + X - ${colTaps - 1};`);
+  }
+  if (kwRuntime) {
+    for (let b = 0; b < colTaps; b++) {
+      L(`  let kc${b} = min(kw0 + ${g.sw * b}, ${g.kw - 1});`);
+      if (maskOf(b)) L(`  let wm${b} = select(0.0, 1.0, kw0 + ${g.sw * b} < ${g.kw});`);
+    }
+  }
+  for (const u of used) {
     L(`  let cx${u} = x0 + ${u};`);
     L(`  let cok${u} = cx${u} >= 0 && cx${u} < ${SW};`);
   }
-  for (let j = 0; j < M; j++) for (let k = 0; k < N4; k++) L(`  var a${j}_${k} = vec4<f32>(0.0);`);
-  L(`  for (var kh = 0; kh < ${g.kh}; kh = kh + 1) {`);
-  L(`    let sy = ty + ${fwd ? `kh - ${g.padTop}` : `${g.padTop} - kh`};`);
+  const zero = narrow && !src4 ? "0.0" : "vec4<f32>(0.0)";
+  for (let j = 0; j < M; j++) for (let k = 0; k < A; k++) L(`  var a${j}_${k} = ${zero};`);
+  if (fwd) {
+    L(`  for (var kh = 0; kh < ${g.kh}; kh = kh + 1) {`);
+    L(`    let sy = ty * ${g.sh} - ${g.padTop} + kh;`);
+  } else {
+    L(`  let kh0 = (ty + ${g.padTop}) % ${g.sh};`);
+    L(`  for (var a = 0; a < ${rowTaps}; a = a + 1) {`);
+    L(`    let kh = kh0 + ${g.sh} * a;`);
+    if (g.sh * rowTaps > g.kh) L(`    if (kh >= ${g.kh}) { break; }`);
+    L(`    let sy = (ty + ${g.padTop} - kh) / ${g.sh};`);
+  }
   L(`    let rok = sy >= 0 && sy < ${SH};`);
   L(`    let row = (n * ${SH} + clamp(sy, 0, ${SH - 1})) * ${SW};`);
-  for (let u = 0; u < U; u++) {
+  for (const u of used) {
     L(`    let m${u} = select(0.0, 1.0, rok && cok${u});`);
     const b = `(row + clamp(cx${u}, 0, ${SW - 1})) * ${C}`;
     L(`    let b${u} = ${src4 ? `${b} / 4` : b};`);
   }
-  L(`    var f = s * ${wGroup} + kh * ${g.kw * C * OC} + oc0;`);
+  // Flat weight offset of tap row kh (untransposed [S, KH, KW, CI, CO] in the narrow layout,
+  // else [S, KH, KW, C, OC]: tap column kw adds kw·C·OC).
+  L(`    let f = s * ${wGroup} + kh * ${g.kw * C * OC}${narrow ? "" : " + oc0"};`);
   L(`    for (var c = 0; c < ${cSteps}; c = c + 1) {`);
-  for (let u = 0; u < U; u++) L(`      let v${u} = m${u} * ldx(b${u} + c)${src4 ? "" : ".x"};`);
-  for (let kw = 0; kw < g.kw; kw++) {
+  for (const u of used) L(`      let v${u} = m${u} * ldx(b${u} + c)${src4 ? "" : ".x"};`);
+  for (let b = 0; b < colTaps; b++) {
+    const fk = `f + ${kwOf(b)} * ${C * OC}`;
+    if (narrow) {
+      for (let q = 0; q < OC; q++) {
+        const at = src4 ? `(${fk} + ${q * C}) / 4 + c` : `${fk} + ${q * C} + c`;
+        L(`      let w${b}_${q} = ldw(${at})${src4 ? "" : ".x"}${maskOf(b)};`);
+        for (let j = 0; j < M; j++) {
+          L(`      a${j}_${q} = a${j}_${q} + v${uOf(j, b)} * w${b}_${q};`);
+        }
+      }
+      continue;
+    }
     for (let e = 0; e < (src4 ? 4 : 1); e++) {
-      const fo = `f + ${(kw * C + e) * OC}`;
+      // c counts channel steps (4 channels each for an rgba source).
+      const fo = `${fk} + ${src4 ? `(4 * c + ${e})` : "c"} * ${OC}`;
       for (let k = 0; k < N4; k++) {
-        if (vec) L(`      let w${kw}_${e}_${k} = ldw((${fo}) / 4 + ${k});`);
+        if (vec) L(`      let w${b}_${e}_${k} = ldw((${fo}) / 4 + ${k})${maskOf(b)};`);
         else {
           const at = (d: number) =>
             `select(0.0, ldw(min(${fo} + ${4 * k + d}, ${lastW})).x, oc0 + ${4 * k + d} < ${OC})`;
-          L(`      let w${kw}_${e}_${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+          L(`      let w${b}_${e}_${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")})${
+            maskOf(b)
+          };`);
         }
       }
       for (let j = 0; j < M; j++) {
-        const v = `v${j + uOf(kw)}${src4 ? `[${e}]` : ""}`;
+        const v = `v${uOf(j, b)}${src4 ? `[${e}]` : ""}`;
         for (let k = 0; k < N4; k++) {
-          L(`      a${j}_${k} = a${j}_${k} + ${v} * w${kw}_${e}_${k};`);
+          L(`      a${j}_${k} = a${j}_${k} + ${v} * w${b}_${e}_${k};`);
         }
       }
     }
   }
-  L(`      f = f + ${src4 ? 4 * OC : OC};`);
   L(`    }`);
   L(`  }`);
   if (bias) {
-    for (let k = 0; k < N4; k++) {
+    for (let k = 0; k < A; k++) {
       const at = (d: number) => `bias[s * ${OC} + min(oc0 + ${4 * k + d}, ${OC - 1})]`;
       L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
     }
   }
-  L(`  let o = (n * ${TH} + ty) * ${TW} + tx0;`);
+  L(`  let orow = (n * ${TH} + ty) * ${TW};`);
   for (let j = 0; j < M; j++) {
-    L(`  if (tx0 + ${j} < ${TW}) {`);
-    for (let k = 0; k < N4; k++) {
+    L(`  let tx${j} = ${fwd ? `X + ${j}` : `px + ${g.sw} * (X + ${j})`};`);
+    L(`  if (tx${j} < ${TW}) {`);
+    if (narrow) {
+      for (let q = 0; q < OC; q++) {
+        const v = src4 ? `dot(a${j}_${q}, vec4<f32>(1.0))` : `a${j}_${q}`;
+        L(`    result[(orow + tx${j}) * ${OC} + ${q}] = ${v};`);
+      }
+      L(`  }`);
+      continue;
+    }
+    for (let k = 0; k < A; k++) {
       let v = `a${j}_${k}`;
       if (bias) v = `(${v} + bv${k})`;
       if (relu) v = `max(${v}, vec4<f32>(0.0))`;
       if (vec) {
-        L(`    if (oc0 + ${4 * k} < ${OC}) { result[((o + ${j}) * ${OC} + oc0 + ${
+        L(`    if (oc0 + ${4 * k} < ${OC}) { result[((orow + tx${j}) * ${OC} + oc0 + ${
           4 * k
         }) / 4] = ${v}; }`);
       } else {
         L(`    { let r = ${v};`);
         for (let d = 0; d < 4; d++) {
-          L(`      if (oc0 + ${4 * k + d} < ${OC}) { result[(o + ${j}) * ${OC} + oc0 + ${
+          L(`      if (oc0 + ${4 * k + d} < ${OC}) { result[(orow + tx${j}) * ${OC} + oc0 + ${
             4 * k + d
           }] = r[${d}]; }`);
         }
@@ -448,17 +494,71 @@ function stripCode(
   return {
     code: lines.join("\n"),
     outShape: [g.groups * g.batch, TH, TW, OC],
-    dispatch: [Math.ceil(tilesPerGroup / WG), Math.ceil(OC / N), g.groups],
+    dispatch: [Math.ceil(tilesPerGroup / WG), narrow ? 1 : Math.ceil(OC / N), g.groups],
     vec,
   };
 }
 
 /**
  * Runs the forward ("forward") or input-gradient ("input") tiled convolution of `g` on the WebGPU
- * backend. `src` is x (forward) or dy (input); `weights` the filter [S, KH, KW, CI, CO] (forward)
- * or its transpose [S, KH, KW, CO, CI] (input).
+ * backend. `src` is x (forward) or dy (input); `filter` the filter [S, KH, KW, CI, CO] (or
+ * [KH, KW, CI, CO]) in both modes: the input gradient transposes it to [.., CO, CI] where its
+ * layout needs that (everywhere but the narrow strips, {@link narrowInputGrad}).
  */
 export function runDirect(
+  backend: WebGpuBackend,
+  g: ConvGeometry,
+  mode: "forward" | "input",
+  src: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias?: tf.TensorInfo,
+  relu = false,
+): tf.TensorInfo {
+  const fwd = mode === "forward";
+  const C = fwd ? g.ci : g.co, OC = fwd ? g.co : g.ci;
+  const srcFormat = C % 4 === 0 ? "rgba32float" : "r32float";
+  const narrow = !fwd && narrowInputGrad(g);
+  const wFormat = narrow ? srcFormat : OC % 4 === 0 ? "rgba32float" : "r32float";
+  const shapeKey = `${mode}_${bias !== undefined}_${relu}_${Object.values(g).join("_")}`;
+  if (
+    textureConvs && canDispatchRaw(backend) &&
+    [src, filter, ...(bias ? [bias] : [])].every((t) => storedAsFloat32(backend, t)) &&
+    texturesFit(backend, [[src, srcFormat], [filter, wFormat]])
+  ) {
+    const srcOp = texLayout(size(src), srcFormat);
+    const wOp = texLayout(size(filter), wFormat);
+    const d = stripCode(g, mode, { bias: bias !== undefined, relu, src: srcOp, w: wOp, narrow });
+    texDispatches++;
+    const run = (weights: tf.TensorInfo) =>
+      dispatchRaw(backend, {
+        key: `salienceStripConv_${shapeKey}_${srcOp.shift}_${wOp.shift}`,
+        code: `${rawPrelude(d.vec, ["xt", "wt"], bias ? ["bias"] : [], WG)}\n${d.code}`,
+        outShape: d.outShape,
+        dispatch: d.dispatch,
+        textures: [{ tensor: src, op: srcOp }, { tensor: weights, op: wOp }],
+        buffers: bias ? [bias] : [],
+      });
+    return fwd || narrow ? run(filter) : withTransposed(backend, filter, run);
+  }
+  // The per-pixel tiles read the input gradient's filter transposed.
+  const run = (weights: tf.TensorInfo) => storageDirect(backend, g, mode, src, weights, bias, relu);
+  return fwd ? run(filter) : withTransposed(backend, filter, run);
+}
+
+/** `use` of `filter` with its last two axes swapped ([.., CI, CO] → [.., CO, CI]), freed after. */
+function withTransposed(
+  backend: WebGpuBackend,
+  filter: tf.TensorInfo,
+  use: (ft: tf.TensorInfo) => tf.TensorInfo,
+): tf.TensorInfo {
+  const ft = transposeFilter(backend, filter);
+  const out = use(ft);
+  backend.disposeData(ft.dataId);
+  return out;
+}
+
+/** The per-pixel tiles of {@link directCode} as a tfjs program on storage buffers. */
+function storageDirect(
   backend: WebGpuBackend,
   g: ConvGeometry,
   mode: "forward" | "input",
@@ -467,52 +567,7 @@ export function runDirect(
   bias?: tf.TensorInfo,
   relu = false,
 ): tf.TensorInfo {
-  const fwd = mode === "forward";
-  const C = fwd ? g.ci : g.co, OC = fwd ? g.co : g.ci;
-  const srcFormat = C % 4 === 0 ? "rgba32float" : "r32float";
   const shapeKey = `${mode}_${bias !== undefined}_${relu}_${Object.values(g).join("_")}`;
-  const vecOut = OC % 4 === 0;
-  if (
-    textureConvs && stripFits(g) && canDispatchRaw(backend) &&
-    [src, weights, ...(bias ? [bias] : [])].every((t) => storedAsFloat32(backend, t)) &&
-    texturesFit(backend, [
-      [src, srcFormat],
-      [weights, vecOut ? "rgba32float" : "r32float"],
-    ])
-  ) {
-    const srcOp = texLayout(size(src), srcFormat);
-    const wOp = texLayout(size(weights), vecOut ? "rgba32float" : "r32float");
-    const d = stripCode(g, mode, bias !== undefined, relu, srcOp, wOp);
-    texDispatches++;
-    return dispatchRaw(backend, {
-      key: `salienceStripConv_${shapeKey}_${srcOp.shift}_${wOp.shift}`,
-      code: `${rawPrelude(vecOut, ["xt", "wt"], bias ? ["bias"] : [], WG)}\n${d.code}`,
-      outShape: d.outShape,
-      dispatch: d.dispatch,
-      textures: [{ tensor: src, op: srcOp }, { tensor: weights, op: wOp }],
-      buffers: bias ? [bias] : [],
-    });
-  }
-  if (
-    textureConvs && OC % 4 === 0 && canDispatchRaw(backend) &&
-    [src, weights, ...(bias ? [bias] : [])].every((t) => storedAsFloat32(backend, t)) &&
-    texturesFit(backend, [[src, srcFormat], [weights, "rgba32float"]])
-  ) {
-    const ops = {
-      src: texLayout(size(src), srcFormat),
-      w: texLayout(size(weights), "rgba32float"),
-    };
-    const d = directCode(g, mode, bias !== undefined, relu, ops);
-    texDispatches++;
-    return dispatchRaw(backend, {
-      key: `salienceTexConv_${shapeKey}_${ops.src.shift}_${ops.w.shift}`,
-      code: `${rawPrelude(true, ["xt", "wt"], bias ? ["bias"] : [], WG)}\n${d.code}`,
-      outShape: d.outShape,
-      dispatch: d.dispatch,
-      textures: [{ tensor: src, op: ops.src }, { tensor: weights, op: ops.w }],
-      buffers: bias ? [bias] : [],
-    });
-  }
   const d = directCode(g, mode, bias !== undefined, relu);
   const key = `salienceTiledConv_${shapeKey}`;
   const names = bias ? ["x", "w", "bias"] : ["x", "w"];
@@ -836,13 +891,9 @@ export function convGeometry(
   return geometryOf(info, groups);
 }
 
-function transposeFilter(
-  backend: WebGpuBackend,
-  filter: tf.TensorInfo,
-  rank: 4 | 5,
-): tf.TensorInfo {
+function transposeFilter(backend: WebGpuBackend, filter: tf.TensorInfo): tf.TensorInfo {
   const transpose = tf.getKernel("Transpose", "webgpu")!;
-  const perm = rank === 4 ? [0, 1, 3, 2] : [0, 1, 2, 4, 3];
+  const perm = filter.shape.length === 4 ? [0, 1, 3, 2] : [0, 1, 2, 4, 3];
   return transpose.kernelFunc({ inputs: { x: filter }, backend, attrs: { perm } }) as tf.TensorInfo;
 }
 
@@ -876,7 +927,7 @@ export function tiledConv2D(orig: KernelFunc, fused: boolean): KernelFunc {
   };
 }
 
-/** Conv2DBackpropInput by the tiled kernel over the transposed filter. */
+/** Conv2DBackpropInput by the strip or tiled kernel ({@link runDirect}). */
 export function tiledConv2DBackpropInput(orig: KernelFunc): KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -884,10 +935,7 @@ export function tiledConv2DBackpropInput(orig: KernelFunc): KernelFunc {
     if (attrs.dataFormat === "NCHW" || isDilated(attrs.dilations)) return orig(args);
     const backend = args.backend as WebGpuBackend;
     const g = convGeometry(attrs.inputShape!, filter.shape, attrs);
-    const ft = transposeFilter(backend, filter, 4);
-    const out = runDirect(backend, g, "input", dy, ft);
-    backend.disposeData(ft.dataId);
-    return out;
+    return runDirect(backend, g, "input", dy, filter);
   };
 }
 
