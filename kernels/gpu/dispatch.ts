@@ -4,6 +4,7 @@
  * assertion, and running a unit of work with a redo when the device is lost.
  */
 import { deviceLimit, type Gpu, LOOP_CAP } from "./gpu.ts";
+import type { FlatFormat, KeptPool } from "./kept.ts";
 
 const shaderText = new Map<string, string>();
 
@@ -98,25 +99,36 @@ export const TEX_SHIFT = 12;
 /** The width in texels of every flat texture: 4,096 (64 KiB per row of rgba32float). */
 export const TEX_WIDTH = 2 ** TEX_SHIFT;
 
-/** Uploads of at least this many bytes use `queue.writeBuffer` (see {@linkcode BufferSet.storage}). */
-export const WRITE_BUFFER_FROM = 4 * 2 ** 20;
-
-/** Creates buffers (and textures) for one unit of work and destroys them all at the end. */
+/**
+ * The buffers (and textures) of one unit of work, kept between units in a {@linkcode KeptPool}
+ * under their label and occurrence within the unit: a stream of batches allocates its buffers,
+ * textures, uniforms, read-back buffer and bind groups once, and a unit of the same shape as the
+ * last creates none. Contents are written with `queue.writeBuffer` / `writeTexture`, skipped
+ * while short contents repeat; a kernel's output holds what the last unit left until it writes.
+ */
 export class BufferSet {
-  #buffers: Array<GPUBuffer | GPUTexture> = [];
-  constructor(readonly device: GPUDevice) {}
+  #seen = new Map<string, number>();
+  constructor(readonly device: GPUDevice, readonly kept: KeptPool) {}
+
+  /** The kept key of the next resource labelled `label` in this unit. */
+  #key(label: string): string {
+    const n = this.#seen.get(label) ?? 0;
+    this.#seen.set(label, n + 1);
+    return `${label}#${n}`;
+  }
 
   /**
    * A 2-D texture of 32-bit texels (`r32float`, `r32uint`, or `rgba32float`: four floats per
-   * texel) `width` wide holding `texels` texels row after row (as `texel(t)` in `prelude.wgsl` addresses them), written by
-   * a kernel as a storage texture (`data` absent) or filled from `data`. Software adapters fetch
-   * texels far faster than they load storage buffers (see `Gpu.uploadTexture`).
+   * texel) `width` wide holding `texels` texels row after row (as `texel(t)` in `prelude.wgsl`
+   * addresses them), written by a kernel as a storage texture (`contents` a texel count) or
+   * filled from `contents`. Software adapters fetch texels far faster than they load storage
+   * buffers (see `Gpu.uploadTexture`).
    *
    * @throws {RangeError} when the texels need more rows than `maxTextureDimension2D`.
    */
   flatTexture(
     label: string,
-    format: "r32float" | "r32uint" | "rgba32float",
+    format: FlatFormat,
     width: number,
     contents: number | Uint32Array | Float32Array,
   ): GPUTextureView {
@@ -129,67 +141,32 @@ export class BufferSet {
         `${label}: ${texels} texels need ${rows} rows of ${width}; expected at most ${max} (a dispatcher bug: chunk the input).`,
       );
     }
-    const texture = this.device.createTexture({
-      label,
-      size: [width, rows],
-      format,
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
-        GPUTextureUsage.COPY_DST,
-    });
-    this.#buffers.push(texture);
-    if (typeof contents !== "number") {
-      const padded = new (contents.constructor as Uint32ArrayConstructor)(rows * width * channels);
-      padded.set(contents);
-      this.device.queue.writeTexture({ texture }, padded, { bytesPerRow: width * 4 * channels }, [
-        width,
-        rows,
-      ]);
-    }
-    return texture.createView({ label });
+    const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+      GPUTextureUsage.COPY_DST;
+    const data = typeof contents === "number" ? undefined : contents;
+    const key = this.#key(label);
+    return this.kept.viewOf(this.kept.texture(key, format, width, rows, usage, data), label);
   }
 
-  /**
-   * A storage buffer holding `data` (or `bytes` zeroed bytes), readable by copy. Data above
-   * {@linkcode WRITE_BUFFER_FROM} bytes goes through `queue.writeBuffer` (measured about twice
-   * as fast as a mapped buffer at 64 MiB under Deno on lavapipe), smaller data through a buffer
-   * mapped at creation.
-   */
+  /** The one view of `texture` (so that bind groups over it repeat). */
+  view(texture: GPUTexture, label: string): GPUTextureView {
+    return this.kept.viewOf(texture, label);
+  }
+
+  /** A storage buffer holding `data` (or `bytes` bytes a kernel writes), readable by copy. */
   storage(label: string, data: ArrayBufferView | number, writable = false): GPUBuffer {
-    const bytes = typeof data === "number" ? data : data.byteLength;
-    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    const viaQueue = typeof data !== "number" && bytes >= WRITE_BUFFER_FROM && bytes % 4 === 0;
-    const buffer = this.device.createBuffer({
-      label,
-      size,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST |
-        (writable ? GPUBufferUsage.COPY_SRC : 0),
-      mappedAtCreation: typeof data !== "number" && !viaQueue,
-    });
-    if (viaQueue) {
-      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, bytes);
-    } else if (typeof data !== "number") {
-      new Uint8Array(buffer.getMappedRange()).set(
-        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      );
-      buffer.unmap();
-    }
-    this.#buffers.push(buffer);
-    return buffer;
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST |
+      (writable ? GPUBufferUsage.COPY_SRC : 0);
+    const key = this.#key(label);
+    return typeof data === "number"
+      ? this.kept.buffer(key, data, usage)
+      : this.kept.bufferWith(key, data, usage);
   }
 
   /** A uniform buffer of 32-bit words (u32, i32 or f32 bit patterns). */
   uniform(label: string, words: Uint32Array): GPUBuffer {
-    const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
-    const buffer = this.device.createBuffer({
-      label,
-      size,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      mappedAtCreation: true,
-    });
-    new Uint32Array(buffer.getMappedRange()).set(words);
-    buffer.unmap();
-    this.#buffers.push(buffer);
-    return buffer;
+    const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+    return this.kept.bufferWith(this.#key(label), words, usage);
   }
 
   /**
@@ -205,41 +182,38 @@ export class BufferSet {
     resources.forEach((r, binding) => {
       if (r) entries.push({ binding, resource: r instanceof GPUBuffer ? { buffer: r } : r });
     });
-    return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+    return this.kept.bindGroup(label, pipeline, entries);
   }
 
   /**
-   * Copies `sources` (buffer, byte length) into mappable buffers after the commands in
-   * `encoder`, submits, and returns copies of their contents (via mapAsync).
+   * Copies `sources` (buffer, byte length) into one mappable buffer after the commands in
+   * `encoder`, submits, maps it once and returns copies of their contents.
    */
   async submitAndRead(
     encoder: GPUCommandEncoder,
     sources: Array<[GPUBuffer, number]>,
   ): Promise<ArrayBuffer[]> {
-    const staging = sources.map(([source, bytes], i) => {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const [, bytes] of sources) {
+      offsets.push(total);
+      total += Math.max(16, Math.ceil(bytes / 16) * 16);
+    }
+    total = Math.max(16, total);
+    const usage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    const staging = this.kept.buffer(this.#key("read-back"), total, usage);
+    sources.forEach(([source, bytes], i) => {
       const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-      const buffer = this.device.createBuffer({
-        label: `${source.label} read-back ${i}`,
-        size,
-        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-      });
-      this.#buffers.push(buffer);
-      encoder.copyBufferToBuffer(source, 0, buffer, 0, size);
-      return buffer;
+      encoder.copyBufferToBuffer(source, 0, staging, offsets[i]!, Math.min(size, source.size));
     });
     this.device.queue.submit([encoder.finish()]);
-    await Promise.all(staging.map((b) => b.mapAsync(GPUMapMode.READ)));
-    return staging.map((b, i) => {
-      const copy = b.getMappedRange().slice(0, sources[i]![1]);
-      b.unmap();
-      return copy;
-    });
-  }
-
-  /** Destroys every buffer and texture this set created. */
-  destroy(): void {
-    for (const b of this.#buffers) b.destroy();
-    this.#buffers = [];
+    await staging.mapAsync(GPUMapMode.READ, 0, total);
+    try {
+      const mapped = staging.getMappedRange(0, total);
+      return sources.map(([, bytes], i) => mapped.slice(offsets[i]!, offsets[i]! + bytes));
+    } finally {
+      staging.unmap();
+    }
   }
 }
 
@@ -267,7 +241,7 @@ async function runUnitNow<T>(
   for (let attempt = 0; attempt < 4; attempt++) {
     const device = gpu.device;
     if (gpu.backend === "cpu" || !device) return onCpu();
-    const buffers = new BufferSet(device);
+    const buffers = new BufferSet(device, gpu.keptPool(device));
     let result: T;
     try {
       device.pushErrorScope("out-of-memory");
@@ -286,10 +260,9 @@ async function runUnitNow<T>(
       if (memory) throw new Error(`${label}: out of memory: ${memory.message}`);
       return result!;
     } catch (error) {
+      gpu.releaseKept();
       if (!(await gpu.confirmLost(device))) throw error;
       if (gpu.device === device) await gpu.recover(`${label}: ${(error as Error).message}`);
-    } finally {
-      buffers.destroy();
     }
   }
   throw new Error(`${label}: the device was lost four times in a row; giving up.`);

@@ -4,6 +4,7 @@
  * and redoing work when the device is lost.
  */
 
+import { KeptPool } from "./kept.ts";
 import { usePrivateRuntimeDir } from "./runtime_dir.ts";
 
 /**
@@ -145,7 +146,7 @@ export class Gpu {
   #pipelines = new Map<string, GPUComputePipeline>();
   #pipelineDevice = new WeakMap<GPUComputePipeline, GPUDevice>();
   #upload: UploadPool | null = null;
-  #texture: GPUTexture | null = null;
+  #kept: KeptPool | null = null;
 
   /** Use {@linkcode requestGpu} instead. */
   constructor(init: {
@@ -315,32 +316,39 @@ export class Gpu {
         `${label}: a ${width}-texel-wide texture of ${data.length} floats needs ${rows} rows; expected whole texels, a width that is a multiple of 16 and at most ${maxSide} rows and columns (a dispatcher bug: chunk the input).`,
       );
     }
-    let texture = this.#texture;
-    if (!texture || texture.width !== width || texture.height < rows) {
-      texture?.destroy();
-      texture = this.#texture = device.createTexture({
-        label: "shared upload texture",
-        // Power-of-two heights, so that growing batches reallocate rarely.
-        size: [width, Math.min(maxSide, 2 ** Math.ceil(Math.log2(rows)))],
-        format: "rgba32float",
-        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST |
-          GPUTextureUsage.COPY_SRC,
-      });
+    // Power-of-two heights, so that growing batches reallocate rarely.
+    const height = Math.min(maxSide, 2 ** Math.ceil(Math.log2(rows)));
+    const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST |
+      GPUTextureUsage.COPY_SRC;
+    return this.keptPool(device).texture(
+      "shared upload texture",
+      "rgba32float",
+      width,
+      height,
+      usage,
+      data,
+    );
+  }
+
+  /**
+   * The resources kept between units of work on `device` (see `kept.ts`): `runUnit` hands it to
+   * each unit's `BufferSet`. Dropped with the device, on recovery and by {@linkcode destroy}.
+   */
+  keptPool(device: GPUDevice): KeptPool {
+    if (!this.#kept || this.#kept.device !== device) {
+      this.#kept?.destroy();
+      this.#kept = new KeptPool(device);
     }
-    const full = Math.floor(texels / width), tail = texels - full * width;
-    const bytesPerRow = width * 16;
-    if (full > 0) {
-      device.queue.writeTexture({ texture }, data, { bytesPerRow }, [width, full]);
-    }
-    if (tail > 0) {
-      device.queue.writeTexture(
-        { texture, origin: [0, full] },
-        data,
-        { offset: full * bytesPerRow, bytesPerRow },
-        [tail, 1],
-      );
-    }
-    return texture;
+    return this.#kept;
+  }
+
+  /**
+   * Destroys the resources kept between units of work (the next unit allocates afresh). Called
+   * after a unit fails, since a failure may leave a kept buffer mapped or half written.
+   */
+  releaseKept(): void {
+    this.#kept?.destroy();
+    this.#kept = null;
   }
 
   /** Fills the kept-mapped staging buffer (at least `bytes` long) with `data`. */
@@ -392,10 +400,9 @@ export class Gpu {
     pool.mapped = staging.mapAsync(GPUMapMode.WRITE).catch(() => {});
   }
 
-  /** Drops the kept upload buffers and texture. */
+  /** Drops the kept upload buffers and texture, and the resources kept between units. */
   #dropUpload(): void {
-    this.#texture?.destroy();
-    this.#texture = null;
+    this.releaseKept();
     this.#dropStaging();
   }
 

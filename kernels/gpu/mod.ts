@@ -25,6 +25,7 @@ export {
   TEX_WIDTH,
 } from "./dispatch.ts";
 export { checkCount } from "./checks.ts";
+export { type FlatFormat, KeptPool } from "./kept.ts";
 export {
   type Dispatch,
   type Program,

@@ -290,7 +290,7 @@ export function gramStage(
     return { program: sampleGramsProgram(tile, diagonal), list };
   }).filter((k) => k.list.length > 0);
   const texture = gpu.uploadTexture(device, "sample grams input", input, TEX_WIDTH);
-  const grads = texture.createView({ label: "sample grams input" });
+  const grads = buffers.view(texture, "sample grams input");
   const scales = buffers.storage("row scales", m * n * 4);
   const status = buffers.storage("row status", m * n * 4, true);
   const grams = buffers.storage("sample grams", n * m * m * 4, true);

@@ -10,7 +10,8 @@ import {
   setRanges,
 } from "../../kernels/group_sums/mod.ts";
 import { programSource } from "../../kernels/gpu/mod.ts";
-import { assertWithin, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
+import { assertWithin, gpuTest, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
+import { requestGpu } from "../../kernels/mod.ts";
 import { assertEquals, assertRejects, assertThrows } from "../_shared/assert.ts";
 
 /** Unit-vector cosine of two rows straight from the definition (0 when either is not live). */
@@ -252,3 +253,45 @@ for (const v of variants) {
     },
   );
 }
+
+gpuTest(
+  "groupSums() keeps its device resources across batches and reads no stale data",
+  async () => {
+    const gpu = await requestGpu();
+    try {
+      const device = gpu.device!;
+      let created = 0;
+      for (const name of ["createBuffer", "createTexture", "createBindGroup"] as const) {
+        const make = device[name].bind(device) as (d: never) => unknown;
+        (device as unknown as Record<string, unknown>)[name] = (d: never) => {
+          created++;
+          return make(d);
+        };
+      }
+      const run = async (m: number, s: number, d: number, seed: number) => {
+        const g = randomGrads(seed, m * s * d);
+        const { plan } = planOf(m, seed);
+        const blockOf = Int32Array.from({ length: s }, (_, x) => Math.floor((x * 2) / s));
+        const shape = { models: m, samples: s, dim: d };
+        const want = reference.groupSums(reference.sampleGrams(g, shape), plan, blockOf);
+        const got = await groupSums(gpu, g, shape, plan, blockOf);
+        const what = `M ${m} S ${s} seed ${seed}`;
+        if (String(got.status) !== String(want.status)) throw new Error(`${what}: status`);
+        assertWithin(maxDiff(got.blockCounts, want.blockCounts), 0, `${what}: counts`);
+        assertWithin(maxDiff(got.blockSums, want.blockSums), 1e-5 * s, `${what}: block sums`);
+        assertWithin(maxDiff(got.rowSums, want.rowSums), 1e-5 * m, `${what}: row sums`);
+        assertWithin(maxDiff(got.pairSums, want.pairSums), 1e-5 * m * m, `${what}: pair sums`);
+      };
+      await run(20, 9, 40, 1);
+      const first = created;
+      if (first === 0) throw new Error("the first batch created no resources: the count is broken");
+      await run(20, 9, 40, 2); // the same shape, other data: nothing new
+      if (created !== first) throw new Error(`a second batch created ${created - first} resources`);
+      await run(20, 4, 40, 3); // a shorter batch in the larger buffers
+      await run(7, 5, 12, 4); // another model count
+      await run(20, 9, 40, 5);
+    } finally {
+      gpu.destroy();
+    }
+  },
+);
