@@ -22,6 +22,7 @@
 export {
   ensembleInputGradients,
   ensembleLogits,
+  GRADIENT_BATCH,
   inputGradients,
   populationInputGradients,
   populationLogits,

@@ -10,7 +10,13 @@ import {
   type SalienceScalar,
 } from "../npy/mod.ts";
 import { modelDims } from "../models/mod.ts";
-import { canTrainTogether, evaluate, StackedModel } from "../train/mod.ts";
+import {
+  canTrainTogether,
+  evaluate,
+  paddedBatches,
+  STACKED_BATCH,
+  StackedModel,
+} from "../train/mod.ts";
 
 export { SALIENCE_SCALARS };
 export type { SalienceScalar };
@@ -29,6 +35,14 @@ export interface PopulationLabelledImages {
   images: Float32Array;
   labels: Int32Array | readonly Int32Array[];
 }
+
+/**
+ * Images per model in each stacked gradient pass unless a caller says otherwise (the sweep's
+ * salience and the attack's gradients alike, so they share one compiled shape). Smaller than
+ * lib/train's `STACKED_BATCH` for the forward passes: on a software adapter the first pass of a
+ * larger shape compiles for longer than the larger batches save on a probe set of hundreds.
+ */
+export const GRADIENT_BATCH = 64;
 
 /** Options of {@link inputGradients}. */
 export interface GradientOptions {
@@ -227,9 +241,12 @@ function stacks(models: Model[]): boolean {
 
 /**
  * Runs `fn` over `images` in batches of `bs` through one stacked model of `models`: model s's
- * rows of each batch ([S·n, H, W, C], model s at rows s·n …, with model s's labels) are its own
- * images (`images[s]` when one array per model is given) or a copy of the shared ones, and model
- * s's rows of each result (row width `width`) go into `outs[s]`.
+ * rows of each batch ([S·rows, H, W, C], model s at rows s·rows …, with model s's labels) are its
+ * own images (`images[s]` when one array per model is given) or a copy of the shared ones, and
+ * model s's rows of each result (row width `width`) go into `outs[s]`. A shorter last batch is
+ * padded to the others' shape (lib/train's `paddedBatches`: zero images, label 0), so the pass
+ * compiles one shape; `fn` treats every image alone (inference), so the padding rows, dropped
+ * from the results, change nothing.
  */
 async function stackedPasses(
   models: Model[],
@@ -238,7 +255,7 @@ async function stackedPasses(
     labels?: PopulationLabelledImages["labels"];
   },
   o: { bs: number; width: number },
-  fn: (stacked: StackedModel, x: tf.Tensor4D, labels: Int32Array, n: number) => tf.Tensor,
+  fn: (stacked: StackedModel, x: tf.Tensor4D, labels: Int32Array, rows: number) => tf.Tensor,
 ): Promise<Float32Array[]> {
   const d = modelDims(models[0]!);
   const S = models.length;
@@ -246,21 +263,27 @@ async function stackedPasses(
   const own = perModelImages(data.images, S, per);
   const n = own[0]!.length / per;
   const outs = models.map(() => new Float32Array(n * o.width));
+  const batches = paddedBatches(n, o.bs);
+  const rows = batches[0]!.rows;
+  // One buffer for every batch; a short last batch leaves zeros in its padding rows.
+  const images = new Float32Array(S * rows * per);
+  const labels = new Int32Array(S * rows);
   const stacked = StackedModel.from(models);
   try {
-    for (let s = 0; s < n; s += o.bs) {
-      const e = Math.min(n, s + o.bs), m = e - s;
-      const images = new Float32Array(S * m * per);
-      const labels = new Int32Array(S * m);
+    for (const { from, to } of batches) {
+      const m = to - from;
+      if (m < rows) (images.fill(0), labels.fill(0));
       for (let j = 0; j < S; j++) {
-        images.set(own[j]!.subarray(s * per, e * per), j * m * per);
-        if (data.labels) labels.set(labelsOf(data.labels, j).subarray(s, e), j * m);
+        images.set(own[j]!.subarray(from * per, to * per), j * rows * per);
+        if (data.labels) labels.set(labelsOf(data.labels, j).subarray(from, to), j * rows);
       }
-      const t = tf.tidy(() => fn(stacked, tf.tensor4d(images, [S * m, d.h, d.w, d.c]), labels, m));
+      const t = tf.tidy(() =>
+        fn(stacked, tf.tensor4d(images, [S * rows, d.h, d.w, d.c]), labels, rows)
+      );
       const v = (await t.data()) as Float32Array;
       t.dispose();
       for (let j = 0; j < S; j++) {
-        outs[j]!.set(v.subarray(j * m * o.width, (j + 1) * m * o.width), s * o.width);
+        outs[j]!.set(v.subarray(j * rows * o.width, (j * rows + m) * o.width), from * o.width);
       }
     }
   } finally {
@@ -308,7 +331,8 @@ function perModelImages(
  * pass per model; models that cannot stack (one model, ViT, mixed architectures) run one by one
  * through {@link predictLogits}. Returns one [N, classes] row-major array per model, equal to
  * {@link predictLogits} of that model on its images within f32 rounding.
- * Cost: one forward pass of S·batchSize images per batch.
+ * Cost: one forward pass of S·batchSize images per batch (`batchSize` images per model, default
+ * lib/train's `STACKED_BATCH`, the shape of the test evaluation; a shorter last batch padded).
  *
  * @throws {TypeError} when the images do not match the input shape, the models disagree, or
  *   the per-model arrays are not one per model of one count.
@@ -340,7 +364,7 @@ export async function populationLogits(
   return await stackedPasses(
     models,
     { images },
-    { bs: options.batchSize ?? 256, width: d.classes },
+    { bs: options.batchSize ?? STACKED_BATCH, width: d.classes },
     (stacked, x) => stacked.forward(x, false),
   );
 }
@@ -353,7 +377,8 @@ export async function populationLogits(
  * each model keeps its own weights and running statistics) instead of one pass per model. Models
  * that cannot stack (one model, ViT, mixed architectures) run one by one. Returns one [N, D]
  * array per model (rows C×H×W or H×W×C as `layout` says), equal to the per-model gradients
- * within f32 rounding. `batchSize` counts images per model (default 64).
+ * within f32 rounding. `batchSize` counts images per model (default {@link GRADIENT_BATCH}; a
+ * shorter last batch padded).
  * Cost: one forward and one backward pass of S·batchSize images per batch.
  *
  * @throws {TypeError} for mismatched shapes or label counts, {RangeError} for an unknown scalar
@@ -400,7 +425,7 @@ export async function populationInputGradients(
   return await stackedPasses(
     models,
     data,
-    { bs: options.batchSize ?? 64, width: per },
+    { bs: options.batchSize ?? GRADIENT_BATCH, width: per },
     (stacked, x, labels) => {
       const y = tf.tensor1d(labels, "int32");
       const grad = tf.grad((xx: tf.Tensor) =>

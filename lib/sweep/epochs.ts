@@ -13,7 +13,7 @@ import { type Gpu, requestGpu } from "../../kernels/mod.ts";
 import { analyzeGradients, type ModelInput, runModelInput } from "../analysis/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import { openGradientSource, sidecarPath } from "../npy/mod.ts";
-import { populationAttribute } from "../salience/mod.ts";
+import { GRADIENT_BATCH, populationAttribute } from "../salience/mod.ts";
 import { evaluatePopulation, populationPreciseBatchNorm, type TrainResult } from "../train/mod.ts";
 import {
   exists,
@@ -210,7 +210,7 @@ export async function writePopulationEpochSalience(
     async (bns) => {
       const as = await populationAttribute(models, dataset.probe, { method: "gradient" }, {
         scalar: config.salience.scalar,
-        batchSize: 64,
+        batchSize: GRADIENT_BATCH,
       });
       return { values: as.map((a) => poolRows(a.values, dataset.shape, N, P)), bns };
     },

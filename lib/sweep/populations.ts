@@ -15,7 +15,7 @@
  * @module
  */
 import { join } from "node:path";
-import { trainPopulation, type TrainResult } from "../train/mod.ts";
+import { STACKED_BATCH, trainPopulation, type TrainResult } from "../train/mod.ts";
 import type { Family } from "../models/mod.ts";
 import {
   exists,
@@ -37,7 +37,7 @@ import {
   trainScheduleOf,
 } from "./executor.ts";
 import { shardRuns } from "./plan.ts";
-import { populationInputGradients, populationLogits } from "../salience/mod.ts";
+import { GRADIENT_BATCH, populationInputGradients, populationLogits } from "../salience/mod.ts";
 import {
   methodSalienceMissing,
   populationMethodAttributions,
@@ -335,7 +335,7 @@ async function finishTogether(
         populationInputGradients(sal.map((j) => open[j]!.model), dataset.probe, {
           scalar: config.salience.scalar,
           layout: "chw",
-          batchSize: 64,
+          batchSize: GRADIENT_BATCH,
         }),
     );
     const seconds = (performance.now() - t0) / 1000 / sal.length;
@@ -351,7 +351,9 @@ async function finishTogether(
       ctx,
       "logits",
       () =>
-        populationLogits(lo.map((j) => open[j]!.model), dataset.probe.images, { batchSize: 64 }),
+        populationLogits(lo.map((j) => open[j]!.model), dataset.probe.images, {
+          batchSize: STACKED_BATCH,
+        }),
     );
     lo.forEach((j, i) => (out[j]!.logits = ls[i]!));
   }

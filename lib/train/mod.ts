@@ -45,7 +45,9 @@ export {
 export {
   canTrainTogether,
   evaluatePopulation,
+  paddedBatches,
   populationStep,
+  STACKED_BATCH,
   trainPopulation,
 } from "./population.ts";
 export type { PopulationMember, PopulationOptions } from "./population.ts";

@@ -117,28 +117,76 @@ export function populationStep(
 }
 
 /**
+ * Images per model in each stacked inference pass (test evaluation, and the sweep's logits,
+ * salience and attack passes): one batch shape for all of them, so that each architecture
+ * compiles its inference pipelines once (a software adapter compiles a pipeline per batch size,
+ * hundreds of milliseconds each). A last, shorter batch is padded to it ({@link paddedBatches}).
+ */
+export const STACKED_BATCH = 128;
+
+/**
+ * The batches of a pass over `count` images at `batchSize` per model: each `[from, to)` and the
+ * rows it is run with, `rows` = min(batchSize, count) for every batch, so that a shorter last
+ * batch is padded to the shape of the others (its extra rows are discarded) instead of being a
+ * new shape to compile. A pass that fits one batch runs at its own size.
+ *
+ * @example
+ * ```ts
+ * import { paddedBatches } from "./population.ts";
+ * const b = paddedBatches(300, 128);
+ * if (b.map((x) => `${x.from}-${x.to}/${x.rows}`).join() !== "0-128/128,128-256/128,256-300/128") throw new Error();
+ * if (paddedBatches(5, 128)[0]!.rows !== 5) throw new Error();
+ * ```
+ */
+export function paddedBatches(
+  count: number,
+  batchSize: number,
+): { from: number; to: number; rows: number }[] {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize = ${batchSize} must be a positive integer.`);
+  }
+  const rows = Math.min(batchSize, count);
+  const out = [];
+  for (let from = 0; from < count; from += rows) {
+    out.push({ from, to: Math.min(count, from + rows), rows });
+  }
+  return out;
+}
+
+/**
  * Test loss and accuracy of each model of a stacked population on `split`, in inference mode,
- * from one stacked forward pass per batch (`batchSize` images per model, default 128): what
- * `evaluate()` gives for each member, within f32 rounding.
+ * from one stacked forward pass per batch (`batchSize` images per model, default
+ * {@link STACKED_BATCH}; a shorter last batch padded to it): what `evaluate()` gives for each
+ * member, within f32 rounding. Inference treats every image alone, so the padding rows change
+ * nothing; they are left out of the sums.
  */
 async function evaluateStacked(
   stacked: StackedModel,
   split: Split,
-  batchSize = 128,
+  batchSize = STACKED_BATCH,
 ): Promise<{ loss: number; accuracy: number }[]> {
   const { h, w, c, classes } = modelDims(stacked.members[0]!);
   const per = h * w * c, S = stacked.size;
   const loss = new Float64Array(S), hits = new Float64Array(S);
-  for (let s = 0; s < split.count; s += batchSize) {
-    const e = Math.min(split.count, s + batchSize), n = e - s;
-    const images = new Float32Array(S * n * per), labels = new Int32Array(S * n);
+  const batches = paddedBatches(split.count, batchSize);
+  const rows = batches[0]!.rows;
+  // One buffer for every batch; a short last batch leaves zeros in its padding rows.
+  const images = new Float32Array(S * rows * per);
+  for (const { from, to } of batches) {
+    const n = to - from;
+    if (n < rows) images.fill(0);
+    const labels = new Int32Array(S * n);
     for (let j = 0; j < S; j++) {
-      images.set(split.images.subarray(s * per, e * per), j * n * per);
-      labels.set(split.labels.subarray(s, e), j * n);
+      images.set(split.images.subarray(from * per, to * per), j * rows * per);
+      labels.set(split.labels.subarray(from, to), j * n);
     }
     const both = tf.tidy(() => {
       const ys = tf.tensor1d(labels, "int32");
-      const logits = stacked.forward(tf.tensor4d(images, [S * n, h, w, c]), false);
+      const all = stacked.forward(tf.tensor4d(images, [S * rows, h, w, c]), false);
+      const logits = n === rows ? all : tf.reshape(
+        tf.slice(tf.reshape(all, [S, rows, classes]), [0, 0, 0], [S, n, classes]),
+        [S * n, classes],
+      );
       const ce = tf.losses.softmaxCrossEntropy(
         tf.oneHot(ys, classes),
         logits,
@@ -163,7 +211,8 @@ async function evaluateStacked(
  * Test loss and accuracy of each of `models` on `split` in inference mode, as `evaluate()` gives
  * for each one, from one stacked pass per batch when the models stack (more than one, all of one
  * architecture that {@link canTrainTogether}), else one model at a time.
- * Cost: one forward pass of S·batchSize images per batch (batchSize per model, default 128).
+ * Cost: one forward pass of S·batchSize images per batch (batchSize per model, default
+ * {@link STACKED_BATCH}; a shorter last batch padded to it).
  *
  * @throws what `evaluate()` throws for a split that does not fit the models.
  * @example

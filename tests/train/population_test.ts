@@ -7,7 +7,9 @@ import {
   canTrainTogether,
   evaluate,
   evaluatePopulation,
+  paddedBatches,
   type Schedule,
+  StackedModel,
   train,
   trainPopulation,
 } from "../../lib/train/mod.ts";
@@ -221,3 +223,40 @@ Deno.test("evaluatePopulation() gives each model's evaluate() from one stacked p
     [...ms, ...mixed].forEach((m) => m.dispose());
   }
 });
+
+Deno.test("paddedBatches() cuts a pass into batches of one shape; evaluatePopulation() runs them all at it", async () => {
+  assertEquals(paddedBatches(12, 5), [
+    { from: 0, to: 5, rows: 5 },
+    { from: 5, to: 10, rows: 5 },
+    { from: 10, to: 12, rows: 5 },
+  ]);
+  assertEquals(paddedBatches(3, 5), [{ from: 0, to: 3, rows: 3 }]);
+  assertEquals(paddedBatches(10, 5).length, 2);
+  throwsRange(() => paddedBatches(10, 0));
+  await tf.setBackend("cpu");
+  const ms = [0, 1].map((s) => createModel(spec("CNNSmall", s)));
+  const seen: number[] = [];
+  const forward = StackedModel.prototype.forward;
+  StackedModel.prototype.forward = function (x, training) {
+    seen.push(x.shape[0]);
+    return forward.call(this, x, training);
+  };
+  try {
+    await evaluatePopulation(ms, data.test, { batchSize: 5 });
+  } finally {
+    StackedModel.prototype.forward = forward;
+    ms.forEach((m) => m.dispose());
+  }
+  // 12 test images at 5 per model: three passes of 2 · 5 rows, the last one padded.
+  assertEquals(seen, [10, 10, 10]);
+});
+
+function throwsRange(f: () => unknown): void {
+  try {
+    f();
+  } catch (e) {
+    ok(e instanceof RangeError, String(e));
+    return;
+  }
+  throw new Error("expected a RangeError");
+}
