@@ -206,6 +206,12 @@ export interface AttackStudyOptions {
    * Default: each model's callbacks, one model at a time.
    */
   together?: ModelsTogether;
+  /**
+   * Each model's logits on the probe images (`samples × classes`) where already known, e.g. as
+   * a sweep stored them from the same weights (null or absent: computed): its clean predictions
+   * are taken from them instead of a forward pass.
+   */
+  cleanLogits?: ReadonlyArray<Float32Array | null | undefined>;
 }
 
 /**
@@ -306,7 +312,10 @@ export async function attackStudy(
   const epsilon = options.epsilon ?? 0.05;
   const population = options.population ?? "same-width";
   const q = queries(models, probe, options.batchSize ?? 64, options.together);
-  const { grads, clean } = await q.gradientsAndCleanPredictions(options.onProgress);
+  const { grads, clean } = await q.gradientsAndCleanPredictions(
+    options.onProgress,
+    options.cleanLogits,
+  );
   const advFrom = (dir: Float32Array) => fgsm(probe.images, dir, { epsilon, clip: probe.clip });
 
   // Single-source attacks: every source against every other model of its family.
@@ -436,7 +445,10 @@ function queries(
   const ratio = (after: CleanPredictions, base: Float64Array) =>
     Float64Array.from(after.p, (v, x) => (base[x]! > 0 ? v / base[x]! : NaN));
   return {
-    async gradientsAndCleanPredictions(onProgress?: (message: string) => void) {
+    async gradientsAndCleanPredictions(
+      onProgress?: (message: string) => void,
+      known?: ReadonlyArray<Float32Array | null | undefined>,
+    ) {
       const grads: Float32Array[] = [];
       const clean: CleanPredictions[] = [];
       let done = 0;
@@ -447,10 +459,12 @@ function queries(
           probe.images,
           D,
         );
-        const ps = await probsOfMany(g, probe.images);
+        const missing = g.filter((m) => !known?.[m]);
+        const ps = missing.length ? await probsOfMany(missing, probe.images) : [];
         g.forEach((m, i) => {
           grads[m] = gs[i]!;
-          clean[m] = ps[i]!;
+          const given = known?.[m];
+          clean[m] = given ? trueClassProbability(given, probe.labels, C) : ps[missing.indexOf(m)]!;
         });
         done += g.length;
         onProgress?.(`attack: gradients and clean predictions of ${done}/${models.length} models`);

@@ -12,6 +12,7 @@ import type { Dataset } from "../data/mod.ts";
 import type { AttacksFile, EnsemblesFile } from "../analysis/mod.ts";
 import {
   ensembleInputGradients,
+  GRADIENT_BATCH,
   inputGradients,
   populationInputGradients,
   populationLogits,
@@ -20,7 +21,7 @@ import {
 } from "../salience/mod.ts";
 import { readNpy, readSidecar } from "../npy/mod.ts";
 import { readRun, readSweep, RUN_FILES, verifiedRuns } from "../store/mod.ts";
-import { listCheckpoints, loadCheckpointModel } from "../train/mod.ts";
+import { listCheckpoints, loadCheckpointModel, STACKED_BATCH } from "../train/mod.ts";
 import {
   type AttackModel,
   attackStudy,
@@ -38,7 +39,8 @@ export interface TrainedModel {
   /**
    * This model's outputs on the probe set as a sweep stored them (its logits, [N, classes], and
    * its unpooled C×H×W gradients of the ensemble study's scalar, [N, D]): the ensemble study
-   * uses them instead of recomputing them when every model of a width has them.
+   * uses them instead of recomputing them when every model of a width has them, and the attack
+   * takes its clean predictions from the logits.
    */
   outputs?: { logits: Float32Array; gradient: Float32Array };
 }
@@ -110,7 +112,11 @@ export interface ModelExperimentsOptions {
   ensembles?: false | EnsembleStudyOptions;
   /** Salience scalar of the ensemble study (default "true-class-logit"). */
   scalar?: SalienceScalar;
-  /** Images per tfjs call (default 64). */
+  /**
+   * Images per model in each tfjs pass (default: lib/train's `STACKED_BATCH` for logits and
+   * lib/salience's `GRADIENT_BATCH` for gradients, the shapes of the sweep's evaluation and
+   * salience passes, whose compiled pipelines the experiments then reuse).
+   */
   batchSize?: number;
   source?: string;
   onProgress?: (message: string) => void;
@@ -157,7 +163,8 @@ export async function runModelExperiments(
   if (models.length === 0) throw new RangeError("no trained models given; pass at least one.");
   const { probe, shape } = data;
   const dim = shape.channels * shape.height * shape.width;
-  const bs = options.batchSize ?? 64;
+  const bs = options.batchSize ?? STACKED_BATCH;
+  const gbs = options.batchSize ?? GRADIENT_BATCH;
   const classes = data.classes.length;
   const clip = clipRangeOf(data.mean, data.std);
   let attacks: AttacksFile | null = null, ensembles: EnsemblesFile | null = null;
@@ -170,7 +177,7 @@ export async function runModelExperiments(
         populationInputGradients(ms.map((i) => models[i]!.model), { images, labels }, {
           scalar: "true-class-probability",
           layout: "hwc",
-          batchSize: bs,
+          batchSize: gbs,
         }),
     };
     const r = await attackStudy(models.map((m) => attackModelOf(m, { batchSize: bs })), {
@@ -184,6 +191,8 @@ export async function runModelExperiments(
       source: options.source,
       onProgress: options.onProgress,
       together,
+      // The stored probe-set logits are the clean predictions the attack compares against.
+      cleanLogits: models.map((m) => m.outputs?.logits),
       ...(options.attack ?? {}),
     });
     attacks = r.file;
@@ -205,7 +214,7 @@ export async function runModelExperiments(
         : await populationLogits(ms, probe.images, { batchSize: bs });
       const gradients = stored
         ? stored.map((o) => o.gradient)
-        : await populationInputGradients(ms, probe, { scalar, batchSize: bs });
+        : await populationInputGradients(ms, probe, { scalar, batchSize: gbs });
       g.forEach((i, j) => {
         const m = models[i]!;
         members[i] = {
@@ -230,7 +239,7 @@ export async function runModelExperiments(
         ensembleGradient: (idx: number[]) =>
           ensembleInputGradients(idx.map((i) => models[i]!.model), probe, {
             scalar,
-            batchSize: bs,
+            batchSize: gbs,
           }),
       }),
       ...(options.ensembles ?? {}),

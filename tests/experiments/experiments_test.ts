@@ -246,3 +246,15 @@ Deno.test("ensembleStudy() measures t against held-out seeds and finds the plant
   assertEquals(falls.verdict, "holds", falls.reason);
   assert(curve.points[4]!.loss < curve.points[0]!.loss, "the full ensemble beats single models");
 });
+
+Deno.test("attackStudy() takes clean predictions from given logits: the models' own give the computed study, others change it", async () => {
+  const opts = { resamples: 200, batchSize: 4 };
+  const own = await Promise.all(models.map((m) => m.logits(images, N)));
+  const given = await attackStudy(models, probe, { ...opts, cleanLogits: own });
+  const strip = (f: typeof study.file) => JSON.stringify({ ...f, generatedAt: null });
+  assertEquals(strip(given.file), strip(study.file));
+  // Only model 0's clean logits given, and wrong: every ratio with it as target changes.
+  const wrong = [own[0]!.map((v) => -v), ...own.slice(1).map(() => null)];
+  const other = await attackStudy(models, probe, { ...opts, cleanLogits: wrong });
+  assert(strip(other.file) !== strip(study.file), "wrong clean logits were not used");
+});
