@@ -28,12 +28,6 @@ function sameWords(a: Uint32Array | undefined, b: Uint32Array): boolean {
   return true;
 }
 
-/** A copy of `data`'s words when it is short enough to compare next time, else undefined. */
-function remembered(data: Uint32Array | Float32Array): Uint32Array | undefined {
-  if (data.length > COMPARE_UP_TO) return undefined;
-  return new Uint32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-}
-
 function wordsOf(data: ArrayBufferView): Uint32Array | null {
   return data.byteLength % 4 === 0 && data.byteOffset % 4 === 0
     ? new Uint32Array(data.buffer, data.byteOffset, data.byteLength / 4)
@@ -90,9 +84,7 @@ export class KeptPool {
       padded.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       this.device.queue.writeBuffer(buffer, 0, padded);
     }
-    const copy = words ? remembered(words) : undefined;
-    if (copy) this.#contents.set(k, copy);
-    else this.#contents.delete(k);
+    this.#remember(k, words);
     return buffer;
   }
 
@@ -136,9 +128,7 @@ export class KeptPool {
           [tail, 1],
         );
       }
-      const copy = remembered(contents);
-      if (copy) this.#contents.set(k, copy);
-      else this.#contents.delete(k);
+      this.#remember(k, contents);
     }
     return texture;
   }
@@ -180,6 +170,17 @@ export class KeptPool {
       this.#views.set(texture, view);
     }
     return view;
+  }
+
+  /**
+   * Notes `data` as what the resource under `k` now holds when it is short enough to compare
+   * next time (a copy of its words), else forgets what it held.
+   */
+  #remember(k: string, data: Uint32Array | Float32Array | null): void {
+    if (data && data.length <= COMPARE_UP_TO) {
+      const bytes = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+      this.#contents.set(k, new Uint32Array(bytes));
+    } else this.#contents.delete(k);
   }
 
   #id(o: object): number {

@@ -264,7 +264,7 @@ async function stackedPasses(
   const n = own[0]!.length / per;
   const outs = models.map(() => new Float32Array(n * o.width));
   const batches = paddedBatches(n, o.bs);
-  const rows = batches[0]!.rows;
+  const rows = batches[0]?.rows ?? 0; // no batches for no images
   // One buffer for every batch; a short last batch leaves zeros in its padding rows.
   const images = new Float32Array(S * rows * per);
   const labels = new Int32Array(S * rows);

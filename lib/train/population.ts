@@ -117,10 +117,11 @@ export function populationStep(
 }
 
 /**
- * Images per model in each stacked inference pass (test evaluation, and the sweep's logits,
- * salience and attack passes): one batch shape for all of them, so that each architecture
- * compiles its inference pipelines once (a software adapter compiles a pipeline per batch size,
- * hundreds of milliseconds each). A last, shorter batch is padded to it ({@link paddedBatches}).
+ * Images per model in each stacked forward pass (test evaluation, the sweep's probe logits and
+ * the attack's forward passes; gradient passes use lib/salience's `GRADIENT_BATCH`): one batch
+ * shape for all of them, so that each architecture compiles its inference pipelines once (a
+ * software adapter compiles a pipeline per batch size, hundreds of milliseconds each). A last,
+ * shorter batch is padded to it ({@link paddedBatches}).
  */
 export const STACKED_BATCH = 128;
 
@@ -169,7 +170,7 @@ async function evaluateStacked(
   const per = h * w * c, S = stacked.size;
   const loss = new Float64Array(S), hits = new Float64Array(S);
   const batches = paddedBatches(split.count, batchSize);
-  const rows = batches[0]!.rows;
+  const rows = batches[0]?.rows ?? 0; // no batches for an empty split
   // One buffer for every batch; a short last batch leaves zeros in its padding rows.
   const images = new Float32Array(S * rows * per);
   for (const { from, to } of batches) {
