@@ -1,7 +1,8 @@
 /**
- * This machine's training speed, for the dry run's time estimate: a second of training steps
- * of one of the plan's models on the config's backend, counted in the cost model's FLOPs, so
- * that `planCost()`'s FLOPs divided by it estimate the sweep's time here.
+ * This machine's training speed, for the dry run's time estimate: a second of the training steps
+ * the sweep will run (one model's, or a population's where the plan trains populations) on the
+ * config's backend, counted in the cost model's FLOPs, so that `planCost()`'s FLOPs divided by
+ * it estimate the sweep's time here.
  *
  * @module
  */
@@ -9,8 +10,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { createModel, type Family } from "../models/mod.ts";
 import type { SweepConfig } from "../store/mod.ts";
 import { initTf } from "../tf/mod.ts";
-import { createOptimizer, trainStep } from "../train/mod.ts";
+import { createOptimizer, populationStep, StackedModel, trainStep } from "../train/mod.ts";
 import { DATASET_FACTS, modelCost } from "./cost.ts";
+import { populationSizeOf } from "./populations.ts";
 
 /** A measured rate and how it was measured, in words. */
 export interface MeasuredRate {
@@ -21,10 +23,12 @@ export interface MeasuredRate {
 
 /**
  * Times training steps of the plan's first family at its smallest width (batch: the first batch
- * size, at most 32), on
- * random images of the data set's shape, for about `budgetMs` after one warm-up step. FLOPs per
- * step are the cost model's (3 · 2 · forward MACs per image), so small models, whose overheads
- * weigh most, give a cautious (slow) rate. Cost: the tfjs backend's start and `budgetMs`.
+ * size, at most 32), on random images of the data set's shape, for about `budgetMs` after one
+ * warm-up step. Where the plan trains that family in populations of S > 1
+ * (`populationSizeOf()`), the step is one stacked step of S models, as the sweep runs it; one
+ * model's step would understate the rate several times over. FLOPs per step are the cost model's
+ * (3 · 2 · forward MACs per image, times S), so small models, whose overheads weigh most, give a
+ * cautious (slow) rate. Cost: the tfjs backend's start and `budgetMs`.
  *
  * @throws {RangeError} for a data set without cost facts; what `initTf()` throws.
  * @example
@@ -51,13 +55,20 @@ export async function measureTrainingRate(
   const family = config.families[0]! as Family;
   const k = config.widths[0]!;
   const shape = { channels: facts.channels, height: facts.height, width: facts.width };
-  const model = createModel({ family, k, seed: 0, shape, classes: facts.classes });
+  const S = populationSizeOf(config, family);
+  const models = Array.from(
+    { length: S },
+    (_, seed) => createModel({ family, k, seed, shape, classes: facts.classes }),
+  );
+  const stacked = S > 1 ? StackedModel.from(models) : null;
   const optimizer = createOptimizer("sgd", 0.01);
   const per = facts.channels * facts.height * facts.width;
-  const images = Float32Array.from({ length: batch * per }, (_, i) => Math.sin(i * 0.37));
-  const labels = Int32Array.from({ length: batch }, (_, i) => i % facts.classes);
+  const images = Float32Array.from({ length: S * batch * per }, (_, i) => Math.sin(i * 0.37));
+  const labels = Int32Array.from({ length: S * batch }, (_, i) => i % facts.classes);
   const step = async () => {
-    const loss = trainStep(model, optimizer, { images, labels });
+    const loss = stacked
+      ? populationStep(stacked, optimizer, { images, labels })
+      : trainStep(models[0]!, optimizer, { images, labels });
     await loss.data(); // waits for the device
     loss.dispose();
   };
@@ -70,16 +81,17 @@ export async function measureTrainingRate(
       steps++;
     }
     const seconds = (performance.now() - t0) / 1000;
-    const flops = steps * batch * 3 * 2 * modelCost(family, k, facts).macs;
+    const flops = steps * S * batch * 3 * 2 * modelCost(family, k, facts).macs;
+    const who = S > 1 ? `${family} k=${k} population of ${S}` : `${family} k=${k}`;
     return {
       flopsPerSecond: flops / seconds,
-      note:
-        `measured here: ${family} k=${k}, batch ${batch}, ${report.backend} backend, ${steps} step${
-          steps === 1 ? "" : "s"
-        } in ${seconds.toFixed(1)} s`,
+      note: `measured here: ${who}, batch ${batch}, ${report.backend} backend, ${steps} step${
+        steps === 1 ? "" : "s"
+      } in ${seconds.toFixed(1)} s`,
     };
   } finally {
-    model.dispose();
+    stacked?.dispose();
+    models.forEach((m) => m.dispose());
     optimizer.dispose();
     tf.disposeVariables();
   }
