@@ -10,8 +10,6 @@ export {
   GROUP_SUM_PROGRAMS,
   groupSums,
   INV_NORMS,
-  NO_MEMBER,
-  packedSets,
   REDUCE_WG,
   SET_PAIRS,
   SET_STEP,

@@ -16,11 +16,6 @@
 //   mean)/(σ²·R), q = −k·Σdy/R]; (3) dx = k·dy + p·(x − mean) + q. With the fused ReLU, dy is
 //   first masked by y > 0 (y, the saved output) in (1) and (3).
 //
-// Where the backend allows raw dispatch, every pass that reads the activations fetches them and
-// its per-channel vectors (stats, β, the gradient coefficients) from textures: on lavapipe each
-// storage-buffer load costs several texel fetches, and the small per-channel vectors are loaded
-// by every invocation, so on storage buffers they cost about as much as the activations.
-//
 // Every invocation loops at most ROWS_PER_INVOCATION (reductions) or ROWS_PER_ELEMENTWISE times,
 // asserted under Mesa's cap (LOOP_CAP) before the dispatch.
 import * as tf from "@tensorflow/tfjs-core";
@@ -32,7 +27,7 @@ import { load4Fn, runFlatTextured, type Textures, texturesFor } from "./_texture
 /** Rows one reduction invocation adds (its loop length); partials per pass fall by this factor. */
 export const ROWS_PER_INVOCATION = 256;
 /** Rows one elementwise invocation normalises (its loop length). */
-export const ROWS_PER_ELEMENTWISE = 32;
+export const ROWS_PER_ELEMENTWISE = 8;
 
 /** Kernel names: forward (outputs y and the stats [G, 4, C]) and backward (dx and [G, 5, C]). */
 export const BATCH_NORM_KERNELS = ["SalienceBatchNormTrain", "SalienceBatchNormTrainGrad"] as const;
@@ -363,7 +358,7 @@ const forwardKernel: KernelFunc = (args) => {
     key: `salienceBatchNormNormalise_${relu}`,
     code: (tex) => fwdNormalise(relu, tex),
     names: ["x", "stats", "beta"],
-    textured: ["x", "stats", "beta"],
+    textured: ["x"],
     g,
     shape: x.shape,
   }, [x, stats, beta]);
@@ -383,7 +378,7 @@ const backwardKernel: KernelFunc = (args) => {
     key: `salienceBatchNormGradSums_${relu}`,
     code: (tex) => bwdPartial(relu, tex),
     names: ["dy", "x", "stats", ...(relu ? ["beta"] : [])],
-    textured: ["dy", "x", "stats", ...(relu ? ["beta"] : [])],
+    textured: ["dy", "x"],
     g,
     rows: g.R,
     rowsPer: ROWS_PER_INVOCATION,
@@ -402,7 +397,7 @@ const backwardKernel: KernelFunc = (args) => {
     key: `salienceBatchNormGradInput_${relu}`,
     code: (tex) => bwdInput(relu, tex),
     names: ["dy", "x", "stats", "coef", ...(relu ? ["beta"] : [])],
-    textured: ["dy", "x", "stats", "coef", ...(relu ? ["beta"] : [])],
+    textured: ["dy", "x"],
     g,
     shape: x.shape,
   }, [dy, x, stats, coef, ...masked]);
