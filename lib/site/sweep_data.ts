@@ -297,7 +297,7 @@ export interface AnalysisPageData<K extends AnalysisKind> {
 export async function loadAnalysisPage<K extends AnalysisKind>(
   ctx: RouteContext,
   kind: K,
-  options: { families?: (file: Extract<AnalysisFile, { kind: K }>) => Iterable<string> } = {},
+  options: AnalysisPageOptions<K> = {},
 ): Promise<AnalysisPageData<K>> {
   const base = await requireSweep(ctx);
   const file = await analysis(ctx, base, kind);
@@ -305,4 +305,38 @@ export async function loadAnalysisPage<K extends AnalysisKind>(
   if (!families) return { kind, base, file, family: null };
   const found = file.status === "ok" ? families(file.value) : [];
   return { kind, base, file, family: pageFamily(ctx, base, found) };
+}
+
+/** What {@linkcode loadAnalysisPage} takes besides the context and the kind. */
+export type AnalysisPageOptions<K extends AnalysisKind> = {
+  families?: (file: Extract<AnalysisFile, { kind: K }>) => Iterable<string>;
+};
+
+/**
+ * The `load` and `title` exports of a page route drawn from one analysis file alone: `load` is
+ * {@linkcode loadAnalysisPage} of `kind` (with `options`), and `title` is the sweep's name, a
+ * dash, then `what`. A route spreads them into its exports:
+ * `export const { load, title } = analysisRoute("ensembles", "ensembles");`. Cost: that of
+ * {@linkcode loadAnalysisPage} per load.
+ * @example
+ * ```ts
+ * import { analysisRoute } from "./sweep_data.ts";
+ * const { title } = analysisRoute("batchSize", "batch size");
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * const data = { kind: "batchSize", base, file: { status: "missing", file: "" }, family: null } as const;
+ * if (title(data) !== "s — batch size") throw new Error(title(data));
+ * ```
+ */
+export function analysisRoute<K extends AnalysisKind>(
+  kind: K,
+  what: string,
+  options: AnalysisPageOptions<K> = {},
+): {
+  load: (ctx: RouteContext) => Promise<AnalysisPageData<K>>;
+  title: (data: AnalysisPageData<K>) => string;
+} {
+  return {
+    load: (ctx) => loadAnalysisPage(ctx, kind, options),
+    title: (data) => `${data.base.name} — ${what}`,
+  };
 }

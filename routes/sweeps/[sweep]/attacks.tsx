@@ -19,24 +19,17 @@ import {
 import { Island } from "../../../lib/site/island.tsx";
 import HeatmapHover from "../../../islands/HeatmapHover.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** Query keys accepted. */
 export const queryKeys = ["family"] as const;
 
 type Data = AnalysisPageData<"attacks">;
 
-/** Loads attacks.json; validates `?family=`. */
-export function load(ctx: RouteContext): Promise<Data> {
-  return loadAnalysisPage(ctx, "attacks", {
-    families: (a) => (a.matrices ?? []).map((m) => m.family),
-  });
-}
-
-/** Page title. */
-export function title(data: Data): string {
-  return `${data.base.name} — attacks`;
-}
+/** `load` reads attacks.json and validates `?family=`; `title` names the page. */
+export const { load, title } = analysisRoute("attacks", "attacks", {
+  families: (a) => (a.matrices ?? []).map((m) => m.family),
+});
 
 /** Colours of the paper's Figure 11: largest red, same width green, mean direction blue. */
 const STRATEGY_STYLE: Record<string, { label: string; color: string }> = {

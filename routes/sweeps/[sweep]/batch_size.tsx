@@ -16,19 +16,12 @@ import {
   tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 type Data = AnalysisPageData<"batchSize">;
 
-/** Loads batch_size.json. */
-export function load(ctx: RouteContext): Promise<Data> {
-  return loadAnalysisPage(ctx, "batchSize");
-}
-
-/** Page title. */
-export function title(data: Data): string {
-  return `${data.base.name} — batch size`;
-}
+/** `load` reads batch_size.json; `title` names the page. */
+export const { load, title } = analysisRoute("batchSize", "batch size");
 
 function Sections(
   { b, ctx, sweep }: { b: BatchSizeFile; ctx: RouteContext; sweep: string },

@@ -15,19 +15,12 @@ import {
   tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 type Data = AnalysisPageData<"ensembles">;
 
-/** Loads ensembles.json. */
-export function load(ctx: RouteContext): Promise<Data> {
-  return loadAnalysisPage(ctx, "ensembles");
-}
-
-/** Page title. */
-export function title(data: Data): string {
-  return `${data.base.name} — ensembles`;
-}
+/** `load` reads ensembles.json; `title` names the page. */
+export const { load, title } = analysisRoute("ensembles", "ensembles");
 
 function Sections(
   { e, ctx, sweep }: { e: EnsemblesFile; ctx: RouteContext; sweep: string },

@@ -16,19 +16,15 @@ import {
   tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, loadAnalysisPage } from "../../../lib/site/sweep_data.ts";
+import { type AnalysisPageData, analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 type Data = AnalysisPageData<"smallPredictsLarge">;
 
-/** Loads small_predicts_large.json. */
-export function load(ctx: RouteContext): Promise<Data> {
-  return loadAnalysisPage(ctx, "smallPredictsLarge");
-}
-
-/** Page title. */
-export function title(data: Data): string {
-  return `${data.base.name} — small models predict large ones`;
-}
+/** `load` reads small_predicts_large.json; `title` names the page. */
+export const { load, title } = analysisRoute(
+  "smallPredictsLarge",
+  "small models predict large ones",
+);
 
 function Sections(
   { s, ctx, sweep }: { s: SmallPredictsLargeFile; ctx: RouteContext; sweep: string },
