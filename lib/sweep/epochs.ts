@@ -31,8 +31,7 @@ import {
   writeChecksums,
   writeJson,
 } from "../store/mod.ts";
-import type { Progress } from "./progress.ts";
-import { poolRows, writeRunSalience } from "./salience_methods.ts";
+import { poolRows, type RunFolderContext, writeRunSalience } from "./salience_methods.ts";
 
 /** The run folder holding the salience of the analysed epochs. */
 export const EPOCHS_DIR = "epochs";
@@ -63,15 +62,7 @@ export function epochSalienceFile(epoch: number): string {
  *   (delete the run folder to retrain it); what `train` throws.
  */
 export async function trainAnalysingEpochs(
-  ctx: {
-    model: tfl.LayersModel;
-    dataset: Dataset;
-    config: SweepConfig;
-    entry: PlanEntry;
-    runDir: string;
-    redone: string[];
-    progress: Progress;
-  },
+  ctx: RunFolderContext,
   train: (stopAfterEpoch?: number) => Promise<TrainResult>,
 ): Promise<TrainResult> {
   const epochs = ctx.config.salience.epochs ?? [];

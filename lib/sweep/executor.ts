@@ -29,10 +29,10 @@ import {
   writeRun,
 } from "../store/mod.ts";
 import { inputGradients, predictLogits } from "../salience/mod.ts";
-import { reference } from "../../kernels/mod.ts";
 import { UNPOOLED_SALIENCE } from "../analysis/pooling.ts";
 import type { PhaseTimes, Progress } from "./progress.ts";
 import {
+  poolRows,
   type PrecomputedAttribution,
   writeMethodSalience,
   writeRunSalience,
@@ -480,18 +480,5 @@ export function poolSalience(
   dataset: Dataset,
   P: number | null,
 ): { values: Float32Array; unpooled: Float32Array } {
-  const { channels, height, width } = dataset.shape;
-  if (P === null) return { values: g, unpooled: g };
-  const per = channels * height * width,
-    out = new Float32Array(dataset.probe.count * channels * P * P);
-  for (let i = 0; i < dataset.probe.count; i++) {
-    const pooled = reference.areaPool(g.subarray(i * per, (i + 1) * per), {
-      channels,
-      height,
-      width,
-      size: P,
-    });
-    out.set(pooled, i * channels * P * P);
-  }
-  return { values: out, unpooled: g };
+  return { values: poolRows(g, dataset.shape, dataset.probe.count, P), unpooled: g };
 }

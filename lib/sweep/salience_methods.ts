@@ -285,6 +285,19 @@ export async function populationMethodAttributions(
   return out;
 }
 
+/** One run of a sweep with its trained model and run folder: what the per-run writers read. */
+export interface RunFolderContext {
+  model: tfl.LayersModel;
+  dataset: Dataset;
+  config: SweepConfig;
+  entry: PlanEntry;
+  /** The run's folder. */
+  runDir: string;
+  /** The run's artifacts whose checksum failed (to be computed again). */
+  redone: string[];
+  progress: Progress;
+}
+
 /**
  * Writes the salience of every configured method but the plain gradient (which is the run's
  * `salience.npy`) into the run folder: `salience-<method>.npy` [N, D] (pooled as the config
@@ -298,16 +311,7 @@ export async function populationMethodAttributions(
  * @throws what `attribute()` throws.
  */
 export async function writeMethodSalience(
-  ctx: {
-    model: tfl.LayersModel;
-    dataset: Dataset;
-    config: SweepConfig;
-    entry: PlanEntry;
-    runDir: string;
-    redone: string[];
-    progress: Progress;
-    precomputed?: Map<SalienceMethodName, PrecomputedAttribution>;
-  },
+  ctx: RunFolderContext & { precomputed?: Map<SalienceMethodName, PrecomputedAttribution> },
 ): Promise<RunMethodsJson | null> {
   const { model, dataset, config, entry, runDir } = ctx;
   const methods = otherMethods(config);
