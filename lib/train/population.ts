@@ -14,8 +14,9 @@ import {
   evaluate,
   gatherSamples,
   learningRateAt,
+  type Recipe,
+  recipeOf,
   resumeCheckpoint,
-  type Schedule,
   setLearningRate,
   type Split,
   type TrainOptions,
@@ -295,24 +296,11 @@ export async function trainPopulation(
   options: PopulationOptions = {},
 ): Promise<TrainResult[]> {
   if (members.length < 1) throw new RangeError("trainPopulation() needs at least one member.");
-  const first = members[0]!.model;
-  const { h, w, c, classes } = modelDims(first);
-  const per = h * w * c;
-  checkSplit(data, per, classes, "training");
-  if (options.test) checkSplit(options.test, per, classes, "test");
-  const epochs = options.epochs ?? 1;
-  const batchSize = options.batchSize ?? 128;
-  const baseLr = options.learningRate ?? 0.1;
-  const schedule = options.schedule ?? "inverse-sqrt";
-  const every = options.progressEvery ?? 10;
-  for (const [n, v] of [["epochs", epochs], ["batchSize", batchSize], ["every", every]] as const) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(`${n} = ${v} must be a positive integer.`);
-    }
-  }
+  const recipe = recipeOf(members[0]!.model, data, options);
+  const { epochs, batchSize, learningRate, schedule } = recipe;
   const configOf = (seed: number, model: tfl.LayersModel) => ({
     batchSize,
-    learningRate: baseLr,
+    learningRate,
     schedule,
     optimizer: "sgd",
     seed,
@@ -352,13 +340,8 @@ export async function trainPopulation(
     if (open.length === 0) break;
     const epoch = Math.min(...open.map((s) => s.epochsDone));
     await populationEpoch(open.filter((s) => s.epochsDone === epoch), data, {
+      ...recipe,
       epoch,
-      epochs,
-      batchSize,
-      baseLr,
-      schedule,
-      every,
-      per,
       options,
       configOf,
       index: (s) => states.indexOf(s),
@@ -376,14 +359,8 @@ export async function trainPopulation(
 async function populationEpoch(
   group: MemberState[],
   data: Split,
-  o: {
+  o: Recipe & {
     epoch: number;
-    epochs: number;
-    batchSize: number;
-    baseLr: number;
-    schedule: Schedule;
-    every: number;
-    per: number;
     options: PopulationOptions;
     configOf: (seed: number, m: tfl.LayersModel) => Record<string, unknown>;
     index: (s: MemberState) => number;
@@ -393,7 +370,7 @@ async function populationEpoch(
   const batches = Math.ceil(data.count / o.batchSize);
   // The rate of the epoch's b-th step, as train() gives it.
   const lrAt = (b: number) =>
-    learningRateAt(o.epoch, o.baseLr, o.schedule, o.epoch * batches + b, o.epochs * batches);
+    learningRateAt(o.epoch, o.learningRate, o.schedule, o.epoch * batches + b, o.epochs * batches);
   const lr = lrAt(0);
   const stacked = StackedModel.from(group.map((s) => s.member.model));
   const optimizer = tf.train.sgd(lr);
@@ -423,7 +400,7 @@ async function populationEpoch(
       loss.dispose();
       seen += n;
       for (const s of group) s.step++;
-      if (o.options.onProgress && ((b + 1) % o.every === 0 || b + 1 === batches)) {
+      if (o.options.onProgress && ((b + 1) % o.progressEvery === 0 || b + 1 === batches)) {
         const l = (await lossSum.data()) as Float32Array;
         o.options.onProgress({
           epoch: o.epoch,

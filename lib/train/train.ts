@@ -300,6 +300,54 @@ export async function resumeCheckpoint(
   return { epochsDone, history, optimizerStep, rngState };
 }
 
+/** The settings train() and trainPopulation() share, defaults filled in ({@link recipeOf}). */
+export interface Recipe {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  schedule: Schedule;
+  progressEvery: number;
+  /** Floats per image: H·W·C of the model's input. */
+  per: number;
+}
+
+/**
+ * The settings train() and trainPopulation() share, with the paper's defaults (1 epoch, batch
+ * 128, learning rate 0.1, the inverse-sqrt schedule, progress every 10 batches), after checking
+ * the training split and `options.test` against `model`'s input size and class count.
+ *
+ * @throws {RangeError} when `epochs`, `batchSize` or `progressEvery` is not a positive integer,
+ *   and what {@link checkSplit} throws.
+ */
+export function recipeOf(
+  model: tfl.LayersModel,
+  data: Split,
+  options: Pick<
+    TrainOptions,
+    "epochs" | "batchSize" | "learningRate" | "schedule" | "progressEvery" | "test"
+  >,
+): Recipe {
+  const { h, w, c, classes } = modelDims(model);
+  const per = h * w * c;
+  checkSplit(data, per, classes, "training");
+  if (options.test) checkSplit(options.test, per, classes, "test");
+  const recipe: Recipe = {
+    epochs: options.epochs ?? 1,
+    batchSize: options.batchSize ?? 128,
+    learningRate: options.learningRate ?? 0.1,
+    schedule: options.schedule ?? "inverse-sqrt",
+    progressEvery: options.progressEvery ?? 10,
+    per,
+  };
+  for (const n of ["epochs", "batchSize", "progressEvery"] as const) {
+    const v = recipe[n];
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(`${n} = ${v} must be a positive integer.`);
+    }
+  }
+  return recipe;
+}
+
 /**
  * Trains a model with the paper's recipe by default: plain SGD, lr 0.1/√(epoch+1), batch 128,
  * softmax cross-entropy on logits, seeded data order (a Fisher–Yates shuffle per epoch from one
@@ -330,27 +378,13 @@ export async function train(
   data: Split,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const { h, w, c, classes } = modelDims(model);
-  const per = h * w * c;
-  checkSplit(data, per, classes, "training");
-  if (options.test) checkSplit(options.test, per, classes, "test");
-  const epochs = options.epochs ?? 1;
-  const batchSize = options.batchSize ?? 128;
-  const baseLr = options.learningRate ?? 0.1;
-  const schedule = options.schedule ?? "inverse-sqrt";
+  const { epochs, batchSize, learningRate: baseLr, schedule, progressEvery: every, per } = recipeOf(
+    model,
+    data,
+    options,
+  );
   const kind = options.optimizer ?? "sgd";
   const seed = options.seed ?? 0;
-  const every = options.progressEvery ?? 10;
-  for (
-    const [n, v] of [["epochs", epochs], ["batchSize", batchSize], [
-      "progressEvery",
-      every,
-    ]] as const
-  ) {
-    if (!Number.isInteger(v) || v < 1) {
-      throw new RangeError(`${n} = ${v} must be a positive integer.`);
-    }
-  }
   const config = {
     batchSize,
     learningRate: baseLr,

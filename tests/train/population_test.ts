@@ -198,6 +198,24 @@ Deno.test("trainPopulation() refuses mixed architectures and ViT with a clear er
   [a, b, v].forEach((m) => m.dispose());
 });
 
+Deno.test("train() and trainPopulation() refuse the same bad settings with the same message", async () => {
+  await tf.setBackend("cpu");
+  const m = createModel(spec("MLP", 0));
+  const bad = [
+    [{ epochs: 0 }, /^epochs = 0 must be a positive integer\.$/],
+    [{ batchSize: 2.5 }, /^batchSize = 2\.5 must be a positive integer\.$/],
+    [{ progressEvery: -1 }, /^progressEvery = -1 must be a positive integer\.$/],
+  ] as const;
+  for (const [options, message] of bad) {
+    await rejects(train(m, data.train, options), { name: "RangeError", message });
+    await rejects(trainPopulation([{ model: m, seed: 0 }], data.train, options), {
+      name: "RangeError",
+      message,
+    });
+  }
+  m.dispose();
+});
+
 Deno.test("evaluatePopulation() gives each model's evaluate() from one stacked pass; models that cannot stack run alone", async () => {
   await tf.setBackend("cpu");
   const ms = [3, 7, 11].map((s) => createModel(spec("ResNetSmall", s)));
