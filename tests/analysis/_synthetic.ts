@@ -59,6 +59,39 @@ export function plant(options: {
   return { models, data, samples: N, dim: D };
 }
 
+/**
+ * `p`'s models, each trained at batch size 64, followed by `seeds` more models of `family` at
+ * width `k` "trained at another batch size": planted on `p`'s samples and dimension with noise
+ * `sigma` (seed `seed`, default 1), each then described by `as` (its batch size, say). The
+ * analysis keeps such models out of its groups and compares them with the groups' means.
+ */
+export function withOtherBatchSize(
+  p: Planted,
+  other: {
+    family: string;
+    k: number;
+    seeds: number;
+    sigma: number;
+    seed?: number;
+    as: (m: ModelInput) => ModelInput;
+  },
+): Planted {
+  const q = plant({
+    families: [other.family],
+    ks: [other.k],
+    seeds: other.seeds,
+    samples: p.samples,
+    dim: p.dim,
+    sigma: () => other.sigma,
+    seed: other.seed,
+  });
+  const data = new Float32Array(p.data.length + q.data.length);
+  data.set(p.data);
+  data.set(q.data, p.data.length);
+  const models = [...p.models.map((m) => ({ ...m, batchSize: 64 })), ...q.models.map(other.as)];
+  return { models, data, samples: p.samples, dim: p.dim };
+}
+
 /** A batch stream over an in-memory [M][N][D] array. */
 export function streamOf(p: Planted): BatchStream {
   const M = p.models.length, N = p.samples, D = p.dim;

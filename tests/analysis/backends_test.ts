@@ -4,7 +4,7 @@
 import { analyzeGradients } from "../../lib/analysis/mod.ts";
 import { requestGpu } from "../../kernels/mod.ts";
 import { gpuTest } from "../_shared/gpu.ts";
-import { assert, assertEquals, plant, streamOf } from "./_synthetic.ts";
+import { assert, assertEquals, plant, streamOf, withOtherBatchSize } from "./_synthetic.ts";
 import { analysisJson, jsonDiff } from "./_compare.ts";
 
 gpuTest(
@@ -20,21 +20,13 @@ gpuTest(
       seed: 9,
     });
     // Two more models at another batch size: outside every group, still compared to the means.
-    const extra = plant({
-      families: ["MLP"],
-      ks: [4],
+    const { models, data } = withOtherBatchSize(p, {
+      family: "MLP",
+      k: 4,
       seeds: 2,
-      samples: 45,
-      dim: 37,
-      sigma: () => 1,
+      sigma: 1,
+      as: (m) => ({ ...m, seed: m.seed + 10, batchSize: 16 }),
     });
-    const models = [
-      ...p.models.map((m) => ({ ...m, batchSize: 64 })),
-      ...extra.models.map((m) => ({ ...m, seed: m.seed + 10, batchSize: 16 })),
-    ];
-    const data = new Float32Array(p.data.length + extra.data.length);
-    data.set(p.data);
-    data.set(extra.data, p.data.length);
     data.fill(0, 3 * 45 * 37 + 5 * 37, 3 * 45 * 37 + 6 * 37); // model 3, sample 5: zero
     const stream = streamOf({ models, data, samples: 45, dim: 37 });
     const options = { resamples: 80, batchSize: 7, blocks: 10, splits: 3 };

@@ -2,7 +2,17 @@ import { assert, assertAlmostEquals, assertEquals, assertNotEquals } from "./_sy
 import { analyzeGradients } from "../../lib/analysis/gradients.ts";
 import { wasserstein1 } from "../../lib/stats/mod.ts";
 import { assertClose } from "../_shared/assert.ts";
-import { cos, dot, plant, type Planted, streamOf, sum, unit, vec } from "./_synthetic.ts";
+import {
+  cos,
+  dot,
+  plant,
+  type Planted,
+  streamOf,
+  sum,
+  unit,
+  vec,
+  withOtherBatchSize,
+} from "./_synthetic.ts";
 
 // Concentration rises with k: σ_k = 3, 1.5, 0.75 → cos(u, μ) ≈ 0.32, 0.55, 0.8.
 const trend = plant({
@@ -242,20 +252,15 @@ Deno.test("analyzeGradients() small-predicts-large and batch-size rows equal dir
     seed: 13,
   });
   // Three more k = 8 models trained "at another batch size": they stay out of the groups.
-  const extra = plant({
-    families: ["MLP"],
-    ks: [8],
+  const both = withOtherBatchSize(p, {
+    family: "MLP",
+    k: 8,
     seeds: 3,
-    samples: 20,
-    dim: 24,
-    sigma: () => 3,
+    sigma: 3,
     seed: 14,
+    as: (m) => ({ ...m, batchSize: 256, loss: 2, accuracy: 0.25 }),
   });
-  const models = [
-    ...p.models.map((m) => ({ ...m, batchSize: 64 })),
-    ...extra.models.map((m) => ({ ...m, batchSize: 256, loss: 2, accuracy: 0.25 })),
-  ];
-  const both = { models, data: new Float32Array([...p.data, ...extra.data]), samples: 20, dim: 24 };
+  const models = both.models;
   const a = await analyzeGradients(streamOf(both), models, { resamples: 100 });
   assertEquals(a.similarity.groups.map((g) => g.members), [[0, 1, 2], [3, 4, 5]]);
   let s = 0;
