@@ -16,20 +16,25 @@ import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from ".
 import { assertLoopBound } from "../../kernels/gpu/mod.ts";
 import { load4Fn, runFlatTextured, type Textures, texturesFor } from "./_texture_conv.ts";
 
+// WGSL splitting `index` into a tile of 4 channels from `c0`, a cell (`col`, `row`) of a grid
+// `cols` × `rows` per image, and the image `n` (channel tiles vary fastest).
+const splitIndex = (col: string, row: string, cols: string, rows: string) =>
+  `  let tiles = (uniforms.c + 3) / 4;
+  let t = index % tiles;
+  var r = index / tiles;
+  let ${col} = r % ${cols};
+  r = r / ${cols};
+  let ${row} = r % ${rows};
+  let n = r / ${rows};
+  let c0 = t * 4;`;
+
 // Loads past the last element (the last tile of a C not a multiple of 4) feed only channels that
 // are neither compared into a written result nor written.
 const shader = (kh: number, kw: number, tex: Textures = {}) =>
   `${load4Fn("x", tex.x)}${load4Fn("dy", tex.dy)}
 fn main(index : i32) {
   if (index >= uniforms.invocations) { return; }
-  let tiles = (uniforms.c + 3) / 4;
-  let t = index % tiles;
-  var r = index / tiles;
-  let cx = r % uniforms.cellsW;
-  r = r / uniforms.cellsW;
-  let cy = r % uniforms.cellsH;
-  let n = r / uniforms.cellsH;
-  let c0 = t * 4;
+${splitIndex("cx", "cy", "uniforms.cellsW", "uniforms.cellsH")}
   let has = vec4<bool>(true, c0 + 1 < uniforms.c, c0 + 2 < uniforms.c, c0 + 3 < uniforms.c);
   let whole = cy < uniforms.oh && cx < uniforms.ow;
   var best = vec4<f32>(0.0);
@@ -135,14 +140,7 @@ const forwardShader = (kh: number, kw: number, tex: Textures = {}) =>
   `${load4Fn("x", tex.x)}
 fn main(index : i32) {
   if (index >= uniforms.invocations) { return; }
-  let tiles = (uniforms.c + 3) / 4;
-  let t = index % tiles;
-  var r = index / tiles;
-  let ox = r % uniforms.ow;
-  r = r / uniforms.ow;
-  let oy = r % uniforms.oh;
-  let n = r / uniforms.oh;
-  let c0 = t * 4;
+${splitIndex("ox", "oy", "uniforms.ow", "uniforms.oh")}
   var best = load4_x(((n * uniforms.h + oy * ${kh}) * uniforms.w + ox * ${kw}) * uniforms.c + c0);
   for (var k = 1; k < ${kh * kw}; k = k + 1) {
     let iy = oy * ${kh} + k / ${kw};
