@@ -6,6 +6,7 @@
  */
 import type { JSX } from "preact";
 import { AxisTitles } from "./_axes.tsx";
+import { ChartFrame } from "./_frame.tsx";
 import { columnFormat, type NumberFormat, viridis } from "./scale.ts";
 
 /** Plain, serialisable description of a heatmap. `values[r][c]` is row `r`, column `c`. */
@@ -134,20 +135,16 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
   const readFormat = heatmapFormat(props);
   const fontSize = cell >= 44 ? 11 : 9;
   const norm = (v: number) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
-  const titleId = `${props.id}-title`;
   const stops = Array.from({ length: 11 }, (_, i) => i / 10);
   return (
-    <svg
-      class="chart heatmap"
-      data-chart={props.id}
-      viewBox={`0 0 ${width} ${height}`}
+    <ChartFrame
+      id={props.id}
+      kind="heatmap"
       width={width}
       height={height}
-      role="img"
-      aria-labelledby={titleId}
+      title={props.title}
       onMouseLeave={props.onLeave}
     >
-      <title id={titleId}>{props.title}</title>
       <defs>
         <linearGradient id={`${props.id}-bar`} x1="0" y1="1" x2="0" y2="0">
           {stops.map((s) => <stop key={s} offset={`${s * 100}%`} stop-color={viridis(s).color} />)}
@@ -223,7 +220,7 @@ export function Heatmap(props: HeatmapProps): JSX.Element {
       <rect x={barX} y={top} width={14} height={gridH} fill={`url(#${props.id}-bar)`} />
       <text x={barX + 18} y={top + 10} font-size="10">{readFormat(hi)}</text>
       <text x={barX + 18} y={top + gridH} font-size="10">{readFormat(lo)}</text>
-    </svg>
+    </ChartFrame>
   );
 }
 

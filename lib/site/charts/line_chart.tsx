@@ -5,6 +5,7 @@
  */
 import type { JSX } from "preact";
 import { AxisTitles } from "./_axes.tsx";
+import { ChartFrame } from "./_frame.tsx";
 import { formatNumber, makeScale, seriesColor, ticks } from "./scale.ts";
 
 /** One series of points `[x, y]`; `errors[i]` draws ±errors[i] around point i. */
@@ -135,18 +136,14 @@ export function LineChart(props: LineChartProps): JSX.Element {
   const yt = ticks(sy.domain[0], sy.domain[1], 5, yLog);
   const ok = (x: number, y: number) =>
     Number.isFinite(x) && Number.isFinite(y) && (!xLog || x > 0) && (!yLog || y > 0);
-  const titleId = `${props.id}-title`;
   return (
-    <svg
-      class="chart line-chart"
-      data-chart={props.id}
-      viewBox={`0 0 ${width} ${height}`}
+    <ChartFrame
+      id={props.id}
+      kind="line-chart"
       width={width}
       height={height}
-      role="img"
-      aria-labelledby={titleId}
+      title={props.title}
     >
-      <title id={titleId}>{props.title}</title>
       <rect x={left} y={top} width={plotW} height={plotH} fill="#ffffff" stroke="#888888" />
       {yt.map((v) => (
         <g>
@@ -284,6 +281,6 @@ export function LineChart(props: LineChartProps): JSX.Element {
           </g>
         );
       })}
-    </svg>
+    </ChartFrame>
   );
 }
