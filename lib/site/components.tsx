@@ -653,3 +653,54 @@ export function AnalysisPage<K extends AnalysisKind>(
     </SweepPage>
   );
 }
+
+/** What the sections of an {@linkcode analysisPage} are drawn with besides the file. */
+export interface PageContext {
+  ctx: RouteContext;
+  /** The sweep's name. */
+  sweep: string;
+  /** The `?family=` chosen, or null for all. */
+  family: string | null;
+}
+
+/**
+ * The default export of a page route drawn from one analysis file alone: an
+ * {@linkcode AnalysisPage} with `heading`, marked `current` among the sweep's pages, whose found
+ * file `render` draws with the route's {@linkcode PageContext}. A route writes
+ * `export default analysisPage<"ensembles">({ heading, current }, (e, at) => <Sections e={e} {...at} />);`.
+ * Cost: that of {@linkcode AnalysisPage}.
+ * @example
+ * ```ts
+ * import { renderToString } from "preact-render-to-string";
+ * import { analysisPage } from "./components.tsx";
+ * const Page = analysisPage<"ensembles">({ heading: "Deep ensembles", current: "ensembles" }, () => {
+ *   throw new Error("not rendered for an absent file");
+ * });
+ * const ctx = {
+ *   params: { sweep: "s" },
+ *   query: new URLSearchParams(),
+ *   store: { root: ".", realRoot: "." },
+ *   path: "/sweeps/s/ensembles/",
+ *   mode: "server" as const,
+ *   href: (to: string) => to,
+ * };
+ * const base = { name: "s", sweep: { status: "missing", file: "" }, summary: { status: "missing", file: "" } } as const;
+ * const data = { kind: "ensembles", base, file: { status: "missing", file: "" }, family: null } as const;
+ * const html = renderToString(Page({ data, ctx }));
+ * if (!html.startsWith("<h1>Deep ensembles — s</h1>")) throw new Error(html);
+ * ```
+ */
+export function analysisPage<K extends AnalysisKind>(
+  page: { heading: string; current: string },
+  render: (value: Extract<AnalysisFile, { kind: K }>, at: PageContext) => JSX.Element,
+): (props: { data: AnalysisPageData<K>; ctx: RouteContext }) => JSX.Element {
+  return ({ data, ctx }) => (
+    <AnalysisPage
+      heading={page.heading}
+      current={page.current}
+      ctx={ctx}
+      data={data}
+      render={(value) => render(value, { ctx, sweep: data.base.name, family: data.family })}
+    />
+  );
+}

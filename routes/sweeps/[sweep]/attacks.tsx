@@ -7,7 +7,7 @@ import type { JSX } from "preact";
 import type { AttacksFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisPage,
+  analysisPage,
   DataTable,
   estimateNumbers,
   estimateText,
@@ -19,12 +19,10 @@ import {
 import { Island } from "../../../lib/site/island.tsx";
 import HeatmapHover from "../../../islands/HeatmapHover.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, analysisRoute } from "../../../lib/site/sweep_data.ts";
+import { analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** Query keys accepted. */
 export const queryKeys = ["family"] as const;
-
-type Data = AnalysisPageData<"attacks">;
 
 /** `load` reads attacks.json and validates `?family=`; `title` names the page. */
 export const { load, title } = analysisRoute("attacks", "attacks", {
@@ -195,14 +193,7 @@ function Sections(
 }
 
 /** The attacks page. */
-export default function Attacks({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  return (
-    <AnalysisPage
-      heading="Black-box attacks"
-      current="attacks"
-      ctx={ctx}
-      data={data}
-      render={(a) => <Sections a={a} ctx={ctx} sweep={data.base.name} family={data.family} />}
-    />
-  );
-}
+export default analysisPage<"attacks">(
+  { heading: "Black-box attacks", current: "attacks" },
+  (a, at) => <Sections a={a} {...at} />,
+);

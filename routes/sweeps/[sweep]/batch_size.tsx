@@ -7,7 +7,7 @@ import type { JSX } from "preact";
 import type { BatchSizeFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisPage,
+  analysisPage,
   DataTable,
   estimateNumbers,
   estimateText,
@@ -16,9 +16,7 @@ import {
   tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, analysisRoute } from "../../../lib/site/sweep_data.ts";
-
-type Data = AnalysisPageData<"batchSize">;
+import { analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** `load` reads batch_size.json; `title` names the page. */
 export const { load, title } = analysisRoute("batchSize", "batch size");
@@ -108,14 +106,7 @@ function Sections(
 }
 
 /** The batch-size page. */
-export default function BatchSize({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  return (
-    <AnalysisPage
-      heading="Batch size"
-      current="batch_size"
-      ctx={ctx}
-      data={data}
-      render={(b) => <Sections b={b} ctx={ctx} sweep={data.base.name} />}
-    />
-  );
-}
+export default analysisPage<"batchSize">(
+  { heading: "Batch size", current: "batch_size" },
+  (b, at) => <Sections b={b} {...at} />,
+);

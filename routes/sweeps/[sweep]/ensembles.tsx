@@ -7,7 +7,7 @@ import type { JSX } from "preact";
 import type { EnsemblesFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, rampColor, type Series, seriesColor } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisPage,
+  analysisPage,
   DataTable,
   estimateNumbers,
   estimateText,
@@ -15,9 +15,7 @@ import {
   tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, analysisRoute } from "../../../lib/site/sweep_data.ts";
-
-type Data = AnalysisPageData<"ensembles">;
+import { analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** `load` reads ensembles.json; `title` names the page. */
 export const { load, title } = analysisRoute("ensembles", "ensembles");
@@ -130,14 +128,7 @@ function CurveTable({ curves }: { curves: EnsemblesFile["curves"] }): JSX.Elemen
 }
 
 /** The ensembles page. */
-export default function Ensembles({ data, ctx }: { data: Data; ctx: RouteContext }): JSX.Element {
-  return (
-    <AnalysisPage
-      heading="Deep ensembles"
-      current="ensembles"
-      ctx={ctx}
-      data={data}
-      render={(e) => <Sections e={e} ctx={ctx} sweep={data.base.name} />}
-    />
-  );
-}
+export default analysisPage<"ensembles">(
+  { heading: "Deep ensembles", current: "ensembles" },
+  (e, at) => <Sections e={e} {...at} />,
+);

@@ -7,7 +7,7 @@ import type { JSX } from "preact";
 import type { SmallPredictsLargeFile } from "../../../lib/analysis/schema.ts";
 import { LineChart, type Series } from "../../../lib/site/charts/mod.ts";
 import {
-  AnalysisPage,
+  analysisPage,
   DataTable,
   estimateNumbers,
   estimateText,
@@ -16,9 +16,7 @@ import {
   tableFormats,
 } from "../../../lib/site/components.tsx";
 import type { RouteContext } from "../../../lib/site/router.ts";
-import { type AnalysisPageData, analysisRoute } from "../../../lib/site/sweep_data.ts";
-
-type Data = AnalysisPageData<"smallPredictsLarge">;
+import { analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** `load` reads small_predicts_large.json; `title` names the page. */
 export const { load, title } = analysisRoute(
@@ -112,16 +110,7 @@ function Sections(
 }
 
 /** The small-predicts-large page. */
-export default function SmallPredictsLarge(
-  { data, ctx }: { data: Data; ctx: RouteContext },
-): JSX.Element {
-  return (
-    <AnalysisPage
-      heading="Small models predict large ones"
-      current="small_predicts_large"
-      ctx={ctx}
-      data={data}
-      render={(s) => <Sections s={s} ctx={ctx} sweep={data.base.name} />}
-    />
-  );
-}
+export default analysisPage<"smallPredictsLarge">(
+  { heading: "Small models predict large ones", current: "small_predicts_large" },
+  (s, at) => <Sections s={s} {...at} />,
+);
