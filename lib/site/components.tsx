@@ -654,20 +654,22 @@ export function AnalysisPage<K extends AnalysisKind>(
   );
 }
 
-/** What the sections of an {@linkcode analysisPage} are drawn with besides the file. */
-export interface PageContext {
+/**
+ * The props of the sections of an {@linkcode analysisPage}: the found analysis file, the route's
+ * context, the sweep's name and the `?family=` chosen (null for all).
+ */
+export interface SectionsProps<F> {
+  file: F;
   ctx: RouteContext;
-  /** The sweep's name. */
   sweep: string;
-  /** The `?family=` chosen, or null for all. */
   family: string | null;
 }
 
 /**
  * The default export of a page route drawn from one analysis file alone: an
  * {@linkcode AnalysisPage} with `heading`, marked `current` among the sweep's pages, whose found
- * file `render` draws with the route's {@linkcode PageContext}. A route writes
- * `export default analysisPage<"ensembles">({ heading, current }, (e, at) => <Sections e={e} {...at} />);`.
+ * file the component `Sections` draws ({@linkcode SectionsProps}). A route writes
+ * `export default analysisPage<"ensembles">({ heading, current }, Sections);`.
  * Cost: that of {@linkcode AnalysisPage}.
  * @example
  * ```ts
@@ -692,7 +694,7 @@ export interface PageContext {
  */
 export function analysisPage<K extends AnalysisKind>(
   page: { heading: string; current: string },
-  render: (value: Extract<AnalysisFile, { kind: K }>, at: PageContext) => JSX.Element,
+  Sections: (props: SectionsProps<Extract<AnalysisFile, { kind: K }>>) => JSX.Element,
 ): (props: { data: AnalysisPageData<K>; ctx: RouteContext }) => JSX.Element {
   return ({ data, ctx }) => (
     <AnalysisPage
@@ -700,7 +702,9 @@ export function analysisPage<K extends AnalysisKind>(
       current={page.current}
       ctx={ctx}
       data={data}
-      render={(value) => render(value, { ctx, sweep: data.base.name, family: data.family })}
+      render={(file) => (
+        <Sections file={file} ctx={ctx} sweep={data.base.name} family={data.family} />
+      )}
     />
   );
 }

@@ -14,11 +14,11 @@ import {
   Figure,
   intervalText,
   num,
+  type SectionsProps,
   tableFormats,
 } from "../../../lib/site/components.tsx";
 import { Island } from "../../../lib/site/island.tsx";
 import HeatmapHover from "../../../islands/HeatmapHover.tsx";
-import type { RouteContext } from "../../../lib/site/router.ts";
 import { analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** Query keys accepted. */
@@ -76,12 +76,7 @@ function StrategyTable({ rows }: { rows: AttacksFile["strategies"] }): JSX.Eleme
 }
 
 function Sections(
-  { a, ctx, sweep, family }: {
-    a: AttacksFile;
-    ctx: RouteContext;
-    sweep: string;
-    family: string | null;
-  },
+  { file: a, ctx, sweep, family }: SectionsProps<AttacksFile>,
 ): JSX.Element {
   const matrices = a.matrices.filter((m) => family === null || m.family === family);
   const families = [...new Set(a.strategies.map((s) => s.family))].filter((f) =>
@@ -195,5 +190,5 @@ function Sections(
 /** The attacks page. */
 export default analysisPage<"attacks">(
   { heading: "Black-box attacks", current: "attacks" },
-  (a, at) => <Sections a={a} {...at} />,
+  Sections,
 );

@@ -13,16 +13,16 @@ import {
   estimateText,
   Figure,
   intervalText,
+  type SectionsProps,
   tableFormats,
 } from "../../../lib/site/components.tsx";
-import type { RouteContext } from "../../../lib/site/router.ts";
 import { analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** `load` reads batch_size.json; `title` names the page. */
 export const { load, title } = analysisRoute("batchSize", "batch size");
 
 function Sections(
-  { b, ctx, sweep }: { b: BatchSizeFile; ctx: RouteContext; sweep: string },
+  { file: b, ctx, sweep }: SectionsProps<BatchSizeFile>,
 ): JSX.Element {
   const sizes = [...new Set(b.rows.map((r) => r.batchSize))].sort((x, y) => x - y);
   const keys = [...new Set(b.rows.map((r) => `${r.family}\u0000${r.k}`))];
@@ -108,5 +108,5 @@ function Sections(
 /** The batch-size page. */
 export default analysisPage<"batchSize">(
   { heading: "Batch size", current: "batch_size" },
-  (b, at) => <Sections b={b} {...at} />,
+  Sections,
 );

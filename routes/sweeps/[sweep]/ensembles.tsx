@@ -12,16 +12,16 @@ import {
   estimateNumbers,
   estimateText,
   Figure,
+  type SectionsProps,
   tableFormats,
 } from "../../../lib/site/components.tsx";
-import type { RouteContext } from "../../../lib/site/router.ts";
 import { analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** `load` reads ensembles.json; `title` names the page. */
 export const { load, title } = analysisRoute("ensembles", "ensembles");
 
 function Sections(
-  { e, ctx, sweep }: { e: EnsemblesFile; ctx: RouteContext; sweep: string },
+  { file: e, ctx, sweep }: SectionsProps<EnsemblesFile>,
 ): JSX.Element {
   const families = [
     ...new Set([...e.curves.map((c) => c.family), ...e.singles.map((s) => s.family)]),
@@ -130,5 +130,5 @@ function CurveTable({ curves }: { curves: EnsemblesFile["curves"] }): JSX.Elemen
 /** The ensembles page. */
 export default analysisPage<"ensembles">(
   { heading: "Deep ensembles", current: "ensembles" },
-  (e, at) => <Sections e={e} {...at} />,
+  Sections,
 );

@@ -13,9 +13,9 @@ import {
   estimateText,
   Figure,
   intervalText,
+  type SectionsProps,
   tableFormats,
 } from "../../../lib/site/components.tsx";
-import type { RouteContext } from "../../../lib/site/router.ts";
 import { analysisRoute } from "../../../lib/site/sweep_data.ts";
 
 /** `load` reads small_predicts_large.json; `title` names the page. */
@@ -25,7 +25,7 @@ export const { load, title } = analysisRoute(
 );
 
 function Sections(
-  { s, ctx, sweep }: { s: SmallPredictsLargeFile; ctx: RouteContext; sweep: string },
+  { file: s, ctx, sweep }: SectionsProps<SmallPredictsLargeFile>,
 ): JSX.Element {
   const families = [...new Set(s.rows.map((r) => r.family))];
   return (
@@ -112,5 +112,5 @@ function Sections(
 /** The small-predicts-large page. */
 export default analysisPage<"smallPredictsLarge">(
   { heading: "Small models predict large ones", current: "small_predicts_large" },
-  (s, at) => <Sections s={s} {...at} />,
+  Sections,
 );
