@@ -68,6 +68,24 @@ const TRAINED_RECIPE: SweepConfig["training"] = {
   preciseBN: 16,
 };
 
+/** The salience the paper compares: the true-class logit's input gradient, unpooled. */
+const TRUE_CLASS_GRADIENT: SweepConfig["salience"] = { scalar: "true-class-logit", pool: null };
+
+/**
+ * Every experiment beside the salience: the probe logits, deep ensembles of `sizes` members, and
+ * the black-box attack at the paper's ε = 0.05 with all three source strategies.
+ */
+function allExperiments(sizes: number[]): SweepConfig["experiments"] {
+  return {
+    logits: true,
+    ensembles: { sizes },
+    attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
+  };
+}
+
+/** The embedded Fashion-MNIST subset; a preset adds how many images of it it uses. */
+const EMBEDDED = { name: "fmnist-default", dir: null } as const;
+
 function paper(name: string, dataset: string): SweepConfig {
   return {
     name,
@@ -89,11 +107,7 @@ function paper(name: string, dataset: string): SweepConfig {
     // The authors' demo compares gradients area-pooled to 8×8 per channel; the unpooled
     // gradients of the same pass are analysed beside them.
     salience: { scalar: "true-class-logit", pool: 8 },
-    experiments: {
-      logits: true,
-      ensembles: { sizes: [1, 2, 4, 8] },
-      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
-    },
+    experiments: allExperiments([1, 2, 4, 8]),
     backend: "auto",
   };
 }
@@ -112,23 +126,13 @@ function paper(name: string, dataset: string): SweepConfig {
 export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
   default: {
     name: "default",
-    dataset: {
-      name: "fmnist-default",
-      dir: null,
-      trainImages: 4000,
-      testImages: 1000,
-      probeImages: 256,
-    },
+    dataset: { ...EMBEDDED, trainImages: 4000, testImages: 1000, probeImages: 256 },
     families: ["CNNSmall", "ResNetSmall"],
     widths: [2, 3, 4],
     seeds: 4,
     training: TRAINED_RECIPE,
-    salience: { scalar: "true-class-logit", pool: null },
-    experiments: {
-      logits: true,
-      ensembles: { sizes: [1, 2] },
-      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
-    },
+    salience: TRUE_CLASS_GRADIENT,
+    experiments: allExperiments([1, 2]),
     backend: "auto",
   },
   tiny: {
@@ -138,12 +142,8 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
     widths: [1, 2],
     seeds: 2,
     training: { epochs: 1, batchSizes: [16], lr: 0.1, schedule: "constant" },
-    salience: { scalar: "true-class-logit", pool: null },
-    experiments: {
-      logits: true,
-      ensembles: { sizes: [1, 2] },
-      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
-    },
+    salience: TRUE_CLASS_GRADIENT,
+    experiments: allExperiments([1, 2]),
     backend: "cpu",
   },
   fmnist: {
@@ -153,46 +153,26 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
     widths: [4, 8, 16, 32],
     seeds: 5,
     training: { epochs: 10, batchSizes: [64], lr: 0.1, schedule: "inverse-sqrt" },
-    salience: { scalar: "true-class-logit", pool: null },
-    experiments: {
-      logits: true,
-      ensembles: { sizes: [1, 2, 3, 4] },
-      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
-    },
+    salience: TRUE_CLASS_GRADIENT,
+    experiments: allExperiments([1, 2, 3, 4]),
     backend: "auto",
   },
   population: {
     name: "population",
     // The default preset's data and recipe (its models clear the accuracy floor), one family and
     // 24 seeds per width, so that the per-image marginal of t (≥ 10 seeds) is drawn.
-    dataset: {
-      name: "fmnist-default",
-      dir: null,
-      trainImages: 4000,
-      testImages: 1000,
-      probeImages: 256,
-    },
+    dataset: { ...EMBEDDED, trainImages: 4000, testImages: 1000, probeImages: 256 },
     families: ["CNNSmall"],
     widths: [2, 3, 4],
     seeds: 24,
     training: TRAINED_RECIPE,
-    salience: { scalar: "true-class-logit", pool: null },
-    experiments: {
-      logits: true,
-      ensembles: { sizes: [1, 2, 4, 8] },
-      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
-    },
+    salience: TRUE_CLASS_GRADIENT,
+    experiments: allExperiments([1, 2, 4, 8]),
     backend: "auto",
   },
   "batch-size": {
     name: "batch-size",
-    dataset: {
-      name: "fmnist-default",
-      dir: null,
-      trainImages: 2000,
-      testImages: 500,
-      probeImages: 200,
-    },
+    dataset: { ...EMBEDDED, trainImages: 2000, testImages: 500, probeImages: 200 },
     families: ["CNNSmall"],
     widths: [2, 4, 8],
     seeds: 3,
@@ -202,29 +182,19 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
       lr: 0.1,
       schedule: "inverse-sqrt",
     },
-    salience: { scalar: "true-class-logit", pool: null },
+    salience: TRUE_CLASS_GRADIENT,
     experiments: { logits: false, ensembles: null, attack: null },
     backend: "auto",
   },
   vit: {
     name: "vit",
-    dataset: {
-      name: "fmnist-default",
-      dir: null,
-      trainImages: 2000,
-      testImages: 500,
-      probeImages: 200,
-    },
+    dataset: { ...EMBEDDED, trainImages: 2000, testImages: 500, probeImages: 200 },
     families: ["ViT"],
     widths: [2, 4, 8, 16],
     seeds: 4,
     training: { epochs: 3, batchSizes: [64], lr: 0.1, schedule: "inverse-sqrt" },
-    salience: { scalar: "true-class-logit", pool: null },
-    experiments: {
-      logits: true,
-      ensembles: { sizes: [1, 2, 3] },
-      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
-    },
+    salience: TRUE_CLASS_GRADIENT,
+    experiments: allExperiments([1, 2, 3]),
     backend: "auto",
   },
   "cifar10-paper": paper("cifar10-paper", "cifar10"),
@@ -238,11 +208,7 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
     families: ["CNNSmall"],
     widths: [10, 20, 40],
     seeds: 100,
-    experiments: {
-      logits: true,
-      ensembles: { sizes: [1, 2, 4, 8, 16, 32] },
-      attack: { epsilon: 0.05, strategies: ALL_STRATEGIES },
-    },
+    experiments: allExperiments([1, 2, 4, 8, 16, 32]),
     analysis: { includingModelMean: true },
   },
   // Beyond the paper, both studies from one set of trained models: does convergence hold for
@@ -252,13 +218,7 @@ export const PRESETS: Readonly<Record<PresetName, SweepConfig>> = {
     // The default preset's data and recipe (3 epochs, linear decay, precise BN); one family, one
     // doubling of k, three seeds and 128 probe images so that both studies fit in 15 minutes
     // here, with the salience after each of the 3 epochs (README, "Measured here").
-    dataset: {
-      name: "fmnist-default",
-      dir: null,
-      trainImages: 4000,
-      testImages: 1000,
-      probeImages: 128,
-    },
+    dataset: { ...EMBEDDED, trainImages: 4000, testImages: 1000, probeImages: 128 },
     families: ["CNNSmall"],
     widths: [2, 4],
     seeds: 3,
