@@ -64,6 +64,27 @@ async function inputs(dir: string): Promise<{ x: string; images: Float32Array; l
   };
 }
 
+/**
+ * A model of `family` with perturbed running statistics, exported to `<dir>/<family>.safetensors`,
+ * and the oracle case that loads that export and runs it on the images of `x` (the file
+ * {@linkcode inputs} wrote).
+ */
+async function exportedCase(
+  dir: string,
+  family: ModelSpec["family"],
+  x: string,
+): Promise<{ model: tfl.LayersModel; oracle: Record<string, unknown> }> {
+  const model = createModel(specOf(family));
+  perturbRunningStats(model);
+  const weights = `${dir}/${family}.safetensors`;
+  await exportSafetensors(model, weights);
+  const shape = [SHAPE.channels, SHAPE.height, SHAPE.width];
+  return {
+    model,
+    oracle: { name: family, family, k: K[family], shape, classes: CLASSES, weights, x },
+  };
+}
+
 torchTest(
   "exportSafetensors() of every family loads strictly into PyTorch with the same logits",
   async () => {
@@ -72,20 +93,10 @@ torchTest(
     const ours = new Map<string, Float32Array>();
     const cases = [];
     for (const family of FAMILIES) {
-      const m = createModel(specOf(family));
-      perturbRunningStats(m);
-      await exportSafetensors(m, `${dir}/${family}.safetensors`);
+      const { model: m, oracle } = await exportedCase(dir, family, x);
       ours.set(family, await predictLogits(m, images));
       m.dispose();
-      cases.push({
-        name: family,
-        family,
-        k: K[family],
-        shape: [SHAPE.channels, SHAPE.height, SHAPE.width],
-        classes: CLASSES,
-        weights: `${dir}/${family}.safetensors`,
-        x,
-      });
+      cases.push(oracle);
     }
     const out = await runOracle({ task: "roundtrip", cases });
     for (const family of FAMILIES) {
@@ -111,9 +122,7 @@ async function sgdAgainstTorch(backend: "cpu" | "webgpu"): Promise<void> {
   const cases = [];
   for (const family of FAMILIES) {
     await tf.setBackend("cpu");
-    const m = createModel(specOf(family));
-    perturbRunningStats(m);
-    await exportSafetensors(m, `${dir}/${family}.safetensors`);
+    const { model: m, oracle } = await exportedCase(dir, family, x);
     before.set(family, floats(await toStateDict(m)));
     await tf.setBackend(backend);
     const opt = createOptimizer("sgd", LR);
@@ -121,17 +130,7 @@ async function sgdAgainstTorch(backend: "cpu" | "webgpu"): Promise<void> {
     after.set(family, floats(await toStateDict(m)));
     opt.dispose();
     m.dispose();
-    cases.push({
-      name: family,
-      family,
-      k: K[family],
-      shape: [SHAPE.channels, SHAPE.height, SHAPE.width],
-      classes: CLASSES,
-      weights: `${dir}/${family}.safetensors`,
-      x,
-      labels,
-      lr: LR,
-    });
+    cases.push({ ...oracle, labels, lr: LR });
   }
   await tf.setBackend("cpu");
   const out = await runOracle({ task: "sgd", cases });
