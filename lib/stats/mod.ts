@@ -25,7 +25,7 @@
  *
  * @module
  */
-export { normalSampler, randomInt, seededUniform, type Uniform } from "./random.ts";
+export { normalSampler, randomInt, seededUniform, type Uniform, uniformFloats } from "./random.ts";
 export { deciles, quantile, quantiles, quantileSorted } from "./quantiles.ts";
 export { wasserstein1, wasserstein1Histograms, type Wasserstein1Options } from "./wasserstein.ts";
 export { type Bandwidth, kde, kdeBandwidth, type KdeOptions, type KdeResult } from "./kde.ts";

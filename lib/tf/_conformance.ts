@@ -2,6 +2,7 @@
 // backend from the same seeded inputs and reports each op's error relative to the CPU result.
 import * as tf from "@tensorflow/tfjs-core";
 import { batchNormTraining } from "./_batch_norm.ts";
+import { uniformFloats } from "../stats/mod.ts";
 
 /** Sizes the run will use; the check runs its reductions at exactly these sizes. */
 export interface ConformanceSizes {
@@ -28,29 +29,15 @@ export interface OpCheck {
 /** Relative error above which an op is declared wrong (f32 sums of ~10⁵ terms stay far below). */
 export const CONFORMANCE_TOLERANCE = 2e-3;
 
-function seededArray(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    a[i] = (s / 4294967296) * 2 - 1;
-  }
-  return a;
-}
-
 type OpRun = { op: string; size: string; run: () => tf.Tensor };
 
 function opList(sz: ConformanceSizes): OpRun[] {
   const { batch: b, height: h, width: w } = sz;
   const cin = 2, cout = 4;
   const inner = sz.innerDim ?? Math.max(b, h * w * sz.channels);
-  const x = () => tf.tensor4d(seededArray(b * h * w * cin, 1), [b, h, w, cin]);
-  const f = () => tf.tensor4d(seededArray(9 * cin * cout, 2), [3, 3, cin, cout]);
-  const dy = () => tf.tensor4d(seededArray(b * h * w * cout, 3), [b, h, w, cout]);
+  const x = () => tf.tensor4d(uniformFloats(b * h * w * cin, 1), [b, h, w, cin]);
+  const f = () => tf.tensor4d(uniformFloats(9 * cin * cout, 2), [3, 3, cin, cout]);
+  const dy = () => tf.tensor4d(uniformFloats(b * h * w * cout, 3), [b, h, w, cout]);
   const nhw = `${b}×${h}×${w} = ${b * h * w}`;
   return [
     { op: "conv2d", size: nhw, run: () => tf.conv2d(x(), f(), 1, "same") },
@@ -63,7 +50,7 @@ function opList(sz: ConformanceSizes): OpRun[] {
           filter: f(),
           strides: 1,
           pad: "same",
-          bias: tf.tensor1d(seededArray(cout, 6)),
+          bias: tf.tensor1d(uniformFloats(cout, 6)),
           activation: "relu",
         }),
     },
@@ -92,8 +79,8 @@ function opList(sz: ConformanceSizes): OpRun[] {
       size: `inner ${inner}`,
       run: () =>
         tf.matMul(
-          tf.tensor2d(seededArray(4 * inner, 4), [4, inner]),
-          tf.tensor2d(seededArray(inner * 3, 5), [inner, 3]),
+          tf.tensor2d(uniformFloats(4 * inner, 4), [4, inner]),
+          tf.tensor2d(uniformFloats(inner * 3, 5), [inner, 3]),
         ),
     },
     {
@@ -113,8 +100,8 @@ function opList(sz: ConformanceSizes): OpRun[] {
       run: () => {
         const xs = x(), d = dy();
         const groups = b % 2 === 0 ? 2 : 1;
-        const gamma = tf.tensor2d(seededArray(groups * cin, 7), [groups, cin]);
-        const beta = tf.tensor2d(seededArray(groups * cin, 8), [groups, cin]);
+        const gamma = tf.tensor2d(uniformFloats(groups * cin, 7), [groups, cin]);
+        const beta = tf.tensor2d(uniformFloats(groups * cin, 8), [groups, cin]);
         const opts = { groups, epsilon: 1e-5, relu: true };
         const probe = batchNormTraining(xs, gamma, beta, opts);
         const dyIn = tf.slice(d, [0, 0, 0, 0], [-1, -1, -1, cin]);

@@ -51,18 +51,3 @@ export async function python(code: string, ...args: string[]): Promise<string | 
 
 /** True when `python3 -c "import numpy"` works here. */
 export const HAVE_NUMPY: boolean = (await python("import numpy")) !== null;
-
-/** Seeded xorshift32 floats in [-1, 1). */
-export function randomFloats(n: number, seed: number): Float32Array {
-  let s = (seed >>> 0) || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}

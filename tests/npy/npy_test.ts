@@ -8,7 +8,8 @@ import {
   readNpy,
   writeNpy,
 } from "../../lib/npy/mod.ts";
-import { FIXTURES, HAVE_NUMPY, python, randomFloats, tempDir } from "./_helpers.ts";
+import { FIXTURES, HAVE_NUMPY, python, tempDir } from "./_helpers.ts";
+import { uniformFloats } from "../../lib/stats/mod.ts";
 
 /** Test names carry the reason when the NumPy interop tests are skipped. */
 const numpyName = (name: string) =>
@@ -153,7 +154,7 @@ Deno.test("writeNpy() then readNpy() round-trips shapes of rank 1 to 4", async (
   await using dir = await tempDir();
   for (const shape of [[5], [3, 7], [2, 3, 4], [2, 1, 3, 2], [0, 4]]) {
     const n = shape.reduce((a, b) => a * b, 1);
-    const data = randomFloats(n, n + 1);
+    const data = uniformFloats(n, n + 1);
     const path = `${dir.path}/r${shape.length}.npy`;
     await writeNpy(path, shape, data);
     const back = await readNpy(path);
@@ -195,7 +196,7 @@ Deno.test("writeNpy() round-trips any float32 data, NaN and -0 included (propert
 
 Deno.test("openNpy().readRows() reads any row range into a caller's buffer", async () => {
   await using dir = await tempDir();
-  const data = randomFloats(11 * 3, 7);
+  const data = uniformFloats(11 * 3, 7);
   await writeNpy(`${dir.path}/a.npy`, [11, 3], data);
   using f = await openNpy(`${dir.path}/a.npy`);
   const dst = new Float32Array(100);
@@ -214,7 +215,7 @@ Deno.test("openNpy().readRows() reads any row range into a caller's buffer", asy
 Deno.test("createNpyRowWriter() streams batches into one atomic [N, D] file", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/g.npy`;
-  const data = randomFloats(10 * 6, 3);
+  const data = uniformFloats(10 * 6, 3);
   const w = await createNpyRowWriter(path, { dim: 6 });
   await w.append(data.subarray(0, 18));
   await rejects(Deno.stat(path), Deno.errors.NotFound); // nothing at path until close()
@@ -253,7 +254,7 @@ Deno.test(numpyName("writeNpy() and createNpyRowWriter() write files NumPy reads
   ignore: !HAVE_NUMPY,
 }, async () => {
   await using dir = await tempDir();
-  const data = randomFloats(7 * 5, 11);
+  const data = uniformFloats(7 * 5, 11);
   await writeNpy(`${dir.path}/a.npy`, [7, 5], data);
   const w = await createNpyRowWriter(`${dir.path}/b.npy`, { dim: 5 });
   await w.append(data.subarray(0, 15));
@@ -311,7 +312,7 @@ Deno.test("openNpy().readRows() seeks past 4 GiB in a multi-GB file (sparse, no 
   const path = `${dir.path}/big.npy`;
   const [n, d] = [1_310_720, 1024]; // 5 GiB of float32
   const header = formatNpyHeader([n, d]);
-  const last = randomFloats(2 * d, 42);
+  const last = uniformFloats(2 * d, 42);
   {
     using f = await Deno.open(path, { write: true, create: true });
     await f.write(header);

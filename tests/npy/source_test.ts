@@ -8,12 +8,13 @@ import {
   writeNpy,
   writeSidecar,
 } from "../../lib/npy/mod.ts";
-import { FIXTURES, meta, randomFloats, tempDir } from "./_helpers.ts";
+import { FIXTURES, meta, tempDir } from "./_helpers.ts";
+import { uniformFloats } from "../../lib/stats/mod.ts";
 
 /** Writes M per-model [N, D] files with sidecars and one [M, N, D] file of the same values. */
 async function writeBoth(dir: string, m: number, n: number, hw: [number, number]) {
   const d = hw[0] * hw[1];
-  const all = randomFloats(m * n * d, m * 1000 + n);
+  const all = uniformFloats(m * n * d, m * 1000 + n);
   const perModel: string[] = [];
   for (let i = 0; i < m; i++) {
     const path = `${dir}/m${i}.npy`;
@@ -121,7 +122,7 @@ Deno.test("openGradientSource() reads NumPy's [M, N, D] fixture model-major", as
 Deno.test("openGradientSource() reads what createNpyRowWriter() streamed, with its sidecar", async () => {
   await using dir = await tempDir();
   const path = `${dir.path}/grads.npy`;
-  const data = randomFloats(7 * 4, 9);
+  const data = uniformFloats(7 * 4, 9);
   const w = await createNpyRowWriter(path, { dim: 4, meta: meta(1, 7, [2, 2]) });
   for (let i = 0; i < 7; i += 3) await w.append(data.subarray(i * 4, Math.min(7, i + 3) * 4));
   await w.close();

@@ -85,19 +85,6 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return ab / Math.sqrt(aa * bb);
 }
 
-/** Seeded xorshift32 floats in [-1, 1). */
-export function randomFloats(n: number, seed: number): Float32Array {
-  let s = (seed >>> 0) || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 /** NCHW → NHWC of `n` images. */
 export function nchwToNhwc(
   x: Float32Array,

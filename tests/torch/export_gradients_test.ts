@@ -7,16 +7,10 @@ import { createModel, type ModelSpec } from "../../lib/models/mod.ts";
 import { readNpy, readSidecar, validateGradientMeta, writeNpy } from "../../lib/npy/mod.ts";
 import { inputGradients } from "../../lib/salience/mod.ts";
 import { initTf } from "../../lib/tf/mod.ts";
+import { uniformFloats } from "../../lib/stats/mod.ts";
 import { exportSafetensors } from "../../lib/torch/mod.ts";
 import { assert, assertEquals } from "../_shared/assert.ts";
-import {
-  cosine,
-  nchwToNhwc,
-  randomFloats,
-  relativeError,
-  TORCH_PYTHON,
-  torchTest,
-} from "./_oracle.ts";
+import { cosine, nchwToNhwc, relativeError, TORCH_PYTHON, torchTest } from "./_oracle.ts";
 
 await initTf({ backend: "cpu" });
 
@@ -46,7 +40,7 @@ torchTest(
     const dir = await Deno.makeTempDir();
     await Deno.mkdir(`${dir}/ckpts`);
     const { channels: c, height: h, width: w } = SHAPE;
-    const nchw = randomFloats(N * c * h * w, 3);
+    const nchw = uniformFloats(N * c * h * w, 3);
     const images = nchwToNhwc(nchw, N, c, h, w);
     const labels = new Int32Array([0, 3, 1, 2, 3]);
     await writeNpy(`${dir}/x.npy`, [N, c, h, w], nchw);

@@ -7,18 +7,12 @@ import { createModel, FAMILIES, type ModelSpec } from "../../lib/models/mod.ts";
 
 import { predictLogits } from "../../lib/salience/mod.ts";
 import { initTf } from "../../lib/tf/mod.ts";
+import { uniformFloats } from "../../lib/stats/mod.ts";
 import { createOptimizer, trainStep } from "../../lib/train/mod.ts";
 import { readNpy, writeNpy } from "../../lib/npy/mod.ts";
 import { exportSafetensors, readStateDict, toStateDict } from "../../lib/torch/mod.ts";
 import { assert, assertEquals } from "../_shared/assert.ts";
-import {
-  nchwToNhwc,
-  randomFloats,
-  relativeError,
-  runOracle,
-  torchGpuTest,
-  torchTest,
-} from "./_oracle.ts";
+import { nchwToNhwc, relativeError, runOracle, torchGpuTest, torchTest } from "./_oracle.ts";
 
 await initTf({ backend: "cpu" });
 
@@ -45,7 +39,7 @@ function perturbRunningStats(model: tfl.LayersModel): void {
     const stat = /moving_(mean|variance)$/.exec(v.originalName)?.[1];
     if (!stat) return;
     const n = v.shape.reduce((a: number, b) => a * b!, 1);
-    const r = randomFloats(n, 100 + i);
+    const r = uniformFloats(n, 100 + i);
     const t = tf.tensor(r.map((x) => stat === "mean" ? x : 1.5 + x), v.shape as number[]);
     v.write(t);
     t.dispose();
@@ -55,7 +49,7 @@ function perturbRunningStats(model: tfl.LayersModel): void {
 /** Seeded NCHW inputs written for PyTorch, and the same images NHWC for us. */
 async function inputs(dir: string): Promise<{ x: string; images: Float32Array; labels: number[] }> {
   const { channels: c, height: h, width: w } = SHAPE;
-  const nchw = randomFloats(COUNT * c * h * w, 7).map((v) => 2 * v + 0.3);
+  const nchw = uniformFloats(COUNT * c * h * w, 7).map((v) => 2 * v + 0.3);
   await writeNpy(`${dir}/x.npy`, [COUNT, c, h, w], nchw);
   return {
     x: `${dir}/x.npy`,
