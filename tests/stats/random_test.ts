@@ -1,4 +1,4 @@
-import { normalSampler, randomInt, seededUniform } from "../../lib/stats/mod.ts";
+import { normalSampler, randomInt, seededUniform, uniformFloats } from "../../lib/stats/mod.ts";
 import { assert, assertClose, assertThrowsType } from "./_assert.ts";
 
 Deno.test("seededUniform() repeats its stream per seed and differs across seeds", () => {
@@ -47,4 +47,15 @@ Deno.test("randomInt() stays in range and rejects bad bounds; seeds must be inte
   }
   assertThrowsType(() => randomInt(u, 0), RangeError, /n is 0/);
   assertThrowsType(() => seededUniform(0.5), RangeError, /seed is 0.5/);
+});
+
+Deno.test("uniformFloats() is 2u − 1 of seededUniform()'s stream, in float32, and rejects bad sizes", () => {
+  const u = seededUniform(9), a = uniformFloats(1000, 9);
+  assert.ok(a instanceof Float32Array && a.length === 1000);
+  assert.deepEqual(a, Float32Array.from({ length: 1000 }, () => 2 * u() - 1));
+  assert.ok(a.every((x) => x >= -1 && x < 1));
+  assert.notDeepEqual(a, uniformFloats(1000, 10));
+  assert.equal(uniformFloats(0, 1).length, 0);
+  assertThrowsType(() => uniformFloats(-1, 1), RangeError, /n is -1/);
+  assertThrowsType(() => uniformFloats(3, 0.5), RangeError, /seed is 0.5/);
 });
