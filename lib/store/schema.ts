@@ -245,16 +245,16 @@ export interface ArrayRef {
   shape: number[];
 }
 
-/** `run.json`: everything about one trained model except its arrays. */
-export interface RunJson {
+/** The fields a run's record copies from its {@linkcode PlanEntry}. */
+export type PlannedRun = Pick<
+  PlanEntry,
+  "runId" | "family" | "k" | "seed" | "batchSize" | "configHash"
+>;
+
+/** `run.json`: everything about one trained model except its arrays, with its plan entry's fields. */
+export interface RunJson extends PlannedRun {
   schemaVersion: typeof SCHEMA_VERSION;
   kind: "run";
-  runId: string;
-  family: string;
-  k: number;
-  seed: number;
-  batchSize: number;
-  configHash: string;
   /** Trainable parameter count. */
   params: number;
   backend: BackendInfo;
