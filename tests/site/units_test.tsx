@@ -111,16 +111,19 @@ Deno.test("viridis() runs from dark purple to yellow and picks readable text", (
   assertEquals(viridis(2).color, "#fde725");
 });
 
+/** A heatmap of widths k1 (rows) × k2 (columns) = 1, 2 holding `values`. */
+const widths2x2 = (id: string, values: (number | null)[][]) => ({
+  id,
+  title: id.toUpperCase(),
+  xLabel: "k2",
+  yLabel: "k1",
+  rowLabels: ["1", "2"],
+  colLabels: ["1", "2"],
+  values,
+});
+
 Deno.test("Heatmap() prints every value, titles each cell and labels both axes", () => {
-  const data = {
-    id: "t",
-    title: "T",
-    xLabel: "k2",
-    yLabel: "k1",
-    rowLabels: ["1", "2"],
-    colLabels: ["1", "2"],
-    values: [[0.1, null], [0.3, 0.4]],
-  };
+  const data = widths2x2("t", [[0.1, null], [0.3, 0.4]]);
   const svg = renderToString(<Heatmap {...data} />);
   assertEquals((svg.match(/<g class="cell"/g) ?? []).length, 4);
   assertStringIncludes(svg, ">0.100</text>");
@@ -132,15 +135,7 @@ Deno.test("Heatmap() prints every value, titles each cell and labels both axes",
 });
 
 Deno.test("Heatmap() prints cells, readouts and colour bar in one notation for the whole matrix", () => {
-  const data = {
-    id: "f",
-    title: "F",
-    xLabel: "k2",
-    yLabel: "k1",
-    rowLabels: ["1", "2"],
-    colLabels: ["1", "2"],
-    values: [[0.5, 0.0004], [null, 0.25]],
-  };
+  const data = widths2x2("f", [[0.5, 0.0004], [null, 0.25]]);
   const svg = renderToString(<Heatmap {...data} />);
   // formatNumber alone printed 0.500 beside 4.00e-4.
   for (const v of ["0.50000", "0.00040", "0.25000"]) assertStringIncludes(svg, `>${v}</text>`);
