@@ -118,8 +118,8 @@ export class BufferSet {
   }
 
   /**
-   * A 2-D texture of 32-bit texels (`r32float`, `r32uint`, or `rgba32float`: four floats per
-   * texel) `width` wide holding `texels` texels row after row (as `texel(t)` in `prelude.wgsl`
+   * A 2-D texture of 32-bit texels (`r32float`, `r32uint`, or `rgba32float` / `rgba32uint`:
+   * four words per texel) `width` wide holding `texels` texels row after row (as `texel(t)` in `prelude.wgsl`
    * addresses them), written by a kernel as a storage texture (`contents` a texel count) or
    * filled from `contents`. Software adapters fetch texels far faster than they load storage
    * buffers (see `Gpu.uploadTexture`).
@@ -132,7 +132,7 @@ export class BufferSet {
     width: number,
     contents: number | Uint32Array | Float32Array,
   ): GPUTextureView {
-    const channels = format === "rgba32float" ? 4 : 1;
+    const channels = format.startsWith("rgba") ? 4 : 1;
     const texels = typeof contents === "number" ? contents : Math.ceil(contents.length / channels);
     const rows = Math.max(1, Math.ceil(texels / width));
     const max = deviceLimit(this.device, "maxTextureDimension2D");

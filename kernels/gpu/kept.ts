@@ -14,7 +14,7 @@
  */
 
 /** The texel formats a flat texture takes. */
-export type FlatFormat = "r32float" | "r32uint" | "rgba32float";
+export type FlatFormat = "r32float" | "r32uint" | "rgba32float" | "rgba32uint";
 
 /** Contents at most this long are compared with what a kept resource holds, to skip rewriting it. */
 const COMPARE_UP_TO = 1 << 16;
@@ -112,7 +112,7 @@ export class KeptPool {
     }
     const words = contents ? wordsOf(contents) : null;
     if (contents && !(words && sameWords(this.#contents.get(k), words))) {
-      const channels = format === "rgba32float" ? 4 : 1;
+      const channels = format.startsWith("rgba") ? 4 : 1;
       const perRow = width * channels;
       const full = Math.floor(contents.length / perRow);
       const tail = Math.floor((contents.length - full * perRow) / channels);

@@ -112,24 +112,46 @@ export const GROUP_SUM_PROGRAMS: readonly Program[] = [
 const workgroups = (items: number) => Math.ceil(items / REDUCE_WG);
 
 /**
- * Loop iterations of `set_sums` per set besides one per member: the set's own step and entering
- * its member loop.
+ * Loop iterations of `set_sums` per set besides one per texel of its members: the set's own step
+ * and entering its member loop.
  */
 export const SET_STEP = 2;
 /** Loop iterations of a four-column loop (one per column, and one for entering it). */
 const PACKED_LOOP = 5;
+/** The member slot that pads a set to whole texels of {@linkcode packedSets} (no model). */
+export const NO_MEMBER = 0xffffffff;
+
+/**
+ * The plan's sets as `set_sums` and `set_pairs` fetch them: members four to an rgba32uint texel,
+ * every set starting on a texel of its own and padded with {@linkcode NO_MEMBER}, and per set the
+ * first texel (`starts`, sets + 1 of them). One fetch then names four members: on a software
+ * adapter the member fetch had cost as much as the cosine fetch it indexes.
+ */
+export function packedSets(plan: SetPlan): { starts: Uint32Array; members: Uint32Array } {
+  const sets = plan.starts.length - 1;
+  const starts = new Uint32Array(sets + 1);
+  for (let s = 0; s < sets; s++) {
+    starts[s + 1] = starts[s]! + Math.ceil((plan.starts[s + 1]! - plan.starts[s]!) / 4);
+  }
+  const members = new Uint32Array(4 * Math.max(1, starts[sets]!)).fill(NO_MEMBER);
+  for (let s = 0; s < sets; s++) {
+    members.set(plan.members.subarray(plan.starts[s]!, plan.starts[s + 1]!), 4 * starts[s]!);
+  }
+  return { starts, members };
+}
 
 /**
  * The plan's sets cut into consecutive ranges [s0, s1) whose walk — {@linkcode SET_STEP} steps
- * per set and one per member — stays under the loop cap: one `set_sums` dispatch each, with its loop bound. A
- * set alone over the cap still gets its own range (the dispatcher's assertion then refuses it).
+ * per set and one per texel of its members ({@linkcode packedSets}) — stays under the loop cap:
+ * one `set_sums` dispatch each, with its loop bound. A set alone over the cap still gets its own
+ * range (the dispatcher's assertion then refuses it).
  */
 export function setRanges(plan: SetPlan, cap = LOOP_CAP): Array<[number, number, number]> {
   const out: Array<[number, number, number]> = [];
   const sets = plan.starts.length - 1;
   let s0 = 0, bound = 0;
   for (let s = 0; s < sets; s++) {
-    const step = SET_STEP + plan.starts[s + 1]! - plan.starts[s]!;
+    const step = SET_STEP + Math.ceil((plan.starts[s + 1]! - plan.starts[s]!) / 4);
     if (s > s0 && bound + step > cap) {
       out.push([s0, s, bound]);
       s0 = s;
@@ -199,7 +221,9 @@ async function groupSumsOnDevice(
   const { models: m, samples: s } = shape;
   const mm = m * m, cols4 = Math.ceil(shape.dim / 4), m4 = Math.ceil(m / 4);
   const sets = plan.starts.length - 1, np = plan.pairs.length / 2, g = plan.rowSets;
-  const setLoop = largestSet(plan);
+  // set_pairs walks the texels of one set's members (and enters the loop once).
+  const setLoop = Math.ceil(largestSet(plan) / 4) + 1;
+  const packed = packedSets(plan);
   const { blocks } = blockRanges(blockOf);
   const blockIndex = new Map<number, number>();
   blocks.forEach((b, k) => blockIndex.set(b, k));
@@ -238,13 +262,8 @@ async function groupSumsOnDevice(
       const cosines = buffers.flatTexture("cosines", "rgba32float", TEX_WIDTH, n * m * m4);
       const sums = buffers.storage("block sums", nb * mm * 4, true);
       const counts = buffers.storage("block counts", nb * mm * 4, true);
-      const starts = buffers.flatTexture("set starts", "r32uint", TEX_WIDTH, plan.starts);
-      const members = buffers.flatTexture(
-        "set members",
-        "r32uint",
-        TEX_WIDTH,
-        plan.members.length ? plan.members : Uint32Array.of(0),
-      );
+      const starts = buffers.flatTexture("set starts", "r32uint", TEX_WIDTH, packed.starts);
+      const members = buffers.flatTexture("set members", "rgba32uint", TEX_WIDTH, packed.members);
       const rows = buffers.storage("set sums", Math.max(1, sets * n * m) * 4, true);
       const pairs = buffers.storage("set pairs", Math.max(1, n * np) * 4, true);
       const dispatches: Dispatch[] = [

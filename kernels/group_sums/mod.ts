@@ -10,6 +10,8 @@ export {
   GROUP_SUM_PROGRAMS,
   groupSums,
   INV_NORMS,
+  NO_MEMBER,
+  packedSets,
   REDUCE_WG,
   SET_PAIRS,
   SET_STEP,

@@ -6,13 +6,14 @@
 //
 // Workgroup: WG invocations (a pipeline constant), one per (p, x), samples fastest: the lanes
 // of a workgroup mostly share one pair, so they walk the same members in step (no divergent
-// loops). Loop bound per invocation: the largest set (asserted under the cap).
+// loops). Loop bound per invocation: the member texels of the largest set, plus one
+// (asserted under the cap).
 //
 // Bindings:
 //   0 params   uniform: models, samples (in this dispatch), pairs, gridX.
 //   1 sums     storage read: sets × samples × models f32 (set_sums.wgsl's output).
-//   2 starts   r32uint texture: sets + 1 u32 (flat textures, as set_sums.wgsl reads them).
-//   3 members  r32uint texture: u32 model indices (a flat texture, as set_sums.wgsl reads it).
+//   2 starts   r32uint texture: sets + 1 u32, each set's first member texel (as set_sums.wgsl).
+//   3 members  rgba32uint texture: four model indices per texel, padded (as set_sums.wgsl).
 //   4 pairList r32uint texture: per pair the sets a and b (u32 pairs).
 //   5 out      storage read_write: samples × pairs f32.
 
@@ -32,6 +33,14 @@ struct Params {
 @group(0) @binding(4) var pairList: texture_2d<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
+// sums[b][x][j] at `base` = (b·samples + x)·models; 0 for a padding slot (j ≥ models).
+fn rowSum(base: u32, j: u32) -> f32 {
+  if (j >= params.models) {
+    return 0.0;
+  }
+  return sums[base + j];
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
   let e = flatWorkgroup(wid, params.gridX) * WG + lane;
@@ -45,8 +54,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   let base = (b * params.samples + x) * params.models;
   let last = textureLoad(starts, texelAt(a + 1u), 0).x;
   var acc = 0.0;
-  for (var k = textureLoad(starts, texelAt(a), 0).x; k < last; k++) {
-    acc += sums[base + textureLoad(members, texelAt(k), 0).x];
+  for (var t = textureLoad(starts, texelAt(a), 0).x; t < last; t++) {
+    let js = textureLoad(members, texelAt(t), 0);
+    acc += rowSum(base, js.x) + rowSum(base, js.y) + rowSum(base, js.z) + rowSum(base, js.w);
   }
   out[x * params.pairs + p] = acc;
 }

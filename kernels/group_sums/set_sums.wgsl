@@ -7,20 +7,23 @@
 // One invocation per (x, models 4q … 4q + 3) walks the sets s0 … s1 − 1 of its dispatch (a
 // software adapter pays per workgroup, so one workgroup per set would cost more than the sums).
 // The Grams are symmetric, so it fetches the packed texel of columns 4q … 4q + 3 of each
-// member's row, cos[x][j][4q …]: one member index and one texel feed four sums.
+// member's row, cos[x][j][4q …]: one texel feeds four sums.
 //
-// Sets are a CSR list: set s holds members[starts[s]] … members[starts[s + 1] − 1].
+// Sets are a CSR list of packed members (group_sums.ts's packedSets): set s holds the member
+// texels starts[s] … starts[s + 1] − 1, four model indices each, the last padded with
+// NO_MEMBER (any index ≥ models, skipped). One member fetch names four members: a texel fetch
+// costs as much whether it fetches a cosine row or a member index.
 //
 // Workgroup: WG invocations (a pipeline constant). Loop bound per invocation: (s1 − s0) plus
-// the members of those sets, plus one per set for entering its member loop (the host splits the
-// sets into dispatches under the cap).
+// the member texels of those sets, plus one per set for entering its member loop (the host
+// splits the sets into dispatches under the cap).
 //
 // Bindings:
 //   0 params   uniform: models, samples (in this dispatch), s0, s1, gridX.
 //   1 cosines  rgba32float texture: cosines.wgsl's packed output.
-//   2 starts   r32uint texture: sets + 1 u32 (a flat texture: a storage load costs as much
-//              here as several texel fetches).
-//   3 members  r32uint texture: u32 model indices (a flat texture: fetched in the inner loop).
+//   2 starts   r32uint texture: sets + 1 u32, each set's first member texel (a flat texture:
+//              a storage load costs as much here as several texel fetches).
+//   3 members  rgba32uint texture: four u32 model indices per texel (fetched in the inner loop).
 //   4 sums     storage read_write: sets × samples × models f32.
 
 override WG: u32 = 64u;
@@ -39,6 +42,15 @@ struct Params {
 @group(0) @binding(3) var members: texture_2d<u32>;
 @group(0) @binding(4) var<storage, read_write> sums: array<f32>;
 
+// Row j's texel of columns 4q … 4q + 3 at sample x; 0 for a padding slot (j ≥ models).
+fn memberRow(x: u32, j: u32, q: u32) -> vec4f {
+  let m = params.models;
+  if (j >= m) {
+    return vec4f(0.0);
+  }
+  return textureLoad(cosines, texelAt((x * m + j) * ((m + 3u) / 4u) + q), 0);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
   let m = params.models;
@@ -53,9 +65,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   for (var s = params.s0; s < params.s1; s++) {
     var acc = vec4f(0.0);
     let last = textureLoad(starts, texelAt(s + 1u), 0).x;
-    for (var k = textureLoad(starts, texelAt(s), 0).x; k < last; k++) {
-      let j = textureLoad(members, texelAt(k), 0).x;
-      acc += textureLoad(cosines, texelAt((x * m + j) * m4 + q), 0);
+    for (var t = textureLoad(starts, texelAt(s), 0).x; t < last; t++) {
+      let js = textureLoad(members, texelAt(t), 0);
+      acc += memberRow(x, js.x, q) + memberRow(x, js.y, q) + memberRow(x, js.z, q) +
+        memberRow(x, js.w, q);
     }
     // The four models' stores, unrolled (no loop to count).
     let o = s * per + x * m + q * 4u;

@@ -16,6 +16,11 @@
 //   mean)/(σ²·R), q = −k·Σdy/R]; (3) dx = k·dy + p·(x − mean) + q. With the fused ReLU, dy is
 //   first masked by y > 0 (y, the saved output) in (1) and (3).
 //
+// Where the backend allows raw dispatch, every pass that reads the activations fetches them and
+// its per-channel vectors (stats, β, the gradient coefficients) from textures: on lavapipe each
+// storage-buffer load costs several texel fetches, and the small per-channel vectors are loaded
+// by every invocation, so on storage buffers they cost about as much as the activations.
+//
 // Every invocation loops at most ROWS_PER_INVOCATION (reductions) or ROWS_PER_ELEMENTWISE times,
 // asserted under Mesa's cap (LOOP_CAP) before the dispatch.
 import * as tf from "@tensorflow/tfjs-core";
@@ -27,7 +32,7 @@ import { load4Fn, runFlatTextured, type Textures, texturesFor } from "./_texture
 /** Rows one reduction invocation adds (its loop length); partials per pass fall by this factor. */
 export const ROWS_PER_INVOCATION = 256;
 /** Rows one elementwise invocation normalises (its loop length). */
-export const ROWS_PER_ELEMENTWISE = 8;
+export const ROWS_PER_ELEMENTWISE = 32;
 
 /** Kernel names: forward (outputs y and the stats [G, 4, C]) and backward (dx and [G, 5, C]). */
 export const BATCH_NORM_KERNELS = ["SalienceBatchNormTrain", "SalienceBatchNormTrainGrad"] as const;
@@ -358,7 +363,7 @@ const forwardKernel: KernelFunc = (args) => {
     key: `salienceBatchNormNormalise_${relu}`,
     code: (tex) => fwdNormalise(relu, tex),
     names: ["x", "stats", "beta"],
-    textured: ["x"],
+    textured: ["x", "stats", "beta"],
     g,
     shape: x.shape,
   }, [x, stats, beta]);
@@ -378,7 +383,7 @@ const backwardKernel: KernelFunc = (args) => {
     key: `salienceBatchNormGradSums_${relu}`,
     code: (tex) => bwdPartial(relu, tex),
     names: ["dy", "x", "stats", ...(relu ? ["beta"] : [])],
-    textured: ["dy", "x"],
+    textured: ["dy", "x", "stats", ...(relu ? ["beta"] : [])],
     g,
     rows: g.R,
     rowsPer: ROWS_PER_INVOCATION,
@@ -397,7 +402,7 @@ const backwardKernel: KernelFunc = (args) => {
     key: `salienceBatchNormGradInput_${relu}`,
     code: (tex) => bwdInput(relu, tex),
     names: ["dy", "x", "stats", "coef", ...(relu ? ["beta"] : [])],
-    textured: ["dy", "x"],
+    textured: ["dy", "x", "stats", "coef", ...(relu ? ["beta"] : [])],
     g,
     shape: x.shape,
   }, [dy, x, stats, coef, ...masked]);

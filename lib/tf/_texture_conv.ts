@@ -44,15 +44,25 @@ export interface TexOperand {
 
 const BYTES = { rgba32float: 16, r32float: 4 } as const;
 
-/** Flat layout of `elements` floats in `format`: 2^shift texels per row (rows of ≥ 256 bytes). */
+/** log2 of the widest rows a flat texture takes (8,192 texels: WebGPU's default 2-D limit). */
+const WIDE_SHIFT = 13;
+
+/**
+ * Flat layout of `elements` floats in `format`: 2^shift texels per row (rows of ≥ 256 bytes),
+ * about square; `wide`: rows of 2^13 texels whatever the size, so that the shift written into a
+ * shader does not change with the batch.
+ */
 export function texLayout(
   elements: number,
   format: TexOperand["format"],
+  wide = false,
 ): TexOperand & { texels: number; rows: number } {
   const per = format === "rgba32float" ? 4 : 1;
   const texels = Math.ceil(elements / per);
   const minShift = Math.log2(256 / BYTES[format]);
-  const shift = Math.max(minShift, Math.min(13, Math.ceil(Math.log2(Math.sqrt(texels)))));
+  const shift = wide
+    ? WIDE_SHIFT
+    : Math.max(minShift, Math.min(WIDE_SHIFT, Math.ceil(Math.log2(Math.sqrt(texels)))));
   return { format, shift, texels, rows: Math.ceil(texels / 2 ** shift) };
 }
 
@@ -77,6 +87,16 @@ export function canDispatchRaw(backend: WebGpuBackend): boolean {
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 const textures = new WeakMap<GPUDevice, Map<string, GPUTexture>>();
 
+const compiled: string[] = [];
+
+/**
+ * How many raw pipelines whose key starts with `prefix` have been compiled so far (tests check
+ * that a new batch size reuses the convolutions' pipelines).
+ */
+export function rawPipelinesCompiled(prefix = ""): number {
+  return compiled.filter((k) => k.startsWith(prefix)).length;
+}
+
 function pipelineFor(device: GPUDevice, key: string, code: string): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) pipelines.set(device, cache = new Map());
@@ -89,6 +109,7 @@ function pipelineFor(device: GPUDevice, key: string, code: string): GPUComputePi
       compute: { module, entryPoint: "main_" },
     });
     cache.set(key, p);
+    compiled.push(key);
   }
   return p;
 }
@@ -111,8 +132,13 @@ function textureFor(device: GPUDevice, op: TexOperand, rows: number, slot: numbe
 }
 
 /** Whether `elements` floats in `format` fit one texture of the device. */
-export function fitsTexture(device: GPUDevice, elements: number, format: TexOperand["format"]) {
-  const l = texLayout(elements, format);
+export function fitsTexture(
+  device: GPUDevice,
+  elements: number,
+  format: TexOperand["format"],
+  wide = false,
+) {
+  const l = texLayout(elements, format, wide);
   const max = device.limits.maxTextureDimension2D;
   return 2 ** l.shift <= max && l.rows <= max;
 }
@@ -127,6 +153,36 @@ export interface RawProgram {
   textures: { tensor: tf.TensorInfo; op: TexOperand }[];
   /** Storage-buffer operands after the textures. */
   buffers: tf.TensorInfo[];
+  /**
+   * Integer uniforms (`uniforms.<name>` in the shader, declared by {@link rawPrelude} with the
+   * same names in the same order), bound after the buffers: sizes that vary between calls of one
+   * pipeline (the batch), so they do not enter its key.
+   */
+  ints?: Record<string, number>;
+}
+
+const uniformBuffers = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
+
+/** A uniform buffer holding `values` (i32), kept per device and content: written once, never changed. */
+function uniformBufferFor(device: GPUDevice, values: number[]): GPUBuffer {
+  let pool = uniformBuffers.get(device);
+  if (!pool) uniformBuffers.set(device, pool = new Map());
+  const key = values.join("_");
+  let buf = pool.get(key);
+  if (!buf) {
+    // Uniform structs round up to 16 bytes.
+    const bytes = 16 * Math.ceil((4 * values.length) / 16);
+    buf = device.createBuffer({
+      label: `salienceConvUniforms_${key}`,
+      size: bytes,
+      usage: GPUBufferUsage.UNIFORM,
+      mappedAtCreation: true,
+    });
+    new Int32Array(buf.getMappedRange()).set(values);
+    buf.unmap();
+    pool.set(key, buf);
+  }
+  return buf;
 }
 
 function bufferOf(b: Internals, t: tf.TensorInfo): GPUBuffer {
@@ -142,7 +198,8 @@ function bufferOf(b: Internals, t: tf.TensorInfo): GPUBuffer {
 
 function copyIn(b: Internals, t: tf.TensorInfo, op: TexOperand, slot: number): GPUTexture {
   const elements = t.shape.reduce((a, c) => a * c, 1);
-  const l = texLayout(elements, op.format);
+  const texels = Math.ceil(elements / (op.format === "rgba32float" ? 4 : 1));
+  const l = { shift: op.shift, texels, rows: Math.ceil(texels / 2 ** op.shift) };
   const tex = textureFor(b.device, op, l.rows, slot);
   const src = bufferOf(b, t);
   const width = 2 ** l.shift, bytesPerRow = width * BYTES[op.format];
@@ -182,6 +239,12 @@ export function dispatchRaw(backend: WebGpuBackend, p: RawProgram): tf.TensorInf
       { binding: 0, resource: { buffer: outBuf } },
       ...views.map((v, i) => ({ binding: 1 + i, resource: v })),
       ...buffers.map((buf, i) => ({ binding: 1 + views.length + i, resource: { buffer: buf } })),
+      ...(p.ints
+        ? [{
+          binding: 1 + views.length + buffers.length,
+          resource: { buffer: uniformBufferFor(b.device, Object.values(p.ints)) },
+        }]
+        : []),
     ],
   });
   for (const t of p.buffers) b.commandQueueOwnedIds.add(t.dataId);
@@ -218,12 +281,16 @@ export function dispatchRaw(backend: WebGpuBackend, p: RawProgram): tf.TensorInf
   return out;
 }
 
-/** The WGSL around a tiled body `fn main(index : i32)`: bindings and the entry point `main_`. */
+/**
+ * The WGSL around a tiled body `fn main(index : i32)`: bindings and the entry point `main_`;
+ * `ints` names the i32 fields of `uniforms` (a program's {@link RawProgram.ints}), bound last.
+ */
 export function rawPrelude(
   vecOut: boolean,
   texNames: string[],
   bufNames: string[],
   wg: number,
+  ints: string[] = [],
 ): string {
   const lines = [
     `@group(0) @binding(0) var<storage, read_write> result : array<${
@@ -233,6 +300,14 @@ export function rawPrelude(
     ...bufNames.map((n, i) =>
       `@group(0) @binding(${1 + texNames.length + i}) var<storage, read> ${n} : array<f32>;`
     ),
+    ...(ints.length
+      ? [
+        `struct Uniforms { ${ints.map((n) => `${n} : i32,`).join(" ")} }`,
+        `@group(0) @binding(${
+          1 + texNames.length + bufNames.length
+        }) var<uniform> uniforms : Uniforms;`,
+      ]
+      : []),
     `var<private> workgroupId : vec3<u32>;`,
     `var<private> localIndex : u32;`,
     `@compute @workgroup_size(${wg}) fn main_(@builtin(workgroup_id) wid : vec3<u32>,`,

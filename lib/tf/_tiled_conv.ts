@@ -5,8 +5,9 @@
 // reuses each loaded value across the whole tile: per reduced channel it loads M input values and
 // N weights and does M·N multiply-adds.
 //
-// - Forward (mode "forward"; per pixel in `directCode`, in row strips in `stripCode`): out[n, oy, ox, oc] = Σ x[n, oy·sh − pt + kh, ox·sw − pl +
-//   kw, c] · w[s, kh, kw, c, oc] (+ bias, ReLU).
+// - Forward (mode "forward"; per pixel in `directCode`, in blocks of rows × columns in
+//   `blockCode`): out[n, oy, ox, oc] = Σ x[n, oy·sh − pt + kh, ox·sw − pl + kw, c] ·
+//   w[s, kh, kw, c, oc] (+ bias, ReLU).
 // - Input gradient (mode "input"): the same loop over dy, with the filter transposed to
 //   [S, KH, KW, OC, C] so its loads stay contiguous: dx[n, iy, ix, c] = Σ dy[n, (iy + pt − kh)/sh,
 //   (ix + pl − kw)/sw, oc] · w[s, kh, kw, c, oc] over taps that divide evenly.
@@ -17,7 +18,11 @@
 //   invocation owns every tap instead (`allTapsTile`), over ALL_TAPS_CHUNK positions, so each
 //   position's dy and index arithmetic serve all taps.
 //
-// - Row strips, both directions, any stride (`stripCode`): invocation (image, row, column phase,
+// - Blocks, forward, any stride (`blockCode`): invocation (image, 7 × 7 target pixels at most,
+//   4 output channels) fetches each tap's weights once per channel step and each source texel
+//   under the block once, feeding it to every pixel and tap it meets (1.1–1.7× the row strips at
+//   CNNSmall(8)'s and ResNetSmall(8)'s deeper layers, S = 4, batch 64).
+// - Row strips, input gradient, any stride (`stripCode`): invocation (image, row, column phase,
 //   strip of M columns) loads each tap row's source texels once per channel step and reuses them
 //   for all tap columns; a strided input gradient visits only the taps that divide evenly (one
 //   row and column phase per invocation), and with fewer than 4 target channels it reads the
@@ -25,8 +30,10 @@
 //   come from a texture (r32float where the target channels are not a multiple of 4), so
 //   few-channel layers run on textures too.
 //
-// Every size is written into the shader as a constant (one pipeline per layer shape), so the loops
-// over taps and channels have fixed bounds. Loop iterations per invocation are asserted under
+// Every size but the batch is written into the shader as a constant (one pipeline per layer
+// shape), so the loops over taps and channels have fixed bounds; the texture kernels read the
+// batch from a uniform, so a new batch size (a last short batch, salience at another batch) reuses
+// the pipeline. Loop iterations per invocation are asserted under
 // Mesa's cap (LOOP_CAP) before every dispatch.
 //
 // Two ways to feed them: where the backend's internals allow it, the re-read operands (x or dy,
@@ -119,12 +126,17 @@ export function textureConvDispatches(): number {
 
 const size = (t: tf.TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 
+/** `g`'s sizes but the batch, joined: the pipeline key of a kernel that takes the batch as a uniform. */
+function keyWithoutBatch(g: ConvGeometry): string {
+  return Object.entries(g).filter(([k]) => k !== "batch").map(([, v]) => v).join("_");
+}
+
 function texturesFit(
   backend: WebGpuBackend,
   ops: [tf.TensorInfo, TexOperand["format"]][],
 ): boolean {
   const device = (backend as unknown as { device: GPUDevice }).device;
-  return ops.every(([t, f]) => size(t) > 0 && fitsTexture(device, size(t), f));
+  return ops.every(([t, f]) => size(t) > 0 && fitsTexture(device, size(t), f, true));
 }
 
 /** Output-channel tile N (a multiple of 4) and pixel tile M for `channels` output channels. */
@@ -297,14 +309,12 @@ export function narrowInputGrad(g: ConvGeometry): boolean {
 }
 
 /**
- * Forward ("forward") or input-gradient ("input") convolution in row strips, any stride:
- * invocation (image, target row, column phase, strip of M target columns, out-channel tile) loads,
- * per tap row and reduced channel step, the source texels its strip needs once and reuses each for
- * every tap column, with all index arithmetic done once per tap row.
+ * Input-gradient convolution in row strips, any stride: invocation (image, target row, column
+ * phase, strip of M target columns, target-channel tile) loads, per tap row and reduced channel
+ * step, the source (dy) texels its strip needs once and reuses each for every tap column, with
+ * all index arithmetic done once per tap row. The batch is the uniform `uniforms.batch`.
  *
- * - Forward, stride (sh, sw): pixel j of the strip and tap column kw read source column
- *   x0 + sw·j + kw, so the strip loads the distinct ones of those (sw·(M − 1) + KW at most).
- * - Input gradient, stride (sh, sw): target pixel (ty, tx) meets only the taps with
+ * - Stride (sh, sw): target pixel (ty, tx) meets only the taps with
  *   ty + padTop − kh ≡ 0 (mod sh) and tx + padLeft − kw ≡ 0 (mod sw). An invocation holds one row
  *   (its tap rows kh ≡ ty + padTop mod sh, ⌈KH / sh⌉ of them) and M columns of one phase
  *   px = tx mod sw (its tap columns kw0 + sw·b, kw0 ≡ px + padLeft mod sw), so pixel j and tap
@@ -319,18 +329,16 @@ export function narrowInputGrad(g: ConvGeometry): boolean {
  */
 function stripCode(
   g: ConvGeometry,
-  mode: "forward" | "input",
-  opts: { bias: boolean; relu: boolean; src: TexOperand; w: TexOperand; narrow: boolean },
+  opts: { src: TexOperand; w: TexOperand; narrow: boolean },
 ): { code: string; outShape: number[]; dispatch: [number, number, number]; vec: boolean } {
-  const { bias, relu, src, w, narrow } = opts;
-  const fwd = mode === "forward";
-  const SH = fwd ? g.h : g.oh, SW = fwd ? g.w : g.ow, C = fwd ? g.ci : g.co;
-  const TH = fwd ? g.oh : g.h, TW = fwd ? g.ow : g.w, OC = fwd ? g.co : g.ci;
+  const { src, w, narrow } = opts;
+  const SH = g.oh, SW = g.ow, C = g.co;
+  const TH = g.h, TW = g.w, OC = g.ci;
   const src4 = src.format === "rgba32float";
-  if (src4 && C % 4 !== 0) throw new TypeError(`Strip conv ${mode}: rgba source needs C % 4 = 0.`);
-  if (narrow && (fwd || OC >= 4 || w.format !== src.format)) {
+  if (src4 && C % 4 !== 0) throw new TypeError(`Strip conv: rgba source needs C % 4 = 0.`);
+  if (narrow && (OC >= 4 || w.format !== src.format)) {
     throw new TypeError(
-      `Narrow strip conv needs the input gradient, < 4 target channels (got ${OC}) and weights in the source's format.`,
+      `Narrow strip conv needs < 4 target channels (got ${OC}) and weights in the source's format.`,
     );
   }
   const N = narrow ? OC : tileOf(OC).n;
@@ -338,28 +346,28 @@ function stripCode(
   const A = narrow ? OC : N4; // accumulators per pixel
   const vec = !narrow && OC % 4 === 0;
   if (!narrow && (w.format === "rgba32float") !== vec) {
-    throw new TypeError(`Strip conv ${mode} needs rgba weights iff OC % 4 = 0 (got ${OC}).`);
+    throw new TypeError(`Strip conv needs rgba weights iff OC % 4 = 0 (got ${OC}).`);
   }
-  const phases = fwd ? 1 : g.sw;
+  const phases = g.sw;
   const cols = Math.ceil(TW / phases);
   const M = stripWidth(cols, A);
   const strips = Math.ceil(cols / M);
   const tilesPerGroup = g.batch * TH * phases * strips;
-  const rowTaps = fwd ? g.kh : Math.ceil(g.kh / g.sh);
-  const colTaps = fwd ? g.kw : Math.ceil(g.kw / g.sw);
+  const rowTaps = Math.ceil(g.kh / g.sh);
+  const colTaps = Math.ceil(g.kw / g.sw);
   const cSteps = src4 ? C / 4 : C;
-  assertLoopBound(`strip conv ${mode}`, rowTaps * (1 + cSteps));
+  assertLoopBound("strip conv input gradient", rowTaps * (1 + cSteps));
   const wGroup = g.kh * g.kw * C * OC;
   const lastW = g.groups * wGroup - 1;
   // Loaded source column u of pixel j and tap column b (x0 + u is the column).
-  const uOf = (j: number, b: number) => (fwd ? g.sw * j + b : j + colTaps - 1 - b);
+  const uOf = (j: number, b: number) => j + colTaps - 1 - b;
   const used = [
     ...new Set(
       Array.from({ length: M * colTaps }, (_, i) => uOf(Math.floor(i / colTaps), i % colTaps)),
     ),
   ].sort((a, b) => a - b);
   // Tap column b's kw: a constant, or (strided input gradient) kw0 + sw·b, masked past KW.
-  const kwRuntime = !fwd && g.sw > 1;
+  const kwRuntime = g.sw > 1;
   const kwOf = (b: number) => (kwRuntime ? `kc${b}` : String(b));
   const maskOf = (b: number) =>
     kwRuntime && g.sw * colTaps > g.kw && b === colTaps - 1 ? ` * wm${b}` : "";
@@ -369,20 +377,17 @@ function stripCode(
   L(fetchFn("ldw", "wt", w));
   L(`fn main(index : i32) {`);
   L(`  let t = i32(workgroupId.x) * ${WG} + i32(localIndex);`);
-  L(`  if (t >= ${tilesPerGroup}) { return; }`);
+  L(`  if (t >= uniforms.batch * ${tilesPerGroup / g.batch}) { return; }`);
   L(`  let oc0 = i32(workgroupId.y) * ${N};`);
   L(`  let s = i32(workgroupId.z);`);
   L(`  let strip = t % ${strips};`);
   L(`  let rest = t / ${strips};`);
   L(`  let px = rest % ${phases};`);
   L(`  let ty = (rest / ${phases}) % ${TH};`);
-  L(`  let n = s * ${g.batch} + rest / ${phases * TH};`);
+  L(`  let n = s * uniforms.batch + rest / ${phases * TH};`);
   L(`  let X = strip * ${M};`);
-  if (fwd) L(`  let x0 = X * ${g.sw} - ${g.padLeft};`);
-  else {
-    L(`  let kw0 = (px + ${g.padLeft}) % ${g.sw};`);
-    L(`  let x0 = (px + ${g.padLeft} - kw0) / ${g.sw} + X - ${colTaps - 1};`);
-  }
+  L(`  let kw0 = (px + ${g.padLeft}) % ${g.sw};`);
+  L(`  let x0 = (px + ${g.padLeft} - kw0) / ${g.sw} + X - ${colTaps - 1};`);
   if (kwRuntime) {
     for (let b = 0; b < colTaps; b++) {
       L(`  let kc${b} = min(kw0 + ${g.sw * b}, ${g.kw - 1});`);
@@ -395,16 +400,11 @@ function stripCode(
   }
   const zero = narrow && !src4 ? "0.0" : "vec4<f32>(0.0)";
   for (let j = 0; j < M; j++) for (let k = 0; k < A; k++) L(`  var a${j}_${k} = ${zero};`);
-  if (fwd) {
-    L(`  for (var kh = 0; kh < ${g.kh}; kh = kh + 1) {`);
-    L(`    let sy = ty * ${g.sh} - ${g.padTop} + kh;`);
-  } else {
-    L(`  let kh0 = (ty + ${g.padTop}) % ${g.sh};`);
-    L(`  for (var a = 0; a < ${rowTaps}; a = a + 1) {`);
-    L(`    let kh = kh0 + ${g.sh} * a;`);
-    if (g.sh * rowTaps > g.kh) L(`    if (kh >= ${g.kh}) { break; }`);
-    L(`    let sy = (ty + ${g.padTop} - kh) / ${g.sh};`);
-  }
+  L(`  let kh0 = (ty + ${g.padTop}) % ${g.sh};`);
+  L(`  for (var a = 0; a < ${rowTaps}; a = a + 1) {`);
+  L(`    let kh = kh0 + ${g.sh} * a;`);
+  if (g.sh * rowTaps > g.kh) L(`    if (kh >= ${g.kh}) { break; }`);
+  L(`    let sy = (ty + ${g.padTop} - kh) / ${g.sh};`);
   L(`    let rok = sy >= 0 && sy < ${SH};`);
   L(`    let row = (n * ${SH} + clamp(sy, 0, ${SH - 1})) * ${SW};`);
   for (const u of used) {
@@ -452,15 +452,9 @@ function stripCode(
   }
   L(`    }`);
   L(`  }`);
-  if (bias) {
-    for (let k = 0; k < A; k++) {
-      const at = (d: number) => `bias[s * ${OC} + min(oc0 + ${4 * k + d}, ${OC - 1})]`;
-      L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
-    }
-  }
   L(`  let orow = (n * ${TH} + ty) * ${TW};`);
   for (let j = 0; j < M; j++) {
-    L(`  let tx${j} = ${fwd ? `X + ${j}` : `px + ${g.sw} * (X + ${j})`};`);
+    L(`  let tx${j} = px + ${g.sw} * (X + ${j});`);
     L(`  if (tx${j} < ${TW}) {`);
     if (narrow) {
       for (let q = 0; q < OC; q++) {
@@ -471,9 +465,7 @@ function stripCode(
       continue;
     }
     for (let k = 0; k < A; k++) {
-      let v = `a${j}_${k}`;
-      if (bias) v = `(${v} + bv${k})`;
-      if (relu) v = `max(${v}, vec4<f32>(0.0))`;
+      const v = `a${j}_${k}`;
       if (vec) {
         L(`    if (oc0 + ${4 * k} < ${OC}) { result[((orow + tx${j}) * ${OC} + oc0 + ${
           4 * k
@@ -499,6 +491,175 @@ function stripCode(
   };
 }
 
+/** Block tile of {@link blockCode}: R target rows × M target columns × N output channels. */
+export interface BlockTile {
+  r: number;
+  m: number;
+  n: number;
+}
+
+/** Target rows and columns one block invocation holds at most (7 × 7 measured fastest). */
+const BLOCK_SIDE = 7;
+
+/**
+ * The block tile of a forward convolution with a `th` × `tw` output: one vec4 of output
+ * channels (so each source texel feeds 4 channels of every tap and pixel it meets) and at most
+ * BLOCK_SIDE × BLOCK_SIDE pixels, balanced so the last row block and column strip are not
+ * mostly empty.
+ */
+export function blockTile(th: number, tw: number): BlockTile {
+  const side = (t: number) => Math.ceil(t / Math.ceil(t / BLOCK_SIDE));
+  return { r: side(th), m: side(tw), n: 4 };
+}
+
+/**
+ * Forward convolution in blocks of R target rows × M target columns (`blockCode`), any stride:
+ * invocation (image, row block, column strip, out-channel tile) holds R·M·N/4 vec4 accumulators.
+ * Per reduced channel step it fetches every tap's weights once (KH·KW·N/4 texels per channel,
+ * kept in registers or on the stack) and each of the sh·(R − 1) + KH source rows' texels under
+ * the block once, and feeds each source texel to every (target row, tap row) pair it meets and
+ * every tap column: each fetched weight serves R·M pixels, each fetched source texel up to
+ * ⌈KH / sh⌉·⌈KW / sw⌉ taps × N channels. The source and the weights come from textures.
+ */
+function blockCode(
+  g: ConvGeometry,
+  opts: { bias: boolean; relu: boolean; src: TexOperand; w: TexOperand },
+): { code: string; outShape: number[]; dispatch: [number, number, number]; vec: boolean } {
+  const { bias, relu, src, w } = opts;
+  const { r: R, m: M, n: N } = blockTile(g.oh, g.ow);
+  const SH = g.h, SW = g.w, C = g.ci, TH = g.oh, TW = g.ow, OC = g.co;
+  const src4 = src.format === "rgba32float";
+  if (src4 && C % 4 !== 0) throw new TypeError(`Block conv: rgba source needs C % 4 = 0.`);
+  const N4 = N / 4;
+  const vec = OC % 4 === 0;
+  if ((w.format === "rgba32float") !== vec) {
+    throw new TypeError(`Block conv needs rgba weights iff OC % 4 = 0 (got ${OC}).`);
+  }
+  const E = src4 ? 4 : 1;
+  const blocks = Math.ceil(TH / R), strips = Math.ceil(TW / M);
+  const perImage = blocks * strips;
+  const cSteps = src4 ? C / 4 : C;
+  assertLoopBound("block conv forward", cSteps);
+  const wGroup = g.kh * g.kw * C * OC;
+  const lastW = g.groups * wGroup - 1;
+  const rows = g.sh * (R - 1) + g.kh; // source rows under the block
+  const cols = [
+    ...new Set(
+      Array.from({ length: M * g.kw }, (_, i) => g.sw * Math.floor(i / g.kw) + (i % g.kw)),
+    ),
+  ].sort((a, b) => a - b);
+  const lines: string[] = [];
+  const L = (s: string) => lines.push(s);
+  L(fetchFn("ldx", "xt", src));
+  L(fetchFn("ldw", "wt", w));
+  L(`fn main(index : i32) {`);
+  L(`  let t = i32(workgroupId.x) * ${WG} + i32(localIndex);`);
+  L(`  if (t >= uniforms.batch * ${perImage}) { return; }`);
+  L(`  let oc0 = i32(workgroupId.y) * ${N};`);
+  L(`  let s = i32(workgroupId.z);`);
+  L(`  let strip = t % ${strips};`);
+  L(`  let blk = (t / ${strips}) % ${blocks};`);
+  L(`  let n = s * uniforms.batch + t / ${perImage};`);
+  L(`  let X = strip * ${M};`);
+  L(`  let Y = blk * ${R};`);
+  L(`  let x0 = X * ${g.sw} - ${g.padLeft};`);
+  L(`  let y0 = Y * ${g.sh} - ${g.padTop};`);
+  for (const u of cols) {
+    L(`  let cx${u} = x0 + ${u};`);
+    L(`  let cok${u} = cx${u} >= 0 && cx${u} < ${SW};`);
+    L(`  let co${u} = clamp(cx${u}, 0, ${SW - 1}) * ${C / E};`);
+  }
+  for (let r = 0; r < rows; r++) {
+    L(`  let ry${r} = y0 + ${r};`);
+    L(`  let rok${r} = ry${r} >= 0 && ry${r} < ${SH};`);
+    L(`  let ro${r} = (n * ${SH} + clamp(ry${r}, 0, ${SH - 1})) * ${SW * (C / E)};`);
+  }
+  for (let i = 0; i < R; i++) {
+    for (let j = 0; j < M; j++) {
+      for (let k = 0; k < N4; k++) L(`  var a${i}_${j}_${k} = vec4<f32>(0.0);`);
+    }
+  }
+  L(`  let f0 = s * ${wGroup} + oc0;`);
+  L(`  for (var c = 0; c < ${cSteps}; c = c + 1) {`);
+  // Every tap's weights of this channel step.
+  for (let kh = 0; kh < g.kh; kh++) {
+    for (let kw = 0; kw < g.kw; kw++) {
+      for (let e = 0; e < E; e++) {
+        const fo = `f0 + ${(kh * g.kw + kw) * C * OC} + ${src4 ? `(4 * c + ${e})` : "c"} * ${OC}`;
+        for (let k = 0; k < N4; k++) {
+          const name = `w${kh}_${kw}_${e}_${k}`;
+          if (vec) L(`    let ${name} = ldw((${fo}) / 4 + ${k});`);
+          else {
+            const at = (d: number) =>
+              `select(0.0, ldw(min(${fo} + ${4 * k + d}, ${lastW})).x, oc0 + ${4 * k + d} < ${OC})`;
+            L(`    let ${name} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+          }
+        }
+      }
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    // Target rows i meeting source row r: tap row kh = r − sh·i.
+    const meets = Array.from({ length: R }, (_, i) => i).filter((i) => {
+      const kh = r - g.sh * i;
+      return kh >= 0 && kh < g.kh;
+    });
+    for (const u of cols) {
+      L(`    let v${r}_${u} = select(vec4<f32>(0.0), ldx(ro${r} + co${u} + c), rok${r} && cok${u});`);
+    }
+    for (const i of meets) {
+      const kh = r - g.sh * i;
+      for (let kw = 0; kw < g.kw; kw++) {
+        for (let e = 0; e < E; e++) {
+          for (let j = 0; j < M; j++) {
+            const v = `v${r}_${g.sw * j + kw}${src4 ? `[${e}]` : ".x"}`;
+            for (let k = 0; k < N4; k++) {
+              L(`    a${i}_${j}_${k} = a${i}_${j}_${k} + ${v} * w${kh}_${kw}_${e}_${k};`);
+            }
+          }
+        }
+      }
+    }
+  }
+  L(`  }`);
+  if (bias) {
+    for (let k = 0; k < N4; k++) {
+      const at = (d: number) => `bias[s * ${OC} + min(oc0 + ${4 * k + d}, ${OC - 1})]`;
+      L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
+    }
+  }
+  for (let i = 0; i < R; i++) {
+    L(`  if (Y + ${i} < ${TH}) {`);
+    L(`    let orow${i} = (n * ${TH} + Y + ${i}) * ${TW};`);
+    for (let j = 0; j < M; j++) {
+      L(`    if (X + ${j} < ${TW}) {`);
+      L(`      let o = (orow${i} + X + ${j}) * ${OC} + oc0;`);
+      for (let k = 0; k < N4; k++) {
+        let v = `a${i}_${j}_${k}`;
+        if (bias) v = `(${v} + bv${k})`;
+        if (relu) v = `max(${v}, vec4<f32>(0.0))`;
+        if (vec) L(`      if (oc0 + ${4 * k} < ${OC}) { result[(o + ${4 * k}) / 4] = ${v}; }`);
+        else {
+          L(`      { let r = ${v};`);
+          for (let d = 0; d < 4; d++) {
+            L(`        if (oc0 + ${4 * k + d} < ${OC}) { result[o + ${4 * k + d}] = r[${d}]; }`);
+          }
+          L(`      }`);
+        }
+      }
+      L(`    }`);
+    }
+    L(`  }`);
+  }
+  L(`}`);
+  return {
+    code: lines.join("\n"),
+    outShape: [g.groups * g.batch, TH, TW, OC],
+    dispatch: [Math.ceil((g.batch * perImage) / WG), Math.ceil(OC / N), g.groups],
+    vec,
+  };
+}
+
 /**
  * Runs the forward ("forward") or input-gradient ("input") tiled convolution of `g` on the WebGPU
  * backend. `src` is x (forward) or dy (input); `filter` the filter [S, KH, KW, CI, CO] (or
@@ -519,26 +680,41 @@ export function runDirect(
   const srcFormat = C % 4 === 0 ? "rgba32float" : "r32float";
   const narrow = !fwd && narrowInputGrad(g);
   const wFormat = narrow ? srcFormat : OC % 4 === 0 ? "rgba32float" : "r32float";
-  const shapeKey = `${mode}_${bias !== undefined}_${relu}_${Object.values(g).join("_")}`;
+  // The texture kernels take the batch as a uniform: one pipeline serves every batch size.
+  const texKey = `${mode}_${bias !== undefined}_${relu}_${keyWithoutBatch(g)}`;
   if (
     textureConvs && canDispatchRaw(backend) &&
     [src, filter, ...(bias ? [bias] : [])].every((t) => storedAsFloat32(backend, t)) &&
     texturesFit(backend, [[src, srcFormat], [filter, wFormat]])
   ) {
-    const srcOp = texLayout(size(src), srcFormat);
-    const wOp = texLayout(size(filter), wFormat);
-    const d = stripCode(g, mode, { bias: bias !== undefined, relu, src: srcOp, w: wOp, narrow });
+    const srcOp = texLayout(size(src), srcFormat, true);
+    const wOp = texLayout(size(filter), wFormat, true);
+    const ints = { batch: g.batch };
     texDispatches++;
+    if (fwd) {
+      const d = blockCode(g, { bias: bias !== undefined, relu, src: srcOp, w: wOp });
+      return dispatchRaw(backend, {
+        key: `salienceBlockConv_${texKey}_${srcOp.shift}_${wOp.shift}`,
+        code: `${rawPrelude(d.vec, ["xt", "wt"], bias ? ["bias"] : [], WG, ["batch"])}\n${d.code}`,
+        outShape: d.outShape,
+        dispatch: d.dispatch,
+        textures: [{ tensor: src, op: srcOp }, { tensor: filter, op: wOp }],
+        buffers: bias ? [bias] : [],
+        ints,
+      });
+    }
+    const d = stripCode(g, { src: srcOp, w: wOp, narrow });
     const run = (weights: tf.TensorInfo) =>
       dispatchRaw(backend, {
-        key: `salienceStripConv_${shapeKey}_${srcOp.shift}_${wOp.shift}`,
-        code: `${rawPrelude(d.vec, ["xt", "wt"], bias ? ["bias"] : [], WG)}\n${d.code}`,
+        key: `salienceStripConv_${texKey}_${srcOp.shift}_${wOp.shift}`,
+        code: `${rawPrelude(d.vec, ["xt", "wt"], [], WG, ["batch"])}\n${d.code}`,
         outShape: d.outShape,
         dispatch: d.dispatch,
         textures: [{ tensor: src, op: srcOp }, { tensor: weights, op: wOp }],
-        buffers: bias ? [bias] : [],
+        buffers: [],
+        ints,
       });
-    return fwd || narrow ? run(filter) : withTransposed(backend, filter, run);
+    return narrow ? run(filter) : withTransposed(backend, filter, run);
   }
   // The per-pixel tiles read the input gradient's filter transposed.
   const run = (weights: tf.TensorInfo) => storageDirect(backend, g, mode, src, weights, bias, relu);
@@ -619,6 +795,7 @@ function filterCode(
   assertLoopBound("tiled conv filter gradient", FILTER_CHUNK);
   const K = taps * g.ci * g.co;
   const plane = g.oh * g.ow;
+  const sz = batchTerms(g, tex !== undefined, FILTER_CHUNK, perPart);
   // Texture-fed: x in rgba texels (4 in-channels per fetch) when CI and M are multiples of 4.
   const x4 = tex?.x.format === "rgba32float";
   if (
@@ -633,7 +810,7 @@ function filterCode(
     L(fetchFn("ldd", "dt", tex.dy));
   }
   L(`fn main(index : i32) {`);
-  L(`  if (index >= ${invocations}${tex ? "" : " || uniforms.zero != 0"}) { return; }`);
+  L(`  if (index >= ${sz.invocations}${tex ? "" : " || uniforms.zero != 0"}) { return; }`);
   L(`  let cot = index % ${coTiles};`);
   L(`  var r = index / ${coTiles};`);
   L(`  let cit = r % ${ciTiles};`);
@@ -649,7 +826,7 @@ function filterCode(
   for (let i = 0; i < M; i++) L(`  let c${i} = min(ci0 + ${i}, ${g.ci - 1});`);
   for (let i = 0; i < M; i++) for (let k = 0; k < N4; k++) L(`  var a${i}_${k} = vec4<f32>(0.0);`);
   L(`  let start = p * ${FILTER_CHUNK};`);
-  L(`  let end = min(start + ${FILTER_CHUNK}, ${positions});`);
+  L(`  let end = min(start + ${FILTER_CHUNK}, ${sz.positions});`);
   L(`  for (var q = start; q < end; q = q + 1) {`);
   L(`    let n = q / ${plane};`);
   L(`    let oy = (q % ${plane}) / ${g.ow};`);
@@ -657,9 +834,9 @@ function filterCode(
   L(`    let iy = oy * ${g.sh} - ${g.padTop} + kh;`);
   L(`    let ix = ox * ${g.sw} - ${g.padLeft} + kw;`);
   L(`    if (iy < 0 || iy >= ${g.h} || ix < 0 || ix >= ${g.w}) { continue; }`);
-  L(`    let xb = (((s * ${g.batch} + n) * ${g.h} + iy) * ${g.w} + ix) * ${g.ci};`);
-  L(`    let db = (s * ${positions} + q) * ${g.co} + co0;`);
-  emitDyLoads(L, N4, tex !== undefined, vec, g.groups * positions * g.co - 1);
+  L(`    let xb = (((s * ${sz.batch} + n) * ${g.h} + iy) * ${g.w} + ix) * ${g.ci};`);
+  L(`    let db = (s * ${sz.positions} + q) * ${g.co} + co0;`);
+  emitDyLoads(L, N4, tex !== undefined, vec, sz.lastDy);
   if (x4) {
     // c0, c4, … are multiples of 4 (clamped to the last whole texel of the pixel).
     for (let i = 0; i < M; i += 4) L(`    let x${i} = ldx((xb + c${i}) / 4);`);
@@ -689,6 +866,31 @@ function filterCode(
 }
 
 /**
+ * The batch-dependent sizes of a filter-gradient shader as WGSL: from the uniform
+ * `uniforms.batch` on textures (one pipeline for every batch), else constants. `chunk`: positions
+ * per invocation; `perPart`: invocations per group and chunk.
+ */
+function batchTerms(g: ConvGeometry, uniform: boolean, chunk: number, perPart: number) {
+  const plane = g.oh * g.ow;
+  if (!uniform) {
+    const positions = g.batch * plane;
+    return {
+      batch: String(g.batch),
+      positions: String(positions),
+      invocations: String(Math.ceil(positions / chunk) * g.groups * perPart),
+      lastDy: String(g.groups * positions * g.co - 1),
+    };
+  }
+  const positions = `(uniforms.batch * ${plane})`;
+  return {
+    batch: "uniforms.batch",
+    positions,
+    invocations: `((${positions} + ${chunk - 1}) / ${chunk}) * ${g.groups * perPart}`,
+    lastDy: `${g.groups} * ${positions} * ${g.co} - 1`,
+  };
+}
+
+/**
  * Filter gradient, all-taps layout ({@link allTapsTile}): invocation (part p, group s, in-channel
  * tile, out-channel tile) adds positions p·ALL_TAPS_CHUNK … of group s for every tap, writing
  * the same partial layout as the per-tap code ([parts, S·K], K = KH·KW·CI·CO).
@@ -709,6 +911,7 @@ function filterCodeAllTaps(
   assertLoopBound("tiled conv filter gradient (all taps)", ALL_TAPS_CHUNK);
   const K = taps * g.ci * g.co;
   const plane = g.oh * g.ow;
+  const sz = batchTerms(g, tex !== undefined, ALL_TAPS_CHUNK, ciTiles * coTiles);
   if (tex && ((tex.dy.format === "rgba32float") !== vec || tex.x.format !== "r32float")) {
     throw new TypeError(
       `Texture all-taps filter gradient needs rgba dy iff CO % 4 = 0 (got ${g.co}).`,
@@ -722,7 +925,7 @@ function filterCodeAllTaps(
   }
   const lastX = g.groups * g.batch * g.h * g.w * g.ci - 1;
   L(`fn main(index : i32) {`);
-  L(`  if (index >= ${invocations}${tex ? "" : " || uniforms.zero != 0"}) { return; }`);
+  L(`  if (index >= ${sz.invocations}${tex ? "" : " || uniforms.zero != 0"}) { return; }`);
   L(`  let cot = index % ${coTiles};`);
   L(`  var r = index / ${coTiles};`);
   L(`  let cit = r % ${ciTiles};`);
@@ -738,14 +941,14 @@ function filterCodeAllTaps(
     }
   }
   L(`  let start = p * ${ALL_TAPS_CHUNK};`);
-  L(`  let end = min(start + ${ALL_TAPS_CHUNK}, ${positions});`);
+  L(`  let end = min(start + ${ALL_TAPS_CHUNK}, ${sz.positions});`);
   L(`  for (var q = start; q < end; q = q + 1) {`);
   L(`    let n = q / ${plane};`);
   L(`    let oy = (q % ${plane}) / ${g.ow};`);
   L(`    let ox = q % ${g.ow};`);
-  L(`    let db = (s * ${positions} + q) * ${g.co} + co0;`);
-  emitDyLoads(L, N4, tex !== undefined, vec, g.groups * positions * g.co - 1);
-  L(`    let xn = (s * ${g.batch} + n) * ${g.h};`);
+  L(`    let db = (s * ${sz.positions} + q) * ${g.co} + co0;`);
+  emitDyLoads(L, N4, tex !== undefined, vec, sz.lastDy);
+  L(`    let xn = (s * ${sz.batch} + n) * ${g.h};`);
   for (let kh = 0; kh < g.kh; kh++) {
     L(`    let iy${kh} = oy * ${g.sh} - ${g.padTop} + ${kh};`);
   }
@@ -814,13 +1017,14 @@ export function runFilterGrad(
     storedAsFloat32(backend, x) && storedAsFloat32(backend, dy) &&
     texturesFit(backend, [[x, xFormat], [dy, dyFormat]])
   ) {
-    const ops = { x: texLayout(size(x), xFormat), dy: texLayout(size(dy), dyFormat) };
+    const ops = { x: texLayout(size(x), xFormat, true), dy: texLayout(size(dy), dyFormat, true) };
     const f = filterCode(g, ops);
     parts = f.parts;
     texDispatches++;
     partial = dispatchRaw(backend, {
-      key: `salienceTexConvFilter_${shapeKey}_${ops.x.shift}_${ops.dy.shift}`,
-      code: `${rawPrelude(false, ["xt", "dt"], [], WG)}\n${f.code}`,
+      key: `salienceTexConvFilter_${keyWithoutBatch(g)}_${ops.x.shift}_${ops.dy.shift}`,
+      code: `${rawPrelude(false, ["xt", "dt"], [], WG, ["batch"])}\n${f.code}`,
+      ints: { batch: g.batch },
       outShape: [f.parts, g.groups * K],
       dispatch: [Math.ceil(f.invocations / WG), 1, 1],
       textures: [{ tensor: x, op: ops.x }, { tensor: dy, op: ops.dy }],
@@ -963,7 +1167,7 @@ function emitDyLoads(
   n4: number,
   tex: boolean,
   vec: boolean,
-  last: number,
+  last: number | string,
 ): void {
   for (let k = 0; k < n4; k++) {
     if (tex && vec) L(`    let d${k} = ldd(db / 4 + ${k});`);

@@ -30,6 +30,7 @@ import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
 import { filterGradChunk, installBoundedKernels, uninstallBoundedKernels } from "./_bounded.ts";
 import { groupedConv2d, hasGroupedConv } from "./_grouped.ts";
 import { textureConvDispatches } from "./_tiled_conv.ts";
+import { rawPipelinesCompiled } from "./_texture_conv.ts";
 import {
   BATCH_NORM_KERNELS,
   batchNormTraining,
@@ -52,6 +53,7 @@ export {
   hasGroupedConv,
   installBoundedKernels,
   LOOP_CAP,
+  rawPipelinesCompiled,
   registerBatchNormKernels,
   ROWS_PER_ELEMENTWISE as BATCH_NORM_ROWS_PER_ELEMENTWISE,
   ROWS_PER_INVOCATION as BATCH_NORM_ROWS_PER_INVOCATION,

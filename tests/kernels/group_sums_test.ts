@@ -6,6 +6,8 @@ import {
   blockRanges,
   GROUP_SUM_PROGRAMS,
   largestSet,
+  NO_MEMBER,
+  packedSets,
   SET_STEP,
   setRanges,
 } from "../../kernels/group_sums/mod.ts";
@@ -105,9 +107,10 @@ Deno.test("setPlan() and blockRanges() refuse bad members, pairs and decreasing 
     throw new Error(`${blocks} / ${ranges}`);
   }
   if (largestSet(setPlan(5, [[0], [1, 2, 3], []], 0, [])) !== 3) throw new Error("largest set");
-  // set_sums dispatches: SET_STEP steps per set and one per member, each walk under the cap.
+  // set_sums dispatches: SET_STEP steps per set and one per texel of four members, each walk
+  // under the cap.
   const plan = setPlan(6, [[0, 1, 2], [3, 4, 5], [0, 2, 4], [1, 2, 3, 4, 5]], 0, []);
-  const [a, b, c, d] = [3, 3, 3, 5].map((size) => SET_STEP + size) as [
+  const [a, b, c, d] = [1, 1, 1, 2].map((texels) => SET_STEP + texels) as [
     number,
     number,
     number,
@@ -116,6 +119,11 @@ Deno.test("setPlan() and blockRanges() refuse bad members, pairs and decreasing 
   assertEquals(setRanges(plan, a + b + c), [[0, 3, a + b + c], [3, 4, d]]);
   assertEquals(setRanges(plan, a + b), [[0, 2, a + b], [2, 3, c], [3, 4, d]]);
   assertEquals(setRanges(plan), [[0, 4, a + b + c + d]]);
+  // Packed: every set from a texel of its own, padded with NO_MEMBER.
+  const packed = packedSets(setPlan(6, [[0, 1, 2, 3, 4], [], [5], [1, 2, 3, 4]], 0, []));
+  const x = NO_MEMBER;
+  assertEquals([...packed.starts], [0, 2, 2, 3, 4]);
+  assertEquals([...packed.members], [0, 1, 2, 3, 4, x, x, x, 5, x, x, x, 1, 2, 3, 4]);
 });
 
 Deno.test("the group-sum programs take WG as a pipeline constant and get the prelude", () => {

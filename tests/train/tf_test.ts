@@ -8,6 +8,7 @@ import {
   initTf,
   installBoundedKernels,
   LOOP_CAP,
+  rawPipelinesCompiled,
   textureConvDispatches,
   uninstallBoundedKernels,
 } from "../../lib/tf/mod.ts";
@@ -372,6 +373,44 @@ gpuTest(
 );
 
 gpuTest(
+  "groupedConv2d() texture kernels take the batch as a uniform: a new batch size compiles nothing and matches the CPU backend",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    // [models, side, in channels, out channels, stride, padding]: forward blocks, strip input
+    // gradient, per-tap and all-taps filter gradients, at stride 1 and 2.
+    const cases = [
+      [2, 9, 8, 12, 1, "same"],
+      [3, 11, 4, 8, 2, "valid"],
+      [2, 13, 3, 4, 1, "same"],
+    ] as const;
+    const convPipelines = () =>
+      ["salienceBlockConv_", "salienceStripConv_", "salienceTexConvFilter_"]
+        .reduce((a, p) => a + rawPipelinesCompiled(p), 0);
+    for (const [S, h, ci, co, st, pad] of cases) {
+      const conv = (x: tf.Tensor4D, f: tf.Tensor) => groupedConv2d(x, f, [st, st], pad);
+      // The first batch compiles the pipelines; the later ones (smaller and larger) reuse them.
+      for (const [i, b] of [3, 1, 5].entries()) {
+        const before = convPipelines();
+        await convsAgainstCpu(
+          `batch ${b} of case ${[S, h, ci, co, st, pad]}`,
+          true,
+          () =>
+            tf.tidy(() => {
+              const { y, gx, gf } = convAndGrads([S * b, h, h, ci], [S, 3, 3, ci, co], conv);
+              return [y, gx, gf].map((t) => tf.reshape(t, [-1]));
+            }),
+        );
+        if (i > 0) {
+          assertEquals(convPipelines(), before, `batch ${b} compiled new pipelines`);
+        }
+      }
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
+
+gpuTest(
   "groupedConv2d() with a per-model bias (added in the forward kernel) matches conv + bias on the CPU backend, bias gradient included",
   async () => {
     await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
@@ -593,7 +632,7 @@ gpuTest(
       [32, 28, 2, 4, 1, "same", 3],
       [90, 28, 1, 3, 1, "same", 3],
       [7, 16, 3, 6, 2, "valid", 3],
-      // Stride 2 in row strips: ResNetSmall(4)'s stem (7×7 on the 3-padded 28×28 image, one
+      // Stride 2 in blocks (forward) and row strips (input gradient): ResNetSmall(4)'s stem (7×7 on the 3-padded 28×28 image, one
       // target channel in the input gradient: the narrow layout), a stage's first 3×3 and its
       // 1×1 shortcut, odd sides and 'same' padding (uneven), r32float sources (2, 3 channels).
       [32, 34, 1, 4, 2, "valid", 7],
@@ -606,7 +645,7 @@ gpuTest(
       // The narrow input gradient at stride 1 (CNNSmall's first layer, 1 → 8; 3 → 4).
       [8, 28, 1, 8, 1, "same", 3],
       [8, 11, 3, 4, 1, "same", 3],
-      // Reductions past Mesa's 65,535 iterations, in row strips at stride 2: 49 · 1,400 = 68,600
+      // Reductions past Mesa's 65,535 iterations, on textures at stride 2: 49 · 1,400 = 68,600
       // terms per forward output, up to 16 · 4,200 = 67,200 per input-gradient output.
       [1, 9, 1400, 4, 2, "same", 7],
       [1, 9, 1, 4200, 2, "same", 7],
@@ -642,9 +681,71 @@ gpuTest(
         (textures) => textures ? 4 : 0,
         5e-5,
         // The per-pixel tiles on storage buffers loop over taps × channels in one invocation, so
-        // reductions past the cap run in row strips only (the assertion refuses them there).
+        // reductions past the cap run on textures only (the assertion refuses them there).
         k * k * (1 + Math.max(ci, co)) > LOOP_CAP ? CONV_PATHS.slice(0, 1) : CONV_PATHS,
       );
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
+
+gpuTest(
+  "groupedConv2d() of S > 1 models matches a float64 reference per model, strided, padded and past the loop cap",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    await tf.setBackend("webgpu");
+    installBoundedKernels("webgpu");
+    // [models, batch per model, side, in channels, out channels, stride, padding, kernel]: odd
+    // sides (partial row blocks and column strips), stride 2, and 49 · 1,400 = 68,600 terms per
+    // forward output (past Mesa's 65,535 iterations if one loop did them).
+    const cases = [
+      [3, 2, 9, 8, 12, 2, "same", 3],
+      [2, 3, 11, 4, 4, 1, "valid", 3],
+      [2, 2, 13, 12, 20, 1, "same", 3],
+      [2, 1, 9, 1400, 4, 2, "same", 7],
+    ] as const;
+    for (const [S, b, h, ci, co, s, pad, k] of cases) {
+      const wave = (n: number, f: number) =>
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.3));
+      const x = wave(S * b * h * h * ci, 0.7), w = wave(S * k * k * ci * co, 1.3);
+      const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], s, 1, pad);
+      const per = b * o.outHeight * o.outWidth * co;
+      const dy = wave(S * per, 0.11);
+      const refs = Array.from({ length: S }, (_, m) =>
+        convReference64(
+          x.subarray(m * b * h * h * ci, (m + 1) * b * h * h * ci),
+          w.subarray(m * k * k * ci * co, (m + 1) * k * k * ci * co),
+          dy.subarray(m * per, (m + 1) * per),
+          { b, h, ci, co, k, s, pad },
+        ));
+      const joined = (f: (r: (typeof refs)[number]) => Float64Array) => {
+        const parts = refs.map(f), out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
+        parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+        return out;
+      };
+      const before = textureConvDispatches();
+      const got = await Promise.all(
+        tf.tidy(() => {
+          const xt = tf.tensor4d(x, [S * b, h, h, ci]), wt = tf.tensor(w, [S, k, k, ci, co]);
+          const dyt = tf.tensor4d(dy, [S * b, o.outHeight, o.outWidth, co]);
+          const [gx, gw] = tf.grads((a: tf.Tensor, c: tf.Tensor) =>
+            tf.sum(tf.mul(groupedConv2d(a as tf.Tensor4D, c, [s, s], pad), dyt))
+          )([xt, wt]);
+          return [groupedConv2d(xt, wt, [s, s], pad), gx!, gw!];
+        }).map(async (t) => {
+          const v = await t.data();
+          t.dispose();
+          return v;
+        }),
+      );
+      // Two forwards, the input gradient and the filter gradient, all on textures.
+      assertEquals(textureConvDispatches() - before, 4);
+      // f32 accumulation over ≤ 68,600 terms against float64.
+      [joined((r) => r.y), joined((r) => r.dx), joined((r) => r.dw)].forEach((r, j) => {
+        const e = relativeError(r, got[j]!);
+        ok(e < 5e-5, `case ${[S, b, h, ci, co, s, pad, k]}, output ${j}: ${e}`);
+      });
     }
     uninstallBoundedKernels("webgpu");
     await tf.setBackend("cpu");
