@@ -2,6 +2,9 @@ import { assert, assertStringIncludes } from "../_shared/assert.ts";
 import { measureTrainingRate } from "../../lib/sweep/speed.ts";
 import { presetConfig } from "../../lib/sweep/presets.ts";
 import { runSweepCli } from "./_cli.ts";
+import { gpuTest } from "../_shared/gpu.ts";
+import { initTf } from "../../lib/tf/mod.ts";
+import { PLANNED_POPULATION } from "../../lib/sweep/populations.ts";
 
 Deno.test("measureTrainingRate() times training steps of a plan's model on this machine", async () => {
   const config = { ...presetConfig("tiny"), backend: "cpu" as const };
@@ -12,6 +15,23 @@ Deno.test("measureTrainingRate() times training steps of a plan's model on this 
   assertStringIncludes(r.note, "measured here: ");
   assertStringIncludes(r.note, "cpu backend");
 });
+
+gpuTest(
+  "measureTrainingRate() on WebGPU times the stacked step of the planned population",
+  async () => {
+    const config = { ...presetConfig("tiny"), backend: "webgpu" as const };
+    const S = PLANNED_POPULATION.webgpu.CNNSmall;
+    assert(S > 1, `the WebGPU plan trains CNNSmall in populations (S = ${S})`);
+    try {
+      const r = await measureTrainingRate(config, 200);
+      assert(Number.isFinite(r.flopsPerSecond) && r.flopsPerSecond > 0, String(r.flopsPerSecond));
+      assertStringIncludes(r.note, `CNNSmall k=1 population of ${S}`);
+      assertStringIncludes(r.note, "webgpu backend");
+    } finally {
+      await initTf({ backend: "cpu" });
+    }
+  },
+);
 
 Deno.test("--dry-run estimates the time at this machine's measured speed, not an assumed GPU's", async () => {
   const r = await runSweepCli(["--preset", "tiny", "--backend", "cpu", "--dry-run"]);
