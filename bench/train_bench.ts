@@ -8,7 +8,8 @@
  * adapter's multiply-add peak, bytes and GB/s) and that peak, measured in the same run; beside
  * them PyTorch on this machine's CPU (`train_peer.py`: the same families, recipe and batch) where
  * a `python3` imports torch. Run: `deno task bench train` (or `deno run -A
- * bench/train_bench.ts`; `--batch-norm` runs only the batch-norm comparison).
+ * bench/train_bench.ts`; `--batch-norm` runs only the batch-norm comparison; `--case=CNNSmall:8,CNNLarge:8`
+ * restricts the tables to those families and widths).
  *
  * @module
  */
@@ -240,7 +241,11 @@ export async function batchNormComparison(
 }
 
 /** Runs the benchmark (see the module doc). */
-export async function run(ctx: BenchContext): Promise<BenchReport> {
+export async function run(
+  ctx: BenchContext,
+  only?: readonly (readonly [Family, number])[],
+): Promise<BenchReport> {
+  const keep = (f: Family, k: number) => !only || only.some(([g, j]) => g === f && j === k);
   const size = ctx.quick ? 8 : 28;
   const batch = ctx.quick ? 16 : 64;
   const reps = ctx.quick ? 1 : Math.max(1, Math.round(3 * ctx.scale));
@@ -253,7 +258,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     ["ResNetLarge", 4],
     ["MLP", 4],
     ["ViT", 4],
-  ];
+  ].filter(([f, k]) => keep(f as Family, k as number)) as [Family, number][];
   // The CPU backend is two orders slower: measure it where it finishes in reasonable time.
   const cpuKeys = new Set(ctx.quick ? ["CNNSmall/2"] : ["CNNSmall/2", "CNNSmall/4", "MLP/4"]);
   const results = new Map<string, Record<Column, Cell>>();
@@ -296,7 +301,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const peerCases = [
     ...new Set([
       ...gpuCases.map(([f, k]) => `${f}/${k}`),
-      ...popFamilies.flatMap((f) => popWidths.map((k) => `${f}/${k}`)),
+      ...popFamilies.flatMap((f) => popWidths.filter((k) => keep(f, k)).map((k) => `${f}/${k}`)),
     ]),
   ].map((key) => [key.split("/")[0]!, Number(key.split("/")[1])] as const);
   const peerLoad = loadAverage();
@@ -385,6 +390,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     const popRows: string[][] = [];
     for (const family of popFamilies) {
       for (const k of widths) {
+        if (!keep(family, k)) continue;
         const alone = (await measure(family, k, { batch, size, reps: 1, warmup: 1 })).train;
         const cells: number[] = [];
         for (const S of sizesS) {
@@ -510,6 +516,18 @@ export async function defaultShapesProfile(
     `\n\n${markdownTable(header, rows)}\n\n${profiles.join("\n\n")}`;
 }
 
+/** `--case=CNNSmall:8,CNNLarge:8`: the (family, k) cases to measure; undefined without the flag. */
+function casesArg(): [Family, number][] | undefined {
+  const only = Deno.args.find((a) => a.startsWith("--case="))?.slice(7);
+  return only?.split(",").map((c) => {
+    const [family, k] = c.split(":");
+    if (!family || !Number.isInteger(Number(k)) || Number(k) < 1) {
+      throw new RangeError(`--case: '${c}' is not family:k (e.g. --case=CNNSmall:8,CNNLarge:8).`);
+    }
+    return [family as Family, Number(k)];
+  });
+}
+
 if (import.meta.main && Deno.args.includes("--batch-norm")) {
   // Only the batch-norm comparison (tfjs's ops against the fused kernels) and its profiles.
   const quick = Deno.args.includes("--quick");
@@ -535,10 +553,7 @@ if (import.meta.main && Deno.args.includes("--batch-norm")) {
   const roof = await measureRoofline(device, { minSeconds: 0.25 });
   const log = (l: string) => console.error(l);
   log(`roofline: ${fmt(roof.peak)} GFLOP/s multiply-add, ${fmt(roof.bandwidth)} GB/s copy`);
-  const only = Deno.args.find((a) => a.startsWith("--case="))?.slice(7);
-  const cases = only
-    ? only.split(",").map((c) => [c.split(":")[0], Number(c.split(":")[1])] as [Family, number])
-    : undefined;
+  const cases = casesArg();
   const md = await defaultShapesProfile({ quick: false, scale: 1, log }, {
     peak: roof.peak,
     cases,
@@ -546,6 +561,6 @@ if (import.meta.main && Deno.args.includes("--batch-norm")) {
   console.log(`adapter multiply-add peak ${fmt(roof.peak)} GFLOP/s (this run)\n\n${md}`);
 } else if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
-  const r = await run({ quick, scale: 1, log: (l) => console.error(l) });
+  const r = await run({ quick, scale: 1, log: (l) => console.error(l) }, casesArg());
   console.log(`### ${r.title}\n\n${r.markdown}`);
 }
