@@ -21,8 +21,10 @@
 // - Blocks, forward, any stride (`blockCode`): invocation (image, 7 × 7 target pixels at most,
 //   4 output channels) fetches each tap's weights once per channel step and each source texel
 //   under the block once, feeding it to every pixel and tap it meets (1.1–1.7× the row strips at
-//   CNNSmall(8)'s and ResNetSmall(8)'s deeper layers, S = 4, batch 64).
-// - Row strips, input gradient, any stride (`stripCode`): invocation (image, row, column phase,
+//   CNNSmall(8)'s and ResNetSmall(8)'s deeper layers, S = 4, batch 64). The stride-1 input
+//   gradient with at least 4 input channels runs here too, as the forward convolution of dy with
+//   the transposed filter rotated by 180° (`flippedGeometry`, `blockInputGrad`).
+// - Row strips, strided or narrow input gradient (`stripCode`): invocation (image, row, column phase,
 //   strip of M columns) loads each tap row's source texels once per channel step and reuses them
 //   for all tap columns; a strided input gradient visits only the taps that divide evenly (one
 //   row and column phase per invocation), and with fewer than 4 target channels it reads the
@@ -523,9 +525,12 @@ export function blockTile(th: number, tw: number): BlockTile {
  */
 function blockCode(
   g: ConvGeometry,
-  opts: { bias: boolean; relu: boolean; src: TexOperand; w: TexOperand },
+  opts: { bias: boolean; relu: boolean; src: TexOperand; w: TexOperand; flip?: boolean },
 ): { code: string; outShape: number[]; dispatch: [number, number, number]; vec: boolean } {
-  const { bias, relu, src, w } = opts;
+  const { bias, relu, src, w, flip = false } = opts;
+  // Filter offset of tap (kh, kw): as stored, or rotated by 180° (the input gradient's filter).
+  const tapOf = (kh: number, kw: number) =>
+    flip ? (g.kh - 1 - kh) * g.kw + (g.kw - 1 - kw) : kh * g.kw + kw;
   const { r: R, m: M, n: N } = blockTile(g.oh, g.ow);
   const SH = g.h, SW = g.w, C = g.ci, TH = g.oh, TW = g.ow, OC = g.co;
   const src4 = src.format === "rgba32float";
@@ -539,7 +544,7 @@ function blockCode(
   const blocks = Math.ceil(TH / R), strips = Math.ceil(TW / M);
   const perImage = blocks * strips;
   const cSteps = src4 ? C / 4 : C;
-  assertLoopBound("block conv forward", cSteps);
+  assertLoopBound(flip ? "block conv input gradient" : "block conv forward", cSteps);
   const wGroup = g.kh * g.kw * C * OC;
   const lastW = g.groups * wGroup - 1;
   const rows = g.sh * (R - 1) + g.kh; // source rows under the block
@@ -585,7 +590,7 @@ function blockCode(
   for (let kh = 0; kh < g.kh; kh++) {
     for (let kw = 0; kw < g.kw; kw++) {
       for (let e = 0; e < E; e++) {
-        const fo = `f0 + ${(kh * g.kw + kw) * C * OC} + ${src4 ? `(4 * c + ${e})` : "c"} * ${OC}`;
+        const fo = `f0 + ${tapOf(kh, kw) * C * OC} + ${src4 ? `(4 * c + ${e})` : "c"} * ${OC}`;
         for (let k = 0; k < N4; k++) {
           const name = `w${kh}_${kw}_${e}_${k}`;
           if (vec) L(`    let ${name} = ldw((${fo}) / 4 + ${k});`);
@@ -661,6 +666,43 @@ function blockCode(
 }
 
 /**
+ * Whether the input gradient of `g` runs as a forward convolution in blocks ({@link blockCode}
+ * over {@link flippedGeometry}): stride 1 and at least 4 target (input) channels; strided and
+ * narrow ({@link narrowInputGrad}) input gradients run in row strips.
+ */
+export function blockInputGrad(g: ConvGeometry): boolean {
+  return g.sh === 1 && g.sw === 1 && !narrowInputGrad(g);
+}
+
+/**
+ * The stride-1 input gradient of `g` as a forward convolution: dx[n, iy, ix, ci] =
+ * Σ dy[n, iy − (KH − 1 − pt) + ky, ix − (KW − 1 − pl) + kx, co] · w[KH − 1 − ky, KW − 1 − kx, ci, co],
+ * so dy (OH × OW × CO) is the source, dx (H × W × CI) the target, the padding becomes
+ * KH − 1 − pt and KW − 1 − pl (negative where pt > KH − 1: the bounds checks still hold), and
+ * the filter, transposed to [S, KH, KW, CO, CI], is read rotated by 180° (`blockCode`'s `flip`).
+ *
+ * @throws {RangeError} for a strided `g` (its input gradient is not a forward convolution).
+ */
+export function flippedGeometry(g: ConvGeometry): ConvGeometry {
+  if (g.sh !== 1 || g.sw !== 1) {
+    throw new RangeError(
+      `flippedGeometry needs stride 1, got ${g.sh}×${g.sw}; strided input gradients run in strips.`,
+    );
+  }
+  return {
+    ...g,
+    h: g.oh,
+    w: g.ow,
+    ci: g.co,
+    oh: g.h,
+    ow: g.w,
+    co: g.ci,
+    padTop: g.kh - 1 - g.padTop,
+    padLeft: g.kw - 1 - g.padLeft,
+  };
+}
+
+/**
  * Runs the forward ("forward") or input-gradient ("input") tiled convolution of `g` on the WebGPU
  * backend. `src` is x (forward) or dy (input); `filter` the filter [S, KH, KW, CI, CO] (or
  * [KH, KW, CI, CO]) in both modes: the input gradient transposes it to [.., CO, CI] where its
@@ -702,6 +744,25 @@ export function runDirect(
         buffers: bias ? [bias] : [],
         ints,
       });
+    }
+    if (blockInputGrad(g)) {
+      const d = blockCode(flippedGeometry(g), {
+        bias: false,
+        relu: false,
+        src: srcOp,
+        w: wOp,
+        flip: true,
+      });
+      return withTransposed(backend, filter, (weights) =>
+        dispatchRaw(backend, {
+          key: `salienceBlockConv_${texKey}_${srcOp.shift}_${wOp.shift}`,
+          code: `${rawPrelude(d.vec, ["xt", "wt"], [], WG, ["batch"])}\n${d.code}`,
+          outShape: d.outShape,
+          dispatch: d.dispatch,
+          textures: [{ tensor: src, op: srcOp }, { tensor: weights, op: wOp }],
+          buffers: [],
+          ints,
+        }));
     }
     const d = stripCode(g, { src: srcOp, w: wOp, narrow });
     const run = (weights: tf.TensorInfo) =>

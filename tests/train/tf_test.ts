@@ -570,7 +570,15 @@ function convReference64(
   x: Float32Array,
   w: Float32Array,
   dy: Float32Array,
-  g: { b: number; h: number; ci: number; co: number; k: number; s: number; pad: "same" | "valid" },
+  g: {
+    b: number;
+    h: number;
+    ci: number;
+    co: number;
+    k: number;
+    s: number;
+    pad: "same" | "valid" | number;
+  },
 ) {
   const info = tf.backend_util.computeConv2DInfo(
     [g.b, g.h, g.h, g.ci],
@@ -746,6 +754,74 @@ gpuTest(
         const e = relativeError(r, got[j]!);
         ok(e < 5e-5, `case ${[S, b, h, ci, co, s, pad, k]}, output ${j}: ${e}`);
       });
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
+
+gpuTest(
+  "Stride-1 input gradients run as forward blocks over the rotated filter and match a float64 reference, one model and S > 1",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    await tf.setBackend("webgpu");
+    installBoundedKernels("webgpu");
+    // [models, batch per model, side, in channels, out channels, padding, kernel]: 'same' 3×3
+    // (pad 1), 5×5 (pad 2) and 4×4 (pad 1 above, 2 below: uneven), 1×1, 'valid' (the rotated
+    // filter's padding KH − 1), explicit pads 2 and 3 on a 3×3 (rotated padding 0 and −1), sides
+    // that leave partial 7×7 blocks, channel counts off multiples of 4 (r32float dy and weights).
+    const cases = [
+      [1, 3, 10, 8, 12, "same", 3],
+      [1, 2, 11, 6, 5, "same", 5],
+      [1, 2, 9, 8, 4, "valid", 1],
+      [1, 2, 10, 4, 8, 2, 3],
+      [1, 2, 8, 4, 4, 3, 3],
+      [3, 2, 10, 8, 16, "same", 3],
+      [2, 3, 13, 12, 8, "same", 5],
+      [4, 2, 9, 4, 8, "same", 4],
+      [2, 2, 7, 16, 32, "valid", 3],
+      [2, 2, 6, 7, 6, "same", 1],
+    ] as const;
+    for (const [S, b, h, ci, co, pad, k] of cases) {
+      const label = `case ${[S, b, h, ci, co, pad, k]}`;
+      const wave = (n: number, f: number) =>
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.3));
+      const x = wave(S * b * h * h * ci, 0.7), w = wave(S * k * k * ci * co, 1.3);
+      const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], 1, 1, pad);
+      const per = b * o.outHeight * o.outWidth * co, xPer = b * h * h * ci;
+      const dy = wave(S * per, 0.11);
+      const ref = new Float64Array(S * xPer);
+      for (let m = 0; m < S; m++) {
+        const r = convReference64(
+          x.subarray(m * xPer, (m + 1) * xPer),
+          w.subarray(m * k * k * ci * co, (m + 1) * k * k * ci * co),
+          dy.subarray(m * per, (m + 1) * per),
+          { b, h, ci, co, k, s: 1, pad },
+        );
+        ref.set(r.dx, m * xPer);
+      }
+      const blocks = rawPipelinesCompiled("salienceBlockConv_input_");
+      const strips = rawPipelinesCompiled("salienceStripConv_input_");
+      const before = textureConvDispatches();
+      const gx = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [S * b, h, h, ci]);
+        const dyt = tf.tensor4d(dy, [S * b, o.outHeight, o.outWidth, co]);
+        const conv = (a: tf.Tensor4D) =>
+          S === 1
+            ? tf.conv2d(a, tf.tensor4d(w, [k, k, ci, co]), 1, pad)
+            : groupedConv2d(a, tf.tensor(w, [S, k, k, ci, co]), [1, 1], pad as "same" | "valid");
+        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D), dyt)))(xt);
+      });
+      const got = await gx.data();
+      gx.dispose();
+      // The forward and the input gradient (no filter gradient) ran on textures, the input
+      // gradient as a new block pipeline and no strip one.
+      assertEquals(textureConvDispatches() - before, 2, label);
+      assertEquals(rawPipelinesCompiled("salienceBlockConv_input_") - blocks, 1, label);
+      assertEquals(rawPipelinesCompiled("salienceStripConv_input_"), strips, label);
+      // f32 sums of ≤ 25 · 12 = 300 terms against float64.
+      const e = relativeError(ref, got);
+      ok(e < 1e-5, `${label}: ${e}`);
     }
     uninstallBoundedKernels("webgpu");
     await tf.setBackend("cpu");
