@@ -172,6 +172,17 @@ function program(
 }
 
 /**
+ * WGSL lines loading model `s`'s bias for output channels oc0 … oc0 + 4·n4 − 1 as `bv0 … bv{n4−1}`
+ * (vec4s; channels past the last, `oc` − 1, repeat it and are never stored).
+ */
+function biasLoads(n4: number, oc: number): string[] {
+  return Array.from({ length: n4 }, (_, k) => {
+    const at = (d: number) => `bias[s * ${oc} + min(oc0 + ${4 * k + d}, ${oc - 1})]`;
+    return `  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`;
+  });
+}
+
+/**
  * Forward ("forward") or input-gradient ("input") convolution as one tiled loop. Source `x` is
  * [S·B, SH, SW, C] (x, or dy for "input"); weights [S, KH, KW, C, OC] (for "input": the filter
  * transposed to [S, KH, KW, OC, CI]); output [S·B, OH, OW, OC] (for "input": dx).
@@ -251,12 +262,7 @@ function directCode(
   L(`      }`);
   L(`    }`);
   L(`  }`);
-  if (bias) {
-    for (let k = 0; k < N4; k++) {
-      const at = (d: number) => `bias[s * ${OC} + min(oc0 + ${4 * k + d}, ${OC - 1})]`;
-      L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
-    }
-  }
+  if (bias) biasLoads(N4, OC).forEach(L);
   for (let j = 0; j < M; j++) {
     L(`  if (in${j}) {`);
     L(`    let o${j} = qc${j} + s * ${g.batch * plane};`);
@@ -627,12 +633,7 @@ function blockCode(
     }
   }
   L(`  }`);
-  if (bias) {
-    for (let k = 0; k < N4; k++) {
-      const at = (d: number) => `bias[s * ${OC} + min(oc0 + ${4 * k + d}, ${OC - 1})]`;
-      L(`  let bv${k} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
-    }
-  }
+  if (bias) biasLoads(N4, OC).forEach(L);
   for (let i = 0; i < R; i++) {
     L(`  if (Y + ${i} < ${TH}) {`);
     L(`    let orow${i} = (n * ${TH} + Y + ${i}) * ${TW};`);
