@@ -621,6 +621,41 @@ function convReference64(
   return { y, dx, dw, outShape: [g.b, oh, ow, g.co] };
 }
 
+/**
+ * A convolution case's operands for S models (x, w and the cotangent dy, each model's after the
+ * previous one's; deterministic waves) and {@link convReference64} of each model, joined in the
+ * same order. `outShape` is one model's.
+ */
+function convCase64(S: number, g: Parameters<typeof convReference64>[3]) {
+  const { b, h, ci, co, k } = g;
+  const wave = (n: number, f: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.3));
+  const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], g.s, 1, g.pad);
+  const xPer = b * h * h * ci, wPer = k * k * ci * co, per = b * o.outHeight * o.outWidth * co;
+  const x = wave(S * xPer, 0.7), w = wave(S * wPer, 1.3), dy = wave(S * per, 0.11);
+  const refs = Array.from({ length: S }, (_, m) =>
+    convReference64(
+      x.subarray(m * xPer, (m + 1) * xPer),
+      w.subarray(m * wPer, (m + 1) * wPer),
+      dy.subarray(m * per, (m + 1) * per),
+      g,
+    ));
+  const joined = (f: (r: (typeof refs)[number]) => Float64Array) => {
+    const out = new Float64Array(S * f(refs[0]!).length);
+    refs.forEach((r, m) => out.set(f(r), m * f(r).length));
+    return out;
+  };
+  return {
+    x,
+    w,
+    dy,
+    outShape: refs[0]!.outShape as [number, number, number, number],
+    y: joined((r) => r.y),
+    dx: joined((r) => r.dx),
+    dw: joined((r) => r.dw),
+  };
+}
+
 gpuTest(
   "installBoundedKernels() convolutions on textures and on storage buffers match a float64 reference at CNNSmall(8)'s shapes",
   async () => {
@@ -659,13 +694,8 @@ gpuTest(
       [1, 9, 1, 4200, 2, "same", 7],
     ] as const;
     for (const [b, h, ci, co, s, pad, k] of cases) {
-      const g = { b, h, ci, co, k, s, pad };
-      const wave = (n: number, f: number) =>
-        Float32Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.3));
-      const x = wave(b * h * h * ci, 0.7), w = wave(k * k * ci * co, 1.3);
-      const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], s, 1, pad);
-      const dy = wave(b * o.outHeight * o.outWidth * co, 0.11);
-      const ref = convReference64(x, w, dy, g);
+      const ref = convCase64(1, { b, h, ci, co, k, s, pad });
+      const { x, w, dy } = ref;
       // f32 accumulation over ≤ 67,424 terms against float64 (seen: ≤ 1.2e-5, both paths).
       await onEachConvPath(
         `case ${[b, h, ci, co, s, pad, k]}`,
@@ -674,7 +704,7 @@ gpuTest(
           Promise.all(
             tf.tidy(() => {
               const xt = tf.tensor4d(x, [b, h, h, ci]), wt = tf.tensor4d(w, [k, k, ci, co]);
-              const dyt = tf.tensor4d(dy, ref.outShape as [number, number, number, number]);
+              const dyt = tf.tensor4d(dy, ref.outShape);
               const [gx, gw] = tf.grads((a: tf.Tensor, c: tf.Tensor) =>
                 tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, s, pad), dyt))
               )([xt, wt]);
@@ -714,29 +744,13 @@ gpuTest(
       [2, 1, 9, 1400, 4, 2, "same", 7],
     ] as const;
     for (const [S, b, h, ci, co, s, pad, k] of cases) {
-      const wave = (n: number, f: number) =>
-        Float32Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.3));
-      const x = wave(S * b * h * h * ci, 0.7), w = wave(S * k * k * ci * co, 1.3);
-      const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], s, 1, pad);
-      const per = b * o.outHeight * o.outWidth * co;
-      const dy = wave(S * per, 0.11);
-      const refs = Array.from({ length: S }, (_, m) =>
-        convReference64(
-          x.subarray(m * b * h * h * ci, (m + 1) * b * h * h * ci),
-          w.subarray(m * k * k * ci * co, (m + 1) * k * k * ci * co),
-          dy.subarray(m * per, (m + 1) * per),
-          { b, h, ci, co, k, s, pad },
-        ));
-      const joined = (f: (r: (typeof refs)[number]) => Float64Array) => {
-        const parts = refs.map(f), out = new Float64Array(parts.reduce((a, p) => a + p.length, 0));
-        parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-        return out;
-      };
+      const ref = convCase64(S, { b, h, ci, co, k, s, pad });
+      const { x, w, dy } = ref, [, oh, ow] = ref.outShape;
       const before = textureConvDispatches();
       const got = await Promise.all(
         tf.tidy(() => {
           const xt = tf.tensor4d(x, [S * b, h, h, ci]), wt = tf.tensor(w, [S, k, k, ci, co]);
-          const dyt = tf.tensor4d(dy, [S * b, o.outHeight, o.outWidth, co]);
+          const dyt = tf.tensor4d(dy, [S * b, oh, ow, co]);
           const [gx, gw] = tf.grads((a: tf.Tensor, c: tf.Tensor) =>
             tf.sum(tf.mul(groupedConv2d(a as tf.Tensor4D, c, [s, s], pad), dyt))
           )([xt, wt]);
@@ -750,7 +764,7 @@ gpuTest(
       // Two forwards, the input gradient and the filter gradient, all on textures.
       assertEquals(textureConvDispatches() - before, 4);
       // f32 accumulation over ≤ 68,600 terms against float64.
-      [joined((r) => r.y), joined((r) => r.dx), joined((r) => r.dw)].forEach((r, j) => {
+      [ref.y, ref.dx, ref.dw].forEach((r, j) => {
         const e = relativeError(r, got[j]!);
         ok(e < 5e-5, `case ${[S, b, h, ci, co, s, pad, k]}, output ${j}: ${e}`);
       });
@@ -784,28 +798,14 @@ gpuTest(
     ] as const;
     for (const [S, b, h, ci, co, pad, k] of cases) {
       const label = `case ${[S, b, h, ci, co, pad, k]}`;
-      const wave = (n: number, f: number) =>
-        Float32Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.3));
-      const x = wave(S * b * h * h * ci, 0.7), w = wave(S * k * k * ci * co, 1.3);
-      const o = tf.backend_util.computeConv2DInfo([b, h, h, ci], [k, k, ci, co], 1, 1, pad);
-      const per = b * o.outHeight * o.outWidth * co, xPer = b * h * h * ci;
-      const dy = wave(S * per, 0.11);
-      const ref = new Float64Array(S * xPer);
-      for (let m = 0; m < S; m++) {
-        const r = convReference64(
-          x.subarray(m * xPer, (m + 1) * xPer),
-          w.subarray(m * k * k * ci * co, (m + 1) * k * k * ci * co),
-          dy.subarray(m * per, (m + 1) * per),
-          { b, h, ci, co, k, s: 1, pad },
-        );
-        ref.set(r.dx, m * xPer);
-      }
+      const ref = convCase64(S, { b, h, ci, co, k, s: 1, pad });
+      const { x, w, dy } = ref, [, oh, ow] = ref.outShape;
       const blocks = rawPipelinesCompiled("salienceBlockConv_input_");
       const strips = rawPipelinesCompiled("salienceStripConv_input_");
       const before = textureConvDispatches();
       const gx = tf.tidy(() => {
         const xt = tf.tensor4d(x, [S * b, h, h, ci]);
-        const dyt = tf.tensor4d(dy, [S * b, o.outHeight, o.outWidth, co]);
+        const dyt = tf.tensor4d(dy, [S * b, oh, ow, co]);
         const conv = (a: tf.Tensor4D) =>
           S === 1
             ? tf.conv2d(a, tf.tensor4d(w, [k, k, ci, co]), 1, pad)
@@ -820,7 +820,7 @@ gpuTest(
       assertEquals(rawPipelinesCompiled("salienceBlockConv_input_") - blocks, 1, label);
       assertEquals(rawPipelinesCompiled("salienceStripConv_input_"), strips, label);
       // f32 sums of ≤ 25 · 12 = 300 terms against float64.
-      const e = relativeError(ref, got);
+      const e = relativeError(ref.dx, got);
       ok(e < 1e-5, `${label}: ${e}`);
     }
     uninstallBoundedKernels("webgpu");
