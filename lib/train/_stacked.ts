@@ -182,6 +182,8 @@ export class StackedModel {
     const out = new Map<string, tf.Tensor>();
     /** Batch norms already applied by the convolution before them (inference only). */
     const folded = new Set<string>();
+    /** Batch norms whose input left out its convolution's bias (training only): name → bias. */
+    const shifted = new Map<string, tf.Tensor>();
     for (const layer of this.members[0]!.layers) {
       const cls = layer.getClassName();
       const c = layer.getConfig() as Cfg;
@@ -199,12 +201,18 @@ export class StackedModel {
             folded.add(bn.name);
             break;
           }
+          // In training, a bias before a batch norm that normalises by the batch's moments
+          // cancels exactly (it shifts every value and the mean alike), so its gradient is zero
+          // in exact arithmetic: leave it out of the pass (no bias add, no Σ of dy for its
+          // gradient) and add it to the batch mean where the running mean is updated instead.
+          const cancelled = training && c.useBias === true && this.#foldedBn.has(layer.name);
+          if (cancelled) shifted.set(this.#foldedBn.get(layer.name)!.name, this.#w(layer, 1));
           y = stackedConv2d(
             a as tf.Tensor4D,
             this.#w(layer, 0),
             pair(c.strides),
             c.padding as "same" | "valid",
-            c.useBias ? this.#w(layer, 1) : undefined,
+            c.useBias && !cancelled ? this.#w(layer, 1) : undefined,
           );
           break;
         }
@@ -214,7 +222,9 @@ export class StackedModel {
           break;
         }
         case "BatchNormalization":
-          y = folded.has(layer.name) ? a : this.#batchNorm(layer, a, training, c);
+          y = folded.has(layer.name)
+            ? a
+            : this.#batchNorm(layer, a, training, c, shifted.get(layer.name));
           break;
         case "ReLU":
           y = training && this.#fused && this.#fusedRelu.has(layer.name) ? a : tf.relu(a);
@@ -255,7 +265,17 @@ export class StackedModel {
     return out.get(this.members[0]!.layers.at(-1)!.name) as tf.Tensor2D;
   }
 
-  #batchNorm(layer: Layer, a: tf.Tensor, training: boolean, c: Cfg): tf.Tensor {
+  /**
+   * `bias` [S, C]: the convolution bias the input left out (see the Conv2D case of
+   * {@link forward}); the running mean then follows the batch mean plus it, as it would have.
+   */
+  #batchNorm(
+    layer: Layer,
+    a: tf.Tensor,
+    training: boolean,
+    c: Cfg,
+    bias?: tf.Tensor,
+  ): tf.Tensor {
     const S = this.size;
     const shape = a.shape;
     const C = shape.at(-1)!;
@@ -274,7 +294,7 @@ export class StackedModel {
       const decay = 1 - (c.momentum as number);
       const update = (v: tf.Variable, value: tf.Tensor) =>
         v.assign(tf.sub(v, tf.mul(tf.sub(v, value), decay)));
-      update(movingMean!, r.mean);
+      update(movingMean!, bias === undefined ? r.mean : tf.add(r.mean, bias));
       update(movingVar!, r.variance);
       return r.y;
     }
