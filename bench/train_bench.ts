@@ -1,8 +1,9 @@
 /**
  * Training and salience throughput per family and width k, on the WebGPU backend and on the
  * CPU backend side by side (28×28×1 inputs, 10 classes, the default batch 64), plus each
- * backend's conformance check; then, on WebGPU, population training (S models of one family and
- * width in one stacked step, aggregate samples/s beside one model's step), batch norm as
+ * backend's conformance check; then, on WebGPU, population training and salience (S models of one
+ * family and width in one stacked step, and their input gradients on one batch in one stacked
+ * pass: aggregate samples/s beside one model's), batch norm as
  * tfjs's ops beside our fused kernels (CNNSmall(8) population steps at S = 1 and 4, measured
  * alternately) with a per-kernel profile of each (time, share, GFLOP/s and fraction of the
  * adapter's multiply-add peak, bytes and GB/s) and that peak, measured in the same run; beside
@@ -20,7 +21,7 @@ import { hasWebGpuAdapter, initTf, type TfReport } from "../lib/tf/mod.ts";
 import { createModel, type Family } from "../lib/models/mod.ts";
 import { createOptimizer, populationStep, StackedModel, trainStep } from "../lib/train/mod.ts";
 import { measureRoofline } from "./_roofline.ts";
-import { inputGradients } from "../lib/salience/mod.ts";
+import { inputGradients, populationInputGradients } from "../lib/salience/mod.ts";
 import { torchPeer } from "./_train_peer.ts";
 import { presetConfig } from "../lib/sweep/mod.ts";
 
@@ -62,13 +63,17 @@ async function measure(
   return { train: opts.batch / t.median, salience: opts.batch / s.median };
 }
 
-/** Aggregate training samples/s of S models of `family`(k) trained together (one stacked step). */
+/**
+ * Aggregate samples/s of S models of `family`(k) together: training (one stacked step of S·batch
+ * images) and, with `salience`, the input gradients of all S models on the same batch of
+ * images (`populationInputGradients`, one stacked pass); null without it.
+ */
 async function measurePopulation(
   family: Family,
   k: number,
   S: number,
-  opts: { batch: number; size: number; reps: number; fusedBatchNorm?: boolean },
-): Promise<number> {
+  opts: { batch: number; size: number; reps: number; fusedBatchNorm?: boolean; salience?: boolean },
+): Promise<{ train: number; salience: number | null }> {
   const shape = { channels: 1, height: opts.size, width: opts.size };
   const models = Array.from(
     { length: S },
@@ -84,8 +89,20 @@ async function measurePopulation(
   }, { warmup: 1, reps: opts.reps });
   stacked.dispose();
   opt.dispose();
+  let salience: number | null = null;
+  if (opts.salience) {
+    const probe = {
+      images: batch.images.subarray(0, opts.batch * opts.size * opts.size),
+      labels: batch.labels.subarray(0, opts.batch),
+    };
+    const s = await timeIt(
+      () => populationInputGradients(models, probe, { batchSize: opts.batch }),
+      { warmup: 1, reps: opts.reps },
+    );
+    salience = (S * opts.batch) / s.median;
+  }
   models.forEach((m) => m.dispose());
-  return (S * opts.batch) / t.median;
+  return { train: (S * opts.batch) / t.median, salience };
 }
 
 /** One kernel's share of a profiled training step. */
@@ -195,7 +212,7 @@ export async function batchNormComparison(
           size: opts.size,
           reps: 1,
           fusedBatchNorm: fused,
-        });
+        }).then((r) => r.train);
         got[fused ? "fused" : "tfjs"].push(v);
         ctx.log(
           `  batch norm ${fused ? "fused" : "tfjs"} ${opts.family} ${opts.k} S=${S}: ${fmt(v)}/s`,
@@ -322,9 +339,9 @@ export async function run(
     const t = torchOf(key);
     return t ? fmt(t[f]) : peer.ok ? "–" : "not installed";
   };
-  const vsTorch = (ours: number | undefined, key: string) => {
+  const vsTorch = (ours: number | undefined, key: string, f: "train" | "salience" = "train") => {
     const t = torchOf(key);
-    return t && ours ? `${fmt(ours / t.train)}×` : "–";
+    return t && ours ? `${fmt(ours / t[f])}×` : "–";
   };
   // The one-model table now, so that it is on the log before the long population part.
   const header = [
@@ -387,32 +404,46 @@ export async function run(
       "PyTorch CPU",
       "best/PyTorch",
     ];
-    const popRows: string[][] = [];
+    const popRows: Record<"train" | "salience", string[][]> = { train: [], salience: [] };
     for (const family of popFamilies) {
       for (const k of widths) {
         if (!keep(family, k)) continue;
-        const alone = (await measure(family, k, { batch, size, reps: 1, warmup: 1 })).train;
-        const cells: number[] = [];
+        const alone = await measure(family, k, { batch, size, reps: 1, warmup: 1 });
+        const cells: { train: number; salience: number }[] = [];
         for (const S of sizesS) {
-          cells.push(await measurePopulation(family, k, S, { batch, size, reps: 1 }));
-          ctx.log(`  population ${family} ${k} S=${S}: ${fmt(cells.at(-1)!)}/s`);
+          const r = await measurePopulation(family, k, S, { batch, size, reps: 1, salience: true });
+          cells.push({ train: r.train, salience: r.salience! });
+          ctx.log(
+            `  population ${family} ${k} S=${S}: train ${fmt(cells.at(-1)!.train)}/s, salience ${
+              fmt(cells.at(-1)!.salience)
+            }/s`,
+          );
         }
-        popRows.push([
-          `${family} ${k}`,
-          fmt(alone),
-          ...cells.map((v) => fmt(v)),
-          `${fmt(Math.max(...cells) / alone)}×`,
-          torchCell(`${family}/${k}`, "train"),
-          vsTorch(Math.max(...cells), `${family}/${k}`),
-        ]);
+        for (const f of ["train", "salience"] as const) {
+          const best = Math.max(...cells.map((c) => c[f]));
+          popRows[f].push([
+            `${family} ${k}`,
+            fmt(alone[f]),
+            ...cells.map((c) => fmt(c[f])),
+            `${fmt(best / alone[f])}×`,
+            torchCell(`${family}/${k}`, f),
+            vsTorch(best, `${family}/${k}`, f),
+          ]);
+        }
       }
     }
-    ctx.log(textTable(popHeader, popRows));
+    ctx.log(textTable(popHeader, popRows.train));
+    ctx.log("population salience (input gradients of S models on one batch, one stacked pass):");
+    ctx.log(textTable(popHeader, popRows.salience));
     popMarkdown = `\n\nPopulation training (aggregate samples/s of S models in one stacked step; ` +
       `"alone": one model's trainStep), WebGPU, load average ${loadAverage() ?? "n/a"}; ` +
       `${peerNote}; ` +
       `adapter multiply-add peak ${fmt(roof.peak)} GFLOP/s, copy ${fmt(roof.bandwidth)} GB/s ` +
-      `(measured in this run):\n\n${markdownTable(popHeader, popRows)}\n\n${bnMarkdown}`;
+      `(measured in this run):\n\n${markdownTable(popHeader, popRows.train)}\n\n` +
+      `Population salience in the same run (aggregate samples/s: the input gradients of S models ` +
+      `on one batch of ${batch} images in one stacked pass, populationInputGradients; "alone": ` +
+      `one model's inputGradients; PyTorch: one model's):\n\n` +
+      `${markdownTable(popHeader, popRows.salience)}\n\n${bnMarkdown}`;
   }
   await tf.setBackend("cpu");
   const checkHeader = [
@@ -481,11 +512,11 @@ export async function defaultShapesProfile(
   const profiles: string[] = [];
   const load = loadAverage();
   for (const [family, k] of cases) {
-    const perModel = await measurePopulation(family, k, S, {
+    const perModel = (await measurePopulation(family, k, S, {
       batch,
       size,
       reps: opts.reps ?? 5,
-    }) / S;
+    })).train / S;
     const prof = await profileStep(family, k, { batch, size, S, fusedBatchNorm: true });
     const kernelMs = prof.reduce((a, r) => a + r.ms, 0);
     const calls = prof.reduce((a, r) => a + r.calls, 0);
