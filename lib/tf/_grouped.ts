@@ -14,7 +14,20 @@ export const GROUPED_KERNELS = [
   "SalienceGroupedConv2DBackpropFilter",
 ] as const;
 
-type Attrs = { strides: [number, number]; pad: "same" | "valid" };
+/**
+ * A grouped convolution's padding: tfjs's "same" or "valid", or explicit zero rows and columns
+ * (top, bottom), (left, right): a ZeroPadding2D folded into the convolution after it.
+ */
+export type GroupedPad = "same" | "valid" | [[number, number], [number, number]];
+
+/** The padding as tfjs's conv ops and Conv2DInfo take it (explicit: NHWC, 4 pairs). */
+export function tfPad(
+  pad: GroupedPad,
+): "same" | "valid" | [[0, 0], [number, number], [number, number], [0, 0]] {
+  return typeof pad === "string" ? pad : [[0, 0], pad[0], pad[1], [0, 0]];
+}
+
+type Attrs = { strides: [number, number]; pad: ReturnType<typeof tfPad> };
 
 const forward: KernelFunc = (args) => {
   const { x, filter, bias } = args.inputs as {
@@ -71,6 +84,7 @@ export function hasGroupedConv(): boolean {
  * Convolution of S models at once: x [S·B, H, W, Cin], filters [S, kh, kw, Cin, Cout] → [S·B,
  * oH, oW, Cout]; model s's rows meet model s's filter only, plus model s's `bias` [S, Cout] where
  * given (added inside the forward kernel, not as a separate pass). Differentiable in every input.
+ * `grouped` is the padding: "same", "valid" or explicit zero rows and columns ({@link GroupedPad}).
  * One dispatch per direction where {@link hasGroupedConv}; otherwise one tf.conv2d per model.
  *
  * @throws {RangeError} when x's batch is not a multiple of S.
@@ -86,10 +100,11 @@ export function groupedConv2d(
   x: tf.Tensor4D,
   filters: tf.Tensor,
   strides: [number, number],
-  pad: "same" | "valid",
+  grouped: GroupedPad,
   bias?: tf.Tensor,
 ): tf.Tensor4D {
   const S = filters.shape[0]!;
+  const pad = tfPad(grouped);
   if (bias !== undefined && bias.size !== S * filters.shape[4]!) {
     throw new RangeError(
       `groupedConv2d needs bias [S, Cout] = [${S}, ${filters.shape[4]}]; got [${bias.shape}].`,

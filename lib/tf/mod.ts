@@ -28,7 +28,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import { checkConformance, CONFORMANCE_TOLERANCE } from "./_conformance.ts";
 import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
 import { filterGradChunk, installBoundedKernels, uninstallBoundedKernels } from "./_bounded.ts";
-import { groupedConv2d, hasGroupedConv } from "./_grouped.ts";
+import { groupedConv2d, type GroupedPad, hasGroupedConv } from "./_grouped.ts";
 import { textureConvDispatches } from "./_tiled_conv.ts";
 import { rawPipelinesCompiled } from "./_texture_conv.ts";
 import {
@@ -50,6 +50,7 @@ export {
   CONFORMANCE_TOLERANCE,
   filterGradChunk,
   groupedConv2d,
+  type GroupedPad,
   hasGroupedConv,
   installBoundedKernels,
   LOOP_CAP,

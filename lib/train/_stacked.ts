@@ -6,7 +6,7 @@
 // supported; `stackable()` says whether a model qualifies.
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { batchNormTraining, groupedConv2d } from "../tf/mod.ts";
+import { batchNormTraining, groupedConv2d, type GroupedPad } from "../tf/mod.ts";
 
 /** Layer classes the stacked forward implements. */
 const SUPPORTED = new Set([
@@ -60,7 +60,7 @@ export function stackedConv2d(
   x: tf.Tensor4D,
   filters: tf.Tensor,
   strides: [number, number],
-  pad: "same" | "valid",
+  pad: GroupedPad,
   bias?: tf.Tensor,
 ): tf.Tensor4D {
   return groupedConv2d(x, filters, strides, pad, bias);
@@ -98,6 +98,14 @@ export class StackedModel {
    * batch norm's scale and shift fold into the convolution (conv name → batch-norm layer).
    */
   readonly #foldedBn = new Map<string, Layer>();
+  /**
+   * 'valid' convolutions whose input is a ZeroPadding2D read by nothing else: the padding goes
+   * into the convolution as explicit zero rows and columns (conv name → padding), so no padded
+   * copy is written in the forward pass nor sliced back in the backward one.
+   */
+  readonly #padInto = new Map<string, [[number, number], [number, number]]>();
+  /** The ZeroPadding2D layers of {@link #padInto}, which the forward passes through. */
+  readonly #foldedPads = new Set<string>();
 
   private constructor(members: tfl.LayersModel[], fused: boolean) {
     this.members = members;
@@ -114,6 +122,15 @@ export class StackedModel {
         next[0]!.getClassName() === "BatchNormalization" &&
         next[0]!.inboundNodes.length === 1 && next[0]!.inboundNodes[0]!.inboundLayers.length === 1
       ) this.#foldedBn.set(layer.name, next[0]!);
+      if (
+        layer.getClassName() === "ZeroPadding2D" && next.length === 1 &&
+        next[0]!.getClassName() === "Conv2D" &&
+        (next[0]!.getConfig() as Cfg).padding === "valid"
+      ) {
+        const p = (layer.getConfig() as Cfg).padding as [[number, number], [number, number]];
+        this.#padInto.set(next[0]!.name, [[p[0][0], p[0][1]], [p[1][0], p[1][1]]]);
+        this.#foldedPads.add(layer.name);
+      }
     }
     const layers = members[0]!.layers;
     layers.forEach((layer, i) => {
@@ -211,12 +228,16 @@ export class StackedModel {
             a as tf.Tensor4D,
             this.#w(layer, 0),
             pair(c.strides),
-            c.padding as "same" | "valid",
+            this.#padOf(layer, c),
             c.useBias && !cancelled ? this.#w(layer, 1) : undefined,
           );
           break;
         }
         case "ZeroPadding2D": {
+          if (this.#foldedPads.has(layer.name)) {
+            y = a; // the convolution after it pads (#padInto)
+            break;
+          }
           const p = c.padding as [[number, number], [number, number]];
           y = tf.pad(a, [[0, 0], p[0], p[1], [0, 0]]);
           break;
@@ -332,7 +353,12 @@ export class StackedModel {
     const co = filters.shape.at(-1)!;
     const w = tf.mul(filters, tf.reshape(scale, [S, 1, 1, 1, co]));
     const bias = c.useBias ? tf.add(tf.mul(this.#w(conv, 1), scale), shift) : shift;
-    return stackedConv2d(x, w, pair(c.strides), c.padding as "same" | "valid", bias);
+    return stackedConv2d(x, w, pair(c.strides), this.#padOf(conv, c), bias);
+  }
+
+  /** A convolution's padding: its own, or the folded ZeroPadding2D's before it (#padInto). */
+  #padOf(conv: Layer, c: Cfg): GroupedPad {
+    return this.#padInto.get(conv.name) ?? (c.padding as "same" | "valid");
   }
 
   /** Copies every stacked weight (running statistics included) into each member's model. */

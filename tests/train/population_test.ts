@@ -108,6 +108,42 @@ gpuTest("trainPopulation() matches training alone on WebGPU (CNNSmall, ResNetSma
   }
 });
 
+Deno.test("a stacked ResNet step pads inside its convolutions and adds no bias before batch norm", async () => {
+  await tf.setBackend("cpu");
+  const kernelsOf = async (family: Family) => {
+    const models = [3, 7].map((s) => createModel(spec(family, s)));
+    const stacked = StackedModel.from(models);
+    const x = tf.randomNormal([2 * 4, 8, 8, 1], 0, 1, "float32", 1) as tf.Tensor4D;
+    const p = await tf.profile(() => {
+      const r = tf.variableGrads(
+        () => tf.sum(stacked.forward(x, true)) as tf.Scalar,
+        stacked.trainableVariables(),
+      );
+      return Object.values(r.grads);
+    });
+    const names = p.kernels.map((k) => k.name);
+    const grads = tf.variableGrads(
+      () => tf.sum(stacked.forward(x, true)) as tf.Scalar,
+      stacked.trainableVariables(),
+    ).grads;
+    const missing = stacked.trainableVariables().filter((v) => !grads[v.name]).map((v) => v.name);
+    tf.dispose([x, ...Object.values(grads)]);
+    stacked.dispose();
+    models.forEach((m) => m.dispose());
+    return { names, missing };
+  };
+  // ResNetSmall pads its stride-2 convolutions with ZeroPadding2D layers (PyTorch's padding 1).
+  const resnet = await kernelsOf("ResNetSmall");
+  ok(!resnet.names.includes("PadV2"), `a padded copy was written: ${resnet.names.join(" ")}`);
+  assertEquals(resnet.missing, [], "every ResNet weight has a gradient (its convs have no bias)");
+  // CNNSmall's convolution biases feed batch norms: left out of the training pass, no gradient.
+  const cnn = await kernelsOf("CNNSmall");
+  ok(
+    cnn.missing.length > 0 && cnn.missing.every((n) => /conv_\d+\/bias/.test(n)),
+    cnn.missing.join(),
+  );
+});
+
 Deno.test("trainPopulation() comparison detects a model given another model's data order", async () => {
   await tf.setBackend("cpu");
   const err = await togetherVsAlone("CNNSmall", [3, 7], [7, 3]);
