@@ -13,6 +13,7 @@ import { windowMaxPool, windowMaxPoolGrad } from "./_pool_grad.ts";
 import { channelTile } from "./_tile.ts";
 import { registerGroupedKernels, unregisterGroupedKernels } from "./_grouped.ts";
 import { registerBatchNormKernels, unregisterBatchNormKernels } from "./_batch_norm.ts";
+import { registerAddReluKernels, unregisterAddReluKernels } from "./_add_relu.ts";
 import { channelReduce } from "./_channel_reduce.ts";
 import { channelBinary } from "./_channel_binary.ts";
 import type { KernelFunc } from "./_webgpu_types.ts";
@@ -136,6 +137,7 @@ export function installBoundedKernels(
     replace("Tile", (o) => channelTile(o)),
     ...registerGroupedKernels(backendName),
     ...registerBatchNormKernels(backendName),
+    ...registerAddReluKernels(backendName),
   ];
 }
 
@@ -143,6 +145,7 @@ export function installBoundedKernels(
 export function uninstallBoundedKernels(backendName: string): void {
   unregisterGroupedKernels(backendName);
   unregisterBatchNormKernels(backendName);
+  unregisterAddReluKernels(backendName);
   for (const [key, orig] of installed) {
     const [name, b] = key.split("@") as [string, string];
     if (b !== backendName) continue;

@@ -29,6 +29,7 @@ import { checkConformance, CONFORMANCE_TOLERANCE } from "./_conformance.ts";
 import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
 import { filterGradChunk, installBoundedKernels, uninstallBoundedKernels } from "./_bounded.ts";
 import { groupedConv2d, type GroupedPad, hasGroupedConv } from "./_grouped.ts";
+import { ADD_RELU_KERNELS, addRelu } from "./_add_relu.ts";
 import { textureConvDispatches } from "./_tiled_conv.ts";
 import { rawPipelinesCompiled } from "./_texture_conv.ts";
 import {
@@ -43,6 +44,8 @@ import type { BatchNormOptions, BatchNormReference, BatchNormResult } from "./_b
 import { isSoftwareAdapter, LOOP_CAP } from "../../kernels/gpu/mod.ts";
 
 export {
+  ADD_RELU_KERNELS,
+  addRelu,
   BATCH_NORM_KERNELS,
   batchNormTraining,
   batchNormTrainingReference,

@@ -6,7 +6,7 @@
 // supported; `stackable()` says whether a model qualifies.
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { batchNormTraining, groupedConv2d, type GroupedPad } from "../tf/mod.ts";
+import { addRelu, batchNormTraining, groupedConv2d, type GroupedPad } from "../tf/mod.ts";
 
 /** Layer classes the stacked forward implements. */
 const SUPPORTED = new Set([
@@ -106,6 +106,11 @@ export class StackedModel {
   readonly #padInto = new Map<string, [[number, number], [number, number]]>();
   /** The ZeroPadding2D layers of {@link #padInto}, which the forward passes through. */
   readonly #foldedPads = new Set<string>();
+  /**
+   * Two-input Adds read only by a plain ReLU (a residual block's end), by the ReLU's name: the
+   * Add computes relu(a + b) in one pass ({@link addRelu}) and the ReLU passes it through.
+   */
+  readonly #addRelu = new Set<string>();
 
   private constructor(members: tfl.LayersModel[], fused: boolean) {
     this.members = members;
@@ -122,6 +127,11 @@ export class StackedModel {
         next[0]!.getClassName() === "BatchNormalization" &&
         next[0]!.inboundNodes.length === 1 && next[0]!.inboundNodes[0]!.inboundLayers.length === 1
       ) this.#foldedBn.set(layer.name, next[0]!);
+      if (
+        layer.getClassName() === "Add" && next.length === 1 &&
+        layer.inboundNodes[0]?.inboundLayers.length === 2 &&
+        next[0]!.getClassName() === "ReLU" && isPlainRelu(next[0]!)
+      ) this.#addRelu.add(next[0]!.name);
       if (
         layer.getClassName() === "ZeroPadding2D" && next.length === 1 &&
         next[0]!.getClassName() === "Conv2D" &&
@@ -248,7 +258,10 @@ export class StackedModel {
             : this.#batchNorm(layer, a, training, c, shifted.get(layer.name));
           break;
         case "ReLU":
-          y = training && this.#fused && this.#fusedRelu.has(layer.name) ? a : tf.relu(a);
+          y = (training && this.#fused && this.#fusedRelu.has(layer.name)) ||
+              this.#addRelu.has(layer.name)
+            ? a
+            : tf.relu(a);
           break;
         case "MaxPooling2D":
           y = tf.maxPool(
@@ -275,9 +288,15 @@ export class StackedModel {
           if (c.activation === "relu") y = tf.relu(y);
           break;
         }
-        case "Add":
-          y = ins.length === 2 ? tf.add(ins[0]!, ins[1]!) : tf.addN(ins);
+        case "Add": {
+          const next = layer.outboundNodes[0]?.outboundLayer.name;
+          y = ins.length !== 2
+            ? tf.addN(ins)
+            : next !== undefined && this.#addRelu.has(next)
+            ? addRelu(ins[0]!, ins[1]!)
+            : tf.add(ins[0]!, ins[1]!);
           break;
+        }
         default:
           throw new TypeError(`Layer ${layer.name} (${cls}) has no stacked implementation.`);
       }

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  addRelu,
   checkConformance,
   filterGradChunk,
   groupedConv2d,
@@ -825,5 +826,57 @@ gpuTest(
     }
     uninstallBoundedKernels("webgpu");
     await tf.setBackend("cpu");
+  },
+);
+
+gpuTest(
+  "addRelu() on WebGPU is relu(a + b) and its gradient in one kernel each way, on textures and buffers",
+  async () => {
+    await initTf({ backend: "webgpu", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    try {
+      // 4·5·6·8 = 960 elements (rgba textures) and 3·5·7 = 105 (storage buffers, a short last vec4).
+      for (const shape of [[4, 5, 6, 8], [3, 5, 7]]) {
+        const n = shape.reduce((x, y) => x * y, 1);
+        const a = Float32Array.from({ length: n }, (_, i) => Math.sin(1.7 * i) * 2);
+        const b = Float32Array.from({ length: n }, (_, i) => Math.cos(0.9 * i));
+        const dy = Float32Array.from({ length: n }, (_, i) => 1 + (i % 7));
+        const run = (fused: boolean) =>
+          tf.tidy(() => {
+            const at = tf.tensor(a, shape), bt = tf.tensor(b, shape), dt = tf.tensor(dy, shape);
+            const f = (p: tf.Tensor, q: tf.Tensor) =>
+              tf.sum(tf.mul(fused ? addRelu(p, q) : tf.relu(tf.add(p, q)), dt));
+            const y = fused ? addRelu(at, bt) : tf.relu(tf.add(at, bt));
+            const [ga, gb] = tf.grads(f)([at, bt]);
+            return [y, ga!, gb!];
+          });
+        const raw = rawPipelinesCompiled("salienceAddRelu");
+        const prof = await tf.profile(() => run(true));
+        // Textures (raw pipelines, one per direction) only where the size is a multiple of 4.
+        assertEquals(
+          rawPipelinesCompiled("salienceAddRelu") - raw,
+          n % 4 === 0 ? 2 : 0,
+          `${shape}`,
+        );
+        const names = prof.kernels.map((k) => k.name);
+        ok(
+          names.includes("SalienceAddRelu") && names.includes("SalienceAddReluGrad"),
+          names.join(),
+        );
+        ok(!names.includes("Relu") && !names.includes("Step"), names.join());
+        tf.dispose(prof.result as tf.Tensor[]);
+        const got = run(true), ref = run(false);
+        for (let i = 0; i < 3; i++) {
+          const [g, r] = [await got[i]!.data(), await ref[i]!.data()];
+          // Forward: a + b rounded once either way; the gradient is dy or exactly 0.
+          assertEquals(Array.from(g), Array.from(r), `${shape}: output ${i}`);
+        }
+        ok(
+          (await got[1]!.data()).some((v) => v === 0) && (await got[1]!.data()).some((v) => v > 0),
+        );
+        tf.dispose([...got, ...ref]);
+      }
+    } finally {
+      await tf.setBackend("cpu");
+    }
   },
 );

@@ -1,0 +1,131 @@
+// A residual block's end, relu(a + b), as one pass instead of tfjs's Add then Relu, and its
+// gradient dy · [y > 0] (for both inputs) as one pass instead of Step then Multiply, for
+// tfjs-backend-webgpu. One invocation handles 4 consecutive elements; a, b, y and dy come from
+// textures where the backend allows raw dispatch (rgba texels when the size is a multiple of 4,
+// r32float otherwise), from storage buffers otherwise. Loops: none.
+import * as tf from "@tensorflow/tfjs-core";
+import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
+import { load4Fn, runFlatTextured, type Textures, texturesFor } from "./_texture_conv.ts";
+
+/** Kernel names: relu(a + b), and its gradient from dy and the forward's output y. */
+export const ADD_RELU_KERNELS = ["SalienceAddRelu", "SalienceAddReluGrad"] as const;
+
+const size = (t: tf.TensorInfo) => t.shape.reduce((x, y) => x * y, 1);
+
+// The last invocation's loads past the end (size not a multiple of 4) are clamped by the texel
+// fetch or read the buffer's padding; they feed only elements that are not written.
+const shader = (p: string, q: string, body: string, tex: Textures = {}) =>
+  `${load4Fn(p, tex[p])}${load4Fn(q, tex[q])}
+fn main(index : i32) {
+  if (index >= uniforms.invocations) { return; }
+  let e = index * 4;
+  let u = load4_${p}(e);
+  let v = load4_${q}(e);
+  let r = ${body};
+  result[e] = r.x;
+  if (e + 1 < uniforms.size) { result[e + 1] = r.y; }
+  if (e + 2 < uniforms.size) { result[e + 2] = r.z; }
+  if (e + 3 < uniforms.size) { result[e + 3] = r.w; }
+}
+`;
+
+/** Runs `body` over u (input `p`) and v (input `q`) elementwise, 4 elements per invocation. */
+function elementwise(
+  backend: WebGpuBackend,
+  key: string,
+  names: [string, string],
+  inputs: [tf.TensorInfo, tf.TensorInfo],
+  body: string,
+): tf.TensorInfo {
+  const n = size(inputs[0]);
+  const spec = (tex?: Textures) => ({
+    key,
+    code: shader(names[0], names[1], body, tex),
+    names,
+    outputShape: inputs[0].shape,
+    invocations: Math.ceil(n / 4),
+    ints: { size: n },
+  });
+  const tex = n % 4 === 0 ? texturesFor(backend, names, names, inputs, 4) : null;
+  return tex ? runFlatTextured(backend, spec(tex), inputs, tex) : runFlat(backend, spec(), inputs);
+}
+
+const forward: KernelFunc = (args) => {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  return elementwise(
+    args.backend as WebGpuBackend,
+    "salienceAddRelu",
+    ["a", "b"],
+    [a, b],
+    "max(u + v, vec4<f32>(0.0))",
+  );
+};
+
+const backward: KernelFunc = (args) => {
+  const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+  return elementwise(
+    args.backend as WebGpuBackend,
+    "salienceAddReluGrad",
+    ["dy", "y"],
+    [dy, y],
+    "select(vec4<f32>(0.0), u, v > vec4<f32>(0.0))",
+  );
+};
+
+/** Registers the add-relu kernels for `backendName` (a WebGPU backend). */
+export function registerAddReluKernels(backendName: string): string[] {
+  unregisterAddReluKernels(backendName);
+  tf.registerKernel({ kernelName: ADD_RELU_KERNELS[0], backendName, kernelFunc: forward });
+  tf.registerKernel({ kernelName: ADD_RELU_KERNELS[1], backendName, kernelFunc: backward });
+  return [...ADD_RELU_KERNELS];
+}
+
+/** Removes what {@link registerAddReluKernels} registered. */
+export function unregisterAddReluKernels(backendName: string): void {
+  for (const name of ADD_RELU_KERNELS) {
+    if (tf.getKernel(name, backendName)) tf.unregisterKernel(name, backendName);
+  }
+}
+
+/**
+ * relu(a + b) for two float32 tensors of one shape (a residual block's sum and ReLU),
+ * differentiable in both: one kernel each way where {@link registerAddReluKernels} registered
+ * them for the active backend, tfjs's add and relu otherwise (the same values: the fused pass
+ * rounds a + b once, as Add does).
+ *
+ * @throws {RangeError} when the shapes differ.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { addRelu } from "./mod.ts";
+ * const y = addRelu(tf.tensor1d([1, -3]), tf.tensor1d([1, 1]));
+ * if ((await y.data()).join() !== "2,0") throw new Error("wrong values");
+ * ```
+ */
+export function addRelu(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (a.shape.join() !== b.shape.join()) {
+    throw new RangeError(
+      `addRelu needs two tensors of one shape; got [${a.shape}] and [${b.shape}].`,
+    );
+  }
+  const backend = tf.backend() as unknown as WebGpuBackend;
+  const ours = tf.getKernel(ADD_RELU_KERNELS[0], tf.getBackend()) !== undefined &&
+    a.dtype === "float32" && b.dtype === "float32" &&
+    storedAsFloat32(backend, a) && storedAsFloat32(backend, b);
+  if (!ours) return tf.relu(tf.add(a, b));
+  return tf.engine().runKernel(ADD_RELU_KERNELS[0], { a, b }) as tf.Tensor;
+}
+
+// Both inputs receive the same gradient; each gets its own tensor (the second a clone sharing
+// the data), since the tape may add one into another gradient and dispose it.
+tf.registerGradient({
+  kernelName: ADD_RELU_KERNELS[0],
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => {
+    const [y] = saved as [tf.Tensor];
+    const d = (Array.isArray(dy) ? dy[0] : dy)!;
+    let g: tf.Tensor | undefined;
+    const grad = () => g ??= tf.engine().runKernel(ADD_RELU_KERNELS[1], { dy: d, y }) as tf.Tensor;
+    return { a: () => grad(), b: () => tf.clone(grad()) };
+  },
+});
