@@ -50,27 +50,24 @@ function elementwise(
   return tex ? runFlatTextured(backend, spec(tex), inputs, tex) : runFlat(backend, spec(), inputs);
 }
 
-const forward: KernelFunc = (args) => {
-  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+/** A kernel running `body` over its two inputs `names` (u, v), one output of their shape. */
+const kernelOf = (key: string, names: [string, string], body: string): KernelFunc => (args) => {
+  const ins = args.inputs as Record<string, tf.TensorInfo>;
   return elementwise(
     args.backend as WebGpuBackend,
-    "salienceAddRelu",
-    ["a", "b"],
-    [a, b],
-    "max(u + v, vec4<f32>(0.0))",
+    key,
+    names,
+    [ins[names[0]]!, ins[names[1]]!],
+    body,
   );
 };
 
-const backward: KernelFunc = (args) => {
-  const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
-  return elementwise(
-    args.backend as WebGpuBackend,
-    "salienceAddReluGrad",
-    ["dy", "y"],
-    [dy, y],
-    "select(vec4<f32>(0.0), u, v > vec4<f32>(0.0))",
-  );
-};
+const forward = kernelOf("salienceAddRelu", ["a", "b"], "max(u + v, vec4<f32>(0.0))");
+const backward = kernelOf(
+  "salienceAddReluGrad",
+  ["dy", "y"],
+  "select(vec4<f32>(0.0), u, v > vec4<f32>(0.0))",
+);
 
 /** Registers the add-relu kernels for `backendName` (a WebGPU backend). */
 export function registerAddReluKernels(backendName: string): string[] {
