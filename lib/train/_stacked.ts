@@ -6,7 +6,13 @@
 // supported; `stackable()` says whether a model qualifies.
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { addRelu, batchNormTraining, groupedConv2d, type GroupedPad } from "../tf/mod.ts";
+import {
+  addRelu,
+  batchNormTraining,
+  groupedConv2d,
+  type GroupedPad,
+  hasGroupedConv,
+} from "../tf/mod.ts";
 
 /** Layer classes the stacked forward implements. */
 const SUPPORTED = new Set([
@@ -283,8 +289,24 @@ export class StackedModel {
         case "Dense": {
           const [n, f] = a.shape as [number, number];
           const k = this.#w(layer, 0);
-          y = tf.reshape(tf.matMul(tf.reshape(a, [S, n / S, f]), k as tf.Tensor3D), [n, -1]);
-          if (c.useBias) y = addPerModel(y, this.#w(layer, 1), S);
+          const units = k.shape[2]!;
+          if (hasGroupedConv()) {
+            // As a grouped 1×1 convolution: our texture-fed kernels each way, the bias added
+            // inside the forward one (tfjs's batched matMul of these thin shapes ran slower).
+            y = tf.reshape(
+              groupedConv2d(
+                tf.reshape(a, [n, 1, 1, f]),
+                tf.reshape(k, [S, 1, 1, f, units]),
+                [1, 1],
+                "valid",
+                c.useBias ? this.#w(layer, 1) : undefined,
+              ),
+              [n, units],
+            );
+          } else {
+            y = tf.reshape(tf.matMul(tf.reshape(a, [S, n / S, f]), k as tf.Tensor3D), [n, -1]);
+            if (c.useBias) y = addPerModel(y, this.#w(layer, 1), S);
+          }
           if (c.activation === "relu") y = tf.relu(y);
           break;
         }
