@@ -2,13 +2,22 @@
 // gradient dy · [y > 0] (for both inputs) as one pass instead of Step then Multiply, for
 // tfjs-backend-webgpu. One invocation handles 4 consecutive elements; a, b, y and dy come from
 // textures where the backend allows raw dispatch (rgba texels when the size is a multiple of 4,
-// r32float otherwise), from storage buffers otherwise. Loops: none.
+// r32float otherwise), from storage buffers otherwise. The gradient of a global max pool (the
+// CNN families' last pooling) likewise: one pass writing dy where x holds its channel's maximum,
+// instead of tfjs's Equal, Cast and Multiply over the whole activation. Loops: none.
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelFunc, runFlat, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
 import { load4Fn, runFlatTextured, type Textures, texturesFor } from "./_texture_conv.ts";
 
-/** Kernel names: relu(a + b), and its gradient from dy and the forward's output y. */
-export const ADD_RELU_KERNELS = ["SalienceAddRelu", "SalienceAddReluGrad"] as const;
+/**
+ * Kernel names: relu(a + b), its gradient from dy and the forward's output y, and the gradient
+ * of a global max pool over H × W (dy where x equals its channel's maximum).
+ */
+export const ADD_RELU_KERNELS = [
+  "SalienceAddRelu",
+  "SalienceAddReluGrad",
+  "SalienceGlobalMaxGrad",
+] as const;
 
 const size = (t: tf.TensorInfo) => t.shape.reduce((x, y) => x * y, 1);
 
@@ -69,11 +78,45 @@ const backward = kernelOf(
   "select(vec4<f32>(0.0), u, v > vec4<f32>(0.0))",
 );
 
-/** Registers the add-relu kernels for `backendName` (a WebGPU backend). */
+// x [N, H, W, C] (C a multiple of 4) against y and dy [N, C]: every tied maximum gets dy, as
+// tfjs's Max gradient (dy · [x = max]) gives.
+const globalMaxGradShader = (tex: Textures = {}) =>
+  `${load4Fn("x", tex.x)}${load4Fn("y", tex.y)}${load4Fn("dy", tex.dy)}
+fn main(index : i32) {
+  if (index >= uniforms.invocations) { return; }
+  let e = index * 4;
+  let m = (e / uniforms.plane) * uniforms.c + e % uniforms.c;
+  let r = select(vec4<f32>(0.0), load4_dy(m), load4_x(e) == load4_y(m));
+  result[e] = r.x;
+  result[e + 1] = r.y;
+  result[e + 2] = r.z;
+  result[e + 3] = r.w;
+}
+`;
+
+const globalMaxGrad: KernelFunc = (args) => {
+  const { x, y, dy } = args.inputs as { x: tf.TensorInfo; y: tf.TensorInfo; dy: tf.TensorInfo };
+  const backend = args.backend as WebGpuBackend;
+  const [, h, w, c] = x.shape as [number, number, number, number];
+  const names = ["x", "y", "dy"], inputs = [x, y, dy];
+  const spec = (tex?: Textures) => ({
+    key: "salienceGlobalMaxGrad",
+    code: globalMaxGradShader(tex),
+    names,
+    outputShape: x.shape,
+    invocations: size(x) / 4,
+    ints: { c, plane: h * w * c },
+  });
+  const tex = texturesFor(backend, names, names, inputs, c);
+  return tex ? runFlatTextured(backend, spec(tex), inputs, tex) : runFlat(backend, spec(), inputs);
+};
+
+/** Registers the add-relu and global-max-gradient kernels for `backendName` (a WebGPU backend). */
 export function registerAddReluKernels(backendName: string): string[] {
   unregisterAddReluKernels(backendName);
-  tf.registerKernel({ kernelName: ADD_RELU_KERNELS[0], backendName, kernelFunc: forward });
-  tf.registerKernel({ kernelName: ADD_RELU_KERNELS[1], backendName, kernelFunc: backward });
+  [forward, backward, globalMaxGrad].forEach((kernelFunc, i) =>
+    tf.registerKernel({ kernelName: ADD_RELU_KERNELS[i]!, backendName, kernelFunc })
+  );
   return [...ADD_RELU_KERNELS];
 }
 
@@ -126,3 +169,36 @@ tf.registerGradient({
     return { a: () => grad(), b: () => tf.clone(grad()) };
   },
 });
+
+/**
+ * The maximum over H and W of x [N, H, W, C] → [N, C] (a global max pool), differentiable: its
+ * gradient, dy at every position holding its channel's maximum (ties each get it, as tfjs's Max
+ * gradient gives), is one kernel where {@link registerAddReluKernels} registered it and C is a
+ * multiple of 4; tfjs's max and its gradient (Equal, Cast, Multiply) otherwise.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { globalMaxPool } from "./mod.ts";
+ * const y = globalMaxPool(tf.tensor4d([1, 5, 3, 2], [1, 2, 2, 1]));
+ * if ((await y.data())[0] !== 5) throw new Error("wrong maximum");
+ * ```
+ */
+export function globalMaxPool(x: tf.Tensor4D): tf.Tensor2D {
+  const ours = tf.getKernel(ADD_RELU_KERNELS[2], tf.getBackend()) !== undefined &&
+    x.dtype === "float32" && x.shape[3] % 4 === 0 &&
+    storedAsFloat32(tf.backend() as unknown as WebGpuBackend, x);
+  if (!ours) return tf.max(x, [1, 2]);
+  const f = tf.customGrad((a, save) => {
+    const y = tf.max(a as tf.Tensor4D, [1, 2]) as tf.Tensor2D;
+    (save as tf.GradSaveFunc)([a as tf.Tensor, y]);
+    return {
+      value: y,
+      gradFunc: (dy, saved) => {
+        const [xs, ys] = saved as [tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(ADD_RELU_KERNELS[2], { x: xs, y: ys, dy }) as tf.Tensor;
+      },
+    };
+  });
+  return f(x) as tf.Tensor2D;
+}

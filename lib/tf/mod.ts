@@ -29,7 +29,7 @@ import { checkConformance, CONFORMANCE_TOLERANCE } from "./_conformance.ts";
 import type { ConformanceSizes, OpCheck } from "./_conformance.ts";
 import { filterGradChunk, installBoundedKernels, uninstallBoundedKernels } from "./_bounded.ts";
 import { groupedConv2d, type GroupedPad, hasGroupedConv } from "./_grouped.ts";
-import { ADD_RELU_KERNELS, addRelu } from "./_add_relu.ts";
+import { ADD_RELU_KERNELS, addRelu, globalMaxPool } from "./_add_relu.ts";
 import { textureConvDispatches } from "./_tiled_conv.ts";
 import { rawPipelinesCompiled } from "./_texture_conv.ts";
 import {
@@ -52,6 +52,7 @@ export {
   checkConformance,
   CONFORMANCE_TOLERANCE,
   filterGradChunk,
+  globalMaxPool,
   groupedConv2d,
   type GroupedPad,
   hasGroupedConv,

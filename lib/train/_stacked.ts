@@ -9,6 +9,7 @@ import type * as tfl from "@tensorflow/tfjs-layers";
 import {
   addRelu,
   batchNormTraining,
+  globalMaxPool,
   groupedConv2d,
   type GroupedPad,
   hasGroupedConv,
@@ -278,7 +279,7 @@ export class StackedModel {
           );
           break;
         case "GlobalMaxPooling2D":
-          y = tf.max(a, [1, 2]);
+          y = globalMaxPool(a as tf.Tensor4D);
           break;
         case "GlobalAveragePooling2D":
           y = tf.mean(a, [1, 2]);

@@ -4,6 +4,7 @@ import {
   addRelu,
   checkConformance,
   filterGradChunk,
+  globalMaxPool,
   groupedConv2d,
   hasGroupedConv,
   initTf,
@@ -873,6 +874,44 @@ gpuTest(
         ok(
           (await got[1]!.data()).some((v) => v === 0) && (await got[1]!.data()).some((v) => v > 0),
         );
+        tf.dispose([...got, ...ref]);
+      }
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  },
+);
+
+gpuTest(
+  "globalMaxPool() on WebGPU: tfjs's max over H, W and its gradient, ties included, in one kernel back",
+  async () => {
+    await initTf({ backend: "webgpu", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    try {
+      // C = 8: our gradient kernel; C = 6: tfjs's ops (C not a multiple of 4).
+      for (const [n, h, w, c] of [[3, 5, 7, 8], [2, 3, 3, 6]] as const) {
+        const size = n * h * w * c;
+        // Values on a coarse grid, so channels hold tied maxima.
+        const x = Float32Array.from({ length: size }, (_, i) => Math.round(3 * Math.sin(1.3 * i)));
+        const dy = Float32Array.from({ length: n * c }, (_, i) => 1 + i);
+        const run = (ours: boolean) =>
+          tf.tidy(() => {
+            const xt = tf.tensor4d(x, [n, h, w, c]), dt = tf.tensor2d(dy, [n, c]);
+            const pool = (a: tf.Tensor) =>
+              ours ? globalMaxPool(a as tf.Tensor4D) : tf.max(a, [1, 2]) as tf.Tensor2D;
+            return [pool(xt), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(a), dt)))(xt)];
+          });
+        const prof = await tf.profile(() => run(true));
+        const names = prof.kernels.map((k) => k.name);
+        tf.dispose(prof.result as tf.Tensor[]);
+        ok(names.includes("SalienceGlobalMaxGrad") === (c % 4 === 0), `${c}: ${names.join()}`);
+        ok(c % 4 !== 0 || !names.includes("Equal"), names.join());
+        const got = run(true), ref = run(false);
+        for (let i = 0; i < 2; i++) {
+          assertEquals(Array.from(await got[i]!.data()), Array.from(await ref[i]!.data()), `${c}`);
+        }
+        const g = await got[1]!.data();
+        const winners = g.filter((v) => v !== 0).length;
+        ok(winners > n * c, `ties get the gradient too (${winners} of ${n * c} channels' maxima)`);
         tf.dispose([...got, ...ref]);
       }
     } finally {
