@@ -16,7 +16,11 @@
 //   most FILTER_CHUNK positions; the chunks' partial tiles are added by the backend's Sum. With
 //   few output channels (≤ 8) and ≤ 9 taps (the default sweep's high-resolution layers) one
 //   invocation owns every tap instead (`allTapsTile`), over ALL_TAPS_CHUNK positions, so each
-//   position's dy and index arithmetic serve all taps.
+//   position's dy and index arithmetic serve all taps. On textures, stride-1 columns and ≥ 2 tap
+//   columns, invocations walk whole output rows instead (`rowsTile`, `filterCodeRows`): a
+//   window of the KW x texels under the tap columns shifts by one column per step, so each x
+//   texel serves every tap column and each dy texel every owned tap (1.4–2× the per-tap and
+//   all-taps layouts at CNNSmall(8)'s layers).
 //
 // - Blocks, forward, any stride (`blockCode`): invocation (image, 7 × 7 target pixels at most,
 //   4 output channels) fetches each tap's weights once per channel step and each source texel
@@ -47,7 +51,7 @@
 // programs on storage buffers.
 import * as tf from "@tensorflow/tfjs-core";
 import { type KernelFunc, storedAsFloat32, type WebGpuBackend } from "./_webgpu_types.ts";
-import { assertLoopBound } from "../../kernels/gpu/mod.ts";
+import { assertLoopBound, LOOP_CAP } from "../../kernels/gpu/mod.ts";
 import {
   canDispatchRaw,
   dispatchRaw,
@@ -842,6 +846,8 @@ function filterCode(
   g: ConvGeometry,
   tex?: { x: TexOperand; dy: TexOperand },
 ): { code: string; parts: number; invocations: number } {
+  const rows = tex ? rowsTile(g) : null;
+  if (tex && rows) return filterCodeRows(g, rows, tex);
   const all = allTapsTile(g);
   if (all) return filterCodeAllTaps(g, all, tex);
   const N = tileOf(g.co).n;
@@ -1054,6 +1060,181 @@ function filterCodeAllTaps(
   return { code: lines.join("\n"), parts, invocations };
 }
 
+/** One row-walk filter-gradient invocation's tile ({@link rowsTile}). */
+export interface RowsTile {
+  /** Tap rows owned (kh0 … kh0 + kr − 1); every tap column is owned. */
+  kr: number;
+  /** In-channels (a multiple of 4 where x is fetched as rgba texels). */
+  m: number;
+  /** Out-channels, a multiple of 4. */
+  n: number;
+  /** Output rows (image, oy) one invocation walks. */
+  rows: number;
+}
+
+/**
+ * Filter gradient, row-walk layout (stride-1 columns, textures): invocation (part p, group s,
+ * tap-row group, in-channel tile, out-channel tile) walks `rows` output rows of group s from
+ * row p·rows, column by column. The KW x texels under the tap columns are kept in a window that
+ * shifts by one column per step, so each x texel is fetched once for all KW tap columns (not once
+ * per tap) and each dy texel once for all KR·KW taps, and no per-position index division or
+ * bounds test is left in the inner loop. Writes the same partial layout as the per-tap code
+ * ([parts, S·K], K = KH·KW·CI·CO).
+ */
+function filterCodeRows(
+  g: ConvGeometry,
+  t: RowsTile,
+  tex: { x: TexOperand; dy: TexOperand },
+): { code: string; parts: number; invocations: number } {
+  const { kr: KR, m: M, n: N } = t;
+  const N4 = N / 4, KW = g.kw;
+  const vec = g.co % 4 === 0;
+  const x4 = tex.x.format === "rgba32float";
+  if (
+    g.sw !== 1 || g.kh % KR !== 0 || N % 4 !== 0 || (tex.dy.format === "rgba32float") !== vec ||
+    (x4 && (g.ci % 4 !== 0 || M % 4 !== 0))
+  ) {
+    throw new TypeError(
+      `Row-walk filter gradient got stride ${g.sw}, tile ${
+        JSON.stringify(t)
+      }, CI ${g.ci}, CO ${g.co}; expected stride-1 columns, KR | KH, rgba dy iff CO % 4 = 0 and rgba x only for 4 | CI, M.`,
+    );
+  }
+  const ciTiles = Math.ceil(g.ci / M), coTiles = Math.ceil(g.co / N), khGroups = g.kh / KR;
+  const perPart = ciTiles * coTiles * khGroups;
+  const parts = Math.ceil((g.batch * g.oh) / t.rows);
+  const invocations = parts * g.groups * perPart;
+  // The row loop and the column loop inside it.
+  assertLoopBound("tiled conv filter gradient (row walk)", t.rows * (1 + g.ow));
+  const K = g.kh * g.kw * g.ci * g.co;
+  const rowsTotal = `(uniforms.batch * ${g.oh})`;
+  const lastDy = `${g.groups} * uniforms.batch * ${g.oh * g.ow * g.co} - 1`;
+  const lines: string[] = [];
+  const L = (s: string) => lines.push(s);
+  L(fetchFn("ldx", "xt", tex.x));
+  L(fetchFn("ldd", "dt", tex.dy));
+  // Window entry of tap row j, column slot c: M/4 vec4 (rgba x) or M scalars.
+  const XV = x4 ? M / 4 : M;
+  const win = (j: number, c: number, e: number) => `w${j}_${c}_${e}`;
+  const winVal = (j: number, c: number, i: number) =>
+    x4 ? `${win(j, c, Math.floor(i / 4))}[${i % 4}]` : win(j, c, i);
+  L(`fn main(index : i32) {`);
+  L(`  if (index >= ((${rowsTotal} + ${t.rows - 1}) / ${t.rows}) * ${
+    g.groups * perPart
+  }) { return; }`);
+  L(`  let cot = index % ${coTiles};`);
+  L(`  var r = index / ${coTiles};`);
+  L(`  let cit = r % ${ciTiles};`);
+  L(`  r = r / ${ciTiles};`);
+  L(`  let khg = r % ${khGroups};`);
+  L(`  r = r / ${khGroups};`);
+  L(`  let s = r % ${g.groups};`);
+  L(`  let p = r / ${g.groups};`);
+  L(`  let ci0 = cit * ${M};`);
+  L(`  let co0 = cot * ${N};`);
+  L(`  let kh0 = khg * ${KR};`);
+  if (!x4) { for (let i = 0; i < M; i++) L(`  let c${i} = min(ci0 + ${i}, ${g.ci - 1});`); }
+  for (let j = 0; j < KR; j++) {
+    for (let kw = 0; kw < KW; kw++) {
+      for (let i = 0; i < M; i++) {
+        for (let k = 0; k < N4; k++) L(`  var a${j}_${kw}_${i}_${k} = vec4<f32>(0.0);`);
+      }
+    }
+  }
+  for (let j = 0; j < KR; j++) {
+    for (let c = 0; c < KW; c++) {
+      for (let e = 0; e < XV; e++) L(`  var ${win(j, c, e)} = ${x4 ? "vec4<f32>(0.0)" : "0.0"};`);
+    }
+  }
+  L(`  let start = p * ${t.rows};`);
+  L(`  let end = min(start + ${t.rows}, ${rowsTotal});`);
+  L(`  for (var rr = start; rr < end; rr = rr + 1) {`);
+  L(`    let n = rr / ${g.oh};`);
+  L(`    let oy = rr % ${g.oh};`);
+  L(`    let img = s * uniforms.batch + n;`);
+  L(`    let drow = (img * ${g.oh} + oy) * ${g.ow};`);
+  const rowOk: string[] = [];
+  for (let j = 0; j < KR; j++) {
+    L(`    let iy${j} = oy * ${g.sh} - ${g.padTop} + kh0 + ${j};`);
+    L(`    let ry${j} = iy${j} >= 0 && iy${j} < ${g.h};`);
+    L(`    let xr${j} = (img * ${g.h} + clamp(iy${j}, 0, ${g.h - 1})) * ${g.w};`);
+    rowOk.push(`ry${j}`);
+  }
+  L(`    if (!(${rowOk.join(" || ")})) { continue; }`);
+  // x of tap row j at column ix into window slot c (zero outside the image).
+  const loadSlot = (j: number, c: number, ix: string) => {
+    L(`    {`);
+    L(`      let ok = ry${j} && ${ix} >= 0 && ${ix} < ${g.w};`);
+    L(`      let xb = (xr${j} + clamp(${ix}, 0, ${g.w - 1})) * ${g.ci};`);
+    for (let e = 0; e < XV; e++) {
+      const v = x4 ? `ldx((xb + ci0) / 4 + ${e})` : `ldx(xb + c${e}).x`;
+      L(`      ${win(j, c, e)} = select(${x4 ? "vec4<f32>(0.0)" : "0.0"}, ${v}, ok);`);
+    }
+    L(`    }`);
+  };
+  for (let j = 0; j < KR; j++) for (let c = 0; c < KW - 1; c++) loadSlot(j, c, `${c - g.padLeft}`);
+  L(`    for (var ox = 0; ox < ${g.ow}; ox = ox + 1) {`);
+  L(`      let ixn = ox + ${KW - 1 - g.padLeft};`);
+  for (let j = 0; j < KR; j++) loadSlot(j, KW - 1, "ixn");
+  L(`      let db = (drow + ox) * ${g.co} + co0;`);
+  emitDyLoads(L, N4, true, vec, lastDy);
+  for (let j = 0; j < KR; j++) {
+    for (let kw = 0; kw < KW; kw++) {
+      for (let i = 0; i < M; i++) {
+        for (let k = 0; k < N4; k++) {
+          L(`      a${j}_${kw}_${i}_${k} = a${j}_${kw}_${i}_${k} + ${winVal(j, kw, i)} * d${k};`);
+        }
+      }
+    }
+  }
+  for (let j = 0; j < KR; j++) {
+    for (let c = 0; c < KW - 1; c++) {
+      for (let e = 0; e < XV; e++) L(`      ${win(j, c, e)} = ${win(j, c + 1, e)};`);
+    }
+  }
+  L(`    }`);
+  L(`  }`);
+  L(`  let base = (p * ${g.groups} + s) * ${K};`);
+  for (let j = 0; j < KR; j++) {
+    for (let kw = 0; kw < KW; kw++) {
+      L(`  let tb${j}_${kw} = base + ((kh0 + ${j}) * ${KW} + ${kw}) * ${g.ci * g.co};`);
+      for (let i = 0; i < M; i++) {
+        L(`  if (ci0 + ${i} < ${g.ci}) {`);
+        for (let k = 0; k < N4; k++) {
+          for (let e = 0; e < 4; e++) {
+            const co = `co0 + ${4 * k + e}`;
+            L(
+              `    if (${co} < ${g.co}) { result[tb${j}_${kw} + (ci0 + ${i}) * ${g.co} + ${co}] = a${j}_${kw}_${i}_${k}[${e}]; }`,
+            );
+          }
+        }
+        L(`  }`);
+      }
+    }
+  }
+  L(`}`);
+  return { code: lines.join("\n"), parts, invocations };
+}
+
+/** Positions one row-walk filter-gradient invocation adds (whole rows, at least one). */
+export const ROWS_CHUNK = 4096;
+
+/**
+ * The row-walk layout of the filter gradient ({@link filterCodeRows}) for `g`, or null where the
+ * per-tap or all-taps layouts serve (strided columns, a single tap column). One tap row × every
+ * tap column × 4 in-channels × 16 out-channels (8 below 14 output columns), or every tap of each
+ * in-channel where there are fewer than 4 (CNNSmall's first layer), over ROWS_CHUNK positions.
+ * Chosen by timing at CNNSmall(8)'s layers, S = 4, batch 64: 1.4–2× the per-tap and all-taps
+ * layouts; 8 in-channels, or every tap row with 4 × 4 channels, ran slower.
+ */
+export function rowsTile(g: ConvGeometry): RowsTile | null {
+  if (g.sw !== 1 || g.kw < 2 || 1 + g.ow > LOOP_CAP) return null;
+  const n = Math.min(g.ow >= 14 ? 16 : 8, 4 * Math.ceil(g.co / 4));
+  const m = Math.min(4, g.ci);
+  const kr = g.ci < 4 && g.kh * g.kw * m * (n / 4) <= 32 ? g.kh : 1;
+  return { kr, m, n, rows: Math.max(1, Math.floor(ROWS_CHUNK / g.ow)) };
+}
+
 /**
  * Filter gradient [S, KH, KW, CI, CO] of the grouped convolution `g` from x [S·B, H, W, CI] and
  * dy [S·B, OH, OW, CO]. `sum` is the backend's Sum kernel (adds the chunks' partial tiles).
@@ -1068,7 +1249,10 @@ export function runFilterGrad(
   const K = g.kh * g.kw * g.ci * g.co;
   const vec = g.co % 4 === 0;
   const shapeKey = Object.values(g).join("_");
-  const xFormat = !allTapsTile(g) && g.ci % 4 === 0 && Math.min(8, g.ci) % 4 === 0
+  const rows = rowsTile(g);
+  const xFormat = rows
+    ? (g.ci % 4 === 0 && rows.m % 4 === 0 ? "rgba32float" : "r32float")
+    : !allTapsTile(g) && g.ci % 4 === 0 && Math.min(8, g.ci) % 4 === 0
     ? "rgba32float"
     : "r32float";
   let partial: tf.TensorInfo;
@@ -1084,7 +1268,9 @@ export function runFilterGrad(
     parts = f.parts;
     texDispatches++;
     partial = dispatchRaw(backend, {
-      key: `salienceTexConvFilter_${keyWithoutBatch(g)}_${ops.x.shift}_${ops.dy.shift}`,
+      key: `salienceTexConvFilter${rows ? "Rows" : ""}_${
+        keyWithoutBatch(g)
+      }_${ops.x.shift}_${ops.dy.shift}`,
       code: `${rawPrelude(false, ["xt", "dt"], [], WG, ["batch"])}\n${f.code}`,
       ints: { batch: g.batch },
       outShape: [f.parts, g.groups * K],

@@ -919,3 +919,60 @@ gpuTest(
     }
   },
 );
+
+gpuTest(
+  "Stride-1 filter gradients walk output rows and match a float64 reference, one model and S > 1, past the loop cap",
+  async () => {
+    await initTf({ backend: "auto", sizes: { batch: 4, height: 8, width: 8, channels: 1 } });
+    await tf.setBackend("webgpu");
+    installBoundedKernels("webgpu");
+    // [models, batch per model, side, in channels, out channels, stride, padding, kernel, walks
+    // rows]: channel counts off multiples of 4 (r32float x and dy, partial channel tiles), fewer
+    // than 4 in-channels (every tap row per invocation), an explicit padding of 2, 'valid' 5×5,
+    // an uneven 4×4, 14 columns (16 out-channels per tile), 2 · 86 · 784 = 134,848 positions
+    // (67,424 per model: several row chunks, past Mesa's 65,535 iterations if one loop did
+    // them); strided columns and 1×1 taps keep the per-tap layout.
+    const cases = [
+      [1, 3, 10, 5, 6, 1, "same", 3, true],
+      [3, 2, 14, 8, 20, 1, "same", 3, true],
+      [1, 2, 9, 3, 8, 1, 2, 3, true],
+      [2, 2, 8, 4, 4, 1, "valid", 5, true],
+      [2, 3, 10, 6, 8, 1, "same", 4, true],
+      [2, 86, 28, 1, 8, 1, "same", 3, true],
+      [2, 2, 9, 8, 12, 2, "same", 3, false],
+      [2, 2, 9, 8, 12, 1, "same", 1, false],
+    ] as const;
+    for (const [S, b, h, ci, co, s, pad, k, rows] of cases) {
+      const label = `case ${[S, b, h, ci, co, s, pad, k]}`;
+      const ref = convCase64(S, { b, h, ci, co, k, s, pad });
+      const { x, w, dy } = ref, [, oh, ow] = ref.outShape;
+      const compiled = rawPipelinesCompiled("salienceTexConvFilterRows_");
+      const before = textureConvDispatches();
+      const gw = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [S * b, h, h, ci]);
+        const dyt = tf.tensor4d(dy, [S * b, oh, ow, co]);
+        const conv = (c: tf.Tensor) =>
+          S === 1
+            ? tf.conv2d(xt, c as tf.Tensor4D, s, pad)
+            : groupedConv2d(xt, c, [s, s], pad as "same" | "valid");
+        const wt = S === 1 ? tf.tensor4d(w, [k, k, ci, co]) : tf.tensor(w, [S, k, k, ci, co]);
+        return tf.grad((c: tf.Tensor) => tf.sum(tf.mul(conv(c), dyt)))(wt);
+      });
+      const got = await gw.data();
+      gw.dispose();
+      // The forward and the filter gradient ran on textures, the filter gradient as a new
+      // row-walk pipeline where the layout applies and as none otherwise.
+      assertEquals(textureConvDispatches() - before, 2, label);
+      assertEquals(
+        rawPipelinesCompiled("salienceTexConvFilterRows_") - compiled,
+        rows ? 1 : 0,
+        label,
+      );
+      // f32 accumulation over ≤ 67,424 terms against float64.
+      const e = relativeError(ref.dw, got);
+      ok(e < 5e-5, `${label}: ${e}`);
+    }
+    uninstallBoundedKernels("webgpu");
+    await tf.setBackend("cpu");
+  },
+);
