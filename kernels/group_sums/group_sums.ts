@@ -79,10 +79,11 @@ export const BLOCK_SUMS: Program = program("block_sums.wgsl", BLOCK_SUMS_WGSL, [
 export const SET_SUMS: Program = program("set_sums.wgsl", SET_SUMS_WGSL, [
   "models",
   "samples",
-  "s0",
-  "s1",
+  "k0",
+  "k1",
 ], [
   "cosines",
+  "steps",
   "starts",
   "members",
   "sums",
@@ -140,27 +141,133 @@ export function packedSets(plan: SetPlan): { starts: Uint32Array; members: Uint3
   return { starts, members };
 }
 
+/** A {@linkcode setWalk} step's flag: its sums are kept as the parent of the derived steps after it. */
+export const STEP_PARENT = 0x40000000;
+/** A {@linkcode setWalk} step's flag: its set's sums are the parent's minus the step before's. */
+export const STEP_DERIVED = 0x80000000;
+/** The set index bits of a {@linkcode setWalk} step. */
+const STEP_SET = 0x3fffffff;
+/** Loop iterations of a derived step (the set loop's own; no member loop). */
+export const DERIVED_STEP = 1;
+
+/** The order `set_sums` walks the plan's sets in, and its dispatches (see {@linkcode setWalk}). */
+export interface SetWalk {
+  /** Per step the set it stores, with {@linkcode STEP_PARENT} / {@linkcode STEP_DERIVED}. */
+  steps: Uint32Array;
+  /** Consecutive step ranges [k0, k1) with their loop bounds: one `set_sums` dispatch each. */
+  ranges: Array<[number, number, number]>;
+}
+
+/** The members of every set of `plan`. */
+function setMembers(plan: SetPlan): number[][] {
+  return Array.from(
+    { length: plan.starts.length - 1 },
+    (_, s) => [...plan.members.subarray(plan.starts[s]!, plan.starts[s + 1]!)],
+  );
+}
+
 /**
- * The plan's sets cut into consecutive ranges [s0, s1) whose walk — {@linkcode SET_STEP} steps
- * per set and one per texel of its members ({@linkcode packedSets}) — stays under the loop cap:
- * one `set_sums` dispatch each, with its loop bound. A set alone over the cap still gets its own
- * range (the dispatcher's assertion then refuses it).
+ * Where set b is the complement of the set before it (a = b − 1) in another set p — a ∩ b = ∅
+ * and a ∪ b = p, as a group's two split halves are — the parent p of each such b (−1 elsewhere).
+ * A set that is some b's parent is never itself an a or b, and no set is both.
  */
-export function setRanges(plan: SetPlan, cap = LOOP_CAP): Array<[number, number, number]> {
-  const out: Array<[number, number, number]> = [];
-  const sets = plan.starts.length - 1;
-  let s0 = 0, bound = 0;
-  for (let s = 0; s < sets; s++) {
-    const step = SET_STEP + Math.ceil((plan.starts[s + 1]! - plan.starts[s]!) / 4);
-    if (s > s0 && bound + step > cap) {
-      out.push([s0, s, bound]);
-      s0 = s;
+function complements(sets: number[][]): Int32Array {
+  const key = (members: number[]) => [...members].sort((x, y) => x - y).join(",");
+  const byKey = new Map<string, number>();
+  sets.forEach((m, s) => {
+    if (m.length > 0 && !byKey.has(key(m))) byKey.set(key(m), s);
+  });
+  const parentOf = new Int32Array(sets.length).fill(-1);
+  for (let b = 1; b < sets.length; b++) {
+    const ma = sets[b - 1]!, mb = sets[b]!;
+    if (ma.length === 0 || mb.length === 0) continue;
+    const inA = new Set(ma);
+    if (mb.some((f) => inA.has(f))) continue;
+    const p = byKey.get(key([...ma, ...mb]));
+    if (p !== undefined) parentOf[b] = p;
+  }
+  const parents = new Set([...parentOf].filter((p) => p >= 0));
+  const used = new Uint8Array(sets.length);
+  for (let b = 1; b < sets.length; b++) {
+    const p = parentOf[b]!;
+    if (p < 0) continue;
+    if (parents.has(b) || parents.has(b - 1) || used[b - 1] || used[b]) {
+      parentOf[b] = -1;
+      continue;
+    }
+    used[b - 1] = used[b] = 1;
+  }
+  return parentOf;
+}
+
+/**
+ * The walk of `set_sums` over the plan's sets: each set that is the complement of the set
+ * before it within a third (half B of a split: its group minus half A) is derived as that
+ * difference, with no member loop (half the set sums' fetches for the analysis's split halves);
+ * so each parent set is walked first ({@linkcode STEP_PARENT}), then its pairs (a, then b
+ * {@linkcode STEP_DERIVED}); then every other set in the plan's order. The steps are cut into
+ * consecutive ranges whose loop iterations — {@linkcode SET_STEP} per summed set and one per
+ * texel of its members ({@linkcode packedSets}), {@linkcode DERIVED_STEP} per derived one —
+ * stay under the cap, a parent and its pairs never split (where they would not fit one range
+ * they are summed as plain sets). A set alone over the cap still gets its own range (the
+ * dispatcher's assertion then refuses it).
+ *
+ * Precision: a derived half's sums carry its group's f32 rounding (about 1e-7 of the group's
+ * size per sum) rather than its own.
+ *
+ * @example
+ * ```ts
+ * import { setPlan } from "./_reference.ts";
+ * import { setWalk, STEP_DERIVED, STEP_PARENT } from "./group_sums.ts";
+ * // A group of four, then its halves: the second half is the group minus the first.
+ * const walk = setWalk(setPlan(4, [[0, 1, 2, 3], [0, 2], [1, 3]], 1, []));
+ * const want = [0 | STEP_PARENT, 1, (2 | STEP_DERIVED) >>> 0];
+ * if (String(walk.steps) !== String(want)) throw new Error(String(walk.steps));
+ * ```
+ */
+export function setWalk(plan: SetPlan, cap = LOOP_CAP): SetWalk {
+  const sets = setMembers(plan);
+  const plain = (s: number) => SET_STEP + Math.ceil(sets[s]!.length / 4);
+  const parentOf = complements(sets);
+  const units: Array<{ steps: number[]; cost: number }> = [];
+  const walked = new Uint8Array(sets.length);
+  for (let p = 0; p < sets.length; p++) {
+    const pairs: number[] = [];
+    parentOf.forEach((q, b) => {
+      if (q === p) pairs.push(b);
+    });
+    if (pairs.length === 0) continue;
+    const cost = plain(p) + pairs.reduce((c, b) => c + plain(b - 1) + DERIVED_STEP, 0);
+    if (cost > cap) continue; // summed as plain sets below
+    units.push({
+      steps: [p | STEP_PARENT, ...pairs.flatMap((b) => [b - 1, (b | STEP_DERIVED) >>> 0])],
+      cost,
+    });
+    walked[p] = 1;
+    for (const b of pairs) walked[b - 1] = walked[b] = 1;
+  }
+  for (let s = 0; s < sets.length; s++) {
+    if (!walked[s]) units.push({ steps: [s], cost: plain(s) });
+  }
+  const steps: number[] = [];
+  const ranges: Array<[number, number, number]> = [];
+  let k0 = 0, bound = 0;
+  for (const unit of units) {
+    if (steps.length > k0 && bound + unit.cost > cap) {
+      ranges.push([k0, steps.length, bound]);
+      k0 = steps.length;
       bound = 0;
     }
-    bound += step;
+    steps.push(...unit.steps);
+    bound += unit.cost;
   }
-  if (sets > s0) out.push([s0, sets, bound]);
-  return out;
+  if (steps.length > k0) ranges.push([k0, steps.length, bound]);
+  return { steps: Uint32Array.from(steps), ranges };
+}
+
+/** The set a {@linkcode setWalk} step stores. */
+export function stepSet(step: number): number {
+  return step & STEP_SET;
 }
 
 /**
@@ -224,6 +331,7 @@ async function groupSumsOnDevice(
   // set_pairs walks the texels of one set's members (and enters the loop once).
   const setLoop = Math.ceil(largestSet(plan) / 4) + 1;
   const packed = packedSets(plan);
+  const walk = setWalk(plan);
   const { blocks } = blockRanges(blockOf);
   const blockIndex = new Map<number, number>();
   blocks.forEach((b, k) => blockIndex.set(b, k));
@@ -264,6 +372,12 @@ async function groupSumsOnDevice(
       const counts = buffers.storage("block counts", nb * mm * 4, true);
       const starts = buffers.flatTexture("set starts", "r32uint", TEX_WIDTH, packed.starts);
       const members = buffers.flatTexture("set members", "rgba32uint", TEX_WIDTH, packed.members);
+      const steps = buffers.flatTexture(
+        "set walk",
+        "r32uint",
+        TEX_WIDTH,
+        walk.steps.length ? walk.steps : Uint32Array.of(0),
+      );
       const rows = buffers.storage("set sums", Math.max(1, sets * n * m) * 4, true);
       const pairs = buffers.storage("set pairs", Math.max(1, n * np) * 4, true);
       const dispatches: Dispatch[] = [
@@ -295,10 +409,10 @@ async function groupSumsOnDevice(
           workgroups: workgroups(nb * m * m4),
           loopBound: longest + 1,
         },
-        ...setRanges(plan).map(([s0, s1, bound]): Dispatch => ({
+        ...walk.ranges.map(([k0, k1, bound]): Dispatch => ({
           program: SET_SUMS,
-          params: { models: m, samples: n, s0, s1 },
-          bindings: { cosines, starts, members, sums: rows },
+          params: { models: m, samples: n, k0, k1 },
+          bindings: { cosines, steps, starts, members, sums: rows },
           workgroups: workgroups(n * m4),
           loopBound: bound,
         })),

@@ -7,6 +7,7 @@
 export {
   BLOCK_SUMS,
   COSINES,
+  DERIVED_STEP,
   GROUP_SUM_PROGRAMS,
   groupSums,
   INV_NORMS,
@@ -16,7 +17,11 @@ export {
   SET_PAIRS,
   SET_STEP,
   SET_SUMS,
-  setRanges,
+  type SetWalk,
+  setWalk,
+  STEP_DERIVED,
+  STEP_PARENT,
+  stepSet,
 } from "./group_sums.ts";
 export {
   blockRanges,

@@ -9,38 +9,49 @@
 // The Grams are symmetric, so it fetches the packed texel of columns 4q … 4q + 3 of each
 // member's row, cos[x][j][4q …]: one texel feeds four sums.
 //
+// The sets are walked in group_sums.ts's setWalk order: one step per set, its index in the low
+// 30 bits. A step flagged DERIVED (half B of a split) is the set whose members are those of the
+// last PARENT step (its group) less those of the step just before it (half A): its sums are
+// parent − previous, with no member loop. A PARENT step's sums are kept for the steps after it.
+//
 // Sets are a CSR list of packed members (group_sums.ts's packedSets): set s holds the member
 // texels starts[s] … starts[s + 1] − 1, four model indices each, the last padded with
 // NO_MEMBER (any index ≥ models, skipped). One member fetch names four members: a texel fetch
 // costs as much whether it fetches a cosine row or a member index.
 //
-// Workgroup: WG invocations (a pipeline constant). Loop bound per invocation: (s1 − s0) plus
-// the member texels of those sets, plus one per set for entering its member loop (the host
-// splits the sets into dispatches under the cap).
+// Workgroup: WG invocations (a pipeline constant). Loop bound per invocation: (k1 − k0) plus,
+// per summed (not derived) step, its member texels and one for entering its member loop (the
+// host splits the walk into dispatches under the cap).
 //
 // Bindings:
-//   0 params   uniform: models, samples (in this dispatch), s0, s1, gridX.
+//   0 params   uniform: models, samples (in this dispatch), k0, k1 (the steps), gridX.
 //   1 cosines  rgba32float texture: cosines.wgsl's packed output.
-//   2 starts   r32uint texture: sets + 1 u32, each set's first member texel (a flat texture:
+//   2 steps    r32uint texture: the walk, one u32 per step (set index | PARENT | DERIVED).
+//   3 starts   r32uint texture: sets + 1 u32, each set's first member texel (a flat texture:
 //              a storage load costs as much here as several texel fetches).
-//   3 members  rgba32uint texture: four u32 model indices per texel (fetched in the inner loop).
-//   4 sums     storage read_write: sets × samples × models f32.
+//   4 members  rgba32uint texture: four u32 model indices per texel (fetched in the inner loop).
+//   5 sums     storage read_write: sets × samples × models f32.
 
 override WG: u32 = 64u;
 
 struct Params {
   models: u32,
   samples: u32,
-  s0: u32,
-  s1: u32,
+  k0: u32,
+  k1: u32,
   gridX: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var cosines: texture_2d<f32>;
-@group(0) @binding(2) var starts: texture_2d<u32>;
-@group(0) @binding(3) var members: texture_2d<u32>;
-@group(0) @binding(4) var<storage, read_write> sums: array<f32>;
+@group(0) @binding(2) var steps: texture_2d<u32>;
+@group(0) @binding(3) var starts: texture_2d<u32>;
+@group(0) @binding(4) var members: texture_2d<u32>;
+@group(0) @binding(5) var<storage, read_write> sums: array<f32>;
+
+const PARENT: u32 = 0x40000000u;
+const DERIVED: u32 = 0x80000000u;
+const SET_BITS: u32 = 0x3fffffffu;
 
 // Row j's texel of columns 4q … 4q + 3 at sample x; 0 for a padding slot (j ≥ models).
 fn memberRow(x: u32, j: u32, q: u32) -> vec4f {
@@ -62,14 +73,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
   }
   let x = e / m4;
   let q = e % m4;
-  for (var s = params.s0; s < params.s1; s++) {
-    var acc = vec4f(0.0);
-    let last = textureLoad(starts, texelAt(s + 1u), 0).x;
-    for (var t = textureLoad(starts, texelAt(s), 0).x; t < last; t++) {
-      let js = textureLoad(members, texelAt(t), 0);
-      acc += memberRow(x, js.x, q) + memberRow(x, js.y, q) + memberRow(x, js.z, q) +
-        memberRow(x, js.w, q);
+  var parent = vec4f(0.0);
+  var previous = vec4f(0.0);
+  for (var k = params.k0; k < params.k1; k++) {
+    let step = textureLoad(steps, texelAt(k), 0).x;
+    let s = step & SET_BITS;
+    var acc = parent - previous;
+    if ((step & DERIVED) == 0u) {
+      acc = vec4f(0.0);
+      let last = textureLoad(starts, texelAt(s + 1u), 0).x;
+      for (var t = textureLoad(starts, texelAt(s), 0).x; t < last; t++) {
+        let js = textureLoad(members, texelAt(t), 0);
+        acc += memberRow(x, js.x, q) + memberRow(x, js.y, q) + memberRow(x, js.z, q) +
+          memberRow(x, js.w, q);
+      }
     }
+    if ((step & PARENT) != 0u) {
+      parent = acc;
+    }
+    previous = acc;
     // The four models' stores, unrolled (no loop to count).
     let o = s * per + x * m + q * 4u;
     sums[o] = acc.x;

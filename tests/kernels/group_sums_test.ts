@@ -4,12 +4,16 @@
 import { groupSums, LOOP_CAP, reference, ROW_LIVE, setPlan } from "../../kernels/mod.ts";
 import {
   blockRanges,
+  DERIVED_STEP,
   GROUP_SUM_PROGRAMS,
   largestSet,
   NO_MEMBER,
   packedSets,
   SET_STEP,
-  setRanges,
+  setWalk,
+  STEP_DERIVED,
+  STEP_PARENT,
+  stepSet,
 } from "../../kernels/group_sums/mod.ts";
 import { programSource } from "../../kernels/gpu/mod.ts";
 import { assertWithin, gpuTest, maxDiff, randomGrads, variants, variantTest } from "./_helpers.ts";
@@ -116,14 +120,32 @@ Deno.test("setPlan() and blockRanges() refuse bad members, pairs and decreasing 
     number,
     number,
   ];
-  assertEquals(setRanges(plan, a + b + c), [[0, 3, a + b + c], [3, 4, d]]);
-  assertEquals(setRanges(plan, a + b), [[0, 2, a + b], [2, 3, c], [3, 4, d]]);
-  assertEquals(setRanges(plan), [[0, 4, a + b + c + d]]);
+  assertEquals(setWalk(plan, a + b + c).ranges, [[0, 3, a + b + c], [3, 4, d]]);
+  assertEquals(setWalk(plan, a + b).ranges, [[0, 2, a + b], [2, 3, c], [3, 4, d]]);
+  assertEquals(setWalk(plan).ranges, [[0, 4, a + b + c + d]]);
   // Packed: every set from a texel of its own, padded with NO_MEMBER.
   const packed = packedSets(setPlan(6, [[0, 1, 2, 3, 4], [], [5], [1, 2, 3, 4]], 0, []));
   const x = NO_MEMBER;
   assertEquals([...packed.starts], [0, 2, 2, 3, 4]);
   assertEquals([...packed.members], [0, 1, 2, 3, 4, x, x, x, 5, x, x, x, 1, 2, 3, 4]);
+});
+
+Deno.test("setWalk() derives only halves whose union is a set walked just before them", () => {
+  // Groups [0…5] and [6, 7, 8], then the first group's halves (B derivable), a halving of the
+  // odd group that leaves model 8 out (not derivable), and two overlapping sets (not disjoint).
+  const sets = [[0, 1, 2, 3, 4, 5], [6, 7, 8], [0, 2, 4], [5, 3, 1], [6], [7], [0, 1], [1, 2]];
+  const plan = setPlan(9, sets, 2, []);
+  const walk = setWalk(plan);
+  const d = (s: number) => (s | STEP_DERIVED) >>> 0;
+  assertEquals([...walk.steps], [0 | STEP_PARENT, 2, d(3), 1, 4, 5, 6, 7]);
+  assertEquals(walk.steps.map(stepSet).slice().sort().join(), "0,1,2,3,4,5,6,7");
+  const plain = (s: number) => SET_STEP + Math.ceil(sets[s]!.length / 4);
+  const chain = plain(0) + plain(2) + DERIVED_STEP;
+  assertEquals(walk.ranges, [[0, 8, chain + [1, 4, 5, 6, 7].reduce((c, s) => c + plain(s), 0)]]);
+  // A parent and its pairs stay in one range; a cap below the chain sums them as plain sets.
+  assertEquals(setWalk(plan, chain).ranges[0], [0, 3, chain]);
+  const tight = setWalk(plan, chain - 1);
+  assertEquals([...tight.steps], [0, 1, 2, 3, 4, 5, 6, 7]);
 });
 
 Deno.test("the group-sum programs take WG as a pipeline constant and get the prelude", () => {
@@ -169,6 +191,48 @@ for (const v of variants) {
       }
     }
   });
+
+  variantTest(
+    v,
+    "groupSums() matches float64 on split halves (half B derived as its group less half A)",
+    async (gpu) => {
+      // Groups of 13, 12, 12 and 11 models, 8 random halvings each (the odd ones leave a model
+      // out, so their B is summed, not derived); correlated rows make the group sums large.
+      const [m, s, d] = [48, 7, 33];
+      const g = randomGrads(7, m * s * d);
+      for (let i = 0; i < m; i++) {
+        for (let k = 0; k < s * d; k++) g[i * s * d + k] = g[i * s * d + k]! * 0.3 + g[k]!;
+      }
+      g.fill(0, (5 * s + 2) * d, (5 * s + 3) * d); // model 5, sample 2: zero
+      const bounds = [0, 13, 25, 37, 48];
+      const groups = bounds.slice(1).map((e, i) =>
+        Array.from({ length: e - bounds[i]! }, (_, k) => bounds[i]! + k)
+      );
+      const sets: number[][] = [...groups];
+      let r = 3;
+      for (const members of groups) {
+        for (let split = 0; split < 8; split++) {
+          const p = [...members].sort(() => ((r = (r * 1103515245 + 12345) % 2 ** 31) % 2) - 0.5);
+          const h = Math.floor(p.length / 2);
+          sets.push(p.slice(0, h), p.slice(h, 2 * h));
+        }
+      }
+      const pairs: Array<[number, number]> = sets.map((_, a) => [a, a]);
+      for (let a = 4; a < sets.length; a += 2) pairs.push([a, a + 1], [a + 1, 0]);
+      const plan = setPlan(m, sets, groups.length, pairs);
+      const derived = setWalk(plan).steps.filter((st) => st >= STEP_DERIVED).length;
+      if (derived !== 16) {
+        throw new Error(`${derived} derived halves; expected 16 (two even groups)`);
+      }
+      const shape = { models: m, samples: s, dim: d };
+      const blockOf = new Int32Array(s);
+      const want = reference.groupSums(reference.sampleGrams(g, shape), plan, blockOf);
+      const got = await groupSums(gpu, g, shape, plan, blockOf);
+      assertWithin(maxDiff(got.rowSums, want.rowSums), 1e-5 * m, "row sums");
+      // Half sums and norms: each within 1e-5 of its group's size squared.
+      assertWithin(maxDiff(got.pairSums, want.pairSums), 1e-5 * 13 * 13, "pair sums");
+    },
+  );
 
   variantTest(
     v,
