@@ -148,6 +148,32 @@ export class BufferSet {
     return this.kept.viewOf(this.kept.texture(key, format, width, rows, usage, data), label);
   }
 
+  /**
+   * A flat texture a kernel writes as a storage texture and the host may read back (a
+   * {@linkcode flatTexture} of `texels` texels that can also be a copy source): its texture,
+   * for {@linkcode submitAndRead}, and its view, for bindings.
+   *
+   * @throws {RangeError} when the texels need more rows than `maxTextureDimension2D`.
+   */
+  readableTexture(
+    label: string,
+    format: FlatFormat,
+    width: number,
+    texels: number,
+  ): { texture: GPUTexture; view: GPUTextureView } {
+    const rows = Math.max(1, Math.ceil(texels / width));
+    const max = deviceLimit(this.device, "maxTextureDimension2D");
+    if (rows > max) {
+      throw new RangeError(
+        `${label}: ${texels} texels need ${rows} rows of ${width}; expected at most ${max} (a dispatcher bug: chunk the input).`,
+      );
+    }
+    const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+      GPUTextureUsage.COPY_SRC;
+    const texture = this.kept.texture(this.#key(label), format, width, rows, usage);
+    return { texture, view: this.kept.viewOf(texture, label) };
+  }
+
   /** The one view of `texture` (so that bind groups over it repeat). */
   view(texture: GPUTexture, label: string): GPUTextureView {
     return this.kept.viewOf(texture, label);
@@ -186,12 +212,13 @@ export class BufferSet {
   }
 
   /**
-   * Copies `sources` (buffer, byte length) into one mappable buffer after the commands in
-   * `encoder`, submits, maps it once and returns copies of their contents.
+   * Copies `sources` (buffer, byte length; or a flat texture of 32-bit texels and the byte
+   * length of the texels it holds from its first, row after row) into one mappable buffer after
+   * the commands in `encoder`, submits, maps it once and returns copies of their contents.
    */
   async submitAndRead(
     encoder: GPUCommandEncoder,
-    sources: Array<[GPUBuffer, number]>,
+    sources: Array<[GPUBuffer | GPUTexture, number]>,
   ): Promise<ArrayBuffer[]> {
     const offsets: number[] = [];
     let total = 0;
@@ -203,6 +230,10 @@ export class BufferSet {
     const usage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
     const staging = this.kept.buffer(this.#key("read-back"), total, usage);
     sources.forEach(([source, bytes], i) => {
+      if (source instanceof GPUTexture) {
+        copyTexels(encoder, source, bytes, staging, offsets[i]!);
+        return;
+      }
       const size = Math.max(16, Math.ceil(bytes / 16) * 16);
       encoder.copyBufferToBuffer(source, 0, staging, offsets[i]!, Math.min(size, source.size));
     });
@@ -214,6 +245,36 @@ export class BufferSet {
     } finally {
       staging.unmap();
     }
+  }
+}
+
+/**
+ * Encodes the copy of a flat texture's first `bytes` bytes of texels (whole rows, then the part
+ * of the next) into `target` at `offset`.
+ */
+function copyTexels(
+  encoder: GPUCommandEncoder,
+  texture: GPUTexture,
+  bytes: number,
+  target: GPUBuffer,
+  offset: number,
+): void {
+  const texel = texture.format.startsWith("rgba") ? 16 : 4;
+  const width = texture.width, texels = Math.ceil(bytes / texel);
+  const full = Math.floor(texels / width), tail = texels - full * width;
+  const bytesPerRow = width * texel;
+  if (full > 0) {
+    encoder.copyTextureToBuffer({ texture }, { buffer: target, offset, bytesPerRow }, [
+      width,
+      full,
+    ]);
+  }
+  if (tail > 0) {
+    encoder.copyTextureToBuffer(
+      { texture, origin: [0, full] },
+      { buffer: target, offset: offset + full * bytesPerRow, bytesPerRow },
+      [tail, 1],
+    );
   }
 }
 

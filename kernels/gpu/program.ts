@@ -104,7 +104,7 @@ function paramWords(d: Dispatch, gridX: number): Uint32Array {
 
 /**
  * Runs `dispatches` in order in one compute pass and one submit, then reads back `reads`
- * (buffer and byte length each). Each dispatch's loop bound is asserted under the loop cap
+ * (buffer, or flat texture, and byte length each). Each dispatch's loop bound is asserted under the loop cap
  * first. Cost: one submit and one map per read buffer (≈ 11 ms on lavapipe), ≈ 0.2 ms per
  * further dispatch.
  *
@@ -116,7 +116,7 @@ export async function runPrograms(
   device: GPUDevice,
   buffers: BufferSet,
   dispatches: Dispatch[],
-  reads: Array<[GPUBuffer, number]>,
+  reads: Array<[GPUBuffer | GPUTexture, number]>,
 ): Promise<ArrayBuffer[]> {
   const prepared = dispatches.map((d) => {
     assertLoopBound(d.program.label, d.loopBound);

@@ -348,7 +348,7 @@ async function groupSumsOnDevice(
     pairSums: new Float64Array(s * np),
   };
   // The packed cosines take M·⌈M/4⌉ rgba32float texels per sample.
-  const perSample = Math.max(gramStageBytes(m, cols4), m * m4 * 16, sets * m * 4, np * 4);
+  const perSample = Math.max(gramStageBytes(m, cols4), m * m4 * 16, sets * m4 * 16, np * 4);
   const step = chunkSamples(shape, perSample, gramStageMaxBytes(gpu));
   for (let x0 = 0; x0 < s; x0 += step) {
     const x1 = Math.min(s, x0 + step), n = x1 - x0;
@@ -378,7 +378,12 @@ async function groupSumsOnDevice(
         TEX_WIDTH,
         walk.steps.length ? walk.steps : Uint32Array.of(0),
       );
-      const rows = buffers.storage("set sums", Math.max(1, sets * n * m) * 4, true);
+      const rows = buffers.readableTexture(
+        "set sums",
+        "rgba32float",
+        TEX_WIDTH,
+        Math.max(1, sets * n * m4),
+      );
       const pairs = buffers.storage("set pairs", Math.max(1, n * np) * 4, true);
       const dispatches: Dispatch[] = [
         ...stage.dispatches,
@@ -412,7 +417,7 @@ async function groupSumsOnDevice(
         ...walk.ranges.map(([k0, k1, bound]): Dispatch => ({
           program: SET_SUMS,
           params: { models: m, samples: n, k0, k1 },
-          bindings: { cosines, steps, starts, members, sums: rows },
+          bindings: { cosines, steps, starts, members, sums: rows.view },
           workgroups: workgroups(n * m4),
           loopBound: bound,
         })),
@@ -420,7 +425,7 @@ async function groupSumsOnDevice(
           program: SET_PAIRS,
           params: { models: m, samples: n, pairs: np },
           bindings: {
-            sums: rows,
+            sums: rows.view,
             starts,
             members,
             pairList: buffers.flatTexture(
@@ -439,7 +444,7 @@ async function groupSumsOnDevice(
         [stage.status, m * n * 4],
         [sums, nb * mm * 4],
         [counts, nb * mm * 4],
-        [rows, Math.max(1, g * n * m) * 4],
+        [rows.texture, Math.max(1, g * n * m4) * 16],
         [pairs, Math.max(1, n * np) * 4],
       ]);
       return {
@@ -461,8 +466,17 @@ async function groupSumsOnDevice(
         out.blockCounts[o + e]! += part.blockCounts[b * mm + e]!;
       }
     }
+    // Rows come back ⌈M/4⌉·4 wide (set_sums.wgsl's packed texels).
+    const wide = m4 * 4;
     for (let r = 0; r < g; r++) {
-      out.rowSums.set(part.rowSums.subarray(r * n * m, (r + 1) * n * m), (r * s + x0) * m);
+      if (wide === m) {
+        out.rowSums.set(part.rowSums.subarray(r * n * m, (r + 1) * n * m), (r * s + x0) * m);
+        continue;
+      }
+      for (let x = 0; x < n; x++) {
+        const from = (r * n + x) * wide;
+        out.rowSums.set(part.rowSums.subarray(from, from + m), (r * s + x0 + x) * m);
+      }
     }
     out.pairSums.set(part.pairSums.subarray(0, n * np), x0 * np);
   }

@@ -30,7 +30,9 @@
 //   3 starts   r32uint texture: sets + 1 u32, each set's first member texel (a flat texture:
 //              a storage load costs as much here as several texel fetches).
 //   4 members  rgba32uint texture: four u32 model indices per texel (fetched in the inner loop).
-//   5 sums     storage read_write: sets × samples × models f32.
+//   5 sums     write-only rgba32float storage texture: texel (s·samples + x)·⌈M/4⌉ + q holds
+//              sums[s][x][4q … 4q + 3] (0 past the last model). A texel store, as the cosines
+//              are stored: storage-buffer stores had cost about half of this program's time.
 
 override WG: u32 = 64u;
 
@@ -47,7 +49,7 @@ struct Params {
 @group(0) @binding(2) var steps: texture_2d<u32>;
 @group(0) @binding(3) var starts: texture_2d<u32>;
 @group(0) @binding(4) var members: texture_2d<u32>;
-@group(0) @binding(5) var<storage, read_write> sums: array<f32>;
+@group(0) @binding(5) var sums: texture_storage_2d<rgba32float, write>;
 
 const PARENT: u32 = 0x40000000u;
 const DERIVED: u32 = 0x80000000u;
@@ -66,7 +68,7 @@ fn memberRow(x: u32, j: u32, q: u32) -> vec4f {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane: u32) {
   let m = params.models;
   let m4 = (m + 3u) / 4u;
-  let per = params.samples * m;
+  let per = params.samples * m4;
   let e = flatWorkgroup(wid, params.gridX) * WG + lane;
   if (e >= params.samples * m4) {
     return;
@@ -92,17 +94,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lane
       parent = acc;
     }
     previous = acc;
-    // The four models' stores, unrolled (no loop to count).
-    let o = s * per + x * m + q * 4u;
-    sums[o] = acc.x;
-    if (q * 4u + 1u < m) {
-      sums[o + 1u] = acc.y;
-    }
-    if (q * 4u + 2u < m) {
-      sums[o + 2u] = acc.z;
-    }
-    if (q * 4u + 3u < m) {
-      sums[o + 3u] = acc.w;
-    }
+    textureStore(sums, texelAt(s * per + e), acc);
   }
 }
