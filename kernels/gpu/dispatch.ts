@@ -134,13 +134,7 @@ export class BufferSet {
   ): GPUTextureView {
     const channels = format.startsWith("rgba") ? 4 : 1;
     const texels = typeof contents === "number" ? contents : Math.ceil(contents.length / channels);
-    const rows = Math.max(1, Math.ceil(texels / width));
-    const max = deviceLimit(this.device, "maxTextureDimension2D");
-    if (rows > max) {
-      throw new RangeError(
-        `${label}: ${texels} texels need ${rows} rows of ${width}; expected at most ${max} (a dispatcher bug: chunk the input).`,
-      );
-    }
+    const rows = this.#rows(label, texels, width);
     const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
       GPUTextureUsage.COPY_DST;
     const data = typeof contents === "number" ? undefined : contents;
@@ -161,6 +155,15 @@ export class BufferSet {
     width: number,
     texels: number,
   ): { texture: GPUTexture; view: GPUTextureView } {
+    const rows = this.#rows(label, texels, width);
+    const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+      GPUTextureUsage.COPY_SRC;
+    const texture = this.kept.texture(this.#key(label), format, width, rows, usage);
+    return { texture, view: this.kept.viewOf(texture, label) };
+  }
+
+  /** Rows of `width` texels that `texels` need; throws past `maxTextureDimension2D`. */
+  #rows(label: string, texels: number, width: number): number {
     const rows = Math.max(1, Math.ceil(texels / width));
     const max = deviceLimit(this.device, "maxTextureDimension2D");
     if (rows > max) {
@@ -168,10 +171,7 @@ export class BufferSet {
         `${label}: ${texels} texels need ${rows} rows of ${width}; expected at most ${max} (a dispatcher bug: chunk the input).`,
       );
     }
-    const usage = GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
-      GPUTextureUsage.COPY_SRC;
-    const texture = this.kept.texture(this.#key(label), format, width, rows, usage);
-    return { texture, view: this.kept.viewOf(texture, label) };
+    return rows;
   }
 
   /** The one view of `texture` (so that bind groups over it repeat). */
