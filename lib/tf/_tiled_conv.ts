@@ -738,17 +738,24 @@ export function runDirect(
     const wOp = texLayout(size(filter), wFormat, true);
     const ints = { batch: g.batch };
     texDispatches++;
-    if (fwd) {
-      const d = blockCode(g, { bias: bias !== undefined, relu, src: srcOp, w: wOp });
-      return dispatchRaw(backend, {
-        key: `salienceBlockConv_${texKey}_${srcOp.shift}_${wOp.shift}`,
+    // One texture-fed dispatch of generated code `d` over src and `weights` (+ bias).
+    const dispatch = (
+      kind: string,
+      d: { code: string; outShape: number[]; dispatch: [number, number, number]; vec: boolean },
+      weights: tf.TensorInfo,
+    ) =>
+      dispatchRaw(backend, {
+        key: `${kind}_${texKey}_${srcOp.shift}_${wOp.shift}`,
         code: `${rawPrelude(d.vec, ["xt", "wt"], bias ? ["bias"] : [], WG, ["batch"])}\n${d.code}`,
         outShape: d.outShape,
         dispatch: d.dispatch,
-        textures: [{ tensor: src, op: srcOp }, { tensor: filter, op: wOp }],
+        textures: [{ tensor: src, op: srcOp }, { tensor: weights, op: wOp }],
         buffers: bias ? [bias] : [],
         ints,
       });
+    if (fwd) {
+      const d = blockCode(g, { bias: bias !== undefined, relu, src: srcOp, w: wOp });
+      return dispatch("salienceBlockConv", d, filter);
     }
     if (blockInputGrad(g)) {
       const d = blockCode(flippedGeometry(g), {
@@ -758,28 +765,10 @@ export function runDirect(
         w: wOp,
         flip: true,
       });
-      return withTransposed(backend, filter, (weights) =>
-        dispatchRaw(backend, {
-          key: `salienceBlockConv_${texKey}_${srcOp.shift}_${wOp.shift}`,
-          code: `${rawPrelude(d.vec, ["xt", "wt"], [], WG, ["batch"])}\n${d.code}`,
-          outShape: d.outShape,
-          dispatch: d.dispatch,
-          textures: [{ tensor: src, op: srcOp }, { tensor: weights, op: wOp }],
-          buffers: [],
-          ints,
-        }));
+      return withTransposed(backend, filter, (w) => dispatch("salienceBlockConv", d, w));
     }
     const d = stripCode(g, { src: srcOp, w: wOp, narrow });
-    const run = (weights: tf.TensorInfo) =>
-      dispatchRaw(backend, {
-        key: `salienceStripConv_${texKey}_${srcOp.shift}_${wOp.shift}`,
-        code: `${rawPrelude(d.vec, ["xt", "wt"], [], WG, ["batch"])}\n${d.code}`,
-        outShape: d.outShape,
-        dispatch: d.dispatch,
-        textures: [{ tensor: src, op: srcOp }, { tensor: weights, op: wOp }],
-        buffers: [],
-        ints,
-      });
+    const run = (w: tf.TensorInfo) => dispatch("salienceStripConv", d, w);
     return narrow ? run(filter) : withTransposed(backend, filter, run);
   }
   // The per-pixel tiles read the input gradient's filter transposed.
