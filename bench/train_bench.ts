@@ -329,7 +329,7 @@ export async function run(
     minSeconds: ctx.quick ? 0.05 : 0.2,
   });
   const peerNote = peer.ok
-    ? `PyTorch ${peer.torch} on the CPU (${peer.threads} threads, ${peer.python}, OMP_WAIT_POLICY=PASSIVE), load average ${
+    ? `PyTorch ${peer.torch} on the CPU (${peer.threads} threads, ${peer.python}, best of OpenMP's default wait policy and PASSIVE), load average ${
       peerLoad ?? "n/a"
     } when it started`
     : `PyTorch ${peer.reason}`;
