@@ -67,7 +67,11 @@ export async function torchPeer(
     if (!out.success) {
       throw new Error(`bench/train_peer.py failed (exit ${out.code}): ${dec.decode(out.stderr)}`);
     }
-    return JSON.parse(dec.decode(out.stdout)) as { torch: string; threads: number; rows: PeerRow[] };
+    return JSON.parse(dec.decode(out.stdout)) as {
+      torch: string;
+      threads: number;
+      rows: PeerRow[];
+    };
   };
   const spin = await once(false), sleep = await once(true);
   const rows = new Map(spin.rows.map((x) => [`${x.family}/${x.k}`, { ...x }]));
