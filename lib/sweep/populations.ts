@@ -59,14 +59,16 @@ export const STACKABLE_FAMILIES: readonly Family[] = [
  * The population size the planner uses per family when `training.population` is absent or
  * `true`, for a config whose backend is `cpu` and for `webgpu`/`auto`. Chosen from population
  * steps measured on the development machine (WebGPU: the lavapipe software adapter on 2 CPU
- * cores, stacked convolutions as one grouped dispatch; see the README's population table): the S
- * of 4 or 8 whose aggregate throughput was highest. The CPU backend stays at 1 (its measurements
- * were too noisy to choose). On a hardware GPU, where one small model leaves the device idle, set
- * `training.population` to the size that fills it (e.g. 16).
+ * cores; `deno task bench train` on an idle machine, S = 1, 4, 8, 16 at k = 2, 4, 8): S = 16 gave
+ * the highest aggregate training rate in 11 of the 12 convolutional (family, k) rows and was within
+ * 8 % of the best in the other, so the convolutional families take 16 (a family with fewer
+ * seeds forms one population of all of them). MLP keeps its earlier measured 4. The CPU backend
+ * stays at 1 (its measurements were too noisy to choose). On a hardware GPU, where 16 small models
+ * may still leave the device idle, set `training.population` to the size that fills it.
  */
 export const PLANNED_POPULATION: Readonly<Record<"cpu" | "webgpu", Record<Family, number>>> = {
   cpu: { CNNSmall: 1, CNNLarge: 1, ResNetSmall: 1, ResNetLarge: 1, MLP: 1, ViT: 1 },
-  webgpu: { CNNSmall: 4, CNNLarge: 8, ResNetSmall: 8, ResNetLarge: 4, MLP: 4, ViT: 1 },
+  webgpu: { CNNSmall: 16, CNNLarge: 16, ResNetSmall: 16, ResNetLarge: 16, MLP: 4, ViT: 1 },
 };
 
 /**

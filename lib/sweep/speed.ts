@@ -25,7 +25,7 @@ export interface MeasuredRate {
  * Times training steps of the plan's first family at its smallest width (batch: the first batch
  * size, at most 32), on random images of the data set's shape, for about `budgetMs` after one
  * warm-up step. Where the plan trains that family in populations of S > 1
- * (`populationSizeOf()`), the step is one stacked step of S models, as the sweep runs it; one
+ * (`populationSizeOf()`, at most the config's seeds), the step is one stacked step of S models, as the sweep runs it; one
  * model's step would understate the rate several times over. FLOPs per step are the cost model's
  * (3 · 2 · forward MACs per image, times S), so small models, whose overheads weigh most, give a
  * cautious (slow) rate. Cost: the tfjs backend's start and `budgetMs`.
@@ -55,7 +55,8 @@ export async function measureTrainingRate(
   const family = config.families[0]! as Family;
   const k = config.widths[0]!;
   const shape = { channels: facts.channels, height: facts.height, width: facts.width };
-  const S = populationSizeOf(config, family);
+  // The sweep's populations are of one family's seeds: never more models than seeds.
+  const S = Math.max(1, Math.min(populationSizeOf(config, family), config.seeds));
   const models = Array.from(
     { length: S },
     (_, seed) => createModel({ family, k, seed, shape, classes: facts.classes }),

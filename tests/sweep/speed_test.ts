@@ -20,7 +20,8 @@ gpuTest(
   "measureTrainingRate() on WebGPU times the stacked step of the planned population",
   async () => {
     const config = { ...presetConfig("tiny"), backend: "webgpu" as const };
-    const S = PLANNED_POPULATION.webgpu.CNNSmall;
+    // The population of the plan: the planner's size, at most the config's seeds.
+    const S = Math.min(PLANNED_POPULATION.webgpu.CNNSmall, config.seeds);
     assert(S > 1, `the WebGPU plan trains CNNSmall in populations (S = ${S})`);
     try {
       const r = await measureTrainingRate(config, 200);
