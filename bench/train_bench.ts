@@ -315,10 +315,14 @@ export async function run(
     ? ["CNNSmall"]
     : ["CNNSmall", "ResNetSmall", "CNNLarge", "ResNetLarge"];
   const popWidths = ctx.quick ? [2] : [2, 4, 8];
+  // The grid, or exactly the asked cases of stackable families (a width outside the grid too).
+  const popCases: [Family, number][] = only
+    ? only.filter(([f]) => popFamilies.includes(f)).map(([f, k]) => [f, k])
+    : popFamilies.flatMap((f) => popWidths.map((k): [Family, number] => [f, k]));
   const peerCases = [
     ...new Set([
       ...gpuCases.map(([f, k]) => `${f}/${k}`),
-      ...popFamilies.flatMap((f) => popWidths.filter((k) => keep(f, k)).map((k) => `${f}/${k}`)),
+      ...popCases.map(([f, k]) => `${f}/${k}`),
     ]),
   ].map((key) => [key.split("/")[0]!, Number(key.split("/")[1])] as const);
   const peerLoad = loadAverage();
@@ -394,7 +398,6 @@ export async function run(
       size,
       peak: roof.peak,
     });
-    const widths = popWidths;
     const sizesS = ctx.quick ? [1, 2] : [1, 4, 8, 16];
     const popHeader = [
       "family k",
@@ -405,31 +408,28 @@ export async function run(
       "best/PyTorch",
     ];
     const popRows: Record<"train" | "salience", string[][]> = { train: [], salience: [] };
-    for (const family of popFamilies) {
-      for (const k of widths) {
-        if (!keep(family, k)) continue;
-        const alone = await measure(family, k, { batch, size, reps: 1, warmup: 1 });
-        const cells: { train: number; salience: number }[] = [];
-        for (const S of sizesS) {
-          const r = await measurePopulation(family, k, S, { batch, size, reps: 1, salience: true });
-          cells.push({ train: r.train, salience: r.salience! });
-          ctx.log(
-            `  population ${family} ${k} S=${S}: train ${fmt(cells.at(-1)!.train)}/s, salience ${
-              fmt(cells.at(-1)!.salience)
-            }/s`,
-          );
-        }
-        for (const f of ["train", "salience"] as const) {
-          const best = Math.max(...cells.map((c) => c[f]));
-          popRows[f].push([
-            `${family} ${k}`,
-            fmt(alone[f]),
-            ...cells.map((c) => fmt(c[f])),
-            `${fmt(best / alone[f])}×`,
-            torchCell(`${family}/${k}`, f),
-            vsTorch(best, `${family}/${k}`, f),
-          ]);
-        }
+    for (const [family, k] of popCases) {
+      const alone = await measure(family, k, { batch, size, reps: 1, warmup: 1 });
+      const cells: { train: number; salience: number }[] = [];
+      for (const S of sizesS) {
+        const r = await measurePopulation(family, k, S, { batch, size, reps: 1, salience: true });
+        cells.push({ train: r.train, salience: r.salience! });
+        ctx.log(
+          `  population ${family} ${k} S=${S}: train ${fmt(cells.at(-1)!.train)}/s, salience ${
+            fmt(cells.at(-1)!.salience)
+          }/s`,
+        );
+      }
+      for (const f of ["train", "salience"] as const) {
+        const best = Math.max(...cells.map((c) => c[f]));
+        popRows[f].push([
+          `${family} ${k}`,
+          fmt(alone[f]),
+          ...cells.map((c) => fmt(c[f])),
+          `${fmt(best / alone[f])}×`,
+          torchCell(`${family}/${k}`, f),
+          vsTorch(best, `${family}/${k}`, f),
+        ]);
       }
     }
     ctx.log(textTable(popHeader, popRows.train));
