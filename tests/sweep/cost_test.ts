@@ -98,16 +98,16 @@ Deno.test("dryRunReport() prints the plan and its cost for the paper presets", (
   alone.training.population = false;
   const shard1 = { index: 1, count: 8, source: "--shard" };
   assertStringIncludes(dryRunReport(alone, shard1), "runs       200 (shard 1/8: 25)");
-  // With populations a shard holds whole ones: 10 seeds in blocks of S (CNNSmall and
-  // ResNetLarge 4, 4, 2; CNNLarge and ResNetSmall 8, 2) make 5 × (3 + 2 + 2 + 3) = 50 trainings,
-  // 7 of them (positions 1, 9, …, 49) in shard 1.
+  // With populations a shard holds whole ones: the planner's S = 16 takes each (family, k)'s 10
+  // seeds as one population, 4 × 5 = 20 trainings of 10 runs, 3 of them (positions 1, 9, 17) in
+  // shard 1.
   const together = presetConfig("cifar10-paper");
   together.training.population = true;
   const sharded = dryRunReport(together, shard1);
-  assertStringIncludes(sharded, "runs       200 (shard 1/8: 26)");
+  assertStringIncludes(sharded, "runs       200 (shard 1/8: 30)");
   assertStringIncludes(
     sharded,
-    "(the planner's, backend auto): 7 trainings for 26 runs of this shard",
+    "(the planner's, backend auto): 3 trainings for 30 runs of this shard",
   );
   for (const name of ["default", "tiny", "fmnist", "population", "batch-size", "vit"]) {
     assertStringIncludes(dryRunReport(presetConfig(name), shard), `plan ${name}-`);
